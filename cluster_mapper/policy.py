@@ -1,0 +1,295 @@
+"""Planning policy: the rules from the field, as typed and validated settings.
+
+A policy is a TOML file. Top-level keys are the defaults for every district;
+``[districts.NAME]`` tables override them for one district. Travel settings
+(how travel times are computed) apply to the whole run and sit at top level.
+
+Example::
+
+    min_teachers = 6
+    max_teachers = 12
+    max_travel_minutes = 60
+    gender = "segregated"
+    travel_mode = "walk"
+
+    [districts.Muzaffarabad]
+    gender = "mixed"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, ProblemCollector
+
+GENDER_POLICIES = ("segregated", "mixed")
+LEVEL_POLICIES = ("separate", "mixed")
+OBJECTIVES = ("teacher_minutes", "school_trips")
+TRAVEL_MODES = ("walk", "drive")
+
+
+@dataclass(frozen=True)
+class DistrictPolicy:
+    """The clustering rules for one district.
+
+    Attributes
+    ----------
+    min_teachers, max_teachers : int
+        Size bounds of a cluster, in teachers (field study: 6 to 12).
+    max_schools : int
+        Most schools in one cluster; 0 means no limit.
+    max_travel_minutes : float
+        Longest travel from a member school to the venue; 0 means no limit.
+    gender : {"segregated", "mixed"}
+        Separate clusters for women and men, or mixed clusters.
+    levels : {"separate", "mixed"}
+        Separate primary and middle (with high) clusters, or mixed-level ones.
+    n_clusters : int or None
+        If set, exactly this many clusters in the district (one per mentor).
+    objective : {"teacher_minutes", "school_trips"}
+        Minimise each teacher's travel, or one trip per school.
+    time_limit_seconds : float
+        Solver time limit for the district.
+    include_head_teachers : bool
+        Place head teachers as regular members (the study advises against).
+    """
+
+    min_teachers: int = 6
+    max_teachers: int = 12
+    max_schools: int = 5
+    max_travel_minutes: float = 60.0
+    gender: str = "segregated"
+    levels: str = "separate"
+    n_clusters: int | None = None
+    objective: str = "teacher_minutes"
+    time_limit_seconds: float = 60.0
+    include_head_teachers: bool = False
+
+    @property
+    def travel_limit(self) -> float:
+        """Travel limit in minutes, ``inf`` when there is none."""
+        return float("inf") if not self.max_travel_minutes else float(self.max_travel_minutes)
+
+    @property
+    def school_limit(self) -> int:
+        """Most schools per cluster, a large number when there is no limit."""
+        return self.max_schools if self.max_schools > 0 else 10**9
+
+
+@dataclass(frozen=True)
+class TravelPolicy:
+    """How travel times are computed, for the whole run.
+
+    Attributes
+    ----------
+    travel_mode : {"walk", "drive"}
+        Walkers use every road and path both ways, at Tobler hiking speeds;
+        drivers use motorable roads at their speeds and respect one-way streets.
+    walking_speed_kmh : float
+        Walking speed on flat ground, km/h (Tobler's function gives about 5).
+    detour_factor : float
+        Straight-line distance times this factor approximates road distance,
+        used only for straight-line travel times.
+    max_snap_metres : float
+        A school farther than this from the network is flagged.
+    crs : str or None
+        The projected CRS of ``x``/``y`` school coordinates (e.g. "EPSG:32643").
+    """
+
+    travel_mode: str = "walk"
+    walking_speed_kmh: float = 5.0
+    detour_factor: float = 1.4
+    max_snap_metres: float = 500.0
+    crs: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Defaults, per-district overrides and travel settings of one scenario."""
+
+    default: DistrictPolicy = field(default_factory=DistrictPolicy)
+    districts: dict[str, DistrictPolicy] = field(default_factory=dict)
+    travel: TravelPolicy = field(default_factory=TravelPolicy)
+    cross_district: bool = False
+    source: str | None = None
+
+    def for_district(self, district: str) -> DistrictPolicy:
+        """The rules that apply in ``district``."""
+        return self.districts.get(district, self.default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary, as written in plan summaries."""
+        out: dict[str, Any] = {f.name: getattr(self.default, f.name) for f in fields(DistrictPolicy)}
+        out.update({f.name: getattr(self.travel, f.name) for f in fields(TravelPolicy)})
+        out["cross_district"] = self.cross_district
+        out["districts"] = {
+            name: {f.name: getattr(p, f.name) for f in fields(DistrictPolicy) if getattr(p, f.name) != getattr(self.default, f.name)}
+            for name, p in self.districts.items()
+        }
+        return out
+
+
+_DISTRICT_KEYS = {f.name: f for f in fields(DistrictPolicy)}
+_TRAVEL_KEYS = {f.name: f for f in fields(TravelPolicy)}
+_TOP_ONLY = {"cross_district"}
+
+_CHOICES = {
+    "gender": GENDER_POLICIES,
+    "levels": LEVEL_POLICIES,
+    "objective": OBJECTIVES,
+    "travel_mode": TRAVEL_MODES,
+}
+
+
+def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any:
+    """Type-check one policy value; returns the converted value or None on error."""
+    fieldname = f"{where}{key}"
+    if key in _CHOICES:
+        if not isinstance(value, str) or value not in _CHOICES[key]:
+            col.add(f"'{value}' is not a valid {key}.", fix=f"use one of {', '.join(_CHOICES[key])}.", field=fieldname)
+            return None
+        return value
+    if key == "crs":
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            col.add("crs must be text such as \"EPSG:32643\".", fix="quote the CRS name.", field=fieldname)
+            return None
+        try:
+            import pyproj
+
+            pyproj.CRS.from_user_input(value)
+        except Exception:
+            col.add(f"'{value}' is not a coordinate reference system PROJ knows.", fix="use an EPSG code such as \"EPSG:32643\" (UTM 43N).", field=fieldname)
+            return None
+        return value
+    if key in ("include_head_teachers", "cross_district"):
+        if not isinstance(value, bool):
+            col.add(f"{key} must be true or false, not {value!r}.", fix="write true or false without quotes.", field=fieldname)
+            return None
+        return value
+    if key in ("min_teachers", "max_teachers", "max_schools", "n_clusters"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            col.add(f"{key} must be a whole number, not {value!r}.", fix="write a whole number without quotes.", field=fieldname)
+            return None
+        low = 1 if key in ("min_teachers", "max_teachers", "n_clusters") else 0
+        if value < low:
+            col.add(f"{key} must be at least {low}, not {value}.", fix=f"use a number of {low} or more.", field=fieldname)
+            return None
+        return value
+    # non-negative numbers
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        col.add(f"{key} must be a number, not {value!r}.", fix="write a number without quotes.", field=fieldname)
+        return None
+    value = float(value)
+    positive = key in ("walking_speed_kmh", "detour_factor", "time_limit_seconds", "max_snap_metres")
+    if value < 0 or (positive and value == 0) or value != value or value == float("inf"):
+        col.add(f"{key} must be {'greater than 0' if positive else 'zero or more'}, not {value}.", fix="use a sensible positive number.", field=fieldname)
+        return None
+    if key == "detour_factor" and value < 1:
+        col.add(f"detour_factor must be 1 or more (roads are never shorter than a straight line), not {value}.", fix="use a value such as 1.4.", field=fieldname)
+        return None
+    return value
+
+
+def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, allow_travel: bool) -> tuple[dict, dict, dict]:
+    district_vals: dict[str, Any] = {}
+    travel_vals: dict[str, Any] = {}
+    top_vals: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "districts" and not where:
+            continue
+        if key in _DISTRICT_KEYS:
+            if key == "n_clusters" and value in (0, None):
+                district_vals[key] = None
+                continue
+            v = _check_value(key, value, col, where)
+            if v is not None:
+                district_vals[key] = v
+        elif key in _TRAVEL_KEYS or key in _TOP_ONLY:
+            if not allow_travel:
+                col.add(f"'{key}' applies to the whole run and cannot be set for one district.", fix=f"move '{key}' to the top of the policy file.", field=f"{where}{key}")
+                continue
+            v = _check_value(key, value, col, where)
+            if v is not None or key == "crs":
+                (top_vals if key in _TOP_ONLY else travel_vals)[key] = v
+        else:
+            known = sorted(list(_DISTRICT_KEYS) + ([] if not allow_travel else list(_TRAVEL_KEYS) + list(_TOP_ONLY)))
+            import difflib
+
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(known)}."
+            col.add(f"unknown policy key '{key}'.", fix=hint, field=f"{where}{key}")
+    return district_vals, travel_vals, top_vals
+
+
+def _check_bounds(p: DistrictPolicy, col: ProblemCollector, where: str) -> None:
+    if p.min_teachers > p.max_teachers:
+        col.add(
+            f"min_teachers ({p.min_teachers}) is larger than max_teachers ({p.max_teachers}); no cluster could exist.",
+            fix="make min_teachers at most max_teachers.",
+            field=f"{where}min_teachers",
+        )
+
+
+def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
+    """Build and validate a :class:`Policy` from parsed TOML."""
+    col = ProblemCollector(source)
+    dvals, tvals, topvals = _district_values(data, col, "", allow_travel=True)
+    default = replace(DistrictPolicy(), **dvals)
+    _check_bounds(default, col, "")
+    districts: dict[str, DistrictPolicy] = {}
+    raw = data.get("districts", {})
+    if not isinstance(raw, dict):
+        col.add("'districts' must be tables such as [districts.Mansehra].", fix="write one [districts.NAME] table per district.", field="districts")
+        raw = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            col.add(f"districts.{name} must be a table.", fix=f"write [districts.{name}] followed by its keys.", field=f"districts.{name}")
+            continue
+        dv, _, _ = _district_values(table, col, f"districts.{name}.", allow_travel=False)
+        districts[str(name)] = replace(default, **dv)
+        _check_bounds(districts[str(name)], col, f"districts.{name}.")
+    cross = bool(topvals.get("cross_district", False))
+    if cross and districts:
+        col.add(
+            "cross_district = true plans all districts together under one set of rules, so per-district overrides cannot apply.",
+            fix="remove the [districts.*] tables or set cross_district = false.",
+            field="cross_district",
+        )
+    col.raise_if_any()
+    return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source)
+
+
+def load_policy(path: str | Path | None) -> Policy:
+    """Read a policy TOML file; ``None`` gives the field-study defaults."""
+    if path is None:
+        return Policy()
+    path = Path(path)
+    col = ProblemCollector(path)
+    if not path.exists():
+        col.add("the policy file does not exist.", fix="check the path given to --policy.")
+        col.raise_if_any()
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        col.add("the policy file is not UTF-8 text.", fix="save it as UTF-8.")
+        col.raise_if_any()
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        row = None
+        import re
+
+        m = re.search(r"line (\d+)", msg)
+        if m:
+            row = int(m.group(1))
+        col.add(f"not valid TOML ({msg}).", fix="check quotes, '=' signs and [section] headers on that line.", row=row)
+        col.raise_if_any()
+    return policy_from_dict(data, str(path))
+
+
+__all__ = ["DistrictPolicy", "TravelPolicy", "Policy", "load_policy", "policy_from_dict", "InputError"]
