@@ -1,0 +1,655 @@
+"""Road networks, offline first: load, add elevation, travel minutes, snap schools.
+
+Plain functions over ``networkx.MultiDiGraph`` road graphs in the osmnx
+convention: nodes carry ``x`` (longitude) and ``y`` (latitude) in EPSG:4326,
+edges carry ``length`` in metres. The normal case is a network file on disk
+(:func:`load_network`); :func:`download_network` is there for users who ask for
+a download.
+
+Edge attributes added by :func:`add_travel_minutes` (units in the names):
+
+``travel_minutes``
+    Time to traverse the edge, in minutes. The weight used for routing.
+``speed_kmh``
+    Speed on the edge, in km/h.
+``grade``
+    Rise over run of the edge (walk mode, when nodes carry ``elevation``).
+
+Notes for the user (for example "no elevation: flat walking speed") are kept in
+``G.graph["travel_notes"]``, a list of strings.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+
+from .errors import InputError, InputProblem, fail
+from .policy import TravelPolicy
+
+log = logging.getLogger(__name__)
+
+#: File name endings :func:`load_network` understands, and their format.
+NETWORK_FORMATS = {
+    ".graphml": "graphml",
+    ".graphml.gz": "graphml",
+    ".osm": "osm_xml",
+    ".osm.bz2": "osm_xml",
+    ".osm.gz": "osm_xml",
+    ".xml": "osm_xml",
+    ".xml.bz2": "osm_xml",
+    ".xml.gz": "osm_xml",
+    ".json": "overpass_json",
+    ".json.gz": "overpass_json",
+}
+
+#: ``highway`` values a car cannot use (dropped in drive mode).
+NON_MOTORABLE_HIGHWAYS = frozenset(
+    {
+        "footway", "path", "track", "steps", "pedestrian", "cycleway", "bridleway",
+        "corridor", "elevator", "escalator", "platform", "bus_guideway", "raceway",
+        "abandoned", "construction", "proposed", "planned", "razed", "no", "rest_area", "services",
+    }
+)
+#: ``service`` values a car cannot use for through travel (drive mode).
+NON_MOTORABLE_SERVICE = frozenset({"parking", "parking_aisle", "private", "emergency_access"})
+#: ``highway`` values a walker cannot use (dropped in walk mode).
+NON_WALKABLE_HIGHWAYS = frozenset(
+    {
+        "motorway", "motorway_link", "cycleway", "bus_guideway", "raceway", "platform",
+        "abandoned", "construction", "proposed", "planned", "razed", "no", "rest_area", "services",
+    }
+)
+
+#: Typical free-flow speeds (km/h) on hilly rural roads, used in drive mode for
+#: road types whose edges carry no ``maxspeed`` tag.
+DEFAULT_DRIVE_SPEEDS_KMH = {
+    "motorway": 80.0, "motorway_link": 50.0, "trunk": 60.0, "trunk_link": 40.0,
+    "primary": 50.0, "primary_link": 35.0, "secondary": 40.0, "secondary_link": 30.0,
+    "tertiary": 30.0, "tertiary_link": 25.0, "unclassified": 25.0, "residential": 20.0,
+    "living_street": 10.0, "service": 15.0, "road": 25.0,
+}
+#: Speed (km/h) for drive edges of an unknown road type without ``maxspeed``.
+FALLBACK_DRIVE_SPEED_KMH = 25.0
+
+#: Tobler's hiking function peaks at this grade (slightly downhill).
+TOBLER_PEAK_GRADE = -0.05
+TOBLER_DECAY = 3.5
+
+SNAP_COLUMNS = ["school_id", "node", "snap_metres", "off_network"]
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _network_format(path: Path) -> str | None:
+    name = path.name.lower()
+    for ending in sorted(NETWORK_FORMATS, key=len, reverse=True):
+        if name.endswith(ending):
+            return NETWORK_FORMATS[ending]
+    return None
+
+
+def _open_binary(path: Path):
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    return path.open("rb")
+
+
+def _refuse_dtd(path: Path, head: bytes) -> None:
+    """Refuse XML with a document type declaration (entity expansion attacks)."""
+    low = head.lower()
+    if b"<!entity" in low or b"<!doctype" in low:
+        fail(
+            path,
+            "the XML file declares a DOCTYPE or ENTITY; such files are refused because entities can read local files or exhaust memory.",
+            fix="export the network again from OpenStreetMap/osmnx (their files have no DOCTYPE), or remove the <!DOCTYPE ...> block.",
+        )
+
+
+def _overpass_json_from_osm_xml(path: Path) -> dict[str, Any]:
+    """Parse OSM XML into an Overpass-like dict with a hardened SAX parser."""
+    import defusedxml.sax
+    from defusedxml import DefusedXmlException
+    from osmnx._osm_xml import _OSMContentHandler
+
+    with _open_binary(path) as fh:
+        head = fh.read(65536)
+    _refuse_dtd(path, head)
+    handler = _OSMContentHandler()
+    try:
+        with _open_binary(path) as fh:
+            defusedxml.sax.parse(fh, handler, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        fail(path, f"the XML file uses a forbidden construct ({exc}).", fix="remove DOCTYPE/ENTITY declarations or export the file again.")
+    except Exception as exc:  # SAXParseException, OSError, EOFError, ValueError, KeyError ...
+        fail(path, f"this is not a readable OSM XML file ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm).")
+    return handler.object
+
+
+def _overpass_json_from_json(path: Path) -> dict[str, Any]:
+    try:
+        with _open_binary(path) as fh:
+            data = json.loads(fh.read().decode("utf-8-sig"))
+    except Exception as exc:
+        fail(path, f"this is not a readable JSON file ({type(exc).__name__}: {exc}).", fix="check that the download finished; the file must be an Overpass API JSON response.")
+    if not isinstance(data, dict) or not isinstance(data.get("elements"), list):
+        fail(path, "this JSON file is not an Overpass API response (no 'elements' list).", fix="download the roads with Overpass using [out:json], or give an osmnx .graphml file.")
+    return data
+
+
+def _way_allowed(tags: dict[str, Any], mode: str) -> bool:
+    """Whether an OSM way (its tags) is usable by the travel mode."""
+    hw = tags.get("highway")
+    if not hw:
+        return False
+    if tags.get("area") == "yes" or tags.get("access") == "private":
+        return False
+    if mode == "drive":
+        if hw in NON_MOTORABLE_HIGHWAYS:
+            return False
+        if tags.get("service") in NON_MOTORABLE_SERVICE:
+            return False
+        if tags.get("motor_vehicle") == "no" or tags.get("motorcar") == "no":
+            return False
+        return True
+    if hw in NON_WALKABLE_HIGHWAYS:
+        return False
+    if tags.get("foot") == "no" or tags.get("service") == "private":
+        return False
+    return True
+
+
+def _graph_from_overpass(path: Path, data: dict[str, Any], travel: TravelPolicy, simplify: bool) -> nx.MultiDiGraph:
+    """Build an osmnx graph from Overpass-like elements, keeping the mode's ways."""
+    import osmnx as ox
+    from osmnx.graph import _create_graph
+
+    try:
+        ways = [e for e in data["elements"] if e.get("type") == "way" and _way_allowed(e.get("tags") or {}, travel.travel_mode)]
+        used = {n for w in ways for n in w["nodes"]}
+        nodes = [e for e in data["elements"] if e.get("type") == "node" and e.get("id") in used]
+        for e in nodes:
+            float(e["lat"]), float(e["lon"])
+    except (KeyError, TypeError, ValueError) as exc:
+        fail(path, f"the OSM data is malformed ({type(exc).__name__}: {exc}).", fix="download or export the roads again.")
+    n_ways = sum(1 for e in data["elements"] if e.get("type") == "way")
+    if not ways:
+        what = "motorable roads" if travel.travel_mode == "drive" else "roads or paths"
+        fail(path, f"the file has no {what} ({n_ways} ways in total) for travel_mode '{travel.travel_mode}'.", fix="check that the extract covers the district and includes highway=* ways.")
+    missing = used - {e["id"] for e in nodes}
+    if missing:
+        # ways clipped at the extract edge reference nodes outside it: drop those references
+        for w in ways:
+            w["nodes"] = [n for n in w["nodes"] if n not in missing]
+        ways = [w for w in ways if len(w["nodes"]) >= 2]
+    try:
+        G = _create_graph([{"elements": nodes + ways}], travel.travel_mode == "walk")
+    except Exception as exc:
+        fail(path, f"could not build a road graph from the file ({type(exc).__name__}: {exc}).", fix="download or export the roads again.")
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    if simplify and len(G.edges):
+        G = ox.simplify_graph(G)
+    G.graph["travel_notes"] = []
+    if missing:
+        G.graph["travel_notes"].append(f"{len(missing)} way node(s) lie outside the extract and were dropped")
+    return G
+
+
+def _load_graphml(path: Path) -> nx.MultiDiGraph:
+    import osmnx as ox
+
+    try:
+        with _open_binary(path) as fh:
+            raw = fh.read()
+    except Exception as exc:
+        fail(path, f"the file could not be read ({type(exc).__name__}: {exc}).", fix="check that the file is complete (a .graphml or .graphml.gz file).")
+    _refuse_dtd(path, raw[:65536])
+    try:
+        import defusedxml.ElementTree as DET
+
+        DET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)  # safety check only
+        G = ox.load_graphml(graphml_str=raw.decode("utf-8"))
+    except Exception as exc:
+        fail(path, f"this is not a readable GraphML road network ({type(exc).__name__}: {exc}).", fix="save the network with osmnx.save_graphml, or give an .osm / Overpass .json file.")
+    if not isinstance(G, nx.MultiDiGraph):
+        G = nx.MultiDiGraph(G)
+    G.graph.setdefault("travel_notes", [])
+    return G
+
+
+def _filter_graph_for_mode(G: nx.MultiDiGraph, travel: TravelPolicy) -> None:
+    """Drop non-motorable edges of a loaded graph in drive mode (in place)."""
+    if travel.travel_mode != "drive":
+        return
+    drop = []
+    no_tag = 0
+    for u, v, k, hw in G.edges(keys=True, data="highway"):
+        if hw is None:
+            no_tag += 1
+            continue
+        values = hw if isinstance(hw, list) else [hw]
+        if any(str(h) in NON_MOTORABLE_HIGHWAYS for h in values):
+            drop.append((u, v, k))
+    G.remove_edges_from(drop)
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    if no_tag:
+        G.graph["travel_notes"].append(f"{no_tag} edge(s) have no highway type; they are assumed motorable")
+
+
+def load_network(path: str | Path, travel: TravelPolicy, *, simplify: bool = True) -> nx.MultiDiGraph:
+    """Load a road network file for the travel mode.
+
+    Parameters
+    ----------
+    path : str or Path
+        An osmnx GraphML file (``.graphml``, ``.graphml.gz``), OSM XML
+        (``.osm``, ``.osm.bz2``, ``.osm.gz``, ``.xml``) or an Overpass API JSON
+        response (``.json``, ``.json.gz``).
+    travel : TravelPolicy
+        ``travel_mode`` decides which ways are kept: drive keeps motorable
+        highways only (footway, path, track, steps, pedestrian, cycleway,
+        bridleway ... are dropped) and respects one-way streets; walk keeps
+        walkable ways, each usable in both directions.
+    simplify : bool
+        Simplify the topology of graphs built from OSM data (osmnx
+        ``simplify_graph``): edge ``length`` is kept exact, but grades are then
+        computed over whole simplified edges.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Nodes with ``x``/``y`` in EPSG:4326, edges with ``length`` in metres.
+        All connected components are kept (a river without a bridge is a wall;
+        schools on different components are unreachable from each other).
+        ``G.graph["travel_notes"]`` lists what the user should know.
+
+    Raises
+    ------
+    InputError
+        Missing file, unknown extension, corrupt file, XML with entity
+        declarations, or no usable roads.
+    """
+    import osmnx as ox
+
+    path = Path(path)
+    if not path.exists():
+        fail(path, "the road network file does not exist.", fix="check the path given for the network.")
+    if path.is_dir():
+        fail(path, "this is a folder, not a road network file.", fix="give the path of a .graphml, .osm(.bz2) or Overpass .json(.gz) file.")
+    fmt = _network_format(path)
+    if fmt is None:
+        fail(path, f"unknown road network file type '{''.join(path.suffixes) or path.name}'.", fix="use an osmnx .graphml(.gz), OSM XML .osm(.bz2/.gz) or Overpass .json(.gz) file.")
+    if path.stat().st_size == 0:
+        fail(path, "the road network file is empty.", fix="download or export the network again.")
+
+    if fmt == "graphml":
+        G = _load_graphml(path)
+        _filter_graph_for_mode(G, travel)
+    else:
+        data = _overpass_json_from_osm_xml(path) if fmt == "osm_xml" else _overpass_json_from_json(path)
+        G = _graph_from_overpass(path, data, travel, simplify)
+
+    if len(G) == 0 or len(G.edges) == 0:
+        fail(path, f"the road network is empty for travel_mode '{travel.travel_mode}' (no usable roads).", fix="check that the file covers the area and has roads usable by this travel mode.")
+    missing_xy = [n for n, d in G.nodes(data=True) if "x" not in d or "y" not in d]
+    if missing_xy:
+        fail(path, f"{len(missing_xy)} node(s) have no x/y coordinates (e.g. node {missing_xy[0]}).", fix="give a network whose nodes have x (longitude) and y (latitude).")
+    no_length = sum(1 for *_, ln in G.edges(data="length") if ln is None or not np.isfinite(float(ln)))
+    if no_length:
+        fail(path, f"{no_length} edge(s) have no length.", fix="add edge lengths in metres (osmnx.distance.add_edge_lengths) and save again.")
+    crs = G.graph.get("crs", "epsg:4326")
+    G.graph["crs"] = crs
+    try:
+        if pyproj.CRS.from_user_input(crs).is_projected:
+            G = ox.projection.project_graph(G, to_latlong=True)
+    except pyproj.exceptions.CRSError:
+        fail(path, f"the graph's crs '{crs}' is not a CRS PROJ knows.", fix="save the graph with a valid crs (EPSG:4326).")
+    G.graph.setdefault("travel_notes", [])
+    G.graph["travel_mode"] = travel.travel_mode
+    G.graph["source_file"] = str(path)
+    n_comp = nx.number_weakly_connected_components(G)
+    if n_comp > 1:
+        G.graph["travel_notes"].append(f"the network has {n_comp} separate parts; schools on different parts cannot reach each other")
+    log.info("loaded %s: %d nodes, %d edges", path, len(G), len(G.edges))
+    return G
+
+
+def download_network(place_or_polygon: str | Any, travel: TravelPolicy) -> nx.MultiDiGraph:
+    """Download a road network from OpenStreetMap (needs internet; only on request).
+
+    Parameters
+    ----------
+    place_or_polygon : str or shapely Polygon/MultiPolygon
+        A place name Nominatim can geocode (e.g. "Mansehra District,
+        Pakistan") or a polygon in EPSG:4326.
+    travel : TravelPolicy
+        ``travel_mode`` walk or drive chooses the osmnx network type.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        As :func:`load_network`; save it with ``osmnx.save_graphml`` to work
+        offline afterwards.
+    """
+    import osmnx as ox
+
+    network_type = "drive" if travel.travel_mode == "drive" else "walk"
+    try:
+        if isinstance(place_or_polygon, str):
+            G = ox.graph_from_place(place_or_polygon, network_type=network_type, retain_all=True)
+        else:
+            G = ox.graph_from_polygon(place_or_polygon, network_type=network_type, retain_all=True)
+    except Exception as exc:
+        fail("<download>", f"downloading the road network failed ({type(exc).__name__}: {exc}).", fix="check the internet connection and the place name, or give a network file instead.")
+    G.graph["travel_notes"] = []
+    G.graph["travel_mode"] = travel.travel_mode
+    return G
+
+
+def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Iterable[str | Path]) -> nx.MultiDiGraph:
+    """Add node ``elevation`` (metres) from elevation rasters in EPSG:4326.
+
+    Wraps ``osmnx.elevation.add_node_elevations_raster``, one raster at a time
+    (no VRT needed): a node takes its value from the first raster that covers
+    it with data. Nodes outside every raster (or on nodata) get no
+    ``elevation`` attribute; their edges are then walked at flat speed and
+    :func:`add_travel_minutes` says so.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Road graph with ``x``/``y`` in EPSG:4326 (modified in place).
+    raster_paths : path or iterable of paths
+        GeoTIFF (or any GDAL raster) elevation tiles, band 1, metres.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The same graph, with ``elevation`` on covered nodes.
+    """
+    import osmnx as ox
+    import rasterio
+
+    paths = [Path(raster_paths)] if isinstance(raster_paths, (str, Path)) else [Path(p) for p in raster_paths]
+    for p in paths:
+        if not p.exists():
+            fail(p, "the elevation raster does not exist.", fix="check the path of the elevation file.")
+        try:
+            with rasterio.open(p) as r:
+                crs = r.crs
+        except Exception as exc:
+            fail(p, f"this is not a readable raster ({type(exc).__name__}: {exc}).", fix="give a GeoTIFF elevation file.")
+        if crs is None or pyproj.CRS.from_user_input(crs.to_wkt()).to_epsg() != 4326:
+            fail(p, f"the elevation raster is in {crs}, not EPSG:4326 (longitude/latitude).", fix="reproject it, e.g. gdalwarp -t_srs EPSG:4326 in.tif out.tif.")
+    found: dict[Any, float] = {}
+    for p in paths:
+        H = nx.MultiDiGraph(crs=G.graph.get("crs", "epsg:4326"))
+        H.add_nodes_from((n, {"x": d["x"], "y": d["y"]}) for n, d in G.nodes(data=True) if n not in found)
+        if len(H) == 0:
+            break
+        ox.elevation.add_node_elevations_raster(H, p, cpus=1)
+        for n, z in H.nodes(data="elevation"):
+            if z is not None and np.isfinite(z):
+                found[n] = float(z)
+    nx.set_node_attributes(G, found, name="elevation")
+    missing = len(G) - len(found)
+    G.graph.setdefault("travel_notes", [])
+    if missing:
+        G.graph["travel_notes"].append(f"{missing} of {len(G)} network nodes lie outside the elevation rasters")
+    return G
+
+
+# --------------------------------------------------------------------------- travel minutes
+
+
+def tobler_speed_kmh(grade: np.ndarray | float, walking_speed_kmh: float) -> np.ndarray | float:
+    """Walking speed on a slope by Tobler's hiking function, km/h.
+
+    Normalised so that flat ground (grade 0) gives ``walking_speed_kmh``:
+    ``v = walking_speed_kmh * exp(-3.5 |grade + 0.05|) / exp(-3.5 * 0.05)``.
+    The fastest walking is slightly downhill (grade -0.05).
+
+    Parameters
+    ----------
+    grade : float or array
+        Rise over horizontal run (0.1 = 10 % uphill, -0.1 = downhill).
+    walking_speed_kmh : float
+        Speed on flat ground, km/h.
+    """
+    g = np.asarray(grade, dtype=float)
+    v = walking_speed_kmh * np.exp(-TOBLER_DECAY * np.abs(g - TOBLER_PEAK_GRADE)) / math.exp(-TOBLER_DECAY * abs(TOBLER_PEAK_GRADE))
+    return float(v) if np.ndim(v) == 0 else v
+
+
+def _add_walk_reverse_edges(G: nx.MultiDiGraph) -> int:
+    """Give every edge a reverse twin (same length) so walkers can use it both ways."""
+    add = []
+    for u, v, k, d in G.edges(keys=True, data=True):
+        if u == v:
+            continue
+        length = d.get("length")
+        twins = G[v][u].values() if G.has_edge(v, u) else ()
+        if any(abs(float(t.get("length", -1)) - float(length)) <= 1e-6 * max(1.0, float(length)) for t in twins):
+            continue
+        r = {key: val for key, val in d.items() if key not in ("travel_minutes", "speed_kmh", "grade", "speed_kph", "travel_time")}
+        geom = r.get("geometry")
+        if geom is not None and hasattr(geom, "reverse"):
+            r["geometry"] = geom.reverse()
+        r["reversed"] = not bool(d.get("reversed", False))
+        r["walk_reverse"] = True
+        add.append((v, u, r))
+    G.add_edges_from(add)
+    return len(add)
+
+
+def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGraph:
+    """Set the edge attribute ``travel_minutes`` for the travel mode (in place).
+
+    Walk
+        Every edge is usable in both directions regardless of one-way tags: a
+        reverse edge (with its own, opposite grade) is added where none exists
+        (marked ``walk_reverse=True``). When both end nodes carry
+        ``elevation`` (metres), the edge's speed follows Tobler's hiking
+        function of its grade ``(elevation_v - elevation_u) / length``, so
+        uphill and downhill differ (:func:`tobler_speed_kmh`). Without
+        elevation the flat ``walking_speed_kmh`` is used and a note says so.
+    Drive
+        Speeds from ``maxspeed`` tags where present, otherwise typical speeds
+        per road type (:data:`DEFAULT_DRIVE_SPEEDS_KMH`), via
+        ``osmnx.routing.add_edge_speeds`` and ``add_edge_travel_times``.
+        One-way streets are respected (edges keep their direction).
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Road graph with edge ``length`` in metres.
+    travel : TravelPolicy
+        ``travel_mode`` and ``walking_speed_kmh``.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The same graph with ``travel_minutes`` (min) and ``speed_kmh`` (km/h)
+        on every edge, ``grade`` on walk edges, and notes appended to
+        ``G.graph["travel_notes"]``.
+    """
+    import osmnx as ox
+
+    notes = G.graph.setdefault("travel_notes", [])
+    # a graph may have been prepared for the other mode before
+    old_rev = [(u, v, k) for u, v, k, r in G.edges(keys=True, data="walk_reverse") if r]
+    if travel.travel_mode == "drive" and old_rev:
+        G.remove_edges_from(old_rev)
+
+    if travel.travel_mode == "walk":
+        added = _add_walk_reverse_edges(G)
+        if added:
+            notes.append(f"walkers use every road both ways: {added} reverse edge(s) added for one-way streets")
+        edges = list(G.edges(keys=True, data=True))
+        elev = nx.get_node_attributes(G, "elevation")
+        length = np.array([float(d["length"]) for *_, d in edges])
+        zu = np.array([float(elev.get(u, np.nan)) for u, _, _, _ in edges])
+        zv = np.array([float(elev.get(v, np.nan)) for _, v, _, _ in edges])
+        has = np.isfinite(zu) & np.isfinite(zv)
+        grade = np.zeros(len(edges))
+        ok = has & (length > 0)
+        grade[ok] = (zv[ok] - zu[ok]) / length[ok]
+        speed = tobler_speed_kmh(grade, travel.walking_speed_kmh)
+        speed = np.atleast_1d(speed)
+        minutes = length / 1000.0 / speed * 60.0
+        for (u, v, k, d), g, s, m, h in zip(edges, grade, speed, minutes, has):
+            d["speed_kmh"] = float(s)
+            d["travel_minutes"] = float(m)
+            if h:
+                d["grade"] = float(g)
+            else:
+                d.pop("grade", None)
+        n_flat = int((~has).sum())
+        if not elev or n_flat == len(edges):
+            notes.append(f"no elevation on the network: walking times use the flat speed of {travel.walking_speed_kmh:g} km/h everywhere, which underestimates travel in hills")
+        elif n_flat:
+            notes.append(f"{n_flat} of {len(edges)} edges lack elevation at an end and are walked at the flat {travel.walking_speed_kmh:g} km/h")
+        else:
+            notes.append(f"walking times follow Tobler's hiking function ({travel.walking_speed_kmh:g} km/h on flat ground)")
+    else:
+        no_hw = [(u, v, k) for u, v, k, h in G.edges(keys=True, data="highway") if h is None]
+        for u, v, k in no_hw:
+            G.edges[u, v, k]["highway"] = "road"
+        has_maxspeed = any(ms is not None for *_, ms in G.edges(data="maxspeed"))
+        ox.routing.add_edge_speeds(G, hwy_speeds=DEFAULT_DRIVE_SPEEDS_KMH, fallback=FALLBACK_DRIVE_SPEED_KMH)
+        ox.routing.add_edge_travel_times(G)
+        for u, v, k in no_hw:
+            del G.edges[u, v, k]["highway"]
+        for *_, d in G.edges(data=True):
+            s = float(d["speed_kph"])
+            if not np.isfinite(s) or s <= 0:
+                s = FALLBACK_DRIVE_SPEED_KMH
+                d["speed_kph"] = s
+                d["travel_time"] = float(d["length"]) / 1000.0 / s * 3600.0
+            d["speed_kmh"] = s
+            d["travel_minutes"] = float(d["travel_time"]) / 60.0
+        notes.append(
+            "driving times: free-flow speeds from maxspeed tags where present, otherwise typical speeds per road type"
+            + ("" if has_maxspeed else " (no road has a maxspeed tag)")
+            + "; one-way streets respected"
+        )
+    G.graph["travel_minutes_mode"] = travel.travel_mode
+    G.graph["travel_minutes_speed_kmh"] = travel.walking_speed_kmh
+    return G
+
+
+# --------------------------------------------------------------------------- snapping
+
+
+def _school_lonlat(schools: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude (EPSG:4326) of each school's point."""
+    gdf = schools
+    if gdf.crs is not None and not gdf.crs.equals(pyproj.CRS.from_epsg(4326)):
+        gdf = gdf.to_crs(4326)
+    bad = [str(sid) for sid, g in zip(gdf["school_id"], gdf.geometry) if g is None or g.is_empty or g.geom_type != "Point"]
+    if bad:
+        raise InputError(
+            [InputProblem("<schools>", f"school '{b}' has no point location.", "give every school a latitude and longitude.", None, "geometry") for b in bad]
+        )
+    return gdf.geometry.x.to_numpy(dtype=float), gdf.geometry.y.to_numpy(dtype=float)
+
+
+def _projected_crs(lon: np.ndarray, lat: np.ndarray, travel: TravelPolicy) -> pyproj.CRS:
+    if travel.crs:
+        crs = pyproj.CRS.from_user_input(travel.crs)
+        if crs.is_projected:
+            return crs
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    info = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))),
+    )
+    if info:
+        return pyproj.CRS.from_epsg(info[0].code)
+    return pyproj.CRS.from_epsg(3857)
+
+
+def snap_schools(G: nx.MultiDiGraph, schools: gpd.GeoDataFrame, travel: TravelPolicy) -> pd.DataFrame:
+    """Find each school's nearest network node; flag schools far from the network.
+
+    Nearest nodes come from ``osmnx.distance.nearest_nodes`` on the node
+    coordinates projected to a metric CRS (``travel.crs`` if projected, else
+    the local UTM zone), and ``snap_metres`` is then the exact geodesic (WGS84)
+    distance between the school and its node. Schools are never moved:
+    ``off_network`` is True when ``snap_metres > travel.max_snap_metres``.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Road graph with node ``x``/``y`` in EPSG:4326.
+    schools : geopandas.GeoDataFrame
+        Columns ``school_id`` and Point ``geometry``.
+    travel : TravelPolicy
+        ``max_snap_metres`` and optional ``crs``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``school_id`` (str), ``node`` (graph node id),
+        ``snap_metres`` (float, metres) and ``off_network`` (bool), one row per
+        school in input order.
+    """
+    import osmnx as ox
+
+    if len(schools) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(SNAP_COLUMNS, ["str", "object", "float", "bool"])})
+    if len(G) == 0:
+        fail(G.graph.get("source_file", "<network>"), "the road network has no nodes.", fix="give a network that covers the schools.")
+    lon, lat = _school_lonlat(schools)
+    node_ids = list(G.nodes)
+    nx_ = np.fromiter((d["x"] for _, d in G.nodes(data=True)), float, len(node_ids))
+    ny_ = np.fromiter((d["y"] for _, d in G.nodes(data=True)), float, len(node_ids))
+    crs = _projected_crs(np.concatenate([lon, nx_]), np.concatenate([lat, ny_]), travel)
+    tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    px, py = tr.transform(nx_, ny_)
+    sx, sy = tr.transform(lon, lat)
+    H = nx.MultiDiGraph(crs=crs.to_string())
+    H.add_nodes_from((i, {"x": float(a), "y": float(b)}) for i, (a, b) in enumerate(zip(px, py)))
+    pos = np.asarray(ox.distance.nearest_nodes(H, np.asarray(sx), np.asarray(sy)), dtype=np.int64)
+    _, _, dist = _GEOD.inv(lon, lat, nx_[pos], ny_[pos])
+    dist = np.abs(np.asarray(dist, dtype=float))
+    return pd.DataFrame(
+        {
+            "school_id": schools["school_id"].astype(str).to_numpy(),
+            "node": pd.Series([node_ids[i] for i in pos], dtype=object),
+            "snap_metres": dist,
+            "off_network": dist > float(travel.max_snap_metres),
+        }
+    )
+
+
+__all__ = [
+    "load_network",
+    "download_network",
+    "add_elevation_from_raster",
+    "add_travel_minutes",
+    "tobler_speed_kmh",
+    "snap_schools",
+    "NETWORK_FORMATS",
+    "SNAP_COLUMNS",
+]
