@@ -51,7 +51,7 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
     -------
     units : pandas.DataFrame
         One row per unit: ``unit_id, school_id, district, region, gender_group,
-        level_group, n_teachers, can_be_venue``.
+        level_group, n_teachers, can_host, can_be_venue``.
     teachers : pandas.DataFrame
         The input teachers with ``unit_id`` ("" for teachers left out) and
         ``excluded_reason``.
@@ -91,8 +91,9 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
     grouped["region"] = [region_district(d, policy) for d in grouped["district"]]
     school_gender = schools.loc[grouped["school_id"], "gender"].to_numpy()
     can_host = schools.loc[grouped["school_id"], "can_host"].to_numpy()
+    grouped["can_host"] = can_host.astype(bool)
     grouped["can_be_venue"] = [bool(h) and sg in VENUE_GENDERS[g] for h, sg, g in zip(can_host, school_gender, grouped["gender_group"])]
-    units = grouped[["unit_id", "school_id", "district", "region", "gender_group", "level_group", "n_teachers", "can_be_venue"]]
+    units = grouped[["unit_id", "school_id", "district", "region", "gender_group", "level_group", "n_teachers", "can_host", "can_be_venue"]]
     key = {(s, g, lvl): u for s, g, lvl, u in zip(grouped["school_id"], grouped["gender_group"], grouped["level_group"], grouped["unit_id"])}
     t["unit_id"] = [key.get((s, g, lvl), "") if r == "" else "" for s, g, lvl, r in zip(t["school_id"], t["gender_group"], t["level_group"], t["excluded_reason"])]
     return units.reset_index(drop=True), t

@@ -1,0 +1,399 @@
+"""Plan a whole run: units and travel times in, a plan with reasons out.
+
+The planner splits the work into independent problems (per district, gender
+group and level group, then per connected group of schools that can reach a
+common venue), solves each with :class:`~cluster_mapper.model.ClusterModel`,
+and explains every unit left out in a manager's words, with the smallest
+change of policy that would place it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .inputs import Inputs
+from .model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution
+from .policy import DistrictPolicy, Policy
+from .travel import TravelTimes
+from .units import VENUE_GENDERS, build_units
+
+GROUP_WORDS = {"female": "female", "male": "male", "mixed": ""}
+VENUE_WORDS = {"female": "girls' or mixed school", "male": "boys' or mixed school", "mixed": "school"}
+
+
+@dataclass
+class Plan:
+    """A cluster plan and how good it is.
+
+    Attributes
+    ----------
+    units : pandas.DataFrame
+        One row per unit: who, which cluster, venue, travel minutes, status
+        (``placed`` / ``not_placed``), reason and suggested change.
+    teachers : pandas.DataFrame
+        One row per input teacher row, as written to ``assignments.csv``.
+    clusters : pandas.DataFrame
+        One row per cluster, as written to ``clusters.csv``.
+    objective, lower_bound : float
+        Total travel (teacher-minutes or school trips) and a proven lower bound.
+    """
+
+    units: pd.DataFrame
+    teachers: pd.DataFrame
+    clusters: pd.DataFrame
+    objective: float
+    lower_bound: float
+    solve_seconds: float
+    status: str
+    placement_proven: bool
+    travel: TravelTimes
+    policy: Policy
+    inputs: Inputs
+    backend: str = DEFAULT_BACKEND
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between objective and lower bound (0 = proven optimal)."""
+        return 0.0 if self.objective <= 1e-9 else max(0.0, (self.objective - self.lower_bound) / self.objective)
+
+    @property
+    def teachers_placed(self) -> int:
+        return int(self.teachers.loc[self.teachers["status"] == "placed", "n_teachers"].sum())
+
+    @property
+    def teachers_not_placed(self) -> int:
+        return int(self.teachers.loc[self.teachers["status"] != "placed", "n_teachers"].sum())
+
+
+def _group_label(gender: str, level: str) -> str:
+    words = [w for w in (GROUP_WORDS[gender], "" if level == "mixed" else level) if w]
+    return " ".join(words) + " teachers" if words else "teachers"
+
+
+class _Travel:
+    """Fast school-to-school lookups over a :class:`TravelTimes`."""
+
+    def __init__(self, travel: TravelTimes):
+        self.table = travel.pairs
+        self._lookup = travel.lookup()
+
+    def minutes(self, a: str, b: str) -> float:
+        if a == b:
+            return 0.0
+        return self._lookup.get((a, b), float("inf"))
+
+
+def _allowed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.DataFrame:
+    """Member/venue pairs of one group within the travel limit (positions into ``group``)."""
+    pos = pd.Series(np.arange(len(group)), index=group["school_id"].to_numpy())
+    venues = group.loc[group["can_be_venue"], "school_id"]
+    t = travel.pairs
+    t = t[t["from_school_id"].isin(pos.index) & t["to_school_id"].isin(set(venues)) & (t["minutes"] <= limit)]
+    t = t[t["from_school_id"] != t["to_school_id"]]
+    pairs = pd.DataFrame(
+        {
+            "member": pos.loc[t["from_school_id"]].to_numpy(),
+            "venue": pos.loc[t["to_school_id"]].to_numpy(),
+            "minutes": t["minutes"].to_numpy(dtype=float),
+        }
+    )
+    selfs = pd.DataFrame({"member": pos.loc[venues].to_numpy(), "venue": pos.loc[venues].to_numpy(), "minutes": 0.0})
+    return pd.concat([selfs, pairs], ignore_index=True).sort_values(["venue", "member"], kind="stable").reset_index(drop=True)
+
+
+def _problem(group: pd.DataFrame, pairs: pd.DataFrame, dp: DistrictPolicy, n_clusters: int | None) -> ClusterProblem:
+    return ClusterProblem(
+        n_teachers=group["n_teachers"].to_numpy(dtype=int),
+        pair_member=pairs["member"].to_numpy(dtype=int),
+        pair_venue=pairs["venue"].to_numpy(dtype=int),
+        pair_minutes=pairs["minutes"].to_numpy(dtype=float),
+        min_teachers=dp.min_teachers,
+        max_teachers=dp.max_teachers,
+        max_schools=dp.school_limit,
+        n_clusters=n_clusters,
+        objective=dp.objective,
+    )
+
+
+def _split_components(group: pd.DataFrame, pairs: pd.DataFrame) -> list[np.ndarray]:
+    n = len(group)
+    if n == 0:
+        return []
+    g = coo_matrix((np.ones(len(pairs)), (pairs["member"], pairs["venue"])), shape=(n, n))
+    _, labels = connected_components(g, directed=True, connection="weak")
+    return [np.flatnonzero(labels == k) for k in np.unique(labels)]
+
+
+def solve_plan(
+    inputs: Inputs,
+    travel: TravelTimes,
+    policy: Policy,
+    *,
+    backend: str = DEFAULT_BACKEND,
+    progress: Callable[[str, float], None] | None = None,
+) -> Plan:
+    """Form clusters for every district; explain everyone left out.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        Validated schools and teachers.
+    travel : TravelTimes
+        School-to-school travel minutes.
+    policy : Policy
+        The scenario's rules.
+    backend : str
+        OR-Tools MIP backend.
+    progress : callable, optional
+        Called with (message, fraction done).
+    """
+    t0 = time.perf_counter()
+    units, teachers = build_units(inputs, policy)
+    units = units.copy()
+    units["venue_unit"] = ""
+    units["travel_minutes"] = np.nan
+    objective = bound = 0.0
+    statuses: list[str] = []
+    proven = True
+    notes: list[str] = list(travel.notes)
+
+    # n_clusters couples a district's groups; otherwise each group is independent.
+    jobs = []
+    for region, reg_units in units.groupby("region", sort=True):
+        district = reg_units["district"].iloc[0]
+        dp = policy.default if policy.cross_district else policy.for_district(district)
+        if dp.n_clusters is not None:
+            jobs.append((region, dp, reg_units.index.to_numpy(), dp.n_clusters))
+        else:
+            for _, g in reg_units.groupby(["gender_group", "level_group"], sort=True):
+                jobs.append((region, dp, g.index.to_numpy(), None))
+
+    total_units = max(1, len(units))
+    done_units = 0
+    for region, dp, idx, n_clusters in jobs:
+        group = units.loc[idx].reset_index()
+        # members may only meet at venues of their own gender and level group
+        pairs = _typed_pairs(group, travel, dp.travel_limit)
+        comps = [np.arange(len(group))] if n_clusters is not None else _split_components(group, pairs)
+        for comp in comps:
+            sub = group.iloc[comp].reset_index(drop=True)
+            sub_pairs = _typed_pairs(sub, travel, dp.travel_limit) if len(comps) > 1 else pairs
+            share = dp.time_limit_seconds * len(sub) / max(1, len(group))
+            problem = _problem(sub, sub_pairs, dp, n_clusters)
+            if progress:
+                progress(f"{region}: {len(sub)} units", done_units / total_units)
+            sol = ClusterModel(problem, backend=backend).solve(max(2.0, share)) if len(sub_pairs) else _empty(len(sub))
+            done_units += len(sub)
+            if sol.status == "infeasible":
+                notes.append(f"{region}: no plan has exactly {n_clusters} clusters; nobody placed there")
+            objective += sol.objective
+            bound += sol.lower_bound
+            statuses.append(sol.status)
+            proven &= sol.placement_proven
+            notes.extend(f"{region}: {nt}" for nt in sol.notes)
+            placed = sol.venue_of >= 0
+            rows = sub["index"].to_numpy()
+            venue_rows = rows[sol.venue_of[placed]]
+            units.loc[rows[placed], "venue_unit"] = units.loc[venue_rows, "unit_id"].to_numpy()
+            minutes = {(int(m), int(v)): t for m, v, t in zip(problem.pair_member, problem.pair_venue, problem.pair_minutes)}
+            units.loc[rows[placed], "travel_minutes"] = [minutes[(int(i), int(sol.venue_of[i]))] for i in np.flatnonzero(placed)]
+    if progress:
+        progress("explaining who could not be placed", 1.0)
+
+    units["status"] = np.where(units["venue_unit"] != "", "placed", "not_placed")
+    units["reason"] = ""
+    units["suggestion"] = ""
+    for i in np.flatnonzero(units["status"] == "not_placed"):
+        reason, change = explain_not_placed(units, i, travel, policy)
+        units.iat[i, units.columns.get_loc("reason")] = reason
+        units.iat[i, units.columns.get_loc("suggestion")] = change
+
+    units, clusters = _name_clusters(units, inputs)
+    teachers_out = _teacher_rows(teachers, units)
+    status = "optimal" if all(s == "optimal" or s == "infeasible" for s in statuses) else "time_limit"
+    return Plan(
+        units=units,
+        teachers=teachers_out,
+        clusters=clusters,
+        objective=objective,
+        lower_bound=min(bound, objective),
+        solve_seconds=time.perf_counter() - t0,
+        status=status,
+        placement_proven=proven,
+        travel=travel,
+        policy=policy,
+        inputs=inputs,
+        backend=backend,
+        notes=notes,
+    )
+
+
+def _empty(n: int) -> ClusterSolution:
+    return ClusterSolution(np.full(n, -1), 0.0, 0.0, 0, True, "optimal", 0.0)
+
+
+def _typed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.DataFrame:
+    """Allowed pairs, only between units of the same gender and level group."""
+    parts = []
+    for _, g in group.groupby(["gender_group", "level_group"], sort=True):
+        p = _allowed_pairs(g.reset_index(drop=True), travel, limit)
+        pos = g.index.to_numpy()
+        p["member"] = pos[p["member"].to_numpy()]
+        p["venue"] = pos[p["venue"].to_numpy()]
+        parts.append(p)
+    if not parts:
+        return pd.DataFrame({"member": [], "venue": [], "minutes": []})
+    return pd.concat(parts, ignore_index=True).sort_values(["venue", "member"], kind="stable").reset_index(drop=True)
+
+
+def _name_clusters(units: pd.DataFrame, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Give clusters stable ids and build the cluster table."""
+    placed = units[units["status"] == "placed"]
+    by_id = units.set_index("unit_id")
+    venues = sorted(set(placed["venue_unit"]), key=lambda u: (by_id.at[u, "region"], by_id.at[u, "gender_group"], by_id.at[u, "level_group"], by_id.at[u, "school_id"]))
+    counters: dict[tuple, int] = {}
+    cluster_of: dict[str, str] = {}
+    for v in venues:
+        key = (by_id.at[v, "region"], by_id.at[v, "gender_group"][0].upper() + by_id.at[v, "level_group"][0].upper())
+        counters[key] = counters.get(key, 0) + 1
+        cluster_of[v] = f"{key[0].replace(' ', '_')}-{key[1]}-{counters[key]:03d}"
+    units["cluster_id"] = [cluster_of.get(v, "") for v in units["venue_unit"]]
+    units["venue_school_id"] = [by_id.at[v, "school_id"] if v else "" for v in units["venue_unit"]]
+    rows = []
+    for v in venues:
+        members = units[units["venue_unit"] == v]
+        rows.append(
+            {
+                "cluster_id": cluster_of[v],
+                "district": by_id.at[v, "district"],
+                "gender_group": by_id.at[v, "gender_group"],
+                "level_group": by_id.at[v, "level_group"],
+                "venue_school_id": by_id.at[v, "school_id"],
+                "n_teachers": int(members["n_teachers"].sum()),
+                "n_schools": int(members["school_id"].nunique()),
+                "max_travel_minutes": round(float(members["travel_minutes"].max()), 2),
+                "teacher_minutes": round(float((members["travel_minutes"] * members["n_teachers"]).sum()), 2),
+            }
+        )
+    cols = ["cluster_id", "district", "gender_group", "level_group", "venue_school_id", "n_teachers", "n_schools", "max_travel_minutes", "teacher_minutes"]
+    return units, pd.DataFrame(rows, columns=cols)
+
+
+def _teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    u = units.set_index("unit_id")
+    out = pd.DataFrame(
+        {
+            "teacher_id": teachers["teacher_id"].to_numpy(),
+            "school_id": teachers["school_id"].to_numpy(),
+            "unit_id": teachers["unit_id"].to_numpy(),
+            "district": teachers["district"].to_numpy(),
+            "gender": teachers["gender"].to_numpy(),
+            "level": teachers["level"].to_numpy(),
+            "role": teachers["role"].to_numpy(),
+            "n_teachers": teachers["n_teachers"].to_numpy(dtype=int),
+        }
+    )
+    has = out["unit_id"] != ""
+    for col in ("cluster_id", "venue_school_id", "travel_minutes", "status", "reason", "suggestion"):
+        out[col] = None
+        out.loc[has, col] = u.loc[out.loc[has, "unit_id"], col].to_numpy()
+    out.loc[~has, "status"] = "not_placed"
+    out.loc[~has, "reason"] = teachers.loc[~has.to_numpy(), "excluded_reason"].to_numpy()
+    out.loc[~has, "suggestion"] = "set include_head_teachers = true to place head teachers as members"
+    out[["cluster_id", "venue_school_id", "reason", "suggestion"]] = out[["cluster_id", "venue_school_id", "reason", "suggestion"]].fillna("")
+    out["travel_minutes"] = pd.to_numeric(out["travel_minutes"], errors="coerce").round(2)
+    return out
+
+
+def _reachable(sizes_times: list[tuple[float, int]], need: int) -> float:
+    """Smallest travel limit at which the nearest units reach ``need`` teachers."""
+    total = 0
+    for minutes, n in sorted(sizes_times):
+        total += n
+        if total >= need:
+            return minutes
+    return float("inf")
+
+
+def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: "_Travel", limit: float) -> int:
+    """Most teachers of ``pool`` that could meet with unit ``u`` at one host within the limit."""
+    best = 0
+    for h in hosts["school_id"].unique():
+        if tt.minutes(u["school_id"], h) > limit:
+            continue
+        total = int(pool.loc[[tt.minutes(s, h) <= limit for s in pool["school_id"]], "n_teachers"].sum())
+        if u["school_id"] not in set(pool["school_id"]):
+            total += int(u["n_teachers"])
+        best = max(best, total)
+    return best
+
+
+def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy) -> tuple[str, str]:
+    """Why unit ``i`` is not in any cluster, and the smallest change that would place it."""
+    tt = _Travel(travel)
+    u = units.iloc[i]
+    dp = policy.default if policy.cross_district else policy.for_district(u["district"])
+    limit = dp.travel_limit
+    n = int(u["n_teachers"])
+    who = f"{n} {_group_label(u['gender_group'], u['level_group'])}".replace(" teachers", " teacher" if n == 1 else " teachers")
+    limit_words = "any distance" if limit == float("inf") else f"{limit:g} minutes"
+    if n > dp.max_teachers:
+        return (
+            f"{who} at school {u['school_id']}: more than the cluster maximum of {dp.max_teachers}, and a school's teachers are never split",
+            f"max_teachers = {n}",
+        )
+    same = units[(units["region"] == u["region"]) & (units["gender_group"] == u["gender_group"]) & (units["level_group"] == u["level_group"])]
+    hosts = same[same["can_be_venue"]]
+    venue_word = VENUE_WORDS[u["gender_group"]]
+    reach = [(tt.minutes(u["school_id"], h), h) for h in hosts["school_id"]]
+    in_reach = [h for m, h in reach if m <= limit]
+    changes = []
+    region = units[units["region"] == u["region"]]
+    if dp.gender == "segregated" and u["gender_group"] != "mixed":
+        pool = region[region["level_group"] == u["level_group"]]
+        if _best_total(u, pool, pool[pool["can_host"]], tt, limit) >= dp.min_teachers:
+            changes.append("gender = \"mixed\" for the district")
+    if dp.levels == "separate" and u["level_group"] != "mixed":
+        pool = region[region["gender_group"] == u["gender_group"]]
+        if _best_total(u, pool, pool[pool["can_be_venue"]], tt, limit) >= dp.min_teachers:
+            changes.append("levels = \"mixed\"")
+    if not in_reach:
+        best = min((m for m, _ in reach), default=float("inf"))
+        need = f"max_travel_minutes = {int(np.ceil(best))}" if np.isfinite(best) else "a road to a host school"
+        return (f"{who}: no {venue_word} that can host within {limit_words}", "; or ".join([need, *changes]))
+    # teachers that could meet at each reachable venue
+    best_total, best_limit = 0, float("inf")
+    for h in hosts["school_id"]:
+        to_h = tt.minutes(u["school_id"], h)
+        if not np.isfinite(to_h):
+            continue
+        times = [(max(tt.minutes(s, h), to_h), int(k)) for s, k in zip(same["school_id"], same["n_teachers"]) if s != u["school_id"] and np.isfinite(tt.minutes(s, h))]
+        within = n + sum(k for m, k in times if m <= limit)
+        if to_h <= limit:
+            best_total = max(best_total, within)
+        best_limit = min(best_limit, max(to_h, _reachable(times, dp.min_teachers - n)) if n < dp.min_teachers else to_h)
+    if best_total < dp.min_teachers:
+        opts = [f"min_teachers = {best_total}"]
+        if np.isfinite(best_limit):
+            opts.insert(0, f"max_travel_minutes = {int(np.ceil(best_limit))}")
+        return (
+            f"{who}: only {best_total} {_group_label(u['gender_group'], u['level_group'])} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
+            "; or ".join(opts + changes),
+        )
+    if dp.n_clusters is not None:
+        return (f"{who}: the district's {dp.n_clusters} clusters have no room within {limit_words}", f"n_clusters = {dp.n_clusters + 1}; or max_teachers = {dp.max_teachers + n}")
+    return (
+        f"{who}: every cluster within {limit_words} is full ({dp.max_teachers} teachers or {dp.max_schools} schools) and the rest are too few to form another",
+        "; or ".join([f"max_teachers = {dp.max_teachers + n}", *(f"max_schools = {dp.max_schools + 1}" for _ in [0] if dp.max_schools), *changes]),
+    )
+
+
+__all__ = ["Plan", "solve_plan", "explain_not_placed"]
