@@ -1,0 +1,251 @@
+"""The ``cluster-mapper`` command line.
+
+User mistakes (bad files, impossible settings) print every problem with its
+file, row, field and fix, and exit with code 2 without a traceback. An
+interrupted run leaves the previous plan untouched and says so.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Form teacher peer-learning clusters from schools, rosters and a road network.",
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+
+DEFAULT_OUT = Path("outputs") / "plan"
+
+
+def _fail_input(err: InputError) -> None:
+    console.print(f"[bold red]Cannot continue.[/] {len(err.problems)} problem(s) in the input; nothing was written.")
+    for p in err.problems[:100]:
+        console.print(f"  - {p}", markup=False, highlight=False)
+    if len(err.problems) > 100:
+        console.print(f"  ... and {len(err.problems) - 100} more")
+    raise typer.Exit(2)
+
+
+def _run(fn):
+    """Run a command body with the user-facing error handling."""
+    try:
+        return fn()
+    except InputError as err:
+        _fail_input(err)
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted.[/] No new files were written; any previous plan in the output folder is unchanged.")
+        raise typer.Exit(130)
+    except MemoryError:
+        console.print("[red]The input is too large for this machine's memory.[/] Plan one district at a time (split the schools file by district).")
+        raise typer.Exit(2)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+
+
+def _source(network, travel_matrix, straight_line, sample: bool):
+    from .pipeline import TravelSource, sample_network_path
+
+    if network is None and travel_matrix is None and not straight_line and sample:
+        return TravelSource(network_path=str(sample_network_path()))
+    return TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
+
+
+def _summary_table(summary: dict, out: Path) -> Table:
+    t = Table(title=f"Plan written to {out}", show_header=False)
+    t.add_column(style="bold")
+    t.add_column()
+    rows = [
+        ("clusters", f"{summary['clusters']}"),
+        ("teachers placed", f"{summary['teachers_placed']:,} of {summary['teachers_total']:,}"),
+        ("not placed", f"{summary['teachers_not_placed']:,} (of whom {summary['head_teachers_left_out']:,} head teachers left out by policy)"),
+        ("mean / max travel", f"{summary['mean_travel_minutes']:.1f} / {summary['max_travel_minutes']:.1f} minutes"),
+        ("objective", f"{summary['objective']:,.1f} ({', '.join(summary['objective_kind'])})"),
+        ("lower bound / gap", f"{summary['lower_bound']:,.1f} / {100 * summary['gap']:.2f}%"),
+        ("status", summary["status"]),
+        ("travel times", summary["travel_source"] + ("" if summary["travel_source"] == "network" else "  (not a road network)")),
+        ("solve time", f"{summary['solve_seconds']:.1f} s"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    return t
+
+
+def _review_files(tmp: Path) -> None:
+    """Write the map and report beside the plan files, when those modules exist."""
+    try:
+        from .mapping import write_map
+    except ImportError:
+        write_map = None
+    try:
+        from .report import write_report
+    except ImportError:
+        write_report = None
+    if write_map:
+        write_map(tmp)
+    if write_report:
+        write_report(tmp)
+
+
+@app.command()
+def plan(
+    schools: Optional[Path] = typer.Option(None, help="Schools file (CSV, GeoJSON or GeoPackage). Default: the bundled Mansehra sample."),
+    teachers: Optional[Path] = typer.Option(None, help="Teacher roster CSV. Without it, counts in the schools file are used."),
+    network: Optional[Path] = typer.Option(None, help="Road network file: osmnx GraphML, OSM XML (.osm, .osm.bz2) or Overpass JSON."),
+    travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV: from_school_id,to_school_id,minutes."),
+    straight_line: bool = typer.Option(False, help="Use straight-line distance x detour factor (announced in every output)."),
+    policy: Optional[Path] = typer.Option(None, help="Policy TOML file (defaults: 6-12 teachers, 5 schools, 60 minutes)."),
+    out: Path = typer.Option(DEFAULT_OUT, help="Folder for the plan files; replaced only when the new plan is complete."),
+    backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
+    review: bool = typer.Option(True, help="Also write map.html and report.html."),
+):
+    """Form clusters and write the plan files, map and report.
+
+    With no input options it plans the bundled Mansehra sample.
+    """
+
+    def body():
+        from .model import DEFAULT_BACKEND
+        from .pipeline import SAMPLE, plan_from_files
+        from .plan_io import plan_summary, write_plan
+
+        sample = schools is None
+        if sample and teachers is not None:
+            raise InputError([__import__("cluster_mapper.errors", fromlist=["InputProblem"]).InputProblem("<command line>", "--teachers was given without --schools.", "give --schools too.")])
+        s = SAMPLE["schools"] if sample else schools
+        t = SAMPLE["teachers"] if sample else teachers
+        p = SAMPLE["policy"] if (sample and policy is None) else policy
+        src = _source(network, travel_matrix, straight_line, sample)
+        with _progress() as prog:
+            task = prog.add_task("planning", total=1.0)
+            plan_, spec = plan_from_files(s, t, src, p, backend=backend or DEFAULT_BACKEND,
+                                          progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
+            prog.update(task, description="writing plan files")
+            write_plan(plan_, out, spec, str(Path(p).resolve()) if p else None, extra=_review_files if review else None)
+        summary = plan_summary(plan_, spec, str(p) if p else None)
+        out_console.print(_summary_table(summary, out))
+        if plan_.travel.source != "network":
+            console.print(f"[yellow]Note:[/] travel times are {plan_.travel.source.replace('_', ' ')}, not from a road network.")
+        for note in plan_.notes[:10]:
+            console.print(f"note: {note}", markup=False)
+
+    _run(body)
+
+
+@app.command()
+def validate(plan_dir: Path = typer.Argument(..., help="A folder written by `cluster-mapper plan`.")):
+    """Check every rule of a plan independently of the planner (exit 1 on violations)."""
+
+    def body():
+        from .validate import validate_plan
+
+        rep = validate_plan(plan_dir)
+        if rep.ok:
+            out_console.print(f"[green]valid[/]: {rep.checked.get('teachers', 0):,} teachers and {rep.checked.get('clusters', 0):,} clusters checked, no violations.")
+            return
+        out_console.print(f"[red]{len(rep.violations)} violation(s)[/]:")
+        for v in rep.violations:
+            out_console.print(f"  - {v}", markup=False)
+        raise typer.Exit(1)
+
+    _run(body)
+
+
+@app.command("travel-times")
+def travel_times(
+    schools: Path = typer.Option(..., help="Schools file."),
+    network: Optional[Path] = typer.Option(None, help="Road network file."),
+    travel_matrix: Optional[Path] = typer.Option(None, help="Existing travel-time CSV to check and rewrite."),
+    straight_line: bool = typer.Option(False, help="Straight-line times (announced)."),
+    policy: Optional[Path] = typer.Option(None, help="Policy TOML (travel settings and limits)."),
+    out: Path = typer.Option(Path("outputs") / "travel_times.csv", help="CSV to write (snap distances go beside it)."),
+):
+    """Compute school-to-school travel minutes and write them for review and reuse."""
+
+    def body():
+        from .inputs import load_schools
+        from .inputs import Inputs
+        from .pipeline import compute_travel
+        from .policy import load_policy
+        from .travel import write_travel_times
+
+        pol = load_policy(policy)
+        sch = load_schools(schools, crs=pol.travel.crs)
+        import pandas as pd
+
+        tt = compute_travel(Inputs(sch, pd.DataFrame()), _source(network, travel_matrix, straight_line, False), pol)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        paths = write_travel_times(tt, out)
+        out_console.print(f"{len(tt.pairs):,} reachable pairs ({tt.source}) written to {paths[0]}; snap distances in {paths[1]}")
+        for n in tt.notes:
+            console.print(f"note: {n}", markup=False)
+        if len(tt.snaps) and tt.snaps["off_network"].any():
+            off = tt.snaps[tt.snaps["off_network"]]
+            console.print(f"[yellow]{len(off)} school(s) are farther than {pol.travel.max_snap_metres:g} m from the network:[/] " + ", ".join(off["school_id"].head(20)))
+
+    _run(body)
+
+
+@app.command("map")
+def map_(plan_dir: Path = typer.Argument(..., help="A plan folder.")):
+    """Write map.html (works offline) and report.html for a plan folder."""
+
+    def body():
+        from .plan_io import read_plan
+
+        read_plan(plan_dir)
+        _review_files(plan_dir)
+        out_console.print(f"map and report written to {plan_dir}")
+
+    _run(body)
+
+
+@app.command()
+def compare(
+    policy: List[Path] = typer.Option(..., help="Two or more policy TOML files, one per scenario."),
+    schools: Optional[Path] = typer.Option(None, help="Schools file (default: bundled sample)."),
+    teachers: Optional[Path] = typer.Option(None, help="Roster CSV."),
+    network: Optional[Path] = typer.Option(None, help="Road network file."),
+    travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV."),
+    straight_line: bool = typer.Option(False, help="Straight-line travel times."),
+    out: Path = typer.Option(Path("outputs") / "compare", help="Folder for the comparison."),
+):
+    """Plan each scenario on the same inputs and compare them side by side."""
+
+    def body():
+        from .compare import compare_scenarios
+        from .pipeline import SAMPLE
+
+        sample = schools is None
+        table = compare_scenarios(
+            [str(p) for p in policy],
+            SAMPLE["schools"] if sample else schools,
+            SAMPLE["teachers"] if sample else teachers,
+            _source(network, travel_matrix, straight_line, sample),
+            out,
+        )
+        out_console.print(table.to_string(index=False))
+
+    _run(body)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

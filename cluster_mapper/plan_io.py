@@ -1,0 +1,211 @@
+"""Plan files: write a plan directory completely or not at all, and read it back.
+
+A plan directory holds ``assignments.csv`` (one row per teacher, or per
+school group for count input), ``clusters.csv``, ``clusters.geojson``
+(schools, venues, member-to-venue lines and cluster hulls) and
+``summary.json`` (objective, proven lower bound, gap, travel source, policy,
+input files and their hashes). Files are first written to a temporary folder
+beside the target and moved into place at the end, so an interrupted run
+leaves the previous plan as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import LineString, MultiPoint
+
+from . import __version__
+
+#: Characters that make a spreadsheet treat a cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ASSIGNMENT_COLUMNS = [
+    "teacher_id", "school_id", "unit_id", "district", "cluster_id", "venue_school_id", "travel_minutes",
+    "status", "reason", "suggestion", "gender", "level", "role", "n_teachers",
+]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in out[col]]
+    return out
+
+
+def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_formulas` when reading a plan back."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [v[1:] if isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1:].startswith(FORMULA_START) else v for v in out[col]]
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a CSV that is safe to open in a spreadsheet (UTF-8 with BOM for Excel)."""
+    neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def read_plan_csv(path: str | Path) -> pd.DataFrame:
+    """Read a CSV written by :func:`write_csv`, ids kept as text."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return restore_formulas(df)
+
+
+@contextlib.contextmanager
+def atomic_directory(out: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success it replaces ``out`` in one move.
+
+    If the block raises (an error, Ctrl-C), the temporary folder is removed
+    and ``out`` keeps its previous content.
+    """
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.writing-", dir=out.parent))
+    try:
+        yield tmp
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def plan_geodata(plan) -> gpd.GeoDataFrame:
+    """Schools, venues, member lines and hulls of a plan as one GeoDataFrame (EPSG:4326)."""
+    schools = plan.inputs.schools.set_index("school_id")
+    units = plan.units
+    feats = []
+    t = plan.teachers
+    counts = t.groupby(["school_id", "gender", "level"])["n_teachers"].sum()
+    for sid, s in schools.iterrows():
+        su = units[units["school_id"] == sid]
+        c = counts.get(sid) if sid in counts.index.get_level_values(0) else None
+        by = {f"{g}_{lvl}": int(n) for (g, lvl), n in (c.items() if c is not None else [])}
+        feats.append({
+            "kind": "school", "school_id": sid, "name": s["name"], "district": s["district"], "school_gender": s["gender"],
+            "can_host": bool(s["can_host"]), "cluster_id": ";".join(sorted(x for x in su["cluster_id"] if x)),
+            "travel_minutes": float(su["travel_minutes"].max()) if su["travel_minutes"].notna().any() else None,
+            "teachers": json.dumps(by), "not_placed": int(su.loc[su["status"] != "placed", "n_teachers"].sum()),
+            "reason": " | ".join(r for r in su["reason"] if r), "suggestion": " | ".join(r for r in su["suggestion"] if r),
+            "geometry": s.geometry,
+        })
+    for c in plan.clusters.itertuples(index=False):
+        members = units[units["cluster_id"] == c.cluster_id]
+        venue = schools.loc[c.venue_school_id].geometry
+        base = {"cluster_id": c.cluster_id, "district": c.district, "gender_group": c.gender_group, "level_group": c.level_group,
+                "venue_school_id": c.venue_school_id, "n_teachers": c.n_teachers, "n_schools": c.n_schools}
+        feats.append({**base, "kind": "venue", "school_id": c.venue_school_id, "name": schools.loc[c.venue_school_id, "name"], "geometry": venue})
+        for m in members.itertuples(index=False):
+            if m.school_id != c.venue_school_id:
+                feats.append({**base, "kind": "member_line", "school_id": m.school_id, "name": schools.loc[m.school_id, "name"],
+                              "travel_minutes": float(m.travel_minutes), "geometry": LineString([schools.loc[m.school_id].geometry, venue])})
+        pts = MultiPoint([schools.loc[s].geometry for s in members["school_id"]])
+        feats.append({**base, "kind": "hull", "geometry": pts.convex_hull})
+    return gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326")
+
+
+def plan_summary(plan, travel_spec: dict, policy_path: str | None) -> dict:
+    """The ``summary.json`` content of a plan."""
+    inputs = {"schools": plan.inputs.schools_path, "teachers": plan.inputs.teachers_path, "policy": policy_path, **{k: v for k, v in travel_spec.items() if k.endswith("_path")}}
+    hashes = {k: file_sha256(v) for k, v in inputs.items() if v and Path(v).is_file()}
+    t = plan.teachers
+    placed = t[t["status"] == "placed"]
+    travel_m = placed["travel_minutes"].astype(float)
+    return {
+        "cluster_mapper_version": __version__,
+        "status": plan.status,
+        "objective": round(plan.objective, 4),
+        "objective_kind": sorted({plan.policy.for_district(d).objective for d in plan.units["district"].unique()} or {plan.policy.default.objective}),
+        "lower_bound": round(plan.lower_bound, 4),
+        "gap": round(plan.gap, 6),
+        "placement_proven_maximal": plan.placement_proven,
+        "solve_seconds": round(plan.solve_seconds, 2),
+        "backend": plan.backend,
+        "travel_source": plan.travel.source,
+        "travel": travel_spec,
+        "travel_notes": plan.travel.notes,
+        "schools_off_network": sorted(plan.travel.snaps.loc[plan.travel.snaps["off_network"], "school_id"].tolist()) if len(plan.travel.snaps) else [],
+        "clusters": int(len(plan.clusters)),
+        "teachers_total": int(t["n_teachers"].sum()),
+        "teachers_placed": plan.teachers_placed,
+        "teachers_not_placed": plan.teachers_not_placed,
+        "head_teachers_left_out": int(t.loc[(t["status"] != "placed") & (t["role"] == "head_teacher"), "n_teachers"].sum()),
+        "mean_travel_minutes": round(float((travel_m * placed["n_teachers"].astype(float)).sum() / max(1, placed["n_teachers"].sum())), 2),
+        "max_travel_minutes": round(float(travel_m.max()), 2) if len(travel_m) else 0.0,
+        "counts_input": plan.inputs.counts_input,
+        "policy": plan.policy.to_dict(),
+        "inputs": inputs,
+        "input_sha256": hashes,
+        "notes": plan.notes,
+    }
+
+
+def write_plan(plan, out: str | Path, travel_spec: dict, policy_path: str | None = None,
+               extra: Callable[[Path], None] | None = None) -> Path:
+    """Write all plan files to ``out`` atomically; ``extra(tmp_dir)`` may add more files (map, report)."""
+    with atomic_directory(out) as tmp:
+        write_csv(plan.teachers[ASSIGNMENT_COLUMNS], tmp / "assignments.csv")
+        write_csv(plan.clusters, tmp / "clusters.csv")
+        geo = plan_geodata(plan)
+        geo.to_file(tmp / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
+        summary = plan_summary(plan, travel_spec, policy_path)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        if extra is not None:
+            extra(tmp)
+    return Path(out)
+
+
+@dataclass
+class PlanFiles:
+    """A plan directory read back from disk."""
+
+    directory: Path
+    assignments: pd.DataFrame
+    clusters: pd.DataFrame
+    summary: dict
+    geo: gpd.GeoDataFrame | None
+
+
+def read_plan(directory: str | Path) -> PlanFiles:
+    """Read the files of a plan directory."""
+    d = Path(directory)
+    missing = [f for f in ("assignments.csv", "clusters.csv", "summary.json") if not (d / f).exists()]
+    if missing:
+        from .errors import fail
+
+        fail(d, f"this is not a complete plan directory (missing {', '.join(missing)}).", fix="give the --out folder of a finished `cluster-mapper plan` run.")
+    geo = gpd.read_file(d / "clusters.geojson", engine="pyogrio") if (d / "clusters.geojson").exists() else None
+    return PlanFiles(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"),
+                     json.loads((d / "summary.json").read_text(encoding="utf-8")), geo)
+
+
+__all__ = ["write_plan", "read_plan", "PlanFiles", "atomic_directory", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]

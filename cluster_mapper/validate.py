@@ -1,0 +1,302 @@
+"""Independent plan validator: re-read the inputs and the plan files, check every rule.
+
+This module shares no code with the planner beyond reading files: it builds
+its own view of units and clusters from ``assignments.csv``, recomputes
+travel times itself (its own snapping, its own Tobler edge weights and
+networkx Dijkstra for networks; its own reading of a matrix; its own
+geodesic for straight lines) and checks:
+
+- every teacher of the input appears exactly once, placed or with a reason;
+- cluster sizes, school counts, one district per cluster;
+- the venue is a member school that can host, of the right gender;
+- gender and level groups are never mixed where the policy separates them;
+- all teachers of a school (of one gender and level group where split) are
+  together; head teachers are left out unless the policy includes them;
+- travel from each member school to its venue is within the limit and
+  matches the reported minutes; ``n_clusters`` is met;
+- the cluster table and the summary agree with the assignments, and the
+  lower bound does not exceed the objective.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from pyproj import Geod
+from scipy.spatial import cKDTree
+
+from .inputs import load_inputs
+from .plan_io import read_plan, read_plan_csv
+from .policy import Policy, load_policy, policy_from_dict
+
+#: Relative tolerance for recomputed travel minutes.
+TRAVEL_RTOL = 0.01
+TRAVEL_ATOL = 0.05
+
+
+@dataclass
+class ValidationReport:
+    """What the validator found; ``ok`` when there are no violations."""
+
+    violations: list[str] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def add(self, msg: str) -> None:
+        self.violations.append(msg)
+
+
+def _policy(summary: dict) -> Policy:
+    path = summary.get("inputs", {}).get("policy")
+    if path and Path(path).is_file():
+        return load_policy(path)
+    raw = dict(summary["policy"])
+    districts = raw.pop("districts", {})
+    raw = {k: v for k, v in raw.items() if v is not None}
+    return policy_from_dict({**raw, **({"districts": districts} if districts else {})}, "summary.json")
+
+
+# -- independent travel times ----------------------------------------------
+
+def _edge_minutes_walk(G: nx.MultiDiGraph, speed_kmh: float) -> nx.DiGraph:
+    """Walking graph: every edge both ways, Tobler speed on its own grade."""
+    H = nx.DiGraph()
+    elev = nx.get_node_attributes(G, "elevation")
+    norm = math.exp(-3.5 * 0.05)
+    for u, v, d in G.edges(data=True):
+        length = float(d.get("length", 0.0))
+        for a, b in ((u, v), (v, u)):
+            grade = 0.0
+            if a in elev and b in elev and length > 0:
+                try:
+                    grade = (float(elev[b]) - float(elev[a])) / length
+                except (TypeError, ValueError):
+                    grade = 0.0
+            kmh = speed_kmh * math.exp(-3.5 * abs(grade + 0.05)) / norm
+            minutes = length / 1000.0 / kmh * 60.0
+            if not H.has_edge(a, b) or H[a][b]["w"] > minutes:
+                H.add_edge(a, b, w=minutes)
+    return H
+
+
+def _edge_minutes_drive(G: nx.MultiDiGraph) -> nx.DiGraph:
+    import osmnx as ox
+
+    G2 = ox.routing.add_edge_travel_times(ox.routing.add_edge_speeds(G.copy()))
+    H = nx.DiGraph()
+    for u, v, d in G2.edges(data=True):
+        minutes = float(d["travel_time"]) / 60.0
+        if not H.has_edge(u, v) or H[u][v]["w"] > minutes:
+            H.add_edge(u, v, w=minutes)
+    return H
+
+
+def _snap(G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    nodes = list(G.nodes)
+    nx_ = np.array([G.nodes[n]["x"] for n in nodes], dtype=float)
+    ny_ = np.array([G.nodes[n]["y"] for n in nodes], dtype=float)
+    lat0 = math.radians(float(np.mean(ny_)))
+    r = 6_371_008.8
+    tree = cKDTree(np.c_[np.radians(nx_) * math.cos(lat0) * r, np.radians(ny_) * r])
+    _, idx = tree.query(np.c_[np.radians(lon) * math.cos(lat0) * r, np.radians(lat) * r])
+    return np.array(nodes, dtype=object)[idx]
+
+
+class _TravelCheck:
+    """Member-to-venue minutes computed independently of the planner."""
+
+    def __init__(self, summary: dict, schools, policy: Policy):
+        self.source = summary["travel"]["source"]
+        self.schools = schools.set_index("school_id")
+        self.policy = policy
+        self._cache: dict[str, dict] = {}
+        spec = summary["travel"]
+        if self.source == "network":
+            from .network import load_network  # file reading only
+
+            G = load_network(spec["network_path"], policy.travel)
+            self.H = _edge_minutes_walk(G, policy.travel.walking_speed_kmh) if policy.travel.travel_mode == "walk" else _edge_minutes_drive(G)
+            nodes = _snap(G, self.schools.geometry.x.to_numpy(), self.schools.geometry.y.to_numpy())
+            self.node = dict(zip(self.schools.index, nodes))
+            self.R = self.H.reverse(copy=False)
+        elif self.source == "matrix":
+            m = read_plan_csv(spec["matrix_path"])
+            self.matrix = {(a.strip(), b.strip()): float(t) for a, b, t in zip(m["from_school_id"], m["to_school_id"], m["minutes"])}
+        else:
+            self.geod = Geod(ellps="WGS84")
+            kmh = policy.travel.walking_speed_kmh if policy.travel.travel_mode == "walk" else 30.0
+            self.factor = policy.travel.detour_factor / (kmh * 1000.0 / 60.0)
+
+    def minutes(self, member: str, venue: str) -> float:
+        if member == venue:
+            return 0.0
+        if self.source == "network":
+            if venue not in self._cache:
+                self._cache[venue] = nx.single_source_dijkstra_path_length(self.R, self.node[venue], weight="w") if self.node[venue] in self.R else {}
+            return float(self._cache[venue].get(self.node[member], math.inf))
+        if self.source == "matrix":
+            return self.matrix.get((member, venue), math.inf)
+        a, b = self.schools.loc[member].geometry, self.schools.loc[venue].geometry
+        _, _, metres = self.geod.inv(a.x, a.y, b.x, b.y)
+        return metres * self.factor
+
+
+def validate_plan(plan_dir: str | Path) -> ValidationReport:
+    """Check every rule of a plan directory against its inputs."""
+    rep = ValidationReport()
+    pf = read_plan(plan_dir)
+    s = pf.summary
+    policy = _policy(s)
+    inputs = load_inputs(s["inputs"]["schools"], s["inputs"].get("teachers"), crs=policy.travel.crs)
+    schools = inputs.schools.set_index("school_id")
+    a = pf.assignments.copy()
+    a["n"] = a["n_teachers"].astype(int)
+    a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
+
+    # 1. every teacher exactly once
+    tin = inputs.teachers
+    if inputs.teachers_path:
+        dup = a["teacher_id"][a["teacher_id"].duplicated()]
+        for t in dup.unique():
+            rep.add(f"teacher {t} appears more than once in assignments.csv")
+        missing = set(tin["teacher_id"]) - set(a["teacher_id"])
+        extra = set(a["teacher_id"]) - set(tin["teacher_id"])
+        for t in sorted(missing)[:20]:
+            rep.add(f"teacher {t} of the roster is missing from the plan")
+        for t in sorted(extra)[:20]:
+            rep.add(f"teacher {t} in the plan is not in the roster")
+        by_id = tin.set_index("teacher_id")
+        for row in a.itertuples(index=False):
+            if row.teacher_id in by_id.index and by_id.at[row.teacher_id, "school_id"] != row.school_id:
+                rep.add(f"teacher {row.teacher_id} is listed at school {row.school_id} but the roster says {by_id.at[row.teacher_id, 'school_id']}")
+    else:
+        want = tin.groupby(["school_id", "gender", "level"])["n_teachers"].sum()
+        got = a.groupby(["school_id", "gender", "level"])["n"].sum()
+        if not want.sort_index().equals(got.sort_index().rename("n_teachers")):
+            rep.add("teacher counts per school, gender and level in the plan differ from the schools file")
+    rep.checked["teachers"] = int(a["n"].sum())
+    if int(a["n"].sum()) != int(tin["n_teachers"].sum()):
+        rep.add(f"the plan holds {int(a['n'].sum())} teachers but the input has {int(tin['n_teachers'].sum())}")
+
+    # 2. statuses
+    for row in a.itertuples(index=False):
+        if row.status == "placed":
+            if not row.cluster_id or not row.venue_school_id or not np.isfinite(row.minutes):
+                rep.add(f"teacher {row.teacher_id} is placed but has no cluster, venue or travel time")
+        elif row.status == "not_placed":
+            if row.cluster_id:
+                rep.add(f"teacher {row.teacher_id} is not placed but names cluster {row.cluster_id}")
+            if not row.reason:
+                rep.add(f"teacher {row.teacher_id} is not placed and no reason is given")
+        else:
+            rep.add(f"teacher {row.teacher_id} has an unknown status '{row.status}'")
+        dp = policy.default if policy.cross_district else policy.for_district(schools.at[row.school_id, "district"])
+        if row.role == "head_teacher" and not dp.include_head_teachers and row.status == "placed":
+            rep.add(f"head teacher {row.teacher_id} is placed although the policy leaves head teachers out")
+
+    placed = a[a["status"] == "placed"]
+    travel = _TravelCheck(s, inputs.schools, policy)
+    level_group = {"primary": "primary", "middle": "middle", "high": "middle"}
+    objective = 0.0
+    rep.checked["clusters"] = 0
+    for cid, c in placed.groupby("cluster_id", sort=True):
+        rep.checked["clusters"] += 1
+        venues = c["venue_school_id"].unique()
+        if len(venues) != 1:
+            rep.add(f"cluster {cid} names {len(venues)} venues")
+            continue
+        venue = venues[0]
+        districts = {schools.at[sid, "district"] for sid in c["school_id"]}
+        if len(districts) > 1 and not policy.cross_district:
+            rep.add(f"cluster {cid} spans districts {sorted(districts)}")
+        dp = policy.default if policy.cross_district else policy.for_district(schools.at[venue, "district"])
+        n = int(c["n"].sum())
+        if not dp.min_teachers <= n <= dp.max_teachers:
+            rep.add(f"cluster {cid} has {n} teachers, outside {dp.min_teachers}..{dp.max_teachers}")
+        k = c["school_id"].nunique()
+        if dp.max_schools and k > dp.max_schools:
+            rep.add(f"cluster {cid} has {k} schools, more than {dp.max_schools}")
+        if venue not in set(c["school_id"]):
+            rep.add(f"cluster {cid} meets at {venue}, which is not one of its schools")
+        if not bool(schools.at[venue, "can_host"]):
+            rep.add(f"cluster {cid} meets at {venue}, which cannot host")
+        genders = set(c["gender"]) - {"any"}
+        if dp.gender == "segregated":
+            if inputs.teachers_path or genders:
+                if len(genders) > 1:
+                    rep.add(f"cluster {cid} mixes women and men in a segregated district")
+            g = next(iter(genders), None)
+            if g is None:
+                sg = {schools.at[sid, "gender"] for sid in c["school_id"]}
+                g = "female" if sg <= {"girls"} else "male" if sg <= {"boys"} else None
+            allowed = {"female": {"girls", "mixed"}, "male": {"boys", "mixed"}}.get(g, {"boys", "girls", "mixed"})
+            if schools.at[venue, "gender"] not in allowed:
+                rep.add(f"cluster {cid} of {g} teachers meets at a {schools.at[venue, 'gender']} school")
+        if dp.levels == "separate":
+            groups = {level_group.get(lv, lv) for lv in c["level"]}
+            if len(groups) > 1:
+                rep.add(f"cluster {cid} mixes primary and middle teachers where levels are kept separate")
+        for sid, rows in c.groupby("school_id"):
+            t = travel.minutes(sid, venue)
+            if t > dp.travel_limit * (1 + TRAVEL_RTOL) + TRAVEL_ATOL:
+                rep.add(f"cluster {cid}: school {sid} is {t:.1f} minutes from venue {venue}, over the {dp.travel_limit:g}-minute limit")
+            rep_t = float(rows["minutes"].iloc[0])
+            if math.isfinite(t) and abs(rep_t - t) > TRAVEL_RTOL * max(t, 1.0) + TRAVEL_ATOL:
+                rep.add(f"cluster {cid}: school {sid} reports {rep_t:.2f} minutes to the venue but the validator finds {t:.2f}")
+            elif not math.isfinite(t):
+                rep.add(f"cluster {cid}: school {sid} cannot reach venue {venue} at all")
+            objective += rep_t * (1 if dp.objective == "school_trips" else int(rows["n"].sum()))
+
+    # 3. schools kept together (per gender/level group where the policy splits)
+    for sid, rows in a[a["status"] == "placed"].groupby("school_id"):
+        dp = policy.default if policy.cross_district else policy.for_district(schools.at[sid, "district"])
+        keys = []
+        for r in rows.itertuples(index=False):
+            gg = r.gender if dp.gender == "segregated" else "all"
+            lg = level_group.get(r.level, r.level) if dp.levels == "separate" else "all"
+            keys.append((gg, lg))
+        rows = rows.assign(key=keys)
+        for key, part in rows.groupby("key"):
+            if part["cluster_id"].nunique() > 1:
+                rep.add(f"school {sid}: its {key[0]} {key[1]} teachers are split over clusters {sorted(part['cluster_id'].unique())}")
+    # a school unit partly placed, partly not
+    for (sid, gender, level), rows in a[a["role"] != "head_teacher"].groupby(["school_id", "gender", "level"]):
+        if rows["status"].nunique() > 1:
+            rep.add(f"school {sid}: some {gender} {level} teachers are placed and some are not")
+
+    # 4. n_clusters
+    for district in schools["district"].unique():
+        dp = policy.for_district(district)
+        if dp.n_clusters is not None and not policy.cross_district and len(placed):
+            k = placed.loc[[schools.at[x, "district"] == district for x in placed["school_id"]], "cluster_id"].nunique()
+            if k and k != dp.n_clusters:
+                rep.add(f"district {district} has {k} clusters; the policy asks for exactly {dp.n_clusters}")
+
+    # 5. cluster table and summary agree
+    ct = pf.clusters.set_index("cluster_id")
+    if set(ct.index) != set(placed["cluster_id"]):
+        rep.add("clusters.csv and assignments.csv list different clusters")
+    for cid, c in placed.groupby("cluster_id"):
+        if cid in ct.index:
+            if int(ct.at[cid, "n_teachers"]) != int(c["n"].sum()):
+                rep.add(f"clusters.csv gives cluster {cid} {ct.at[cid, 'n_teachers']} teachers; assignments give {int(c['n'].sum())}")
+            if ct.at[cid, "venue_school_id"] != c["venue_school_id"].iloc[0]:
+                rep.add(f"clusters.csv and assignments.csv disagree on the venue of cluster {cid}")
+    if abs(objective - float(s["objective"])) > 1e-3 * max(1.0, objective) + 0.05 * len(placed):
+        rep.add(f"summary objective {s['objective']} differs from the assignments' total {objective:.2f}")
+    if float(s["lower_bound"]) > float(s["objective"]) + 1e-6 * max(1.0, float(s["objective"])):
+        rep.add(f"lower bound {s['lower_bound']} exceeds the objective {s['objective']}")
+    if int(s["teachers_placed"]) != int(placed["n"].sum()):
+        rep.add("summary.json's teachers_placed differs from assignments.csv")
+    return rep
+
+
+__all__ = ["validate_plan", "ValidationReport"]
