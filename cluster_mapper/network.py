@@ -15,8 +15,9 @@ Edge attributes added by :func:`add_travel_minutes` (units in the names):
 ``grade``
     Rise over run of the edge (walk mode, when nodes carry ``elevation``).
 
-Notes for the user (for example "no elevation: flat walking speed") are kept in
-``G.graph["travel_notes"]``, a list of strings.
+Notes for the user are lists of strings: ``G.graph["travel_notes"]`` from
+loading and elevation, ``G.graph["travel_minutes_notes"]`` from
+:func:`add_travel_minutes` (for example "no elevation: flat walking speed").
 """
 
 from __future__ import annotations
@@ -130,8 +131,11 @@ def _overpass_json_from_osm_xml(path: Path) -> dict[str, Any]:
     from defusedxml import DefusedXmlException
     from osmnx._osm_xml import _OSMContentHandler
 
-    with _open_binary(path) as fh:
-        head = fh.read(65536)
+    try:
+        with _open_binary(path) as fh:
+            head = fh.read(65536)
+    except Exception as exc:  # OSError (bad bz2/gzip stream), EOFError (truncated)
+        fail(path, f"the file could not be read ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm, .osm.bz2).")
     _refuse_dtd(path, head)
     handler = _OSMContentHandler()
     try:
@@ -226,12 +230,20 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
         import defusedxml.ElementTree as DET
 
         DET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)  # safety check only
-        G = ox.load_graphml(graphml_str=raw.decode("utf-8"))
+        from osmnx.io import _convert_bool_string
+
+        G = ox.load_graphml(
+            graphml_str=raw.decode("utf-8"),
+            edge_dtypes={"walk_reverse": _convert_bool_string, "travel_minutes": float, "speed_kmh": float},
+        )
     except Exception as exc:
         fail(path, f"this is not a readable GraphML road network ({type(exc).__name__}: {exc}).", fix="save the network with osmnx.save_graphml, or give an .osm / Overpass .json file.")
     if not isinstance(G, nx.MultiDiGraph):
         G = nx.MultiDiGraph(G)
-    G.graph.setdefault("travel_notes", [])
+    # graph-level values come back as text: recompute travel minutes and notes
+    for key in ("travel_notes", "travel_mode", "travel_minutes_mode", "travel_minutes_speed_kmh", "source_file"):
+        G.graph.pop(key, None)
+    G.graph["travel_notes"] = []
     return G
 
 
@@ -411,7 +423,7 @@ def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Ite
                 found[n] = float(z)
     nx.set_node_attributes(G, found, name="elevation")
     missing = len(G) - len(found)
-    G.graph.setdefault("travel_notes", [])
+    G.graph["travel_notes"] = [n for n in G.graph.get("travel_notes", []) if not n.endswith("outside the elevation rasters")]
     if missing:
         G.graph["travel_notes"].append(f"{missing} of {len(G)} network nodes lie outside the elevation rasters")
     return G
@@ -488,21 +500,22 @@ def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGr
     -------
     networkx.MultiDiGraph
         The same graph with ``travel_minutes`` (min) and ``speed_kmh`` (km/h)
-        on every edge, ``grade`` on walk edges, and notes appended to
-        ``G.graph["travel_notes"]``.
+        on every edge, ``grade`` on walk edges, and the notes of this step in
+        ``G.graph["travel_minutes_notes"]`` (replaced on every call).
     """
     import osmnx as ox
 
-    notes = G.graph.setdefault("travel_notes", [])
+    notes: list[str] = []
     # a graph may have been prepared for the other mode before
     old_rev = [(u, v, k) for u, v, k, r in G.edges(keys=True, data="walk_reverse") if r]
     if travel.travel_mode == "drive" and old_rev:
         G.remove_edges_from(old_rev)
 
     if travel.travel_mode == "walk":
-        added = _add_walk_reverse_edges(G)
-        if added:
-            notes.append(f"walkers use every road both ways: {added} reverse edge(s) added for one-way streets")
+        _add_walk_reverse_edges(G)
+        n_rev = sum(1 for *_, r in G.edges(data="walk_reverse") if r)
+        if n_rev:
+            notes.append(f"walkers use every road both ways: {n_rev} reverse edge(s) added for one-way streets")
         edges = list(G.edges(keys=True, data=True))
         elev = nx.get_node_attributes(G, "elevation")
         length = np.array([float(d["length"]) for *_, d in edges])
@@ -551,6 +564,7 @@ def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGr
             + ("" if has_maxspeed else " (no road has a maxspeed tag)")
             + "; one-way streets respected"
         )
+    G.graph["travel_minutes_notes"] = notes
     G.graph["travel_minutes_mode"] = travel.travel_mode
     G.graph["travel_minutes_speed_kmh"] = travel.walking_speed_kmh
     return G

@@ -264,7 +264,7 @@ def network_travel_times(
         fail(G.graph.get("source_file", "<network>"), "the road network is empty.", fix="give a network that covers the schools.")
     if G.graph.get("travel_minutes_mode") != travel.travel_mode or G.graph.get("travel_minutes_speed_kmh") != travel.walking_speed_kmh:
         add_travel_minutes(G, travel)
-    notes = list(dict.fromkeys(G.graph.get("travel_notes", [])))
+    notes = list(dict.fromkeys(list(G.graph.get("travel_notes", [])) + list(G.graph.get("travel_minutes_notes", []))))
     snaps = snap_schools(G, schools, travel)
     off = snaps[snaps["off_network"]]
     if len(off):
@@ -284,6 +284,15 @@ def network_travel_times(
     index = {n: i for i, n in enumerate(nodes)}
     school_pos = np.array([index[n] for n in snaps["node"]], dtype=np.int64)
 
+    def finish(pairs: pd.DataFrame, from_cache: bool) -> TravelTimes:
+        n = len(ids)
+        missing = n * n - len(pairs)
+        out = list(notes)
+        if missing:
+            why = f"beyond the {cutoff_minutes:g}-minute cutoff or unreachable" if cutoff_minutes is not None else "unreachable over the network"
+            out.append(f"{missing} of {n * n} school pairs are {why} and are left out")
+        return TravelTimes(pairs, "network", cutoff_minutes, snaps, out, from_cache=from_cache)
+
     cache_path = None
     if cache_dir is not False:
         lon, lat = _school_lonlat(schools)
@@ -293,17 +302,12 @@ def network_travel_times(
             pairs = _read_cache(cache_path)
             if pairs is not None:
                 log.info("travel times read from cache %s", cache_path)
-                return TravelTimes(pairs, "network", cutoff_minutes, snaps, notes, from_cache=True)
+                return finish(pairs, True)
 
     pairs = _network_pairs(csr, school_pos, ids, cutoff_minutes)
-    n = len(ids)
-    missing = n * n - len(pairs)
-    if missing:
-        why = f"beyond the {cutoff_minutes:g}-minute cutoff or unreachable" if cutoff_minutes is not None else "unreachable over the network"
-        notes.append(f"{missing} of {n * n} school pairs are {why} and are left out")
     if cache_path is not None:
         _write_cache(cache_path, pairs)
-    return TravelTimes(pairs, "network", cutoff_minutes, snaps, notes)
+    return finish(pairs, False)
 
 
 # --------------------------------------------------------------------------- matrix
