@@ -795,7 +795,7 @@ def _plan_schools(settlements: list[_Settlement], rng: np.random.Generator) -> l
         if town:
             n_pr = max(2, int(round(s.population / 2500)))
             k += [("primary", "boys")] * n_pr + [("primary", "girls")] * n_pr
-            k += [("middle", "boys")] * 2 + [("middle", "girls")] * 2 + [("high", "boys")] * 2 + [("high", "girls")]
+            k += [("middle", "boys")] * 3 + [("middle", "girls")] * 3 + [("high", "boys")] * 3 + [("high", "girls")] * 2
         else:
             k.append(("primary", "boys"))
             if rng.random() < p_girls:
@@ -805,7 +805,7 @@ def _plan_schools(settlements: list[_Settlement], rng: np.random.Generator) -> l
             if big and rng.random() < 0.4:
                 k.append(("primary", "girls" if rng.random() < p_girls else "boys"))
             p_mid = 0.06 + 0.22 * s.centrality + (0.1 if big else 0.0)
-            p_high = 0.02 + 0.15 * s.centrality + (0.11 if big else 0.0)
+            p_high = 0.035 + 0.24 * s.centrality + (0.16 if big else 0.0)
             villages.append(s.idx)
             weights[("middle", "boys")].append(p_mid)
             weights[("middle", "girls")].append(p_mid * p_girls * 0.8)
@@ -833,11 +833,13 @@ def _school_staff(level: str, gender: str, rng: np.random.Generator, scale: floa
         n = int(np.clip(round(rng.gamma(3.0, 1.55) * scale * g_scale), 1, 8))
         levels = ["primary"] * n
     elif level == "middle":
-        n = int(np.clip(round(rng.normal(9, 2.5) * scale), 5, 16))
+        n = int(np.clip(round(rng.normal(8, 2.0) * scale), 5, 12))
         n_pr = int(round(n * rng.uniform(0.25, 0.45)))
         levels = ["middle"] * (n - n_pr) + ["primary"] * n_pr
     else:
-        n = int(np.clip(round(rng.normal(16, 3.5) * scale), 9, 28))
+        # at most 13 with the head teacher: a school's middle/high teachers
+        # must fit in one cluster of 12
+        n = int(np.clip(round(rng.normal(11, 1.8) * scale), 8, 13))
         n_mid = int(round(n * rng.uniform(0.3, 0.45)))
         levels = ["high"] * (n - n_mid) + ["middle"] * n_mid
     if gender == "girls":
@@ -918,9 +920,20 @@ def _trim_teachers(teachers: pd.DataFrame, target: int, rng: np.random.Generator
         drop = rng.choice(eligible, size=min(n - target, len(eligible)), replace=False)
         teachers = teachers.drop(index=drop)
     elif n < target:
-        pool = teachers[teachers["role"] == "teacher"]
-        add = pool.sample(n=target - n, replace=True, random_state=int(rng.integers(2**31)))
-        teachers = pd.concat([teachers, add], ignore_index=True)
+        # add primary teachers to the small primary schools (up to 8 staff)
+        size = teachers.groupby("school_id").size().to_dict()
+        prim = teachers[(teachers["role"] == "teacher") & (teachers["level"] == "primary")]
+        by_school = {sid: g.index[0] for sid, g in prim.groupby("school_id")}
+        adds = []
+        sids = sorted(by_school)
+        while len(adds) < target - n:
+            open_ = [sid for sid in sids if size[sid] < 8] or sids
+            sid = open_[int(rng.integers(len(open_)))]
+            size[sid] += 1
+            row = teachers.loc[by_school[sid]].copy()
+            row["subject"] = _subject("primary", rng)
+            adds.append(row)
+        teachers = pd.concat([teachers, pd.DataFrame(adds)], ignore_index=True)
     teachers = teachers.sort_values(["school_id", "role", "teacher_id"], ascending=[True, True, True], kind="stable").reset_index(drop=True)
     teachers["teacher_id"] = [f"{id_prefix}-T{i + 1:06d}" for i in range(len(teachers))]
     return teachers
@@ -1175,7 +1188,7 @@ def build_mansehra_district(seed: int = 2026, data_dir: str | Path | None = None
     pop = settlements["population"].astype(float).to_numpy()
     names = generated_place_names(len(settlements), seed)
     setts = _settlement_table(lonlat, pop, names)
-    schools, teachers = _build_schools_and_teachers(setts, "Mansehra", "MSR", rng, staff_scale=1.02, jitter_m=250.0)
+    schools, teachers = _build_schools_and_teachers(setts, "Mansehra", "MSR", rng, staff_scale=1.0, jitter_m=250.0)
     teachers = _trim_teachers(teachers, n_teachers, rng, "MSR")
     terrain = make_terrain(polygon, seed, lonlat)
     graph = make_road_network(lonlat, polygon, seed, terrain=terrain, names=names)
