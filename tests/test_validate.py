@@ -1,0 +1,135 @@
+"""The validator passes real plans and catches every kind of broken plan."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from cluster_mapper.pipeline import TravelSource, plan_from_files
+from cluster_mapper.plan_io import read_plan_csv, write_csv, write_plan
+from cluster_mapper.validate import validate_plan
+
+from .conftest import write_district, write_policy
+
+POLICY = """
+min_teachers = 3
+max_teachers = 8
+max_schools = 3
+max_travel_minutes = 120
+gender = "segregated"
+levels = "separate"
+"""
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("validate")
+    schools, teachers, _ = write_district(tmp, 24, 11)
+    policy = write_policy(tmp, POLICY)
+    plan, spec = plan_from_files(schools, teachers, TravelSource(straight_line=True), policy)
+    out = tmp / "plan"
+    write_plan(plan, out, spec, str(policy))
+    assert len(plan.clusters) >= 3, "the fixture must have several clusters to break"
+    return out
+
+
+def _broken(plan_dir, tmp_path, change):
+    d = tmp_path / "broken"
+    shutil.copytree(plan_dir, d)
+    a = read_plan_csv(d / "assignments.csv")
+    c = read_plan_csv(d / "clusters.csv")
+    s = json.loads((d / "summary.json").read_text())
+    a, c, s = change(a, c, s)
+    write_csv(a, d / "assignments.csv")
+    write_csv(c, d / "clusters.csv")
+    (d / "summary.json").write_text(json.dumps(s))
+    return validate_plan(d)
+
+
+def test_real_plan_is_valid(plan_dir):
+    rep = validate_plan(plan_dir)
+    assert rep.ok, rep.violations
+    assert rep.checked["teachers"] > 50
+
+
+def _placed(a):
+    return a[a["status"] == "placed"]
+
+
+def test_dropped_teacher_is_caught(plan_dir, tmp_path):
+    rep = _broken(plan_dir, tmp_path, lambda a, c, s: (a.iloc[1:], c, s))
+    assert any("missing from the plan" in v for v in rep.violations)
+
+
+def test_duplicated_teacher_is_caught(plan_dir, tmp_path):
+    rep = _broken(plan_dir, tmp_path, lambda a, c, s: (pd.concat([a, a.iloc[[0]]]), c, s))
+    assert any("more than once" in v for v in rep.violations)
+
+
+def test_split_school_is_caught(plan_dir, tmp_path):
+    def change(a, c, s):
+        p = _placed(a)
+        multi = p.groupby(["school_id", "gender", "level"]).filter(lambda g: len(g) >= 2)
+        i = multi.index[0]
+        other = next(x for x in c["cluster_id"] if x != a.at[i, "cluster_id"])
+        a.at[i, "cluster_id"] = other
+        a.at[i, "venue_school_id"] = c.set_index("cluster_id").at[other, "venue_school_id"]
+        return a, c, s
+
+    rep = _broken(plan_dir, tmp_path, change)
+    assert any("split over clusters" in v for v in rep.violations)
+
+
+def test_travel_over_limit_and_wrong_minutes_are_caught(plan_dir, tmp_path):
+    def change(a, c, s):
+        p = _placed(a)
+        i = p.index[p["travel_minutes"].astype(float) > 1][0]
+        a.at[i, "travel_minutes"] = str(float(a.at[i, "travel_minutes"]) + 10)
+        return a, c, s
+
+    rep = _broken(plan_dir, tmp_path, change)
+    assert any("validator finds" in v for v in rep.violations)
+
+
+def test_oversize_cluster_and_wrong_venue_are_caught(plan_dir, tmp_path):
+    def change(a, c, s):
+        p = _placed(a)
+        first, second = c["cluster_id"].iloc[0], c["cluster_id"].iloc[1]
+        rows = p.index[p["cluster_id"] == second]
+        a.loc[rows, "cluster_id"] = first
+        a.loc[rows, "venue_school_id"] = c.set_index("cluster_id").at[first, "venue_school_id"]
+        return a, c, s
+
+    rep = _broken(plan_dir, tmp_path, change)
+    text = " ".join(rep.violations)
+    assert "teachers, outside" in text or "schools, more than" in text or "over the" in text
+    assert "different clusters" in text
+
+
+def test_placed_head_teacher_and_missing_reason_are_caught(plan_dir, tmp_path):
+    def change(a, c, s):
+        heads = a.index[a["role"] == "head_teacher"]
+        a.at[heads[0], "status"] = "placed"
+        a.at[heads[0], "cluster_id"] = c["cluster_id"].iloc[0]
+        a.at[heads[0], "venue_school_id"] = c["venue_school_id"].iloc[0]
+        a.at[heads[0], "travel_minutes"] = "0"
+        nonplaced = a.index[(a["status"] == "not_placed")]
+        a.at[nonplaced[-1], "reason"] = ""
+        return a, c, s
+
+    rep = _broken(plan_dir, tmp_path, change)
+    text = " ".join(rep.violations)
+    assert "head teacher" in text
+    assert "no reason" in text
+
+
+def test_bound_above_objective_is_caught(plan_dir, tmp_path):
+    def change(a, c, s):
+        s["lower_bound"] = s["objective"] + 5
+        return a, c, s
+
+    rep = _broken(plan_dir, tmp_path, change)
+    assert any("lower bound" in v for v in rep.violations)
