@@ -1,0 +1,281 @@
+"""Write the bad-input corpus (run once; the files are committed).
+
+    /work/venv/bin/python tests/bad_inputs/make_corpus.py
+
+Every file is small and broken the way a real export breaks (see cases.toml).
+The ``good_*`` files are the valid base each broken file is paired with.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+# a small district: 10 schools on a 2 km grid near Mansehra
+SCHOOLS = [
+    # id, name, lat, lon, gender, can_host
+    ("S01", "GPS Bala (Boys)", 34.3300, 73.2000, "boys", "true"),
+    ("S02", "GGPS Bala (Girls)", 34.3310, 73.2020, "girls", "true"),
+    ("S03", "GPS Pain (Boys)", 34.3400, 73.2100, "boys", "true"),
+    ("S04", "GGPS Pain (Girls)", 34.3410, 73.2110, "girls", "true"),
+    ("S05", "GPS Kund (Mixed)", 34.3350, 73.2200, "mixed", "true"),
+    ("S06", "GPS Dheri (Boys)", 34.3250, 73.2150, "boys", "false"),
+    ("S07", "GGPS Dheri (Girls)", 34.3260, 73.2160, "girls", "true"),
+    ("S08", "GPS Banda (Mixed)", 34.3450, 73.1950, "mixed", "true"),
+]
+HEADER = "school_id,name,district,latitude,longitude,gender,can_host"
+
+
+def school_lines(rows=SCHOOLS, district="Mansehra", sep=","):
+    return [sep.join(HEADER.split(","))] + [sep.join([s, n if sep != "," or "," not in n else f'"{n}"', district, f"{la}", f"{lo}", g, h]) for s, n, la, lo, g, h in rows]
+
+
+def roster_lines():
+    out = ["teacher_id,school_id,gender,level,subject,role"]
+    k = 0
+    for sid, _, _, _, g, _ in SCHOOLS:
+        genders = {"boys": ["male"], "girls": ["female"], "mixed": ["female", "male"]}[g]
+        for i in range(4):
+            k += 1
+            out.append(f"T{k:03d},{sid},{genders[i % len(genders)]},{'primary' if i < 3 else 'middle'},{['math', 'science', 'english', ''][i]},teacher")
+    return out
+
+
+def write(name: str, text: str | bytes, encoding: str = "utf-8") -> None:
+    p = HERE / name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
+
+
+def lines(ls) -> str:
+    return "\n".join(ls) + "\n"
+
+
+def grid_graph(split_at: float | None = None) -> nx.MultiDiGraph:
+    """A walkable grid over the schools; ``split_at`` removes every edge crossing that longitude."""
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    lats = np.round(np.arange(34.3200, 34.3501, 0.0025), 5)
+    lons = np.round(np.arange(73.1900, 73.2251, 0.0025), 5)
+    nid = {}
+    for i, la in enumerate(lats):
+        for j, lo in enumerate(lons):
+            n = 1000 + i * 100 + j
+            nid[i, j] = n
+            G.add_node(n, x=float(lo), y=float(la), osmid=n)
+    for (i, j), n in nid.items():
+        for di, dj in ((0, 1), (1, 0)):
+            m = nid.get((i + di, j + dj))
+            if m is None:
+                continue
+            a, b = G.nodes[n], G.nodes[m]
+            if split_at is not None and min(a["x"], b["x"]) < split_at < max(a["x"], b["x"]):
+                continue
+            length = float(np.hypot((a["x"] - b["x"]) * 92_000, (a["y"] - b["y"]) * 111_000))
+            for u, v in ((n, m), (m, n)):
+                G.add_edge(u, v, length=length, highway="residential", oneway=False, reversed=u > v, osmid=u * 10000 + v)
+    return G
+
+
+def save_graphml(G, name):
+    import osmnx as ox
+
+    ox.save_graphml(G, HERE / name)
+
+
+def main() -> None:
+    for old in HERE.iterdir():
+        if old.name not in ("make_corpus.py", "cases.toml", "README.md", "__pycache__"):
+            old.unlink()
+    # ------------------------------------------------------------ valid bases
+    write("good_schools.csv", lines(school_lines()))
+    write("good_roster.csv", lines(roster_lines()))
+    write("good_policy.toml", 'min_teachers = 6\nmax_teachers = 12\nmax_schools = 5\nmax_travel_minutes = 60\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
+    save_graphml(grid_graph(), "good_network.graphml")
+    pairs = ["from_school_id,to_school_id,minutes"]
+    for a in SCHOOLS:
+        for b in SCHOOLS:
+            if a[0] != b[0]:
+                pairs.append(f"{a[0]},{b[0]},{10 + abs(int(a[0][1:]) - int(b[0][1:])) * 3}")
+    write("good_matrix.csv", lines(pairs))
+
+    # ------------------------------------------------------------ schools: accepted
+    cp = [list(s) for s in SCHOOLS]
+    cp[0][1] = "GPS Malik Ãlam Café (Boys)"
+    write("schools_cp1252.csv", lines(school_lines([tuple(s) for s in cp])), "cp1252")
+    write("schools_utf16.csv", lines(school_lines()), "utf-16")
+    # BOM, semicolons and decimal commas, as a European-locale Excel writes them
+    semi = [HEADER.replace(",", ";")] + [";".join([s, n, "Mansehra", f"{la}".replace(".", ","), f"{lo}".replace(".", ","), g, h]) for s, n, la, lo, g, h in SCHOOLS]
+    write("schools_bom_semicolon.csv", lines(semi), "utf-8-sig")
+    ur = [list(s) for s in SCHOOLS]
+    ur[0][1] = "گورنمنٹ پرائمری سکول بالا"
+    ur[1][1] = "گورنمنٹ گرلز پرائمری سکول بالا"
+    ur[4][1] = "سرکاری اسکول کنڈ"
+    write("schools_urdu.csv", lines(school_lines([tuple(s) for s in ur], district="مانسہرہ")), "utf-8")
+    bl = school_lines()
+    write("schools_blank_rows.csv", lines(bl[:3] + ["", ",,,,,,"] + bl[3:] + ["", ""]))
+    # numbers as text: spaces, quotes, trailing .0
+    nt = [HEADER + ",teachers"] + [f'{s}, {n} ,Mansehra," {la} ",{lo} ,{g}, TRUE ,"{4}.0"' for s, n, la, lo, g, h in SCHOOLS]
+    write("schools_numbers_as_text.csv", lines(nt))
+    # off-network school: 25 km from the grid -> flagged, not a crash
+    off = list(SCHOOLS) + [("S09", "GPS Far Away (Mixed)", 34.55, 73.30, "mixed", "true")]
+    write("schools_off_network.csv", lines(school_lines(off)))
+
+    # ------------------------------------------------------------ schools: refused
+    bl = school_lines()
+    bad = bl[:5] + ["", ""] + [bl[5].replace(",mixed,", ",mixd,")] + bl[6:]
+    write("schools_blank_rows_then_error.csv", lines(bad))  # error on spreadsheet row 8
+    dup = school_lines()
+    dup[4] = dup[4].replace("S04,", "S02,")
+    write("schools_duplicate_id.csv", lines(dup))  # row 5
+    near = school_lines()
+    near[6] = near[6].replace("S06,", "s 03,")
+    write("schools_id_case_space.csv", lines(near))  # row 7 vs row 4
+    txt = school_lines()
+    txt[3] = txt[3].replace("34.34,", "thirty four,")
+    write("schools_latitude_text.csv", lines(txt))  # row 4
+    sw = school_lines()
+    sw[5] = "S05,GPS Kund (Mixed),Mansehra,73.22,34.335,mixed,true"
+    write("schools_latlon_swapped.csv", lines(sw))  # row 6
+    oor = school_lines()
+    oor[2] = "S02,GGPS Bala (Girls),Mansehra,134.331,273.202,girls,true"
+    write("schools_coords_out_of_range.csv", lines(oor))  # row 3
+    zero = school_lines()
+    zero[8] = "S08,GPS Banda (Mixed),Mansehra,0,0,mixed,true"
+    write("schools_zero_zero.csv", lines(zero))  # row 9
+    write("schools_missing_column.csv", lines([",".join(c for c in l.split(",") if c not in ("gender", "boys", "girls", "mixed")) for l in school_lines()]))
+    g = school_lines()
+    g[3] = g[3].replace(",boys,", ",female school,")
+    write("schools_bad_gender.csv", lines(g))  # row 4
+    write("schools_empty.csv", b"")
+    write("schools_header_only.csv", HEADER + "\n")
+    cnt = [HEADER + ",teachers"] + [l + ",6" for l in school_lines()[1:]]
+    cnt[3] = cnt[3][:-2] + ",-3"
+    write("schools_negative_count.csv", lines(cnt))  # row 4
+    huge = [HEADER + ",teachers"] + [l + ",6" for l in school_lines()[1:]]
+    huge[6] = huge[6][:-2] + ",60000"
+    write("schools_huge_count.csv", lines(huge))  # row 7
+    tc = [HEADER + ",teachers"] + [l + ",6" for l in school_lines()[1:]]
+    tc[2] = tc[2][:-2] + ",twelve"
+    write("schools_count_as_word.csv", lines(tc))  # row 3
+    ch = school_lines()
+    ch[6] = ch[6].replace(",false", ",maybe")
+    write("schools_can_host_bad.csv", lines(ch))  # row 7
+    sep = school_lines()
+    sep[4] = "S04,GGPS Pain, Girls,Mansehra,34.341,73.211,girls,true"
+    write("schools_stray_comma.csv", lines(sep))  # row 5
+    # x/y given without a crs in the policy
+    xy = ["school_id,name,district,x,y,gender"] + [f"{s},{n},Mansehra,{500000 + i * 1000},{3800000 + i * 500},{gd}" for i, (s, n, _, _, gd, _) in enumerate(SCHOOLS)]
+    write("schools_xy.csv", lines(xy))
+    # x/y that are really degrees, with a projected crs in the policy
+    xyd = ["school_id,name,district,x,y,gender"] + [f"{s},{n},Mansehra,{lo},{la},{gd}" for s, n, la, lo, gd, _ in SCHOOLS]
+    write("schools_xy_in_degrees.csv", lines(xyd))
+    write("policy_utm.toml", 'crs = "EPSG:32643"\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
+    # GeoJSON in UTM metres without a crs member (read as WGS84 degrees)
+    feats = [{"type": "Feature", "properties": {"school_id": s, "name": n, "district": "Mansehra", "gender": gd},
+              "geometry": {"type": "Point", "coordinates": [500000 + i * 1000.0, 3800000 + i * 500.0]}} for i, (s, n, _, _, gd, _) in enumerate(SCHOOLS)]
+    write("schools_wrong_crs.geojson", json.dumps({"type": "FeatureCollection", "features": feats}))
+    feats2 = [{"type": "Feature", "properties": {"school_id": s, "name": n, "district": "Mansehra", "gender": gd},
+               "geometry": {"type": "Point", "coordinates": [lo, la]}} for s, n, la, lo, gd, _ in SCHOOLS]
+    feats2[2]["geometry"] = None
+    write("schools_null_geometry.geojson", json.dumps({"type": "FeatureCollection", "features": feats2}))
+    write("schools_truncated.geojson", json.dumps({"type": "FeatureCollection", "features": feats2})[:300])
+    # an Excel workbook saved with a .csv name
+    write("schools_xlsx_renamed.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)) * 4)
+
+    # ------------------------------------------------------------ roster
+    r = roster_lines()
+    write("roster_utf16_blank_rows.csv", lines(r[:5] + ["", ""] + r[5:]), "utf-16")
+    u = list(r)
+    u[6] = u[6].replace(",S02,", ",S99,")
+    write("roster_unknown_school.csv", lines(u))  # row 7
+    c = list(r)
+    c[9] = c[9].replace(",S03,", ",s03 ,")
+    write("roster_school_id_case.csv", lines(c))  # row 10 (trailing space stripped, case differs)
+    gb = list(r)
+    gb[3] = gb[3].replace(",male,", ",X,")
+    write("roster_bad_gender.csv", lines(gb))  # row 4
+    lv = list(r)
+    lv[12] = lv[12].replace(",primary,", ",secondary,")
+    write("roster_bad_level.csv", lines(lv))  # row 13
+    dp = list(r)
+    dp[8] = dp[8].replace("T008,", "T002,")
+    write("roster_duplicate_teacher.csv", lines(dp))  # row 9
+    mc = [r[0].replace(",level,", ",levle,")] + r[1:]
+    write("roster_missing_column.csv", lines(mc))  # row 1, level
+    write("roster_header_only.csv", lines(r[:1]))
+    rl = list(r)
+    rl[15] = rl[15].replace(",teacher", ",principal")
+    write("roster_bad_role.csv", lines(rl))  # row 16
+
+    # ------------------------------------------------------------ policy
+    write("policy_unknown_key.toml", 'min_teachers = 6\nmax_teacher = 12\n')  # line 2
+    write("policy_min_gt_max.toml", 'min_teachers = 14\nmax_teachers = 12\n')  # line 1
+    write("policy_number_as_text.toml", 'min_teachers = 6\nmax_teachers = "12"\n')  # line 2
+    write("policy_negative_travel.toml", 'gender = "mixed"\nmax_travel_minutes = -30\n')  # line 2
+    write("policy_bad_choice.toml", 'gender = "seggregated"\n')  # line 1
+    write("policy_syntax_error.toml", 'min_teachers = 6\nmax_teachers = 12\ngender = mixed\n')  # line 3
+    write("policy_not_utf8.toml", '# Politique de regroupement – élaborée\ngender = "mixed"\n', "cp1252")
+    write("policy_travel_key_in_district.toml", 'gender = "mixed"\n\n[districts.Mansehra]\nwalking_speed_kmh = 4\n')  # line 4
+    write("policy_district_min_gt_max.toml", 'gender = "mixed"\n\n[districts.Mansehra]\nmin_teachers = 10\nmax_teachers = 8\n')  # line 4
+    # an override for a district with no schools: a typo of an existing one is refused
+    write("policy_district_typo.toml", 'gender = "segregated"\n\n[districts.Manshera]\ngender = "mixed"\n')  # line 3
+    # an override for a district that is simply not in this file: accepted, with a note
+    write("policy_district_absent.toml", 'gender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n\n[districts.Bagh]\ngender = "segregated"\n')
+    write("policy_bad_crs.toml", 'crs = "EPSG:999999"\n')  # line 1
+    write("policy_empty.toml", b"")  # valid: all defaults
+
+    # ------------------------------------------------------------ networks
+    bomb = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+            + "".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
+            + ']>\n<osm version="0.6"><node id="1" lat="34.33" lon="73.2"><tag k="name" v="&lol9;"/></node></osm>\n')
+    write("network_entity_bomb.osm", bomb)
+    xxe = ('<?xml version="1.0"?>\n<!DOCTYPE graphml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+           '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph edgedefault="directed"><node id="&xxe;"/></graph></graphml>\n')
+    write("network_external_entity.graphml", xxe)
+    good = (HERE / "good_network.graphml").read_bytes()
+    gz = gzip.compress(good)
+    write("network_truncated.graphml.gz", gz[: len(gz) // 2])
+    write("network_not_gzip.graphml.gz", good[:2000])
+    write("network_corrupt.osm.bz2", bz2.compress(b"<osm>")[:20] + b"\x00garbage" * 20)
+    write("network_empty.graphml", b"")
+    write("network_no_roads.json", json.dumps({"version": 0.6, "elements": [
+        {"type": "node", "id": 1, "lat": 34.33, "lon": 73.20}, {"type": "node", "id": 2, "lat": 34.34, "lon": 73.21},
+        {"type": "way", "id": 10, "nodes": [1, 2], "tags": {"waterway": "river"}}]}))
+    write("network_not_overpass.json", json.dumps({"type": "FeatureCollection", "features": []}))
+    write("network_roads.shp", b"\x00\x00\x27\x0a" + b"\x00" * 96)
+    # a river with no bridge: schools west of 73.2065 cannot reach those east of it
+    save_graphml(grid_graph(split_at=73.2065), "network_disconnected.graphml")
+
+    # ------------------------------------------------------------ matrix
+    m = pairs
+    neg = list(m)
+    neg[5] = neg[5].rsplit(",", 1)[0] + ",-12"
+    write("matrix_negative.csv", lines(neg))  # row 6
+    blank = list(m)
+    blank[9] = blank[9].rsplit(",", 1)[0] + ","
+    write("matrix_blank_minutes.csv", lines(blank))  # row 10
+    word = list(m)
+    word[3] = word[3].rsplit(",", 1)[0] + ",1 hour"
+    write("matrix_minutes_as_words.csv", lines(word))  # row 4
+    unk = list(m)
+    unk[7] = "S01,S77,15"
+    write("matrix_unknown_school.csv", lines(unk))  # row 8
+    write("matrix_missing_column.csv", lines(["from_school_id,to_school_id"] + [",".join(l.split(",")[:2]) for l in m[1:]]))
+    dup = list(m) + [m[2]]
+    write("matrix_duplicate_pair.csv", lines(dup))  # last row
+    slf = list(m) + ["S03,S03,7"]
+    write("matrix_self_nonzero.csv", lines(slf))
+    # missing pairs are unreachable, not an error: keep only pairs among S01..S04 and S05..S08
+    part = [m[0]] + [l for l in m[1:] if (l[1:3] <= "04") == (l[5:7] <= "04")]
+    write("matrix_missing_pairs.csv", lines(part))
+    write("matrix_semicolon_decimal_comma.csv", lines([l.replace(",", ";") for l in m[:1]] + [l.replace(",", ";") + ",5" for l in m[1:]]), "utf-8-sig")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""The bad-input corpus (tests/bad_inputs/cases.toml) through the real CLI.
+
+Every refused file must give exit code 2, a message naming the file, the row
+(or TOML line) and the field, no traceback, and leave the output folder as it
+was: no new plan, no half-written one, a previous plan untouched. Awkward but
+valid files (other encodings, BOM, semicolons, Urdu names, blank rows, an
+off-network school, a disconnected network) must plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cluster_mapper.cli import app
+
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+CASES = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))["case"]
+runner = CliRunner()
+
+
+def _args(case: dict, out: Path) -> list[str]:
+    role = case["role"]
+    files = {
+        "schools": "good_schools.csv",
+        "teachers": "good_roster.csv",
+        "policy": case.get("policy", "good_policy.toml"),
+    }
+    if role in files:
+        files[role] = case["file"]
+    args = ["plan", "--schools", str(CORPUS / files["schools"])]
+    teachers = case.get("teachers", files["teachers"] if role != "teachers" else case["file"])
+    if teachers:
+        args += ["--teachers", str(CORPUS / teachers)]
+    args += ["--policy", str(CORPUS / files["policy"])]
+    if role == "network":
+        args += ["--network", str(CORPUS / case["file"])]
+    elif role == "matrix":
+        args += ["--travel-matrix", str(CORPUS / case["file"])]
+    elif "network" in case:
+        args += ["--network", str(CORPUS / case["network"])]
+    else:
+        args += ["--straight-line"]
+    return args + ["--out", str(out), "--no-review"]
+
+
+def _tree_hash(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _flat(text: str) -> str:
+    """The output with line wrapping undone (rich wraps long messages)."""
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def previous_plan(tmp_path_factory) -> Path:
+    """A complete plan from the good files, which every refused input must leave untouched."""
+    out = tmp_path_factory.mktemp("prev") / "plan"
+    case = {"file": "good_schools.csv", "role": "schools"}
+    res = runner.invoke(app, _args(case, out))
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_corpus_is_large_enough():
+    assert len(CASES) >= 30
+    missing = [c["file"] for c in CASES if not (CORPUS / c["file"]).exists()]
+    assert not missing
+    assert len({c["file"] for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["exit"] == 2], ids=lambda c: c["file"])
+def test_refused_input(case, previous_plan):
+    before = _tree_hash(previous_plan)
+    res = runner.invoke(app, _args(case, previous_plan))
+    text = _flat(res.output)
+    assert res.exit_code == 2, f"exit {res.exit_code}: {res.output}\n{res.exception!r}"
+    assert "Traceback" not in res.output
+    assert Path(case["file"]).name in text, text
+    for word in case.get("words", []):
+        assert _flat(word) in text, f"{word!r} not in: {text}"
+    assert "nothing was written" in text
+    # no partial output: the previous plan is exactly as it was, no temp folders are left
+    assert _tree_hash(previous_plan) == before
+    assert [p.name for p in previous_plan.parent.iterdir()] == ["plan"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["exit"] == 0], ids=lambda c: c["file"])
+def test_accepted_input(case, tmp_path):
+    from cluster_mapper.plan_io import read_plan
+    from cluster_mapper.validate import validate_plan
+
+    out = tmp_path / "plan"
+    res = runner.invoke(app, _args(case, out))
+    text = _flat(res.output)
+    assert res.exit_code == 0, f"exit {res.exit_code}: {res.output}\n{res.exception!r}"
+    plan = read_plan(out)
+    for word in case.get("words", []):
+        assert _flat(word) in text or word in str(plan.summary), f"{word!r} not in output or summary: {text}"
+    rep = validate_plan(out)
+    assert rep.ok, rep.violations
+
+
+def test_urdu_names_survive_the_plan(tmp_path):
+    from cluster_mapper.plan_io import read_plan
+
+    out = tmp_path / "plan"
+    res = runner.invoke(app, _args({"file": "schools_urdu.csv", "role": "schools"}, out))
+    assert res.exit_code == 0, res.output
+    plan = read_plan(out)
+    assert "گورنمنٹ پرائمری سکول بالا" in set(plan.geo["name"])
+    assert set(plan.assignments["teacher_id"]) == {f"T{k:03d}" for k in range(1, 33)}
+
+
+def test_off_network_school_is_flagged_in_summary(tmp_path):
+    from cluster_mapper.plan_io import read_plan
+
+    out = tmp_path / "plan"
+    res = runner.invoke(app, _args({"file": "schools_off_network.csv", "role": "schools", "network": "good_network.graphml"}, out))
+    assert res.exit_code == 0, res.output
+    assert read_plan(out).summary["schools_off_network"] == ["S09"]
+
+
+def test_disconnected_network_leaves_far_side_unplaced_with_reason(tmp_path):
+    from cluster_mapper.plan_io import read_plan
+
+    out = tmp_path / "plan"
+    res = runner.invoke(app, _args({"file": "network_disconnected.graphml", "role": "network"}, out))
+    assert res.exit_code == 0, res.output
+    a = read_plan(out).assignments
+    placed = a[a["status"] == "placed"]
+    west = {"S01", "S02", "S08"}  # west of the river at 73.2065
+    for cid, c in placed.groupby("cluster_id"):
+        sides = {s in west for s in c["school_id"]}
+        assert len(sides) == 1, f"cluster {cid} crosses the river: {sorted(c['school_id'])}"
+    assert (a.loc[a["status"] != "placed", "reason"] != "").all()
+
+
+@pytest.mark.parametrize("name", ["schools_duplicate_id.csv", "network_entity_bomb.osm"])
+def test_refused_in_a_real_process(name, tmp_path):
+    """The installed console command: exit 2, message on stderr, no traceback, no folder."""
+    case = next(c for c in CASES if c["file"] == name)
+    out = tmp_path / "plan"
+    exe = Path(sys.executable).with_name("cluster-mapper")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "cluster_mapper.cli"]
+    res = subprocess.run(cmd + _args(case, out), capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"})
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert name in res.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
