@@ -211,8 +211,9 @@ def solve_plan(
     units["status"] = np.where(units["venue_unit"] != "", "placed", "not_placed")
     units["reason"] = ""
     units["suggestion"] = ""
+    tt = _Travel(travel)
     for i in np.flatnonzero(units["status"] == "not_placed"):
-        reason, change = explain_not_placed(units, i, travel, policy)
+        reason, change = explain_not_placed(units, i, tt, policy)
         units.iat[i, units.columns.get_loc("reason")] = reason
         units.iat[i, units.columns.get_loc("suggestion")] = change
 
@@ -336,9 +337,9 @@ def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: "_Tra
     return best
 
 
-def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy) -> tuple[str, str]:
+def explain_not_placed(units: pd.DataFrame, i: int, travel: "TravelTimes | _Travel", policy: Policy) -> tuple[str, str]:
     """Why unit ``i`` is not in any cluster, and the smallest change that would place it."""
-    tt = _Travel(travel)
+    tt = travel if isinstance(travel, _Travel) else _Travel(travel)
     u = units.iloc[i]
     dp = policy.default if policy.cross_district else policy.for_district(u["district"])
     limit = dp.travel_limit
