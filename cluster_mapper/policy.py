@@ -252,7 +252,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
             continue
         dv, _, _ = _district_values(table, col, f"districts.{name}.", allow_travel=False)
         districts[str(name)] = replace(default, **dv)
-        _check_bounds(districts[str(name)], col, f"districts.{name}.")
+        if {"min_teachers", "max_teachers"} & set(dv):
+            _check_bounds(districts[str(name)], col, f"districts.{name}.")
     cross = bool(topvals.get("cross_district", False))
     if cross and districts:
         col.add(
