@@ -200,10 +200,25 @@ def _graph_from_overpass(path: Path, data: dict[str, Any], travel: TravelPolicy,
         fail(path, f"the file has no {what} ({n_ways} ways in total) for travel_mode '{travel.travel_mode}'.", fix="check that the extract covers the district and includes highway=* ways.")
     missing = used - {e["id"] for e in nodes}
     if missing:
-        # ways clipped at the extract edge reference nodes outside it: drop those references
+        # ways clipped at the extract edge reference nodes outside it: split
+        # them there (never join the two sides across the missing node)
+        split: list[dict[str, Any]] = []
+        next_id = -1
         for w in ways:
-            w["nodes"] = [n for n in w["nodes"] if n not in missing]
-        ways = [w for w in ways if len(w["nodes"]) >= 2]
+            runs: list[list[int]] = [[]]
+            for n in w["nodes"]:
+                if n in missing:
+                    runs.append([])
+                else:
+                    runs[-1].append(n)
+            runs = [r for r in runs if len(r) >= 2]
+            for i, run in enumerate(runs):
+                piece = dict(w, nodes=run)
+                if i:
+                    piece["id"] = next_id
+                    next_id -= 1
+                split.append(piece)
+        ways = split
     try:
         G = _create_graph([{"elements": nodes + ways}], travel.travel_mode == "walk")
     except Exception as exc:

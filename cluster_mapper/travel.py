@@ -48,7 +48,7 @@ def _empty_snaps() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(SNAP_COLUMNS, [str, object, float, bool])})
 
 
-@dataclass
+@dataclass(eq=False)
 class TravelTimes:
     """Travel times between schools, in minutes.
 

@@ -310,3 +310,33 @@ def test_snap_projected_schools_and_exact_node():
     snaps = snap_schools(G, schools, WALK)
     assert snaps["node"].iloc[0] == n
     assert snaps["snap_metres"].iloc[0] < 0.01
+
+
+def test_graphml_saved_after_walk_preparation_loads_for_drive(tmp_path, piedmont_drive):
+    W = add_travel_minutes(piedmont_drive.copy(), WALK)
+    path = tmp_path / "walk_prepared.graphml"
+    ox.save_graphml(W, path)
+    D = load_network(path, DRIVE)
+    assert "travel_minutes_mode" not in D.graph  # text from the file is not trusted
+    add_travel_minutes(D, DRIVE)
+    assert not any(r for *_, r in D.edges(data="walk_reverse"))
+    assert D.number_of_edges() == piedmont_drive.number_of_edges()
+
+
+def test_way_clipped_at_extract_edge_is_split_not_joined(tmp_path):
+    data = {
+        "elements": [
+            {"type": "node", "id": 1, "lat": 34.500, "lon": 73.300},
+            {"type": "node", "id": 2, "lat": 34.501, "lon": 73.300},
+            {"type": "node", "id": 4, "lat": 34.503, "lon": 73.300},
+            {"type": "node", "id": 5, "lat": 34.504, "lon": 73.300},
+            # node 3 lies outside the extract
+            {"type": "way", "id": 10, "nodes": [1, 2, 3, 4, 5], "tags": {"highway": "track"}},
+        ]
+    }
+    p = tmp_path / "clipped.json"
+    p.write_text(json.dumps(data))
+    G = load_network(p, WALK, simplify=False)
+    assert set(G.nodes) == {1, 2, 4, 5}
+    assert G.has_edge(1, 2) and G.has_edge(4, 5) and not G.has_edge(2, 4)
+    assert any("outside the extract" in n for n in G.graph["travel_notes"])
