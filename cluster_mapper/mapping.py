@@ -1,0 +1,655 @@
+"""The interactive plan map (``map.html``): works with no internet connection.
+
+The map is a Folium map whose Leaflet script and stylesheet are inlined from
+the installed ``xstatic-leaflet`` package (Folium's CDN links, jQuery,
+Bootstrap and Font Awesome are not used), so opening the file sends no
+request off the machine. Online basemap tiles are an optional layer, off when
+the map opens.
+
+Layers (in the layer control):
+
+- one layer per cluster type (women / men / mixed x primary / middle & high /
+  mixed levels): a hull per cluster, a line from each member school to its
+  venue, the member schools in the cluster's colour and the venue as a
+  diamond;
+- teachers not placed, highlighted in red, with the reason and the smallest
+  change that would place them;
+- schools outside any cluster;
+- the road network as a light layer (simplified; left out when too large).
+
+The plan is embedded once as compact JSON and drawn by a small script, with
+canvas rendering for large plans (a province: 10,000 schools, 1,000
+clusters). Every name and id is HTML-escaped in Python before it reaches the
+page, and the JSON is made safe inside ``<script>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: Above this many drawn features the cluster layers use canvas rendering.
+CANVAS_THRESHOLD = 4000
+#: Road networks with more edges than this are not drawn.
+MAX_NETWORK_EDGES = 250_000
+#: Road network files larger than this are not drawn.
+MAX_NETWORK_FILE_BYTES = 200 * 1024 * 1024
+#: Budget of coordinates for the drawn (simplified) network.
+NETWORK_COORD_BUDGET = 150_000
+
+#: Cluster colours (no red: red marks teachers not placed).
+PALETTE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+    "#393b79", "#637939", "#8c6d31", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#e6550d",
+]
+NOT_PLACED_COLOUR = "#d62728"
+
+GENDER_LABEL = {"female": "Women", "male": "Men", "mixed": "Women and men"}
+LEVEL_LABEL = {"primary": "primary", "middle": "middle & high", "mixed": "mixed levels"}
+GENDER_WORD = {"female": "women", "male": "men"}
+HEAD_TEACHER_PREFIX = "head teacher: supports the cluster"
+
+OSM_ATTRIBUTION = "Map data &copy; OpenStreetMap contributors, ODbL 1.0"
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value as text (None and NaN become an empty string)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def script_json(obj: Any) -> str:
+    """JSON that is safe to place inside a ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` are written as unicode escapes, so neither
+    ``</script>`` nor ``<!--`` can appear; U+2028/U+2029 are escaped too.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def type_key(gender_group: str, level_group: str) -> str:
+    return f"{gender_group}|{level_group}"
+
+
+def type_label(gender_group: str, level_group: str) -> str:
+    return f"{GENDER_LABEL.get(gender_group, str(gender_group).title())}, {LEVEL_LABEL.get(level_group, str(level_group))}"
+
+
+def _num(x: Any, default: float = 0.0) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return default
+    return default if math.isnan(v) else v
+
+
+def _teachers_text(rows: pd.DataFrame) -> str:
+    """'3 women primary, 2 men middle' from assignment rows (escaped)."""
+    if rows.empty:
+        return "no teachers"
+    counts = rows.groupby(["gender", "level"], sort=True)["n"].sum()
+    parts = []
+    for (g, lvl), n in counts.items():
+        who = GENDER_WORD.get(g, f"{g} teachers" if g else "teachers")
+        parts.append(f"{int(n)} {who} {lvl}".strip())
+    return esc(", ".join(parts))
+
+
+def _truthy(v: Any) -> bool:
+    return str(v).strip().lower() in ("true", "1", "yes", "y", "t")
+
+
+def schools_generated(summary: dict) -> bool:
+    """Whether the plan's schools file marks its rows as generated data."""
+    path = (summary.get("inputs") or {}).get("schools")
+    if not path or not Path(path).is_file():
+        return False
+    try:
+        if str(path).lower().endswith(".csv"):
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:
+            import geopandas as gpd
+
+            df = gpd.read_file(path, engine="pyogrio")
+    except Exception:  # the map must not fail because of a label
+        return False
+    cols = {c.strip().lower(): c for c in df.columns}
+    if "generated" not in cols:
+        return False
+    return bool(len(df)) and any(_truthy(v) for v in df[cols["generated"]])
+
+
+def _assign_colours(venue_xy: np.ndarray) -> list[str]:
+    """A colour per cluster, different from its nearest neighbours' where possible."""
+    n = len(venue_xy)
+    if n == 0:
+        return []
+    from scipy.spatial import cKDTree
+
+    k = min(n, 9)
+    _, idx = cKDTree(venue_xy).query(venue_xy, k=k)
+    idx = np.atleast_2d(idx).reshape(n, k)
+    colours = [-1] * n
+    for i in range(n):
+        used = {colours[j] for j in idx[i] if j != i and colours[j] >= 0}
+        c = next((c for c in range(len(PALETTE)) if c not in used), i % len(PALETTE))
+        colours[i] = c
+    return [PALETTE[c] for c in colours]
+
+
+def _r(x: float) -> float:
+    return round(float(x), 5)
+
+
+def plan_payload(plan_dir: str | Path, plan=None) -> dict:
+    """The compact, escaped data the map script draws for one plan folder."""
+    from .plan_io import read_plan
+
+    pf = plan if plan is not None else read_plan(plan_dir)
+    if pf.geo is None:
+        from .errors import fail
+
+        fail(Path(plan_dir) / "clusters.geojson", "the plan has no clusters.geojson, so there is nothing to draw.",
+             fix="write the plan again with `cluster-mapper plan`.")
+    geo = pf.geo
+    summary = pf.summary
+    a = pf.assignments.copy()
+    a["n"] = pd.to_numeric(a.get("n_teachers", 1), errors="coerce").fillna(1).astype(int)
+    a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
+    gen_schools = schools_generated(summary)
+
+    sch = geo[geo["kind"] == "school"].reset_index(drop=True)
+    sidx = {sid: i for i, sid in enumerate(sch["school_id"])}
+    head_mask = a["reason"].astype(str).str.startswith(HEAD_TEACHER_PREFIX)
+    heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
+    by_school_all = {sid: g for sid, g in a.groupby("school_id", sort=False)}
+    schools = []
+    for i, r in enumerate(sch.itertuples(index=False)):
+        pt = r.geometry
+        rows = by_school_all.get(r.school_id)
+        schools.append([
+            esc(r.name), esc(r.school_id), _r(pt.y), _r(pt.x), esc(r.school_gender),
+            1 if _truthy(r.can_host) else 0,
+            _teachers_text(rows) if rows is not None else "no teachers",
+            int(heads.get(r.school_id, 0)),
+        ])
+
+    placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
+    members_by_cluster = {cid: g for cid, g in placed.groupby("cluster_id", sort=False)}
+    cl = pf.clusters.copy()
+    hulls = {r.cluster_id: r.geometry for r in geo[geo["kind"] == "hull"].itertuples(index=False)}
+    venue_xy = np.array([[schools[sidx[v]][3], schools[sidx[v]][2]] for v in cl["venue_school_id"]]) if len(cl) else np.zeros((0, 2))
+    colours = _assign_colours(venue_xy)
+    types: dict[str, str] = {}
+    clusters = []
+    in_cluster: set[str] = set()
+    for ci, c in enumerate(cl.itertuples(index=False)):
+        key = type_key(c.gender_group, c.level_group)
+        types.setdefault(key, type_label(c.gender_group, c.level_group))
+        rows = members_by_cluster.get(c.cluster_id, a.iloc[0:0])
+        members = []
+        for sid, g in rows.groupby("school_id", sort=True):
+            in_cluster.add(sid)
+            if sid not in sidx:
+                continue
+            mins = g["minutes"].max()
+            members.append([sidx[sid], round(_num(mins), 1), _teachers_text(g)])
+        members.sort(key=lambda m: (m[0] != sidx.get(c.venue_school_id), m[1]))
+        hull = hulls.get(c.cluster_id)
+        ring: list = []
+        if hull is not None and not hull.is_empty:
+            if hull.geom_type == "Polygon":
+                ring = [[_r(y), _r(x)] for x, y in hull.exterior.coords]
+            elif hull.geom_type == "LineString":
+                ring = [[_r(y), _r(x)] for x, y in hull.coords]
+        clusters.append([
+            esc(c.cluster_id), key, colours[ci], sidx.get(c.venue_school_id, -1), int(_num(c.n_teachers)), int(_num(c.n_schools)),
+            round(_num(c.max_travel_minutes), 1), ring, members,
+        ])
+
+    np_rows = a[(a["status"] != "placed") & ~head_mask]
+    not_placed = []
+    for sid, g in np_rows.groupby("school_id", sort=True):
+        if sid not in sidx:
+            continue
+        detail = []
+        for (gender, level, reason, sugg), gg in g.groupby(["gender", "level", "reason", "suggestion"], sort=True, dropna=False):
+            who = f"{GENDER_WORD.get(gender, gender or 'teachers')} {level}".strip()
+            detail.append([int(gg["n"].sum()), esc(who), esc(reason), esc(sugg)])
+        not_placed.append([sidx[sid], int(g["n"].sum()), detail])
+
+    outside = [i for i, sid in enumerate(sch["school_id"]) if sid not in in_cluster]
+    policy = summary.get("policy") or {}
+    source = summary.get("travel_source", "")
+    mode = policy.get("travel_mode", "walk")
+    travel_word = {"network": f"{'walking' if mode == 'walk' else 'driving'} on the road network",
+                   "matrix": "from the travel-time table given", "straight_line": "STRAIGHT-LINE estimate, not road travel"}.get(source, esc(source))
+    pol_path = (summary.get("inputs") or {}).get("policy")
+    return {
+        "title": esc(Path(pol_path).name if pol_path else "default policy"),
+        "s": schools, "c": clusters, "o": outside, "np": not_placed,
+        "types": [[k, esc(v)] for k, v in sorted(types.items(), key=lambda kv: _type_order(kv[0]))],
+        "travel": esc(travel_word), "straight": source == "straight_line",
+        "gen": gen_schools,
+        "stats": {"clusters": int(len(cl)), "placed": int(summary.get("teachers_placed", 0)),
+                  "not_placed": int(summary.get("teachers_not_placed", 0)),
+                  "head": int(summary.get("head_teachers_left_out", 0)),
+                  "mean": _num(summary.get("mean_travel_minutes")), "max": _num(summary.get("max_travel_minutes"))},
+    }
+
+
+def _type_order(key: str) -> tuple:
+    g, lvl = key.split("|", 1)
+    go = {"female": 0, "male": 1, "mixed": 2}
+    lo = {"primary": 0, "middle": 1, "mixed": 2}
+    return (go.get(g, 9), lo.get(lvl, 9), key)
+
+
+# --------------------------------------------------------------------------- network
+
+
+def network_payload(summary: dict) -> tuple[list[list[float]] | None, bool, str]:
+    """Simplified road network polylines ([lat, lon, lat, lon, ...] each), generated flag, note."""
+    travel = summary.get("travel") or {}
+    path = travel.get("network_path") or (summary.get("inputs") or {}).get("network_path")
+    if not path:
+        return None, False, ""
+    p = Path(path)
+    if not p.is_file():
+        return None, False, f"road network file {esc(p.name)} not found; not drawn"
+    if p.stat().st_size > MAX_NETWORK_FILE_BYTES:
+        return None, False, "road network too large to draw; not drawn"
+    try:
+        from .network import load_network
+        from .policy import policy_from_dict
+
+        pol = policy_from_dict(summary.get("policy") or {}, source="summary.json")
+        G = load_network(p, pol.travel)
+    except Exception as exc:  # the map is still useful without roads
+        log.warning("road network not drawn: %s", exc)
+        return None, False, "road network could not be read; not drawn"
+    generated = _truthy(G.graph.get("generated", ""))
+    if G.number_of_edges() > MAX_NETWORK_EDGES:
+        return None, generated, f"road network has {G.number_of_edges():,} edges, too many to draw; not drawn"
+    import shapely
+    from shapely.geometry import LineString
+
+    seen = set()
+    lines = []
+    for u, v, d in G.edges(data=True):
+        key = (u, v) if str(u) <= str(v) else (v, u)
+        if key in seen:
+            continue
+        seen.add(key)
+        geom = d.get("geometry")
+        if geom is not None and getattr(geom, "geom_type", "") == "LineString":
+            lines.append(geom)
+        else:
+            a, b = G.nodes[u], G.nodes[v]
+            lines.append(LineString([(float(a["x"]), float(a["y"])), (float(b["x"]), float(b["y"]))]))
+    if not lines:
+        return None, generated, ""
+    merged = shapely.line_merge(shapely.MultiLineString(lines))
+    parts = list(merged.geoms) if hasattr(merged, "geoms") else [merged]
+    tol = 0.00005
+    while True:
+        simple = [shapely.simplify(g, tol) for g in parts]
+        n = sum(len(g.coords) for g in simple)
+        if n <= NETWORK_COORD_BUDGET or tol > 0.01:
+            break
+        tol *= 2
+    out = []
+    for g in simple:
+        flat = []
+        for x, y in g.coords:
+            flat += [_r(y), _r(x)]
+        out.append(flat)
+    return out, generated, ""
+
+
+# --------------------------------------------------------------------------- assets
+
+
+def _leaflet_dir() -> Path:
+    try:
+        import xstatic.pkg.leaflet as xl
+    except ImportError as exc:  # pragma: no cover - dependency in pyproject
+        raise RuntimeError("the xstatic-leaflet package is needed for offline maps: pip install xstatic-leaflet") from exc
+    return Path(xl.BASE_DIR)
+
+
+def leaflet_inline() -> str:
+    """Leaflet's stylesheet and script as inline ``<style>``/``<script>`` (images as data: URIs)."""
+    d = _leaflet_dir()
+    css = (d / "leaflet.css").read_text(encoding="utf-8")
+
+    def _img(m: re.Match) -> str:
+        f = d / m.group(1)
+        if not f.is_file():
+            return "none"
+        return "url(data:image/png;base64," + base64.b64encode(f.read_bytes()).decode("ascii") + ")"
+
+    css = re.sub(r"url\((images/[^)]+)\)", _img, css)
+    js = (d / "leaflet.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
+    css = css.replace("</style", "<\\/style")
+    return f"<style>{css}</style>\n<script>{js}</script>"
+
+
+MAP_CSS = """<style>
+.cm-venue{background:none;border:none}
+.cm-venue div{width:9px;height:9px;margin:1px;background:var(--c,#333);border:2px solid #111;transform:rotate(45deg);box-shadow:0 0 0 1px #fff;}
+.cm-legend{background:#fff;padding:8px 10px;border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.4);font:12px/1.4 system-ui,sans-serif;max-width:300px;}
+.cm-legend h4{margin:0 0 4px;font-size:14px}
+.cm-legend .warn{color:#a00;font-weight:bold}
+.cm-sym{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:middle}
+.cm-sym.school{border-radius:50%;background:#1f77b4;border:1px solid #333}
+.cm-sym.venue{width:9px;height:9px;background:#1f77b4;border:2px solid #111;transform:rotate(45deg);margin-left:2px}
+.cm-sym.line{height:0;border-top:2px solid #1f77b4;margin-bottom:3px}
+.cm-sym.hull{background:rgba(31,119,180,.2);border:1px solid #1f77b4}
+.cm-sym.np{border-radius:50%;border:3px solid #d62728;background:#fff;width:8px;height:8px}
+.cm-sym.other{border-radius:50%;background:#bbb;border:1px solid #777;width:8px;height:8px}
+.cm-sym.road{height:0;border-top:2px solid #999;margin-bottom:3px}
+.cm-pop{font:13px/1.4 system-ui,sans-serif}
+.cm-pop table{border-collapse:collapse}.cm-pop td{padding:1px 6px 1px 0;vertical-align:top}
+.cm-pop .np{color:#a00}
+.leaflet-control-layers-overlays label{font:13px system-ui,sans-serif}
+</style>"""
+
+
+MAP_JS = r"""
+(function () {
+  var map = __MAP__;
+  var PLANS = __PLANS__;
+  var NET = __NET__;
+  var NETGROUP = __NETGROUP__;
+  var CANVAS = __CANVAS__;
+  var rend = CANVAS ? L.canvas({padding: 0.3}) : L.svg({padding: 0.3});
+  var stats = {schools: 0, members: 0, venues: 0, lines: 0, hulls: 0, notPlaced: 0, outside: 0, roads: 0, renderer: CANVAS ? 'canvas' : 'svg'};
+  var bounds = L.latLngBounds([]);
+  function cls(base) { return CANVAS ? undefined : base; }
+
+  function addPlan(P, groups) {
+    var S = P.s;
+    function sname(i) { return S[i][0] + ' <span style="color:#777">(' + S[i][1] + ')</span>'; }
+    function schoolFacts(i) {
+      var s = S[i];
+      var t = '<tr><td>School</td><td>' + s[4] + ' school' + (s[5] ? ', can host meetings' : ', cannot host meetings') + '</td></tr>' +
+        '<tr><td>Teachers</td><td>' + s[6] + '</td></tr>';
+      if (s[7]) t += '<tr><td>Head teacher</td><td>' + s[7] + ' supports the cluster, not a regular member</td></tr>';
+      return t;
+    }
+    var gen = P.gen ? '<div style="color:#777;font-size:11px">generated sample data, not real schools</div>' : '';
+    P.c.forEach(function (c) {
+      var g = groups['t:' + c[1]];
+      if (!g) return;
+      var col = c[2], v = c[3], vs = S[v];
+      if (v < 0) return;
+      var head = '<b>Cluster ' + c[0] + '</b><br>' + P.typeLabel[c[1]] + '<br>' + c[4] + ' teachers from ' + c[5] + ' school' + (c[5] == 1 ? '' : 's') +
+        '<br>Venue: ' + vs[0];
+      if (c[7].length > 2) {
+        var hull = L.polygon(c[7], {renderer: rend, color: col, weight: 1, opacity: 0.8, fillColor: col, fillOpacity: 0.12, className: cls('cm-hull')});
+        hull.bindTooltip(function () { return 'Cluster ' + c[0] + ': ' + c[4] + ' teachers, ' + c[5] + ' schools'; }, {sticky: true});
+        g.addLayer(hull); stats.hulls++;
+      }
+      c[8].forEach(function (m) {
+        var i = m[0], s = S[i], ll = [s[2], s[3]];
+        bounds.extend(ll);
+        if (i !== v) {
+          var line = L.polyline([ll, [vs[2], vs[3]]], {renderer: rend, color: col, weight: 2, opacity: 0.85, className: cls('cm-line')});
+          line.bindTooltip(function () { return s[0] + ' to venue ' + vs[0] + ': ' + m[1] + ' min'; }, {sticky: true});
+          g.addLayer(line); stats.lines++;
+        }
+        var mk = L.circleMarker(ll, {renderer: rend, radius: 6, color: '#333', weight: 1, fillColor: col, fillOpacity: 0.9, className: cls('cm-school')});
+        mk.bindTooltip(function () { return s[0] + (i === v ? ' (venue)' : ': ' + m[1] + ' min to ' + vs[0]); });
+        mk.bindPopup(function () {
+          return '<div class="cm-pop"><b>' + sname(i) + '</b><table>' + schoolFacts(i) +
+            '<tr><td>In cluster</td><td>' + c[0] + ' (' + P.typeLabel[c[1]] + ')</td></tr>' +
+            '<tr><td>Teachers in this cluster</td><td>' + m[2] + '</td></tr>' +
+            '<tr><td>Travel to venue</td><td>' + (i === v ? 'this school is the venue' : m[1] + ' minutes (' + P.travel + ')') + '</td></tr>' +
+            '<tr><td>Venue</td><td>' + vs[0] + '</td></tr>' +
+            '<tr><td>Cluster size</td><td>' + c[4] + ' teachers, ' + c[5] + ' schools</td></tr></table>' + gen + '</div>';
+        });
+        g.addLayer(mk); stats.members++; stats.schools++;
+      });
+      var icon = L.divIcon({className: 'cm-venue', iconSize: [15, 15], html: '<div></div>'});
+      var vm = L.marker([vs[2], vs[3]], {icon: icon, title: '', keyboard: false, zIndexOffset: 500});
+      vm.on('add', function () { var e = vm.getElement(); if (e) { e.style.setProperty('--c', col); e.setAttribute('data-cluster', c[0]); } });
+      vm.bindTooltip(function () { return 'Venue of cluster ' + c[0] + ': ' + vs[0]; });
+      vm.bindPopup(function () {
+        var rows = c[8].map(function (m) {
+          return '<tr><td>' + S[m[0]][0] + '</td><td>' + (m[0] === v ? 'venue' : m[1] + ' min') + '</td><td>' + m[2] + '</td></tr>';
+        }).join('');
+        return '<div class="cm-pop">' + head + '<br>Longest travel: ' + c[6] + ' minutes (' + P.travel + ')' +
+          '<table><tr><td><i>Member school</i></td><td><i>Travel</i></td><td><i>Teachers</i></td></tr>' + rows + '</table>' + gen + '</div>';
+      });
+      g.addLayer(vm); stats.venues++;
+    });
+    var og = groups['other'];
+    if (og) P.o.forEach(function (i) {
+      var s = S[i], ll = [s[2], s[3]];
+      bounds.extend(ll);
+      var mk = L.circleMarker(ll, {renderer: rend, radius: 4, color: '#777', weight: 1, fillColor: '#ccc', fillOpacity: 0.9, className: cls('cm-other')});
+      mk.bindTooltip(function () { return s[0] + ' (in no cluster)'; });
+      mk.bindPopup(function () { return '<div class="cm-pop"><b>' + sname(i) + '</b><table>' + schoolFacts(i) + '<tr><td>Cluster</td><td>none</td></tr></table>' + gen + '</div>'; });
+      og.addLayer(mk); stats.outside++; stats.schools++;
+    });
+    var ng = groups['np'];
+    if (ng) P.np.forEach(function (n) {
+      var i = n[0], s = S[i], ll = [s[2], s[3]];
+      bounds.extend(ll);
+      var mk = L.circleMarker(ll, {renderer: rend, radius: 9, color: '#d62728', weight: 3, fillColor: '#fff', fillOpacity: 0.15, className: cls('cm-notplaced')});
+      mk.bindTooltip(function () { return s[0] + ': ' + n[1] + ' teacher' + (n[1] == 1 ? '' : 's') + ' not placed'; });
+      mk.bindPopup(function () {
+        var rows = n[2].map(function (d) {
+          return '<tr><td><b>' + d[0] + ' ' + d[1] + '</b></td><td>Why: ' + d[2] + '<br>Suggested change: ' + (d[3] || 'none found') + '</td></tr>';
+        }).join('');
+        return '<div class="cm-pop"><b class="np">' + sname(i) + ': ' + n[1] + ' teacher' + (n[1] == 1 ? '' : 's') + ' not placed</b><table>' + rows + '</table>' + gen + '</div>';
+      });
+      ng.addLayer(mk); stats.notPlaced += n[1];
+    });
+  }
+
+  PLANS.forEach(function (pg) {
+    var P = pg[0];
+    P.typeLabel = {};
+    P.types.forEach(function (t) { P.typeLabel[t[0]] = t[1]; });
+    addPlan(P, pg[1]);
+  });
+
+  if (NET && NETGROUP) {
+    var netRend = L.canvas({padding: 0.3});
+    var lines = NET.map(function (f) { var o = []; for (var k = 0; k < f.length; k += 2) o.push([f[k], f[k + 1]]); return o; });
+    var road = L.polyline(lines, {renderer: netRend, color: '#888', weight: 1, opacity: 0.6, interactive: false});
+    NETGROUP.addLayer(road); stats.roads = NET.length;
+    if (!bounds.isValid()) bounds = road.getBounds();
+  }
+
+  var P0 = PLANS.length ? PLANS[0][0] : null;
+  var legend = L.control({position: 'bottomleft'});
+  legend.onAdd = function () {
+    var d = L.DomUtil.create('div', 'cm-legend');
+    var h = __LEGEND_HEAD__;
+    h += '<div><span class="cm-sym school"></span>school in a cluster (colour = cluster)</div>' +
+      '<div><span class="cm-sym venue"></span>venue: where the cluster meets</div>' +
+      '<div><span class="cm-sym line"></span>member school to venue</div>' +
+      '<div><span class="cm-sym hull"></span>area of a cluster</div>' +
+      '<div><span class="cm-sym np"></span>school with teachers not placed</div>' +
+      '<div><span class="cm-sym other"></span>school in no cluster</div>' +
+      (NET ? '<div><span class="cm-sym road"></span>road network' + (__NETGEN__ ? ' (generated, not real roads)' : '') + '</div>' : '');
+    h += __LEGEND_TAIL__;
+    d.innerHTML = h;
+    L.DomEvent.disableClickPropagation(d);
+    L.DomEvent.disableScrollPropagation(d);
+    return d;
+  };
+  legend.addTo(map);
+  if (map.attributionControl) { __ATTRIB__.forEach(function (a) { map.attributionControl.addAttribution(a); }); }
+  else { var ac = L.control.attribution({prefix: false}).addTo(map); __ATTRIB__.forEach(function (a) { ac.addAttribution(a); }); }
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.05));
+  window.clusterMapStats = stats;
+})();
+"""
+
+
+def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_note: str, compare: bool) -> tuple[str, str, list[str]]:
+    P = payloads[0][1]
+    if compare:
+        head = "<h4>Scenario comparison</h4><div>" + "<br>".join(
+            f"<b>{esc(label)}</b>: {p['stats']['clusters']:,} clusters, {p['stats']['placed']:,} placed, {p['stats']['not_placed']:,} not placed"
+            for label, p in payloads) + "</div>"
+    else:
+        st = P["stats"]
+        head = (f"<h4>Cluster plan (policy {P['title']})</h4><div>{st['clusters']:,} clusters; {st['placed']:,} teachers placed, "
+                f"{st['not_placed']:,} not placed (of whom {st['head']:,} head teachers, by policy)<br>"
+                f"travel to venue: mean {st['mean']:.1f}, longest {st['max']:.1f} minutes</div>")
+    tail = f"<div>Travel times: {P['travel']}</div>"
+    if P["straight"]:
+        tail = "<div class='warn'>Travel times are straight-line estimates, not road travel.</div>"
+    if P["gen"]:
+        tail += "<div><i>Schools, names and teachers: generated sample data.</i></div>"
+    if net_note:
+        tail += f"<div><i>{net_note}</i></div>"
+    attrib = []
+    if P["gen"]:
+        attrib.append("Schools: generated sample data")
+    if net_generated:
+        attrib.append("Road network: generated")
+    attrib.append("Settlements and place data &copy; OpenStreetMap contributors, ODbL 1.0" if P["gen"] else OSM_ATTRIBUTION)
+    return json.dumps(head), json.dumps(tail), attrib
+
+
+def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net_generated: bool = False,
+              net_note: str = "", *, compare: bool = False, renderer: str = "auto"):
+    """A folium Map drawing one plan (layers per cluster type) or several scenarios (a layer each)."""
+    import folium
+    from branca.element import Element, MacroElement
+    from jinja2 import Template
+
+    m = folium.Map(location=[30, 70], zoom_start=6, tiles=None, control_scale=True, prefer_canvas=False)
+    m.default_js = []
+    m.default_css = []
+    fig = m.get_root()
+    fig.header.add_child(Element(leaflet_inline()), name="leaflet_inline")
+    fig.header.add_child(Element(MAP_CSS), name="cluster_mapper_css")
+    fig.title = "Cluster map"
+
+    n_features = sum(len(p["s"]) + 2 * len(p["c"]) + len(p["np"]) for _, p in payloads)
+    canvas = renderer == "canvas" or (renderer == "auto" and n_features > CANVAS_THRESHOLD)
+
+    plans_js = []
+    for k, (label, P) in enumerate(payloads):
+        groups: dict[str, str] = {}
+        if compare:
+            fg = folium.FeatureGroup(name=f"Scenario: {esc(label)}", show=(k == 0))
+            fg.add_to(m)
+            for key, _ in P["types"]:
+                groups["t:" + key] = fg.get_name()
+            groups["np"] = fg.get_name()
+            if k == 0:
+                og = folium.FeatureGroup(name="Schools in no cluster (first scenario)", show=True)
+                og.add_to(m)
+                groups["other"] = og.get_name()
+        else:
+            for key, lab in P["types"]:
+                fg = folium.FeatureGroup(name=f"Clusters: {lab}", show=True)
+                fg.add_to(m)
+                groups["t:" + key] = fg.get_name()
+            og = folium.FeatureGroup(name="Schools in no cluster", show=True)
+            og.add_to(m)
+            groups["other"] = og.get_name()
+            npg = folium.FeatureGroup(name=f"<span style='color:{NOT_PLACED_COLOUR}'>Teachers not placed</span>", show=True)
+            npg.add_to(m)
+            groups["np"] = npg.get_name()
+        plans_js.append("[" + script_json(P) + ",{" + ",".join(f"{json.dumps(k2)}:{v}" for k2, v in groups.items()) + "}]")
+    net_group = "null"
+    if network:
+        ng = folium.FeatureGroup(name="Road network" + (" (generated)" if net_generated else ""), show=True)
+        ng.add_to(m)
+        net_group = ng.get_name()
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False,
+                     attr="&copy; OpenStreetMap contributors, ODbL").add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+
+    head, tail, attrib = _legend_parts(payloads, net_generated, net_note, compare)
+    js = (MAP_JS.replace("__MAP__", m.get_name())
+          .replace("__PLANS__", "[" + ",".join(plans_js) + "]")
+          .replace("__NET__", script_json(network) if network else "null")
+          .replace("__NETGROUP__", net_group)
+          .replace("__CANVAS__", "true" if canvas else "false")
+          .replace("__NETGEN__", "true" if net_generated else "false")
+          .replace("__LEGEND_HEAD__", head.replace("<", "\\u003c").replace(">", "\\u003e"))
+          .replace("__LEGEND_TAIL__", tail.replace("<", "\\u003c").replace(">", "\\u003e"))
+          .replace("__ATTRIB__", script_json(attrib)))
+
+    class _Layers(MacroElement):
+        _template = Template("{% macro script(this, kwargs) %}" + "{{ this.js }}" + "{% endmacro %}")
+
+        def __init__(self, code: str):
+            super().__init__()
+            self._name = "ClusterLayers"
+            self.js = code
+
+    m.add_child(_Layers(js))
+    return m
+
+
+def render_html(m) -> str:
+    """The map's HTML, checked for any outside link."""
+    text = m.get_root().render()
+    return text
+
+
+def write_map(plan_dir: str | Path, *, renderer: str = "auto", network: bool = True) -> Path:
+    """Write ``map.html`` into a plan folder and return its path.
+
+    Parameters
+    ----------
+    plan_dir : folder holding the plan files (``clusters.geojson`` is needed).
+    renderer : ``"auto"`` (SVG for district plans, canvas above
+        :data:`CANVAS_THRESHOLD` features), ``"svg"`` or ``"canvas"``.
+    network : draw the road network named in ``summary.json`` when present.
+    """
+    from .plan_io import read_plan
+
+    d = Path(plan_dir)
+    pf = read_plan(d)
+    payload = plan_payload(d, pf)
+    net, net_gen, note = network_payload(pf.summary) if network else (None, False, "")
+    m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer)
+    out = d / "map.html"
+    out.write_text(render_html(m), encoding="utf-8")
+    return out
+
+
+def write_comparison_map(scenarios: Iterable[tuple[str, str | Path]], out: str | Path, *, renderer: str = "auto") -> Path:
+    """One map with each scenario's plan folder as a layer (road network from the first)."""
+    from .plan_io import read_plan
+
+    payloads = []
+    net, net_gen, note = None, False, ""
+    for k, (label, d) in enumerate(scenarios):
+        pf = read_plan(d)
+        payloads.append((label, plan_payload(d, pf)))
+        if k == 0:
+            net, net_gen, note = network_payload(pf.summary)
+    m = build_map(payloads, net, net_gen, note, compare=True, renderer=renderer)
+    out = Path(out)
+    out.write_text(render_html(m), encoding="utf-8")
+    return out
+
+
+__all__ = ["write_map", "write_comparison_map", "plan_payload", "network_payload", "build_map", "esc", "script_json", "leaflet_inline"]
