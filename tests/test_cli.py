@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from cluster_mapper.cli import app
@@ -53,3 +54,27 @@ def test_help_on_every_command():
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0
         assert "Usage" in res.output
+
+
+def test_travel_times_then_plan_from_that_matrix(tmp_path, repo):
+    """A manager computes the matrix once, reviews it, and plans from it."""
+    sample = repo / "data/schools"
+    times = tmp_path / "times.csv"
+    res = runner.invoke(app, ["travel-times", "--schools", str(sample / "mansehra_schools.csv"),
+                              "--network", str(sample / "mansehra_roads.graphml"),
+                              "--policy", str(sample / "policy.toml"), "--out", str(times)])
+    assert res.exit_code == 0, res.output
+    m = pd.read_csv(times)
+    assert list(m.columns) == ["from_school_id", "to_school_id", "minutes"]
+    assert (m["minutes"] >= 0).all() and (m["minutes"] <= 180).all()
+    snaps = pd.read_csv(tmp_path / "times_snaps.csv")
+    assert len(snaps) == len(pd.read_csv(sample / "mansehra_schools.csv"))
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", "--schools", str(sample / "mansehra_schools.csv"),
+                              "--teachers", str(sample / "mansehra_teachers.csv"), "--travel-matrix", str(times),
+                              "--policy", str(sample / "policy.toml"), "--out", str(out), "--no-review"])
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "summary.json").read_text())
+    assert s["travel_source"] == "matrix"
+    res = runner.invoke(app, ["validate", str(out)])
+    assert res.exit_code == 0, res.output
