@@ -23,11 +23,13 @@ class InputProblem:
     fix: str = ""
     row: int | None = None
     field: str | None = None
+    #: What ``row`` counts: spreadsheet "row" for tables, "line" for text files such as TOML.
+    row_word: str = "row"
 
     def __str__(self) -> str:
         where = [Path(self.file).name if self.file else "<input>"]
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"{self.row_word} {self.row}")
         if self.field:
             where.append(f"field '{self.field}'")
         text = ", ".join(where) + f": {self.message}"
@@ -58,12 +60,13 @@ class InputError(Exception):
 class ProblemCollector:
     """Collects problems for one file, then raises them all at once."""
 
-    def __init__(self, file: str | Path):
+    def __init__(self, file: str | Path, row_word: str = "row"):
         self.file = str(file)
+        self.row_word = row_word
         self.problems: list[InputProblem] = []
 
     def add(self, message: str, *, fix: str = "", row: int | None = None, field: str | None = None) -> None:
-        self.problems.append(InputProblem(self.file, message, fix, row, field))
+        self.problems.append(InputProblem(self.file, message, fix, row, field, self.row_word))
 
     def raise_if_any(self) -> None:
         if self.problems:

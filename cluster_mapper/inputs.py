@@ -54,7 +54,7 @@ def read_csv_rows(path: str | Path) -> pd.DataFrame:
         fail(path, "this is a folder, not a file.", fix="give the path of the CSV file.")
     raw = path.read_bytes()
     if not raw.strip():
-        fail(path, "the file is empty.", fix="export the table again with its header row.")
+        fail(path, "the file is empty.", fix="export the table again with its header row.", row=1)
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         text = raw.decode("utf-16")
     else:
@@ -145,7 +145,7 @@ def _require_columns(df: pd.DataFrame, required: list[str], col: ProblemCollecto
         if c not in df.columns:
             import difflib
 
-            close = difflib.get_close_matches(c, present, n=1, cut=0.6)
+            close = difflib.get_close_matches(c, present, n=1, cutoff=0.6)
             fix = f"rename column '{close[0]}' to '{c}'." if close else f"add a '{c}' column ({hint})."
             col.add(f"the required column '{c}' is missing (columns found: {', '.join(present) or 'none'}).", row=1, field=c, fix=fix)
 
@@ -236,6 +236,8 @@ def load_schools(path: str | Path, crs: str | None = None) -> gpd.GeoDataFrame:
     if has_xy and not has_latlon and not crs:
         col.add("positions are given as x/y but the policy names no CRS for them.", row=1, field="x", fix="set crs = \"EPSG:....\" in the policy (for example EPSG:32643 for UTM 43N), or give latitude/longitude.")
     col.raise_if_any()
+    if len(df) == 0:
+        fail(path, "the file has a header but no schools.", fix="export the schools table again with its rows.", row=2)
 
     _check_ids(df, "school_id", col, "school")
     genders, hosts, lons, lats = [], [], [], []
@@ -244,6 +246,7 @@ def load_schools(path: str | Path, crs: str | None = None) -> gpd.GeoDataFrame:
         import pyproj
 
         transformer = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        _check_xy_not_degrees(df, crs, col)
     for _, r in df.iterrows():
         row = int(r["_row"])
         if r["district"] == "":
@@ -313,6 +316,7 @@ def load_schools(path: str | Path, crs: str | None = None) -> gpd.GeoDataFrame:
         lons.append(lon)
         lats.append(lat)
     _check_count_columns(df, col)
+    _check_swapped(df, lats, lons, col)
     col.raise_if_any()
     out = pd.DataFrame(
         {
@@ -332,6 +336,60 @@ def load_schools(path: str | Path, crs: str | None = None) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(out, geometry=[Point(lo, la) for lo, la in zip(lons, lats)], crs="EPSG:4326")
     gdf.attrs["source"] = str(path)
     return gdf
+
+
+def _check_xy_not_degrees(df: pd.DataFrame, crs: str, col: ProblemCollector) -> None:
+    """x/y in a projected CRS are metres; values that all fit in degrees are degrees."""
+    import pyproj
+
+    try:
+        projected = pyproj.CRS.from_user_input(crs).is_projected
+    except Exception:
+        return
+    xs = [_parse_float(v) for v in df.get("x", [])]
+    ys = [_parse_float(v) for v in df.get("y", [])]
+    pts = [(x, y, r) for x, y, r in zip(xs, ys, df["_row"]) if x is not None and y is not None]
+    if projected and pts and all(abs(x) <= 180 and abs(y) <= 90 for x, y, _ in pts):
+        x, y, row = pts[0]
+        col.add(
+            f"x/y ({x}, {y}) look like longitude/latitude degrees, but the policy's crs {crs} is in metres.",
+            row=int(row), field="x",
+            fix="name the columns longitude and latitude (and drop crs from the policy), or give x/y in metres of the crs.",
+        )
+
+
+#: A school farther than this from the median of its file is checked for swapped coordinates.
+SWAP_CHECK_KM = 300.0
+
+
+def _check_swapped(df: pd.DataFrame, lats: list, lons: list, col: ProblemCollector) -> None:
+    """Flag a school whose latitude and longitude look swapped.
+
+    A school far (more than :data:`SWAP_CHECK_KM`) from the median position of
+    the file, whose swapped position lies close to it, is almost always a
+    swapped row (Pakistan at 34 N 73 E becomes 73 N 34 E, both in range).
+    """
+    ok = [(la, lo) for la, lo in zip(lats, lons) if la is not None and lo is not None]
+    if len(ok) < 3:
+        return
+    mla = float(np.median([p[0] for p in ok]))
+    mlo = float(np.median([p[1] for p in ok]))
+
+    def km(la, lo):
+        dla = (la - mla) * 111.0
+        dlo = (lo - mlo) * 111.0 * np.cos(np.radians((la + mla) / 2))
+        return float(np.hypot(dla, dlo))
+
+    for i, (la, lo) in enumerate(zip(lats, lons)):
+        if la is None or lo is None or abs(lo) > 90:
+            continue
+        if km(la, lo) > SWAP_CHECK_KM and km(lo, la) < SWAP_CHECK_KM / 3:
+            col.add(
+                f"latitude {la} and longitude {lo} look swapped: the school lies {km(la, lo):,.0f} km from the others, "
+                f"but swapped it would be {km(lo, la):,.0f} km from them.",
+                row=int(df["_row"].iloc[i]), field="latitude", fix="swap the latitude and longitude values of this row.",
+            )
+            lats[i] = lons[i] = None
 
 
 def _check_count_columns(df: pd.DataFrame, col: ProblemCollector) -> None:
@@ -422,7 +480,7 @@ def load_teachers(path: str | Path, schools: gpd.GeoDataFrame) -> pd.DataFrame:
         roles.append(role)
     col.raise_if_any()
     if len(df) == 0:
-        fail(path, "the roster has a header but no teachers.", fix="export the roster again with its rows.")
+        fail(path, "the roster has a header but no teachers.", fix="export the roster again with its rows.", row=2)
     out = pd.DataFrame(
         {
             "teacher_id": df["teacher_id"].astype(str),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .errors import InputError, ProblemCollector
 
@@ -265,21 +265,71 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
     return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source)
 
 
+def _key_lines(text: str) -> dict[str, int]:
+    """Line number of each key and table header of a TOML text, by dotted path.
+
+    ``{"max_teachers": 2, "districts.Bagh": 5, "districts.Bagh.gender": 6}``.
+    A light scan (tomllib keeps no positions); good enough to point a manager
+    at the right line.
+    """
+    import re
+
+    lines: dict[str, int] = {}
+    table = ""
+    for n, line in enumerate(text.splitlines(), start=1):
+        stripped = line.split("#", 1)[0].strip() if not line.lstrip().startswith(("'", '"')) else line.strip()
+        m = re.match(r"^\[\s*([^\[\]]+?)\s*\]$", stripped)
+        if m:
+            table = ".".join(part.strip().strip('"').strip("'") for part in m.group(1).split("."))
+            lines.setdefault(table, n)
+            continue
+        m = re.match(r"""^("[^"]*"|'[^']*'|[A-Za-z0-9_.\- ]+?)\s*=""", stripped)
+        if m:
+            key = ".".join(part.strip().strip('"').strip("'") for part in m.group(1).split("."))
+            lines.setdefault(f"{table}.{key}" if table else key, n)
+    return lines
+
+
+def _with_lines(err: InputError, text: str) -> InputError:
+    """Add the TOML line of each problem's field to the problem."""
+    where = _key_lines(text)
+    problems = []
+    for p in err.problems:
+        row = p.row
+        if row is None and p.field:
+            parts = p.field.split(".")
+            for k in range(len(parts), 0, -1):  # the key, else its table
+                if ".".join(parts[:k]) in where:
+                    row = where[".".join(parts[:k])]
+                    break
+        problems.append(replace(p, row=row, row_word="line"))
+    return InputError(problems)
+
+
 def load_policy(path: str | Path | None) -> Policy:
-    """Read a policy TOML file; ``None`` gives the field-study defaults."""
+    """Read a policy TOML file; ``None`` gives the field-study defaults.
+
+    Every problem names the file, the line and the key.
+    """
     if path is None:
         return Policy()
     path = Path(path)
-    col = ProblemCollector(path)
+    col = ProblemCollector(path, row_word="line")
     if not path.exists():
         col.add("the policy file does not exist.", fix="check the path given to --policy.")
         col.raise_if_any()
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-        data = tomllib.loads(text)
-    except UnicodeDecodeError:
-        col.add("the policy file is not UTF-8 text.", fix="save it as UTF-8.")
+    if path.is_dir():
+        col.add("this is a folder, not a policy file.", fix="give the path of the .toml file.")
         col.raise_if_any()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col.add(f"the policy file is not UTF-8 text (byte {raw[exc.start]:#04x}).", fix="save it as UTF-8 (in Notepad: Save as, Encoding UTF-8).", row=line)
+        col.raise_if_any()
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         row = None
@@ -288,9 +338,61 @@ def load_policy(path: str | Path | None) -> Policy:
         m = re.search(r"line (\d+)", msg)
         if m:
             row = int(m.group(1))
-        col.add(f"not valid TOML ({msg}).", fix="check quotes, '=' signs and [section] headers on that line.", row=row)
+        col.add(f"not valid TOML ({msg}).", fix="check quotes, '=' signs and [section] headers on that line (text values need quotes: gender = \"mixed\").", row=row)
         col.raise_if_any()
-    return policy_from_dict(data, str(path))
+    try:
+        return policy_from_dict(data, str(path))
+    except InputError as err:
+        raise _with_lines(err, text) from None
 
 
-__all__ = ["DistrictPolicy", "TravelPolicy", "Policy", "load_policy", "policy_from_dict", "InputError"]
+def check_policy_districts(policy: Policy, districts: Iterable[str]) -> list[str]:
+    """Check the policy's ``[districts.NAME]`` overrides against the schools' districts.
+
+    An override for a district that has no schools is either a typo of a real
+    district (then the real district silently gets the default rules: refused)
+    or a province-wide policy used on part of the province (accepted, with a
+    note). A name counts as a typo when it matches a district of the schools
+    file that has no override of its own, ignoring case and spaces, or closely
+    (difflib ratio >= 0.8).
+
+    Returns
+    -------
+    list of str
+        Notes for the plan summary, one per override with no schools.
+
+    Raises
+    ------
+    InputError
+        When an override looks like a misspelt district of the schools file.
+    """
+    import difflib
+
+    present = sorted({str(d) for d in districts})
+    without_override = [d for d in present if d not in policy.districts]
+
+    def key(s: str) -> str:
+        return "".join(s.split()).casefold()
+
+    col = ProblemCollector(policy.source or "<policy>", row_word="line")
+    notes = []
+    for name in policy.districts:
+        if name in present:
+            continue
+        same = [d for d in without_override if key(d) == key(name)]
+        close = same or difflib.get_close_matches(name, without_override, n=1, cutoff=0.8)
+        if close:
+            col.add(
+                f"[districts.{name}] names no district of the schools file, but '{close[0]}' has schools and no rules of its own: "
+                f"it looks misspelt, and '{close[0]}' would silently get the default rules.",
+                fix=f"rename the table to [districts.{close[0]}].", field=f"districts.{name}",
+            )
+        else:
+            notes.append(f"policy [districts.{name}]: no schools of district {name} in this schools file; its rules are not used")
+    if col.problems:
+        text = Path(policy.source).read_text(encoding="utf-8-sig") if policy.source and Path(policy.source).is_file() else ""
+        raise _with_lines(InputError(col.problems), text)
+    return notes
+
+
+__all__ = ["DistrictPolicy", "TravelPolicy", "Policy", "load_policy", "policy_from_dict", "check_policy_districts", "InputError"]

@@ -201,7 +201,7 @@ def main() -> None:
     gb[3] = gb[3].replace(",male,", ",X,")
     write("roster_bad_gender.csv", lines(gb))  # row 4
     lv = list(r)
-    lv[12] = lv[12].replace(",primary,", ",secondary,")
+    lv[12] = lv[12].replace(",primary,", ",secondary,").replace(",middle,", ",secondary,")
     write("roster_bad_level.csv", lines(lv))  # row 13
     dp = list(r)
     dp[8] = dp[8].replace("T008,", "T002,")
