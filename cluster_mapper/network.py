@@ -144,7 +144,7 @@ def _overpass_json_from_osm_xml(path: Path) -> dict[str, Any]:
     except DefusedXmlException as exc:
         fail(path, f"the XML file uses a forbidden construct ({exc}).", fix="remove DOCTYPE/ENTITY declarations or export the file again.")
     except Exception as exc:  # SAXParseException, OSError, EOFError, ValueError, KeyError ...
-        fail(path, f"this is not a readable OSM XML file ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm).")
+        fail(path, f"the file could not be read as OSM XML ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm).")
     return handler.object
 
 
@@ -153,7 +153,7 @@ def _overpass_json_from_json(path: Path) -> dict[str, Any]:
         with _open_binary(path) as fh:
             data = json.loads(fh.read().decode("utf-8-sig"))
     except Exception as exc:
-        fail(path, f"this is not a readable JSON file ({type(exc).__name__}: {exc}).", fix="check that the download finished; the file must be an Overpass API JSON response.")
+        fail(path, f"the file could not be read as JSON ({type(exc).__name__}: {exc}).", fix="check that the download finished; the file must be an Overpass API JSON response.")
     if not isinstance(data, dict) or not isinstance(data.get("elements"), list):
         fail(path, "this JSON file is not an Overpass API response (no 'elements' list).", fix="download the roads with Overpass using [out:json], or give an osmnx .graphml file.")
     return data
@@ -252,7 +252,7 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
             edge_dtypes={"walk_reverse": _convert_bool_string, "travel_minutes": float, "speed_kmh": float},
         )
     except Exception as exc:
-        fail(path, f"this is not a readable GraphML road network ({type(exc).__name__}: {exc}).", fix="save the network with osmnx.save_graphml, or give an .osm / Overpass .json file.")
+        fail(path, f"the file could not be read as a GraphML road network ({type(exc).__name__}: {exc}).", fix="save the network with osmnx.save_graphml, or give an .osm / Overpass .json file.")
     if not isinstance(G, nx.MultiDiGraph):
         G = nx.MultiDiGraph(G)
     # graph-level values come back as text: recompute travel minutes and notes
