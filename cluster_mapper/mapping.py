@@ -97,16 +97,21 @@ def _num(x: Any, default: float = 0.0) -> float:
     return default if math.isnan(v) else v
 
 
-def _teachers_text(rows: pd.DataFrame) -> str:
-    """'3 women primary, 2 men middle' from assignment rows (escaped)."""
+def _who_text(gender: str, level: str, n: int) -> str:
+    who = GENDER_WORD.get(gender, f"{gender} teachers" if gender else "teachers")
+    return f"{int(n)} {who} {level}".strip()
+
+
+def _teachers_texts(rows: pd.DataFrame, keys: list[str]) -> dict:
+    """{key: '3 women primary, 2 men middle'} (escaped) for each group of assignment rows."""
     if rows.empty:
-        return "no teachers"
-    counts = rows.groupby(["gender", "level"], sort=True)["n"].sum()
-    parts = []
-    for (g, lvl), n in counts.items():
-        who = GENDER_WORD.get(g, f"{g} teachers" if g else "teachers")
-        parts.append(f"{int(n)} {who} {lvl}".strip())
-    return esc(", ".join(parts))
+        return {}
+    counts = rows.groupby(keys + ["gender", "level"], sort=True)["n"].sum()
+    parts: dict = {}
+    for idx, n in counts.items():
+        k = idx[:-2] if len(keys) > 1 else idx[0]
+        parts.setdefault(k, []).append(_who_text(idx[-2], idx[-1], n))
+    return {k: esc(", ".join(v)) for k, v in parts.items()}
 
 
 def _truthy(v: Any) -> bool:
@@ -176,20 +181,23 @@ def plan_payload(plan_dir: str | Path, plan=None) -> dict:
     sidx = {sid: i for i, sid in enumerate(sch["school_id"])}
     head_mask = a["reason"].astype(str).str.startswith(HEAD_TEACHER_PREFIX)
     heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
-    by_school_all = {sid: g for sid, g in a.groupby("school_id", sort=False)}
+    school_text = _teachers_texts(a, ["school_id"])
     schools = []
     for i, r in enumerate(sch.itertuples(index=False)):
         pt = r.geometry
-        rows = by_school_all.get(r.school_id)
         schools.append([
             esc(r.name), esc(r.school_id), _r(pt.y), _r(pt.x), esc(r.school_gender),
             1 if _truthy(r.can_host) else 0,
-            _teachers_text(rows) if rows is not None else "no teachers",
+            school_text.get(r.school_id, "no teachers"),
             int(heads.get(r.school_id, 0)),
         ])
 
     placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
-    members_by_cluster = {cid: g for cid, g in placed.groupby("cluster_id", sort=False)}
+    member_text = _teachers_texts(placed, ["cluster_id", "school_id"])
+    member_minutes = placed.groupby(["cluster_id", "school_id"], sort=True)["minutes"].max()
+    members_by_cluster: dict = {}
+    for (cid, sid), mins in member_minutes.items():
+        members_by_cluster.setdefault(cid, []).append((sid, mins))
     cl = pf.clusters.copy()
     hulls = {r.cluster_id: r.geometry for r in geo[geo["kind"] == "hull"].itertuples(index=False)}
     venue_xy = np.array([[schools[sidx[v]][3], schools[sidx[v]][2]] for v in cl["venue_school_id"]]) if len(cl) else np.zeros((0, 2))
@@ -200,14 +208,12 @@ def plan_payload(plan_dir: str | Path, plan=None) -> dict:
     for ci, c in enumerate(cl.itertuples(index=False)):
         key = type_key(c.gender_group, c.level_group)
         types.setdefault(key, type_label(c.gender_group, c.level_group))
-        rows = members_by_cluster.get(c.cluster_id, a.iloc[0:0])
         members = []
-        for sid, g in rows.groupby("school_id", sort=True):
+        for sid, mins in members_by_cluster.get(c.cluster_id, []):
             in_cluster.add(sid)
             if sid not in sidx:
                 continue
-            mins = g["minutes"].max()
-            members.append([sidx[sid], round(_num(mins), 1), _teachers_text(g)])
+            members.append([sidx[sid], round(_num(mins), 1), member_text.get((c.cluster_id, sid), "")])
         members.sort(key=lambda m: (m[0] != sidx.get(c.venue_school_id), m[1]))
         hull = hulls.get(c.cluster_id)
         ring: list = []

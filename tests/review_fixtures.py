@@ -1,7 +1,7 @@
 """Shared fixtures and helpers for the review-layer tests (map, report, compare, browser).
 
 Import the fixtures into a test module with
-``from review_fixtures import sample_plan, ...  # noqa: F401``.
+``from tests.review_fixtures import sample_plan, ...  # noqa: F401``.
 
 :class:`HeadlessChromium` drives Debian's ``chromium`` over the DevTools
 protocol on a pipe (``--remote-debugging-pipe``): no extra Python package and
