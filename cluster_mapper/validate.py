@@ -106,8 +106,17 @@ def _snap(G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     lat0 = math.radians(float(np.mean(ny_)))
     r = 6_371_008.8
     tree = cKDTree(np.c_[np.radians(nx_) * math.cos(lat0) * r, np.radians(ny_) * r])
-    _, idx = tree.query(np.c_[np.radians(lon) * math.cos(lat0) * r, np.radians(lat) * r])
-    return np.array(nodes, dtype=object)[idx]
+    k = min(8, len(nodes))
+    _, cand = tree.query(np.c_[np.radians(lon) * math.cos(lat0) * r, np.radians(lat) * r], k=k)
+    cand = np.asarray(cand).reshape(len(lon), k)
+    # the flat projection only shortlists; the nearest is chosen by true geodesic distance
+    geod = Geod(ellps="WGS84")
+    best = []
+    for i in range(len(lon)):
+        c = cand[i]
+        _, _, metres = geod.inv(np.full(k, lon[i]), np.full(k, lat[i]), nx_[c], ny_[c])
+        best.append(c[int(np.argmin(metres))])
+    return np.array(nodes, dtype=object)[np.array(best, dtype=int)]
 
 
 class _TravelCheck:
