@@ -1,0 +1,57 @@
+"""The printable plan report."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from tests.review_fixtures import XSS_NAMES, sample_plan, xss_plan  # noqa: F401
+
+from cluster_mapper.plan_io import read_plan
+
+
+def test_report_has_summary_districts_clusters_and_not_placed(sample_plan):
+    html = (sample_plan / "report.html").read_text(encoding="utf-8")
+    pf = read_plan(sample_plan)
+    s = pf.summary
+    assert "<h2>Summary</h2>" in html
+    for text in ("Teachers placed", "Teachers not placed", "Objective", "Lower bound", "Gap", "Travel times", "road network"):
+        assert text in html
+    assert f"{s['teachers_placed']:,}" in html and f"{s['teachers_not_placed']:,}" in html
+    assert "District: Mansehra" in html
+    # one block per cluster, naming its venue
+    assert html.count("class='cluster'") == len(pf.clusters)
+    for cid in pf.clusters["cluster_id"].head(20):
+        assert f"Cluster {cid}:" in html
+    # every placed teacher is listed in its cluster block, every other teacher in the not-placed table
+    a = pf.assignments
+    non_head = a[(a["status"] != "placed") & ~a["reason"].str.startswith("head teacher")]
+    for tid in list(a.loc[a["status"] == "placed", "teacher_id"].sample(30, random_state=1)) + list(non_head["teacher_id"].head(30)):
+        assert tid in html
+    assert "why not placed" in html and "smallest change" in html
+    assert "generated sample data" in html
+
+
+def test_report_is_printable_and_self_contained(sample_plan):
+    html = (sample_plan / "report.html").read_text(encoding="utf-8")
+    assert "@media print" in html and "break-before:page" in html
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html, re.I)
+    m = re.search(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)
+    assert m, "the travel histogram is embedded"
+    png = base64.b64decode(m.group(1))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+
+
+def test_names_with_markup_are_text_in_the_report(xss_plan):
+    html = (xss_plan / "report.html").read_text(encoding="utf-8")
+    for name in XSS_NAMES + ["<script>alert(3)</script>Far", "<b>School</b>", "<i>00</i>", "<u>1</u>"]:
+        assert name not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "D&lt;u&gt;1&lt;/u&gt;" in html
+    assert "<script" not in html.lower()
+
+
+def test_straight_line_travel_is_announced_in_the_report(xss_plan):
+    html = (xss_plan / "report.html").read_text(encoding="utf-8")
+    assert "STRAIGHT-LINE" in html and "not travel on roads" in html
