@@ -506,6 +506,7 @@ MAP_JS = r"""
   if (map.attributionControl) { __ATTRIB__.forEach(function (a) { map.attributionControl.addAttribution(a); }); }
   else { var ac = L.control.attribution({prefix: false}).addTo(map); __ATTRIB__.forEach(function (a) { ac.addAttribution(a); }); }
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.05));
+  stats.builtMs = Math.round(performance.now());
   window.clusterMapStats = stats;
 })();
 """
@@ -519,7 +520,7 @@ def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_not
             for label, p in payloads) + "</div>"
     else:
         st = P["stats"]
-        head = (f"<h4>Cluster plan (policy {P['title']})</h4><div>{st['clusters']:,} clusters; {st['placed']:,} teachers placed, "
+        head = (f"<h4>Cluster plan ({P['title']})</h4><div>{st['clusters']:,} clusters; {st['placed']:,} teachers placed, "
                 f"{st['not_placed']:,} not placed (of whom {st['head']:,} head teachers, by policy)<br>"
                 f"travel to venue: mean {st['mean']:.1f}, longest {st['max']:.1f} minutes</div>")
     tail = f"<div>Travel times: {P['travel']}</div>"

@@ -1,0 +1,147 @@
+"""The map as a person sees it: headless Chromium, network blocked.
+
+Opens map.html files in Debian's chromium over the DevTools protocol (see
+``tests/review_fixtures.py``), checks that the markers, lines and layers are
+in the page, that there are no console errors and that no request leaves the
+machine, and saves screenshots into the test's temporary folder. Skipped when
+chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+
+from tests.review_fixtures import XSS_NAMES, browser, make_province_plan, sample_plan, xss_plan  # noqa: F401
+
+from cluster_mapper.plan_io import read_plan
+
+LOCAL = ("file:", "data:", "about:", "blob:")
+
+MAP_VAR = "window[Object.keys(window).find(function(k){return /^map_[0-9a-f]+$/.test(k)})]"
+
+
+def _assert_offline_and_clean(browser):
+    browser.drain(0.5)
+    outside = [u for u in browser.requested_urls() if not u.startswith(LOCAL)]
+    assert outside == [], f"requests left the machine: {outside[:5]}"
+    assert browser.errors() == []
+
+
+def test_sample_map_renders_offline(browser, sample_plan, tmp_path):
+    pf = read_plan(sample_plan)
+    seconds = browser.open((sample_plan / "map.html").as_uri())
+    _assert_offline_and_clean(browser)
+    stats = browser.evaluate("window.clusterMapStats")
+    assert stats, "the map script ran"
+    n_clusters = len(pf.clusters)
+    n_lines = int((pf.geo["kind"] == "member_line").sum())
+    # in the page DOM: a venue marker per cluster, a line per member school, school markers, hulls
+    dom = browser.evaluate("""({
+        venues: document.querySelectorAll('.leaflet-marker-pane .cm-venue').length,
+        schools: document.querySelectorAll('path.cm-school').length,
+        lines: document.querySelectorAll('path.cm-line').length,
+        hulls: document.querySelectorAll('path.cm-hull').length,
+        other: document.querySelectorAll('path.cm-other').length,
+        notPlaced: document.querySelectorAll('path.cm-notplaced').length,
+        canvases: document.querySelectorAll('canvas').length,
+        layers: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(function(l){return l.textContent.trim()}),
+        legend: (document.querySelector('.cm-legend') || {}).textContent || '',
+        scale: document.querySelectorAll('.leaflet-control-scale-line').length,
+        attribution: (document.querySelector('.leaflet-control-attribution') || {}).textContent || ''
+    })""")
+    assert dom["venues"] == n_clusters == stats["venues"]
+    assert dom["lines"] == n_lines == stats["lines"]
+    assert dom["schools"] == stats["members"] > 0
+    assert dom["other"] == stats["outside"]
+    assert dom["hulls"] == stats["hulls"] > 0
+    assert dom["notPlaced"] > 0
+    assert dom["canvases"] >= 1, "the road network is drawn on canvas"
+    assert stats["roads"] > 0
+    assert any(label.startswith("Clusters: Women") for label in dom["layers"])
+    assert any(label.startswith("Clusters: Men") for label in dom["layers"])
+    assert "Teachers not placed" in dom["layers"] and any(label.startswith("Road network") for label in dom["layers"])
+    assert "venue" in dom["legend"] and "not placed" in dom["legend"]
+    assert dom["scale"] >= 1
+    assert "OpenStreetMap contributors" in dom["attribution"] and "generated" in dom["attribution"]
+    # every school of the plan is on the map (in a cluster or in no cluster)
+    assert len({*pf.geo.loc[pf.geo["kind"] == "school", "school_id"]}) <= stats["schools"]
+    # a venue popup in a manager's words
+    text = browser.evaluate(MAP_VAR + """ && (function(m){
+        var out = null;
+        m.eachLayer(function(l){ if (!out && l.getIcon && l.getPopup && l.getPopup()) { l.openPopup(); out = l.getPopup().getElement().querySelector('.leaflet-popup-content').textContent; l.closePopup(); } });
+        return out; })(""" + MAP_VAR + ")")
+    assert text and "Venue" in text and "teachers from" in text and "minutes" in text
+    shot = browser.screenshot(tmp_path / "sample_map.png")
+    assert shot.stat().st_size > 20_000
+    print(f"sample map: loaded in {seconds:.2f} s; screenshot {shot}")
+
+
+def test_canvas_mode_renders(browser, sample_plan, tmp_path):
+    d = tmp_path / "plan"
+    shutil.copytree(sample_plan, d)
+    from cluster_mapper.mapping import write_map
+
+    write_map(d, renderer="canvas")
+    browser.open((d / "map.html").as_uri())
+    _assert_offline_and_clean(browser)
+    stats = browser.evaluate("window.clusterMapStats")
+    assert stats["renderer"] == "canvas" and stats["venues"] > 0 and stats["lines"] > 0
+    assert browser.evaluate("document.querySelectorAll('path.cm-school').length") == 0
+    # the canvas holds drawn pixels
+    assert browser.evaluate("""Array.from(document.querySelectorAll('canvas')).some(function(c){
+        var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (var i = 3; i < d.length; i += 4) if (d[i]) return true; return false; })""")
+    browser.screenshot(tmp_path / "canvas_map.png")
+
+
+def test_names_with_markup_show_as_text_in_the_browser(browser, xss_plan, tmp_path):
+    for page in ("map.html", "report.html"):
+        browser.open((xss_plan / page).as_uri())
+        _assert_offline_and_clean(browser)
+        assert browser.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+        assert browser.evaluate("document.scripts.length") == (0 if page == "report.html" else browser.evaluate("document.scripts.length"))
+        if page == "report.html":
+            body = browser.evaluate("document.body.textContent")
+            assert XSS_NAMES[0] in body and XSS_NAMES[1] in body
+    browser.open((xss_plan / "map.html").as_uri())
+    texts = browser.evaluate("""(function(m){
+        var out = [];
+        m.eachLayer(function(l){ if (l.getPopup && l.getPopup()) { l.openPopup(); var c = l.getPopup().getElement().querySelector('.leaflet-popup-content'); if (c) out.push(c.textContent); l.closePopup(); } });
+        return out; })(""" + MAP_VAR + ")")
+    joined = "\n".join(texts)
+    assert XSS_NAMES[0] in joined and XSS_NAMES[1] in joined, "the names are shown, as text"
+    assert browser.evaluate("document.querySelectorAll('.leaflet-popup-pane img, .leaflet-popup-pane script').length") == 0
+    _assert_offline_and_clean(browser)  # no alert dialog opened, no request for 'x'
+    browser.screenshot(tmp_path / "xss_map.png")
+
+
+def test_report_and_comparison_map_open_offline(browser, sample_plan, tmp_path):
+    browser.open((sample_plan / "report.html").as_uri())
+    _assert_offline_and_clean(browser)
+    assert browser.evaluate("document.querySelectorAll('img.hist').length") == 1
+    assert browser.evaluate("document.querySelector('img.hist').naturalWidth") > 100
+
+
+def test_province_sized_map_loads(browser, tmp_path):
+    from cluster_mapper.mapping import write_map
+
+    d = make_province_plan(tmp_path / "province")
+    t0 = time.time()
+    p = write_map(d)
+    write_s = time.time() - t0
+    seconds = browser.open(p.as_uri())
+    _assert_offline_and_clean(browser)
+    stats = browser.evaluate("window.clusterMapStats")
+    assert stats["renderer"] == "canvas"
+    assert stats["venues"] == 1000 and stats["schools"] == 10_000
+    timing = browser.evaluate("JSON.stringify(performance.timing)")
+    tm = json.loads(timing)
+    load_ms = tm["loadEventEnd"] - tm["navigationStart"] if tm["loadEventEnd"] else None
+    size_mb = p.stat().st_size / 1e6
+    browser.screenshot(tmp_path / "province_map.png")
+    print(f"province map: {size_mb:.1f} MB, written in {write_s:.1f} s, page load {seconds:.2f} s (load event {load_ms} ms; layers built {stats['builtMs']} ms after navigation start)")
+    assert seconds < 30
