@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from . import __version__
 
 #: Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Cells that get a leading apostrophe: formulas, and cells already starting with one.
+_ESCAPED = (*FORMULA_START, "'")
 ASSIGNMENT_COLUMNS = [
     "teacher_id", "school_id", "unit_id", "district", "cluster_id", "venue_school_id", "travel_minutes",
     "status", "reason", "suggestion", "gender", "level", "role", "n_teachers",
@@ -45,11 +48,15 @@ def file_sha256(path: str | Path) -> str:
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe."""
+    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe.
+
+    A cell that already starts with an apostrophe gets one more, so that
+    :func:`restore_formulas` gives every value back exactly.
+    """
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in out[col]]
+            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(_ESCAPED) else v for v in out[col]]
     return out
 
 
@@ -58,7 +65,7 @@ def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = [v[1:] if isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1:].startswith(FORMULA_START) else v for v in out[col]]
+            out[col] = [v[1:] if isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1:].startswith(_ESCAPED) else v for v in out[col]]
     return out
 
 
@@ -73,18 +80,80 @@ def read_plan_csv(path: str | Path) -> pd.DataFrame:
     return restore_formulas(df)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    rc = renameat2(AT_FDCWD, os.fsencode(str(a)), AT_FDCWD, os.fsencode(str(b)), RENAME_EXCHANGE)
+    return rc == 0
+
+
+def recover_interrupted(out: str | Path) -> list[str]:
+    """Clean up after a run that was killed while replacing ``out`` (SIGKILL, power loss).
+
+    Leftover ``.NAME.writing-PID-*`` folders of dead processes are removed; if
+    ``out`` is missing but a ``.NAME.old-PID`` folder of a dead process holds
+    the previous plan, it is put back. Returns what was done, for the user.
+    """
+    out = Path(out).resolve()
+    done: list[str] = []
+    if not out.parent.is_dir():
+        return done
+    for p in sorted(out.parent.glob(f".{out.name}.*-*")):
+        kind, _, rest = p.name[len(out.name) + 2:].partition("-")
+        try:
+            pid = int(rest.split("-")[0])
+        except ValueError:
+            continue
+        if kind not in ("writing", "old") or _pid_alive(pid):  # a live process (or this one) may still be writing
+            continue
+        if kind == "old" and not out.exists():
+            os.replace(p, out)
+            done.append(f"restored the previous plan in {out} from an interrupted run")
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+            done.append(f"removed {p.name} left by an interrupted run")
+    return done
+
+
 @contextlib.contextmanager
 def atomic_directory(out: str | Path) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``out`` in one move.
 
     If the block raises (an error, Ctrl-C), the temporary folder is removed
-    and ``out`` keeps its previous content.
+    and ``out`` keeps its previous content. On Linux the old and new folders
+    are swapped in one atomic ``renameat2(RENAME_EXCHANGE)``, so ``out`` is
+    complete at every instant, even if the process is killed; elsewhere there
+    is a short window between two renames, and :func:`recover_interrupted`
+    (run at the start of every write) puts the previous plan back after a kill.
     """
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.writing-", dir=out.parent))
+    recover_interrupted(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.writing-{os.getpid()}-", dir=out.parent))
     try:
         yield tmp
+        if out.exists() and _exchange(tmp, out):
+            shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous plan
+            return
         old = None
         if out.exists():
             old = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -208,4 +277,4 @@ def read_plan(directory: str | Path) -> PlanFiles:
                      json.loads((d / "summary.json").read_text(encoding="utf-8")), geo)
 
 
-__all__ = ["write_plan", "read_plan", "PlanFiles", "atomic_directory", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]
+__all__ = ["write_plan", "read_plan", "PlanFiles", "atomic_directory", "recover_interrupted", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]

@@ -1,0 +1,212 @@
+"""Atomic plan folders and hostile cell content (issue 5, items 3 and 4).
+
+A plan folder is written completely or not at all: a second plan interrupted
+mid-write (KeyboardInterrupt in-process, SIGINT or SIGKILL to a real process)
+leaves the previous plan complete and valid by the independent validator.
+CSV outputs neutralise cells a spreadsheet would run as a formula, and read
+back intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from cluster_mapper import plan_io
+from cluster_mapper.inputs import load_inputs
+from cluster_mapper.planner import solve_plan
+from cluster_mapper.plan_io import read_plan, recover_interrupted, write_plan
+from cluster_mapper.policy import load_policy
+from cluster_mapper.travel import straight_line_travel_times
+from cluster_mapper.validate import validate_plan
+
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+SCHOOLS, ROSTER, POLICY = CORPUS / "good_schools.csv", CORPUS / "good_roster.csv", CORPUS / "good_policy.toml"
+
+
+def make_plan(schools=SCHOOLS, roster=ROSTER, policy=POLICY):
+    pol = load_policy(policy)
+    inputs = load_inputs(schools, roster, crs=pol.travel.crs)
+    tt = straight_line_travel_times(inputs.schools, pol.travel, cutoff_minutes=180.0)
+    plan = solve_plan(inputs, tt, pol)
+    return plan, {"source": "straight_line", "cutoff_minutes": 180.0}, str(policy)
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def previous(tmp_path):
+    plan, spec, pol = make_plan()
+    out = tmp_path / "plan"
+    write_plan(plan, out, spec, pol)
+    assert validate_plan(out).ok
+    return out, tree(out)
+
+
+def _siblings(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir())
+
+
+@pytest.mark.parametrize("stage", ["plan_geodata", "extra"])
+def test_keyboard_interrupt_mid_write_keeps_previous_plan(previous, monkeypatch, stage):
+    out, before = previous
+    plan, spec, pol = make_plan()
+    extra = None
+    if stage == "plan_geodata":
+        def boom(_plan):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(plan_io, "plan_geodata", boom)  # after assignments.csv and clusters.csv
+    else:
+        def extra(tmp):
+            assert (tmp / "summary.json").exists()  # every plan file written, then Ctrl-C
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        write_plan(plan, out, spec, pol, extra=extra)
+    assert tree(out) == before
+    assert _siblings(out) == ["plan"]
+    assert validate_plan(out).ok
+
+
+def test_error_mid_write_keeps_previous_plan(previous):
+    out, before = previous
+    plan, spec, pol = make_plan()
+
+    def extra(tmp):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_plan(plan, out, spec, pol, extra=extra)
+    assert tree(out) == before and _siblings(out) == ["plan"]
+
+
+def test_successful_rewrite_replaces_whole_folder(previous):
+    out, before = previous
+    (out / "stale.txt").write_text("from an older plan")
+    plan, spec, pol = make_plan()
+    write_plan(plan, out, spec, pol)
+    assert not (out / "stale.txt").exists()
+    assert _siblings(out) == ["plan"]
+    assert validate_plan(out).ok
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from test_atomic import make_plan
+    from cluster_mapper.plan_io import write_plan
+
+    plan, spec, pol = make_plan()
+
+    def extra(tmp):
+        print("WRITING", flush=True)
+        time.sleep(60)
+
+    write_plan(plan, {out!r}, spec, pol, extra=extra)
+    print("DONE", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_real_process_killed_mid_write(previous, sig, tmp_path):
+    out, before = previous
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.format(tests=str(Path(__file__).parent), out=str(out)))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+        for line in proc.stdout:  # solvers may print banners first
+            seen.append(line)
+            if line.strip() == "WRITING":
+                break
+        assert seen and seen[-1].strip() == "WRITING", "".join(seen) + proc.stderr.read()
+        writing = [p for p in out.parent.iterdir() if p.name.startswith(".plan.writing-")]
+        assert len(writing) == 1 and (writing[0] / "assignments.csv").exists()  # the new plan is half in place
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0
+    # the previous plan is complete and valid, whatever the signal
+    assert tree(out) == before
+    assert validate_plan(out).ok
+    if sig == signal.SIGINT:
+        assert _siblings(out) == ["plan", "writer.py"]  # Ctrl-C cleans up its temporary folder
+    # a kill cannot clean up; the next write removes what the dead process left
+    recover_interrupted(out)
+    assert _siblings(out) == ["plan", "writer.py"]
+
+
+def test_recover_restores_previous_plan_moved_aside(previous):
+    """Killed between the two renames (non-Linux path): the next run puts the old plan back."""
+    out, before = previous
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    os.replace(out, out.parent / f".plan.old-{dead}")
+    (out.parent / f".plan.writing-{dead}-abc").mkdir()
+    notes = recover_interrupted(out)
+    assert tree(out) == before and _siblings(out) == ["plan"]
+    assert any("restored" in n for n in notes)
+
+
+def test_write_without_rename_exchange(previous, monkeypatch):
+    """The portable two-rename path also leaves a complete plan."""
+    out, _ = previous
+    monkeypatch.setattr(plan_io, "_exchange", lambda a, b: False)
+    plan, spec, pol = make_plan()
+    write_plan(plan, out, spec, pol)
+    assert _siblings(out) == ["plan"] and validate_plan(out).ok
+
+
+# --------------------------------------------------------------------------- hostile content
+
+HOSTILE = ['=HYPERLINK("http://x")', "+1", "@SUM(1)", "-2", "'=already quoted", "=1+2,3"]
+
+
+def test_formula_cells_are_neutralised_and_read_back(tmp_path):
+    import csv
+
+    rows = ["school_id,name,district,latitude,longitude,gender,can_host"]
+    lats = [34.3300, 34.3310, 34.3400, 34.3410, 34.3350, 34.3250]
+    for i, h in enumerate(HOSTILE):
+        q = '"' + h.replace('"', '""') + '"'
+        rows.append(f"{q},{q},=cmd|' /C calc'!A0,{lats[i]},{73.20 + i * 0.003},mixed,true")
+    schools = tmp_path / "schools.csv"
+    schools.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    roster = ["teacher_id,school_id,gender,level,subject,role"]
+    for i, h in enumerate(HOSTILE):
+        q = '"' + h.replace('"', '""') + '"'
+        for k in range(3):
+            tid = '"' + f"{h}#{k}".replace('"', '""') + '"'
+            roster.append(f"{tid},{q},{'female' if k % 2 else 'male'},primary,,teacher")
+    teachers = tmp_path / "roster.csv"
+    teachers.write_text("\n".join(roster) + "\n", encoding="utf-8")
+    plan, spec, pol = make_plan(schools, teachers, POLICY)
+    out = tmp_path / "plan"
+    write_plan(plan, out, spec, pol)
+
+    raw = list(csv.DictReader((out / "assignments.csv").read_text(encoding="utf-8-sig").splitlines()))
+    for r in raw:
+        for col in ("school_id", "teacher_id", "district", "unit_id", "venue_school_id", "cluster_id"):
+            v = r[col]
+            assert not v.startswith(("=", "+", "-", "@")), f"{col} {v!r} would run as a formula"
+    assert {r["school_id"] for r in raw} == {"'" + h for h in HOSTILE}
+    back = read_plan(out)
+    assert set(back.assignments["school_id"]) == set(HOSTILE)
+    assert set(back.assignments["teacher_id"]) == {f"{h}#{k}" for h in HOSTILE for k in range(3)}
+    assert set(back.assignments["district"]) == {"=cmd|' /C calc'!A0"}
+    assert (back.assignments["status"] == "placed").all()
+    rep = validate_plan(out)
+    assert rep.ok, rep.violations
