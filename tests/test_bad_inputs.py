@@ -26,7 +26,7 @@ CASES = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))["case
 runner = CliRunner()
 
 
-def _params(exit_code: int):
+def _params(exit_code: int):  # noqa: D401
     """Cases with the exit code; a known bug elsewhere (``bug``) or a missing call (``needs``) is a strict xfail."""
     out = []
     for c in CASES:
@@ -34,11 +34,14 @@ def _params(exit_code: int):
             continue
         why = c.get("bug") or c.get("needs")
         marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
-        out.append(pytest.param(c, id=c["file"], marks=marks))
+        name = c["file"] if c.get("command", "plan") == "plan" else f"{c['command']}:{c['file']}"
+        out.append(pytest.param(c, id=name, marks=marks))
     return out
 
 
 def _args(case: dict, out: Path) -> list[str]:
+    if case.get("command") == "travel-times":
+        return _travel_args(case, out)
     role = case["role"]
     files = {
         "schools": "good_schools.csv",
@@ -63,6 +66,20 @@ def _args(case: dict, out: Path) -> list[str]:
     return args + ["--out", str(out), "--no-review"]
 
 
+def _travel_args(case: dict, out: Path) -> list[str]:
+    """`cluster-mapper travel-times`: writes a matrix CSV (``out/travel_times.csv``)."""
+    role = case["role"]
+    args = ["travel-times", "--schools", str(CORPUS / (case["file"] if role == "schools" else "good_schools.csv"))]
+    args += ["--policy", str(CORPUS / (case["file"] if role == "policy" else case.get("policy", "good_policy.toml")))]
+    if role == "network" or "network" in case:
+        args += ["--network", str(CORPUS / (case["file"] if role == "network" else case["network"]))]
+    elif role == "matrix":
+        args += ["--travel-matrix", str(CORPUS / case["file"])]
+    else:
+        args += ["--straight-line"]
+    return args + ["--out", str(out / "travel_times.csv")]
+
+
 def _tree_hash(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -83,10 +100,11 @@ def previous_plan(tmp_path_factory) -> Path:
 
 
 def test_corpus_is_large_enough():
-    assert len(CASES) >= 30
+    plan_cases = [c for c in CASES if c.get("command", "plan") == "plan"]
+    assert len({c["file"] for c in plan_cases}) >= 30
     missing = [c["file"] for c in CASES if not (CORPUS / c["file"]).exists()]
     assert not missing
-    assert len({c["file"] for c in CASES}) == len(CASES)
+    assert len({(c["file"], c.get("command", "plan")) for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("case", _params(2))
@@ -114,6 +132,11 @@ def test_accepted_input(case, tmp_path):
     res = runner.invoke(app, _args(case, out))
     text = _flat(res.output)
     assert res.exit_code == 0, f"exit {res.exit_code}: {res.output}\n{res.exception!r}"
+    if case.get("command") == "travel-times":
+        assert (out / "travel_times.csv").exists()
+        for word in case.get("words", []):
+            assert _flat(word) in text, f"{word!r} not in: {text}"
+        return
     plan = read_plan(out)
     for word in case.get("words", []):
         assert _flat(word) in text or word in str(plan.summary), f"{word!r} not in output or summary: {text}"
