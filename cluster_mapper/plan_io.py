@@ -238,9 +238,42 @@ def plan_summary(plan, travel_spec: dict, policy_path: str | None) -> dict:
     }
 
 
+def check_output_folder(out: str | Path) -> None:
+    """Refuse an ``--out`` that is not a plan folder: a plan replaces its whole folder.
+
+    Allowed: a path that does not exist, an empty folder, or a folder written
+    by ``cluster-mapper plan`` (it has a ``summary.json`` of ours). A file, or
+    a folder with other content (``--out .`` or ``--out ~/Documents`` by
+    mistake), would be deleted by the replacement, so it is refused.
+    """
+    from .errors import fail
+
+    out = Path(out)
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        fail(out, "--out names an existing file; a plan is a folder and would replace it.", fix="give a new folder name for --out, such as outputs/plan.", field="out")
+    entries = list(out.iterdir())
+    if not entries:
+        return
+    summary = out / "summary.json"
+    try:
+        ours = "cluster_mapper_version" in json.loads(summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        ours = False
+    if not ours:
+        shown = ", ".join(sorted(e.name for e in entries)[:3])
+        fail(out, f"--out is a folder that holds other files ({shown}{', ...' if len(entries) > 3 else ''}), not a plan; writing the plan would delete them.",
+             fix="give a new or empty folder for --out, such as outputs/plan.", field="out")
+
+
 def write_plan(plan, out: str | Path, travel_spec: dict, policy_path: str | None = None,
                extra: Callable[[Path], None] | None = None) -> Path:
-    """Write all plan files to ``out`` atomically; ``extra(tmp_dir)`` may add more files (map, report)."""
+    """Write all plan files to ``out`` atomically; ``extra(tmp_dir)`` may add more files (map, report).
+
+    ``out`` must be new, empty, or an earlier plan folder (see :func:`check_output_folder`).
+    """
+    check_output_folder(out)
     with atomic_directory(out) as tmp:
         write_csv(plan.teachers[ASSIGNMENT_COLUMNS], tmp / "assignments.csv")
         write_csv(plan.clusters, tmp / "clusters.csv")
@@ -277,4 +310,4 @@ def read_plan(directory: str | Path) -> PlanFiles:
                      json.loads((d / "summary.json").read_text(encoding="utf-8")), geo)
 
 
-__all__ = ["write_plan", "read_plan", "PlanFiles", "atomic_directory", "recover_interrupted", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]
+__all__ = ["write_plan", "read_plan", "PlanFiles", "atomic_directory", "recover_interrupted", "check_output_folder", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]

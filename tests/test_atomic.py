@@ -210,3 +210,33 @@ def test_formula_cells_are_neutralised_and_read_back(tmp_path):
     assert (back.assignments["status"] == "placed").all()
     rep = validate_plan(out)
     assert rep.ok, rep.violations
+
+
+# --------------------------------------------------------------------------- --out that is not a plan folder
+
+
+def test_out_naming_a_user_folder_is_refused_and_untouched(tmp_path):
+    """`--out ~/Documents` by mistake must not delete the user's files."""
+    from typer.testing import CliRunner
+
+    from cluster_mapper.cli import app
+
+    docs = tmp_path / "Documents"
+    docs.mkdir()
+    (docs / "thesis.docx").write_bytes(b"precious")
+    args = ["plan", "--schools", str(SCHOOLS), "--teachers", str(ROSTER), "--policy", str(POLICY), "--straight-line", "--no-review"]
+    res = CliRunner().invoke(app, args + ["--out", str(docs)])
+    assert res.exit_code == 2, res.output
+    assert "thesis.docx" in res.output and "Traceback" not in res.output
+    assert (docs / "thesis.docx").read_bytes() == b"precious"
+    target = tmp_path / "schools_copy.csv"
+    target.write_bytes(SCHOOLS.read_bytes())
+    res = CliRunner().invoke(app, args + ["--out", str(target)])
+    assert res.exit_code == 2 and target.read_bytes() == SCHOOLS.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Documents", "schools_copy.csv"]
+    # an empty folder and an earlier plan folder are fine
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert CliRunner().invoke(app, args + ["--out", str(empty)]).exit_code == 0
+    assert CliRunner().invoke(app, args + ["--out", str(empty)]).exit_code == 0
+    assert validate_plan(empty).ok
