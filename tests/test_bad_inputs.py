@@ -192,3 +192,28 @@ def test_refused_in_a_real_process(name, tmp_path):
     assert name in res.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_policy_districts_typo_refused_absent_noted():
+    """A [districts.X] override with no schools: a misspelling of a real district is an error; otherwise a note."""
+    from cluster_mapper.errors import InputError
+    from cluster_mapper.policy import check_policy_districts, load_policy
+
+    typo = load_policy(CORPUS / "policy_district_typo.toml")
+    with pytest.raises(InputError) as err:
+        check_policy_districts(typo, ["Mansehra"])
+    text = str(err.value)
+    assert "policy_district_typo.toml" in text and "line 3" in text and "field 'districts.Manshera'" in text
+    assert "[districts.Mansehra]" in text
+    absent = load_policy(CORPUS / "policy_district_absent.toml")
+    notes = check_policy_districts(absent, ["Mansehra"])
+    assert notes == ["policy [districts.Bagh]: no schools of district Bagh in this schools file; its rules are not used"]
+    # case/space variants are typos too; a district with its own table is left alone
+    from cluster_mapper.policy import policy_from_dict
+
+    p = policy_from_dict({"districts": {"bagh ": {"gender": "mixed"}, "Poonch": {"gender": "mixed"}}})
+    with pytest.raises(InputError):
+        check_policy_districts(p, ["Bagh", "Poonch"])
+    assert check_policy_districts(p, ["Poonch"]) == [
+        "policy [districts.bagh ]: no schools of district bagh  in this schools file; its rules are not used"
+    ]
