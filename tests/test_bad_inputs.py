@@ -217,3 +217,11 @@ def test_check_policy_districts_typo_refused_absent_noted():
     assert check_policy_districts(p, ["Poonch"]) == [
         "policy [districts.bagh ]: no schools of district bagh  in this schools file; its rules are not used"
     ]
+
+
+@pytest.mark.xfail(strict=True, reason="cli.plan: an unknown --backend raises ValueError in model.ClusterModel (exit 1, traceback)")
+def test_unknown_backend_is_a_clear_error(tmp_path):
+    case = {"file": "good_schools.csv", "role": "schools"}
+    res = runner.invoke(app, _args(case, tmp_path / "plan") + ["--backend", "GUROBI"])
+    assert res.exit_code == 2, res.output
+    assert not (tmp_path / "plan").exists()
