@@ -123,16 +123,21 @@ def plan(
         from .pipeline import SAMPLE, plan_from_files
         from .plan_io import plan_summary, write_plan
 
+        from .model import BACKENDS
+        from .errors import InputProblem
+
+        if backend and backend.upper() not in BACKENDS:
+            raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
         sample = schools is None
         if sample and teachers is not None:
-            raise InputError([__import__("cluster_mapper.errors", fromlist=["InputProblem"]).InputProblem("<command line>", "--teachers was given without --schools.", "give --schools too.")])
+            raise InputError([InputProblem("<command line>", "--teachers was given without --schools.", "give --schools too.")])
         s = SAMPLE["schools"] if sample else schools
         t = SAMPLE["teachers"] if sample else teachers
         p = SAMPLE["policy"] if (sample and policy is None) else policy
         src = _source(network, travel_matrix, straight_line, sample)
         with _progress() as prog:
             task = prog.add_task("planning", total=1.0)
-            plan_, spec = plan_from_files(s, t, src, p, backend=backend or DEFAULT_BACKEND,
+            plan_, spec = plan_from_files(s, t, src, p, backend=backend.upper() or DEFAULT_BACKEND,
                                           progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
             prog.update(task, description="writing plan files")
             write_plan(plan_, out, spec, str(Path(p).resolve()) if p else None, extra=_review_files if review else None)
@@ -238,7 +243,7 @@ def compare(
             _source(network, travel_matrix, straight_line, sample),
             out,
         )
-        out_console.print(table.to_string(index=False))
+        print(table.to_string(index=False))
 
     _run(body)
 

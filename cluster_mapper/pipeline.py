@@ -14,7 +14,7 @@ from .errors import fail
 from .inputs import Inputs, load_inputs
 from .model import DEFAULT_BACKEND
 from .planner import Plan, solve_plan
-from .policy import Policy, load_policy
+from .policy import Policy, check_policy_districts, load_policy
 from .travel import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
 
 #: The bundled Mansehra sample (generated schools and rosters on real settlements).
@@ -96,10 +96,12 @@ def plan_from_files(
     if progress:
         progress("reading schools and teachers", 0.0)
     inputs = load_inputs(schools, teachers, crs=policy.travel.crs)
+    district_notes = check_policy_districts(policy, inputs.schools["district"])
     if progress:
         progress("computing travel times", 0.05)
     travel = compute_travel(inputs, source, policy, cache_dir=cache_dir)
     plan = solve_plan(inputs, travel, policy, backend=backend, progress=progress)
+    plan.notes[:0] = district_notes
     return plan, source.spec(travel.cutoff_minutes)
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
-from .inputs import load_inputs
+from .inputs import load_inputs, read_csv_rows
 from .plan_io import read_plan, read_plan_csv
 from .policy import Policy, load_policy, policy_from_dict
 
@@ -137,8 +137,8 @@ class _TravelCheck:
             self.node = dict(zip(self.schools.index, nodes))
             self.R = self.H.reverse(copy=False)
         elif self.source == "matrix":
-            m = read_plan_csv(spec["matrix_path"])
-            self.matrix = {(a.strip(), b.strip()): float(t) for a, b, t in zip(m["from_school_id"], m["to_school_id"], m["minutes"])}
+            m = read_csv_rows(spec["matrix_path"])  # the user's file, as exported (separators, decimal commas)
+            self.matrix = {(a, b): float(str(t).replace(",", ".")) for a, b, t in zip(m["from_school_id"], m["to_school_id"], m["minutes"])}
         else:
             self.geod = Geod(ellps="WGS84")
             kmh = policy.travel.walking_speed_kmh if policy.travel.travel_mode == "walk" else 30.0

@@ -219,7 +219,6 @@ def test_check_policy_districts_typo_refused_absent_noted():
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="cli.plan: an unknown --backend raises ValueError in model.ClusterModel (exit 1, traceback)")
 def test_unknown_backend_is_a_clear_error(tmp_path):
     case = {"file": "good_schools.csv", "role": "schools"}
     res = runner.invoke(app, _args(case, tmp_path / "plan") + ["--backend", "GUROBI"])
