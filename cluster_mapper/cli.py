@@ -39,8 +39,21 @@ def _fail_input(err: InputError) -> None:
     raise typer.Exit(2)
 
 
+def _interrupt(signum, frame):  # pragma: no cover - exercised by subprocess tests
+    raise KeyboardInterrupt
+
+
 def _run(fn):
-    """Run a command body with the user-facing error handling."""
+    """Run a command body with the user-facing error handling.
+
+    SIGTERM (a job scheduler's or `timeout`'s stop) is treated like Ctrl-C.
+    """
+    import signal
+
+    try:
+        signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread (e.g. inside a notebook helper)
+        pass
     try:
         return fn()
     except InputError as err:

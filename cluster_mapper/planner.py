@@ -19,6 +19,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .inputs import Inputs
+from .limits import check_model_size
 from .model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution
 from .policy import DistrictPolicy, Policy
 from .travel import TravelTimes
@@ -188,6 +189,7 @@ def solve_plan(
             sub_pairs = _typed_pairs(sub, travel, dp.travel_limit) if len(comps) > 1 else pairs
             share = dp.time_limit_seconds * len(sub) / max(1, len(group))
             problem = _problem(sub, sub_pairs, dp, n_clusters)
+            check_model_size(len(sub), len(sub_pairs), where=str(region))
             if progress:
                 progress(f"{region}: {len(sub)} units", done_units / total_units)
             sol = ClusterModel(problem, backend=backend).solve(max(2.0, share)) if len(sub_pairs) else _empty(len(sub))
