@@ -1,0 +1,164 @@
+"""Exact checks of ClusterModel against brute-force enumeration on tiny problems."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from cluster_mapper.model import ClusterModel, ClusterProblem
+
+
+def brute_force(p: ClusterProblem):
+    """Lexicographic optimum by enumerating every venue_of vector: (placed, cost) or None."""
+    n = p.n_units
+    pair_cost = {}
+    cost = p.pair_cost()
+    for k, (i, j) in enumerate(zip(p.pair_member, p.pair_venue)):
+        key = (int(i), int(j))
+        pair_cost[key] = min(pair_cost.get(key, np.inf), float(cost[k]))
+    options = [[-1] + sorted({j for (i, j) in pair_cost if i == u}) for u in range(n)]
+    best = None
+    for venue_of in itertools.product(*options):
+        venues = {v for v in venue_of if v >= 0}
+        if any(venue_of[v] != v for v in venues):  # an open venue's own unit belongs to it
+            continue
+        if p.n_clusters is not None and len(venues) != p.n_clusters:
+            continue
+        ok = True
+        for v in venues:
+            members = [i for i in range(n) if venue_of[i] == v]
+            t = sum(int(p.n_teachers[i]) for i in members)
+            if not (p.min_teachers <= t <= p.max_teachers) or len(members) > p.max_schools:
+                ok = False
+                break
+        if not ok:
+            continue
+        placed = sum(int(p.n_teachers[i]) for i in range(n) if venue_of[i] >= 0)
+        c = sum(pair_cost[(i, venue_of[i])] for i in range(n) if venue_of[i] >= 0)
+        key = (-placed, c)
+        if best is None or key < (best[0], best[1] - 1e-9):
+            best = key
+    return None if best is None else (-best[0], best[1])
+
+
+def random_problem(seed: int) -> ClusterProblem:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 10))
+    teachers = rng.integers(1, 6, size=n)
+    xy = rng.uniform(0, 10, size=(n, 2))
+    hosts = rng.random(n) < 0.6
+    hosts[rng.integers(n)] = True
+    members, venues = [], []
+    for i in range(n):
+        for j in range(n):
+            if hosts[j] and (i == j or rng.random() < 0.55):
+                members.append(i)
+                venues.append(j)
+    members = np.array(members)
+    venues = np.array(venues)
+    minutes = np.round(np.hypot(*(xy[members] - xy[venues]).T) * 7, 1 if seed % 2 else 0)
+    return ClusterProblem(
+        n_teachers=teachers,
+        pair_member=members,
+        pair_venue=venues,
+        pair_minutes=minutes,
+        min_teachers=int(rng.integers(0, 6)),
+        max_teachers=int(rng.integers(6, 12)),
+        max_schools=int(rng.integers(2, 4)),
+        n_clusters=None if seed % 3 else int(rng.integers(1, 3)),
+        objective="school_trips" if seed % 4 == 0 else "teacher_minutes",
+    )
+
+
+def check_plan(p: ClusterProblem, venue_of: np.ndarray) -> None:
+    allowed = set(zip(p.pair_member.tolist(), p.pair_venue.tolist()))
+    venues = {int(v) for v in venue_of if v >= 0}
+    for i, v in enumerate(venue_of):
+        if v >= 0:
+            assert (i, int(v)) in allowed
+    for v in venues:
+        assert venue_of[v] == v
+        members = np.flatnonzero(venue_of == v)
+        t = int(p.n_teachers[members].sum())
+        assert p.min_teachers <= t <= p.max_teachers
+        assert len(members) <= p.max_schools
+    if p.n_clusters is not None:
+        assert len(venues) == p.n_clusters
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_matches_brute_force(seed):
+    p = random_problem(seed)
+    expected = brute_force(p)
+    sol = ClusterModel(p).solve(20)
+    if expected is None:
+        assert sol.status == "infeasible"
+        return
+    assert sol.status == "optimal", sol.notes
+    check_plan(p, sol.venue_of)
+    assert sol.placed_teachers == expected[0]
+    assert sol.objective == pytest.approx(expected[1], abs=1e-6)
+    assert sol.lower_bound <= sol.objective + 1e-9
+    assert sol.lower_bound >= sol.objective - 1e-6  # proven optimal
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_deterministic(seed):
+    p = random_problem(seed)
+    a = ClusterModel(p).solve(20)
+    b = ClusterModel(p).solve(20)
+    assert np.array_equal(a.venue_of, b.venue_of)
+    assert a.objective == b.objective
+
+
+def _line_problem(n_clusters):
+    n = 6
+    xy = np.arange(n, dtype=float)
+    m, v = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return ClusterProblem(
+        n_teachers=np.full(n, 2),
+        pair_member=m.ravel(),
+        pair_venue=v.ravel(),
+        pair_minutes=np.abs(xy[m.ravel()] - xy[v.ravel()]),
+        min_teachers=2,
+        max_teachers=6,
+        max_schools=3,
+        n_clusters=n_clusters,
+    )
+
+
+def test_fixed_number_of_clusters():
+    for k in (2, 3, 6):
+        sol = ClusterModel(_line_problem(k)).solve(20)
+        assert sol.status == "optimal"
+        assert len(set(sol.venue_of.tolist())) == k
+        assert sol.placed_teachers == 12
+
+
+def test_infeasible_number_of_clusters():
+    sol = ClusterModel(_line_problem(7)).solve(20)  # more clusters than units
+    assert sol.status == "infeasible"
+    sol = ClusterModel(_line_problem(1)).solve(20)  # 12 teachers cannot fit in one cluster of 6
+    # placing fewer is allowed: one cluster of 3 schools (6 teachers)
+    assert sol.status == "optimal" and sol.placed_teachers == 6
+
+
+@pytest.mark.parametrize("backend", ["SCIP", "CBC"])
+def test_other_backends(backend):
+    p = random_problem(5)
+    expected = brute_force(p)
+    sol = ClusterModel(p, backend=backend).solve(20)
+    if expected is None:
+        assert sol.status == "infeasible"
+    else:
+        assert sol.placed_teachers == expected[0]
+        assert sol.objective == pytest.approx(expected[1], abs=1e-6)
+
+
+def test_hint_is_accepted():
+    p = random_problem(11)
+    first = ClusterModel(p).solve(20)
+    again = ClusterModel(p).solve(20, hint=first.venue_of)
+    assert again.objective == pytest.approx(first.objective)
