@@ -186,7 +186,7 @@ def solve_plan(
         comps = [np.arange(len(group))] if n_clusters is not None else _split_components(group, pairs)
         for comp in comps:
             sub = group.iloc[comp].reset_index(drop=True)
-            sub_pairs = _typed_pairs(sub, travel, dp.travel_limit) if len(comps) > 1 else pairs
+            sub_pairs = _restrict_pairs(pairs, comp, len(group)) if len(comps) > 1 else pairs
             share = dp.time_limit_seconds * len(sub) / max(1, len(group))
             problem = _problem(sub, sub_pairs, dp, n_clusters)
             check_model_size(len(sub), len(sub_pairs), where=str(region))
@@ -237,6 +237,16 @@ def solve_plan(
         backend=backend,
         notes=notes,
     )
+
+
+def _restrict_pairs(pairs: pd.DataFrame, comp: np.ndarray, n: int) -> pd.DataFrame:
+    """The pairs of one connected component, renumbered to positions within it."""
+    where = np.full(n, -1)
+    where[comp] = np.arange(len(comp))
+    sub = pairs[where[pairs["member"].to_numpy()] >= 0].copy()
+    sub["member"] = where[sub["member"].to_numpy()]
+    sub["venue"] = where[sub["venue"].to_numpy()]
+    return sub.reset_index(drop=True)
 
 
 def _empty(n: int) -> ClusterSolution:
