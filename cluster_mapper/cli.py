@@ -125,6 +125,7 @@ def plan(
     out: Path = typer.Option(DEFAULT_OUT, help="Folder for the plan files; replaced only when the new plan is complete."),
     backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
     review: bool = typer.Option(True, help="Also write map.html and report.html."),
+    revise: Optional[Path] = typer.Option(None, help="An earlier plan folder: keep its clusters that still obey the rules, re-plan only the rest (after teacher transfers)."),
 ):
     """Form clusters and write the plan files, map and report.
 
@@ -151,7 +152,8 @@ def plan(
         with _progress() as prog:
             task = prog.add_task("planning", total=1.0)
             plan_, spec = plan_from_files(s, t, src, p, backend=backend.upper() or DEFAULT_BACKEND,
-                                          progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
+                                          progress=lambda msg, frac: prog.update(task, description=msg, completed=frac),
+                                          revise=revise)
             prog.update(task, description="writing plan files")
             write_plan(plan_, out, spec, str(Path(p).resolve()) if p else None, extra=_review_files if review else None)
         summary = plan_summary(plan_, spec, str(p) if p else None)

@@ -90,8 +90,12 @@ def plan_from_files(
     backend: str = DEFAULT_BACKEND,
     progress: Callable[[str, float], None] | None = None,
     cache_dir=None,
+    revise: str | Path | None = None,
 ) -> tuple[Plan, dict]:
-    """Load everything, compute travel times, and solve; returns the plan and its travel spec."""
+    """Load everything, compute travel times, and solve; returns the plan and its travel spec.
+
+    ``revise`` names an earlier plan folder whose still-valid clusters are kept.
+    """
     policy = load_policy(policy_path)
     if progress:
         progress("reading schools and teachers", 0.0)
@@ -100,7 +104,12 @@ def plan_from_files(
     if progress:
         progress("computing travel times", 0.05)
     travel = compute_travel(inputs, source, policy, cache_dir=cache_dir)
-    plan = solve_plan(inputs, travel, policy, backend=backend, progress=progress)
+    previous = None
+    if revise is not None:
+        from .plan_io import read_plan
+
+        previous = read_plan(revise).assignments
+    plan = solve_plan(inputs, travel, policy, backend=backend, progress=progress, previous=previous)
     plan.notes[:0] = district_notes
     return plan, source.spec(travel.cutoff_minutes)
 

@@ -224,6 +224,7 @@ def plan_summary(plan, travel_spec: dict, policy_path: str | None) -> dict:
         "travel_notes": plan.travel.notes,
         "schools_off_network": sorted(plan.travel.snaps.loc[plan.travel.snaps["off_network"], "school_id"].tolist()) if len(plan.travel.snaps) else [],
         "clusters": int(len(plan.clusters)),
+        "kept_clusters": int(getattr(plan, "kept_clusters", 0)),
         "teachers_total": int(t["n_teachers"].sum()),
         "teachers_placed": plan.teachers_placed,
         "teachers_not_placed": plan.teachers_not_placed,

@@ -59,6 +59,7 @@ class Plan:
     inputs: Inputs
     backend: str = DEFAULT_BACKEND
     notes: list[str] = field(default_factory=list)
+    kept_clusters: int = 0
 
     @property
     def gap(self) -> float:
@@ -140,6 +141,7 @@ def solve_plan(
     *,
     backend: str = DEFAULT_BACKEND,
     progress: Callable[[str, float], None] | None = None,
+    previous: pd.DataFrame | None = None,
 ) -> Plan:
     """Form clusters for every district; explain everyone left out.
 
@@ -155,6 +157,11 @@ def solve_plan(
         OR-Tools MIP backend.
     progress : callable, optional
         Called with (message, fraction done).
+    previous : pandas.DataFrame, optional
+        ``assignments.csv`` of an earlier plan. Its clusters that still obey
+        every rule with today's teachers are kept unchanged (same members,
+        venue and cluster id); only the other units are planned again. The
+        bound and gap then hold for the plan given the kept clusters.
     """
     t0 = time.perf_counter()
     units, teachers = build_units(inputs, policy)
@@ -165,6 +172,12 @@ def solve_plan(
     statuses: list[str] = []
     proven = True
     notes: list[str] = list(travel.notes)
+    kept_names: dict[str, str] = {}
+    if previous is not None:
+        kept_names, kept_cost, kept_notes = _keep_previous(units, previous, travel, policy)
+        objective += kept_cost
+        bound += kept_cost
+        notes.extend(kept_notes)
 
     # n_clusters couples a district's groups; otherwise each group is independent.
     jobs = []
@@ -175,7 +188,7 @@ def solve_plan(
             jobs.append((region, dp, reg_units.index.to_numpy(), dp.n_clusters))
         else:
             for _, g in reg_units.groupby(["gender_group", "level_group"], sort=True):
-                jobs.append((region, dp, g.index.to_numpy(), None))
+                jobs.append((region, dp, g.index[g["venue_unit"] == ""].to_numpy(), None))
 
     total_units = max(1, len(units))
     done_units = 0
@@ -217,9 +230,11 @@ def solve_plan(
     for i in np.flatnonzero(units["status"] == "not_placed"):
         reason, change = explain_not_placed(units, i, tt, policy)
         units.iat[i, units.columns.get_loc("reason")] = reason
+        if previous is not None:
+            change += "; or plan again without --revise (kept clusters are not changed)"
         units.iat[i, units.columns.get_loc("suggestion")] = change
 
-    units, clusters = _name_clusters(units, inputs)
+    units, clusters = _name_clusters(units, inputs, kept_names)
     teachers_out = _teacher_rows(teachers, units)
     status = "optimal" if all(s == "optimal" or s == "infeasible" for s in statuses) else "time_limit"
     return Plan(
@@ -236,7 +251,50 @@ def solve_plan(
         inputs=inputs,
         backend=backend,
         notes=notes,
+        kept_clusters=len(kept_names),
     )
+
+
+def _keep_previous(units: pd.DataFrame, previous: pd.DataFrame, travel: TravelTimes, policy: Policy) -> tuple[dict[str, str], float, list[str]]:
+    """Keep the previous plan's clusters that still obey every rule; mark their units placed.
+
+    Returns the kept clusters' ids by venue unit, their travel cost and notes.
+    """
+    tt = _Travel(travel)
+    prev = previous[previous["status"] == "placed"].drop_duplicates("unit_id")
+    row_of = {u: i for i, u in enumerate(units["unit_id"])}
+    kept: dict[str, str] = {}
+    cost = 0.0
+    broken = 0
+    for cid, c in prev.groupby("cluster_id", sort=True):
+        venue_school = c["venue_school_id"].iloc[0]
+        rows = [row_of[u] for u in c["unit_id"] if u in row_of]
+        members = units.iloc[rows] if rows else units.iloc[[]]
+        venue = members[members["school_id"] == venue_school]
+        ok = len(members) > 0 and len(venue) == 1 and bool(venue["can_be_venue"].iloc[0])
+        if ok:
+            v = venue.iloc[0]
+            dp = policy.default if policy.cross_district else policy.for_district(v["district"])
+            same_group = (members[["region", "gender_group", "level_group"]] == v[["region", "gender_group", "level_group"]]).all(axis=None)
+            minutes = [tt.minutes(s, venue_school) for s in members["school_id"]]
+            n = int(members["n_teachers"].sum())
+            ok = (
+                dp.n_clusters is None
+                and bool(same_group)
+                and dp.min_teachers <= n <= dp.max_teachers
+                and members["school_id"].nunique() <= dp.school_limit
+                and max(minutes) <= dp.travel_limit
+            )
+        if not ok:
+            broken += 1
+            continue
+        kept[v["unit_id"]] = str(cid)
+        units.loc[members.index, "venue_unit"] = v["unit_id"]
+        units.loc[members.index, "travel_minutes"] = minutes
+        weights = np.ones(len(members)) if dp.objective == "school_trips" else members["n_teachers"].to_numpy()
+        cost += float(np.dot(minutes, weights))
+    notes = [f"revision: kept {len(kept)} cluster(s) of the previous plan unchanged; {broken} no longer obey the rules (teachers moved, rules changed) and were planned again with the other units"]
+    return kept, cost, notes
 
 
 def _restrict_pairs(pairs: pd.DataFrame, comp: np.ndarray, n: int) -> pd.DataFrame:
@@ -267,17 +325,30 @@ def _typed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.D
     return pd.concat(parts, ignore_index=True).sort_values(["venue", "member"], kind="stable").reset_index(drop=True)
 
 
-def _name_clusters(units: pd.DataFrame, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Give clusters stable ids and build the cluster table."""
+def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Give clusters stable ids and build the cluster table.
+
+    Clusters kept from a previous plan keep their ids (``kept``: venue unit to
+    id); new clusters are numbered after them, never reusing an id.
+    """
+    kept = kept or {}
     placed = units[units["status"] == "placed"]
     by_id = units.set_index("unit_id")
     venues = sorted(set(placed["venue_unit"]), key=lambda u: (by_id.at[u, "region"], by_id.at[u, "gender_group"], by_id.at[u, "level_group"], by_id.at[u, "school_id"]))
     counters: dict[tuple, int] = {}
-    cluster_of: dict[str, str] = {}
+    cluster_of: dict[str, str] = {v: kept[v] for v in venues if v in kept}
+    used = set(cluster_of.values())
     for v in venues:
+        if v in cluster_of:
+            continue
         key = (by_id.at[v, "region"], by_id.at[v, "gender_group"][0].upper() + by_id.at[v, "level_group"][0].upper())
-        counters[key] = counters.get(key, 0) + 1
-        cluster_of[v] = f"{key[0].replace(' ', '_')}-{key[1]}-{counters[key]:03d}"
+        while True:
+            counters[key] = counters.get(key, 0) + 1
+            name = f"{key[0].replace(' ', '_')}-{key[1]}-{counters[key]:03d}"
+            if name not in used:
+                break
+        cluster_of[v] = name
+        used.add(name)
     units["cluster_id"] = [cluster_of.get(v, "") for v in units["venue_unit"]]
     units["venue_school_id"] = [by_id.at[v, "school_id"] if v else "" for v in units["venue_unit"]]
     rows = []
