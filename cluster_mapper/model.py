@@ -29,9 +29,16 @@ How it is solved (exactly, and fast enough for 400 units and 160,000 pairs):
    From its duals, a Lagrangian bound ``L`` and a reduced cost ``rc`` per pair
    are computed here, in numpy, over *all* pairs: they are valid for any dual
    vector, so LP tolerances cannot make them wrong.
-3. *Incumbent.* A small mixed-integer model over the "core" (the pairs of each
-   unit with the smallest reduced costs) gives a good plan quickly.
-4. *Exact reduction.* Any plan using pair ``k`` costs at least
+3. *Incumbent.* A dive on the LP opens whole venues; a small mixed-integer
+   model over the "core" (the pairs of each unit with the smallest reduced
+   costs) assigns the units to them, and locate-allocate moves each venue to
+   its cluster's best school.
+4. *Large-neighbourhood search.* The clusters around each venue in turn are
+   freed (every other unit keeps its venue) and re-solved exactly by a small,
+   node-limited mixed-integer model; a better plan replaces the incumbent. This
+   escapes the local optima of step 3 (on SJC4a it takes the plan from 0.75 %
+   to under 0.1 % above the optimum).
+5. *Exact reduction.* Any plan using pair ``k`` costs at least
    ``L + rc[k] (+ rc of its venue)``; every pair for which this exceeds the
    incumbent cannot be in a better plan and is dropped. The remaining model is
    solved by the mixed-integer solver; its optimum (or the incumbent, when it
@@ -41,21 +48,29 @@ How it is solved (exactly, and fast enough for 400 units and 160,000 pairs):
 The mixed-integer solver is HiGHS through ``pywraplp`` by default (SCIP, CBC
 and CP-SAT are selectable); the LP is solved with HiGHS (``highspy``) when it is
 installed, else with OR-Tools' GLOP. Everything is single-threaded with fixed
-seeds: the same inputs give the same plan (unless a time limit cuts a solve).
+seeds and the search's sub-models are limited by nodes, not time: the same
+inputs give the same plan unless the time limit cuts the search (5 % of the
+limit is kept in reserve, so a solve ends a little before it).
 
 Notes on OR-Tools' HiGHS wrapper (9.15): ``SetHint`` writes past the end of an
 empty vector and crashes the process, and ``BestBound()`` just repeats the
 objective, so hints are never passed to HiGHS and its bound is only trusted
-when it proves optimality (with ``mip_rel_gap = 0``).
+when it proves optimality (with ``mip_rel_gap = 0``). A HiGHS solve stopped by
+its time or node limit returns no plan at all, however good the one it had.
+Its banner is turned off with ``output_flag``; highspy prints its own when the
+first ``Highs()`` is made, before options exist, so that is done with file
+descriptor 1 pointed at /dev/null.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
-
-import os
 
 import numpy as np
 import scipy.sparse as sp
@@ -76,6 +91,55 @@ _DEBUG = bool(os.environ.get("CLUSTER_MAPPER_DEBUG"))
 def _log(*args) -> None:
     if _DEBUG:
         print("[model]", *args, flush=True)
+
+
+def relative_gap(objective: float, lower_bound: float) -> float:
+    """Relative gap ``(objective - lower_bound) / objective``, 0 for a zero objective, never negative."""
+    if objective <= 1e-9:
+        return 0.0
+    return max(0.0, (objective - lower_bound) / objective)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull():
+    """Send file descriptor 1 to /dev/null for the duration (native banners no option stops).
+
+    highspy prints its "Running HiGHS" banner when the first ``Highs()`` is
+    constructed, before any option can be set; it goes straight to fd 1, so
+    redirecting ``sys.stdout`` would not catch it.
+    """
+    try:
+        sys.stdout.flush()
+    except (AttributeError, ValueError):  # pragma: no cover - no usable sys.stdout
+        pass
+    try:
+        saved = os.dup(1)
+    except OSError:  # pragma: no cover - fd 1 closed: nothing to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        try:  # flush C stdio buffers while they still point at /dev/null
+            ctypes.CDLL(None).fflush(None)
+        except (OSError, AttributeError):  # pragma: no cover - no C library handle
+            pass
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _new_highs():
+    """A silent, single-threaded, seeded ``highspy.Highs``."""
+    with _stdout_to_devnull():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    return h
 
 
 @dataclass
@@ -140,9 +204,7 @@ class ClusterSolution:
     @property
     def gap(self) -> float:
         """Relative gap between the objective and the proven lower bound."""
-        if self.objective <= 1e-9:
-            return 0.0
-        return max(0.0, (self.objective - self.lower_bound) / self.objective)
+        return relative_gap(self.objective, self.lower_bound)
 
 
 # ---------------------------------------------------------------------------
@@ -290,7 +352,7 @@ class _Structure:
             shape=(L, len(cols)),
         )
         M = sp.vstack([As, links], format="csr")
-        return M, np.concatenate([lo_s, np.full(L, -_INF)]), np.concatenate([hi_s, np.zeros(L)]), keep, lk
+        return M, np.concatenate([lo_s, np.full(L, -_INF)]), np.concatenate([hi_s, np.zeros(L)])
 
     def lagrangian(self, main, y_main, link_cols, y_link, objective, col_lower=None):
         """Lagrangian bound and reduced costs over all usable pairs, from any duals.
@@ -317,42 +379,14 @@ class _Structure:
 # ---------------------------------------------------------------------------
 # LP
 # ---------------------------------------------------------------------------
-def _solve_lp(M, lo, hi, c, col_lower=None):
-    """Minimise c x over lo <= M x <= hi, 0 <= x <= 1.
+def _solve_lp_glop(M, lo, hi, c, col_lower=None):
+    """Minimise c x over lo <= M x <= hi, col_lower <= x <= 1 with GLOP (when highspy is missing).
 
     Returns (status, x, row duals) with status "optimal" or "infeasible" or "error".
     Duals follow the convention c - M^T y = reduced costs.
     """
     ncol = M.shape[1]
     col_lower = np.zeros(ncol) if col_lower is None else np.asarray(col_lower, dtype=float)
-    if highspy is not None:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("random_seed", 0)
-        h.setOptionValue("threads", 1)
-        lp = highspy.HighsLp()
-        Mc = M.tocsc()
-        lp.num_col_ = ncol
-        lp.num_row_ = M.shape[0]
-        lp.col_cost_ = np.asarray(c, dtype=float)
-        lp.col_lower_ = col_lower
-        lp.col_upper_ = np.ones(ncol)
-        lp.row_lower_ = np.where(np.isfinite(lo), lo, -highspy.kHighsInf)
-        lp.row_upper_ = np.where(np.isfinite(hi), hi, highspy.kHighsInf)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = Mc.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = Mc.indices.astype(np.int32)
-        lp.a_matrix_.value_ = Mc.data.astype(float)
-        h.passModel(lp)
-        h.run()
-        st = h.getModelStatus()
-        if st == highspy.HighsModelStatus.kOptimal:
-            sol = h.getSolution()
-            return "optimal", np.array(sol.col_value), np.array(sol.row_dual)
-        if st in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            return "infeasible", None, None
-        return "error", None, None
-    # GLOP through OR-Tools' model builder.
     from ortools.linear_solver.python import model_builder_helper as mbh
 
     model = mbh.ModelBuilderHelper()
@@ -397,10 +431,7 @@ class _LP:
         self.k = start_per_unit
         self.h = None
         if highspy is not None:
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-            h.setOptionValue("random_seed", 0)
-            h.setOptionValue("threads", 1)
+            h = _new_highs()
             h.setOptionValue("presolve", "off")
             inf = highspy.kHighsInf
             h.addRows(self.n_main, np.where(np.isfinite(lo), lo, -inf), np.where(np.isfinite(hi), hi, inf),
@@ -464,7 +495,7 @@ class _LP:
               np.concatenate([self.pos[self.link_cols], self.pos[S.self_col[S.venue[self.link_cols]]]]))),
             shape=(L, len(self.cols)))
         M = sp.vstack([As, links], format="csr")
-        return _solve_lp(M, np.concatenate([lo, np.full(L, -_INF)]), np.concatenate([hi, np.zeros(L)]),
+        return _solve_lp_glop(M, np.concatenate([lo, np.full(L, -_INF)]), np.concatenate([hi, np.zeros(L)]),
                          S.cost[self.cols], col_lower=self.col_lower[self.cols])
 
     def solve(self, deadline: float, expand: bool = True):
@@ -501,14 +532,16 @@ class _LP:
 class ClusterModel:
     """The OR-Tools model of one :class:`ClusterProblem`; call :meth:`solve`."""
 
-    # core: pairs per unit in the incumbent model
+    # pairs per unit in the incumbent's core model
     CORE_PER_UNIT = 12
-    # extra candidate venues for the incumbent MIP, as a share of the dive's
-    EXTRA_VENUES = 0.0
-    ROOT_VENUES = False
-    FINAL_BACKEND = None
-    BIG_REDUCED = 20000
-    CORE_SHARE = 0.5
+    # LNS: clusters freed per neighbourhood (first, step, last), node limit per sub-MIP,
+    # and its share of the time left after the incumbent
+    LNS_CLUSTERS = (4, 2, 8)
+    LNS_MAX_NODES = 2000
+    LNS_VENUES_PER_UNIT = 10
+    LNS_SHARE = 0.5
+    # share of the time limit kept in reserve
+    TIME_MARGIN = 0.05
 
     def __init__(self, problem: ClusterProblem, backend: str = DEFAULT_BACKEND):
         if backend not in BACKENDS:
@@ -518,30 +551,41 @@ class ClusterModel:
 
     # -- mixed-integer solves ------------------------------------------------
     def _mip(self, S: _Structure, main, cols, objective, seconds, maximize=False,
-             hint_cols=None, cutoff=None, backend=None):
+             hint_cols=None, fixed_cols=None, max_nodes=None):
         """Solve the MIP on columns ``cols``; returns (status, chosen cols, objective, bound or None).
 
         status: "optimal", "feasible", "infeasible", "unknown". ``bound`` is a proven
         bound on the optimum of this submodel (None when the backend gives none).
+        ``fixed_cols`` (a subset of ``cols``) are fixed to 1; ``max_nodes`` caps the
+        branch-and-bound nodes (HiGHS and SCIP), which, unlike a time limit, keeps
+        the result independent of the machine's speed.
         """
         t_start = time.perf_counter()
-        backend = backend or self.backend
+        backend = self.backend
         cols = np.asarray(cols, dtype=np.int64)
         if len(cols) == 0:
             return "infeasible", cols, 0.0, None
-        M, lo, hi, _, _ = S.sub_rows(main, cols)
+        M, lo, hi = S.sub_rows(main, cols)
         solver = pywraplp.Solver.CreateSolver(backend)
         if solver is None:  # pragma: no cover - depends on the OR-Tools build
             raise RuntimeError(f"OR-Tools has no {backend} solver")
         if backend == "CP_SAT":
             solver.SetSolverSpecificParametersAsString("num_workers: 2, random_seed: 1")
         elif backend == "SCIP":
-            solver.SetSolverSpecificParametersAsString("randomization/randomseedshift = 0\n")
+            nodes = f"limits/nodes = {int(max_nodes)}\n" if max_nodes else ""
+            solver.SetSolverSpecificParametersAsString("randomization/randomseedshift = 0\n" + nodes)
         elif backend == "HIGHS":
-            solver.SetSolverSpecificParametersAsString("mip_rel_gap=0\nmip_abs_gap=1e-9\nrandom_seed=0\nthreads=1")
+            # output_flag/log_to_console: no "Running HiGHS" banner on stdout
+            nodes = f"\nmip_max_nodes={int(max_nodes)}" if max_nodes else ""
+            solver.SetSolverSpecificParametersAsString(
+                "output_flag=false\nlog_to_console=false\nmip_rel_gap=0\nmip_abs_gap=1e-9\nrandom_seed=0\nthreads=1"
+                + nodes)
         if backend not in ("CP_SAT", "HIGHS"):
             solver.SetNumThreads(1)
         x = [solver.BoolVar(f"x{k}") for k in range(len(cols))]
+        if fixed_cols is not None:
+            for q in np.flatnonzero(np.isin(cols, fixed_cols)):
+                x[q].SetLb(1.0)
         M = M.tocsr()
         indptr, indices, data = M.indptr, M.indices, M.data
         inf = solver.infinity()
@@ -552,17 +596,12 @@ class ClusterModel:
             for q in range(a, b):
                 ct.SetCoefficient(x[indices[q]], float(data[q]))
         obj = objective[cols]
-        if cutoff is not None:
-            ct = solver.Constraint(-inf, float(cutoff))
-            for q in range(len(cols)):
-                if obj[q] != 0:
-                    ct.SetCoefficient(x[q], float(obj[q]))
         o = solver.Objective()
         for q in range(len(cols)):
             if obj[q] != 0:
                 o.SetCoefficient(x[q], float(obj[q]))
         o.SetMaximization() if maximize else o.SetMinimization()
-        if hint_cols is not None and backend in ("SCIP", "CP_SAT", "CBC"):
+        if hint_cols is not None and backend in ("SCIP", "CP_SAT", "CBC"):  # HiGHS: SetHint crashes
             on = np.isin(cols, hint_cols)
             solver.SetHint(x, [1.0 if v else 0.0 for v in on])
         # the budget includes building the model and reading the solution back
@@ -573,7 +612,8 @@ class ClusterModel:
             params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, 0.0)
         t_solve = time.perf_counter()
         st = solver.Solve(params)
-        _log(f"mip {len(cols)} cols, {M.shape[0]} rows: status {st}, {time.perf_counter() - t_solve:.2f}s")
+        _log(f"mip {len(cols)} cols, {M.shape[0]} rows: status {st}, {solver.nodes()} nodes, "
+             f"{time.perf_counter() - t_solve:.2f}s")
         if st in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             chosen = cols[np.array([v.solution_value() > 0.5 for v in x])]
             value = float(obj[np.isin(cols, chosen)].sum())
@@ -602,7 +642,8 @@ class ClusterModel:
         """
         p = self.problem
         t0 = time.perf_counter()
-        deadline = t0 + time_limit_seconds
+        # a safety margin: the last solve's build and read-back can overrun its limit a little
+        deadline = t0 + (1.0 - self.TIME_MARGIN) * time_limit_seconds
         n = p.n_units
         S = _Structure(p)
 
@@ -756,6 +797,7 @@ class ClusterModel:
         if hint_cols is not None and incumbent is None:
             if self._feasible(S, main, hint_cols):
                 incumbent = (float(cost[hint_cols].sum()), np.asarray(hint_cols))
+        delta = 1.0 if S.integral_cost else 0.0  # a better plan is at least this much better
         # 1. LP bound and reduced costs.
         lp = _LP(S, main)
         lp_status, L, rc, x_lp = lp.solve(deadline)
@@ -769,19 +811,19 @@ class ClusterModel:
             pair_bound = L + pos
             nonself = ~S.is_self
             pair_bound[nonself] += pos[S.self_col[S.venue[nonself]]]
+        else:
+            pair_bound = np.full(S.P, -_INF)
+
+        def useful(ub):
+            """Pairs that can be in a plan better than ``ub`` (with their venue's self pair)."""
+            keep = pair_bound <= ub - delta + 1e-6 * max(1.0, abs(ub))
+            return keep & keep[S.self_col[S.venue]]
+
         # 2. Incumbent: dive on the venues, then assign with a small MIP.
         if have_lp and incumbent is None:
             t_dive = time.perf_counter()
             open_venues, rc_d, x_d = self._dive(S, lp, rc, x_lp, t_dive + 0.25 * (deadline - t_dive))
             _log(f"dive {time.perf_counter() - t_dive:.2f}s: {int(open_venues.sum())} venues")
-            # candidates: the dive's venues, those the root LP opens, and the most promising others
-            if self.ROOT_VENUES:
-                open_venues[S.venue[S.is_self & (x_lp > 1e-6)]] = True
-            extra = int(self.EXTRA_VENUES * max(1, int(open_venues.sum())))
-            sc = S.self_col[S.venues]
-            cand = S.venues[np.lexsort((S.venues, pair_bound[sc]))]
-            cand = cand[~open_venues[cand]][:extra]
-            open_venues[cand] = True
             usable = open_venues[S.venue]
             order = np.lexsort((np.arange(S.P), S.cost, rc_d, ~usable, S.member))
             starts = np.searchsorted(S.member[order], S.member[order], side="left")
@@ -798,41 +840,25 @@ class ClusterModel:
                 incumbent = (value, chosen)
                 incumbent = self._locate_allocate(S, main, incumbent, rc_d,
                                                   time.perf_counter() + 0.35 * (deadline - time.perf_counter()))
-        # 3. Exact reduction and the final MIP.
+        # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
+        if incumbent is not None and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
+            t_lns = time.perf_counter()
+            incumbent = self._lns(S, main, incumbent, useful, t_lns + self.LNS_SHARE * (deadline - t_lns))
+        # 4. Exact reduction and the final MIP.
         if incumbent is not None and have_lp:
             ub = incumbent[0]
-            tol = 1e-6 * max(1.0, abs(ub))
-            delta = 1.0 if S.integral_cost else 0.0
-            keep = pair_bound <= ub - delta + 1e-6 * max(1.0, abs(ub))
-            keep &= keep[S.self_col[S.venue]]
-            cols = np.flatnonzero(keep)
-            if len(cols) > self.BIG_REDUCED:
-                # a tighter core first: a better plan found there shrinks the exact model
-                half = pair_bound <= bound + self.CORE_SHARE * (ub - bound)
-                half &= half[S.self_col[S.venue]]
-                hcols = np.flatnonzero(half)
-                _log(f"intermediate core {len(hcols)} pairs")
-                st, c2, v2, _ = self._mip(S, main, hcols, cost, 0.5 * (deadline - time.perf_counter()),
-                                          hint_cols=incumbent[1])
-                if st in ("optimal", "feasible") and v2 < ub - 1e-9:
-                    incumbent = (v2, c2)
-                    ub = v2
-                    keep = pair_bound <= ub - delta + 1e-6 * max(1.0, abs(ub))
-                    keep &= keep[S.self_col[S.venue]]
-                    cols = np.flatnonzero(keep)
+            cols = np.flatnonzero(useful(ub))
             _log(f"incumbent {ub:.4f}, L {bound:.4f}: kept {len(cols)} of {S.P} pairs")
+            if len(cols) == 0 or bound >= ub - delta + 1e-9:
+                return {"status": "optimal", "chosen": incumbent[1], "bound": ub, "notes": notes}
         else:
-            ub = None
             cols = np.arange(S.P)
         remaining = deadline - time.perf_counter()
-        if len(cols) == 0 or (incumbent is not None and have_lp and bound >= ub - (1.0 if S.integral_cost else 0.0) + 1e-9):
-            return {"status": "optimal", "chosen": incumbent[1], "bound": ub, "notes": notes}
         if remaining < 0.2 and incumbent is not None:
             notes.append("the time limit ended before the exact search; the plan is the best found")
             return {"status": "feasible", "chosen": incumbent[1], "bound": bound, "notes": notes}
         st, chosen, value, mip_bound = self._mip(
-            S, main, cols, cost, max(1.0, remaining - 0.5), hint_cols=incumbent[1] if incumbent else None,
-            backend=self.FINAL_BACKEND)
+            S, main, cols, cost, max(1.0, remaining - 0.5), hint_cols=incumbent[1] if incumbent else None)
         if st == "optimal":
             if incumbent is not None and incumbent[0] <= value:
                 return {"status": "optimal", "chosen": incumbent[1], "bound": incumbent[0], "notes": notes}
@@ -852,6 +878,84 @@ class ClusterModel:
             sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
         notes.append("travel was not proven minimal within the time limit")
         return {"status": "feasible", "chosen": best[1], "bound": sub_bound, "notes": notes}
+
+    def _lns(self, S: _Structure, main, incumbent, useful, deadline):
+        """Large-neighbourhood search: free a few nearby clusters, fix the rest, re-solve exactly.
+
+        For each open venue in turn, its cluster and those of the nearest open
+        venues (at most a third of them) are freed: each of their units may move
+        to one of its ``LNS_VENUES_PER_UNIT`` nearest freed schools that can host
+        (useful pairs only), while every other unit keeps its venue. The
+        sub-MIP is node-limited, so its result does not depend on the machine's
+        speed; a better plan replaces the incumbent. When every venue has failed,
+        more clusters are freed at a time; the search ends when the largest size
+        has failed for every venue, or at ``deadline`` (the only cut that
+        depends on time).
+        """
+        value, chosen = incumbent
+        p = self.problem
+        first, step, last = self.LNS_CLUSTERS
+        tried: set[tuple[int, ...]] = set()  # neighbourhoods that failed on the current plan
+        size, cursor, fails = first, -1, 0
+        n_solves = 0
+        D = None
+        while time.perf_counter() < deadline:
+            if D is None:  # the plan changed: its venues and the distances between them
+                venue_of = np.full(S.n, -1, dtype=np.int64)
+                venue_of[S.member[chosen]] = S.venue[chosen]
+                venues = np.unique(venue_of[venue_of >= 0])
+                is_open = np.zeros(S.n, dtype=bool)
+                is_open[venues] = True
+                both = is_open[p.pair_member] & is_open[p.pair_venue]
+                vpos = np.full(S.n, -1, dtype=np.int64)
+                vpos[venues] = np.arange(len(venues))
+                D = np.full((len(venues), len(venues)), _INF)
+                np.minimum.at(D, (vpos[p.pair_member[both]], vpos[p.pair_venue[both]]),
+                              p.pair_minutes[both].astype(float))
+                D = np.minimum(D, D.T)
+                np.fill_diagonal(D, -1.0)
+                sel = np.zeros(S.P, dtype=bool)
+                sel[chosen] = True
+            k = min(size, len(venues) // 3)
+            if k < 2:  # a neighbourhood would be much of the problem: leave it to the final MIP
+                break
+            if fails >= len(venues):  # every venue failed at this size
+                if size >= last:
+                    break
+                size, fails = size + step, 0
+                continue
+            # next seed: the first open venue after the cursor, cyclically
+            s = int(np.searchsorted(venues, cursor, side="right")) % len(venues)
+            cursor = venues[s]
+            near = np.lexsort((np.arange(len(venues)), D[s]))[:k]
+            near = near[np.isfinite(D[s, near])]
+            key = tuple(venues[np.sort(near)].tolist())
+            fails += 1
+            if len(near) < 2 or key in tried:
+                continue
+            tried.add(key)
+            free_unit = np.isin(venue_of, venues[near])
+            # unplaced units that could join a freed school
+            host = free_unit & (S.self_col >= 0)
+            free_unit[S.member[host[S.venue] & (venue_of[S.member] < 0)]] = True
+            host = free_unit & (S.self_col >= 0)
+            free = free_unit[S.member] & host[S.venue] & (useful(value) | S.is_self)
+            # each freed unit may go to its nearest freed venues only (kept small: fast sub-MIPs)
+            fc = np.flatnonzero(free & ~S.is_self)
+            fc = fc[np.lexsort((fc, S.cost[fc], S.member[fc]))]
+            rank = np.arange(len(fc)) - np.searchsorted(S.member[fc], S.member[fc], side="left")
+            cols = np.union1d(fc[rank < self.LNS_VENUES_PER_UNIT], np.flatnonzero((free & S.is_self) | sel))
+            st, c2, v2, _ = self._mip(S, main, cols, S.cost, deadline - time.perf_counter(),
+                                      fixed_cols=np.flatnonzero(sel & ~free_unit[S.member]),
+                                      max_nodes=self.LNS_MAX_NODES)
+            n_solves += 1
+            if st in ("optimal", "feasible") and v2 < value - 1e-9 * max(1.0, abs(value)):
+                _log(f"lns {k} clusters around {cursor}: {value:.4f} -> {v2:.4f}")
+                value, chosen = v2, c2
+                tried.clear()
+                fails, D = 0, None
+        _log(f"lns: {n_solves} sub-MIPs, {value:.4f}")
+        return value, chosen
 
     @staticmethod
     def _feasible(S: _Structure, main, cols) -> bool:

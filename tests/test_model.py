@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
-from cluster_mapper.model import ClusterModel, ClusterProblem
+from cluster_mapper.model import ClusterModel, ClusterProblem, _Structure, relative_gap
 
 
 def brute_force(p: ClusterProblem):
@@ -162,3 +165,93 @@ def test_hint_is_accepted():
     first = ClusterModel(p).solve(20)
     again = ClusterModel(p).solve(20, hint=first.venue_of)
     assert again.objective == pytest.approx(first.objective)
+
+
+def test_relative_gap():
+    assert relative_gap(100.0, 90.0) == pytest.approx(0.1)
+    assert relative_gap(100.0, 120.0) == 0.0  # never negative
+    assert relative_gap(0.0, -5.0) == 0.0
+    sol = ClusterModel(random_problem(1)).solve(20)
+    assert sol.gap == relative_gap(sol.objective, sol.lower_bound)
+
+
+def _grid_problem(n=42, seed=0, **kw) -> ClusterProblem:
+    """Units on a jittered grid, every pair allowed: several clusters, so the LNS has work."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n)))
+    xy = np.array([(i % side, i // side) for i in range(n)], dtype=float) + rng.uniform(-0.3, 0.3, (n, 2))
+    m, v = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    args = dict(n_teachers=rng.integers(1, 4, n), pair_member=m.ravel(), pair_venue=v.ravel(),
+                pair_minutes=np.round(10 * np.hypot(*(xy[m.ravel()] - xy[v.ravel()]).T), 1),
+                min_teachers=6, max_teachers=12, max_schools=6)
+    args.update(kw)
+    return ClusterProblem(**args)
+
+
+def test_lns_keeps_plans_feasible_and_never_worse():
+    p = _grid_problem()
+    model = ClusterModel(p)
+    S = _Structure(p)
+    main = S.main_rows(all_placed=True, min_placed=None)
+    # a poor start: the best plan for random costs
+    noise = np.random.default_rng(0).uniform(0, 100, S.P)
+    st, chosen, _, _ = model._mip(S, main, np.arange(S.P), noise, 20)
+    assert st == "optimal"
+    value = float(S.cost[chosen].sum())
+    v2, c2 = model._lns(S, main, (value, chosen), lambda ub: np.ones(S.P, dtype=bool), time.perf_counter() + 10)
+    assert v2 < value  # random costs leave a lot to improve
+    assert model._feasible(S, main, c2)
+    assert float(S.cost[c2].sum()) == pytest.approx(v2)
+
+
+def test_mid_size_plan_is_valid_and_deterministic():
+    p = _grid_problem(seed=1)
+    a = ClusterModel(p).solve(20)
+    b = ClusterModel(p).solve(20)
+    assert a.status in ("optimal", "time_limit")
+    check_plan(p, a.venue_of)
+    assert a.lower_bound <= a.objective + 1e-9
+    assert np.array_equal(a.venue_of, b.venue_of)
+
+
+_SOLVE_IN_FRESH_PROCESS = """
+import numpy as np
+from cluster_mapper.model import ClusterModel, ClusterProblem
+n = 8
+m, v = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+p = ClusterProblem(n_teachers=np.full(n, 2), pair_member=m.ravel(), pair_venue=v.ravel(),
+                   pair_minutes=np.abs(m - v).ravel().astype(float), min_teachers=2, max_teachers=6,
+                   max_schools=3)
+for backend in ("HIGHS", "SCIP", "CBC"):
+    ClusterModel(p, backend=backend).solve(20)
+print("done")
+"""
+
+
+def test_solvers_print_nothing():
+    """No solver banner on stdout: HiGHS (OR-Tools' and highspy's first Highs()) must stay quiet."""
+    # a fresh process: highspy prints its banner only for the first Highs() of a process
+    out = subprocess.run([sys.executable, "-c", _SOLVE_IN_FRESH_PROCESS], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out == "done\n"
+
+
+def test_solve_prints_nothing_to_fd1(capfd):
+    ClusterModel(_line_problem(2)).solve(20)
+    out, _ = capfd.readouterr()
+    assert "HiGHS" not in out and out == ""
+
+
+def test_glop_fallback_without_highspy(monkeypatch):
+    import cluster_mapper.model as model
+
+    monkeypatch.setattr(model, "highspy", None)
+    for seed in (2, 3):
+        p = random_problem(seed)
+        expected = brute_force(p)
+        sol = ClusterModel(p).solve(20)
+        if expected is None:
+            assert sol.status == "infeasible"
+        else:
+            assert sol.placed_teachers == expected[0]
+            assert sol.objective == pytest.approx(expected[1], abs=1e-6)
