@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .inputs import Inputs
 from .limits import check_model_size
-from .model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution
+from .model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, relative_gap
 from .policy import DistrictPolicy, Policy
 from .travel import TravelTimes
 from .units import VENUE_GENDERS, build_units
@@ -64,7 +64,7 @@ class Plan:
     @property
     def gap(self) -> float:
         """Relative gap between objective and lower bound (0 = proven optimal)."""
-        return 0.0 if self.objective <= 1e-9 else max(0.0, (self.objective - self.lower_bound) / self.objective)
+        return relative_gap(self.objective, self.lower_bound)
 
     @property
     def teachers_placed(self) -> int:
