@@ -88,12 +88,23 @@ def _edge_minutes_walk(G: nx.MultiDiGraph, speed_kmh: float) -> nx.DiGraph:
 
 
 def _edge_minutes_drive(G: nx.MultiDiGraph) -> nx.DiGraph:
+    """Driving graph: osmnx free-flow speeds under the same speed assumptions (data) as the plan."""
     import osmnx as ox
 
-    G2 = ox.routing.add_edge_travel_times(ox.routing.add_edge_speeds(G.copy()))
+    from .network import DEFAULT_DRIVE_SPEEDS_KMH, FALLBACK_DRIVE_SPEED_KMH  # the speed table, not code
+
+    G2 = G.copy()
+    for *_, d in G2.edges(data=True):
+        d.setdefault("highway", "road")
+        if d["highway"] is None:
+            d["highway"] = "road"
+    ox.routing.add_edge_speeds(G2, hwy_speeds=DEFAULT_DRIVE_SPEEDS_KMH, fallback=FALLBACK_DRIVE_SPEED_KMH)
     H = nx.DiGraph()
     for u, v, d in G2.edges(data=True):
-        minutes = float(d["travel_time"]) / 60.0
+        kmh = float(d["speed_kph"])
+        if not math.isfinite(kmh) or kmh <= 0:
+            kmh = FALLBACK_DRIVE_SPEED_KMH
+        minutes = float(d["length"]) / 1000.0 / kmh * 60.0
         if not H.has_edge(u, v) or H[u][v]["w"] > minutes:
             H.add_edge(u, v, w=minutes)
     return H

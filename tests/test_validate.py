@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -133,3 +134,32 @@ def test_bound_above_objective_is_caught(plan_dir, tmp_path):
 
     rep = _broken(plan_dir, tmp_path, change)
     assert any("lower bound" in v for v in rep.violations)
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_plans_on_a_real_osm_network_validate(tmp_path, mode):
+    """Real Oakland/Piedmont streets: the validator's own travel times agree with the plan's."""
+    import numpy as np
+
+    from cluster_mapper.network import load_network
+    from cluster_mapper.policy import TravelPolicy
+
+    osm = Path(__file__).parent / "data" / "osm" / "overpass-response-7.json.gz"
+    G = load_network(osm, TravelPolicy(travel_mode=mode))
+    rng = np.random.default_rng(3)
+    nodes = list(G.nodes)
+    rows = []
+    for k, i in enumerate(rng.choice(len(nodes), 50, replace=False)):
+        n = nodes[i]
+        rows.append({"school_id": f"P{k:02d}", "name": f"Piedmont {k}", "district": "Alameda",
+                     "latitude": G.nodes[n]["y"] + rng.normal(0, 2e-4), "longitude": G.nodes[n]["x"] + rng.normal(0, 2e-4),
+                     "gender": "mixed", "teachers": int(rng.integers(1, 6))})
+    schools = tmp_path / "schools.csv"
+    pd.DataFrame(rows).to_csv(schools, index=False)
+    limit = 15 if mode == "walk" else 4
+    policy = write_policy(tmp_path, f'min_teachers = 4\nmax_travel_minutes = {limit}\ngender = "mixed"\nlevels = "mixed"\ntravel_mode = "{mode}"\n')
+    plan, spec = plan_from_files(schools, None, TravelSource(network_path=str(osm)), policy, cache_dir=False)
+    write_plan(plan, tmp_path / "plan", spec, str(policy))
+    assert plan.units["travel_minutes"].max() > 0.5, "some members travel, so the check is not trivial"
+    rep = validate_plan(tmp_path / "plan")
+    assert rep.ok, rep.violations
