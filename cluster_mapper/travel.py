@@ -213,6 +213,27 @@ def _network_pairs(csr: sp.csr_matrix, school_pos: np.ndarray, ids: np.ndarray, 
     return pd.DataFrame({"from_school_id": ids[fi], "to_school_id": ids[ti], "minutes": mm.astype(float)})
 
 
+def access_minutes(snaps: pd.DataFrame, travel: TravelPolicy) -> pd.Series:
+    """Minutes each school's teachers walk between the school and its network node.
+
+    A straight walk of ``snap_metres`` at the flat walking speed: teachers
+    walk to the road in either travel mode.
+    """
+    return pd.Series(snaps["snap_metres"].to_numpy(dtype=float) / 1000.0 / travel.walking_speed_kmh * 60.0, index=snaps["school_id"].to_numpy())
+
+
+def _add_access_walks(pairs: pd.DataFrame, snaps: pd.DataFrame, travel: TravelPolicy, cutoff: float | None) -> pd.DataFrame:
+    """Node-to-node minutes plus the walks from the school to its node and from the node to the other school."""
+    walk = access_minutes(snaps, travel)
+    out = pairs.copy()
+    other = out["from_school_id"].to_numpy() != out["to_school_id"].to_numpy()
+    extra = walk.reindex(out["from_school_id"]).to_numpy() + walk.reindex(out["to_school_id"]).to_numpy()
+    out["minutes"] = out["minutes"].to_numpy() + np.where(other, extra, 0.0)
+    if cutoff is not None:
+        out = out[out["minutes"] <= cutoff]
+    return out.reset_index(drop=True)
+
+
 def network_travel_times(
     schools: gpd.GeoDataFrame,
     G: nx.MultiDiGraph,
@@ -223,10 +244,11 @@ def network_travel_times(
     """Travel minutes between all schools over a road network.
 
     Each school is snapped to its nearest node (:func:`snap_schools`); travel
-    from school A to school B is the shortest path from A's node to B's node
-    on ``travel_minutes`` edge weights (computed by
-    :func:`~cluster_mapper.network.add_travel_minutes` if the graph does not
-    yet carry them for this travel mode). Paths are directed: uphill differs
+    from school A to school B is A's walk to its node (:func:`access_minutes`),
+    the shortest path from A's node to B's node on ``travel_minutes`` edge
+    weights (computed by :func:`~cluster_mapper.network.add_travel_minutes`
+    if the graph does not yet carry them for this travel mode), and the walk
+    from B's node to B. Paths are directed: uphill differs
     from downhill, drivers respect one-way streets. All sources are solved at
     once with ``scipy.sparse.csgraph.dijkstra`` on a CSR matrix (min over
     parallel edges); schools sharing a node are computed once.
@@ -272,11 +294,11 @@ def network_travel_times(
         more = f" and {len(off) - 10} more" if len(off) > 10 else ""
         notes.append(
             f"{len(off)} school(s) lie more than {travel.max_snap_metres:g} m from the road network: {shown}{more}; "
-            "their times start at the nearest network node and leave out the walk to it: check their locations or the network"
+            "their straight walk to the nearest network node is added to their times: check their locations or the network"
         )
     shared = int(snaps["node"].duplicated().sum()) if len(snaps) else 0
     if shared:
-        notes.append(f"{shared} school(s) share their nearest network node with another school (0 minutes between them)")
+        notes.append(f"{shared} school(s) share their nearest network node with another school (only their walks to that node lie between them)")
 
     nodes, csr = _graph_arrays(G)
     if len(ids) == 0:
@@ -285,6 +307,7 @@ def network_travel_times(
     school_pos = np.array([index[n] for n in snaps["node"]], dtype=np.int64)
 
     def finish(pairs: pd.DataFrame, from_cache: bool) -> TravelTimes:
+        pairs = _add_access_walks(pairs, snaps, travel, cutoff_minutes)
         n = len(ids)
         missing = n * n - len(pairs)
         out = list(notes)

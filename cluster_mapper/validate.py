@@ -110,7 +110,8 @@ def _edge_minutes_drive(G: nx.MultiDiGraph) -> nx.DiGraph:
     return H
 
 
-def _snap(G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def _snap(G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest node of each school and the distance to it in metres."""
     nodes = list(G.nodes)
     nx_ = np.array([G.nodes[n]["x"] for n in nodes], dtype=float)
     ny_ = np.array([G.nodes[n]["y"] for n in nodes], dtype=float)
@@ -122,12 +123,14 @@ def _snap(G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     cand = np.asarray(cand).reshape(len(lon), k)
     # the flat projection only shortlists; the nearest is chosen by true geodesic distance
     geod = Geod(ellps="WGS84")
-    best = []
+    best, dist = [], []
     for i in range(len(lon)):
         c = cand[i]
         _, _, metres = geod.inv(np.full(k, lon[i]), np.full(k, lat[i]), nx_[c], ny_[c])
-        best.append(c[int(np.argmin(metres))])
-    return np.array(nodes, dtype=object)[np.array(best, dtype=int)]
+        j = int(np.argmin(metres))
+        best.append(c[j])
+        dist.append(float(metres[j]))
+    return np.array(nodes, dtype=object)[np.array(best, dtype=int)], np.array(dist)
 
 
 class _TravelCheck:
@@ -144,8 +147,10 @@ class _TravelCheck:
 
             G = load_network(spec["network_path"], policy.travel)
             self.H = _edge_minutes_walk(G, policy.travel.walking_speed_kmh) if policy.travel.travel_mode == "walk" else _edge_minutes_drive(G)
-            nodes = _snap(G, self.schools.geometry.x.to_numpy(), self.schools.geometry.y.to_numpy())
+            nodes, metres = _snap(G, self.schools.geometry.x.to_numpy(), self.schools.geometry.y.to_numpy())
             self.node = dict(zip(self.schools.index, nodes))
+            # teachers walk straight between the school and the road, at the flat walking speed
+            self.access = dict(zip(self.schools.index, metres / 1000.0 / policy.travel.walking_speed_kmh * 60.0))
             self.R = self.H.reverse(copy=False)
         elif self.source == "matrix":
             m = read_csv_rows(spec["matrix_path"])  # the user's file, as exported (separators, decimal commas)
@@ -161,7 +166,8 @@ class _TravelCheck:
         if self.source == "network":
             if venue not in self._cache:
                 self._cache[venue] = nx.single_source_dijkstra_path_length(self.R, self.node[venue], weight="w") if self.node[venue] in self.R else {}
-            return float(self._cache[venue].get(self.node[member], math.inf))
+            road = float(self._cache[venue].get(self.node[member], math.inf))
+            return road + self.access[member] + self.access[venue]
         if self.source == "matrix":
             return self.matrix.get((member, venue), math.inf)
         a, b = self.schools.loc[member].geometry, self.schools.loc[venue].geometry

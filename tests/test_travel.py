@@ -41,12 +41,14 @@ def _schools_on(G: nx.MultiDiGraph, n: int, seed: int, jitter_deg: float = 1e-4)
 def _check_against_networkx(G, tt: TravelTimes, cutoff=None):
     """Every pair against an independent networkx Dijkstra from the school's node."""
     node_of = dict(zip(tt.snaps["school_id"], tt.snaps["node"]))
+    # the walk between each school and its node, straight at 5 km/h (WALK and DRIVE walk alike)
+    walk = dict(zip(tt.snaps["school_id"], tt.snaps["snap_metres"] / 1000 / 5.0 * 60))
     got = tt.lookup()
     n_checked = 0
     for a, na in node_of.items():
         dist = nx.single_source_dijkstra_path_length(G, na, weight="travel_minutes")
         for b, nb in node_of.items():
-            expected = dist.get(nb, math.inf)
+            expected = dist.get(nb, math.inf) + (walk[a] + walk[b] if a != b else 0.0)
             if cutoff is not None and expected > cutoff:
                 expected = math.inf
             if math.isinf(expected):
@@ -147,7 +149,13 @@ def test_schools_sharing_a_node_and_off_network_flag():
     pts = [Point(73.30, 34.50), Point(73.30001, 34.50001), Point(73.35, 34.50)]  # last: ~3.7 km off the road
     schools = gpd.GeoDataFrame({"school_id": ["a", "a_twin", "far"], "district": "D"}, geometry=pts, crs=4326)
     tt = network_travel_times(schools, G, TravelPolicy(max_snap_metres=500), cache_dir=False)
-    assert tt.minutes("a", "a_twin") == 0.0
+    snaps = tt.snaps.set_index("school_id")
+    # twins on one node: only their two short walks to it lie between them
+    assert tt.minutes("a", "a_twin") == pytest.approx((snaps.at["a", "snap_metres"] + snaps.at["a_twin", "snap_metres"]) / 1000 / 5 * 60)
+    assert 0.0 < tt.minutes("a", "a_twin") < 0.1
+    # the far school's teachers walk their ~3.7 km to the road first: at least 44 minutes
+    assert math.isfinite(tt.minutes("far", "a"))
+    assert tt.minutes("far", "a") >= snaps.at["far", "snap_metres"] / 1000 / 5 * 60 > 44
     assert tt.snaps.set_index("school_id").loc["far", "off_network"]
     assert not tt.snaps.set_index("school_id").loc["a_twin", "off_network"]
     assert any("far" in n and "500 m" in n for n in tt.notes)
