@@ -80,19 +80,6 @@ def _group_label(gender: str, level: str) -> str:
     return " ".join(words) + " teachers" if words else "teachers"
 
 
-class _Travel:
-    """Fast school-to-school lookups over a :class:`TravelTimes`."""
-
-    def __init__(self, travel: TravelTimes):
-        self.table = travel.pairs
-        self._lookup = travel.lookup()
-
-    def minutes(self, a: str, b: str) -> float:
-        if a == b:
-            return 0.0
-        return self._lookup.get((a, b), float("inf"))
-
-
 def _allowed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.DataFrame:
     """Member/venue pairs of one group within the travel limit (positions into ``group``)."""
     pos = pd.Series(np.arange(len(group)), index=group["school_id"].to_numpy())
@@ -226,9 +213,8 @@ def solve_plan(
     units["status"] = np.where(units["venue_unit"] != "", "placed", "not_placed")
     units["reason"] = ""
     units["suggestion"] = ""
-    tt = _Travel(travel)
     for i in np.flatnonzero(units["status"] == "not_placed"):
-        reason, change = explain_not_placed(units, i, tt, policy)
+        reason, change = explain_not_placed(units, i, travel, policy)
         units.iat[i, units.columns.get_loc("reason")] = reason
         if previous is not None:
             change += "; or plan again without --revise (kept clusters are not changed)"
@@ -260,7 +246,7 @@ def _keep_previous(units: pd.DataFrame, previous: pd.DataFrame, travel: TravelTi
 
     Returns the kept clusters' ids by venue unit, their travel cost and notes.
     """
-    tt = _Travel(travel)
+    tt = travel
     prev = previous[previous["status"] == "placed"].drop_duplicates("unit_id")
     row_of = {u: i for i, u in enumerate(units["unit_id"])}
     kept: dict[str, str] = {}
@@ -407,7 +393,7 @@ def _reachable(sizes_times: list[tuple[float, int]], need: int) -> float:
     return float("inf")
 
 
-def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: "_Travel", limit: float) -> int:
+def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: TravelTimes, limit: float) -> int:
     """Most teachers of ``pool`` that could meet with unit ``u`` at one host within the limit."""
     best = 0
     for h in hosts["school_id"].unique():
@@ -420,9 +406,9 @@ def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: "_Tra
     return best
 
 
-def explain_not_placed(units: pd.DataFrame, i: int, travel: "TravelTimes | _Travel", policy: Policy) -> tuple[str, str]:
+def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy) -> tuple[str, str]:
     """Why unit ``i`` is not in any cluster, and the smallest change that would place it."""
-    tt = travel if isinstance(travel, _Travel) else _Travel(travel)
+    tt = travel
     u = units.iloc[i]
     dp = policy.default if policy.cross_district else policy.for_district(u["district"])
     limit = dp.travel_limit
