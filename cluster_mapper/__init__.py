@@ -1,9 +1,25 @@
 """cluster_mapper: form teacher peer-learning clusters from schools, rosters and roads.
 
-The modules read as the pipeline: ``inputs`` (load and validate), ``network``
-and ``travel`` (travel times), ``units`` (who must stay together), ``model``
-(the OR-Tools cluster model), ``validate`` (independent plan checks),
-``plan_io`` (plan files), ``report`` and ``mapping`` (review).
+One public API, used by the command line, the notebook and the benchmarks::
+
+    from cluster_mapper import Scenario, TravelSource, plan, write_plan
+
+    scenario = Scenario(schools="schools.csv", teachers="roster.csv",
+                        policy="policy.toml", travel=TravelSource(network_path="roads.osm.pbf"))
+    result = plan(scenario)          # clusters, reasons, bound and gap, travel times, network
+    write_plan(result, "outputs/plan")
+
+The modules read as the pipeline: ``inputs`` and ``policy`` (read and check)
+→ ``network`` and ``travel`` (travel times) → ``units`` → ``model`` (the
+OR-Tools cluster model) → ``planner`` (plan and reasons) → ``plan_io``
+(files) → ``validate`` (independent checks) → ``mapping``, ``report`` and
+``compare`` (review). ``api`` joins them.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+from .api import Scenario, Travel, TravelSource, plan  # noqa: E402
+from .plan_io import read_plan, write_plan  # noqa: E402
+from .validate import validate_plan  # noqa: E402
+
+__all__ = ["Scenario", "Travel", "TravelSource", "plan", "write_plan", "read_plan", "validate_plan", "__version__"]

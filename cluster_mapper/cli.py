@@ -30,6 +30,15 @@ out_console = Console()
 DEFAULT_OUT = Path("outputs") / "plan"
 
 
+@app.callback()
+def _main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Say more about each step (-v: steps, -vv: solver details).")) -> None:
+    """Form teacher peer-learning clusters from schools, rosters and a road network."""
+    import logging
+
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+
+
 def _fail_input(err: InputError) -> None:
     console.print(f"[bold red]Cannot continue.[/] {len(err.problems)} problem(s) in the input; nothing was written.")
     for p in err.problems[:100]:
@@ -70,12 +79,21 @@ def _progress() -> Progress:
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
 
 
-def _source(network, travel_matrix, straight_line, sample: bool):
-    from .pipeline import TravelSource, sample_network_path
+def _scenario(schools, teachers, network, travel_matrix, straight_line, policy, **kwargs):
+    """The command line's inputs as a :class:`~cluster_mapper.api.Scenario`; the bundled sample without ``--schools``."""
+    from .api import Scenario, TravelSource
+    from .errors import InputProblem
 
-    if network is None and travel_matrix is None and not straight_line and sample:
-        return TravelSource(network_path=str(sample_network_path()))
-    return TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
+    if schools is None:
+        if teachers is not None:
+            raise InputError([InputProblem("<command line>", "--teachers was given without --schools.", "give --schools too.")])
+        sample = Scenario.sample(policy=policy, **kwargs)
+        if network is None and travel_matrix is None and not straight_line:
+            return sample
+        schools, teachers = sample.schools, sample.teachers
+        policy = sample.policy
+    source = TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
+    return Scenario(schools=schools, teachers=teachers, policy=policy, travel=source, **kwargs)
 
 
 def _summary_table(summary: dict, out: Path) -> Table:
@@ -98,27 +116,11 @@ def _summary_table(summary: dict, out: Path) -> Table:
     return t
 
 
-def _review_files(tmp: Path) -> None:
-    """Write the map and report beside the plan files, when those modules exist."""
-    try:
-        from .mapping import write_map
-    except ImportError:
-        write_map = None
-    try:
-        from .report import write_report
-    except ImportError:
-        write_report = None
-    if write_map:
-        write_map(tmp)
-    if write_report:
-        write_report(tmp)
-
-
 @app.command()
 def plan(
     schools: Optional[Path] = typer.Option(None, help="Schools file (CSV, GeoJSON or GeoPackage). Default: the bundled Mansehra sample."),
     teachers: Optional[Path] = typer.Option(None, help="Teacher roster CSV. Without it, counts in the schools file are used."),
-    network: Optional[Path] = typer.Option(None, help="Road network file: osmnx GraphML, OSM XML (.osm, .osm.bz2) or Overpass JSON."),
+    network: Optional[Path] = typer.Option(None, help="Road network file: OSM PBF (.osm.pbf), OSM XML (.osm, .osm.bz2), osmnx GraphML or Overpass JSON."),
     travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV: from_school_id,to_school_id,minutes."),
     straight_line: bool = typer.Option(False, help="Use straight-line distance x detour factor (announced in every output)."),
     policy: Optional[Path] = typer.Option(None, help="Policy TOML file (defaults: 6-12 teachers, 5 schools, 60 minutes)."),
@@ -133,34 +135,25 @@ def plan(
     """
 
     def body():
-        from .model import DEFAULT_BACKEND
-        from .pipeline import SAMPLE, plan_from_files
-        from .plan_io import plan_summary, write_plan
-
-        from .model import BACKENDS
+        from .api import plan as plan_scenario
         from .errors import InputProblem
+        from .model import BACKENDS, DEFAULT_BACKEND
+        from .plan_io import check_output_folder, write_plan
 
         if backend and backend.upper() not in BACKENDS:
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
-        sample = schools is None
-        if sample and teachers is not None:
-            raise InputError([InputProblem("<command line>", "--teachers was given without --schools.", "give --schools too.")])
-        s = SAMPLE["schools"] if sample else schools
-        t = SAMPLE["teachers"] if sample else teachers
-        p = SAMPLE["policy"] if (sample and policy is None) else policy
-        src = _source(network, travel_matrix, straight_line, sample)
+        check_output_folder(out)
+        scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, policy,
+                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise)
         with _progress() as prog:
             task = prog.add_task("planning", total=1.0)
-            plan_, spec = plan_from_files(s, t, src, p, backend=backend.upper() or DEFAULT_BACKEND,
-                                          progress=lambda msg, frac: prog.update(task, description=msg, completed=frac),
-                                          revise=revise)
+            result = plan_scenario(scenario, progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
             prog.update(task, description="writing plan files")
-            write_plan(plan_, out, spec, str(Path(p).resolve()) if p else None, extra=_review_files if review else None)
-        summary = plan_summary(plan_, spec, str(p) if p else None)
-        out_console.print(_summary_table(summary, out))
-        if plan_.travel.source != "network":
-            console.print(f"[yellow]Note:[/] travel times are {plan_.travel.source.replace('_', ' ')}, not from a road network.")
-        for note in plan_.notes[:10]:
+            write_plan(result, out, review=review)
+        out_console.print(_summary_table(result.summary, out))
+        if result.travel.source != "network":
+            console.print(f"[yellow]Note:[/] travel times are {result.travel.source.replace('_', ' ')}, not from a road network.")
+        for note in result.notes[:10]:
             console.print(f"note: {note}", markup=False)
 
     _run(body)
@@ -197,17 +190,13 @@ def travel_times(
     """Compute school-to-school travel minutes and write them for review and reuse."""
 
     def body():
-        from .inputs import load_schools
-        from .inputs import Inputs
-        from .pipeline import compute_travel
+        from .api import TravelSource, schools_travel_times
         from .policy import load_policy
         from .travel import write_travel_times
 
         pol = load_policy(policy)
-        sch = load_schools(schools, crs=pol.travel.crs)
-        import pandas as pd
-
-        tt = compute_travel(Inputs(sch, pd.DataFrame()), _source(network, travel_matrix, straight_line, False), pol)
+        source = TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
+        tt = schools_travel_times(schools, source, pol).times
         out.parent.mkdir(parents=True, exist_ok=True)
         paths = write_travel_times(tt, out)
         out_console.print(f"{len(tt.pairs):,} reachable pairs ({tt.source}) written to {paths[0]}; snap distances in {paths[1]}")
@@ -225,10 +214,9 @@ def map_(plan_dir: Path = typer.Argument(..., help="A plan folder.")):
     """Write map.html (works offline) and report.html for a plan folder."""
 
     def body():
-        from .plan_io import read_plan
+        from .plan_io import read_plan, write_review
 
-        read_plan(plan_dir)
-        _review_files(plan_dir)
+        write_review(read_plan(plan_dir), plan_dir)
         out_console.print(f"map and report written to {plan_dir}")
 
     _run(body)
@@ -248,17 +236,10 @@ def compare(
 
     def body():
         from .compare import compare_scenarios
-        from .pipeline import SAMPLE
 
-        sample = schools is None
-        table = compare_scenarios(
-            [str(p) for p in policy],
-            SAMPLE["schools"] if sample else schools,
-            SAMPLE["teachers"] if sample else teachers,
-            _source(network, travel_matrix, straight_line, sample),
-            out,
-        )
-        print(table.to_string(index=False))
+        scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, None)
+        table = compare_scenarios(scenario, [str(p) for p in policy], out)
+        typer.echo(table.to_string(index=False))
 
     _run(body)
 

@@ -16,8 +16,10 @@ from typing import Sequence
 
 import pandas as pd
 
-from .model import DEFAULT_BACKEND
-from .pipeline import TravelSource, compute_travel, travel_cutoff
+from .api import Scenario, Travel, plan, read_inputs, travel_times, with_policy
+from .errors import fail
+from .plan_io import read_plan, write_csv, write_plan
+from .policy import Policy, check_policy_districts, load_policy
 
 #: Columns of comparison.csv, in order.
 COMPARISON_COLUMNS = [
@@ -25,14 +27,6 @@ COMPARISON_COLUMNS = [
     "mean_travel_minutes", "max_travel_minutes", "mean_schools_per_cluster", "mean_teachers_per_cluster",
     "objective", "lower_bound", "gap", "status", "travel_source",
 ]
-
-
-def _review(tmp: Path) -> None:
-    from .mapping import write_map
-    from .report import write_report
-
-    write_map(tmp)
-    write_report(tmp)
 
 
 def _scenario_names(paths: Sequence[Path]) -> list[str]:
@@ -47,80 +41,82 @@ def _scenario_names(paths: Sequence[Path]) -> list[str]:
     return names
 
 
-def _widest_cutoff_policy(policies: list):
+def _widest_cutoff_policy(policies: list[Policy]) -> Policy:
     """Of policies sharing travel settings, the one whose travel cutoff covers all the others."""
-    cutoffs = [travel_cutoff(p) for p in policies]
+    cutoffs = [p.travel_cutoff_minutes for p in policies]
     if any(c is None for c in cutoffs):
         return policies[cutoffs.index(None)]
-    return policies[max(range(len(policies)), key=lambda i: cutoffs[i])]
+    return policies[max(range(len(policies)), key=lambda i: cutoffs[i] or 0.0)]
 
 
 def compare_scenarios(
+    scenario: Scenario,
     policy_paths: Sequence[str | Path],
-    schools: str | Path,
-    teachers: str | Path | None,
-    source: TravelSource,
     out: str | Path,
     *,
-    backend: str = DEFAULT_BACKEND,
     review: bool = True,
 ) -> pd.DataFrame:
-    """Plan each policy on the same inputs and compare them.
+    """Plan the same inputs under each policy and compare them.
+
+    Each scenario goes through :func:`cluster_mapper.api.plan`, so it gets
+    the same checks as ``cluster-mapper plan``; travel times are computed
+    once per set of travel settings and shared.
 
     Parameters
     ----------
-    policy_paths : policy TOML files, one per scenario (at least one).
-    schools, teachers : input files, as for ``cluster-mapper plan``.
-    source : where travel times come from (the same for every scenario).
-    out : folder; receives ``<policy-stem>/`` plan folders, ``comparison.csv``
+    scenario : Scenario
+        Inputs and travel source (its own policy is not used).
+    policy_paths : sequence of paths
+        Policy TOML files, one per scenario (at least one).
+    out : path
+        Folder; receives ``<policy-stem>/`` plan folders, ``comparison.csv``
         and ``comparison_map.html``.
-    review : also write each scenario's map.html and report.html.
+    review : bool
+        Also write each scenario's map.html and report.html.
 
     Returns
     -------
     pandas.DataFrame
         One row per scenario with :data:`COMPARISON_COLUMNS`.
     """
-    from .errors import fail
-    from .inputs import load_inputs
     from .mapping import write_comparison_map
-    from .plan_io import plan_summary, write_csv, write_plan
-    from .planner import solve_plan
-    from .policy import load_policy
 
     paths = [Path(p) for p in policy_paths]
     if not paths:
         fail("<command line>", "no scenario was given.", fix="give at least one --policy FILE (two or more to compare).")
     policies = [load_policy(p) for p in paths]
+    # inputs once per CRS; every scenario's district tables checked before any is planned
+    inputs_by_crs: dict = {}
+    for pol in policies:
+        if pol.travel.crs not in inputs_by_crs:
+            inputs_by_crs[pol.travel.crs] = read_inputs(scenario, pol)
+        check_policy_districts(pol, inputs_by_crs[pol.travel.crs].schools["district"])
     names = _scenario_names(paths)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
-    # inputs once per CRS, travel times once per set of travel settings
-    inputs_by_crs: dict = {}
-    travel_groups: dict = {}
+    # travel times once per set of travel settings
+    groups: dict = {}
     for pol in policies:
-        travel_groups.setdefault(pol.travel, []).append(pol)
-    travel_by_settings = {}
-    for settings, group in travel_groups.items():
-        crs = settings.crs
-        if crs not in inputs_by_crs:
-            inputs_by_crs[crs] = load_inputs(schools, teachers, crs=crs)
-        travel_by_settings[settings] = compute_travel(inputs_by_crs[crs], source, _widest_cutoff_policy(group))
+        groups.setdefault(pol.travel, []).append(pol)
+    shared: dict = {}
+    network = None
+    for settings, group in groups.items():
+        widest = _widest_cutoff_policy(group)
+        shared[settings] = travel_times(inputs_by_crs[settings.crs].schools, scenario.travel, widest, network=network if network is not None and network.graph.get("travel_mode") == settings.travel_mode else None,
+                                        cache_dir=scenario.cache_dir)
+        network = shared[settings].network
 
     rows = []
     folders = []
     for name, path, pol in zip(names, paths, policies):
-        inputs = inputs_by_crs[pol.travel.crs]
-        travel = travel_by_settings[pol.travel]
-        plan = solve_plan(inputs, travel, pol, backend=backend)
-        spec = source.spec(travel.cutoff_minutes)
-        pol_path = str(path.resolve())
+        travel: Travel = shared[pol.travel]
+        result = plan(with_policy(scenario, pol), inputs=inputs_by_crs[pol.travel.crs], travel=travel)
         folder = out / name
-        write_plan(plan, folder, spec, pol_path, extra=_review if review else None)
-        folders.append((name, folder))
-        s = plan_summary(plan, spec, pol_path)
-        cl = plan.clusters
+        write_plan(result, folder, review=review)
+        folders.append((name, read_plan(folder)))
+        s = result.summary
+        cl = result.clusters
         rows.append({
             "scenario": name,
             "policy": path.name,

@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 CANVAS_THRESHOLD = 4000
 #: Road networks with more edges than this are not drawn.
 MAX_NETWORK_EDGES = 250_000
-#: Road network files larger than this are not drawn.
-MAX_NETWORK_FILE_BYTES = 200 * 1024 * 1024
 #: Budget of coordinates for the drawn (simplified) network.
 NETWORK_COORD_BUDGET = 150_000
 
@@ -58,7 +56,6 @@ NOT_PLACED_COLOUR = "#d62728"
 GENDER_LABEL = {"female": "Women", "male": "Men", "mixed": "Women and men"}
 LEVEL_LABEL = {"primary": "primary", "middle": "middle & high", "mixed": "mixed levels"}
 GENDER_WORD = {"female": "women", "male": "men"}
-HEAD_TEACHER_PREFIX = "head teacher: supports the cluster"
 
 OSM_ATTRIBUTION = "Map data &copy; OpenStreetMap contributors, ODbL 1.0"
 
@@ -160,17 +157,19 @@ def _r(x: float) -> float:
     return round(float(x), 5)
 
 
-def plan_payload(plan_dir: str | Path, plan=None) -> dict:
-    """The compact, escaped data the map script draws for one plan folder."""
-    from .plan_io import read_plan
+def plan_payload(plan) -> dict:
+    """The compact, escaped data the map script draws for one plan.
 
-    pf = plan if plan is not None else read_plan(plan_dir)
-    if pf.geo is None:
+    ``plan`` is a :class:`~cluster_mapper.planner.Plan` or a plan read with
+    :func:`~cluster_mapper.plan_io.read_plan`.
+    """
+    pf = plan
+    if pf.geodata is None:
         from .errors import fail
 
-        fail(Path(plan_dir) / "clusters.geojson", "the plan has no clusters.geojson, so there is nothing to draw.",
+        fail(Path(getattr(pf, "directory", ".")) / "clusters.geojson", "the plan has no clusters.geojson, so there is nothing to draw.",
              fix="write the plan again with `cluster-mapper plan`.")
-    geo = pf.geo
+    geo = pf.geodata
     summary = pf.summary
     a = pf.assignments.copy()
     a["n"] = pd.to_numeric(a.get("n_teachers", 1), errors="coerce").fillna(1).astype(int)
@@ -179,7 +178,7 @@ def plan_payload(plan_dir: str | Path, plan=None) -> dict:
 
     sch = geo[geo["kind"] == "school"].reset_index(drop=True)
     sidx = {sid: i for i, sid in enumerate(sch["school_id"])}
-    head_mask = a["reason"].astype(str).str.startswith(HEAD_TEACHER_PREFIX)
+    head_mask = pf.policy.left_out(a)
     heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
     school_text = _teachers_texts(a, ["school_id"])
     schools = []
@@ -268,26 +267,17 @@ def _type_order(key: str) -> tuple:
 # --------------------------------------------------------------------------- network
 
 
-def network_payload(summary: dict) -> tuple[list[list[float]] | None, bool, str]:
-    """Simplified road network polylines ([lat, lon, lat, lon, ...] each), generated flag, note."""
-    travel = summary.get("travel") or {}
-    path = travel.get("network_path") or (summary.get("inputs") or {}).get("network_path")
+def network_payload(plan) -> tuple[list[list[float]] | None, bool, str]:
+    """Simplified road network polylines ([lat, lon, lat, lon, ...] each), generated flag, note.
+
+    Draws the plan's own road network (the one its travel times came from).
+    """
+    path = (plan.summary.get("travel") or {}).get("network_path")
     if not path:
         return None, False, ""
-    p = Path(path)
-    if not p.is_file():
-        return None, False, f"road network file {esc(p.name)} not found; not drawn"
-    if p.stat().st_size > MAX_NETWORK_FILE_BYTES:
-        return None, False, "road network too large to draw; not drawn"
-    try:
-        from .network import load_network
-        from .policy import policy_from_dict
-
-        pol = policy_from_dict(summary.get("policy") or {}, source="summary.json")
-        G = load_network(p, pol.travel)
-    except Exception as exc:  # the map is still useful without roads
-        log.warning("road network not drawn: %s", exc)
-        return None, False, "road network could not be read; not drawn"
+    G = plan.network
+    if G is None:
+        return None, False, f"road network file {esc(Path(path).name)} not found or unreadable; not drawn"
     generated = _truthy(G.graph.get("generated", ""))
     if G.number_of_edges() > MAX_NETWORK_EDGES:
         return None, generated, f"road network has {G.number_of_edges():,} edges, too many to draw; not drawn"
@@ -620,39 +610,34 @@ def render_html(m) -> str:
     return text
 
 
-def write_map(plan_dir: str | Path, *, renderer: str = "auto", network: bool = True) -> Path:
-    """Write ``map.html`` into a plan folder and return its path.
+def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool = True) -> Path:
+    """Write ``map.html`` of a plan into ``folder`` and return its path.
 
     Parameters
     ----------
-    plan_dir : folder holding the plan files (``clusters.geojson`` is needed).
+    plan : a :class:`~cluster_mapper.planner.Plan` or a plan read with
+        :func:`~cluster_mapper.plan_io.read_plan`.
+    folder : where ``map.html`` goes (usually the plan folder).
     renderer : ``"auto"`` (SVG for district plans, canvas above
         :data:`CANVAS_THRESHOLD` features), ``"svg"`` or ``"canvas"``.
-    network : draw the road network named in ``summary.json`` when present.
+    network : draw the plan's road network when it has one.
     """
-    from .plan_io import read_plan
-
-    d = Path(plan_dir)
-    pf = read_plan(d)
-    payload = plan_payload(d, pf)
-    net, net_gen, note = network_payload(pf.summary) if network else (None, False, "")
+    payload = plan_payload(plan)
+    net, net_gen, note = network_payload(plan) if network else (None, False, "")
     m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer)
-    out = d / "map.html"
+    out = Path(folder) / "map.html"
     out.write_text(render_html(m), encoding="utf-8")
     return out
 
 
-def write_comparison_map(scenarios: Iterable[tuple[str, str | Path]], out: str | Path, *, renderer: str = "auto") -> Path:
-    """One map with each scenario's plan folder as a layer (road network from the first)."""
-    from .plan_io import read_plan
-
+def write_comparison_map(scenarios: Iterable[tuple[str, Any]], out: str | Path, *, renderer: str = "auto") -> Path:
+    """One map with each scenario's plan as a layer (road network from the first)."""
     payloads = []
     net, net_gen, note = None, False, ""
-    for k, (label, d) in enumerate(scenarios):
-        pf = read_plan(d)
-        payloads.append((label, plan_payload(d, pf)))
+    for k, (label, plan) in enumerate(scenarios):
+        payloads.append((label, plan_payload(plan)))
         if k == 0:
-            net, net_gen, note = network_payload(pf.summary)
+            net, net_gen, note = network_payload(plan)
     m = build_map(payloads, net, net_gen, note, compare=True, renderer=renderer)
     out = Path(out)
     out.write_text(render_html(m), encoding="utf-8")

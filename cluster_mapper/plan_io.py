@@ -14,19 +14,25 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import geopandas as gpd
+import networkx as nx
 import pandas as pd
 from shapely.geometry import LineString, MultiPoint
 
 from . import __version__
+from .errors import fail
+from .policy import Policy, policy_from_dict
+
+log = logging.getLogger(__name__)
 
 #: Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -202,9 +208,11 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326")
 
 
-def plan_summary(plan, travel_spec: dict, policy_path: str | None) -> dict:
+def plan_summary(plan) -> dict:
     """The ``summary.json`` content of a plan."""
-    inputs = {"schools": plan.inputs.schools_path, "teachers": plan.inputs.teachers_path, "policy": policy_path, **{k: v for k, v in travel_spec.items() if k.endswith("_path")}}
+    travel_spec = plan.travel_spec or {"source": plan.travel.source}
+    inputs = {"schools": plan.inputs.schools_path, "teachers": plan.inputs.teachers_path, "policy": plan.policy_path,
+              **{k: v for k, v in travel_spec.items() if k.endswith("_path")}}
     hashes = {k: file_sha256(v) for k, v in inputs.items() if v and Path(v).is_file()}
     t = plan.teachers
     placed = t[t["status"] == "placed"]
@@ -224,11 +232,11 @@ def plan_summary(plan, travel_spec: dict, policy_path: str | None) -> dict:
         "travel_notes": plan.travel.notes,
         "schools_off_network": sorted(plan.travel.snaps.loc[plan.travel.snaps["off_network"], "school_id"].tolist()) if len(plan.travel.snaps) else [],
         "clusters": int(len(plan.clusters)),
-        "kept_clusters": int(getattr(plan, "kept_clusters", 0)),
+        "kept_clusters": int(plan.kept_clusters),
         "teachers_total": int(t["n_teachers"].sum()),
         "teachers_placed": plan.teachers_placed,
         "teachers_not_placed": plan.teachers_not_placed,
-        "head_teachers_left_out": int(t.loc[(t["status"] != "placed") & (t["role"] == "head_teacher"), "n_teachers"].sum()),
+        "head_teachers_left_out": int(t.loc[plan.policy.left_out(t), "n_teachers"].sum()),
         "mean_travel_minutes": round(float((travel_m * placed["n_teachers"].astype(float)).sum() / max(1, placed["n_teachers"].sum())), 2),
         "max_travel_minutes": round(float(travel_m.max()), 2) if len(travel_m) else 0.0,
         "counts_input": plan.inputs.counts_input,
@@ -247,8 +255,6 @@ def check_output_folder(out: str | Path) -> None:
     a folder with other content (``--out .`` or ``--out ~/Documents`` by
     mistake), would be deleted by the replacement, so it is refused.
     """
-    from .errors import fail
-
     out = Path(out)
     if not out.exists() and not out.is_symlink():
         return
@@ -268,47 +274,91 @@ def check_output_folder(out: str | Path) -> None:
              fix="give a new or empty folder for --out, such as outputs/plan.", field="out")
 
 
-def write_plan(plan, out: str | Path, travel_spec: dict, policy_path: str | None = None,
-               extra: Callable[[Path], None] | None = None) -> Path:
-    """Write all plan files to ``out`` atomically; ``extra(tmp_dir)`` may add more files (map, report).
+def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
+    """Write all plan files to ``out`` atomically, with the map and report unless ``review`` is False.
 
-    ``out`` must be new, empty, or an earlier plan folder (see :func:`check_output_folder`).
+    ``out`` must be new, empty, or an earlier plan folder (see
+    :func:`check_output_folder`); it is replaced only when every file is
+    written, so an interrupted run leaves the previous plan as it was.
     """
     check_output_folder(out)
+    summary = plan.summary
+    geo = plan.geodata
     with atomic_directory(out) as tmp:
-        write_csv(plan.teachers[ASSIGNMENT_COLUMNS], tmp / "assignments.csv")
+        write_csv(plan.assignments, tmp / "assignments.csv")
         write_csv(plan.clusters, tmp / "clusters.csv")
-        geo = plan_geodata(plan)
         geo.to_file(tmp / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
-        summary = plan_summary(plan, travel_spec, policy_path)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-        if extra is not None:
-            extra(tmp)
+        if review:
+            write_review(SavedPlan(tmp, plan.assignments, plan.clusters, summary, geo, plan.policy, plan.network), tmp)
     return Path(out)
 
 
+def write_review(plan, folder: str | Path) -> None:
+    """Write ``map.html`` and ``report.html`` of a plan into ``folder``."""
+    from .mapping import write_map
+    from .report import write_report
+
+    write_map(plan, folder)
+    write_report(plan, folder)
+
+
 @dataclass
-class PlanFiles:
-    """A plan directory read back from disk."""
+class SavedPlan:
+    """A plan as the review needs it: its tables, summary, geometry, policy and road network.
+
+    Read from a plan folder by :func:`read_plan`, or made from a fresh
+    :class:`~cluster_mapper.planner.Plan` when it is written. ``network`` is
+    the road network the plan was made on; for a plan read from disk it is
+    read from the file named in ``summary.json`` the first time it is asked
+    for (``None`` when the plan used no network or the file is gone).
+    """
 
     directory: Path
     assignments: pd.DataFrame
     clusters: pd.DataFrame
     summary: dict
-    geo: gpd.GeoDataFrame | None
+    geodata: gpd.GeoDataFrame | None
+    policy: Policy
+    _network: nx.MultiDiGraph | None = None
+
+    @property
+    def network(self) -> nx.MultiDiGraph | None:
+        if self._network is None:
+            self._network = _saved_network(self.summary, self.policy)
+        return self._network
 
 
-def read_plan(directory: str | Path) -> PlanFiles:
-    """Read the files of a plan directory."""
+#: A saved plan's road network file larger than this is not read again for its map.
+MAX_REVIEW_NETWORK_BYTES = 200 * 1024 * 1024
+
+
+def _saved_network(summary: dict, policy: Policy) -> nx.MultiDiGraph | None:
+    path = (summary.get("travel") or {}).get("network_path")
+    if not path or not Path(path).is_file():
+        return None
+    if Path(path).stat().st_size > MAX_REVIEW_NETWORK_BYTES:
+        log.warning("road network %s is too large to draw again; the map is drawn without it", path)
+        return None
+    from .network import load_network
+
+    try:
+        return load_network(path, policy.travel)
+    except Exception as exc:  # the map and report are still useful without roads
+        log.warning("road network %s could not be read: %s", path, exc)
+        return None
+
+
+def read_plan(directory: str | Path) -> SavedPlan:
+    """Read a plan folder written by :func:`write_plan`: the one plan reader."""
     d = Path(directory)
     missing = [f for f in ("assignments.csv", "clusters.csv", "summary.json") if not (d / f).exists()]
     if missing:
-        from .errors import fail
-
         fail(d, f"this is not a complete plan directory (missing {', '.join(missing)}).", fix="give the --out folder of a finished `cluster-mapper plan` run.")
     geo = gpd.read_file(d / "clusters.geojson", engine="pyogrio") if (d / "clusters.geojson").exists() else None
-    return PlanFiles(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"),
-                     json.loads((d / "summary.json").read_text(encoding="utf-8")), geo)
+    summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+    policy = policy_from_dict(summary.get("policy") or {}, source=str(d / "summary.json"))
+    return SavedPlan(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"), summary, geo, policy)
 
 
-__all__ = ["write_plan", "read_plan", "PlanFiles", "atomic_directory", "recover_interrupted", "check_output_folder", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]
+__all__ = ["write_plan", "write_review", "read_plan", "SavedPlan", "plan_summary", "atomic_directory", "recover_interrupted", "check_output_folder", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
@@ -44,6 +45,14 @@ class Plan:
         One row per cluster, as written to ``clusters.csv``.
     objective, lower_bound : float
         Total travel (teacher-minutes or school trips) and a proven lower bound.
+    travel : TravelTimes
+        The school-to-school minutes the plan was made with.
+    network : networkx.MultiDiGraph or None
+        The road network the travel times came from (drawn on the map).
+    travel_spec : dict
+        Where travel times came from, as written in ``summary.json``.
+    policy_path : str or None
+        The policy file, when the policy came from one.
     """
 
     units: pd.DataFrame
@@ -60,6 +69,9 @@ class Plan:
     backend: str = DEFAULT_BACKEND
     notes: list[str] = field(default_factory=list)
     kept_clusters: int = 0
+    network: nx.MultiDiGraph | None = None
+    travel_spec: dict = field(default_factory=dict)
+    policy_path: str | None = None
 
     @property
     def gap(self) -> float:
@@ -73,6 +85,27 @@ class Plan:
     @property
     def teachers_not_placed(self) -> int:
         return int(self.teachers.loc[self.teachers["status"] != "placed", "n_teachers"].sum())
+
+    @property
+    def assignments(self) -> pd.DataFrame:
+        """One row per teacher (or per school group for count input), as in ``assignments.csv``."""
+        from .plan_io import ASSIGNMENT_COLUMNS
+
+        return self.teachers[ASSIGNMENT_COLUMNS]
+
+    @property
+    def summary(self) -> dict:
+        """The ``summary.json`` content: figures, bound, travel source, policy, inputs."""
+        from .plan_io import plan_summary
+
+        return plan_summary(self)
+
+    @property
+    def geodata(self):
+        """Schools, venues, member lines and hulls as one GeoDataFrame (EPSG:4326)."""
+        from .plan_io import plan_geodata
+
+        return plan_geodata(self)
 
 
 def _group_label(gender: str, level: str) -> str:
@@ -170,7 +203,7 @@ def solve_plan(
     jobs = []
     for region, reg_units in units.groupby("region", sort=True):
         district = reg_units["district"].iloc[0]
-        dp = policy.default if policy.cross_district else policy.for_district(district)
+        dp = policy.for_district(district)
         if dp.n_clusters is not None:
             jobs.append((region, dp, reg_units.index.to_numpy(), dp.n_clusters))
         else:
@@ -260,7 +293,7 @@ def _keep_previous(units: pd.DataFrame, previous: pd.DataFrame, travel: TravelTi
         ok = len(members) > 0 and len(venue) == 1 and bool(venue["can_be_venue"].iloc[0])
         if ok:
             v = venue.iloc[0]
-            dp = policy.default if policy.cross_district else policy.for_district(v["district"])
+            dp = policy.for_district(v["district"])
             same_group = (members[["region", "gender_group", "level_group"]] == v[["region", "gender_group", "level_group"]]).all(axis=None)
             minutes = [tt.minutes(s, venue_school) for s in members["school_id"]]
             n = int(members["n_teachers"].sum())
@@ -410,7 +443,7 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     """Why unit ``i`` is not in any cluster, and the smallest change that would place it."""
     tt = travel
     u = units.iloc[i]
-    dp = policy.default if policy.cross_district else policy.for_district(u["district"])
+    dp = policy.for_district(u["district"])
     limit = dp.travel_limit
     n = int(u["n_teachers"])
     who = f"{n} {_group_label(u['gender_group'], u['level_group'])}".replace(" teachers", " teacher" if n == 1 else " teachers")

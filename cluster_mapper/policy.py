@@ -21,7 +21,10 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .errors import InputError, ProblemCollector
 
@@ -39,10 +42,12 @@ class DistrictPolicy:
     ----------
     min_teachers, max_teachers : int
         Size bounds of a cluster, in teachers (field study: 6 to 12).
-    max_schools : int
-        Most schools in one cluster; 0 means no limit.
-    max_travel_minutes : float
-        Longest travel from a member school to the venue; 0 means no limit.
+    max_schools : int or None
+        Most schools in one cluster; ``None`` means no limit (written ``0`` in
+        the TOML file).
+    max_travel_minutes : float or None
+        Longest travel from a member school to the venue, in minutes;
+        ``None`` means no limit (written ``0`` in the TOML file).
     gender : {"segregated", "mixed"}
         Separate clusters for women and men, or mixed clusters.
     levels : {"separate", "mixed"}
@@ -59,8 +64,8 @@ class DistrictPolicy:
 
     min_teachers: int = 6
     max_teachers: int = 12
-    max_schools: int = 5
-    max_travel_minutes: float = 60.0
+    max_schools: int | None = 5
+    max_travel_minutes: float | None = 60.0
     gender: str = "segregated"
     levels: str = "separate"
     n_clusters: int | None = None
@@ -71,12 +76,20 @@ class DistrictPolicy:
     @property
     def travel_limit(self) -> float:
         """Travel limit in minutes, ``inf`` when there is none."""
-        return float("inf") if not self.max_travel_minutes else float(self.max_travel_minutes)
+        return float("inf") if self.max_travel_minutes is None else float(self.max_travel_minutes)
+
+    def leaves_out(self, role: str) -> bool:
+        """Whether a teacher of ``role`` stays out of clusters by policy.
+
+        Head teachers support clusters but are not regular members (field
+        study), unless ``include_head_teachers = true``.
+        """
+        return role == "head_teacher" and not self.include_head_teachers
 
     @property
     def school_limit(self) -> int:
         """Most schools per cluster, a large number when there is no limit."""
-        return self.max_schools if self.max_schools > 0 else 10**9
+        return 10**9 if self.max_schools is None else self.max_schools
 
 
 @dataclass(frozen=True)
@@ -117,8 +130,34 @@ class Policy:
     source: str | None = None
 
     def for_district(self, district: str) -> DistrictPolicy:
-        """The rules that apply in ``district``."""
+        """The rules that apply in ``district``: the one answer to "which policy applies here".
+
+        Its ``[districts.NAME]`` table where there is one, else the defaults.
+        With ``cross_district = true`` there are no district tables (the
+        loader refuses them), so every district gets the defaults.
+        """
         return self.districts.get(district, self.default)
+
+    def left_out(self, assignments: "pd.DataFrame") -> "pd.Series":
+        """Rows of an assignments table (``role``, ``district``, ``status``) left out by policy, not by the rules."""
+        import pandas as pd
+
+        rules = {d: self.for_district(d) for d in assignments["district"].unique()}
+        flags = [st != "placed" and rules[d].leaves_out(r) for r, d, st in zip(assignments["role"], assignments["district"], assignments["status"])]
+        return pd.Series(flags, index=assignments.index, dtype=bool)
+
+    @property
+    def travel_cutoff_minutes(self) -> float | None:
+        """How far travel times are computed: three times the longest travel limit.
+
+        Beyond the limit, times are still needed to say which longer limit
+        would place a teacher; ``None`` (no cutoff) when any district has no
+        travel limit.
+        """
+        limits = [self.default.max_travel_minutes, *(p.max_travel_minutes for p in self.districts.values())]
+        if any(lim is None for lim in limits):
+            return None
+        return 3.0 * max(lim for lim in limits if lim is not None)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary, as written in plan summaries."""
@@ -135,6 +174,8 @@ class Policy:
 _DISTRICT_KEYS = {f.name: f for f in fields(DistrictPolicy)}
 _TRAVEL_KEYS = {f.name: f for f in fields(TravelPolicy)}
 _TOP_ONLY = {"cross_district"}
+#: Keys where 0 in the TOML file means "no limit / not fixed": ``None`` in the typed policy.
+_NONE_WHEN_ZERO = {"max_schools", "max_travel_minutes", "n_clusters"}
 
 _CHOICES = {
     "gender": GENDER_POLICIES,
@@ -203,8 +244,8 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
         if key == "districts" and not where:
             continue
         if key in _DISTRICT_KEYS:
-            if key == "n_clusters" and value in (0, None):
-                district_vals[key] = None
+            if key in _NONE_WHEN_ZERO and (value is None or (value == 0 and not isinstance(value, bool))):
+                district_vals[key] = None  # 0 in the file (or null in a summary) means "no limit"
                 continue
             v = _check_value(key, value, col, where)
             if v is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .mapping import GENDER_WORD, HEAD_TEACHER_PREFIX, esc, schools_generated, type_label
+from .mapping import GENDER_WORD, esc, schools_generated, type_label
 
 CSS = """
 body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#111;max-width:1100px}
@@ -45,6 +45,11 @@ def _f(x, nd: int = 1) -> str:
     if np.isnan(v):
         return ""
     return f"{v:,.{nd}f}"
+
+
+def _limit(value, limited: str, unlimited: str) -> str:
+    """A policy limit in words: ``None`` (0 in plans of older versions) means no limit."""
+    return unlimited if not value else limited.format(value)
 
 
 def _who(gender: str, level: str) -> str:
@@ -96,19 +101,17 @@ def _travel_bands(m: np.ndarray, w: np.ndarray) -> list[list[str]]:
     return rows
 
 
-def build_report(plan_dir: str | Path) -> str:
-    """The report's HTML text for a plan folder."""
-    from .plan_io import read_plan
-
-    pf = read_plan(plan_dir)
+def build_report(plan) -> str:
+    """The report's HTML text for a plan (a fresh :class:`~cluster_mapper.planner.Plan` or one read from a folder)."""
+    pf = plan
     s = pf.summary
     a = pf.assignments.copy()
     a["n"] = pd.to_numeric(a["n_teachers"], errors="coerce").fillna(1).astype(int)
     a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
     cl = pf.clusters.copy()
     names: dict[str, str] = {}
-    if pf.geo is not None:
-        sch = pf.geo[pf.geo["kind"] == "school"]
+    if pf.geodata is not None:
+        sch = pf.geodata[pf.geodata["kind"] == "school"]
         names = dict(zip(sch["school_id"], sch["name"]))
 
     def sname(sid: str) -> str:
@@ -118,6 +121,7 @@ def build_report(plan_dir: str | Path) -> str:
     policy = s.get("policy") or {}
     inputs = s.get("inputs") or {}
     pol_name = Path(inputs["policy"]).name if inputs.get("policy") else "default policy"
+    a["left_out"] = pf.policy.left_out(a)
     placed = a[a["status"] == "placed"]
     m = placed["minutes"].fillna(0).to_numpy(float)
     w = placed["n"].to_numpy(float)
@@ -145,8 +149,8 @@ def build_report(plan_dir: str | Path) -> str:
         travel_text += f": {Path(s['travel']['network_path']).name}"
     gap = s.get("gap")
     rows = [
-        ["Policy", esc(f"{pol_name}: {policy.get('min_teachers')}-{policy.get('max_teachers')} teachers, 1-{policy.get('max_schools')} schools per cluster, "
-                       f"travel limit {policy.get('max_travel_minutes')} min, gender {policy.get('gender')}, levels {policy.get('levels')}"
+        ["Policy", esc(f"{pol_name}: {policy.get('min_teachers')}-{policy.get('max_teachers')} teachers, {_limit(policy.get('max_schools'), '1-{} schools per cluster', 'any number of schools per cluster')}, "
+                       f"{_limit(policy.get('max_travel_minutes'), 'travel limit {} min', 'no travel limit')}, gender {policy.get('gender')}, levels {policy.get('levels')}"
                        + (f", {policy.get('n_clusters')} clusters per district" if policy.get("n_clusters") else "")
                        + ("; head teachers placed as members" if policy.get("include_head_teachers") else "; head teachers not placed (they support clusters)"))],
         ["Clusters", f"{int(s.get('clusters', len(cl))):,}"],
@@ -180,7 +184,7 @@ def build_report(plan_dir: str | Path) -> str:
         ad = a[a["district"] == d]
         pd_ = ad[ad["status"] == "placed"]
         npl = ad[ad["status"] != "placed"]
-        heads = npl[npl["reason"].str.startswith(HEAD_TEACHER_PREFIX)]["n"].sum()
+        heads = npl[npl["left_out"]]["n"].sum()
         mm = (pd_["minutes"].fillna(0) * pd_["n"]).sum() / max(1, pd_["n"].sum())
         ov.append([esc(d), f"{int((cl['district'] == d).sum()):,}", f"{int(pd_['n'].sum()):,}", f"{int(npl['n'].sum() - heads):,}",
                    f"{int(heads):,}", _f(mm), _f(pd_["minutes"].max() if len(pd_) else 0)])
@@ -214,14 +218,14 @@ def build_report(plan_dir: str | Path) -> str:
                        f"<div>Venue: <b>{sname(c.venue_school_id)}</b>. {esc(c.n_teachers)} teachers from {esc(c.n_schools)} school(s); "
                        f"longest travel {_f(c.max_travel_minutes)} min.</div>"
                        + _table(["school", "travel to venue", "teachers", "teachers (ids)"], mem, {2}) + "</div>")
-        npl = a[(a["district"] == d) & (a["status"] != "placed") & ~a["reason"].str.startswith(HEAD_TEACHER_PREFIX)]
+        npl = a[(a["district"] == d) & (a["status"] != "placed") & ~a["left_out"]]
         out.append(f"<h3>Teachers not placed in {esc(d)}: {int(npl['n'].sum()):,}</h3>")
         if len(npl):
             nrows = []
             for (sid, gender, level, reason, sugg), g in npl.groupby(["school_id", "gender", "level", "reason", "suggestion"], sort=True):
                 nrows.append([sname(sid), esc(_who(gender, level)), f"{int(g['n'].sum())}", esc(", ".join(g["teacher_id"])), esc(reason), esc(sugg) or "none found"])
             out.append(_table(["school", "teachers", "how many", "teacher ids", "why not placed", "smallest change that would place them"], nrows, {2}, cls="np"))
-        heads = a[(a["district"] == d) & (a["status"] != "placed") & a["reason"].str.startswith(HEAD_TEACHER_PREFIX)]
+        heads = a[(a["district"] == d) & a["left_out"]]
         if len(heads):
             out.append(f"<p class='note'>{int(heads['n'].sum()):,} head teacher(s) in {esc(d)} are not cluster members: they support the clusters "
                        "(policy include_head_teachers = false).</p>")
@@ -230,10 +234,10 @@ def build_report(plan_dir: str | Path) -> str:
     return "\n".join(out)
 
 
-def write_report(plan_dir: str | Path) -> Path:
-    """Write ``report.html`` into a plan folder and return its path."""
-    p = Path(plan_dir) / "report.html"
-    p.write_text(build_report(plan_dir), encoding="utf-8")
+def write_report(plan, folder: str | Path) -> Path:
+    """Write ``report.html`` of a plan into ``folder`` and return its path."""
+    p = Path(folder) / "report.html"
+    p.write_text(build_report(plan), encoding="utf-8")
     return p
 
 

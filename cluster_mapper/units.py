@@ -71,7 +71,7 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
             problems.append(InputProblem(src, f"school {row.school_id} is mixed but its teacher count gives no gender, and district {row.district} is gender-segregated.", "give female_* and male_* count columns (or a roster), or set gender = \"mixed\" for the district.", getattr(row, "_row", None) if inputs.teachers_path else int(schools.at[row.school_id, "_row"]), "teachers"))
         if lvl is None:
             problems.append(InputProblem(src, f"the teacher count of school {row.school_id} gives no level, and district {row.district} keeps levels separate.", "give *_primary and *_middle count columns (or a roster), or set levels = \"mixed\".", getattr(row, "_row", None) if inputs.teachers_path else int(schools.at[row.school_id, "_row"]), "teachers"))
-        excluded = row.role == "head_teacher" and not dp.include_head_teachers
+        excluded = dp.leaves_out(row.role)
         gg.append(g)
         lg.append(lvl)
         reasons.append(HEAD_TEACHER_REASON if excluded else "")

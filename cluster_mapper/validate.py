@@ -60,7 +60,6 @@ def _policy(summary: dict) -> Policy:
         return load_policy(path)
     raw = dict(summary["policy"])
     districts = raw.pop("districts", {})
-    raw = {k: v for k, v in raw.items() if v is not None}
     return policy_from_dict({**raw, **({"districts": districts} if districts else {})}, "summary.json")
 
 
@@ -224,7 +223,7 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
                 rep.add(f"teacher {row.teacher_id} is not placed and no reason is given")
         else:
             rep.add(f"teacher {row.teacher_id} has an unknown status '{row.status}'")
-        dp = policy.default if policy.cross_district else policy.for_district(schools.at[row.school_id, "district"])
+        dp = policy.for_district(schools.at[row.school_id, "district"])
         if row.role == "head_teacher" and not dp.include_head_teachers and row.status == "placed":
             rep.add(f"head teacher {row.teacher_id} is placed although the policy leaves head teachers out")
 
@@ -243,7 +242,7 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
         districts = {schools.at[sid, "district"] for sid in c["school_id"]}
         if len(districts) > 1 and not policy.cross_district:
             rep.add(f"cluster {cid} spans districts {sorted(districts)}")
-        dp = policy.default if policy.cross_district else policy.for_district(schools.at[venue, "district"])
+        dp = policy.for_district(schools.at[venue, "district"])
         n = int(c["n"].sum())
         if not dp.min_teachers <= n <= dp.max_teachers:
             rep.add(f"cluster {cid} has {n} teachers, outside {dp.min_teachers}..{dp.max_teachers}")
@@ -283,7 +282,7 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
 
     # 3. schools kept together (per gender/level group where the policy splits)
     for sid, rows in a[a["status"] == "placed"].groupby("school_id"):
-        dp = policy.default if policy.cross_district else policy.for_district(schools.at[sid, "district"])
+        dp = policy.for_district(schools.at[sid, "district"])
         keys = []
         for r in rows.itertuples(index=False):
             gg = r.gender if dp.gender == "segregated" else "all"

@@ -1,0 +1,269 @@
+"""The one way in: a :class:`Scenario` planned into a :class:`~cluster_mapper.planner.Plan`.
+
+Every caller (the command line, ``compare``, the notebook, the benchmarks)
+goes through :func:`plan`, so the job runs the same steps everywhere::
+
+    read inputs ──► check the policy against them ──► travel times ──► plan
+    (schools,        (a misspelt [districts.X]         (network loaded   (units, model,
+     teachers,        is refused)                       once, kept on     reasons)
+     policy)                                            the plan)
+
+Example
+-------
+>>> from cluster_mapper import Scenario, plan, write_plan
+>>> p = plan(Scenario.sample())                       # doctest: +SKIP
+>>> p.teachers_placed, round(p.gap, 4)                # doctest: +SKIP
+>>> write_plan(p, "outputs/plan")                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import networkx as nx
+import pandas as pd
+
+from .errors import fail
+from .inputs import Inputs, load_inputs, load_schools
+from .model import DEFAULT_BACKEND
+from .planner import Plan, solve_plan
+from .policy import Policy, check_policy_districts, load_policy
+from .travel import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
+
+log = logging.getLogger(__name__)
+
+#: Called with (what is happening, fraction done between 0 and 1).
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class TravelSource:
+    """Where travel times come from: exactly one of a road network, a matrix, or straight lines.
+
+    Attributes
+    ----------
+    network_path : str or None
+        Road network file (GraphML, OSM XML, ``.osm.pbf``, Overpass JSON).
+    matrix_path : str or None
+        CSV ``from_school_id, to_school_id, minutes``.
+    straight_line : bool
+        Straight-line distance times the policy's detour factor (announced
+        in every output, never a silent default).
+    """
+
+    network_path: str | None = None
+    matrix_path: str | None = None
+    straight_line: bool = False
+
+    def __post_init__(self) -> None:
+        chosen = sum([self.network_path is not None, self.matrix_path is not None, bool(self.straight_line)])
+        if chosen != 1:
+            fail("<command line>", "give exactly one source of travel times.", fix="use one of --network FILE, --travel-matrix FILE or --straight-line.")
+
+    def spec(self, cutoff_minutes: float | None) -> dict:
+        """The ``travel`` entry of ``summary.json``: the source, its file and the cutoff."""
+        if self.network_path:
+            return {"source": "network", "network_path": str(Path(self.network_path).resolve()), "cutoff_minutes": cutoff_minutes}
+        if self.matrix_path:
+            return {"source": "matrix", "matrix_path": str(Path(self.matrix_path).resolve())}
+        return {"source": "straight_line", "cutoff_minutes": cutoff_minutes}
+
+
+@dataclass
+class Scenario:
+    """One planning job: the input files, the policy and where travel times come from.
+
+    Attributes
+    ----------
+    schools : path
+        Schools file (CSV, GeoJSON or GeoPackage).
+    travel : TravelSource
+        Road network, matrix or straight lines.
+    teachers : path or None
+        Teacher roster CSV; without it, the schools file's counts are used.
+    policy : path, Policy or None
+        A policy TOML file, an already loaded :class:`Policy`, or ``None``
+        for the field-study defaults.
+    revise : path or None
+        An earlier plan folder: its clusters that still obey every rule are
+        kept unchanged; only the rest is planned again.
+    backend : str
+        OR-Tools MIP backend (``HIGHS``, ``SCIP``, ``CBC``, ``CP_SAT``).
+    cache_dir : path, None or False
+        Travel-time cache folder; ``None`` for the default, ``False`` for none.
+    """
+
+    schools: str | Path
+    travel: TravelSource
+    teachers: str | Path | None = None
+    policy: str | Path | Policy | None = None
+    revise: str | Path | None = None
+    backend: str = DEFAULT_BACKEND
+    cache_dir: str | Path | None | bool = None
+
+    @classmethod
+    def sample(cls, policy: str | Path | Policy | None = None, **kwargs) -> "Scenario":
+        """The bundled Mansehra sample (generated schools and teachers on real settlements).
+
+        ``policy`` defaults to the sample's own ``policy.toml``.
+        """
+        from .sample import sample_files
+
+        files = sample_files()
+        return cls(
+            schools=files["schools"],
+            teachers=files["teachers"],
+            policy=files["policy"] if policy is None else policy,
+            travel=TravelSource(network_path=str(files["network"])),
+            **kwargs,
+        )
+
+    def load_policy(self) -> Policy:
+        """The scenario's policy, read and checked."""
+        return self.policy if isinstance(self.policy, Policy) else load_policy(self.policy)
+
+    @property
+    def policy_path(self) -> str | None:
+        """The policy file's absolute path, when the policy came from a file."""
+        if isinstance(self.policy, Policy):
+            return self.policy.source if self.policy.source and Path(self.policy.source).is_file() else None
+        return str(Path(self.policy).resolve()) if self.policy is not None else None
+
+
+@dataclass
+class Travel:
+    """Travel times of a run and the road network they came from (``None`` without one)."""
+
+    times: TravelTimes
+    network: nx.MultiDiGraph | None = None
+    spec: dict = field(default_factory=dict)
+
+
+def read_inputs(scenario: Scenario, policy: Policy) -> Inputs:
+    """Read and check the scenario's schools and teachers (positions in the policy's ``crs``).
+
+    Raises
+    ------
+    InputError
+        Every problem of every file, with file, row, field and fix.
+    """
+    return load_inputs(scenario.schools, scenario.teachers, crs=policy.travel.crs)
+
+
+def load_road_network(source: TravelSource, policy: Policy) -> nx.MultiDiGraph | None:
+    """The scenario's road network for the policy's travel mode (``None`` without a network)."""
+    if not source.network_path:
+        return None
+    from .network import load_network
+
+    return load_network(source.network_path, policy.travel)
+
+
+def travel_times(
+    schools: pd.DataFrame,
+    source: TravelSource,
+    policy: Policy,
+    *,
+    network: nx.MultiDiGraph | None = None,
+    cache_dir: str | Path | None | bool = None,
+) -> Travel:
+    """Travel minutes between all schools from the chosen source.
+
+    Parameters
+    ----------
+    schools : geopandas.GeoDataFrame
+        Schools as read by :func:`~cluster_mapper.inputs.load_schools`.
+    source : TravelSource
+        Network, matrix or straight lines.
+    policy : Policy
+        Travel settings and the travel limits that set the cutoff
+        (:attr:`Policy.travel_cutoff_minutes`).
+    network : networkx.MultiDiGraph, optional
+        An already loaded road network of ``source`` (not loaded again).
+    cache_dir : path, None or False
+        Travel-time cache folder.
+    """
+    cutoff = policy.travel_cutoff_minutes
+    if source.network_path:
+        G = network if network is not None else load_road_network(source, policy)
+        assert G is not None
+        times = network_travel_times(schools, G, policy.travel, cutoff_minutes=cutoff, cache_dir=cache_dir)
+        return Travel(times, G, source.spec(times.cutoff_minutes))
+    if source.matrix_path:
+        times = matrix_travel_times(source.matrix_path, schools)
+    else:
+        times = straight_line_travel_times(schools, policy.travel, cutoff_minutes=cutoff)
+    return Travel(times, None, source.spec(times.cutoff_minutes))
+
+
+def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | None = None, progress: Progress | None = None) -> Plan:
+    """Plan a scenario: read, check, compute travel times, form clusters, explain who is left out.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Inputs, policy and travel source.
+    inputs : Inputs, optional
+        The scenario's schools and teachers, already read with this policy's
+        ``crs`` (``compare`` reads them once for all scenarios).
+    travel : Travel, optional
+        Travel times already computed for these schools with the same travel
+        settings and a cutoff at least as wide (``compare`` shares them
+        between scenarios). Computed here when not given.
+    progress : callable, optional
+        Called with (message, fraction done).
+
+    Returns
+    -------
+    Plan
+        Clusters, assignments, reasons, objective, lower bound and gap, the
+        travel times and the road network used, ready for
+        :func:`~cluster_mapper.plan_io.write_plan`.
+
+    Raises
+    ------
+    InputError
+        A problem in an input file, or a ``[districts.NAME]`` table that
+        looks like a misspelt district (nothing is planned).
+    """
+    if progress:
+        progress("reading schools and teachers", 0.0)
+    policy = scenario.load_policy()
+    if inputs is None:
+        inputs = read_inputs(scenario, policy)
+    notes = check_policy_districts(policy, inputs.schools["district"])
+    if travel is None:
+        if progress:
+            progress("computing travel times", 0.05)
+        travel = travel_times(inputs.schools, scenario.travel, policy, cache_dir=scenario.cache_dir)
+    previous = None
+    if scenario.revise is not None:
+        from .plan_io import read_plan
+
+        previous = read_plan(scenario.revise).assignments
+    result = solve_plan(inputs, travel.times, policy, backend=scenario.backend, progress=progress, previous=previous)
+    result.notes[:0] = notes
+    result.network = travel.network
+    result.travel_spec = travel.spec
+    result.policy_path = scenario.policy_path
+    log.info("planned %d clusters, %d of %d teachers placed, gap %.4f", len(result.clusters), result.teachers_placed,
+             result.teachers_placed + result.teachers_not_placed, result.gap)
+    return result
+
+
+def schools_travel_times(schools_path: str | Path, source: TravelSource, policy: Policy) -> Travel:
+    """Travel times for a schools file alone (the ``travel-times`` command)."""
+    schools = load_schools(schools_path, crs=policy.travel.crs)
+    return travel_times(schools, source, policy)
+
+
+def with_policy(scenario: Scenario, policy: str | Path | Policy | None) -> Scenario:
+    """The same scenario under another policy (for comparisons)."""
+    return replace(scenario, policy=policy)
+
+
+__all__ = ["Scenario", "TravelSource", "Travel", "plan", "read_inputs", "travel_times", "load_road_network",
+           "schools_travel_times", "with_policy"]
