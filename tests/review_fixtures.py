@@ -30,23 +30,17 @@ XSS_NAMES = ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>"]
 @pytest.fixture(scope="session")
 def sample_plan(tmp_path_factory) -> Path:
     """The bundled Mansehra sample planned once (with map.html and report.html) for the whole session."""
-    from cluster_mapper.cli import _review_files
-    from cluster_mapper.pipeline import SAMPLE, TravelSource, plan_from_files, sample_network_path
-    from cluster_mapper.plan_io import write_plan
+    from cluster_mapper import Scenario, plan, write_plan
 
     out = tmp_path_factory.mktemp("review") / "plan_sample"
-    src = TravelSource(network_path=str(sample_network_path()))
-    plan, spec = plan_from_files(SAMPLE["schools"], SAMPLE["teachers"], src, SAMPLE["policy"])
-    write_plan(plan, out, spec, str(SAMPLE["policy"]), extra=_review_files)
+    write_plan(plan(Scenario.sample()), out)
     return out
 
 
 @pytest.fixture(scope="session")
 def xss_plan(tmp_path_factory) -> Path:
     """A small straight-line plan whose schools carry HTML/script in their names and ids."""
-    from cluster_mapper.cli import _review_files
-    from cluster_mapper.pipeline import TravelSource, plan_from_files
-    from cluster_mapper.plan_io import write_plan
+    from cluster_mapper import Scenario, TravelSource, plan, write_plan
 
     d = tmp_path_factory.mktemp("xss")
     rows, teachers = [], []
@@ -66,9 +60,9 @@ def xss_plan(tmp_path_factory) -> Path:
     pd.DataFrame(rows).to_csv(d / "schools.csv", index=False)
     pd.DataFrame(teachers).to_csv(d / "teachers.csv", index=False)
     (d / "policy.toml").write_text('min_teachers = 4\nmax_teachers = 12\ngender = "mixed"\nlevels = "mixed"\nmax_travel_minutes = 60\n')
-    plan, spec = plan_from_files(d / "schools.csv", d / "teachers.csv", TravelSource(straight_line=True), d / "policy.toml")
+    result = plan(Scenario(d / "schools.csv", TravelSource(straight_line=True), d / "teachers.csv", d / "policy.toml"))
     out = d / "plan"
-    write_plan(plan, out, spec, str(d / "policy.toml"), extra=_review_files)
+    write_plan(result, out)
     return out
 
 

@@ -20,12 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from cluster_mapper import plan_io
-from cluster_mapper.inputs import load_inputs
-from cluster_mapper.planner import solve_plan
+from cluster_mapper import Scenario, TravelSource, plan, plan_io
 from cluster_mapper.plan_io import read_plan, recover_interrupted, write_plan
-from cluster_mapper.policy import load_policy
-from cluster_mapper.travel import straight_line_travel_times
 from cluster_mapper.validate import validate_plan
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -33,11 +29,7 @@ SCHOOLS, ROSTER, POLICY = CORPUS / "good_schools.csv", CORPUS / "good_roster.csv
 
 
 def make_plan(schools=SCHOOLS, roster=ROSTER, policy=POLICY):
-    pol = load_policy(policy)
-    inputs = load_inputs(schools, roster, crs=pol.travel.crs)
-    tt = straight_line_travel_times(inputs.schools, pol.travel, cutoff_minutes=180.0)
-    plan = solve_plan(inputs, tt, pol)
-    return plan, {"source": "straight_line", "cutoff_minutes": 180.0}, str(policy)
+    return plan(Scenario(schools, TravelSource(straight_line=True), roster, policy))
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -46,9 +38,9 @@ def tree(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def previous(tmp_path):
-    plan, spec, pol = make_plan()
+    result = make_plan()
     out = tmp_path / "plan"
-    write_plan(plan, out, spec, pol)
+    write_plan(result, out, review=False)
     assert validate_plan(out).ok
     return out, tree(out)
 
@@ -60,40 +52,41 @@ def _siblings(out: Path) -> list[str]:
 @pytest.mark.parametrize("stage", ["plan_geodata", "extra"])
 def test_keyboard_interrupt_mid_write_keeps_previous_plan(previous, monkeypatch, stage):
     out, before = previous
-    plan, spec, pol = make_plan()
-    extra = None
+    result = make_plan()
     if stage == "plan_geodata":
-        def boom(_plan):
+        def boom(*_args, **_kwargs):
             raise KeyboardInterrupt
-        monkeypatch.setattr(plan_io, "plan_geodata", boom)  # after assignments.csv and clusters.csv
+        monkeypatch.setattr(plan_io.gpd.GeoDataFrame, "to_file", boom)  # after assignments.csv and clusters.csv
     else:
-        def extra(tmp):
+        def review(_plan, tmp):
             assert (tmp / "summary.json").exists()  # every plan file written, then Ctrl-C
             raise KeyboardInterrupt
+        monkeypatch.setattr(plan_io, "write_review", review)
     with pytest.raises(KeyboardInterrupt):
-        write_plan(plan, out, spec, pol, extra=extra)
+        write_plan(result, out)
     assert tree(out) == before
     assert _siblings(out) == ["plan"]
     assert validate_plan(out).ok
 
 
-def test_error_mid_write_keeps_previous_plan(previous):
+def test_error_mid_write_keeps_previous_plan(previous, monkeypatch):
     out, before = previous
-    plan, spec, pol = make_plan()
+    result = make_plan()
 
-    def extra(tmp):
+    def review(_plan, tmp):
         raise OSError("disk full")
 
+    monkeypatch.setattr(plan_io, "write_review", review)
     with pytest.raises(OSError):
-        write_plan(plan, out, spec, pol, extra=extra)
+        write_plan(result, out)
     assert tree(out) == before and _siblings(out) == ["plan"]
 
 
 def test_successful_rewrite_replaces_whole_folder(previous):
     out, before = previous
     (out / "stale.txt").write_text("from an older plan")
-    plan, spec, pol = make_plan()
-    write_plan(plan, out, spec, pol)
+    result = make_plan()
+    write_plan(result, out, review=False)
     assert not (out / "stale.txt").exists()
     assert _siblings(out) == ["plan"]
     assert validate_plan(out).ok
@@ -104,15 +97,16 @@ WRITER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {tests!r})
     from test_atomic import make_plan
-    from cluster_mapper.plan_io import write_plan
+    from cluster_mapper import plan_io
 
-    plan, spec, pol = make_plan()
+    result = make_plan()
 
-    def extra(tmp):
+    def review(_plan, tmp):
         print("WRITING", flush=True)
         time.sleep(60)
 
-    write_plan(plan, {out!r}, spec, pol, extra=extra)
+    plan_io.write_review = review
+    plan_io.write_plan(result, {out!r})
     print("DONE", flush=True)
     """
 )
@@ -165,8 +159,8 @@ def test_write_without_rename_exchange(previous, monkeypatch):
     """The portable two-rename path also leaves a complete plan."""
     out, _ = previous
     monkeypatch.setattr(plan_io, "_exchange", lambda a, b: False)
-    plan, spec, pol = make_plan()
-    write_plan(plan, out, spec, pol)
+    result = make_plan()
+    write_plan(result, out, review=False)
     assert _siblings(out) == ["plan"] and validate_plan(out).ok
 
 
@@ -193,9 +187,9 @@ def test_formula_cells_are_neutralised_and_read_back(tmp_path):
             roster.append(f"{tid},{q},{'female' if k % 2 else 'male'},primary,,teacher")
     teachers = tmp_path / "roster.csv"
     teachers.write_text("\n".join(roster) + "\n", encoding="utf-8")
-    plan, spec, pol = make_plan(schools, teachers, POLICY)
+    result = make_plan(schools, teachers, POLICY)
     out = tmp_path / "plan"
-    write_plan(plan, out, spec, pol)
+    write_plan(result, out, review=False)
 
     raw = list(csv.DictReader((out / "assignments.csv").read_text(encoding="utf-8-sig").splitlines()))
     for r in raw:

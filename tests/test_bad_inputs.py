@@ -151,7 +151,7 @@ def test_urdu_names_survive_the_plan(tmp_path):
     res = runner.invoke(app, _args({"file": "schools_urdu.csv", "role": "schools"}, out))
     assert res.exit_code == 0, res.output
     plan = read_plan(out)
-    assert "گورنمنٹ پرائمری سکول بالا" in set(plan.geo["name"])
+    assert "گورنمنٹ پرائمری سکول بالا" in set(plan.geodata["name"])
     assert set(plan.assignments["teacher_id"]) == {f"T{k:03d}" for k in range(1, 33)}
 
 

@@ -38,7 +38,7 @@ def test_sample_map_renders_offline(browser, sample_plan, tmp_path):
     stats = browser.evaluate("window.clusterMapStats")
     assert stats, "the map script ran"
     n_clusters = len(pf.clusters)
-    n_lines = int((pf.geo["kind"] == "member_line").sum())
+    n_lines = int((pf.geodata["kind"] == "member_line").sum())
     # in the page DOM: a venue marker per cluster, a line per member school, school markers, hulls
     dom = browser.evaluate("""({
         venues: document.querySelectorAll('.leaflet-marker-pane .cm-venue').length,
@@ -68,7 +68,7 @@ def test_sample_map_renders_offline(browser, sample_plan, tmp_path):
     assert dom["scale"] >= 1
     assert "OpenStreetMap contributors" in dom["attribution"] and "generated" in dom["attribution"]
     # every school of the plan is on the map (in a cluster or in no cluster)
-    assert len({*pf.geo.loc[pf.geo["kind"] == "school", "school_id"]}) <= stats["schools"]
+    assert len({*pf.geo.loc[pf.geodata["kind"] == "school", "school_id"]}) <= stats["schools"]
     # a venue popup in a manager's words
     text = browser.evaluate(MAP_VAR + """ && (function(m){
         var out = null;
@@ -85,7 +85,7 @@ def test_canvas_mode_renders(browser, sample_plan, tmp_path):
     shutil.copytree(sample_plan, d)
     from cluster_mapper.mapping import write_map
 
-    write_map(d, renderer="canvas")
+    write_map(read_plan(d), d, renderer="canvas")
     browser.open((d / "map.html").as_uri())
     _assert_offline_and_clean(browser)
     stats = browser.evaluate("window.clusterMapStats")
@@ -131,7 +131,7 @@ def test_province_sized_map_loads(browser, tmp_path):
 
     d = make_province_plan(tmp_path / "province")
     t0 = time.time()
-    p = write_map(d)
+    p = write_map(read_plan(d), d)
     write_s = time.time() - t0
     seconds = browser.open(p.as_uri())
     _assert_offline_and_clean(browser)

@@ -7,28 +7,29 @@ import pytest
 
 import cluster_mapper.compare as compare_mod
 from cluster_mapper.compare import COMPARISON_COLUMNS, compare_scenarios
-from cluster_mapper.pipeline import SAMPLE, TravelSource, sample_network_path
+from cluster_mapper import Scenario, TravelSource
+from cluster_mapper.errors import InputError
 from cluster_mapper.plan_io import read_plan_csv
+from cluster_mapper.sample import sample_files
 
-MIXED = SAMPLE["policy"].with_name("policy_mixed_levels.toml")
+SAMPLE = sample_files()
 
 
 @pytest.fixture(scope="module")
 def sample_comparison(tmp_path_factory):
     calls = []
-    real = compare_mod.compute_travel
+    real = compare_mod.travel_times
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    compare_mod.compute_travel = counting
+    compare_mod.travel_times = counting
     try:
         out = tmp_path_factory.mktemp("cmp") / "cmp"
-        table = compare_scenarios([SAMPLE["policy"], MIXED], SAMPLE["schools"], SAMPLE["teachers"],
-                                  TravelSource(network_path=str(sample_network_path())), out)
+        table = compare_scenarios(Scenario.sample(), [SAMPLE["policy"], SAMPLE["policy_mixed_levels"]], out)
     finally:
-        compare_mod.compute_travel = real
+        compare_mod.travel_times = real
     return out, table, len(calls)
 
 
@@ -69,14 +70,41 @@ def test_different_travel_settings_get_their_own_travel_times(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "fast.toml").write_text('gender = "mixed"\nlevels = "mixed"\nwalking_speed_kmh = 5.0\nmax_travel_minutes = 30\n')
     calls = []
-    real = compare_mod.compute_travel
-    compare_mod.compute_travel = lambda *a, **k: (calls.append(1), real(*a, **k))[1]
+    real = compare_mod.travel_times
+    compare_mod.travel_times = lambda *a, **k: (calls.append(1), real(*a, **k))[1]
     try:
-        table = compare_scenarios([tmp_path / "slow.toml", tmp_path / "fast.toml", tmp_path / "b" / "fast.toml"], tmp_path / "s.csv", None,
-                                  TravelSource(straight_line=True), tmp_path / "out", review=False)
+        table = compare_scenarios(Scenario(tmp_path / "s.csv", TravelSource(straight_line=True)),
+                                  [tmp_path / "slow.toml", tmp_path / "fast.toml", tmp_path / "b" / "fast.toml"], tmp_path / "out", review=False)
     finally:
-        compare_mod.compute_travel = real
+        compare_mod.travel_times = real
     assert len(calls) == 2
     assert list(table["scenario"]) == ["slow", "fast", "fast_2"]
     assert (tmp_path / "out" / "fast_2" / "summary.json").is_file()
     assert (table["travel_source"] == "straight_line").all()
+
+
+def test_compare_refuses_a_misspelt_district_like_plan(tmp_path):
+    """compare runs the checks plan runs: a [districts.X] table that misspells a district is refused by both."""
+    from typer.testing import CliRunner
+
+    from cluster_mapper.cli import app
+
+    schools = pd.DataFrame({"school_id": [f"S{i}" for i in range(6)], "name": [f"School {i}" for i in range(6)],
+                            "district": "Mansehra", "latitude": 34.3 + 0.001 * pd.RangeIndex(6), "longitude": 73.2,
+                            "gender": "mixed", "can_host": "true", "female_primary": 3, "male_primary": 3})
+    schools.to_csv(tmp_path / "s.csv", index=False)
+    good = tmp_path / "good.toml"
+    good.write_text('gender = "mixed"\nlevels = "mixed"\n')
+    typo = tmp_path / "typo.toml"
+    typo.write_text('gender = "mixed"\nlevels = "mixed"\n\n[districts.Mansehrra]\nmax_travel_minutes = 30\n')
+    scenario = Scenario(tmp_path / "s.csv", TravelSource(straight_line=True))
+    with pytest.raises(InputError, match="Mansehrra"):
+        compare_scenarios(scenario, [good, typo], tmp_path / "cmp", review=False)
+    assert not (tmp_path / "cmp" / "good").exists(), "nothing is planned before every scenario is checked"
+    runner = CliRunner()
+    for args in (["plan", "--schools", str(tmp_path / "s.csv"), "--straight-line", "--policy", str(typo), "--out", str(tmp_path / "p")],
+                 ["compare", "--schools", str(tmp_path / "s.csv"), "--straight-line", "--policy", str(good), "--policy", str(typo),
+                  "--out", str(tmp_path / "c")]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args[0], res.output)
+        assert "districts.Mansehrra" in res.output and "rename the table to [districts.Mansehra]" in res.output

@@ -41,8 +41,8 @@ def test_map_loads_nothing_from_outside(sample_plan):
 
 def test_every_school_venue_and_not_placed_teacher_is_drawn(sample_plan):
     pf = read_plan(sample_plan)
-    p = plan_payload(sample_plan, pf)
-    n_schools = int((pf.geo["kind"] == "school").sum())
+    p = plan_payload(pf)
+    n_schools = int((pf.geodata["kind"] == "school").sum())
     drawn = {m[0] for c in p["c"] for m in c[8]} | set(p["o"])
     assert drawn == set(range(n_schools))
     assert len(p["c"]) == len(pf.clusters) == pf.summary["clusters"]
@@ -79,7 +79,7 @@ def test_straight_line_travel_is_announced_on_the_map(xss_plan):
 def test_province_sized_map_stays_small_and_fast(tmp_path):
     d = make_province_plan(tmp_path / "province")
     t0 = time.time()
-    p = write_map(d)
+    p = write_map(read_plan(d), d)
     seconds = time.time() - t0
     size = p.stat().st_size
     html = p.read_text(encoding="utf-8")

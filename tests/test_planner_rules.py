@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from pyproj import Geod
 
-from cluster_mapper.pipeline import TravelSource, plan_from_files
+from cluster_mapper import Scenario, TravelSource, plan
 from cluster_mapper.plan_io import write_plan
 from cluster_mapper.validate import validate_plan
 
@@ -50,12 +50,12 @@ time_limit_seconds = 10
 
 def _plan(tmp, schools, policy_text, teachers=None):
     pol = write_policy(tmp, BASE + policy_text)
-    plan, spec = plan_from_files(schools, teachers, TravelSource(straight_line=True), pol)
+    result = plan(Scenario(schools, TravelSource(straight_line=True), teachers, pol))
     out = tmp / "plan"
-    write_plan(plan, out, spec, str(pol))
+    write_plan(result, out)
     rep = validate_plan(out)
     assert rep.ok, rep.violations
-    return plan, json.loads((out / "summary.json").read_text())
+    return result, json.loads((out / "summary.json").read_text())
 
 
 def test_too_few_women_within_reach_gets_reason_and_working_suggestion(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cluster_mapper.pipeline import TravelSource, plan_from_files
+from cluster_mapper import Scenario, TravelSource, plan
 from cluster_mapper.plan_io import read_plan_csv, write_csv, write_plan
 from cluster_mapper.validate import validate_plan
 
@@ -30,10 +30,10 @@ def plan_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("validate")
     schools, teachers, _ = write_district(tmp, 24, 11)
     policy = write_policy(tmp, POLICY)
-    plan, spec = plan_from_files(schools, teachers, TravelSource(straight_line=True), policy)
+    result = plan(Scenario(schools, TravelSource(straight_line=True), teachers, policy))
     out = tmp / "plan"
-    write_plan(plan, out, spec, str(policy))
-    assert len(plan.clusters) >= 3, "the fixture must have several clusters to break"
+    write_plan(result, out)
+    assert len(result.clusters) >= 3, "the fixture must have several clusters to break"
     return out
 
 
@@ -158,8 +158,8 @@ def test_plans_on_a_real_osm_network_validate(tmp_path, mode):
     pd.DataFrame(rows).to_csv(schools, index=False)
     limit = 15 if mode == "walk" else 4
     policy = write_policy(tmp_path, f'min_teachers = 4\nmax_travel_minutes = {limit}\ngender = "mixed"\nlevels = "mixed"\ntravel_mode = "{mode}"\n')
-    plan, spec = plan_from_files(schools, None, TravelSource(network_path=str(osm)), policy, cache_dir=False)
-    write_plan(plan, tmp_path / "plan", spec, str(policy))
-    assert plan.units["travel_minutes"].max() > 0.5, "some members travel, so the check is not trivial"
+    result = plan(Scenario(schools, TravelSource(network_path=str(osm)), None, policy, cache_dir=False))
+    write_plan(result, tmp_path / "plan", review=False)
+    assert result.units["travel_minutes"].max() > 0.5, "some members travel, so the check is not trivial"
     rep = validate_plan(tmp_path / "plan")
     assert rep.ok, rep.violations
