@@ -9,7 +9,7 @@ Bagh, Muzaffarabad and Poonch) with ``cluster_mapper.synthetic.make_programme``,
 writes each district's schools and roster as the CSV files a user would give
 (and its road network as GraphML in network mode) into a temporary folder,
 then runs the real pipeline the way ``cluster-mapper plan`` does:
-``pipeline.plan_from_files`` (field-study default policy: 6-12 teachers,
+``cluster_mapper.plan`` (the public API) (field-study default policy: 6-12 teachers,
 at most 5 schools, 60 minutes, segregated, separate levels, 60 s solver limit
 per district), ``plan_io.write_plan`` and ``validate.validate_plan`` on the
 written plan. Each stage is timed.
@@ -44,8 +44,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cluster_mapper.pipeline import TravelSource, plan_from_files
-from cluster_mapper.plan_io import plan_summary, write_plan
+from cluster_mapper import Scenario, TravelSource, plan, write_plan
 from cluster_mapper.policy import DistrictPolicy
 from cluster_mapper.synthetic import make_programme, write_district
 from cluster_mapper.validate import validate_plan
@@ -101,9 +100,8 @@ def run_district(name: str, paths: dict[str, Path], source: TravelSource, work: 
     r = DistrictRun(name)
     marks: list[tuple[str, float]] = []
     t0 = time.perf_counter()
-    plan, spec = plan_from_files(paths["schools"], paths["teachers"], source, None,
-                                 progress=lambda msg, frac: marks.append((msg, time.perf_counter())),
-                                 cache_dir=work / "travel_cache")
+    result = plan(Scenario(paths["schools"], source, paths["teachers"], cache_dir=work / "travel_cache"),
+                  progress=lambda msg, frac: marks.append((msg, time.perf_counter())))
     t_end = time.perf_counter()
     # progress marks: "reading schools and teachers", "computing travel times", then the solver's own
     t_travel = next(t for m, t in marks if m == "computing travel times")
@@ -113,7 +111,7 @@ def run_district(name: str, paths: dict[str, Path], source: TravelSource, work: 
 
     out = work / "plans" / name.lower().replace(" ", "_")
     t0 = time.perf_counter()
-    write_plan(plan, out, spec, None)
+    write_plan(result, out)
     r.write_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -121,17 +119,17 @@ def run_district(name: str, paths: dict[str, Path], source: TravelSource, work: 
     r.validate_s = time.perf_counter() - t0
     r.violations = list(rep.violations)
 
-    s = plan_summary(plan, spec, None)
-    r.schools = len(plan.inputs.schools)
+    s = result.summary
+    r.schools = len(result.inputs.schools)
     r.teachers = s["teachers_total"]
     r.clusters = s["clusters"]
     r.placed = s["teachers_placed"]
     r.not_placed = s["teachers_not_placed"]
     r.heads_left_out = s["head_teachers_left_out"]
-    r.objective = float(plan.objective)
-    r.lower_bound = float(plan.lower_bound)
-    r.status = plan.status
-    r.notes = list(plan.travel.notes)
+    r.objective = float(result.objective)
+    r.lower_bound = float(result.lower_bound)
+    r.status = result.status
+    r.notes = list(result.travel.notes)
     return r
 
 
