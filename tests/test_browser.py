@@ -68,7 +68,7 @@ def test_sample_map_renders_offline(browser, sample_plan, tmp_path):
     assert dom["scale"] >= 1
     assert "OpenStreetMap contributors" in dom["attribution"] and "generated" in dom["attribution"]
     # every school of the plan is on the map (in a cluster or in no cluster)
-    assert len({*pf.geo.loc[pf.geodata["kind"] == "school", "school_id"]}) <= stats["schools"]
+    assert len({*pf.geodata.loc[pf.geodata["kind"] == "school", "school_id"]}) <= stats["schools"]
     # a venue popup in a manager's words
     text = browser.evaluate(MAP_VAR + """ && (function(m){
         var out = null;
