@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import networkx as nx
@@ -93,16 +94,16 @@ class Plan:
 
         return self.teachers[ASSIGNMENT_COLUMNS]
 
-    @property
+    @cached_property
     def summary(self) -> dict:
-        """The ``summary.json`` content: figures, bound, travel source, policy, inputs."""
+        """The ``summary.json`` content: figures, bound, travel source, policy, inputs (computed once)."""
         from .plan_io import plan_summary
 
         return plan_summary(self)
 
-    @property
+    @cached_property
     def geodata(self):
-        """Schools, venues, member lines and hulls as one GeoDataFrame (EPSG:4326)."""
+        """Schools, venues, member lines and hulls as one GeoDataFrame (EPSG:4326), computed once."""
         from .plan_io import plan_geodata
 
         return plan_geodata(self)
