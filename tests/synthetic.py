@@ -1,6 +1,7 @@
 """Generated districts: schools, teacher rosters, terrain and roads.
 
-Used for the bundled Mansehra sample, the tests and the scale benchmarks.
+Used for the bundled Mansehra sample, the tests and the scale benchmarks; it
+lives with the tests, not in the installed ``cluster_mapper`` package.
 Everything here is *generated* and labelled so (a ``generated`` column in the
 schools, a ``generated`` graph attribute in the road network); only the
 settlement locations and the district polygon of the Mansehra sample are real.
@@ -21,7 +22,7 @@ The pieces:
 - :func:`build_mansehra_sample`: the bundled sample in ``data/schools/``, from
   the real OpenStreetMap settlements of Mansehra.
 
-Run ``python -m cluster_mapper.synthetic`` to rebuild the sample.
+Run ``python -m tests.synthetic`` from the repository root to rebuild the sample.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ _KM_PER_DEG_LON_EQ = 111.320
 
 
 def repo_root() -> Path:
-    """The repository root (the folder holding ``data/`` and ``cluster_mapper/``)."""
+    """The repository root (the folder holding ``data/``, ``tests/`` and ``cluster_mapper/``)."""
     return Path(__file__).resolve().parent.parent
 
 
@@ -665,7 +666,7 @@ def make_road_network(
 
     # build the graph
     G = nx.MultiDiGraph()
-    G.graph.update({"crs": "EPSG:4326", "generated": "true", "created_with": "cluster_mapper.synthetic", "seed": str(seed)})
+    G.graph.update({"crs": "EPSG:4326", "generated": "true", "created_with": "tests.synthetic", "seed": str(seed)})
     if rivers_ll:
         G.graph["rivers_wkt"] = MultiLineString([list(r.coords) for r in rivers_ll]).wkt
     settle_elev = np.round(terrain.elevation_km_frame(xy[:, 0], xy[:, 1]), 1)
@@ -1292,7 +1293,7 @@ def peer_reach(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Rebuild the bundled Mansehra sample: ``python -m cluster_mapper.synthetic [OUT_DIR] [--seed N]``."""
+    """Rebuild the bundled Mansehra sample: ``python -m tests.synthetic [OUT_DIR] [--seed N]``."""
     import argparse
 
     ap = argparse.ArgumentParser(description=main.__doc__)
