@@ -15,16 +15,13 @@ from .inputs import Inputs, load_inputs
 from .model import DEFAULT_BACKEND
 from .planner import Plan, solve_plan
 from .policy import Policy, check_policy_districts, load_policy
+from .sample import sample_dir, sample_paths
 from .travel import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
 
-#: The bundled Mansehra sample (generated schools and rosters on real settlements).
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "schools"
-SAMPLE = {
-    "schools": SAMPLE_DIR / "mansehra_schools.csv",
-    "teachers": SAMPLE_DIR / "mansehra_teachers.csv",
-    "network": SAMPLE_DIR / "mansehra_roads.graphml",
-    "policy": SAMPLE_DIR / "policy.toml",
-}
+#: The bundled Mansehra sample (generated schools and rosters on real settlements):
+#: real files from the installed package or the checkout, see :mod:`cluster_mapper.sample`.
+SAMPLE_DIR = sample_dir()
+SAMPLE = sample_paths()
 
 
 @dataclass
@@ -50,9 +47,6 @@ class TravelSource:
 
 def sample_network_path() -> Path:
     """The bundled sample network (plain or gzipped GraphML)."""
-    for p in (SAMPLE["network"], SAMPLE["network"].with_suffix(".graphml.gz")):
-        if p.exists():
-            return p
     return SAMPLE["network"]
 
 
