@@ -5,7 +5,7 @@ Run::
     python benchmarks/bench_programme.py [--teachers 10316] [--districts 4] [--seed 2026] [--travel network|straight]
 
 Generates a programme like the field study's (10,316 teachers in Mansehra,
-Bagh, Muzaffarabad and Poonch) with ``cluster_mapper.synthetic.make_programme``,
+Bagh, Muzaffarabad and Poonch) with ``tests.synthetic.make_programme``,
 writes each district's schools and roster as the CSV files a user would give
 (and its road network as GraphML in network mode) into a temporary folder,
 then runs the real pipeline the way ``cluster-mapper plan`` does:
@@ -44,10 +44,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The generators live in tests/synthetic.py, not in the package: import from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from cluster_mapper import Scenario, TravelSource, plan, write_plan
 from cluster_mapper.policy import DistrictPolicy
-from cluster_mapper.synthetic import make_programme, write_district
 from cluster_mapper.validate import validate_plan
+from tests.synthetic import make_programme, write_district
 
 NETWORK_BUILD_LIMIT_S = 120.0
 PLAN_LIMIT_S = 300.0

@@ -110,9 +110,9 @@ class Scenario:
 
         ``policy`` defaults to the sample's own ``policy.toml``.
         """
-        from .sample import sample_files
+        from .sample import sample_paths
 
-        files = sample_files()
+        files = sample_paths()
         return cls(
             schools=files["schools"],
             teachers=files["teachers"],

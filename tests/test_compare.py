@@ -10,9 +10,9 @@ from cluster_mapper.compare import COMPARISON_COLUMNS, compare_scenarios
 from cluster_mapper import Scenario, TravelSource
 from cluster_mapper.errors import InputError
 from cluster_mapper.plan_io import read_plan_csv
-from cluster_mapper.sample import sample_files
+from cluster_mapper.sample import sample_paths
 
-SAMPLE = sample_files()
+SAMPLE = sample_paths()
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Generated districts: schools, teacher rosters, terrain and roads.
 
-Used for the bundled Mansehra sample, the tests and the scale benchmarks.
+Used for the bundled Mansehra sample, the tests and the scale benchmarks; it
+lives with the tests, not in the installed ``cluster_mapper`` package.
 Everything here is *generated* and labelled so (a ``generated`` column in the
 schools, a ``generated`` graph attribute in the road network); only the
 settlement locations and the district polygon of the Mansehra sample are real.
@@ -21,13 +22,13 @@ The pieces:
 - :func:`build_mansehra_sample`: the bundled sample in ``data/schools/``, from
   the real OpenStreetMap settlements of Mansehra.
 
-Run ``python -m cluster_mapper.synthetic`` to rebuild the sample.
+Run ``python -m tests.synthetic`` from the repository root to rebuild the sample.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,7 @@ _KM_PER_DEG_LON_EQ = 111.320
 
 
 def repo_root() -> Path:
-    """The repository root (the folder holding ``data/`` and ``cluster_mapper/``)."""
+    """The repository root (the folder holding ``data/``, ``tests/`` and ``cluster_mapper/``)."""
     return Path(__file__).resolve().parent.parent
 
 
@@ -143,9 +144,9 @@ def _delaunay_edges(xy: np.ndarray) -> set[tuple[int, int]]:
         return {(0, 1)}
     try:
         tri = Delaunay(xy)
-    except Exception:  # collinear points
+    except Exception:  # noqa: BLE001 - collinear points (scipy's QhullError or others)
         order = np.lexsort((xy[:, 1], xy[:, 0]))
-        return {tuple(sorted((int(a), int(b)))) for a, b in zip(order[:-1], order[1:])}
+        return {tuple(sorted((int(a), int(b)))) for a, b in itertools.pairwise(order)}
     edges = set()
     for s in tri.simplices:
         for a, b in ((s[0], s[1]), (s[1], s[2]), (s[0], s[2])):
@@ -156,8 +157,8 @@ def _delaunay_edges(xy: np.ndarray) -> set[tuple[int, int]]:
 def _densify(lines: list[np.ndarray], step_km: float) -> np.ndarray:
     pts = []
     for line in lines:
-        for a, b in zip(line[:-1], line[1:]):
-            n = max(1, int(math.ceil(np.hypot(*(b - a)) / step_km)))
+        for a, b in itertools.pairwise(line):
+            n = max(1, math.ceil(np.hypot(*(b - a)) / step_km))
             t = np.linspace(0, 1, n + 1)[:, None]
             pts.append(a + (b - a) * t)
     return np.vstack(pts) if pts else np.zeros((0, 2))
@@ -386,9 +387,8 @@ def make_terrain(
         tx, ty = frame.to_km(*rising_towards_lonlat)
         if np.dot(axis, [tx, ty]) < 0:
             axis = -axis
-    elif len(sxy):
-        if np.dot(sxy.mean(axis=0), axis) > 0:
-            axis = -axis  # mountains rise away from where most people live
+    elif len(sxy) and np.dot(sxy.mean(axis=0), axis) > 0:
+        axis = -axis  # mountains rise away from where most people live
     proj = ring @ axis
     axis_range = (float(proj.min()), float(proj.max()))
 
@@ -470,7 +470,7 @@ def terrain_elevation_metres(lon, lat, seed: int = 2026, terrain: SyntheticTerra
 def _segments_cross(poly: np.ndarray, river_geoms: list[LineString]) -> list[int]:
     """Indices of the segments of a polyline that intersect any river."""
     out = []
-    for k, (a, b) in enumerate(zip(poly[:-1], poly[1:])):
+    for k, (a, b) in enumerate(itertools.pairwise(poly)):
         seg = LineString([a, b])
         if any(seg.intersects(r) for r in river_geoms):
             out.append(k)
@@ -576,7 +576,7 @@ def make_road_network(
         a, b = xy[e[0]], xy[e[1]]
         d = b - a
         length = float(np.hypot(*d))
-        nseg = max(1, int(math.ceil(length * 1.08 / seg_km)))
+        nseg = max(1, math.ceil(length * 1.08 / seg_km))
         t = np.linspace(0, 1, nseg + 1)
         normal = np.array([-d[1], d[0]]) / max(length, 1e-9)
         amp = min(0.25, 0.06 * length) * rng.uniform(-1, 1)
@@ -665,7 +665,7 @@ def make_road_network(
 
     # build the graph
     G = nx.MultiDiGraph()
-    G.graph.update({"crs": "EPSG:4326", "generated": "true", "created_with": "cluster_mapper.synthetic", "seed": str(seed)})
+    G.graph.update({"crs": "EPSG:4326", "generated": "true", "created_with": "tests.synthetic", "seed": str(seed)})
     if rivers_ll:
         G.graph["rivers_wkt"] = MultiLineString([list(r.coords) for r in rivers_ll]).wkt
     settle_elev = np.round(terrain.elevation_km_frame(xy[:, 0], xy[:, 1]), 1)
@@ -793,7 +793,7 @@ def _plan_schools(settlements: list[_Settlement], rng: np.random.Generator) -> l
         p_girls = float(np.clip(0.98 - 0.55 * s.remoteness, 0.2, 0.97))
         k: list[tuple[str, str]] = []
         if town:
-            n_pr = max(2, int(round(s.population / 2500)))
+            n_pr = max(2, int(round(s.population / 2500)))  # noqa: RUF046 - NumPy 1.x round() gives a float
             k += [("primary", "boys")] * n_pr + [("primary", "girls")] * n_pr
             k += [("middle", "boys")] * 3 + [("middle", "girls")] * 3 + [("high", "boys")] * 3 + [("high", "girls")] * 2
         else:
@@ -834,13 +834,13 @@ def _school_staff(level: str, gender: str, rng: np.random.Generator, scale: floa
         levels = ["primary"] * n
     elif level == "middle":
         n = int(np.clip(round(rng.normal(8, 2.0) * scale), 5, 12))
-        n_pr = int(round(n * rng.uniform(0.25, 0.45)))
+        n_pr = round(n * rng.uniform(0.25, 0.45))
         levels = ["middle"] * (n - n_pr) + ["primary"] * n_pr
     else:
         # at most 13 with the head teacher: a school's middle/high teachers
         # must fit in one cluster of 12
         n = int(np.clip(round(rng.normal(11, 1.8) * scale), 8, 13))
-        n_mid = int(round(n * rng.uniform(0.3, 0.45)))
+        n_mid = round(n * rng.uniform(0.3, 0.45))
         levels = ["high"] * (n - n_mid) + ["middle"] * n_mid
     if gender == "girls":
         genders = ["female"] * n
@@ -1004,9 +1004,8 @@ def _random_settlements(n: int, center: tuple[float, float], rng: np.random.Gene
     while len(pts) < n:
         c = centers[int(rng.integers(n_clusters))]
         p = c + rng.normal(0, 1.8, 2)
-        if shapely.contains_xy(poly_km, p[0], p[1]):
-            if not pts or np.min(np.hypot(*(np.asarray(pts) - p).T)) > 0.5:
-                pts.append(p)
+        if shapely.contains_xy(poly_km, p[0], p[1]) and (not pts or np.min(np.hypot(*(np.asarray(pts) - p).T)) > 0.5):
+            pts.append(p)
     pts = np.asarray(pts)
     pop = np.full(n, 300.0)
     pop[rng.random(n) < 0.04] = 500.0
@@ -1071,7 +1070,7 @@ def make_district(
         raise ValueError("n_schools must be at least 1")
     rng = np.random.default_rng([seed, 1001])
     prefix = id_prefix or _prefix(name)
-    n_settle = max(2, int(round(n_schools / 1.85)))
+    n_settle = max(2, int(round(n_schools / 1.85)))  # noqa: RUF046 - NumPy 1.x round() gives a float
     lonlat, pop, polygon = _random_settlements(n_settle, center_lonlat, rng)
     names = generated_place_names(n_settle, seed)
     setts = _settlement_table(lonlat, pop, names)
@@ -1132,7 +1131,7 @@ def make_programme(n_teachers: int = 10316, n_districts: int = 4, seed: int = 20
     districts = {}
     for i, (dname, nt) in enumerate(zip(names, shares)):
         center = PROGRAMME_DISTRICTS.get(dname, (72.5 + 0.6 * i, 33.5 + 0.3 * i))
-        n_schools = max(1, int(round(nt / 6.6)))
+        n_schools = max(1, int(round(nt / 6.6)))  # noqa: RUF046 - NumPy 1.x round() gives a float
         d = make_district(n_schools, seed + 101 * i, dname, center, with_network=with_network, n_teachers=int(nt))
         districts[dname] = d
     schools = gpd.GeoDataFrame(pd.concat([d.schools for d in districts.values()], ignore_index=True), crs="EPSG:4326")
@@ -1292,7 +1291,7 @@ def peer_reach(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Rebuild the bundled Mansehra sample: ``python -m cluster_mapper.synthetic [OUT_DIR] [--seed N]``."""
+    """Rebuild the bundled Mansehra sample: ``python -m tests.synthetic [OUT_DIR] [--seed N]``."""
     import argparse
 
     ap = argparse.ArgumentParser(description=main.__doc__)

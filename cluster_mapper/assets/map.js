@@ -1,0 +1,132 @@
+(function () {
+  var map = __MAP__;
+  var PLANS = __PLANS__;
+  var NET = __NET__;
+  var NETGROUP = __NETGROUP__;
+  var CANVAS = __CANVAS__;
+  var rend = CANVAS ? L.canvas({padding: 0.3}) : L.svg({padding: 0.3});
+  var stats = {schools: 0, members: 0, venues: 0, lines: 0, hulls: 0, notPlaced: 0, outside: 0, roads: 0, renderer: CANVAS ? 'canvas' : 'svg'};
+  var bounds = L.latLngBounds([]);
+  function cls(base) { return CANVAS ? undefined : base; }
+
+  function addPlan(P, groups) {
+    var S = P.s;
+    function sname(i) { return S[i][0] + ' <span style="color:#777">(' + S[i][1] + ')</span>'; }
+    function schoolFacts(i) {
+      var s = S[i];
+      var t = '<tr><td>School</td><td>' + s[4] + ' school' + (s[5] ? ', can host meetings' : ', cannot host meetings') + '</td></tr>' +
+        '<tr><td>Teachers</td><td>' + s[6] + '</td></tr>';
+      if (s[7]) t += '<tr><td>Head teacher</td><td>' + s[7] + ' supports the cluster, not a regular member</td></tr>';
+      return t;
+    }
+    var gen = P.gen ? '<div style="color:#777;font-size:11px">generated sample data, not real schools</div>' : '';
+    P.c.forEach(function (c) {
+      var g = groups['t:' + c[1]];
+      if (!g) return;
+      var col = c[2], v = c[3], vs = S[v];
+      if (v < 0) return;
+      var head = '<b>Cluster ' + c[0] + '</b><br>' + P.typeLabel[c[1]] + '<br>' + c[4] + ' teachers from ' + c[5] + ' school' + (c[5] == 1 ? '' : 's') +
+        '<br>Venue: ' + vs[0];
+      if (c[7].length > 2) {
+        var hull = L.polygon(c[7], {renderer: rend, color: col, weight: 1, opacity: 0.8, fillColor: col, fillOpacity: 0.12, className: cls('cm-hull')});
+        hull.bindTooltip(function () { return 'Cluster ' + c[0] + ': ' + c[4] + ' teachers, ' + c[5] + ' schools'; }, {sticky: true});
+        g.addLayer(hull); stats.hulls++;
+      }
+      c[8].forEach(function (m) {
+        var i = m[0], s = S[i], ll = [s[2], s[3]];
+        bounds.extend(ll);
+        if (i !== v) {
+          var line = L.polyline([ll, [vs[2], vs[3]]], {renderer: rend, color: col, weight: 2, opacity: 0.85, className: cls('cm-line')});
+          line.bindTooltip(function () { return s[0] + ' to venue ' + vs[0] + ': ' + m[1] + ' min'; }, {sticky: true});
+          g.addLayer(line); stats.lines++;
+        }
+        var mk = L.circleMarker(ll, {renderer: rend, radius: 6, color: '#333', weight: 1, fillColor: col, fillOpacity: 0.9, className: cls('cm-school')});
+        mk.bindTooltip(function () { return s[0] + (i === v ? ' (venue)' : ': ' + m[1] + ' min to ' + vs[0]); });
+        mk.bindPopup(function () {
+          return '<div class="cm-pop"><b>' + sname(i) + '</b><table>' + schoolFacts(i) +
+            '<tr><td>In cluster</td><td>' + c[0] + ' (' + P.typeLabel[c[1]] + ')</td></tr>' +
+            '<tr><td>Teachers in this cluster</td><td>' + m[2] + '</td></tr>' +
+            '<tr><td>Travel to venue</td><td>' + (i === v ? 'this school is the venue' : m[1] + ' minutes (' + P.travel + ')') + '</td></tr>' +
+            '<tr><td>Venue</td><td>' + vs[0] + '</td></tr>' +
+            '<tr><td>Cluster size</td><td>' + c[4] + ' teachers, ' + c[5] + ' schools</td></tr></table>' + gen + '</div>';
+        });
+        g.addLayer(mk); stats.members++; stats.schools++;
+      });
+      var icon = L.divIcon({className: 'cm-venue', iconSize: [15, 15], html: '<div></div>'});
+      var vm = L.marker([vs[2], vs[3]], {icon: icon, title: '', keyboard: false, zIndexOffset: 500});
+      vm.on('add', function () { var e = vm.getElement(); if (e) { e.style.setProperty('--c', col); e.setAttribute('data-cluster', c[0]); } });
+      vm.bindTooltip(function () { return 'Venue of cluster ' + c[0] + ': ' + vs[0]; });
+      vm.bindPopup(function () {
+        var rows = c[8].map(function (m) {
+          return '<tr><td>' + S[m[0]][0] + '</td><td>' + (m[0] === v ? 'venue' : m[1] + ' min') + '</td><td>' + m[2] + '</td></tr>';
+        }).join('');
+        return '<div class="cm-pop">' + head + '<br>Longest travel: ' + c[6] + ' minutes (' + P.travel + ')' +
+          '<table><tr><td><i>Member school</i></td><td><i>Travel</i></td><td><i>Teachers</i></td></tr>' + rows + '</table>' + gen + '</div>';
+      });
+      g.addLayer(vm); stats.venues++;
+    });
+    var og = groups['other'];
+    if (og) P.o.forEach(function (i) {
+      var s = S[i], ll = [s[2], s[3]];
+      bounds.extend(ll);
+      var mk = L.circleMarker(ll, {renderer: rend, radius: 4, color: '#777', weight: 1, fillColor: '#ccc', fillOpacity: 0.9, className: cls('cm-other')});
+      mk.bindTooltip(function () { return s[0] + ' (in no cluster)'; });
+      mk.bindPopup(function () { return '<div class="cm-pop"><b>' + sname(i) + '</b><table>' + schoolFacts(i) + '<tr><td>Cluster</td><td>none</td></tr></table>' + gen + '</div>'; });
+      og.addLayer(mk); stats.outside++; stats.schools++;
+    });
+    var ng = groups['np'];
+    if (ng) P.np.forEach(function (n) {
+      var i = n[0], s = S[i], ll = [s[2], s[3]];
+      bounds.extend(ll);
+      var mk = L.circleMarker(ll, {renderer: rend, radius: 9, color: '#d62728', weight: 3, fillColor: '#fff', fillOpacity: 0.15, className: cls('cm-notplaced')});
+      mk.bindTooltip(function () { return s[0] + ': ' + n[1] + ' teacher' + (n[1] == 1 ? '' : 's') + ' not placed'; });
+      mk.bindPopup(function () {
+        var rows = n[2].map(function (d) {
+          return '<tr><td><b>' + d[0] + ' ' + d[1] + '</b></td><td>Why: ' + d[2] + '<br>Suggested change: ' + (d[3] || 'none found') + '</td></tr>';
+        }).join('');
+        return '<div class="cm-pop"><b class="np">' + sname(i) + ': ' + n[1] + ' teacher' + (n[1] == 1 ? '' : 's') + ' not placed</b><table>' + rows + '</table>' + gen + '</div>';
+      });
+      ng.addLayer(mk); stats.notPlaced += n[1];
+    });
+  }
+
+  PLANS.forEach(function (pg) {
+    var P = pg[0];
+    P.typeLabel = {};
+    P.types.forEach(function (t) { P.typeLabel[t[0]] = t[1]; });
+    addPlan(P, pg[1]);
+  });
+
+  if (NET && NETGROUP) {
+    var netRend = L.canvas({padding: 0.3});
+    var lines = NET.map(function (f) { var o = []; for (var k = 0; k < f.length; k += 2) o.push([f[k], f[k + 1]]); return o; });
+    var road = L.polyline(lines, {renderer: netRend, color: '#888', weight: 1, opacity: 0.6, interactive: false});
+    NETGROUP.addLayer(road); stats.roads = NET.length;
+    if (!bounds.isValid()) bounds = road.getBounds();
+  }
+
+  var P0 = PLANS.length ? PLANS[0][0] : null;
+  var legend = L.control({position: 'bottomleft'});
+  legend.onAdd = function () {
+    var d = L.DomUtil.create('div', 'cm-legend');
+    var h = __LEGEND_HEAD__;
+    h += '<div><span class="cm-sym school"></span>school in a cluster (colour = cluster)</div>' +
+      '<div><span class="cm-sym venue"></span>venue: where the cluster meets</div>' +
+      '<div><span class="cm-sym line"></span>member school to venue</div>' +
+      '<div><span class="cm-sym hull"></span>area of a cluster</div>' +
+      '<div><span class="cm-sym np"></span>school with teachers not placed</div>' +
+      '<div><span class="cm-sym other"></span>school in no cluster</div>' +
+      (NET ? '<div><span class="cm-sym road"></span>road network' + (__NETGEN__ ? ' (generated, not real roads)' : '') + '</div>' : '');
+    h += __LEGEND_TAIL__;
+    d.innerHTML = h;
+    L.DomEvent.disableClickPropagation(d);
+    L.DomEvent.disableScrollPropagation(d);
+    return d;
+  };
+  legend.addTo(map);
+  if (map.attributionControl) { __ATTRIB__.forEach(function (a) { map.attributionControl.addAttribution(a); }); }
+  else { var ac = L.control.attribution({prefix: false}).addTo(map); __ATTRIB__.forEach(function (a) { ac.addAttribution(a); }); }
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.05));
+  stats.builtMs = Math.round(performance.now());
+  window.clusterMapStats = stats;
+})();
