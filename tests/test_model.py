@@ -184,6 +184,23 @@ def test_relative_gap():
     assert sol.gap == relative_gap(sol.objective, sol.lower_bound)
 
 
+def test_solve_budget_is_checked_and_only_moves_time():
+    assert SolveBudget().reserve == 0.05
+    with pytest.raises(ValueError):
+        SolveBudget(lns_share=1.5)
+    with pytest.raises(ValueError):
+        SolveBudget(mip_min_seconds=-1.0)
+    p = _grid_problem(seed=1)
+    model = ClusterModel(p)
+    default = model.solve(20)
+    assert model.solution is default
+    # no search at all: the exact step alone still proves the same optimum
+    other = ClusterModel(p, budget=SolveBudget(lns_share=0.0, locate_allocate_share=0.0)).solve(20)
+    assert default.status == other.status == "optimal"
+    assert other.objective == pytest.approx(default.objective)
+    assert other.placed_teachers == default.placed_teachers
+
+
 def _grid_problem(n=42, seed=0, **kw) -> ClusterProblem:
     """Units on a jittered grid, every pair allowed: several clusters, so the LNS has work."""
     rng = np.random.default_rng(seed)

@@ -39,7 +39,7 @@ from .formulation import Formulation, Rows, link_rows
 try:  # the fast LP path; GLOP is the fallback
     import highspy
 except ImportError:  # pragma: no cover - depends on the environment
-    highspy = None
+    highspy = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 

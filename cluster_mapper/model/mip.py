@@ -135,8 +135,8 @@ class MipSolver:
         solver = self._new_solver(max_nodes)
         x = [solver.BoolVar(f"x{k}") for k in range(len(cols))]
         if fixed_cols is not None:
-            for q in np.flatnonzero(np.isin(cols, fixed_cols)):
-                x[q].SetLb(1.0)
+            for f in np.flatnonzero(np.isin(cols, fixed_cols)):
+                x[f].SetLb(1.0)
         indptr, indices, data = M.indptr, M.indices, M.data
         inf = solver.infinity()
         for r in range(M.shape[0]):

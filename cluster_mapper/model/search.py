@@ -178,8 +178,9 @@ class IncumbentSearch:
             if remaining < self.budget.locate_allocate_min_seconds:
                 break
             st, c2, v2, _ = self.mip.solve(F, self.main, cols, F.cost, remaining)
-            log.debug("locate-allocate: %.4f -> %s", value, v2 if st in ("optimal", "feasible") else None)
-            if st in ("optimal", "feasible") and v2 < value - 1e-9:
+            found = st in ("optimal", "feasible")
+            log.debug("locate-allocate: %.4f -> %s", value, f"{v2:.4f}" if found else "no plan")
+            if found and v2 < value - 1e-9:
                 value, chosen = v2, c2
             else:
                 break
