@@ -85,8 +85,9 @@ class ClusterModel:
     problem : ClusterProblem
     backend : str
         Mixed-integer backend, one of ``BACKENDS`` (default HiGHS).
-    budget : SolveBudget
-        How the time limit is shared between the steps.
+    budget : SolveBudget, optional
+        How the time limit is shared between the steps (default
+        ``SolveBudget()``).
 
     Attributes
     ----------
@@ -101,6 +102,7 @@ class ClusterModel:
         self.backend = backend
         self.budget = budget if budget is not None else SolveBudget()
         self.solution: ClusterSolution | None = None
+        self._t0 = 0.0  # time.perf_counter() at the start of the current solve
 
     def solve(self, time_limit_seconds: float = 60.0, hint: np.ndarray | None = None) -> ClusterSolution:
         """Place the most teachers, then minimise travel; return the plan and its bound.
