@@ -4,6 +4,10 @@ Usage::
 
     python benchmarks/bench_cpmp.py [--only NAME] [--time-limit 60] [--data DIR] [--backend HIGHS]
 
+A quick subset (about 35 s on 2 cores)::
+
+    python benchmarks/bench_cpmp.py --only cpmp01 --only cpmp05 --only cpmp11 --only SJC1 --only SJC3b
+
 Reads every instance of ``../shared/benchmarks/cpmp/`` (OR-Library pmedcap1 and
 Lorena & Senne's SJC set; see that folder's README.md), builds a plain CPMP as a
 :class:`~cluster_mapper.model.ClusterProblem` (every point a venue candidate,

@@ -1,0 +1,314 @@
+"""From a clustering problem's data to the arrays of its model.
+
+:class:`ClusterProblem` holds the data of one independent problem: units,
+their teachers and the allowed unit-to-venue pairs with their travel times.
+:class:`Formulation` turns it into the model's columns (the usable pairs,
+one 0/1 variable ``x[i, j]`` each) and constraint rows, as sparse matrices
+that the LP bound, the mixed-integer solves and the heuristics all share::
+
+    sum_j x[i, j] <= 1                                   each unit at most once
+    x[i, j] <= y[j]                                      strong p-median linking
+    min_teachers * y[j] <= sum_i n[i] x[i, j] <= max_teachers * y[j]
+    sum_i x[i, j] <= max_schools * y[j]
+    sum_j y[j] = n_clusters                              when fixed
+
+where ``y[j] = x[j, j]`` is venue ``j``'s own (self) pair.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+_INF = math.inf
+
+
+@dataclass
+class ClusterProblem:
+    """Arrays of one independent clustering problem.
+
+    A unit ``j`` that can host opens a cluster at its school (the *venue*);
+    the venue's own unit belongs to it. Each unit joins at most one cluster,
+    only through an allowed pair.
+
+    Attributes
+    ----------
+    n_teachers : numpy.ndarray of int
+        Teachers per unit.
+    pair_member, pair_venue : numpy.ndarray of int
+        Allowed pairs: unit ``pair_member[k]`` may meet at the venue of unit
+        ``pair_venue[k]``. Self pairs ``(j, j)`` mark the units that can host.
+    pair_minutes : numpy.ndarray of float
+        Travel time of each pair, minutes.
+    min_teachers, max_teachers : int
+        Cluster size bounds, teachers.
+    max_schools : int
+        Most units (schools) in one cluster; large when there is no limit.
+    n_clusters : int or None
+        Exactly this many clusters, if set.
+    objective : {"teacher_minutes", "school_trips"}
+        Weight each pair's minutes by its teachers (teacher-minutes), or count
+        one trip per unit (minutes).
+    """
+
+    n_teachers: np.ndarray
+    pair_member: np.ndarray
+    pair_venue: np.ndarray
+    pair_minutes: np.ndarray
+    min_teachers: int = 6
+    max_teachers: int = 12
+    max_schools: int = 5
+    n_clusters: int | None = None
+    objective: str = "teacher_minutes"
+
+    @property
+    def n_units(self) -> int:
+        """Number of units."""
+        return len(self.n_teachers)
+
+    def pair_cost(self) -> np.ndarray:
+        """Objective coefficient of each pair: teacher-minutes, or minutes for ``school_trips``."""
+        if self.objective == "school_trips":
+            return self.pair_minutes.astype(float)
+        return self.pair_minutes * self.n_teachers[self.pair_member]
+
+
+class Rows(NamedTuple):
+    """Constraint rows ``lower <= matrix @ x <= upper`` (bounds may be infinite)."""
+
+    matrix: sp.csr_matrix
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def link_rows(x_pos: np.ndarray, y_pos: np.ndarray, n_cols: int) -> sp.csr_matrix:
+    """The matrix of the links ``x[k] - y[j] <= 0``, one row per entry of ``x_pos``.
+
+    Parameters
+    ----------
+    x_pos, y_pos : numpy.ndarray of int
+        Position of each linked pair's column and of its venue's self column.
+    n_cols : int
+        Number of columns of the (sub)model.
+    """
+    n = len(x_pos)
+    return sp.csr_matrix(
+        (
+            np.concatenate([np.ones(n), -np.ones(n)]),
+            (np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([x_pos, y_pos])),
+        ),
+        shape=(n, n_cols),
+    )
+
+
+class Formulation:
+    """The usable pairs of a problem and the rows of its model, as sparse matrices.
+
+    Columns are the usable pairs: allowed pairs whose venue can host a cluster
+    on its own and whose member fits in one with the venue's unit, one per
+    ``(member, venue)`` (the cheapest of repeats). :meth:`main_rows` builds
+    every row except the ``x[i, j] <= y[j]`` links, which :meth:`sub_rows`
+    adds only for the columns a (sub)model uses.
+
+    Attributes
+    ----------
+    problem : ClusterProblem
+    n : int
+        Number of units.
+    P : int
+        Number of usable pairs (columns).
+    member, venue : numpy.ndarray of int
+        Member unit and venue unit of each column.
+    cost : numpy.ndarray of float
+        Objective coefficient of each column (teacher-minutes or minutes).
+    dem : numpy.ndarray of float
+        Teachers of each column's member.
+    teachers : numpy.ndarray of int
+        Teachers per unit.
+    is_self : numpy.ndarray of bool
+        Columns that are a venue's self pair ``y[j]``.
+    self_col : numpy.ndarray of int
+        Self column of each unit, -1 when it cannot host.
+    venues : numpy.ndarray of int
+        The units that can host (sorted).
+    placeable : numpy.ndarray of bool
+        Units with at least one column.
+    integral_cost : bool
+        Every cost is an integer (a better plan is then better by at least 1).
+    """
+
+    def __init__(self, problem: ClusterProblem):
+        p = problem
+        n = p.n_units
+        member = np.asarray(p.pair_member, dtype=np.int64)
+        venue = np.asarray(p.pair_venue, dtype=np.int64)
+        teachers = np.asarray(p.n_teachers, dtype=np.int64)
+        cost = np.asarray(p.pair_cost(), dtype=float)
+        usable = np.ones(len(member), dtype=bool)
+        # Venues: units with a self pair that fits in a cluster on its own.
+        is_self = member == venue
+        venue_ok = np.zeros(n, dtype=bool)
+        venue_ok[venue[is_self & (teachers[venue] <= p.max_teachers)]] = True
+        usable &= venue_ok[venue]
+        # A member and its venue together must fit.
+        usable &= is_self | (teachers[member] + teachers[venue] <= p.max_teachers)
+        if p.max_schools < 2:
+            usable &= is_self
+        idx = np.flatnonzero(usable)
+        # Deterministic de-duplication of repeated (i, j): keep the cheapest, then the first.
+        order = np.lexsort((idx, cost[idx], venue[idx], member[idx]))
+        idx = idx[order]
+        first = np.ones(len(idx), dtype=bool)
+        first[1:] = (member[idx][1:] != member[idx][:-1]) | (venue[idx][1:] != venue[idx][:-1])
+        idx = np.sort(idx[first])
+        self.problem = p
+        self.n = n
+        self.P = len(idx)
+        self.member = member[idx]
+        self.venue = venue[idx]
+        self.cost = cost[idx]
+        self.teachers = teachers
+        self.dem = teachers[self.member].astype(float)
+        self.is_self = self.member == self.venue
+        self.self_col = np.full(n, -1, dtype=np.int64)
+        self.self_col[self.venue[self.is_self]] = np.flatnonzero(self.is_self)
+        # every member pair's venue has its self column (venue_ok above)
+        self.venues = np.flatnonzero(self.self_col >= 0)
+        self.integral_cost = bool(np.all(np.abs(self.cost - np.round(self.cost)) < 1e-9))
+        self.placeable = np.zeros(n, dtype=bool)
+        self.placeable[self.member] = True
+
+    def main_rows(self, all_placed: bool, min_placed: int | None) -> Rows:
+        """Every row but the links, over all columns.
+
+        Parameters
+        ----------
+        all_placed : bool
+            Every placeable unit with teachers must be placed (assignment
+            rows ``= 1`` instead of ``<= 1``).
+        min_placed : int or None
+            At least this many teachers placed, if set.
+        """
+        p = self.problem
+        P = self.P
+        cols = np.arange(P)
+        rows_r: list[np.ndarray] = []
+        rows_c: list[np.ndarray] = []
+        rows_v: list[np.ndarray] = []
+        lo: list[np.ndarray] = []
+        hi: list[np.ndarray] = []
+        r = 0
+        # each unit at most (or exactly) once
+        units = np.flatnonzero(self.placeable)
+        unit_row = np.full(self.n, -1, dtype=np.int64)
+        unit_row[units] = np.arange(len(units))
+        rows_r.append(unit_row[self.member])
+        rows_c.append(cols)
+        rows_v.append(np.ones(P))
+        need = all_placed & (self.teachers[units] > 0)
+        lo.append(np.where(need, 1.0, 0.0))
+        hi.append(np.ones(len(units)))
+        r += len(units)
+        V = len(self.venues)
+        venue_row = np.full(self.n, -1, dtype=np.int64)
+        venue_row[self.venues] = np.arange(V)
+        vr = venue_row[self.venue]
+        self_cols = self.self_col[self.venues]
+
+        def venue_block(member_coef: np.ndarray, self_extra: float, blo: float, bhi: float) -> None:
+            """One row per venue: ``blo <= sum_k member_coef[k] x[k] - self_extra * y[j] <= bhi``."""
+            nonlocal r
+            rows_r.append(r + vr)
+            rows_c.append(cols)
+            rows_v.append(member_coef)
+            rows_r.append(r + np.arange(V))
+            rows_c.append(self_cols)
+            rows_v.append(np.full(V, -float(self_extra)))
+            lo.append(np.full(V, blo))
+            hi.append(np.full(V, bhi))
+            r += V
+
+        venue_block(self.dem, p.max_teachers, -_INF, 0.0)
+        if p.min_teachers > 0:
+            venue_block(self.dem, p.min_teachers, 0.0, _INF)
+        size = np.bincount(self.venue, minlength=self.n)
+        if p.max_schools < size.max(initial=0):
+            venue_block(np.ones(P), p.max_schools, -_INF, 0.0)
+        if p.n_clusters is not None:
+            rows_r.append(np.full(V, r))
+            rows_c.append(self_cols)
+            rows_v.append(np.ones(V))
+            lo.append(np.array([float(p.n_clusters)]))
+            hi.append(np.array([float(p.n_clusters)]))
+            r += 1
+        if min_placed is not None:
+            rows_r.append(np.full(P, r))
+            rows_c.append(cols)
+            rows_v.append(self.dem)
+            lo.append(np.array([float(min_placed)]))
+            hi.append(np.array([_INF]))
+            r += 1
+        A = sp.csr_matrix(
+            (np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))), shape=(r, P)
+        )
+        A.sum_duplicates()
+        return Rows(A, np.concatenate(lo), np.concatenate(hi))
+
+    def sub_rows(self, main: Rows, cols: np.ndarray) -> Rows:
+        """Rows of the submodel on columns ``cols`` (sorted): the main rows plus its links."""
+        A, lo, hi = main
+        As = A[:, cols]
+        nz = np.diff(As.tocsr().indptr) > 0
+        # keep equality / lower-bounded rows even if empty (they prove infeasibility)
+        keep = nz | (lo > 0)
+        As = As[keep]
+        lo_s, hi_s = lo[keep], hi[keep]
+        pos = np.full(self.P, -1, dtype=np.int64)
+        pos[cols] = np.arange(len(cols))
+        lk = cols[~self.is_self[cols]]
+        sc = pos[self.self_col[self.venue[lk]]]
+        ok = sc >= 0
+        lk, sc = lk[ok], sc[ok]
+        L = len(lk)
+        M = sp.vstack([As, link_rows(pos[lk], sc, len(cols))], format="csr")
+        return Rows(M, np.concatenate([lo_s, np.full(L, -_INF)]), np.concatenate([hi_s, np.zeros(L)]))
+
+    def is_feasible(self, main: Rows, cols: np.ndarray) -> bool:
+        """Whether choosing exactly the columns ``cols`` satisfies every row and link."""
+        x = np.zeros(self.P)
+        x[cols] = 1.0
+        A, lo, hi = main
+        act = A @ x
+        if np.any(act < lo - 1e-6) or np.any(act > hi + 1e-6):
+            return False
+        links = x[~self.is_self] <= x[self.self_col[self.venue[~self.is_self]]]
+        return bool(np.all(links))
+
+    def rank_per_unit(self, *keys: np.ndarray) -> np.ndarray:
+        """Rank of each column among its member's columns, ordered by ``keys``.
+
+        The first key is the most significant; ties end with the column index,
+        so the ranking is deterministic. Rank 0 is the member's first column.
+        """
+        order = np.lexsort((np.arange(self.P), *reversed(keys), self.member))
+        starts = np.searchsorted(self.member[order], self.member[order], side="left")
+        rank = np.empty(self.P, dtype=np.int64)
+        rank[order] = np.arange(self.P) - starts
+        return rank
+
+    def venue_of(self, chosen: np.ndarray) -> np.ndarray:
+        """Venue unit of each unit under the chosen columns, -1 when not placed."""
+        venue_of = np.full(self.n, -1, dtype=np.int64)
+        venue_of[self.member[chosen]] = self.venue[chosen]
+        return venue_of
+
+    def columns_of(self, venue_of: np.ndarray) -> np.ndarray | None:
+        """The columns of a ``venue_of`` vector (pairs it uses that are usable); None if its length is wrong."""
+        venue_of = np.asarray(venue_of)
+        if len(venue_of) != self.n:
+            return None
+        return np.flatnonzero(venue_of[self.member] == self.venue)

@@ -1,0 +1,182 @@
+"""The mixed-integer solves: the model on a subset of its pairs, through OR-Tools.
+
+Every integer step (the placement, the incumbent's assignment, locate-allocate,
+each neighbourhood of the search and the final exact solve) is a call to
+:meth:`MipSolver.solve` on some columns of one :class:`Formulation`.
+
+The solver is HiGHS through ``pywraplp`` by default; SCIP, CBC and CP-SAT are
+selectable. Every backend runs single-threaded with a fixed seed (CP-SAT with
+two workers and a fixed seed) and an exact gap (``mip_rel_gap = 0``), so the
+same model gives the same plan unless a time limit cuts it.
+
+Notes on OR-Tools' HiGHS wrapper (9.15):
+
+* ``SetHint`` writes past the end of an empty vector and crashes the process,
+  so hints are never passed to HiGHS.
+* ``BestBound()`` just repeats the objective, so HiGHS' bound is only trusted
+  when it proves optimality.
+* A HiGHS solve stopped by its time or node limit returns no plan at all,
+  however good the one it had.
+* Its banner is turned off with the ``output_flag`` and ``log_to_console``
+  options, set before the solve.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import NamedTuple
+
+import numpy as np
+from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]
+
+from .formulation import Formulation, Rows
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("SCIP", "HIGHS", "CBC", "CP_SAT")
+DEFAULT_BACKEND = "HIGHS"
+
+# The shortest time limit given to a backend, milliseconds.
+MIN_TIME_LIMIT_MS = 200
+# Time charged per column for building the model and reading the plan back, seconds.
+READBACK_SECONDS_PER_COLUMN = 1e-5
+
+
+class MipResult(NamedTuple):
+    """Result of one mixed-integer solve.
+
+    Attributes
+    ----------
+    status : {"optimal", "feasible", "infeasible", "unknown"}
+    chosen : numpy.ndarray of int
+        The columns set to 1 (empty unless optimal or feasible).
+    value : float
+        Objective of ``chosen``, in the objective's unit.
+    bound : float or None
+        A proven bound on the submodel's optimum, None when the backend gives
+        none (always None from HiGHS unless optimal).
+    """
+
+    status: str
+    chosen: np.ndarray
+    value: float
+    bound: float | None
+
+
+class MipSolver:
+    """Solve the model on a subset of its columns with one OR-Tools backend.
+
+    Parameters
+    ----------
+    backend : str
+        One of :data:`BACKENDS`.
+    """
+
+    def __init__(self, backend: str = DEFAULT_BACKEND):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; use one of {BACKENDS}")
+        self.backend = backend
+
+    def _new_solver(self, max_nodes: int | None):
+        """A seeded, single-threaded, quiet solver of the backend (with a node limit, if set)."""
+        backend = self.backend
+        solver = pywraplp.Solver.CreateSolver(backend)
+        if solver is None:  # pragma: no cover - depends on the OR-Tools build
+            raise RuntimeError(f"OR-Tools has no {backend} solver")
+        if backend == "CP_SAT":
+            solver.SetSolverSpecificParametersAsString("num_workers: 2, random_seed: 1")
+        elif backend == "SCIP":
+            nodes = f"limits/nodes = {int(max_nodes)}\n" if max_nodes else ""
+            solver.SetSolverSpecificParametersAsString("randomization/randomseedshift = 0\n" + nodes)
+        elif backend == "HIGHS":
+            # output_flag/log_to_console: no "Running HiGHS" banner on stdout
+            nodes = f"\nmip_max_nodes={int(max_nodes)}" if max_nodes else ""
+            solver.SetSolverSpecificParametersAsString(
+                "output_flag=false\nlog_to_console=false\nmip_rel_gap=0\nmip_abs_gap=1e-9\nrandom_seed=0\nthreads=1"
+                + nodes)
+        if backend not in ("CP_SAT", "HIGHS"):
+            solver.SetNumThreads(1)
+        return solver
+
+    def solve(self, form: Formulation, main: Rows, cols, objective: np.ndarray, seconds: float,
+              maximize: bool = False, hint_cols=None, fixed_cols=None, max_nodes: int | None = None) -> MipResult:
+        """Solve the model restricted to columns ``cols``.
+
+        Parameters
+        ----------
+        form : Formulation
+        main : Rows
+            The main rows; the links of ``cols`` are added.
+        cols : array of int
+            The columns of the submodel (sorted); the others are 0.
+        objective : numpy.ndarray
+            Coefficient of every column of ``form``.
+        seconds : float
+            Wall-clock budget, seconds, including building the model and
+            reading the plan back.
+        maximize : bool
+            Maximise instead of minimise.
+        hint_cols : array of int, optional
+            A plan to start from (ignored by HiGHS: see the module docstring).
+        fixed_cols : array of int, optional
+            Columns (a subset of ``cols``) fixed to 1.
+        max_nodes : int, optional
+            Branch-and-bound node limit (HiGHS and SCIP). Unlike a time limit,
+            it keeps the result independent of the machine's speed.
+        """
+        t_start = time.perf_counter()
+        backend = self.backend
+        cols = np.asarray(cols, dtype=np.int64)
+        if len(cols) == 0:
+            return MipResult("infeasible", cols, 0.0, None)
+        M, lo, hi = form.sub_rows(main, cols)
+        solver = self._new_solver(max_nodes)
+        x = [solver.BoolVar(f"x{k}") for k in range(len(cols))]
+        if fixed_cols is not None:
+            for f in np.flatnonzero(np.isin(cols, fixed_cols)):
+                x[f].SetLb(1.0)
+        indptr, indices, data = M.indptr, M.indices, M.data
+        inf = solver.infinity()
+        for r in range(M.shape[0]):
+            ct = solver.Constraint(-inf if not np.isfinite(lo[r]) else float(lo[r]),
+                                   inf if not np.isfinite(hi[r]) else float(hi[r]))
+            for q in range(indptr[r], indptr[r + 1]):
+                ct.SetCoefficient(x[indices[q]], float(data[q]))
+        obj = objective[cols]
+        o = solver.Objective()
+        for q in range(len(cols)):
+            if obj[q] != 0:
+                o.SetCoefficient(x[q], float(obj[q]))
+        if maximize:
+            o.SetMaximization()
+        else:
+            o.SetMinimization()
+        if hint_cols is not None and backend in ("SCIP", "CP_SAT", "CBC"):  # HiGHS: SetHint crashes
+            on = np.isin(cols, hint_cols)
+            solver.SetHint(x, [1.0 if v else 0.0 for v in on])
+        # the budget includes building the model and reading the solution back
+        left = seconds - (time.perf_counter() - t_start) - READBACK_SECONDS_PER_COLUMN * len(cols)
+        solver.SetTimeLimit(max(MIN_TIME_LIMIT_MS, int(left * 1000)))
+        params = pywraplp.MPSolverParameters()
+        if backend != "CP_SAT":
+            params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, 0.0)
+        t_solve = time.perf_counter()
+        st = solver.Solve(params)
+        log.debug("mip %d cols, %d rows: status %s, %d nodes, %.2fs", len(cols), M.shape[0], st, solver.nodes(),
+                  time.perf_counter() - t_solve)
+        if st in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+            chosen = cols[np.array([v.solution_value() > 0.5 for v in x])]
+            value = float(obj[np.isin(cols, chosen)].sum())
+            if st == pywraplp.Solver.OPTIMAL:
+                return MipResult("optimal", chosen, value, value)
+            bound = None
+            if backend != "HIGHS":  # OR-Tools' HiGHS wrapper reports the objective as bound
+                b = float(solver.Objective().BestBound())
+                if math.isfinite(b):
+                    bound = b
+            return MipResult("feasible", chosen, value, bound)
+        if st == pywraplp.Solver.INFEASIBLE:
+            return MipResult("infeasible", cols[:0], 0.0, None)
+        return MipResult("unknown", cols[:0], 0.0, None)

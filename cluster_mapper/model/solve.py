@@ -1,0 +1,247 @@
+"""The solve: placement first, then least travel, with a proven bound.
+
+:class:`ClusterModel` is built from a :class:`ClusterProblem` and solved with
+:meth:`ClusterModel.solve`, which returns a :class:`ClusterSolution` (also kept
+as ``model.solution``). It drives the other modules of the package: the
+formulation, the LP bound, the heuristics and the mixed-integer solves; the
+package docstring explains the method.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .bound import PairBounds, RelaxationLP
+from .budget import SolveBudget
+from .formulation import ClusterProblem, Formulation
+from .mip import DEFAULT_BACKEND, MipSolver
+from .search import Incumbent, IncumbentSearch
+
+log = logging.getLogger(__name__)
+
+_NO_PLAN_IN_TIME = "the solver found no plan within the time limit"
+
+
+def relative_gap(objective: float, lower_bound: float) -> float:
+    """Relative gap ``(objective - lower_bound) / objective``, 0 for a zero objective, never negative."""
+    if objective <= 1e-9:
+        return 0.0
+    return max(0.0, (objective - lower_bound) / objective)
+
+
+@dataclass
+class ClusterSolution:
+    """Result of solving one :class:`ClusterProblem`.
+
+    Attributes
+    ----------
+    venue_of : numpy.ndarray of int
+        Venue unit of each unit, -1 when not placed.
+    objective : float
+        Travel of the plan: teacher-minutes, or minutes for ``school_trips``.
+    lower_bound : float
+        A proven lower bound on the travel of any plan placing as many
+        teachers (same unit as ``objective``, never above it).
+    placed_teachers : int
+        Teachers placed.
+    placement_proven : bool
+        No plan places more teachers.
+    status : {"optimal", "time_limit", "infeasible", "no_solution"}
+    solve_seconds : float
+        Wall-clock time of the solve, seconds.
+    backend : str
+        The mixed-integer backend used.
+    notes : list of str
+        Plain-language remarks (limits hit, infeasibility).
+    """
+
+    venue_of: np.ndarray
+    objective: float
+    lower_bound: float
+    placed_teachers: int
+    placement_proven: bool
+    status: str
+    solve_seconds: float
+    backend: str = DEFAULT_BACKEND
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between the objective and the proven lower bound."""
+        return relative_gap(self.objective, self.lower_bound)
+
+
+class ClusterModel:
+    """The model of one :class:`ClusterProblem`; call :meth:`solve`.
+
+    Parameters
+    ----------
+    problem : ClusterProblem
+    backend : str
+        Mixed-integer backend, one of ``BACKENDS`` (default HiGHS).
+    budget : SolveBudget, optional
+        How the time limit is shared between the steps (default
+        ``SolveBudget()``).
+
+    Attributes
+    ----------
+    solution : ClusterSolution or None
+        The last solve's result.
+    """
+
+    def __init__(self, problem: ClusterProblem, backend: str = DEFAULT_BACKEND,
+                 budget: SolveBudget | None = None):
+        self.mip = MipSolver(backend)  # checks the backend
+        self.problem = problem
+        self.backend = backend
+        self.budget = budget if budget is not None else SolveBudget()
+        self.solution: ClusterSolution | None = None
+        self._t0 = 0.0  # time.perf_counter() at the start of the current solve
+
+    def solve(self, time_limit_seconds: float = 60.0, hint: np.ndarray | None = None) -> ClusterSolution:
+        """Place the most teachers, then minimise travel; return the plan and its bound.
+
+        Parameters
+        ----------
+        time_limit_seconds : float
+            Wall-clock budget for both phases together, seconds. The solve
+            aims to end ``budget.reserve`` of it early.
+        hint : numpy.ndarray, optional
+            A previous ``venue_of`` to start from (warm start, e.g. a revision).
+        """
+        self._t0 = time.perf_counter()
+        self.solution = self._solve(time_limit_seconds, hint)
+        return self.solution
+
+    def _done(self, venue_of, objective: float, bound: float, proven: bool, status: str,
+              notes: list[str]) -> ClusterSolution:
+        p = self.problem
+        venue_of = np.asarray(venue_of)
+        placed = int(p.n_teachers[venue_of >= 0].sum()) if p.n_units else 0
+        return ClusterSolution(venue_of, float(objective), float(min(bound, objective)), placed, proven,
+                               status, time.perf_counter() - self._t0, self.backend, notes)
+
+    def _no_plan(self, proven: bool, status: str, note: str) -> ClusterSolution:
+        return self._done(np.full(self.problem.n_units, -1), 0.0, 0.0, proven, status, [note])
+
+    def _solve(self, time_limit_seconds: float, hint: np.ndarray | None) -> ClusterSolution:
+        p, b = self.problem, self.budget
+        deadline = b.deadline(self._t0, time_limit_seconds)
+        F = Formulation(p)
+        no_n_clusters = f"no plan has exactly {p.n_clusters} clusters"
+        if p.n_units == 0 or F.P == 0:
+            if p.n_clusters:
+                return self._no_plan(True, "infeasible", no_n_clusters)
+            return self._done(np.full(p.n_units, -1), 0.0, 0.0, True, "optimal", [])
+        notes: list[str] = []
+        hint_cols = None if hint is None else F.columns_of(hint)
+
+        # Try to place everyone placeable; fall back to maximising the placement.
+        result = self._travel(F, all_placed=True, min_placed=None, deadline=deadline, hint_cols=hint_cols)
+        if result["status"] in ("optimal", "feasible"):
+            proven = True
+        elif result["status"] == "infeasible" or time.perf_counter() < deadline - b.placement_min_seconds:
+            # Phase 1: most teachers placed.
+            rows = F.main_rows(all_placed=False, min_placed=None)
+            seconds = max(b.mip_min_seconds, b.placement_share * (deadline - time.perf_counter()))
+            st1, chosen1, placed1, ub1 = self.mip.solve(F, rows, np.arange(F.P), F.dem, seconds, maximize=True,
+                                                        hint_cols=hint_cols)
+            if st1 == "infeasible":
+                return self._no_plan(True, "infeasible",
+                                     no_n_clusters if p.n_clusters is not None else "the model has no plan")
+            if st1 == "unknown":
+                return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
+            best_placed = round(placed1)
+            proven = st1 == "optimal" or (ub1 is not None and math.floor(ub1 + 1e-6) <= best_placed)
+            if not proven:
+                notes.append("the most teachers that can be placed was not proven within the time limit")
+            result = self._travel(F, all_placed=False, min_placed=best_placed, deadline=deadline,
+                                  hint_cols=chosen1, fallback=chosen1)
+        else:
+            return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
+        if result["status"] not in ("optimal", "feasible"):
+            return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
+        chosen = result["chosen"]
+        objective = float(F.cost[chosen].sum())
+        status = "optimal" if result["status"] == "optimal" else "time_limit"
+        bound = objective if status == "optimal" else result["bound"]
+        return self._done(F.venue_of(chosen), objective, bound, proven, status, notes + result["notes"])
+
+    def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float,
+                hint_cols=None, fallback=None) -> dict[str, Any]:
+        """Least travel with the placement fixed.
+
+        Returns a dict with ``status`` ("optimal", "feasible", "infeasible" or
+        "unknown"), ``chosen`` columns (None without a plan), ``bound`` (a
+        proven lower bound, in the objective's unit) and ``notes``.
+        """
+        b = self.budget
+        notes: list[str] = []
+        main = F.main_rows(all_placed=all_placed, min_placed=min_placed)
+        search = IncumbentSearch(F, main, self.mip, b)
+
+        def result(status: str, chosen, bound: float) -> dict[str, Any]:
+            return {"status": status, "chosen": chosen, "bound": bound, "notes": notes}
+
+        incumbent: Incumbent | None = None
+        if fallback is not None:
+            incumbent = (float(F.cost[fallback].sum()), np.asarray(fallback))
+        elif hint_cols is not None and F.is_feasible(main, hint_cols):
+            incumbent = (float(F.cost[hint_cols].sum()), np.asarray(hint_cols))
+        # 1. LP bound and reduced costs.
+        lp = RelaxationLP(F, main)
+        lp_status, L, rc, x_lp = lp.solve(deadline)
+        if lp_status == "infeasible":
+            return result("infeasible", None, 0.0)
+        have_lp = lp_status in ("optimal", "stopped")
+        bound = L if have_lp else 0.0
+        pair_bounds = PairBounds.from_lp(F, L if have_lp else None, rc)
+        delta = pair_bounds.delta
+        # 2. Incumbent: dive on the venues, assign, locate-allocate.
+        if have_lp and incumbent is None:
+            incumbent = search.first_plan(lp, rc, x_lp, deadline)
+        # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
+        if incumbent is not None and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
+            now = time.perf_counter()
+            incumbent = search.lns(incumbent, pair_bounds.useful, b.share(b.lns_share, now, deadline))
+        # 4. Exact reduction and the final mixed-integer solve.
+        if incumbent is not None and have_lp:
+            ub = incumbent[0]
+            cols = np.flatnonzero(pair_bounds.useful(ub))
+            log.debug("incumbent %.4f, L %.4f: kept %d of %d pairs", ub, bound, len(cols), F.P)
+            if len(cols) == 0 or bound >= ub - delta + 1e-9:
+                return result("optimal", incumbent[1], ub)
+        else:
+            cols = np.arange(F.P)
+        remaining = deadline - time.perf_counter()
+        if remaining < b.exact_min_seconds and incumbent is not None:
+            notes.append("the time limit ended before the exact search; the plan is the best found")
+            return result("feasible", incumbent[1], bound)
+        st, chosen, value, mip_bound = self.mip.solve(
+            F, main, cols, F.cost, max(b.mip_min_seconds, remaining - b.exact_slack_seconds),
+            hint_cols=incumbent[1] if incumbent else None)
+        if st == "optimal":
+            if incumbent is not None and incumbent[0] <= value:
+                return result("optimal", incumbent[1], incumbent[0])
+            return result("optimal", chosen, value)
+        if st == "infeasible":
+            if incumbent is not None:  # nothing better than the incumbent exists
+                return result("optimal", incumbent[1], incumbent[0])
+            return result("infeasible", None, 0.0)
+        # time limit: best of incumbent and MIP plan; bound = min(MIP bound, incumbent), at least L
+        best = incumbent
+        if st == "feasible" and (best is None or value < best[0]):
+            best = (value, chosen)
+        if best is None:
+            return result("unknown", None, 0.0)
+        sub_bound = bound
+        if mip_bound is not None:
+            sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
+        notes.append("travel was not proven minimal within the time limit")
+        return result("feasible", best[1], sub_bound)
