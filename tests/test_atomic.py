@@ -120,7 +120,7 @@ def test_real_process_killed_mid_write(previous, sig, tmp_path):
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         seen = []
-        for line in proc.stdout:  # solvers may print banners first
+        for line in proc.stdout:
             seen.append(line)
             if line.strip() == "WRITING":
                 break

@@ -122,3 +122,13 @@ def test_wheel_plans_the_sample_from_an_empty_folder(wheel, tmp_path):
     assert "valid" in res.stdout + res.stderr
     assert "no violations" in res.stdout + res.stderr
     assert sorted(p.name for p in cwd.iterdir()) == ["outputs"], "nothing but the plan is written in the working folder"
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """pyproject lists packages by hand (the sample lives outside the package folder): a new subpackage must be added."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in PACKAGE.rglob("__init__.py")}
+    found |= {"cluster_mapper.assets"}  # data only
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
