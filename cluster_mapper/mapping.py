@@ -117,23 +117,8 @@ def _truthy(v: Any) -> bool:
 
 
 def schools_generated(summary: dict) -> bool:
-    """Whether the plan's schools file marks its rows as generated data."""
-    path = (summary.get("inputs") or {}).get("schools")
-    if not path or not Path(path).is_file():
-        return False
-    try:
-        if str(path).lower().endswith(".csv"):
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        else:
-            import geopandas as gpd
-
-            df = gpd.read_file(path, engine="pyogrio")
-    except Exception:  # the map must not fail because of a label
-        return False
-    cols = {c.strip().lower(): c for c in df.columns}
-    if "generated" not in cols:
-        return False
-    return bool(len(df)) and any(_truthy(v) for v in df[cols["generated"]])
+    """Whether the plan's schools file marks its rows as generated data (``summary.json``)."""
+    return bool(summary.get("schools_generated", False))
 
 
 def _assign_colours(venue_xy: np.ndarray) -> list[str]:

@@ -215,6 +215,7 @@ def plan_summary(plan) -> dict:
               **{k: v for k, v in travel_spec.items() if k.endswith("_path")}}
     hashes = {k: file_sha256(v) for k, v in inputs.items() if v and Path(v).is_file()}
     t = plan.teachers
+    schools = plan.inputs.schools
     placed = t[t["status"] == "placed"]
     travel_m = placed["travel_minutes"].astype(float)
     return {
@@ -240,6 +241,7 @@ def plan_summary(plan) -> dict:
         "mean_travel_minutes": round(float((travel_m * placed["n_teachers"].astype(float)).sum() / max(1, placed["n_teachers"].sum())), 2),
         "max_travel_minutes": round(float(travel_m.max()), 2) if len(travel_m) else 0.0,
         "counts_input": plan.inputs.counts_input,
+        "schools_generated": bool(len(schools) and "generated" in schools and schools["generated"].any()),
         "policy": plan.policy.to_dict(),
         "inputs": inputs,
         "input_sha256": hashes,
