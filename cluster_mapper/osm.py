@@ -146,27 +146,35 @@ def read_osm_roads(path: str | Path, keep_way: WayFilter, *, kind: Literal["pbf"
     node_tags = tuple(ox.settings.useful_tags_node)
     roads = OsmRoads()
     try:
-        source = _osmium_file(path, kind)
-        ways = osmium.FileProcessor(source, osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
+        ways = osmium.FileProcessor(_osmium_file(path, kind), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
         for w in ways:
             roads.n_ways_read += 1
             tags = {t.k: t.v for t in w.tags}
             if keep_way(tags):
                 roads.ways[w.id] = ([n.ref for n in w.nodes], {k: tags[k] for k in way_tags if k in tags})
-        used = {n for refs, _ in roads.ways.values() for n in refs}
-        if used:
-            source = _osmium_file(path, kind)
-            nodes = osmium.FileProcessor(source, osmium.osm.NODE).with_filter(osmium.filter.IdFilter(used))
+    except (RuntimeError, OSError) as exc:
+        raise _osmium_error(exc) from exc
+    used = {n for refs, _ in roads.ways.values() for n in refs}
+    if used:
+        nodes = osmium.FileProcessor(_osmium_file(path, kind), osmium.osm.NODE)
+        if min(used) >= 0:
+            # the id filter runs in C++: unused nodes never reach Python
+            nodes = nodes.with_filter(osmium.filter.IdFilter(used))
+        else:
+            # negative ids (objects not yet uploaded, from an editor) do not fit
+            # libosmium's id set: every node is checked here instead (slower)
+            log.info("%s: negative node ids, nodes are filtered in Python", path.name)
+        try:
             for n in nodes:
+                if n.id not in used:
+                    continue
                 loc = n.location
                 if not loc.valid():
                     raise OsmReadError(f"node {n.id} has no valid latitude/longitude")
                 tags = {t.k: t.v for t in n.tags if t.k in node_tags} if len(n.tags) else {}
                 roads.nodes[n.id] = (loc.lat, loc.lon, tags)
-    except OsmReadError:
-        raise
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise _osmium_error(exc) from exc
+        except (RuntimeError, OSError) as exc:
+            raise _osmium_error(exc) from exc
     roads.missing_nodes = used - roads.nodes.keys()
     log.info(
         "%s: %d of %d highway ways kept, %d nodes (%d missing)",
