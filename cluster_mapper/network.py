@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
 import logging
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -151,7 +151,7 @@ def _read_osm_file(path: Path, fmt: str, travel: TravelPolicy) -> osm.OsmRoads:
         try:
             with _open_binary(path) as fh:
                 head = fh.read(65536)
-        except Exception as exc:  # OSError (bad bz2/gzip stream), EOFError (truncated)
+        except Exception as exc:  # noqa: BLE001 - OSError (bad bz2/gzip stream), EOFError (truncated)
             fail(path, f"the file could not be read ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm, .osm.bz2).")
         _refuse_dtd(path, head)
     try:
@@ -172,7 +172,7 @@ def _overpass_json_from_json(path: Path) -> dict[str, Any]:
     try:
         with _open_binary(path) as fh:
             data = json.loads(fh.read().decode("utf-8-sig"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
         fail(path, f"the file could not be read as JSON ({type(exc).__name__}: {exc}).", fix="check that the download finished; the file must be an Overpass API JSON response.")
     if not isinstance(data, dict) or not isinstance(data.get("elements"), list):
         fail(path, "this JSON file is not an Overpass API response (no 'elements' list).", fix="download the roads with Overpass using [out:json], or give an osmnx .graphml file.")
@@ -191,14 +191,10 @@ def _way_allowed(tags: dict[str, Any], mode: str) -> bool:
             return False
         if tags.get("service") in NON_MOTORABLE_SERVICE:
             return False
-        if tags.get("motor_vehicle") == "no" or tags.get("motorcar") == "no":
-            return False
-        return True
+        return tags.get("motor_vehicle") != "no" and tags.get("motorcar") != "no"
     if hw in NON_WALKABLE_HIGHWAYS:
         return False
-    if tags.get("foot") == "no" or tags.get("service") == "private":
-        return False
-    return True
+    return tags.get("foot") != "no" and tags.get("service") != "private"
 
 
 def _roads_from_json(path: Path, data: dict[str, Any], travel: TravelPolicy) -> osm.OsmRoads:
@@ -222,7 +218,7 @@ def _graph_from_roads(path: Path, roads: osm.OsmRoads, travel: TravelPolicy, sim
     ways = osm.split_at_missing_nodes(roads)
     try:
         G = osm.graph_from_roads(roads.nodes, ways, bidirectional=travel.travel_mode == "walk")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
         fail(path, f"could not build a road graph from the file ({type(exc).__name__}: {exc}).", fix="download or export the roads again.")
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
     if simplify and len(G.edges):
@@ -239,7 +235,7 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
     try:
         with _open_binary(path) as fh:
             raw = fh.read()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
         fail(path, f"the file could not be read ({type(exc).__name__}: {exc}).", fix="check that the file is complete (a .graphml or .graphml.gz file).")
     _refuse_dtd(path, raw[:65536])
     try:
@@ -247,7 +243,7 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
 
         DET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)  # safety check only
         G = osm.load_graphml(raw.decode("utf-8"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
         fail(path, f"the file could not be read as a GraphML road network ({type(exc).__name__}: {exc}).", fix="save the network with osmnx.save_graphml, or give an .osm / Overpass .json file.")
     if not isinstance(G, nx.MultiDiGraph):
         G = nx.MultiDiGraph(G)
@@ -380,7 +376,7 @@ def download_network(place_or_polygon: str | Any, travel: TravelPolicy) -> nx.Mu
     network_type = "drive" if travel.travel_mode == "drive" else "walk"
     try:
         G = osm.download_graph(place_or_polygon, network_type)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any download failure becomes a message
         fail("<download>", f"downloading the road network failed ({type(exc).__name__}: {exc}).", fix="check the internet connection and the place name, or give a network file instead.")
     G.graph["travel_notes"] = []
     G.graph["travel_mode"] = travel.travel_mode
@@ -419,7 +415,7 @@ def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Ite
         try:
             with rasterio.open(p) as r:
                 crs = r.crs
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
             fail(p, f"this is not a readable raster ({type(exc).__name__}: {exc}).", fix="give a GeoTIFF elevation file.")
         if crs is None or pyproj.CRS.from_user_input(crs.to_wkt()).to_epsg() != 4326:
             fail(p, f"the elevation raster is in {crs}, not EPSG:4326 (longitude/latitude).", fix="reproject it, e.g. gdalwarp -t_srs EPSG:4326 in.tif out.tif.")
@@ -669,12 +665,12 @@ def snap_schools(G: nx.MultiDiGraph, schools: gpd.GeoDataFrame, travel: TravelPo
 
 
 __all__ = [
-    "load_network",
-    "download_network",
-    "add_elevation_from_raster",
-    "add_travel_minutes",
-    "tobler_speed_kmh",
-    "snap_schools",
     "NETWORK_FORMATS",
     "SNAP_COLUMNS",
+    "add_elevation_from_raster",
+    "add_travel_minutes",
+    "download_network",
+    "load_network",
+    "snap_schools",
+    "tobler_speed_kmh",
 ]

@@ -32,11 +32,12 @@ Graphs follow the osmnx convention: nodes carry ``x`` (longitude) and ``y``
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import groupby, pairwise
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -290,7 +291,7 @@ def graph_from_roads(
         ``created_date`` and ``created_with``.
     """
     G = nx.MultiDiGraph(
-        created_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        created_date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         created_with=f"cluster_mapper with pyosmium and OSMnx {ox.__version__}",
         crs=ox.settings.default_crs,
     )
@@ -478,21 +479,21 @@ def download_graph(place_or_polygon: str | Any, network_type: Literal["walk", "d
 
 
 __all__ = [
-    "OsmReadError",
+    "GRAPHML_EDGE_DTYPES",
     "OsmEntityError",
+    "OsmReadError",
     "OsmRoads",
+    "add_drive_speeds",
+    "add_node_elevations_raster",
+    "bool_from_text",
+    "download_graph",
+    "graph_from_roads",
+    "load_graphml",
+    "nearest_nodes",
+    "project_to_lonlat",
     "read_osm_roads",
     "roads_from_overpass",
-    "split_at_missing_nodes",
-    "graph_from_roads",
-    "simplify_graph",
-    "bool_from_text",
-    "GRAPHML_EDGE_DTYPES",
-    "load_graphml",
     "save_graphml",
-    "project_to_lonlat",
-    "add_node_elevations_raster",
-    "add_drive_speeds",
-    "nearest_nodes",
-    "download_graph",
+    "simplify_graph",
+    "split_at_missing_nodes",
 ]
