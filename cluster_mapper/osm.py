@@ -111,13 +111,41 @@ def _osmium_error(exc: Exception) -> OsmReadError:
     return OsmReadError(text)
 
 
+#: libosmium's id set (behind ``osmium.filter.IdFilter``) takes memory in
+#: blocks of 4 MiB, each covering 2**25 consecutive ids.
+_ID_SET_BLOCK_BITS = 25
+_ID_SET_BLOCK_BYTES = 4 * 2**20
+#: The id set may cost this much, plus :data:`_ID_SET_BYTES_PER_NODE` per node
+#: kept (the road graph built afterwards takes several KiB per node anyway).
+_ID_SET_BASE_BYTES = 64 * 2**20
+_ID_SET_BYTES_PER_NODE = 1024
+
+
+def _id_filter_pays(ids: set[int]) -> bool:
+    """Whether to select nodes with libosmium's id filter (fast) rather than in Python (lean).
+
+    The C++ filter keeps unused nodes out of Python (about ten times faster
+    on a large file) but its id set costs 4 MiB for every block of 2**25 ids
+    that holds a wanted id: up to 1.6 GB for ids spread over all of today's
+    OSM node ids. It is used when that stays small next to the graph that will
+    be built from the nodes. Negative ids (objects drawn in an editor and not
+    uploaded) do not fit the id set at all.
+    """
+    if min(ids) < 0:
+        return False
+    blocks = len({i >> _ID_SET_BLOCK_BITS for i in ids})
+    return blocks * _ID_SET_BLOCK_BYTES <= _ID_SET_BASE_BYTES + _ID_SET_BYTES_PER_NODE * len(ids)
+
+
 def read_osm_roads(path: str | Path, keep_way: WayFilter, *, kind: Literal["pbf", "xml"] = "pbf") -> OsmRoads:
     """Read the road ways of an OSM file and their nodes, streaming (pyosmium).
 
     Pass 1 reads only ways, with a C++ tag filter on ``highway``, and keeps
-    those ``keep_way`` accepts. Pass 2 reads only nodes, with a C++ id filter
-    on the nodes the kept ways use. Memory grows with the kept roads, not with
-    the file: buildings, land use, relations and unused nodes are skipped.
+    those ``keep_way`` accepts. Pass 2 reads only nodes and keeps those the
+    kept ways use (selected by a C++ id filter when its memory is small next
+    to the graph to come, else in Python). Memory grows with the kept roads,
+    not with the file: buildings, land use, relations and unused nodes are
+    never held.
 
     Parameters
     ----------
@@ -157,15 +185,11 @@ def read_osm_roads(path: str | Path, keep_way: WayFilter, *, kind: Literal["pbf"
         raise _osmium_error(exc) from exc
     used = {n for refs, _ in roads.ways.values() for n in refs}
     if used:
-        nodes = osmium.FileProcessor(_osmium_file(path, kind), osmium.osm.NODE)
-        if min(used) >= 0:
-            # the id filter runs in C++: unused nodes never reach Python
-            nodes = nodes.with_filter(osmium.filter.IdFilter(used))
-        else:
-            # negative ids (objects not yet uploaded, from an editor) do not fit
-            # libosmium's id set: every node is checked here instead (slower)
-            log.info("%s: negative node ids, nodes are filtered in Python", path.name)
         try:
+            nodes = osmium.FileProcessor(_osmium_file(path, kind), osmium.osm.NODE)
+            if _id_filter_pays(used):
+                # the id filter runs in C++: unused nodes never reach Python
+                nodes = nodes.with_filter(osmium.filter.IdFilter(used))
             for n in nodes:
                 if n.id not in used:
                     continue

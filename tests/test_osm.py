@@ -342,3 +342,26 @@ def test_plan_on_the_pbf_validates(tmp_path, mode, limit):
     res = runner.invoke(app, ["validate", str(out)])
     assert res.exit_code == 0, res.output
     assert "valid" in res.output
+
+
+# --------------------------------------------------------------------------- node selection: C++ id filter or Python
+
+
+def test_id_filter_only_when_its_memory_is_small():
+    assert osm._id_filter_pays(set(range(1, 100_000)))  # one 4 MiB block
+    assert osm._id_filter_pays({5, 2**30, 2**33})  # three blocks, 12 MiB
+    assert not osm._id_filter_pays({i << 25 for i in range(100)})  # 100 blocks, 400 MiB for 100 nodes
+    assert not osm._id_filter_pays({-5, 7})  # negative ids do not fit libosmium's id set
+
+
+@pytest.mark.parametrize("path", [OAKLAND_XML, PBF], ids=["oakland-positive-ids", "abbottabad-negative-ids"])
+def test_both_node_selections_read_the_same(monkeypatch, path):
+    kind = "pbf" if path.suffix == ".pbf" else "xml"
+    keep = lambda tags: True
+    monkeypatch.setattr(osm, "_id_filter_pays", lambda ids: False)
+    in_python = osm.read_osm_roads(path, keep, kind=kind)
+    if kind == "xml":  # positive ids only: the C++ filter can be used
+        monkeypatch.setattr(osm, "_id_filter_pays", lambda ids: True)
+        in_cpp = osm.read_osm_roads(path, keep, kind=kind)
+        assert in_cpp == in_python
+    assert len(in_python.nodes) > 40 and not in_python.missing_nodes
