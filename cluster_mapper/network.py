@@ -3,8 +3,12 @@
 Plain functions over ``networkx.MultiDiGraph`` road graphs in the osmnx
 convention: nodes carry ``x`` (longitude) and ``y`` (latitude) in EPSG:4326,
 edges carry ``length`` in metres. The normal case is a network file on disk
-(:func:`load_network`); :func:`download_network` is there for users who ask for
-a download.
+(:func:`load_network`: GraphML, OSM PBF, OSM XML or Overpass JSON);
+:func:`download_network` is there for users who ask for a download.
+
+This module decides which roads a travel mode may use and what the user is
+told; reading OSM files and every call into osmnx go through
+:mod:`cluster_mapper.osm` (osmnx public API only).
 
 Edge attributes added by :func:`add_travel_minutes` (units in the names):
 
@@ -24,12 +28,12 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
 import logging
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -40,12 +44,17 @@ import pyproj
 from .errors import InputError, InputProblem, fail
 from .policy import TravelPolicy
 
+if TYPE_CHECKING:
+    from . import osm
+
 log = logging.getLogger(__name__)
 
 #: File name endings :func:`load_network` understands, and their format.
 NETWORK_FORMATS = {
     ".graphml": "graphml",
     ".graphml.gz": "graphml",
+    ".osm.pbf": "osm_pbf",
+    ".pbf": "osm_pbf",
     ".osm": "osm_xml",
     ".osm.bz2": "osm_xml",
     ".osm.gz": "osm_xml",
@@ -114,45 +123,56 @@ def _open_binary(path: Path):
     return path.open("rb")
 
 
+def _refuse_entities(path: Path) -> None:
+    """Refuse an XML file that declares entities (entity expansion attacks, local file reads)."""
+    fail(
+        path,
+        "the XML file declares a DOCTYPE or ENTITY; such files are refused because entities can read local files or exhaust memory.",
+        fix="export the network again from OpenStreetMap/osmnx (their files have no DOCTYPE), or remove the <!DOCTYPE ...> block.",
+    )
+
+
 def _refuse_dtd(path: Path, head: bytes) -> None:
-    """Refuse XML with a document type declaration (entity expansion attacks)."""
+    """Refuse XML with a document type declaration (checked on the file's first bytes)."""
     low = head.lower()
     if b"<!entity" in low or b"<!doctype" in low:
+        _refuse_entities(path)
+
+
+def _read_osm_file(path: Path, fmt: str, travel: TravelPolicy) -> osm.OsmRoads:
+    """Stream the mode's road ways and their nodes out of an OSM XML or PBF file.
+
+    XML is checked for a DOCTYPE/ENTITY in its first 64 KiB before it is
+    parsed; libosmium refuses entity declarations anywhere in the file too.
+    """
+    from . import osm
+
+    if fmt == "osm_xml":
+        try:
+            with _open_binary(path) as fh:
+                head = fh.read(65536)
+        except Exception as exc:  # noqa: BLE001 - OSError (bad bz2/gzip stream), EOFError (truncated)
+            fail(path, f"the file could not be read ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm, .osm.bz2).")
+        _refuse_dtd(path, head)
+    try:
+        return osm.read_osm_roads(path, lambda tags: _way_allowed(tags, travel.travel_mode), kind="xml" if fmt == "osm_xml" else "pbf")
+    except osm.OsmEntityError:
+        _refuse_entities(path)
+    except osm.OsmReadError as exc:
+        if fmt == "osm_xml":
+            fail(path, f"the file could not be read as OSM XML ({exc}).", fix="check that the download finished and that the file is OSM XML (.osm).")
         fail(
             path,
-            "the XML file declares a DOCTYPE or ENTITY; such files are refused because entities can read local files or exhaust memory.",
-            fix="export the network again from OpenStreetMap/osmnx (their files have no DOCTYPE), or remove the <!DOCTYPE ...> block.",
+            f"the file could not be read as an OpenStreetMap PBF extract ({exc}).",
+            fix="download the .osm.pbf extract again (the download may have stopped early), or give the roads as OSM XML (.osm, .osm.bz2) or osmnx GraphML.",
         )
-
-
-def _overpass_json_from_osm_xml(path: Path) -> dict[str, Any]:
-    """Parse OSM XML into an Overpass-like dict with a hardened SAX parser."""
-    import defusedxml.sax
-    from defusedxml import DefusedXmlException
-    from osmnx._osm_xml import _OSMContentHandler
-
-    try:
-        with _open_binary(path) as fh:
-            head = fh.read(65536)
-    except Exception as exc:  # OSError (bad bz2/gzip stream), EOFError (truncated)
-        fail(path, f"the file could not be read ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm, .osm.bz2).")
-    _refuse_dtd(path, head)
-    handler = _OSMContentHandler()
-    try:
-        with _open_binary(path) as fh:
-            defusedxml.sax.parse(fh, handler, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        fail(path, f"the XML file uses a forbidden construct ({exc}).", fix="remove DOCTYPE/ENTITY declarations or export the file again.")
-    except Exception as exc:  # SAXParseException, OSError, EOFError, ValueError, KeyError ...
-        fail(path, f"the file could not be read as OSM XML ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm).")
-    return handler.object
 
 
 def _overpass_json_from_json(path: Path) -> dict[str, Any]:
     try:
         with _open_binary(path) as fh:
             data = json.loads(fh.read().decode("utf-8-sig"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
         fail(path, f"the file could not be read as JSON ({type(exc).__name__}: {exc}).", fix="check that the download finished; the file must be an Overpass API JSON response.")
     if not isinstance(data, dict) or not isinstance(data.get("elements"), list):
         fail(path, "this JSON file is not an Overpass API response (no 'elements' list).", fix="download the roads with Overpass using [out:json], or give an osmnx .graphml file.")
@@ -171,87 +191,59 @@ def _way_allowed(tags: dict[str, Any], mode: str) -> bool:
             return False
         if tags.get("service") in NON_MOTORABLE_SERVICE:
             return False
-        if tags.get("motor_vehicle") == "no" or tags.get("motorcar") == "no":
-            return False
-        return True
+        return tags.get("motor_vehicle") != "no" and tags.get("motorcar") != "no"
     if hw in NON_WALKABLE_HIGHWAYS:
         return False
-    if tags.get("foot") == "no" or tags.get("service") == "private":
-        return False
-    return True
+    return tags.get("foot") != "no" and tags.get("service") != "private"
 
 
-def _graph_from_overpass(path: Path, data: dict[str, Any], travel: TravelPolicy, simplify: bool) -> nx.MultiDiGraph:
-    """Build an osmnx graph from Overpass-like elements, keeping the mode's ways."""
-    import osmnx as ox
-    from osmnx.graph import _create_graph
+def _roads_from_json(path: Path, data: dict[str, Any], travel: TravelPolicy) -> osm.OsmRoads:
+    from . import osm
 
     try:
-        ways = [e for e in data["elements"] if e.get("type") == "way" and _way_allowed(e.get("tags") or {}, travel.travel_mode)]
-        used = {n for w in ways for n in w["nodes"]}
-        nodes = [e for e in data["elements"] if e.get("type") == "node" and e.get("id") in used]
-        for e in nodes:
-            float(e["lat"]), float(e["lon"])
+        return osm.roads_from_overpass(data, lambda tags: _way_allowed(tags, travel.travel_mode))
     except (KeyError, TypeError, ValueError) as exc:
         fail(path, f"the OSM data is malformed ({type(exc).__name__}: {exc}).", fix="download or export the roads again.")
-    n_ways = sum(1 for e in data["elements"] if e.get("type") == "way")
-    if not ways:
+
+
+def _graph_from_roads(path: Path, roads: osm.OsmRoads, travel: TravelPolicy, simplify: bool, ways_word: str) -> nx.MultiDiGraph:
+    """Build the road graph of the mode's ways (osmnx conventions), split at missing nodes."""
+    from . import osm
+
+    if not roads.ways:
         what = "motorable roads" if travel.travel_mode == "drive" else "roads or paths"
-        fail(path, f"the file has no {what} ({n_ways} ways in total) for travel_mode '{travel.travel_mode}'.", fix="check that the extract covers the district and includes highway=* ways.")
-    missing = used - {e["id"] for e in nodes}
-    if missing:
-        # ways clipped at the extract edge reference nodes outside it: split
-        # them there (never join the two sides across the missing node)
-        split: list[dict[str, Any]] = []
-        next_id = -1
-        for w in ways:
-            runs: list[list[int]] = [[]]
-            for n in w["nodes"]:
-                if n in missing:
-                    runs.append([])
-                else:
-                    runs[-1].append(n)
-            runs = [r for r in runs if len(r) >= 2]
-            for i, run in enumerate(runs):
-                piece = dict(w, nodes=run)
-                if i:
-                    piece["id"] = next_id
-                    next_id -= 1
-                split.append(piece)
-        ways = split
+        fail(path, f"the file has no {what} ({roads.n_ways_read} {ways_word} in total) for travel_mode '{travel.travel_mode}'.", fix="check that the extract covers the district and includes highway=* ways.")
+    # ways clipped at the extract edge reference nodes outside it: they are
+    # split there (never joined across the missing node)
+    ways = osm.split_at_missing_nodes(roads)
     try:
-        G = _create_graph([{"elements": nodes + ways}], travel.travel_mode == "walk")
-    except Exception as exc:
+        G = osm.graph_from_roads(roads.nodes, ways, bidirectional=travel.travel_mode == "walk")
+    except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
         fail(path, f"could not build a road graph from the file ({type(exc).__name__}: {exc}).", fix="download or export the roads again.")
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
     if simplify and len(G.edges):
-        G = ox.simplify_graph(G)
+        G = osm.simplify_graph(G)
     G.graph["travel_notes"] = []
-    if missing:
-        G.graph["travel_notes"].append(f"{len(missing)} way node(s) lie outside the extract and were dropped")
+    if roads.missing_nodes:
+        G.graph["travel_notes"].append(f"{len(roads.missing_nodes)} way node(s) lie outside the extract and were dropped")
     return G
 
 
 def _load_graphml(path: Path) -> nx.MultiDiGraph:
-    import osmnx as ox
+    from . import osm
 
     try:
         with _open_binary(path) as fh:
             raw = fh.read()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
         fail(path, f"the file could not be read ({type(exc).__name__}: {exc}).", fix="check that the file is complete (a .graphml or .graphml.gz file).")
     _refuse_dtd(path, raw[:65536])
     try:
         import defusedxml.ElementTree as DET
 
         DET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)  # safety check only
-        from osmnx.io import _convert_bool_string
-
-        G = ox.load_graphml(
-            graphml_str=raw.decode("utf-8"),
-            edge_dtypes={"walk_reverse": _convert_bool_string, "travel_minutes": float, "speed_kmh": float},
-        )
-    except Exception as exc:
+        G = osm.load_graphml(raw.decode("utf-8"))
+    except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
         fail(path, f"the file could not be read as a GraphML road network ({type(exc).__name__}: {exc}).", fix="save the network with osmnx.save_graphml, or give an .osm / Overpass .json file.")
     if not isinstance(G, nx.MultiDiGraph):
         G = nx.MultiDiGraph(G)
@@ -287,9 +279,11 @@ def load_network(path: str | Path, travel: TravelPolicy, *, simplify: bool = Tru
     Parameters
     ----------
     path : str or Path
-        An osmnx GraphML file (``.graphml``, ``.graphml.gz``), OSM XML
-        (``.osm``, ``.osm.bz2``, ``.osm.gz``, ``.xml``) or an Overpass API JSON
-        response (``.json``, ``.json.gz``).
+        An osmnx GraphML file (``.graphml``, ``.graphml.gz``), an OSM PBF
+        extract (``.osm.pbf``), OSM XML (``.osm``, ``.osm.bz2``, ``.osm.gz``,
+        ``.xml``) or an Overpass API JSON response (``.json``, ``.json.gz``).
+        PBF and XML are streamed (:func:`cluster_mapper.osm.read_osm_roads`):
+        only the mode's highway ways and their nodes are kept in memory.
     travel : TravelPolicy
         ``travel_mode`` decides which ways are kept: drive keeps motorable
         highways only (footway, path, track, steps, pedestrian, cycleway,
@@ -311,28 +305,29 @@ def load_network(path: str | Path, travel: TravelPolicy, *, simplify: bool = Tru
     Raises
     ------
     InputError
-        Missing file, unknown extension, corrupt file, XML with entity
-        declarations, or no usable roads.
+        Missing file, unknown extension, corrupt or truncated file (XML, PBF,
+        compressed stream), XML with entity declarations, or no usable roads.
     """
-    import osmnx as ox
+    from . import osm
 
     path = Path(path)
     if not path.exists():
         fail(path, "the road network file does not exist.", fix="check the path given for the network.")
     if path.is_dir():
-        fail(path, "this is a folder, not a road network file.", fix="give the path of a .graphml, .osm(.bz2) or Overpass .json(.gz) file.")
+        fail(path, "this is a folder, not a road network file.", fix="give the path of a .graphml, .osm.pbf, .osm(.bz2) or Overpass .json(.gz) file.")
     fmt = _network_format(path)
     if fmt is None:
-        fail(path, f"unknown road network file type '{''.join(path.suffixes) or path.name}'.", fix="use an osmnx .graphml(.gz), OSM XML .osm(.bz2/.gz) or Overpass .json(.gz) file.")
+        fail(path, f"unknown road network file type '{''.join(path.suffixes) or path.name}'.", fix="use an osmnx .graphml(.gz), OSM PBF .osm.pbf, OSM XML .osm(.bz2/.gz) or Overpass .json(.gz) file.")
     if path.stat().st_size == 0:
         fail(path, "the road network file is empty.", fix="download or export the network again.")
 
     if fmt == "graphml":
         G = _load_graphml(path)
         _filter_graph_for_mode(G, travel)
+    elif fmt == "overpass_json":
+        G = _graph_from_roads(path, _roads_from_json(path, _overpass_json_from_json(path), travel), travel, simplify, "ways")
     else:
-        data = _overpass_json_from_osm_xml(path) if fmt == "osm_xml" else _overpass_json_from_json(path)
-        G = _graph_from_overpass(path, data, travel, simplify)
+        G = _graph_from_roads(path, _read_osm_file(path, fmt, travel), travel, simplify, "highway ways")
 
     if len(G) == 0 or len(G.edges) == 0:
         fail(path, f"the road network is empty for travel_mode '{travel.travel_mode}' (no usable roads).", fix="check that the file covers the area and has roads usable by this travel mode.")
@@ -346,7 +341,7 @@ def load_network(path: str | Path, travel: TravelPolicy, *, simplify: bool = Tru
     G.graph["crs"] = crs
     try:
         if pyproj.CRS.from_user_input(crs).is_projected:
-            G = ox.projection.project_graph(G, to_latlong=True)
+            G = osm.project_to_lonlat(G)
     except pyproj.exceptions.CRSError:
         fail(path, f"the graph's crs '{crs}' is not a CRS PROJ knows.", fix="save the graph with a valid crs (EPSG:4326).")
     G.graph.setdefault("travel_notes", [])
@@ -376,15 +371,12 @@ def download_network(place_or_polygon: str | Any, travel: TravelPolicy) -> nx.Mu
         As :func:`load_network`; save it with ``osmnx.save_graphml`` to work
         offline afterwards.
     """
-    import osmnx as ox
+    from . import osm
 
     network_type = "drive" if travel.travel_mode == "drive" else "walk"
     try:
-        if isinstance(place_or_polygon, str):
-            G = ox.graph_from_place(place_or_polygon, network_type=network_type, retain_all=True)
-        else:
-            G = ox.graph_from_polygon(place_or_polygon, network_type=network_type, retain_all=True)
-    except Exception as exc:
+        G = osm.download_graph(place_or_polygon, network_type)
+    except Exception as exc:  # noqa: BLE001 - any download failure becomes a message
         fail("<download>", f"downloading the road network failed ({type(exc).__name__}: {exc}).", fix="check the internet connection and the place name, or give a network file instead.")
     G.graph["travel_notes"] = []
     G.graph["travel_mode"] = travel.travel_mode
@@ -412,8 +404,9 @@ def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Ite
     networkx.MultiDiGraph
         The same graph, with ``elevation`` on covered nodes.
     """
-    import osmnx as ox
     import rasterio
+
+    from . import osm
 
     paths = [Path(raster_paths)] if isinstance(raster_paths, (str, Path)) else [Path(p) for p in raster_paths]
     for p in paths:
@@ -422,7 +415,7 @@ def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Ite
         try:
             with rasterio.open(p) as r:
                 crs = r.crs
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
             fail(p, f"this is not a readable raster ({type(exc).__name__}: {exc}).", fix="give a GeoTIFF elevation file.")
         if crs is None or pyproj.CRS.from_user_input(crs.to_wkt()).to_epsg() != 4326:
             fail(p, f"the elevation raster is in {crs}, not EPSG:4326 (longitude/latitude).", fix="reproject it, e.g. gdalwarp -t_srs EPSG:4326 in.tif out.tif.")
@@ -432,7 +425,7 @@ def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Ite
         H.add_nodes_from((n, {"x": d["x"], "y": d["y"]}) for n, d in G.nodes(data=True) if n not in found)
         if len(H) == 0:
             break
-        ox.elevation.add_node_elevations_raster(H, p, cpus=1)
+        osm.add_node_elevations_raster(H, p)
         for n, z in H.nodes(data="elevation"):
             if z is not None and np.isfinite(z):
                 found[n] = float(z)
@@ -518,7 +511,7 @@ def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGr
         on every edge, ``grade`` on walk edges, and the notes of this step in
         ``G.graph["travel_minutes_notes"]`` (replaced on every call).
     """
-    import osmnx as ox
+    from . import osm
 
     notes: list[str] = []
     # a graph may have been prepared for the other mode before
@@ -562,8 +555,7 @@ def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGr
         for u, v, k in no_hw:
             G.edges[u, v, k]["highway"] = "road"
         has_maxspeed = any(ms is not None for *_, ms in G.edges(data="maxspeed"))
-        ox.routing.add_edge_speeds(G, hwy_speeds=DEFAULT_DRIVE_SPEEDS_KMH, fallback=FALLBACK_DRIVE_SPEED_KMH)
-        ox.routing.add_edge_travel_times(G)
+        osm.add_drive_speeds(G, DEFAULT_DRIVE_SPEEDS_KMH, FALLBACK_DRIVE_SPEED_KMH)
         for u, v, k in no_hw:
             del G.edges[u, v, k]["highway"]
         for *_, d in G.edges(data=True):
@@ -643,7 +635,7 @@ def snap_schools(G: nx.MultiDiGraph, schools: gpd.GeoDataFrame, travel: TravelPo
         ``snap_metres`` (float, metres) and ``off_network`` (bool), one row per
         school in input order.
     """
-    import osmnx as ox
+    from . import osm
 
     if len(schools) == 0:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(SNAP_COLUMNS, ["str", "object", "float", "bool"])})
@@ -659,7 +651,7 @@ def snap_schools(G: nx.MultiDiGraph, schools: gpd.GeoDataFrame, travel: TravelPo
     sx, sy = tr.transform(lon, lat)
     H = nx.MultiDiGraph(crs=crs.to_string())
     H.add_nodes_from((i, {"x": float(a), "y": float(b)}) for i, (a, b) in enumerate(zip(px, py)))
-    pos = np.asarray(ox.distance.nearest_nodes(H, np.asarray(sx), np.asarray(sy)), dtype=np.int64)
+    pos = osm.nearest_nodes(H, np.asarray(sx), np.asarray(sy)).astype(np.int64)
     _, _, dist = _GEOD.inv(lon, lat, nx_[pos], ny_[pos])
     dist = np.abs(np.asarray(dist, dtype=float))
     return pd.DataFrame(
@@ -673,12 +665,12 @@ def snap_schools(G: nx.MultiDiGraph, schools: gpd.GeoDataFrame, travel: TravelPo
 
 
 __all__ = [
-    "load_network",
-    "download_network",
-    "add_elevation_from_raster",
-    "add_travel_minutes",
-    "tobler_speed_kmh",
-    "snap_schools",
     "NETWORK_FORMATS",
     "SNAP_COLUMNS",
+    "add_elevation_from_raster",
+    "add_travel_minutes",
+    "download_network",
+    "load_network",
+    "snap_schools",
+    "tobler_speed_kmh",
 ]

@@ -11,7 +11,6 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pyproj
 import pytest
 import rasterio
@@ -27,6 +26,7 @@ from cluster_mapper.network import (
     snap_schools,
     tobler_speed_kmh,
 )
+from cluster_mapper.osm import save_graphml
 from cluster_mapper.policy import TravelPolicy
 
 DATA = Path(__file__).parent / "data" / "osm"
@@ -91,7 +91,7 @@ def test_load_plain_json_and_plain_osm(tmp_path):
 def test_load_graphml_roundtrip_and_gz(tmp_path):
     G = load_network(PIEDMONT, WALK)
     path = tmp_path / "net.graphml"
-    ox.save_graphml(G, path)
+    save_graphml(G, path)
     H = load_network(path, WALK)
     assert len(H) == len(G) and len(H.edges) == len(G.edges)
     gz = tmp_path / "net.graphml.gz"
@@ -315,7 +315,7 @@ def test_snap_projected_schools_and_exact_node():
 def test_graphml_saved_after_walk_preparation_loads_for_drive(tmp_path, piedmont_drive):
     W = add_travel_minutes(piedmont_drive.copy(), WALK)
     path = tmp_path / "walk_prepared.graphml"
-    ox.save_graphml(W, path)
+    save_graphml(W, path)
     D = load_network(path, DRIVE)
     assert "travel_minutes_mode" not in D.graph  # text from the file is not trusted
     add_travel_minutes(D, DRIVE)

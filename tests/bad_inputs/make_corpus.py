@@ -82,6 +82,32 @@ def grid_graph(split_at: float | None = None) -> nx.MultiDiGraph:
     return G
 
 
+def write_pbf(G: nx.MultiDiGraph, path: Path) -> None:
+    """Write a grid graph as an OSM PBF extract (one two-node way per street segment)."""
+    import osmium
+
+    path.unlink(missing_ok=True)
+    with osmium.SimpleWriter(str(path)) as w:
+        for n, d in sorted(G.nodes(data=True)):
+            w.add_node(osmium.osm.mutable.Node(id=n, version=1, location=(d["x"], d["y"])))
+        segments = sorted({tuple(sorted((u, v))) for u, v in G.edges()})
+        for i, (u, v) in enumerate(segments, start=1):
+            w.add_way(osmium.osm.mutable.Way(id=i, version=1, nodes=[u, v], tags={"highway": "residential"}))
+
+
+def pbf_network_files() -> None:
+    """The PBF cases: a download cut off halfway, and an HTML error page saved as .osm.pbf."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "grid.osm.pbf"
+        write_pbf(grid_graph(), full)
+        data = full.read_bytes()
+    write("network_truncated.osm.pbf", data[: len(data) // 2])
+    write("network_html_page.osm.pbf", b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
+          b"<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n")
+
+
 def save_graphml(G, name):
     import osmnx as ox
 
@@ -249,6 +275,7 @@ def main() -> None:
         {"type": "way", "id": 10, "nodes": [1, 2], "tags": {"waterway": "river"}}]}))
     write("network_not_overpass.json", json.dumps({"type": "FeatureCollection", "features": []}))
     write("network_roads.shp", b"\x00\x00\x27\x0a" + b"\x00" * 96)
+    pbf_network_files()
     # a river with no bridge: schools west of 73.2065 cannot reach those east of it
     save_graphml(grid_graph(split_at=73.2065), "network_disconnected.graphml")
 
