@@ -1145,7 +1145,7 @@ def make_programme(n_teachers: int = 10316, n_districts: int = 4, seed: int = 20
 
 def write_district(district: SyntheticDistrict, out_dir: str | Path, stem: str | None = None) -> dict[str, Path]:
     """Write schools CSV, roster CSV and (if any) GraphML of a district."""
-    import osmnx as ox
+    from cluster_mapper.osm import save_graphml
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1158,7 +1158,7 @@ def write_district(district: SyntheticDistrict, out_dir: str | Path, stem: str |
     district.teachers[TEACHER_COLUMNS].to_csv(paths["teachers"], index=False, lineterminator="\n")
     if district.graph is not None:
         paths["roads"] = out / f"{stem}_roads.graphml"
-        ox.save_graphml(district.graph, paths["roads"])
+        save_graphml(district.graph, paths["roads"])
     return paths
 
 
