@@ -10,7 +10,7 @@ One public API, used by the command line, the notebook and the benchmarks::
     write_plan(result, "outputs/plan")
 
 The modules read as the pipeline: ``inputs`` and ``policy`` (read and check)
-→ ``network`` and ``travel`` (travel times) → ``units`` → ``model`` (the
+→ ``osm`` and ``network`` (road networks, through osmnx and pyosmium) → ``travel`` (travel times) → ``units`` → ``model`` (the
 OR-Tools cluster model) → ``planner`` (plan and reasons) → ``plan_io``
 (files) → ``validate`` (independent checks) → ``mapping``, ``report`` and
 ``compare`` (review). ``api`` joins them.
