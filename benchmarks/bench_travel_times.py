@@ -36,7 +36,7 @@ from shapely.geometry import Point
 
 from cluster_mapper.network import add_travel_minutes
 from cluster_mapper.policy import TravelPolicy
-from cluster_mapper.travel import network_travel_times
+from cluster_mapper.travel import access_minutes, network_travel_times
 
 LON0, LAT0 = 73.30, 34.50
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -118,12 +118,14 @@ def main() -> int:
     sample_spl = sample[: args.sample_spl]
     lookup = tt.lookup()
 
+    access = access_minutes(tt.snaps, travel)  # each school's walk to and from its network node
+
     def per_pair(fn, pairs):
         out = {}
         t0 = time.perf_counter()
         for a, b in pairs:
             try:
-                m = fn(node_of[a], node_of[b])
+                m = 0.0 if a == b else access[a] + fn(node_of[a], node_of[b]) + access[b]
             except nx.NetworkXNoPath:
                 m = math.inf
             out[(a, b)] = m if m <= args.cutoff else math.inf
