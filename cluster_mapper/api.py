@@ -79,11 +79,13 @@ class Scenario:
     Attributes
     ----------
     schools : path
-        Schools file (CSV, GeoJSON or GeoPackage).
+        Schools file: CSV, workbook (``.xlsx``, ``.ods``; ``FILE.xlsx#Sheet``
+        for one sheet), GeoJSON or GeoPackage.
     travel : TravelSource
         Road network, matrix or straight lines.
     teachers : path or None
-        Teacher roster CSV; without it, the schools file's counts are used.
+        Teacher roster (CSV or workbook); without it, the schools file's
+        counts are used.
     policy : path, Policy or None
         A policy TOML file, an already loaded :class:`Policy`, or ``None``
         for the field-study defaults.
@@ -94,6 +96,12 @@ class Scenario:
         OR-Tools MIP backend (``HIGHS``, ``SCIP``, ``CBC``, ``CP_SAT``).
     cache_dir : path, None or False
         Travel-time cache folder; ``None`` for the default, ``False`` for none.
+    district : str or None
+        The district of a one-district schools file without a district
+        column (``--district``); overrides the policy's ``district``.
+    elevation : tuple of paths or None
+        Elevation rasters for the road network (``--elevation``); override
+        the policy's ``elevation``. ``None`` keeps the policy's.
     """
 
     schools: str | Path
@@ -103,6 +111,8 @@ class Scenario:
     revise: str | Path | None = None
     backend: str = DEFAULT_BACKEND
     cache_dir: str | Path | None | bool = None
+    district: str | None = None
+    elevation: tuple[str | Path, ...] | None = None
 
     @classmethod
     def sample(cls, policy: str | Path | Policy | None = None, **kwargs) -> "Scenario":
@@ -122,8 +132,13 @@ class Scenario:
         )
 
     def load_policy(self) -> Policy:
-        """The scenario's policy, read and checked."""
-        return self.policy if isinstance(self.policy, Policy) else load_policy(self.policy)
+        """The scenario's policy, read and checked, with the scenario's ``district`` and ``elevation`` in it.
+
+        The one policy every step reads (and ``summary.json`` records): the
+        command line's ``--district`` and ``--elevation`` win over the file's.
+        """
+        pol = self.policy if isinstance(self.policy, Policy) else load_policy(self.policy)
+        return pol.with_overrides(district=self.district, elevation=self.elevation)
 
     @property
     def policy_path(self) -> str | None:
@@ -150,16 +165,26 @@ def read_inputs(scenario: Scenario, policy: Policy) -> Inputs:
     InputError
         Every problem of every file, with file, row, field and fix.
     """
-    return load_inputs(scenario.schools, scenario.teachers, crs=policy.travel.crs)
+    return load_inputs(scenario.schools, scenario.teachers, policy=policy)
 
 
 def load_road_network(source: TravelSource, policy: Policy) -> nx.MultiDiGraph | None:
-    """The scenario's road network for the policy's travel mode (``None`` without a network)."""
+    """The scenario's road network for the policy's travel mode (``None`` without a network).
+
+    With the policy's ``elevation`` rasters, the nodes they cover get their
+    heights (walking times then follow the slopes) and the travel notes say
+    which share of the network got one.
+    """
     if not source.network_path:
         return None
-    from .network import load_network
+    from .network import add_elevation_from_raster, load_network
 
-    return load_network(source.network_path, policy.travel)
+    G = load_network(source.network_path, policy.travel)
+    if policy.travel.elevation:
+        add_elevation_from_raster(G, policy.travel.elevation)
+        if policy.travel.travel_mode != "walk":
+            G.graph["travel_notes"].append("elevation is not used for driving times (only walking follows the slopes)")
+    return G
 
 
 def travel_times(
@@ -234,7 +259,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     policy = scenario.load_policy()
     if inputs is None:
         inputs = read_inputs(scenario, policy)
-    notes = check_policy_districts(policy, inputs.schools["district"])
+    notes = inputs.notes + check_policy_districts(policy, inputs.schools["district"])
     if travel is None:
         if progress:
             progress("computing travel times", 0.05)
@@ -256,7 +281,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
 
 def schools_travel_times(schools_path: str | Path, source: TravelSource, policy: Policy) -> Travel:
     """Travel times for a schools file alone (the ``travel-times`` command)."""
-    schools = load_schools(schools_path, crs=policy.travel.crs)
+    schools = load_schools(schools_path, policy=policy)
     return travel_times(schools, source, policy)
 
 

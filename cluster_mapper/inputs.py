@@ -1,27 +1,33 @@
 """Load and validate the inputs: schools, teacher rosters.
 
-Every loader reads the whole file, collects every problem it finds and raises
-one :class:`~cluster_mapper.errors.InputError` listing them all, each with the
-file, row, field and fix. Row numbers are what a spreadsheet shows: the header
-is row 1, the first school is row 2. For GeoJSON and GeoPackage files the row
-is the feature number, starting at 1.
+Both are read by the one table reader (:func:`cluster_mapper.tables.read_table`):
+CSV, workbooks (.xlsx, .ods) and GIS layers, the office's own headers and
+codes mapped by the policy (``[columns.*]``, ``[values.*]``) or recognised
+as common names, every guess announced in :attr:`Inputs.notes`. The loaders
+here add the checks of their own table (ids, positions, counts, schools of
+the roster) to the same problem collector and raise one
+:class:`~cluster_mapper.errors.InputError` listing every problem, each with
+the file, row, field and fix. Row numbers are what a spreadsheet shows; for
+GeoJSON and GeoPackage files the row is the feature number, starting at 1.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
-from .errors import InputError, ProblemCollector, fail
+from .errors import InputError, fail
+from .tables import SCHOOLS, TEACHERS, Table, code_key, read_csv_rows, read_table
+
+if TYPE_CHECKING:
+    from .policy import Policy
 
 SCHOOL_GENDERS = ("boys", "girls", "mixed")
 TEACHER_GENDERS = ("female", "male")
@@ -29,72 +35,11 @@ LEVELS = ("primary", "middle", "high")
 ROLES = ("teacher", "head_teacher")
 #: Count columns accepted in a schools file when there is no roster.
 COUNT_COLUMNS = tuple(f"{g}_{lvl}" for g in TEACHER_GENDERS for lvl in LEVELS)
+#: Per-school counts by gender; the level comes from the school's ``level`` column.
+GENDER_COUNT_COLUMNS = ("female_teachers", "male_teachers")
+#: The three ways a schools file can give its teachers, each a set of columns.
+COUNT_FORMS = {"teachers": ("teachers",), "by gender": GENDER_COUNT_COLUMNS, "by gender and level": COUNT_COLUMNS}
 MAX_TEACHERS_PER_SCHOOL = 500
-
-_TRUE = {"true", "yes", "y", "1", "t"}
-_FALSE = {"false", "no", "n", "0", "f"}
-
-
-def _clean_header(name: str) -> str:
-    return unicodedata.normalize("NFKC", str(name)).strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def read_csv_rows(path: str | Path) -> pd.DataFrame:
-    """Read a CSV exported from a spreadsheet, keeping spreadsheet row numbers.
-
-    Accepts UTF-8 (with or without BOM), UTF-16 with BOM and, failing those,
-    Windows-1252; comma, semicolon or tab separators. Every value is kept as
-    stripped text; blank rows are skipped. The column ``_row`` holds the
-    spreadsheet row number (header = 1).
-    """
-    path = Path(path)
-    if not path.exists():
-        fail(path, "the file does not exist.", fix="check the path.")
-    if path.is_dir():
-        fail(path, "this is a folder, not a file.", fix="give the path of the CSV file.")
-    raw = path.read_bytes()
-    if not raw.strip():
-        fail(path, "the file is empty.", fix="export the table again with its header row.", row=1)
-    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
-        text = raw.decode("utf-16")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp1252", errors="replace")
-    if "\x00" in text:
-        fail(path, "the file contains binary data, not text.", fix="export the table as CSV (UTF-8).")
-    first = text.splitlines()[0] if text.splitlines() else ""
-    delim = max([",", ";", "\t"], key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    rows = list(reader)
-    header_idx = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
-    if header_idx is None:
-        fail(path, "the file has no header row.", fix="export the table again with its header row.")
-    header = [_clean_header(c) for c in rows[header_idx]]
-    while header and header[-1] == "":
-        header.pop()
-    col = ProblemCollector(path)
-    seen = set()
-    for name in header:
-        if name == "":
-            col.add("a column has no name in the header row.", row=header_idx + 1, fix="name every column or delete the empty one.")
-        elif name in seen:
-            col.add(f"the column '{name}' appears twice.", row=header_idx + 1, field=name, fix="delete or rename one of them.")
-        seen.add(name)
-    col.raise_if_any()
-    records = []
-    for i, r in enumerate(rows[header_idx + 1:], start=header_idx + 2):
-        if not any(c.strip() for c in r):
-            continue
-        cells = [c.strip() for c in r]
-        if len(cells) > len(header) and any(cells[len(header):]):
-            col.add(f"the row has {len(cells)} values but the header has {len(header)} columns.", row=i, fix="check for a stray separator (for example a comma inside a name) on this row.")
-            continue
-        cells = (cells + [""] * len(header))[: len(header)]
-        records.append([*cells, i])
-    col.raise_if_any()
-    return pd.DataFrame(records, columns=[*header, "_row"], dtype=object).astype({"_row": int})
 
 
 def _parse_float(value: str) -> float | None:
@@ -105,49 +50,30 @@ def _parse_float(value: str) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def _parse_bool(value: str) -> bool | None:
-    v = str(value).strip().lower()
-    if v in _TRUE:
-        return True
-    if v in _FALSE:
-        return False
-    return None
-
-
 def _id_key(value: str) -> str:
     """How ids are compared for near-duplicates: case and inner spaces ignored."""
     return re.sub(r"\s+", "", str(value)).casefold()
 
 
-def _check_ids(df: pd.DataFrame, column: str, col: ProblemCollector, what: str) -> None:
+def _check_ids(t: Table, column: str, what: str) -> None:
+    col, df, fld = t.problems, t.data, t.field(column)
     first_seen: dict[str, tuple[str, int]] = {}
-    for value, row in zip(df[column], df["_row"]):
+    for value, row in zip(df[column], df["_row"], strict=False):
         if value == "":
-            col.add(f"the {what} has no {column}.", row=row, field=column, fix=f"give every {what} a unique {column}.")
+            col.add(f"the {what} has no {column}.", row=row, field=fld, fix=f"give every {what} a unique {column}.")
             continue
         key = _id_key(value)
         if key in first_seen:
             other, other_row = first_seen[key]
             if other == value:
-                col.add(f"{column} '{value}' is used twice (also row {other_row}).", row=row, field=column, fix=f"give each {what} its own {column}, or delete the duplicate row.")
+                col.add(f"{column} '{value}' is used twice (also row {other_row}).", row=row, field=fld, fix=f"give each {what} its own {column}, or delete the duplicate row.")
             else:
                 col.add(
                     f"{column} '{value}' differs from '{other}' (row {other_row}) only in case or spaces; they look like the same {what}.",
-                    row=row, field=column, fix=f"make the two ids clearly different, or merge the rows.",
+                    row=row, field=fld, fix="make the two ids clearly different, or merge the rows.",
                 )
         else:
             first_seen[key] = (value, row)
-
-
-def _require_columns(df: pd.DataFrame, required: list[str], col: ProblemCollector, hint: str) -> None:
-    present = [c for c in df.columns if c != "_row"]
-    for c in required:
-        if c not in df.columns:
-            import difflib
-
-            close = difflib.get_close_matches(c, present, n=1, cutoff=0.6)
-            fix = f"rename column '{close[0]}' to '{c}'." if close else f"add a '{c}' column ({hint})."
-            col.add(f"the required column '{c}' is missing (columns found: {', '.join(present) or 'none'}).", row=1, field=c, fix=fix)
 
 
 @dataclass
@@ -158,141 +84,144 @@ class Inputs:
     ----------
     schools : geopandas.GeoDataFrame
         One row per school, EPSG:4326 points; columns ``school_id``, ``name``,
-        ``district``, ``gender``, ``can_host``, ``geometry``, ``_row``.
+        ``district``, ``gender``, ``can_host``, ``geometry``, ``_row`` (and
+        ``level`` when the file gives it).
     teachers : pandas.DataFrame
         One row per teacher (roster input) or per school, gender and level
         group (count input); columns ``teacher_id``, ``school_id``,
         ``gender``, ``level``, ``subject``, ``role``, ``n_teachers``.
     schools_path, teachers_path : str or None
-        Where they came from, for messages and plan summaries.
+        Where they came from (``FILE.xlsx#Sheet`` for a sheet), for messages
+        and plan summaries.
+    tables : dict
+        The :class:`~cluster_mapper.tables.Table` of each file read
+        (``schools``, ``teachers``): how each column and value was read.
     """
 
     schools: gpd.GeoDataFrame
     teachers: pd.DataFrame
     schools_path: str | None = None
     teachers_path: str | None = None
+    tables: dict[str, Table] = field(default_factory=dict)
 
     @property
     def counts_input(self) -> bool:
         """True when teachers came as per-school counts, not a roster."""
         return self.teachers_path is None
 
-
-def _read_geo(path: Path) -> pd.DataFrame:
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises many types for corrupt files
-        fail(path, f"could not be read as a geographic file ({type(exc).__name__}: {exc}).", fix="check the file opens in QGIS, or export the schools as CSV.")
-    if len(gdf) == 0:
-        fail(path, "the file has no schools.", fix="check you exported the right layer.")
-    df = pd.DataFrame({_clean_header(c): gdf[c] for c in gdf.columns if c != gdf.geometry.name})
-    df = df.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
-    df["_row"] = np.arange(1, len(df) + 1)
-    df["_geometry"] = list(gdf.geometry)
-    df.attrs["crs"] = gdf.crs
-    return df
+    @property
+    def notes(self) -> list[str]:
+        """How the inputs were read, where it involved a guess or skipped rows (one line each)."""
+        return [n for t in self.tables.values() for n in t.notes]
 
 
-def load_schools(path: str | Path, crs: str | None = None) -> gpd.GeoDataFrame:
-    """Read and check a schools file (CSV, GeoJSON or GeoPackage).
+def _x_y_as_degrees(t: Table, crs: str | None) -> bool:
+    """x/y columns without a crs whose values are all degrees: read as longitude/latitude (announced)."""
+    if crs or not (t.has("x") and t.has("y")) or t.has("latitude") or t.has("longitude") or len(t.data) == 0:
+        return False
+    xs = [_parse_float(v) for v in t.data["x"]]
+    ys = [_parse_float(v) for v in t.data["y"]]
+    if any(v is None for v in xs + ys) or not all(abs(x) <= 180 and abs(y) <= 90 for x, y in zip(xs, ys, strict=False)):
+        return False
+    from .tables import ColumnReading
+
+    hx, hy = t.headers.pop("x"), t.headers.pop("y")
+    t.data = t.data.rename(columns={"x": "longitude", "y": "latitude"})
+    t.headers.update(longitude=hx, latitude=hy)
+    t.columns = [ColumnReading({"x": "longitude", "y": "latitude"}.get(c.field, c.field), c.header, "degrees" if c.field in ("x", "y") else c.how, c.letter) for c in t.columns]
+    t.notes.append(f"{t.source}: columns '{hx}' and '{hy}' read as longitude and latitude: every value is in degrees and the policy names no crs")
+    return True
+
+
+def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | None = None) -> tuple[gpd.GeoDataFrame, Table]:
+    """Read and check a schools table; its schools and how it was read.
 
     Parameters
     ----------
     path : path
-        Columns ``school_id``, ``name``, ``district``, ``gender`` and a
-        position: ``latitude``/``longitude`` (WGS84 degrees), ``x``/``y``
-        (metres in the projected CRS ``crs``), or the file's own geometry.
-        Optional ``can_host`` (default true) and, without a roster, teacher
-        counts: ``teachers`` or ``female_primary`` ... ``male_high``.
+        CSV, workbook (``.xlsx``, ``.ods``; ``FILE.xlsx#Sheet``), GeoJSON or
+        GeoPackage. Columns (under these names, names the policy maps in
+        ``[columns.schools]``, or common synonyms): ``school_id``, ``name``,
+        ``district`` (or ``district`` given for the run), ``gender``
+        (boys|girls|mixed) and a position: ``latitude``/``longitude`` (WGS84
+        degrees), ``x``/``y`` (metres in the policy's ``crs``; degrees without
+        one), or the file's own geometry. Optional ``can_host`` (default
+        true), ``level`` (primary|middle|high) and, without a roster, teacher
+        counts: ``teachers``, ``male_teachers``/``female_teachers`` (level
+        from ``level``) or ``female_primary`` ... ``male_high``.
+    policy : Policy, optional
+        Its ``inputs`` (sheets, columns, values, district) and ``travel.crs``.
     crs : str, optional
-        The CRS of ``x``/``y`` columns (policy key ``crs``).
+        The CRS of ``x``/``y`` columns, when no policy gives it.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        In EPSG:4326, one row per school.
+    (geopandas.GeoDataFrame, Table)
+        The schools in EPSG:4326, one row per school, and the table as read.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".geojson", ".json", ".gpkg", ".shp"):
-        if not path.exists():
-            fail(path, "the file does not exist.", fix="check the path given to --schools.")
-        df = _read_geo(path)
-    elif suffix in (".csv", ".txt", ".tsv"):
-        df = read_csv_rows(path)
-    else:
-        fail(path, f"unknown file type '{suffix}'.", fix="give schools as .csv, .geojson or .gpkg.")
-    col = ProblemCollector(path)
-    has_geom = "_geometry" in df.columns
-    _require_columns(df, ["school_id", "name", "district", "gender"], col, "see the README for the schools format")
-    has_latlon = "latitude" in df.columns or "longitude" in df.columns
-    has_xy = "x" in df.columns or "y" in df.columns
+    from .policy import InputSettings
+
+    settings = policy.inputs if policy is not None else InputSettings()
+    crs = crs if crs is not None else (policy.travel.crs if policy is not None else None)
+    district = settings.district
+    t = read_table(path, SCHOOLS, settings, optional=("district",) if district else ())
+    path = t.path
+    col = t.problems
+    F = t.field
+    has_geom = "_geometry" in t.data.columns
+    _x_y_as_degrees(t, crs)
+    df = t.data
+    has_latlon = t.has("latitude") or t.has("longitude")
+    has_xy = t.has("x") or t.has("y")
     if not (has_geom or has_latlon or has_xy):
-        for alt, name in (("lat", "latitude"), ("lon", "longitude"), ("lng", "longitude"), ("long", "longitude")):
-            if alt in df.columns:
-                col.add(f"column '{alt}' found; positions must be named 'latitude' and 'longitude'.", row=1, field=alt, fix=f"rename '{alt}' to '{name}'.")
-        if not col.problems or all(p.field in ("school_id", "name", "district", "gender") for p in col.problems):
-            col.add("the schools have no position.", row=1, field="latitude", fix="add 'latitude' and 'longitude' columns (WGS84 degrees), or 'x' and 'y' with the policy key crs.")
+        col.add("the schools have no position.", row=t.header_row, field="latitude", fix="add 'latitude' and 'longitude' columns (WGS84 degrees), or 'x' and 'y' with the policy key crs, or name the file's columns in [columns.schools].")
     if has_xy and not has_latlon and not crs:
-        col.add("positions are given as x/y but the policy names no CRS for them.", row=1, field="x", fix="set crs = \"EPSG:....\" in the policy (for example EPSG:32643 for UTM 43N), or give latitude/longitude.")
+        col.add("positions are given as x/y but the policy names no CRS for them.", row=t.header_row, field=F("x"), fix="set crs = \"EPSG:....\" in the policy (for example EPSG:32643 for UTM 43N), or give latitude/longitude.")
     col.raise_if_any()
     if len(df) == 0:
-        fail(path, "the file has a header but no schools.", fix="export the schools table again with its rows.", row=2)
+        fail(path, "the file has a header but no schools.", fix="export the schools table again with its rows.", row=t.header_row + 1)
 
-    _check_ids(df, "school_id", col, "school")
-    genders, hosts, lons, lats = [], [], [], []
+    _check_ids(t, "school_id", "school")
+    lons, lats = [], []
     transformer = None
     if has_xy and not has_latlon:
         import pyproj
 
         transformer = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        _check_xy_not_degrees(df, crs, col)
+        _check_xy_not_degrees(t, crs)
+    for fld in ("latitude", "longitude"):
+        if has_latlon and not t.has(fld):
+            col.add(f"column '{fld}' is missing.", row=t.header_row, field=fld, fix="give both latitude and longitude.")
+    districts = _districts(t, district)
     for _, r in df.iterrows():
         row = int(r["_row"])
-        if r["district"] == "":
-            col.add("the school has no district.", row=row, field="district", fix="fill in the district name.")
         if r["name"] == "":
-            col.add("the school has no name.", row=row, field="name", fix="fill in the school's name.")
-        g = str(r["gender"]).strip().lower()
-        g = {"boy": "boys", "girl": "girls", "male": "boys", "female": "girls", "co-ed": "mixed", "coed": "mixed"}.get(g, g)
-        if g not in SCHOOL_GENDERS:
-            col.add(f"gender '{r['gender']}' is not one of boys, girls, mixed.", row=row, field="gender", fix="write boys, girls or mixed.")
-        genders.append(g)
-        host = True
-        if "can_host" in df.columns and r["can_host"] != "":
-            host = _parse_bool(r["can_host"])
-            if host is None:
-                col.add(f"can_host '{r['can_host']}' is not true or false.", row=row, field="can_host", fix="write true or false.")
-                host = True
-        hosts.append(host)
+            col.add("the school has no name.", row=row, field=F("name"), fix="fill in the school's name.")
         lon = lat = None
         if has_latlon:
-            for fld in ("latitude", "longitude"):
-                if fld not in df.columns:
-                    col.add(f"column '{fld}' is missing.", row=1, field=fld, fix="give both latitude and longitude.")
-            if "latitude" in df.columns and "longitude" in df.columns:
+            if t.has("latitude") and t.has("longitude"):
                 lat, lon = _parse_float(r["latitude"]), _parse_float(r["longitude"])
                 if r["latitude"] == "" or r["longitude"] == "":
-                    col.add("the school has no coordinates.", row=row, field="latitude" if r["latitude"] == "" else "longitude", fix="fill in latitude and longitude (WGS84 degrees), or remove the school.")
+                    col.add("the school has no coordinates.", row=row, field=F("latitude" if r["latitude"] == "" else "longitude"), fix="fill in latitude and longitude (WGS84 degrees), or remove the school.")
                     lat = lon = None
                 elif lat is None or lon is None:
                     bad = "latitude" if lat is None else "longitude"
-                    col.add(f"{bad} '{r[bad]}' is not a number.", row=row, field=bad, fix="write decimal degrees such as 34.33.")
+                    col.add(f"{bad} '{r[bad]}' is not a number.", row=row, field=F(bad), fix="write decimal degrees such as 34.33.")
                     lat = lon = None
                 elif not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
                     if -90 <= lon <= 90 and -180 <= lat <= 180:
-                        col.add(f"latitude {lat} is out of range; latitude and longitude look swapped.", row=row, field="latitude", fix="swap the latitude and longitude values.")
+                        col.add(f"latitude {lat} is out of range; latitude and longitude look swapped.", row=row, field=F("latitude"), fix="swap the latitude and longitude values.")
                     else:
-                        col.add(f"coordinates ({lat}, {lon}) are out of range.", row=row, field="latitude", fix="latitude must be within -90..90 and longitude within -180..180.")
+                        col.add(f"coordinates ({lat}, {lon}) are out of range.", row=row, field=F("latitude"), fix="latitude must be within -90..90 and longitude within -180..180.")
                     lat = lon = None
         elif has_xy:
             x, y = _parse_float(r.get("x", "")), _parse_float(r.get("y", ""))
             if x is None or y is None:
-                col.add("x or y is missing or not a number.", row=row, field="x" if x is None else "y", fix="fill in x and y in metres of the policy's crs.")
+                col.add("x or y is missing or not a number.", row=row, field=F("x" if x is None else "y"), fix="fill in x and y in metres of the policy's crs.")
             else:
                 lon, lat = transformer.transform(x, y)
                 if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lat) > 90:
-                    col.add(f"x/y ({x}, {y}) do not fall on the earth in {crs}.", row=row, field="x", fix="check the policy's crs matches the coordinates.")
+                    col.add(f"x/y ({x}, {y}) do not fall on the earth in {crs}.", row=row, field=F("x"), fix="check the policy's crs matches the coordinates.")
                     lon = lat = None
         else:
             geom = r["_geometry"]
@@ -300,7 +229,7 @@ def load_schools(path: str | Path, crs: str | None = None) -> gpd.GeoDataFrame:
                 col.add("the feature has no geometry.", row=row, field="geometry", fix="place the school on the map, or remove it.")
             else:
                 pt = geom if geom.geom_type == "Point" else geom.representative_point()
-                src_crs = df.attrs.get("crs")
+                src_crs = t.crs
                 if src_crs is not None and not src_crs.equals("EPSG:4326"):
                     import pyproj
 
@@ -311,49 +240,80 @@ def load_schools(path: str | Path, crs: str | None = None) -> gpd.GeoDataFrame:
                     col.add(f"position ({pt.x}, {pt.y}) is not in degrees; the file's CRS is missing or wrong.", row=row, field="geometry", fix="save the file with its CRS, or reproject it to EPSG:4326.")
                     lon = lat = None
         if lat is not None and lon is not None and lat == 0 and lon == 0:
-            col.add("coordinates are 0, 0 (a blank exported as zero).", row=row, field="latitude", fix="fill in the school's real position.")
+            col.add("coordinates are 0, 0 (a blank exported as zero).", row=row, field=F("latitude"), fix="fill in the school's real position.")
             lat = lon = None
         lons.append(lon)
         lats.append(lat)
-    _check_count_columns(df, col)
-    _check_swapped(df, lats, lons, col)
+    _check_count_columns(t)
+    _check_swapped(t, lats, lons)
     col.raise_if_any()
     out = pd.DataFrame(
         {
             "school_id": df["school_id"].astype(str),
             "name": df["name"].astype(str),
-            "district": df["district"].astype(str),
-            "gender": genders,
-            "can_host": hosts,
+            "district": districts,
+            "gender": df["gender"].astype(str),
+            "can_host": [v != "false" for v in df["can_host"]] if t.has("can_host") else True,
             "_row": df["_row"].astype(int),
         }
     )
-    for c in ("teachers", *COUNT_COLUMNS):
-        if c in df.columns:
+    if t.has("level"):
+        out["level"] = df["level"].astype(str)
+    for c in ("teachers", *GENDER_COUNT_COLUMNS, *COUNT_COLUMNS):
+        if t.has(c):
             out[c] = [int(_parse_float(v) or 0) if v != "" else 0 for v in df[c]]
-    if "generated" in df.columns:
-        out["generated"] = [_parse_bool(v) is True for v in df["generated"]]
-    gdf = gpd.GeoDataFrame(out, geometry=[Point(lo, la) for lo, la in zip(lons, lats)], crs="EPSG:4326")
+    if t.has("generated"):
+        out["generated"] = [v == "true" for v in df["generated"]]
+    gdf = gpd.GeoDataFrame(out, geometry=[Point(lo, la) for lo, la in zip(lons, lats, strict=False)], crs="EPSG:4326")
     gdf.attrs["source"] = str(path)
-    return gdf
+    return gdf, t
 
 
-def _check_xy_not_degrees(df: pd.DataFrame, crs: str, col: ProblemCollector) -> None:
+def load_schools(path: str | Path, crs: str | None = None, *, policy: Policy | None = None) -> gpd.GeoDataFrame:
+    """Read and check a schools table (see :func:`read_schools`); the schools only, in EPSG:4326."""
+    return read_schools(path, policy, crs=crs)[0]
+
+
+def _districts(t: Table, district: str | None) -> list[str]:
+    """Each school's district: its own cell, else the district given for the run (a one-district file)."""
+    col, F = t.problems, t.field
+    if not t.has("district"):
+        t.notes.append(f"{t.source}: every school is in district {district} (given for the run; the file has no district column)")
+        return [str(district)] * len(t.data)
+    out = []
+    filled = 0
+    for v, row in zip(t.data["district"], t.data["_row"], strict=False):
+        if v == "" and district:
+            v = district
+            filled += 1
+        elif v == "":
+            col.add("the school has no district.", row=row, field=F("district"), fix="fill in the district name (or give --district NAME for a file of one district).")
+        elif district and code_key(v) != code_key(district):
+            col.add(f"district '{v}' differs from the district given for this run ('{district}': --district or district in the policy).", row=row, field=F("district"),
+                    fix=f"correct the cell, or give --district {v} (a file of several districts needs no --district).")
+        out.append(v)
+    if filled:
+        t.notes.append(f"{t.source}: {filled} school(s) with a blank district are in district {district} (given for the run)")
+    return out
+
+
+def _check_xy_not_degrees(t: Table, crs: str) -> None:
     """x/y in a projected CRS are metres; values that all fit in degrees are degrees."""
     import pyproj
 
+    df, col = t.data, t.problems
     try:
         projected = pyproj.CRS.from_user_input(crs).is_projected
     except Exception:
         return
     xs = [_parse_float(v) for v in df.get("x", [])]
     ys = [_parse_float(v) for v in df.get("y", [])]
-    pts = [(x, y, r) for x, y, r in zip(xs, ys, df["_row"]) if x is not None and y is not None]
+    pts = [(x, y, r) for x, y, r in zip(xs, ys, df["_row"], strict=False) if x is not None and y is not None]
     if projected and pts and all(abs(x) <= 180 and abs(y) <= 90 for x, y, _ in pts):
         x, y, row = pts[0]
         col.add(
             f"x/y ({x}, {y}) look like longitude/latitude degrees, but the policy's crs {crs} is in metres.",
-            row=int(row), field="x",
+            row=int(row), field=t.field("x"),
             fix="name the columns longitude and latitude (and drop crs from the policy), or give x/y in metres of the crs.",
         )
 
@@ -362,14 +322,15 @@ def _check_xy_not_degrees(df: pd.DataFrame, crs: str, col: ProblemCollector) -> 
 SWAP_CHECK_KM = 300.0
 
 
-def _check_swapped(df: pd.DataFrame, lats: list, lons: list, col: ProblemCollector) -> None:
+def _check_swapped(t: Table, lats: list, lons: list) -> None:
     """Flag a school whose latitude and longitude look swapped.
 
     A school far (more than :data:`SWAP_CHECK_KM`) from the median position of
     the file, whose swapped position lies close to it, is almost always a
     swapped row (Pakistan at 34 N 73 E becomes 73 N 34 E, both in range).
     """
-    ok = [(la, lo) for la, lo in zip(lats, lons) if la is not None and lo is not None]
+    df, col = t.data, t.problems
+    ok = [(la, lo) for la, lo in zip(lats, lons, strict=False) if la is not None and lo is not None]
     if len(ok) < 3:
         return
     mla = float(np.median([p[0] for p in ok]))
@@ -380,140 +341,173 @@ def _check_swapped(df: pd.DataFrame, lats: list, lons: list, col: ProblemCollect
         dlo = (lo - mlo) * 111.0 * np.cos(np.radians((la + mla) / 2))
         return float(np.hypot(dla, dlo))
 
-    for i, (la, lo) in enumerate(zip(lats, lons)):
+    for i, (la, lo) in enumerate(zip(lats, lons, strict=False)):
         if la is None or lo is None or abs(lo) > 90:
             continue
         if km(la, lo) > SWAP_CHECK_KM and km(lo, la) < SWAP_CHECK_KM / 3:
             col.add(
                 f"latitude {la} and longitude {lo} look swapped: the school lies {km(la, lo):,.0f} km from the others, "
                 f"but swapped it would be {km(lo, la):,.0f} km from them.",
-                row=int(df["_row"].iloc[i]), field="latitude", fix="swap the latitude and longitude values of this row.",
+                row=int(df["_row"].iloc[i]), field=t.field("latitude"), fix="swap the latitude and longitude values of this row.",
             )
             lats[i] = lons[i] = None
 
 
-def _check_count_columns(df: pd.DataFrame, col: ProblemCollector) -> None:
-    for c in ("teachers", *COUNT_COLUMNS):
-        if c not in df.columns:
+def _check_count_columns(t: Table) -> None:
+    """Counts are whole numbers from 0 to :data:`MAX_TEACHERS_PER_SCHOOL`, given in one form only."""
+    df, col = t.data, t.problems
+    for c in ("teachers", *GENDER_COUNT_COLUMNS, *COUNT_COLUMNS):
+        if not t.has(c):
             continue
-        for v, row in zip(df[c], df["_row"]):
+        for v, row in zip(df[c], df["_row"], strict=False):
             if v == "":
                 continue
             f = _parse_float(v)
             if f is None or f != int(f):
-                col.add(f"{c} '{v}' is not a whole number.", row=row, field=c, fix="write a whole number of teachers.")
+                col.add(f"{c} '{v}' is not a whole number.", row=row, field=t.field(c), fix="write a whole number of teachers.")
             elif f < 0:
-                col.add(f"{c} is negative ({v}).", row=row, field=c, fix="write the number of teachers, 0 or more.")
+                col.add(f"{c} is negative ({v}).", row=row, field=t.field(c), fix="write the number of teachers, 0 or more.")
             elif f > MAX_TEACHERS_PER_SCHOOL:
-                col.add(f"{c} = {v} is more teachers than any school has (limit {MAX_TEACHERS_PER_SCHOOL}).", row=row, field=c, fix="check for an extra digit or a total row.")
-    if "teachers" in df.columns and any(c in df.columns for c in COUNT_COLUMNS):
-        col.add("both 'teachers' and gender/level count columns are given.", row=1, field="teachers", fix="give either one 'teachers' column or the split columns female_primary ... male_high.")
+                col.add(f"{c} = {v} is more teachers than any school has (limit {MAX_TEACHERS_PER_SCHOOL}).", row=row, field=t.field(c), fix="check for an extra digit or a total row.")
+    given = [name for name, cols in COUNT_FORMS.items() if any(t.has(c) for c in cols)]
+    if len(given) > 1:
+        first = next(c for c in COUNT_FORMS[given[0]] if t.has(c))
+        col.add(f"teacher counts are given in {len(given)} ways ({', '.join(given)}).", row=t.header_row, field=t.field(first),
+                fix="give either one 'teachers' column, or 'male_teachers'/'female_teachers' (with the school's 'level'), or the split columns female_primary ... male_high.")
+    if any(t.has(c) for c in GENDER_COUNT_COLUMNS) and not t.has("level"):
+        t.notes.append(f"{t.source}: male/female teacher counts without a school level column: their level is unknown, so they can only be planned where levels = \"mixed\"")
 
 
 def teachers_from_counts(schools: gpd.GeoDataFrame) -> pd.DataFrame:
     """Teacher groups from per-school counts, one row per school, gender and level.
 
-    A plain ``teachers`` column gives one group of unknown gender and level
-    (``gender`` and ``level`` are ``"any"``); it then cannot be split by a
-    segregated or separate-level policy.
+    - ``female_primary`` ... ``male_high``: a group per gender and level.
+    - ``female_teachers`` / ``male_teachers``: a group per gender, at the
+      school's ``level`` (``"any"`` without a level column).
+    - ``teachers``: one group of unknown gender (``"any"``) at the school's
+      ``level`` (``"any"`` without one).
+
+    A group of unknown gender or level cannot be split by a segregated or
+    separate-level policy (the unit builder says so).
     """
     rows = []
+    level = list(schools["level"]) if "level" in schools.columns else ["any"] * len(schools)
+    level = [lvl or "any" for lvl in level]
     if "teachers" in schools.columns:
-        for sid, n in zip(schools["school_id"], schools["teachers"]):
+        for sid, n, lvl in zip(schools["school_id"], schools["teachers"], level, strict=False):
             if n > 0:
-                rows.append((f"{sid}", sid, "any", "any", "", "teacher", int(n)))
+                rows.append((f"{sid}", sid, "any", lvl, "", "teacher", int(n)))
+    elif any(c in schools.columns for c in GENDER_COUNT_COLUMNS):
+        for c in GENDER_COUNT_COLUMNS:
+            if c not in schools.columns:
+                continue
+            g = c.split("_")[0]
+            for sid, n, lvl in zip(schools["school_id"], schools[c], level, strict=False):
+                if n > 0:
+                    rows.append((f"{sid}:{g}:{lvl}", sid, g, lvl, "", "teacher", int(n)))
     else:
         for c in COUNT_COLUMNS:
             if c not in schools.columns:
                 continue
             g, lvl = c.split("_")
-            for sid, n in zip(schools["school_id"], schools[c]):
+            for sid, n in zip(schools["school_id"], schools[c], strict=False):
                 if n > 0:
                     rows.append((f"{sid}:{g}:{lvl}", sid, g, lvl, "", "teacher", int(n)))
     df = pd.DataFrame(rows, columns=["teacher_id", "school_id", "gender", "level", "subject", "role", "n_teachers"])
     return df.sort_values(["school_id", "teacher_id"], kind="stable").reset_index(drop=True)
 
 
-def load_teachers(path: str | Path, schools: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Read and check a teacher roster CSV against the schools.
+def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | None = None) -> tuple[pd.DataFrame, Table]:
+    """Read and check a teacher roster against the schools; the teachers and how the roster was read.
 
-    Columns ``teacher_id``, ``school_id``, ``gender`` (female|male), ``level``
-    (primary|middle|high); optional ``subject`` and ``role``
-    (teacher|head_teacher, default teacher).
+    Columns (under these names, names the policy maps in ``[columns.teachers]``,
+    or common synonyms): ``teacher_id``, ``school_id``, ``gender``
+    (female|male), ``level`` (primary|middle|high); optional ``subject`` and
+    ``role`` (teacher|head_teacher, default teacher). Codes such as post
+    designations (PST, EST, SST) are mapped by ``[values.teachers.level]``.
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
-        fail(path, f"unknown roster file type '{path.suffix}'.", fix="give the roster as a CSV file.")
-    df = read_csv_rows(path)
-    col = ProblemCollector(path)
-    _require_columns(df, ["teacher_id", "school_id", "gender", "level"], col, "see the README for the roster format")
-    col.raise_if_any()
-    _check_ids(df, "teacher_id", col, "teacher")
+    from .policy import InputSettings
+
+    t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings())
+    path, df, col, F = t.path, t.data, t.problems, t.field
+    _check_ids(t, "teacher_id", "teacher")
     known = set(schools["school_id"])
     by_key = {_id_key(s): s for s in known}
-    school_ids = []
-    genders, levels, roles = [], [], []
-    for _, r in df.iterrows():
-        row = int(r["_row"])
-        sid = r["school_id"]
+    for sid, row in zip(df["school_id"], df["_row"], strict=False):
         if sid == "":
-            col.add("the teacher has no school_id.", row=row, field="school_id", fix="fill in the id of the teacher's school.")
+            col.add("the teacher has no school_id.", row=row, field=F("school_id"), fix="fill in the id of the teacher's school.")
         elif sid not in known:
             if _id_key(sid) in by_key:
-                col.add(f"school_id '{sid}' is not in the schools file, but '{by_key[_id_key(sid)]}' is (differs in case or spaces).", row=row, field="school_id", fix=f"write '{by_key[_id_key(sid)]}'.")
+                col.add(f"school_id '{sid}' is not in the schools file, but '{by_key[_id_key(sid)]}' is (differs in case or spaces).", row=row, field=F("school_id"), fix=f"write '{by_key[_id_key(sid)]}'.")
             else:
-                col.add(f"school_id '{sid}' is not in the schools file.", row=row, field="school_id", fix="add the school to the schools file or correct the id.")
-        school_ids.append(sid)
-        g = r["gender"].lower()
-        g = {"f": "female", "m": "male", "woman": "female", "man": "male", "women": "female", "men": "male"}.get(g, g)
-        if g not in TEACHER_GENDERS:
-            col.add(f"gender '{r['gender']}' is not female or male.", row=row, field="gender", fix="write female or male.")
-        genders.append(g)
-        lvl = r["level"].lower()
-        if lvl not in LEVELS:
-            col.add(f"level '{r['level']}' is not one of primary, middle, high.", row=row, field="level", fix="write primary, middle or high.")
-        levels.append(lvl)
-        role = r["role"].lower().replace(" ", "_") if "role" in df.columns and r["role"] != "" else "teacher"
-        role = {"head": "head_teacher", "headteacher": "head_teacher", "head_master": "head_teacher", "headmaster": "head_teacher", "headmistress": "head_teacher"}.get(role, role)
-        if role not in ROLES:
-            col.add(f"role '{r['role']}' is not teacher or head_teacher.", row=row, field="role", fix="write teacher or head_teacher.")
-        roles.append(role)
+                col.add(f"school_id '{sid}' is not in the schools file.", row=row, field=F("school_id"), fix="add the school to the schools file or correct the id.")
     col.raise_if_any()
     if len(df) == 0:
-        fail(path, "the roster has a header but no teachers.", fix="export the roster again with its rows.", row=2)
+        fail(path, "the roster has a header but no teachers.", fix="export the roster again with its rows.", row=t.header_row + 1)
     out = pd.DataFrame(
         {
             "teacher_id": df["teacher_id"].astype(str),
-            "school_id": school_ids,
-            "gender": genders,
-            "level": levels,
-            "subject": df["subject"].str.lower() if "subject" in df.columns else "",
-            "role": roles,
+            "school_id": df["school_id"].astype(str),
+            "gender": df["gender"].astype(str),
+            "level": df["level"].astype(str),
+            "subject": df["subject"].str.lower() if t.has("subject") else "",
+            "role": df["role"].astype(str) if t.has("role") else "teacher",
             "n_teachers": 1,
             "_row": df["_row"].astype(int),
         }
     )
     out.attrs["source"] = str(path)
-    return out
+    return out, t
 
 
-def load_inputs(schools_path: str | Path, teachers_path: str | Path | None = None, crs: str | None = None) -> Inputs:
-    """Load schools and, if given, the roster; without a roster use the counts."""
-    schools = load_schools(schools_path, crs=crs)
+def load_teachers(path: str | Path, schools: gpd.GeoDataFrame, *, policy: Policy | None = None) -> pd.DataFrame:
+    """Read and check a teacher roster against the schools (see :func:`read_teachers`)."""
+    return read_teachers(path, schools, policy)[0]
+
+
+def load_inputs(schools_path: str | Path, teachers_path: str | Path | None = None, crs: str | None = None, *,
+                policy: Policy | None = None) -> Inputs:
+    """Load schools and, if given, the roster; without a roster use the schools' counts.
+
+    Parameters
+    ----------
+    schools_path, teachers_path : path
+        The files (``FILE.xlsx#Sheet`` for one sheet of a workbook).
+    crs : str, optional
+        The CRS of x/y school columns when no policy is given.
+    policy : Policy, optional
+        How the files are read (``policy.inputs``) and the crs (``policy.travel.crs``).
+    """
+    schools, st = read_schools(schools_path, policy, crs=crs)
+    tables = {"schools": st}
     if teachers_path is not None:
-        teachers = load_teachers(teachers_path, schools)
+        teachers, tt = read_teachers(teachers_path, schools, policy)
+        tables["teachers"] = tt
     else:
-        if "teachers" not in schools.columns and not any(c in schools.columns for c in COUNT_COLUMNS):
+        if not any(c in schools.columns for forms in COUNT_FORMS.values() for c in forms):
             fail(
-                schools_path,
+                st.path,
                 "no roster was given and the schools file has no teacher counts.",
-                fix="give --teachers ROSTER.csv, or add a 'teachers' column (or female_primary ... male_high) to the schools file.",
-                row=1, field="teachers",
+                fix="give --teachers ROSTER (CSV or workbook), or add teacher counts to the schools file: 'teachers', "
+                    "'male_teachers'/'female_teachers' (with the school's 'level'), or female_primary ... male_high.",
+                row=st.header_row, field="teachers",
             )
         teachers = teachers_from_counts(schools)
         if teachers.empty:
-            fail(schools_path, "every teacher count is zero: there is nobody to place.", fix="fill in the teacher counts.", field="teachers")
-    return Inputs(schools, teachers, str(schools_path), None if teachers_path is None else str(teachers_path))
+            fail(st.path, "every teacher count is zero: there is nobody to place.", fix="fill in the teacher counts.", field="teachers")
+    return Inputs(schools, teachers, str(schools_path), None if teachers_path is None else str(teachers_path), tables)
 
 
-__all__ = ["Inputs", "InputError", "load_schools", "load_teachers", "load_inputs", "teachers_from_counts", "read_csv_rows"]
+__all__ = [
+    "COUNT_COLUMNS",
+    "GENDER_COUNT_COLUMNS",
+    "InputError",
+    "Inputs",
+    "load_inputs",
+    "load_schools",
+    "load_teachers",
+    "read_csv_rows",
+    "read_schools",
+    "read_teachers",
+    "teachers_from_counts",
+]

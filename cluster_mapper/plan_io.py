@@ -213,7 +213,10 @@ def plan_summary(plan) -> dict:
     travel_spec = plan.travel_spec or {"source": plan.travel.source}
     inputs = {"schools": plan.inputs.schools_path, "teachers": plan.inputs.teachers_path, "policy": plan.policy_path,
               **{k: v for k, v in travel_spec.items() if k.endswith("_path")}}
-    hashes = {k: file_sha256(v) for k, v in inputs.items() if v and Path(v).is_file()}
+    from .tables import split_sheet
+
+    files = {k: split_sheet(v)[0] for k, v in inputs.items() if v}  # a workbook's sheet: the workbook's hash
+    hashes = {k: file_sha256(f) for k, f in files.items() if f.is_file()}
     t = plan.teachers
     schools = plan.inputs.schools
     placed = t[t["status"] == "placed"]

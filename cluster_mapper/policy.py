@@ -14,6 +14,21 @@ Example::
 
     [districts.Muzaffarabad]
     gender = "mixed"
+
+How the input files are read (their sheets, their column names, their codes,
+the district of a one-district file) is part of the policy too
+(:class:`InputSettings`)::
+
+    district = "Abbottabad"          # the file has no district column
+
+    [sheets]
+    schools = "Schools"              # the sheet of a workbook
+
+    [columns.schools]                # tool's name = the file's header
+    school_id = "EMIS Code"
+
+    [values.schools.gender]          # the file's code = the tool's value
+    "Co-education" = "mixed"
 """
 
 from __future__ import annotations
@@ -21,7 +36,8 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,6 +126,10 @@ class TravelPolicy:
         A school farther than this from the network is flagged.
     crs : str or None
         The projected CRS of ``x``/``y`` school coordinates (e.g. "EPSG:32643").
+    elevation : tuple of str
+        Elevation rasters (DEM tiles, metres, any CRS) whose heights are put
+        on the road network's nodes, so walking times follow the slopes.
+        Paths relative to the policy file are resolved against its folder.
     """
 
     travel_mode: str = "walk"
@@ -117,6 +137,42 @@ class TravelPolicy:
     detour_factor: float = 1.4
     max_snap_metres: float = 500.0
     crs: str | None = None
+    elevation: tuple[str, ...] = ()
+
+
+#: The tables the tool reads, as named in ``[sheets]``, ``[columns.*]`` and ``[values.*]``.
+TABLE_KINDS = ("schools", "teachers", "facilitators")
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """How the input tables are read, for the whole run.
+
+    Attributes
+    ----------
+    district : str or None
+        The district of every school, for a file of one district with no
+        district column (``district`` in the policy, ``--district`` on the
+        command line). Blank district cells take it; a different district in
+        the file is an error.
+    sheets : dict
+        Table kind (``schools``, ``teachers``, ``facilitators``) to the sheet
+        of a workbook to read (``[sheets]``); ``FILE.xlsx#Sheet`` on the
+        command line wins.
+    columns : dict
+        Table kind to ``{tool's column name: the file's header}``
+        (``[columns.schools]`` ...). A header named here must be in the file:
+        an explicit mapping never falls back to a guess.
+    values : dict
+        Table kind to ``{tool's column: {the file's value: the tool's value}}``
+        (``[values.teachers.level]`` ...). Case and spacing of the file's
+        values are ignored.
+    """
+
+    district: str | None = None
+    sheets: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,6 +184,19 @@ class Policy:
     travel: TravelPolicy = field(default_factory=TravelPolicy)
     cross_district: bool = False
     source: str | None = None
+    inputs: InputSettings = field(default_factory=InputSettings)
+
+    def with_overrides(self, *, district: str | None = None, elevation: Iterable[str | Path] | None = None) -> Policy:
+        """The same policy with the command line's ``--district`` and ``--elevation`` in place of the file's.
+
+        ``None`` keeps the policy's own setting.
+        """
+        pol = self
+        if district is not None:
+            pol = replace(pol, inputs=replace(pol.inputs, district=str(district).strip() or None))
+        if elevation is not None:
+            pol = replace(pol, travel=replace(pol.travel, elevation=tuple(str(Path(p).resolve()) for p in elevation)))
+        return pol
 
     def for_district(self, district: str) -> DistrictPolicy:
         """The rules that apply in ``district``: the one answer to "which policy applies here".
@@ -163,7 +232,12 @@ class Policy:
         """Plain dictionary, as written in plan summaries."""
         out: dict[str, Any] = {f.name: getattr(self.default, f.name) for f in fields(DistrictPolicy)}
         out.update({f.name: getattr(self.travel, f.name) for f in fields(TravelPolicy)})
+        out["elevation"] = list(self.travel.elevation)
         out["cross_district"] = self.cross_district
+        out["district"] = self.inputs.district
+        out["sheets"] = dict(self.inputs.sheets)
+        out["columns"] = {k: dict(v) for k, v in self.inputs.columns.items()}
+        out["values"] = {k: {f: dict(m) for f, m in v.items()} for k, v in self.inputs.values.items()}
         out["districts"] = {
             name: {f.name: getattr(p, f.name) for f in fields(DistrictPolicy) if getattr(p, f.name) != getattr(self.default, f.name)}
             for name, p in self.districts.items()
@@ -174,6 +248,8 @@ class Policy:
 _DISTRICT_KEYS = {f.name: f for f in fields(DistrictPolicy)}
 _TRAVEL_KEYS = {f.name: f for f in fields(TravelPolicy)}
 _TOP_ONLY = {"cross_district"}
+#: Top-level keys and tables on how the input files are read (:class:`InputSettings`).
+_INPUT_KEYS = ("district", "sheets", "columns", "values")
 #: Keys where 0 in the TOML file means "no limit / not fixed": ``None`` in the typed policy.
 _NONE_WHEN_ZERO = {"max_schools", "max_travel_minutes", "n_clusters"}
 
@@ -207,6 +283,12 @@ def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any
             col.add(f"'{value}' is not a coordinate reference system PROJ knows.", fix="use an EPSG code such as \"EPSG:32643\" (UTM 43N).", field=fieldname)
             return None
         return value
+    if key == "elevation":
+        paths = [value] if isinstance(value, str) else value
+        if not isinstance(paths, list) or not all(isinstance(p, str) and p.strip() for p in paths):
+            col.add(f"elevation must be a list of raster files, not {value!r}.", fix='write elevation = ["dem.tif"] (paths relative to the policy file).', field=fieldname)
+            return None
+        return tuple(p.strip() for p in paths)
     if key in ("include_head_teachers", "cross_district"):
         if not isinstance(value, bool):
             col.add(f"{key} must be true or false, not {value!r}.", fix="write true or false without quotes.", field=fieldname)
@@ -241,7 +323,7 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
     travel_vals: dict[str, Any] = {}
     top_vals: dict[str, Any] = {}
     for key, value in table.items():
-        if key == "districts" and not where:
+        if (key == "districts" or key in _INPUT_KEYS) and not where:
             continue
         if key in _DISTRICT_KEYS:
             if key in _NONE_WHEN_ZERO and (value is None or (value == 0 and not isinstance(value, bool))):
@@ -250,7 +332,7 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
             v = _check_value(key, value, col, where)
             if v is not None:
                 district_vals[key] = v
-        elif key in _TRAVEL_KEYS or key in _TOP_ONLY:
+        elif key in _TRAVEL_KEYS or key in _TOP_ONLY or key in _INPUT_KEYS:
             if not allow_travel:
                 col.add(f"'{key}' applies to the whole run and cannot be set for one district.", fix=f"move '{key}' to the top of the policy file.", field=f"{where}{key}")
                 continue
@@ -258,7 +340,7 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
             if v is not None or key == "crs":
                 (top_vals if key in _TOP_ONLY else travel_vals)[key] = v
         else:
-            known = sorted(list(_DISTRICT_KEYS) + ([] if not allow_travel else list(_TRAVEL_KEYS) + list(_TOP_ONLY)))
+            known = sorted(list(_DISTRICT_KEYS) + ([] if not allow_travel else list(_TRAVEL_KEYS) + list(_TOP_ONLY) + list(_INPUT_KEYS)))
             import difflib
 
             close = difflib.get_close_matches(key, known, n=1)
@@ -276,10 +358,141 @@ def _check_bounds(p: DistrictPolicy, col: ProblemCollector, where: str) -> None:
         )
 
 
+def _norm_code(value: Any) -> str:
+    """How a file's code is compared: case, spaces, hyphens and underscores ignored."""
+    import re
+    import unicodedata
+
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(value))).casefold()
+
+
+def _table_kind(kind: str, col: ProblemCollector, where: str) -> bool:
+    if kind in TABLE_KINDS:
+        return True
+    import difflib
+
+    close = difflib.get_close_matches(kind, TABLE_KINDS, n=1)
+    col.add(f"[{where}.{kind}] names no table the tool reads.", fix=f"did you mean [{where}.{close[0]}]?" if close else f"use one of {', '.join(f'[{where}.{k}]' for k in TABLE_KINDS)}.", field=f"{where}.{kind}")
+    return False
+
+
+def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded: bool = False) -> bool:
+    """Whether ``name`` is a column of the ``kind`` table (unchecked for a table no reader has declared yet)."""
+    from .tables import table_spec
+
+    spec = table_spec(kind)
+    if spec is None:
+        return True
+    names = [f.name for f in spec.fields if not coded or f.coded]
+    if name in names:
+        return True
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=1)
+    what = "a column with codes" if coded else "a column"
+    hint = f"did you mean '{close[0]}'?" if close else f"{kind} columns{' with codes' if coded else ''} are: {', '.join(names)}."
+    col.add(f"'{name}' is not {what} of the {kind} table.", fix=hint, field=f"{where}.{kind}.{name}")
+    return False
+
+
+def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSettings:
+    """The ``district``, ``[sheets]``, ``[columns.*]`` and ``[values.*.*]`` settings, checked."""
+    from .tables import table_spec
+
+    district = data.get("district")
+    if district is not None and not isinstance(district, str):
+        col.add(f"district must be text, not {district!r}.", fix='write district = "Abbottabad" (with quotes).', field="district")
+        district = None
+    district = district.strip() or None if isinstance(district, str) else None
+
+    def table(key: str) -> dict[str, Any]:
+        raw = data.get(key, {})
+        if not isinstance(raw, dict):
+            col.add(f"'{key}' must be a table such as [{key}.schools].", fix=f"write [{key}.schools] followed by its keys.", field=key)
+            return {}
+        return raw
+
+    sheets: dict[str, str] = {}
+    for kind, sheet in table("sheets").items():
+        if not _table_kind(kind, col, "sheets"):
+            continue
+        if not isinstance(sheet, str) or not sheet.strip():
+            col.add(f"sheets.{kind} must be the name of a sheet, not {sheet!r}.", fix=f'write {kind} = "Sheet1" under [sheets].', field=f"sheets.{kind}")
+            continue
+        sheets[kind] = sheet.strip()
+
+    columns: dict[str, dict[str, str]] = {}
+    for kind, mapping in table("columns").items():
+        if not _table_kind(kind, col, "columns"):
+            continue
+        if not isinstance(mapping, dict):
+            col.add(f"columns.{kind} must be a table of column names.", fix=f'write [columns.{kind}] followed by lines such as school_id = "EMIS Code".', field=f"columns.{kind}")
+            continue
+        out: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for name, header in mapping.items():
+            if not _known_field(kind, name, col, "columns"):
+                continue
+            if not isinstance(header, str) or not header.strip():
+                col.add(f"columns.{kind}.{name} must be the header of a column in the file, not {header!r}.", fix=f'write {name} = "Header as in the file" (with quotes).', field=f"columns.{kind}.{name}")
+                continue
+            key = _norm_code(header)
+            if key in seen:
+                col.add(f"the header '{header}' is given for both {seen[key]} and {name}.", fix="each column of the file can stand for one column of the tool only.", field=f"columns.{kind}.{name}")
+                continue
+            seen[key] = name
+            out[name] = header.strip()
+        columns[kind] = out
+
+    values: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind, fields_ in table("values").items():
+        if not _table_kind(kind, col, "values"):
+            continue
+        if not isinstance(fields_, dict):
+            col.add(f"values.{kind} must hold tables such as [values.{kind}.gender].", fix=f"write [values.{kind}.FIELD] followed by lines such as \"Co-education\" = \"mixed\".", field=f"values.{kind}")
+            continue
+        spec = table_spec(kind)
+        values[kind] = {}
+        for name, mapping in fields_.items():
+            where = f"values.{kind}.{name}"
+            if not _known_field(kind, name, col, "values", coded=True):
+                continue
+            if not isinstance(mapping, dict):
+                col.add(f"{where} must be a table of the file's values and the tool's.", fix=f'write [{where}] followed by lines such as "File value" = "tool value".', field=where)
+                continue
+            fs = spec.field(name) if spec is not None else None
+            out_map: dict[str, Any] = {}
+            seen_codes: dict[str, str] = {}
+            for code, target in mapping.items():
+                if fs is not None:
+                    canon = fs.canonical(target)
+                    if canon is None:
+                        col.add(f"'{target}' is not a {name} the tool knows.", fix=f"map {code!r} to one of {fs.allowed_text()}.", field=f"{where}.{code}")
+                        continue
+                    target = canon
+                k = _norm_code(code)
+                if k in seen_codes:
+                    col.add(f"the value '{code}' is mapped twice (also as '{seen_codes[k]}'; case and spaces are ignored).", fix="keep one of the two lines.", field=f"{where}.{code}")
+                    continue
+                seen_codes[k] = code
+                out_map[str(code)] = target
+            values[kind][name] = out_map
+    return InputSettings(district=district, sheets=sheets, columns=columns, values=values)
+
+
+def _resolve_elevation(paths: tuple[str, ...], source: str) -> tuple[str, ...]:
+    """Elevation raster paths, relative ones taken from the policy file's folder."""
+    base = Path(source).parent if source and Path(source).is_file() else None
+    return tuple(str((base / p).resolve()) if base is not None and not Path(p).is_absolute() else p for p in paths)
+
+
 def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
     """Build and validate a :class:`Policy` from parsed TOML."""
     col = ProblemCollector(source)
     dvals, tvals, topvals = _district_values(data, col, "", allow_travel=True)
+    inputs = _input_settings(data, col)
+    if "elevation" in tvals:
+        tvals["elevation"] = _resolve_elevation(tvals["elevation"], source)
     default = replace(DistrictPolicy(), **dvals)
     _check_bounds(default, col, "")
     districts: dict[str, DistrictPolicy] = {}
@@ -303,7 +516,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
             field="cross_district",
         )
     col.raise_if_any()
-    return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source)
+    return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source, inputs=inputs)
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -436,4 +649,14 @@ def check_policy_districts(policy: Policy, districts: Iterable[str]) -> list[str
     return notes
 
 
-__all__ = ["DistrictPolicy", "TravelPolicy", "Policy", "load_policy", "policy_from_dict", "check_policy_districts", "InputError"]
+__all__ = [
+    "TABLE_KINDS",
+    "DistrictPolicy",
+    "InputError",
+    "InputSettings",
+    "Policy",
+    "TravelPolicy",
+    "check_policy_districts",
+    "load_policy",
+    "policy_from_dict",
+]

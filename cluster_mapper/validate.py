@@ -55,12 +55,16 @@ class ValidationReport:
 
 
 def _policy(summary: dict) -> Policy:
+    """The policy the plan was made under: the summary's copy (with the run's --district and --elevation).
+
+    The policy file is read only for a summary without a copy.
+    """
+    if summary.get("policy"):
+        raw = dict(summary["policy"])
+        districts = raw.pop("districts", {})
+        return policy_from_dict({**raw, **({"districts": districts} if districts else {})}, "summary.json")
     path = summary.get("inputs", {}).get("policy")
-    if path and Path(path).is_file():
-        return load_policy(path)
-    raw = dict(summary["policy"])
-    districts = raw.pop("districts", {})
-    return policy_from_dict({**raw, **({"districts": districts} if districts else {})}, "summary.json")
+    return load_policy(path if path and Path(path).is_file() else None)
 
 
 # -- independent travel times ----------------------------------------------
@@ -142,9 +146,11 @@ class _TravelCheck:
         self._cache: dict[str, dict] = {}
         spec = summary["travel"]
         if self.source == "network":
-            from .network import load_network  # file reading only
+            from .network import add_elevation_from_raster, load_network  # file reading only
 
             G = load_network(spec["network_path"], policy.travel)
+            if policy.travel.elevation:
+                add_elevation_from_raster(G, policy.travel.elevation)
             self.H = _edge_minutes_walk(G, policy.travel.walking_speed_kmh) if policy.travel.travel_mode == "walk" else _edge_minutes_drive(G)
             nodes, metres = _snap(G, self.schools.geometry.x.to_numpy(), self.schools.geometry.y.to_numpy())
             self.node = dict(zip(self.schools.index, nodes))
@@ -180,7 +186,7 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
     pf = read_plan(plan_dir)
     s = pf.summary
     policy = _policy(s)
-    inputs = load_inputs(s["inputs"]["schools"], s["inputs"].get("teachers"), crs=policy.travel.crs)
+    inputs = load_inputs(s["inputs"]["schools"], s["inputs"].get("teachers"), policy=policy)
     schools = inputs.schools.set_index("school_id")
     a = pf.assignments.copy()
     a["n"] = a["n_teachers"].astype(int)

@@ -1,0 +1,986 @@
+"""Read a table as a district office keeps it: CSV, workbook or GIS layer, its headers, its codes.
+
+One path for every input table (schools, teacher rosters, and any other
+reader that declares a :class:`TableSpec`)::
+
+    file ──► cells ──────────► table ─────────────► columns ─────────────► values
+    (.csv,    (text per cell,   (title rows, one or   (the policy's         (the policy's
+     .xlsx,    spreadsheet       two header rows,      [columns.KIND], the   [values.KIND.FIELD],
+     .ods,     row numbers,      merged cells, blank   tool's own names,     the tool's own codes,
+     .geojson) merged ranges)    rows, trailing        common synonyms)      common codes)
+                                 notes)
+
+:func:`read_table` runs all four steps with one :class:`~cluster_mapper.errors.ProblemCollector`
+and returns a :class:`Table`: the rows under the tool's column names and
+codes, the spreadsheet row of each, and a record of how every column and
+value was read (:class:`ColumnReading`, :class:`ValueReading`). Every guess
+(a synonym header, a common code, a sheet chosen by its name, rows skipped
+as notes) is announced in :attr:`Table.notes`; an explicit mapping never
+falls back to a guess.
+
+Row numbers are what the spreadsheet shows (the first row of the sheet is
+row 1, wherever the header is); for GeoJSON and GeoPackage layers the row is
+the feature number, starting at 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .errors import InputError, ProblemCollector, fail
+
+if TYPE_CHECKING:
+    from .policy import InputSettings
+
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
+#: Most values listed when a column holds values the tool does not know.
+MAX_VALUES_LISTED = 12
+
+_TRUE = ("true", "yes", "y", "1", "t")
+_FALSE = ("false", "no", "n", "0", "f")
+_TOTAL_ROW = re.compile(r"^(grand\s*)?(total|sum)\b", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- names and codes
+
+
+def header_key(name: Any) -> str:
+    """How headers are compared: case, spaces and punctuation ignored (``"No. of Male Teachers"`` -> ``"noofmaleteachers"``)."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(name))).casefold()
+
+
+def code_key(value: Any) -> str:
+    """How a file's codes are compared: case, spaces, hyphens and underscores ignored."""
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(value))).casefold()
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet column letter of a 0-based column index (0 -> A, 27 -> AB)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+# --------------------------------------------------------------------------- what a table holds
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One column of the tool's: its name, the headers it is known by, its codes.
+
+    Attributes
+    ----------
+    name : str
+        The tool's name for the column (``school_id``).
+    description : str
+        What it holds, for messages and the policy template.
+    synonyms : tuple of str
+        Headers recognised without a mapping (compared with :func:`header_key`);
+        using one is announced.
+    choices : tuple of str or None
+        The tool's codes for a column with codes (``("boys", "girls", "mixed")``);
+        ``("true", "false")`` for a yes/no column; ``None`` for free values.
+    aliases : tuple of (str, str)
+        Common file codes read as a tool's code without a mapping
+        (``("co-ed", "mixed")``); using one is announced.
+    blank : str or None
+        The code a blank cell stands for (``"teacher"`` for a blank role);
+        ``None`` leaves it blank for the reader to judge.
+    required : bool
+        The table cannot be read without it.
+    """
+
+    name: str
+    description: str
+    synonyms: tuple[str, ...] = ()
+    choices: tuple[str, ...] | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
+    blank: str | None = None
+    required: bool = False
+
+    @property
+    def coded(self) -> bool:
+        """Whether the column holds codes that ``[values.KIND.FIELD]`` may map."""
+        return self.choices is not None
+
+    @property
+    def boolean(self) -> bool:
+        """Whether the column is a yes/no column."""
+        return self.choices == ("true", "false")
+
+    def canonical(self, value: Any) -> str | None:
+        """The tool's code that ``value`` (a mapping's target) names, or ``None``."""
+        if self.boolean:
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            key = code_key(value)
+            return "true" if key in _TRUE else "false" if key in _FALSE else None
+        if not isinstance(value, str):
+            return None
+        return next((c for c in self.choices or () if code_key(c) == code_key(value)), None)
+
+    def allowed_text(self) -> str:
+        """``"boys, girls or mixed"``."""
+        c = list(self.choices or ())
+        return c[0] if len(c) == 1 else ", ".join(c[:-1]) + " or " + c[-1]
+
+    def plain_codes(self) -> dict[str, str]:
+        """File codes read as the tool's without a note: the codes themselves, and yes/no words."""
+        out = {code_key(c): c for c in self.choices or ()}
+        if self.boolean:
+            out.update({k: "true" for k in _TRUE})
+            out.update({k: "false" for k in _FALSE})
+        return out
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns of one kind of input table (``schools``, ``teachers`` ...).
+
+    Attributes
+    ----------
+    kind : str
+        The table's name in ``[sheets]``, ``[columns.KIND]`` and ``[values.KIND.*]``.
+    fields : tuple of FieldSpec
+        Its columns.
+    id_field : str
+        The column that identifies a row (advice for a missing id column
+        points at an id-like column, not a name column).
+    item : str
+        What one row is, for messages ("school", "teacher").
+    sheet_words : tuple of str
+        Words in a sheet's name that say it holds this table.
+    """
+
+    kind: str
+    fields: tuple[FieldSpec, ...]
+    id_field: str
+    item: str = "row"
+    sheet_words: tuple[str, ...] = ()
+
+    def field(self, name: str) -> FieldSpec:
+        """The column called ``name``."""
+        return next(f for f in self.fields if f.name == name)
+
+
+_TABLE_SPECS: dict[str, TableSpec] = {}
+
+
+def register_table(spec: TableSpec) -> TableSpec:
+    """Declare a table kind so the policy checks its ``[columns.KIND]`` and ``[values.KIND.*]``."""
+    _TABLE_SPECS[spec.kind] = spec
+    return spec
+
+
+def table_spec(kind: str) -> TableSpec | None:
+    """The declared spec of a table kind, or ``None`` when no reader has declared one."""
+    return _TABLE_SPECS.get(kind)
+
+
+_COUNT = "number of teachers"
+SCHOOLS = register_table(TableSpec(
+    kind="schools",
+    id_field="school_id",
+    item="school",
+    sheet_words=("school",),
+    fields=(
+        FieldSpec("school_id", "the school's unique id (EMIS code)", required=True, synonyms=(
+            "emis code", "emis", "emis no", "emis number", "emiscode", "semis code", "school code", "school no",
+            "school number", "sch id", "code", "id")),
+        FieldSpec("name", "the school's name", required=True, synonyms=(
+            "school name", "name of school", "school", "school title", "institution", "institution name")),
+        FieldSpec("district", "the school's district; a file of one district can do without it: --district NAME, or district = \"NAME\" in the policy", required=True, synonyms=(
+            "district name", "dist", "zila")),
+        FieldSpec("gender", "boys, girls or mixed", required=True, synonyms=("school gender", "gender of school", "sex"),
+                  choices=("boys", "girls", "mixed"),
+                  aliases=(("boy", "boys"), ("male", "boys"), ("b", "boys"), ("girl", "girls"), ("female", "girls"), ("g", "girls"),
+                           ("co-ed", "mixed"), ("coed", "mixed"), ("co-education", "mixed"), ("coeducation", "mixed"))),
+        FieldSpec("latitude", "WGS84 degrees north", synonyms=(
+            "lat", "gps lat", "gps latitude", "latitude dd", "lat dd", "latitude n")),
+        FieldSpec("longitude", "WGS84 degrees east", synonyms=(
+            "lon", "long", "lng", "gps lon", "gps long", "gps longitude", "longitude dd", "lon dd", "long dd", "longitude e")),
+        FieldSpec("x", "easting in metres of the policy's crs (degrees of longitude without a crs)", synonyms=("easting", "x coordinate", "x coord")),
+        FieldSpec("y", "northing in metres of the policy's crs (degrees of latitude without a crs)", synonyms=("northing", "y coordinate", "y coord")),
+        FieldSpec("can_host", "whether the school can host cluster meetings (default yes)", choices=("true", "false"), blank="true",
+                  synonyms=("host", "can be venue", "venue", "hosts", "cluster venue")),
+        FieldSpec("level", "the school's level, for per-school counts (primary, middle or high)", choices=("primary", "middle", "high"),
+                  synonyms=("school level", "levels taught", "level taught", "level of school"),
+                  aliases=(("primary school", "primary"), ("middle school", "middle"), ("high school", "high"),
+                           ("secondary", "high"), ("higher secondary", "high"), ("secondary school", "high"))),
+        FieldSpec("teachers", f"{_COUNT} (gender and level unknown)", synonyms=(
+            "total teachers", "no of teachers", "number of teachers", "teachers total", "total staff", "teaching staff")),
+        FieldSpec("male_teachers", f"{_COUNT}, men (level from the level column)", synonyms=(
+            "teachers male", "male teaching staff", "no of male teachers", "number of male teachers", "male staff")),
+        FieldSpec("female_teachers", f"{_COUNT}, women (level from the level column)", synonyms=(
+            "teachers female", "female teaching staff", "no of female teachers", "number of female teachers", "female staff")),
+        *(FieldSpec(f"{g}_{lvl}", f"{_COUNT}, {'women' if g == 'female' else 'men'} teaching {lvl}")
+          for g in ("female", "male") for lvl in ("primary", "middle", "high")),
+        FieldSpec("generated", "true for a made-up school (samples)", choices=("true", "false"), blank="false"),
+    ),
+))
+
+TEACHERS = register_table(TableSpec(
+    kind="teachers",
+    id_field="teacher_id",
+    item="teacher",
+    sheet_words=("teacher", "staff", "roster"),
+    fields=(
+        FieldSpec("teacher_id", "the teacher's unique id (personal number)", required=True, synonyms=(
+            "personal no", "personal number", "personnel no", "personnel number", "employee id", "employee no",
+            "employee number", "emp id", "emp no", "staff id", "staff no", "teacher code", "teacher no", "cnic", "id")),
+        FieldSpec("school_id", "the id of the teacher's school (as in the schools file)", required=True, synonyms=(
+            "emis code", "emis", "emis no", "school emis", "school code", "school emis code", "emiscode")),
+        FieldSpec("gender", "female or male", required=True, synonyms=("sex", "teacher gender"), choices=("female", "male"),
+                  aliases=(("f", "female"), ("woman", "female"), ("women", "female"), ("m", "male"), ("man", "male"), ("men", "male"))),
+        FieldSpec("level", "the level taught: primary, middle or high", required=True, choices=("primary", "middle", "high"),
+                  synonyms=("level taught", "teaching level", "designation", "cadre")),
+        FieldSpec("subject", "the subject taught (optional)", synonyms=("subject taught", "specialisation", "specialization")),
+        FieldSpec("role", "teacher or head_teacher (default teacher)", choices=("teacher", "head_teacher"), blank="teacher",
+                  synonyms=("position", "post", "teacher role"),
+                  aliases=(("head", "head_teacher"), ("headteacher", "head_teacher"), ("head master", "head_teacher"),
+                           ("headmaster", "head_teacher"), ("headmistress", "head_teacher"), ("head mistress", "head_teacher"))),
+    ),
+))
+
+
+# --------------------------------------------------------------------------- what was read, and how
+
+
+@dataclass(frozen=True)
+class ColumnReading:
+    """How one of the tool's columns was found in the file.
+
+    ``how`` is ``"policy"`` (named in ``[columns.KIND]``), ``"name"`` (the
+    tool's own name), ``"synonym"`` (a common name: a guess, announced) or
+    ``"degrees"`` (x/y read as longitude/latitude, announced).
+    """
+
+    field: str
+    header: str
+    how: str
+    letter: str = ""
+
+
+@dataclass(frozen=True)
+class ValueReading:
+    """How one code of the file was read: ``value`` in ``header`` became ``code`` in ``count`` rows.
+
+    ``how`` is ``"policy"`` (``[values.KIND.FIELD]``), ``"same"`` (the tool's
+    own code, case and spacing aside), ``"common"`` (a common code: a guess,
+    announced), ``"blank"`` (an empty cell, read as the column's default) or
+    ``"unknown"`` (refused).
+    """
+
+    field: str
+    header: str
+    value: str
+    code: str | None
+    count: int
+    how: str
+
+
+@dataclass
+class Table:
+    """One input table read under the tool's names and codes.
+
+    Attributes
+    ----------
+    kind : str
+        ``schools``, ``teachers`` ...
+    path : Path
+        The file.
+    sheet : str or None
+        The workbook sheet read (``None`` for CSV and GIS files).
+    data : pandas.DataFrame
+        One row per table row: the tool's columns found (text, codes mapped),
+        ``_row`` (spreadsheet row) and, for GIS layers, ``_geometry``.
+    headers : dict
+        The tool's column name to the file's header.
+    columns : list of ColumnReading
+    values : list of ValueReading
+    unused : list of str
+        The file's headers that stand for none of the tool's columns.
+    notes : list of str
+        Every guess and every skipped row, for the plan summary and the CLI.
+    problems : ProblemCollector
+        Problems found so far; the reader adds its own and raises them all.
+    header_row : int
+        The spreadsheet row of the (last) header row: where column problems point.
+    crs : object
+        The CRS of a GIS layer's geometry, else ``None``.
+    """
+
+    kind: str
+    path: Path
+    sheet: str | None
+    data: pd.DataFrame
+    headers: dict[str, str]
+    columns: list[ColumnReading]
+    values: list[ValueReading]
+    unused: list[str]
+    notes: list[str]
+    problems: ProblemCollector
+    header_row: int = 1
+    crs: Any = None
+
+    def has(self, name: str) -> bool:
+        """Whether the file has the tool's column ``name`` (or a column standing for it)."""
+        return name in self.headers
+
+    def field(self, name: str) -> str:
+        """The field to name in a problem: the file's header of ``name`` (``name`` itself when absent)."""
+        return self.headers.get(name, name)
+
+    @property
+    def source(self) -> str:
+        """``file.xlsx#Sheet`` or the file name, for messages."""
+        return f"{self.path.name}#{self.sheet}" if self.sheet else self.path.name
+
+    def how_read(self) -> list[str]:
+        """How each column and value was read, one line each (for ``cluster-mapper inspect``)."""
+        words = {"policy": "named in the policy", "name": "the tool's name", "synonym": "a common name (guess)",
+                 "degrees": "degrees (guess)"}
+        lines = [f"{c.field:<16} <- '{c.header}'" + (f" (column {c.letter})" if c.letter else "") + f": {words.get(c.how, c.how)}" for c in self.columns]
+        if self.unused:
+            lines.append("not used: " + ", ".join(f"'{h}'" for h in self.unused))
+        vwords = {"policy": "policy", "same": "as is", "common": "common code (guess)", "blank": "blank: default", "unknown": "NOT KNOWN"}
+        for v in self.values:
+            if v.how != "same" or code_key(v.value) != code_key(v.code or ""):
+                lines.append(f"{v.field:<16} '{v.value}' -> {v.code or '?'} ({v.count} row{'s' if v.count != 1 else ''}, {vwords[v.how]})")
+        return lines
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def split_sheet(source: str | Path) -> tuple[Path, str | None]:
+    """``"schools.xlsx#Sheet1"`` -> (``schools.xlsx``, ``"Sheet1"``); a path that exists as given has no sheet."""
+    text = str(source)
+    if "#" not in text or Path(text).exists():
+        return Path(text), None
+    base, sheet = text.rsplit("#", 1)
+    return Path(base), sheet.strip() or None
+
+
+def _cell_text(v: Any) -> str:
+    """A workbook cell as text: whole numbers without ``.0`` (ids, counts), dates in ISO form."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, (datetime, date, time)):
+        return v.isoformat()
+    return unicodedata.normalize("NFC", str(v)).strip()
+
+
+def decode_text(path: Path) -> str:
+    """A text file's content: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    if not path.exists():
+        fail(path, "the file does not exist.", fix="check the path.")
+    if path.is_dir():
+        fail(path, "this is a folder, not a file.", fix="give the path of the CSV file.")
+    raw = path.read_bytes()
+    if not raw.strip():
+        fail(path, "the file is empty.", fix="export the table again with its header row.", row=1)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")
+    if "\x00" in text:
+        fail(path, "the file contains binary data, not text.", fix="export the table as CSV (UTF-8), or give the workbook itself (.xlsx, .ods).")
+    return text
+
+
+def csv_cells(path: Path) -> list[list[str]]:
+    """Every row of a CSV as stripped text; comma, semicolon or tab separated (guessed from the first line)."""
+    text = decode_text(path)
+    first = text.splitlines()[0] if text.splitlines() else ""
+    delim = max([",", ";", "\t"], key=first.count)
+    return [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
+
+
+@dataclass
+class _Sheet:
+    cells: list[list[str]]
+    merged: list[tuple[int, int, int, int]] | None
+    name: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _pick_sheet(path: Path, names: list[str], filled: dict[str, bool], wanted: str | None, spec: TableSpec, from_policy: bool) -> tuple[str, list[str]]:
+    """The sheet to read: the one asked for, the only one with data, or the one named like the table (announced)."""
+    if wanted is not None:
+        if wanted in names:
+            return wanted, []
+        same = [n for n in names if code_key(n) == code_key(wanted)]
+        if same:
+            return same[0], []
+        close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
+        where = "[sheets] in the policy" if from_policy else "the sheet after # in the file name"
+        fail(path, f"the workbook has no sheet '{wanted}' (sheets: {', '.join(names)}).",
+             fix=f"correct {where}" + (f": did you mean '{close[0]}'?" if close else "."), field="sheet")
+    with_data = [n for n in names if filled[n]]
+    if not with_data:
+        fail(path, "every sheet of the workbook is empty.", fix="save the workbook with the table in it.", row=1)
+    if len(with_data) == 1:
+        return with_data[0], []
+    named = [n for n in with_data if any(w in code_key(n) for w in spec.sheet_words)]
+    if len(named) == 1:
+        return named[0], [f"{path.name}: {len(with_data)} sheets hold data; read sheet '{named[0]}' for the {spec.kind} (by its name; to choose another: {path.name}#SHEET or [sheets] {spec.kind} = \"...\")"]
+    fail(path, f"the workbook has {len(with_data)} sheets with data ({', '.join(with_data)}); which one holds the {spec.kind}?",
+         fix=f"add the sheet to the file name ({path.name}#{with_data[0]}), or set [sheets] {spec.kind} = \"{with_data[0]}\" in the policy.", field="sheet")
+    raise AssertionError  # pragma: no cover - fail raises
+
+
+def workbook_cells(path: Path, sheet: str | None, spec: TableSpec, from_policy: bool = False) -> _Sheet:
+    """The cells of one sheet of an .xlsx, .xlsm, .xls, .xlsb or .ods workbook (python-calamine).
+
+    Rows and columns are absolute: ``cells[0][0]`` is cell A1. Merged ranges
+    are 0-based ``(first_row, first_col, last_row, last_col)``; ``None`` when
+    the format does not say (calamine reports them for Excel files, not ODS).
+    """
+    import python_calamine as pc
+
+    if not path.exists():
+        fail(path, "the file does not exist.", fix="check the path.")
+    if path.is_dir():
+        fail(path, "this is a folder, not a workbook.", fix="give the path of the .xlsx or .ods file.")
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+    except pc.PasswordError:
+        fail(path, "the workbook is protected by a password.", fix="save a copy without the password (File > Info > Protect Workbook) and give that.")
+    except Exception as exc:  # noqa: BLE001 - calamine raises several types for corrupt or mislabelled files
+        fail(path, f"could not be read as a {path.suffix.lower()} workbook ({type(exc).__name__}: {exc}).",
+             fix="check the file opens in Excel or LibreOffice; save it again as .xlsx, or export the sheet as CSV.")
+    try:
+        meta = {m.name: m for m in wb.sheets_metadata}
+        names = [n for n in wb.sheet_names if str(getattr(meta.get(n), "typ", "WorkSheet")).endswith("WorkSheet")]
+        if not names:
+            fail(path, "the workbook has no worksheets.", fix="save the workbook with the table on a worksheet.")
+        cache: dict[str, list[list[Any]]] = {}
+
+        def rows(name: str) -> list[list[Any]]:
+            if name not in cache:
+                cache[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            return cache[name]
+
+        filled = {n: any(_cell_text(v) for r in rows(n) for v in r) for n in names} if sheet is None else {}
+        name, notes = _pick_sheet(path, names, filled, sheet, spec, from_policy)
+        ws = wb.get_sheet_by_name(name)
+        merged = ws.merged_cell_ranges
+        cells = [[_cell_text(v) for v in r] for r in rows(name)]
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a sheet calamine cannot decode
+        fail(path, f"the workbook could not be read ({type(exc).__name__}: {exc}).", fix="save it again as .xlsx, or export the sheet as CSV.")
+    finally:
+        wb.close()
+    ranges = None if merged is None else [(int(a[0]), int(a[1]), int(b[0]), int(b[1])) for a, b in merged]
+    return _Sheet(cells, ranges, name, notes)
+
+
+# --------------------------------------------------------------------------- table structure
+
+
+@dataclass
+class RawTable:
+    """A table's header and rows as text, before any mapping.
+
+    ``headers`` are the file's own; ``records`` have one text per header;
+    ``rows`` are the spreadsheet rows of the records; ``header_row`` is the
+    row of the (last) header row.
+    """
+
+    headers: list[str]
+    records: list[list[str]]
+    rows: list[int]
+    header_row: int = 1
+    notes: list[str] = field(default_factory=list)
+    letters: bool = False
+    geometry: list | None = None
+    crs: Any = None
+
+
+def _quote(text: str, n: int = 40) -> str:
+    return "'" + (text if len(text) <= n else text[: n - 1] + "…") + "'"
+
+
+def _row_span(rows: list[int]) -> str:
+    return f"row {rows[0]}" if len(rows) == 1 else f"rows {rows[0]}-{rows[-1]}" if rows[-1] - rows[0] == len(rows) - 1 else "rows " + ", ".join(map(str, rows))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | None, col: ProblemCollector, *,
+              letters: bool, what: str = "file") -> RawTable:
+    """Find the table in a sheet's cells: its header row(s), its rows, what lies around it.
+
+    - Rows above the header holding one value (a title) are skipped and announced.
+    - A header over two rows (a name merged over several columns with their
+      own names below, e.g. ``Teachers`` over ``Male`` and ``Female``) is read
+      as ``Teachers Male``, ``Teachers Female`` and announced; a header cell
+      merged over columns that have no names of their own is refused.
+    - Blank rows are skipped; cells merged down the rows of the table give
+      their value to every row (announced).
+    - Rows below the table holding one value (notes, sources) and a last
+      ``Total`` row are skipped and announced; a row with one value inside
+      the table is refused (a heading or an unfinished row).
+    - A value in a column without a header is refused.
+    """
+    width = max((len(r) for r in cells), default=0)
+    grid = [r + [""] * (width - len(r)) for r in cells]
+    filled = [sum(1 for c in r if c) for r in grid]
+    name_of = (lambda j: f"column {column_letter(j)}") if letters else (lambda j: f"column {j + 1}")
+    if not any(filled):
+        fail(col.file, f"the {what} has no header row.", fix="export the table again with its header row.", row=1)
+    h = next((i for i, n in enumerate(filled) if n >= 2), None)
+    if h is None:
+        first = next(i for i, n in enumerate(filled) if n)
+        fail(col.file, "no row has two or more values, so there is no header row naming the columns.",
+             fix="put the column names in one row above the table.", row=first + 1)
+    notes: list[str] = []
+    titles = [i for i in range(h) if filled[i]]
+    if titles:
+        notes.append(f"{_row_span([i + 1 for i in titles])} above the header skipped: " + ", ".join(_quote(next(c for c in grid[i] if c)) for i in titles))
+    merged = merged or []
+    header = list(grid[h])
+    last_header = h
+    # ---- a header over two rows
+    below = grid[h + 1] if h + 1 < len(grid) else None
+    groups: dict[int, int] = {}  # column -> first column of its header group
+    for r0, c0, r1, c1 in merged:
+        if r0 == h and r1 == h and c1 > c0:
+            for j in range(c0, c1 + 1):
+                groups[j] = c0
+    if below is not None and not merged:
+        j = 0
+        while j < width:  # a name followed by blank header cells, with names below each of them (an ODS or CSV export of merged cells)
+            k = j + 1
+            while k < width and not header[k] and below[k]:
+                k += 1
+            if header[j] and k > j + 1 and below[j]:
+                for m in range(j, k):
+                    groups[m] = j
+            j = max(k, j + 1)
+    two_rows = False
+    if below is not None and groups:
+        texts = [c for c in below if c]
+        names_below = all(below[j] for j in groups)
+        gaps_below = any(header[j] and not below[j] for j in range(width))
+        two_rows = names_below and texts and not any(_is_number(c) for c in texts) and (gaps_below or bool(merged))
+    if two_rows:
+        names = []
+        for j in range(width):
+            parent = header[groups[j]] if j in groups else header[j]
+            child = below[j]
+            names.append(f"{parent} {child}".strip() if parent and child else parent or child)
+        combined = [names[j] for j in sorted(groups)]
+        notes.append(f"the header spans rows {h + 1}-{h + 2} (a name over several columns): read as " + ", ".join(_quote(n) for n in combined))
+        header = names
+        last_header = h + 1
+    else:
+        for r0, c0, _r1, c1 in merged:
+            if r0 == h and c1 > c0 and header[c0]:
+                spanned = [j for j in range(c0 + 1, c1 + 1) if any(grid[i][j] for i in range(h + 1, len(grid)))]
+                if spanned:
+                    col.add(f"the header cell '{header[c0]}' is merged over columns {column_letter(c0)}:{column_letter(c1)}, and {name_of(spanned[0])} holds values but has no name of its own.",
+                            row=h + 1, field=header[c0], fix="unmerge the header cells and give each column its own name (or add a second header row naming them).")
+                    for j in spanned:
+                        header[j] = f"{header[c0]} ({column_letter(j)})"
+    # ---- the table's width: up to the last named column
+    named = [j for j in range(width) if header[j]]
+    ncol = named[-1] + 1 if named else 0
+    # ---- data rows, with cells merged down the table filled in
+    start = last_header + 1
+    data = [list(r[:width]) for r in grid]
+    filled_down: dict[int, list[int]] = {}
+    for r0, c0, r1, c1 in merged:
+        if r0 >= start and (r1 > r0 or c1 > c0):
+            value = data[r0][c0]
+            for i in range(r0, min(r1, len(data) - 1) + 1):
+                for j in range(c0, c1 + 1):
+                    data[i][j] = value
+            if r1 > r0 and value:
+                filled_down.setdefault(c0, []).append(r0)
+    for j, starts in sorted(filled_down.items()):
+        if j < ncol:
+            notes.append(f"cells merged down {header[j] and _quote(header[j]) or name_of(j)} give their value to every row they cover ({len(starts)} merged block{'s' if len(starts) > 1 else ''})")
+    counts = [sum(1 for c in r[:ncol] if c) for r in data]
+    body = [i for i in range(start, len(data)) if any(data[i])]
+    full = [i for i in body if counts[i] >= 2]
+    last = full[-1] if full else start - 1
+    while full and _TOTAL_ROW.match(next(c for c in data[last][:ncol] if c)):
+        notes.append(f"row {last + 1} at the end of the table looks like a total ({_quote(next(c for c in data[last] if c))}) and was skipped")
+        full.pop()
+        last = full[-1] if full else start - 1
+    after = [i for i in body if i > last]
+    if after:
+        notes.append(f"{_row_span([i + 1 for i in after])} below the table look{'s' if len(after) == 1 else ''} like notes and {'was' if len(after) == 1 else 'were'} skipped: "
+                     + ", ".join(_quote(next(c for c in data[i] if c)) for i in after[:3]) + (" ..." if len(after) > 3 else ""))
+    # ---- unnamed columns and stray values
+    for j in range(ncol):
+        if not header[j] and any(data[i][j] for i in body if i <= last):
+            col.add(f"a column has no name in the header row ({name_of(j)} holds values).", row=last_header + 1, fix="name every column or delete the empty one.")
+    records, rows = [], []
+    for i in body:
+        if i > last:
+            continue
+        extra = [j for j in range(ncol, width) if data[i][j]]
+        if extra:
+            if letters:
+                col.add(f"the row has a value in {name_of(extra[0])} ({_quote(data[i][extra[0]])}), to the right of the table, under no header.", row=i + 1,
+                        fix="delete it (or move the note below the table), or give its column a header.")
+            else:
+                col.add(f"the row has {max(extra) + 1} values but the header has {ncol} columns.", row=i + 1,
+                        fix="check for a stray separator (for example a comma inside a name) on this row.")
+            continue
+        if counts[i] == 1 and ncol > 2:
+            value = next(c for c in data[i][:ncol] if c)
+            col.add(f"the row holds a single value ({_quote(value)}) in a table of {ncol} columns: a heading or note inside the table, or a row left unfinished.", row=i + 1,
+                    fix="delete the row, move the note below the table, or fill in the row.")
+            continue
+        records.append(data[i][:ncol])
+        rows.append(i + 1)
+    return RawTable(header[:ncol], records, rows, last_header + 1, notes, letters)
+
+
+def geo_table(path: Path) -> RawTable:
+    """A GeoJSON, GeoPackage or Shapefile layer as a table: its properties, its geometry, one row per feature."""
+    import geopandas as gpd
+    import numpy as np
+
+    if not path.exists():
+        fail(path, "the file does not exist.", fix="check the path.")
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises many types for corrupt files
+        fail(path, f"could not be read as a geographic file ({type(exc).__name__}: {exc}).", fix="check the file opens in QGIS, or export the table as CSV.")
+    if len(gdf) == 0:
+        fail(path, "the file has no features.", fix="check you exported the right layer.")
+    props = [c for c in gdf.columns if c != gdf.geometry.name]
+
+    def text(v: Any) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        return _cell_text(v)
+
+    records = [[text(v) for v in r] for r in gdf[props].itertuples(index=False, name=None)]
+    return RawTable([str(p) for p in props], records, list(range(1, len(gdf) + 1)), 1, [], False, list(gdf.geometry), gdf.crs)
+
+
+def read_raw(path: Path, sheet: str | None, spec: TableSpec, col: ProblemCollector, *, sheet_from_policy: bool = False) -> tuple[RawTable, str | None]:
+    """The raw table of any supported file, and the sheet read (workbooks only)."""
+    suffix = path.suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        ws = workbook_cells(path, sheet, spec, from_policy=sheet_from_policy)
+        raw = structure(ws.cells, ws.merged, col, letters=True, what=f"sheet '{ws.name}'")
+        raw.notes[:0] = ws.notes
+        return raw, ws.name
+    if sheet is not None and not sheet_from_policy:
+        fail(path, f"a sheet was given (#{sheet}) but a {suffix or 'text'} file has no sheets.", fix="give the file name without #SHEET, or give the workbook.")
+    if suffix in GEO_SUFFIXES:
+        return geo_table(path), None
+    if suffix in CSV_SUFFIXES:
+        return structure(csv_cells(path), None, col, letters=False), None
+    fail(path, f"unknown file type '{suffix}'.", fix=f"give the {spec.kind} as .csv, .xlsx, .ods, .geojson or .gpkg.")
+    raise AssertionError  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _looks_like_names(values: list[str]) -> bool:
+    """Mostly multi-word text: a name column, not an id column."""
+    vals = [v for v in values if v]
+    return bool(vals) and sum(1 for v in vals if " " in v.strip() and re.search(r"[^\W\d_]", v)) > len(vals) / 2
+
+
+def _advice(fs: FieldSpec, spec: TableSpec, unused: list[str], raw: RawTable) -> str | None:
+    """The unused header most likely to hold ``fs`` (an id column for an id, never a name column)."""
+    keys = [header_key(fs.name)] + [header_key(s) for s in fs.synonyms]
+    best, score = None, 0.0
+    for h in unused:
+        j = raw.headers.index(h)
+        vals = [r[j] for r in raw.records]
+        if fs.name.endswith("_id"):
+            filled_vals = [v for v in vals if v]
+            if _looks_like_names(vals) or len(set(filled_vals)) < len(filled_vals):
+                continue
+        s = max(difflib.SequenceMatcher(None, header_key(h), k).ratio() for k in keys)
+        if s > score:
+            best, score = h, s
+    return best if score >= 0.6 else None
+
+
+def resolve_columns(raw: RawTable, spec: TableSpec, mapping: dict[str, str], col: ProblemCollector, *,
+                    optional: tuple[str, ...] = ()) -> tuple[dict[str, int], list[ColumnReading], list[str]]:
+    """Which column of the file stands for each of the tool's columns.
+
+    In order: the policy's ``[columns.KIND]`` (a header named there must be
+    in the file), the tool's own name, then a common synonym (announced).
+    Two candidate columns for one of the tool's columns, a header used twice,
+    and a required column found nowhere are problems; the advice for a
+    missing column names the likeliest unused column and the mapping line.
+
+    Returns
+    -------
+    index : dict
+        The tool's column name to the file's column index.
+    readings : list of ColumnReading
+    notes : list of str
+        One line per guess.
+    """
+    keys = [header_key(h) for h in raw.headers]
+    letter = (lambda j: column_letter(j)) if raw.letters else (lambda j: "")
+    index: dict[str, int] = {}
+    readings: list[ColumnReading] = []
+    used: set[int] = set()
+    row = raw.header_row
+    found_list = ", ".join(h for h in raw.headers if h) or "none"
+    for name, header in mapping.items():
+        if not any(f.name == name for f in spec.fields):
+            col.add(f"[columns.{spec.kind}] names '{name}', which is not a column of the {spec.kind} table.", row=row, field=name,
+                    fix=f"use one of {', '.join(f.name for f in spec.fields)}.")
+            continue
+        hits = [j for j, k in enumerate(keys) if k == header_key(header)]
+        if not hits:
+            close = difflib.get_close_matches(header, [h for h in raw.headers if h], n=1, cutoff=0.5)
+            col.add(f"the column '{header}' that the policy names for {name} ([columns.{spec.kind}] {name}) is not in the file (columns found: {found_list}).",
+                    row=row, field=header, fix=f"write the header exactly as in the file: {name} = \"{close[0]}\"." if close else "write the header exactly as in the file, or add the column.")
+            continue
+        if len(hits) > 1:
+            col.add(f"the column '{header}' appears {len(hits)} times.", row=row, field=header, fix="delete or rename all but one of them.")
+        index[name] = hits[0]
+        used.add(hits[0])
+        readings.append(ColumnReading(name, raw.headers[hits[0]], "policy", letter(hits[0])))
+    notes: list[str] = []
+    for fs in spec.fields:
+        if fs.name in index or fs.name in mapping:
+            continue
+        same = [j for j, k in enumerate(keys) if k == header_key(fs.name) and j not in used]
+        how = "name"
+        if not same:
+            syn = {header_key(s) for s in fs.synonyms}
+            same = [j for j, k in enumerate(keys) if k in syn and j not in used]
+            how = "synonym"
+        if not same:
+            continue
+        if len(same) > 1:
+            hs = [raw.headers[j] for j in same]
+            if how == "name":
+                col.add(f"the column '{hs[0]}' appears {len(same)} times.", row=row, field=hs[0], fix="delete or rename all but one of them.")
+            else:
+                col.add(f"{len(same)} columns could hold {fs.name}: " + ", ".join(f"'{h}'" for h in hs) + ".", row=row, field=fs.name,
+                        fix=f"name the right one in the policy: [columns.{spec.kind}] {fs.name} = \"{hs[0]}\".")
+            continue
+        j = same[0]
+        index[fs.name] = j
+        used.add(j)
+        readings.append(ColumnReading(fs.name, raw.headers[j], how, letter(j)))
+        if how == "synonym":
+            notes.append(f"column '{raw.headers[j]}' read as {fs.name} ({fs.description}); to make it explicit: [columns.{spec.kind}] {fs.name} = \"{raw.headers[j]}\"")
+    unused = [raw.headers[j] for j in range(len(raw.headers)) if j not in used and raw.headers[j]]
+    for fs in spec.fields:
+        if fs.required and fs.name not in index and fs.name not in mapping and fs.name not in optional:
+            best = _advice(fs, spec, unused, raw)
+            fix = (f"name the column that holds it in the policy: [columns.{spec.kind}] {fs.name} = \"{best}\" (or rename '{best}' to '{fs.name}')."
+                   if best else f"add a '{fs.name}' column ({fs.description}), or name the column that holds it in the policy: [columns.{spec.kind}] {fs.name} = \"Your header\".")
+            col.add(f"the required column '{fs.name}' is missing (columns found: {found_list}).", row=row, field=fs.name, fix=fix)
+    return index, readings, notes
+
+
+# --------------------------------------------------------------------------- values
+
+
+def map_codes(values: list[str], rows: list[int], fs: FieldSpec, header: str, spec: TableSpec, policy_map: dict[str, Any],
+              col: ProblemCollector) -> tuple[list[str], list[ValueReading], list[str]]:
+    """The tool's code for each cell of a column with codes.
+
+    A cell's code comes from the policy's ``[values.KIND.FIELD]``, else the
+    tool's own code (case and spacing ignored), else a common code
+    (announced), else a blank cell's default. Any other value is one problem
+    per distinct value (at its first row), listing the rows, the values found
+    in the column and those allowed; its cells become ``""``.
+
+    Returns
+    -------
+    codes : list of str
+    readings : list of ValueReading
+    notes : list of str
+    """
+    kind = spec.kind
+    explicit = {code_key(k): fs.canonical(v) for k, v in policy_map.items()}
+    plain = fs.plain_codes()
+    common = {code_key(a): c for a, c in fs.aliases}
+    out: list[str] = []
+    seen: dict[tuple[str, str | None, str], list[int]] = {}
+    for v, r in zip(values, rows, strict=False):
+        k = code_key(v)
+        if v == "":
+            code, how = (fs.blank or "", "blank")
+            if fs.blank is None and fs.required:
+                col.add(f"the {spec.item} has no {fs.name}.", row=r, field=header, fix=f"fill in {fs.allowed_text()}.")
+        elif k in explicit:
+            code, how = explicit[k], "policy"
+        elif k in plain:
+            code, how = plain[k], "same"
+        elif k in common:
+            code, how = common[k], "common"
+        else:
+            code, how = None, "unknown"
+        out.append(code or "")
+        seen.setdefault((v, code, how), []).append(r)
+    readings = [ValueReading(fs.name, header, v, code, len(rs), how) for (v, code, how), rs in seen.items()]
+    found = sorted({v for (v, _, _) in seen if v}, key=str.casefold)
+    listed = ", ".join(f"'{v}'" for v in found[:MAX_VALUES_LISTED]) + (f" and {len(found) - MAX_VALUES_LISTED} more" if len(found) > MAX_VALUES_LISTED else "")
+    for (v, _code, how), rs in seen.items():
+        if how != "unknown":
+            continue
+        more = f" (also row{'s' if len(rs) > 2 else ''} {', '.join(map(str, rs[1:6]))}{' ...' if len(rs) > 6 else ''})" if len(rs) > 1 else ""
+        target = "true" if fs.boolean else fs.choices[0] if fs.choices else ""
+        col.add(f"{fs.name} '{v}' is not one of {', '.join(fs.choices or ())}{more}; values found in this column: {listed}.", row=rs[0], field=header,
+                fix=f"write {fs.allowed_text()}, or map the file's codes in the policy: [values.{kind}.{fs.name}] \"{v}\" = {'true' if fs.boolean else repr(target).replace(chr(39), chr(34))}.")
+    guesses = [f"'{r.value}' as {r.code}" for r in readings if r.how == "common"]
+    notes = [f"{fs.name} values read as common codes: {', '.join(guesses)}; to make it explicit: [values.{kind}.{fs.name}]"] if guesses else []
+    return out, readings, notes
+
+
+# --------------------------------------------------------------------------- the one path
+
+
+def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | None = None, *,
+               optional: tuple[str, ...] = ()) -> Table:
+    """Read one input table under the tool's column names and codes.
+
+    Parameters
+    ----------
+    source : path
+        A CSV, workbook (``.xlsx``, ``.xlsm``, ``.xls``, ``.xlsb``, ``.ods``;
+        ``FILE.xlsx#Sheet`` picks a sheet) or GIS layer (``.geojson``,
+        ``.gpkg``, ``.shp``).
+    spec : TableSpec
+        What the table holds.
+    settings : InputSettings, optional
+        The policy's ``[sheets]``, ``[columns.KIND]`` and ``[values.KIND.*]``.
+    optional : tuple of str
+        Required columns of ``spec`` that this reading can do without (the
+        schools' ``district`` when one is given for the run).
+
+    Returns
+    -------
+    Table
+        Its ``problems`` collector holds the code problems found (not yet
+        raised): the caller adds its own and raises them all at once.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or its header or columns are wrong (every
+        such problem at once).
+    """
+    from .policy import InputSettings
+
+    settings = settings or InputSettings()
+    path, sheet = split_sheet(source)
+    from_policy = sheet is None and spec.kind in settings.sheets
+    if from_policy:
+        sheet = settings.sheets[spec.kind]
+    col = ProblemCollector(path)
+    raw, sheet_read = read_raw(path, sheet, spec, col, sheet_from_policy=from_policy)
+    index, readings, notes = resolve_columns(raw, spec, settings.columns.get(spec.kind, {}), col, optional=optional)
+    col.raise_if_any()
+    data = pd.DataFrame({name: [r[j] for r in raw.records] for name, j in index.items()}, dtype=object)
+    data["_row"] = pd.Series(raw.rows, dtype=int)
+    if raw.geometry is not None:
+        data["_geometry"] = raw.geometry
+    headers = {name: raw.headers[j] for name, j in index.items()}
+    values: list[ValueReading] = []
+    kind_values = settings.values.get(spec.kind, {})
+    for fs in spec.fields:
+        if not fs.coded or fs.name not in index:
+            continue
+        codes, vr, vnotes = map_codes(list(data[fs.name]), raw.rows, fs, headers[fs.name], spec, kind_values.get(fs.name, {}), col)
+        data[fs.name] = codes
+        values.extend(vr)
+        notes.extend(vnotes)
+    for name in kind_values:
+        if name not in index and any(f.name == name for f in spec.fields):
+            notes.append(f"[values.{spec.kind}.{name}] is not used: the file has no {name} column")
+    where = f"{path.name}#{sheet_read}" if sheet_read else path.name
+    return Table(spec.kind, path, sheet_read, data, headers, readings, values,
+                 [h for h in raw.headers if h and h not in headers.values()],
+                 [f"{where}: {n}" for n in raw.notes + notes], col, raw.header_row, raw.crs)
+
+
+def read_csv_rows(path: str | Path) -> pd.DataFrame:
+    """Read a CSV exported from a spreadsheet, keeping spreadsheet row numbers.
+
+    The cells of :func:`read_table`'s path (encodings, separators, title
+    rows, blank rows, trailing notes) without any column mapping: headers are
+    lower case with ``_`` for spaces; every value is stripped text; the column
+    ``_row`` holds the spreadsheet row (header = 1). For tables of the tool's
+    own making (a travel-time matrix).
+    """
+    path = Path(path)
+    col = ProblemCollector(path)
+    raw = structure(csv_cells(path), None, col, letters=False)
+    header = [unicodedata.normalize("NFKC", h).strip().lower().replace(" ", "_").replace("-", "_") for h in raw.headers]
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            col.add(f"the column '{name}' appears twice.", row=raw.header_row, field=name, fix="delete or rename one of them.")
+        seen.add(name)
+    col.raise_if_any()
+    df = pd.DataFrame(raw.records, columns=header, dtype=object)
+    df["_row"] = pd.Series(raw.rows, dtype=int)
+    return df
+
+
+__all__ = [
+    "SCHOOLS",
+    "TEACHERS",
+    "ColumnReading",
+    "FieldSpec",
+    "RawTable",
+    "Table",
+    "TableSpec",
+    "ValueReading",
+    "code_key",
+    "column_letter",
+    "header_key",
+    "read_csv_rows",
+    "read_table",
+    "register_table",
+    "split_sheet",
+    "structure",
+    "table_spec",
+]
