@@ -383,57 +383,97 @@ def download_network(place_or_polygon: str | Any, travel: TravelPolicy) -> nx.Mu
     return G
 
 
-def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Iterable[str | Path]) -> nx.MultiDiGraph:
-    """Add node ``elevation`` (metres) from elevation rasters in EPSG:4326.
+#: Travel notes written by :func:`add_elevation_from_raster` start with this (replaced when it runs again).
+ELEVATION_NOTE = "elevation rasters"
 
-    Wraps ``osmnx.elevation.add_node_elevations_raster``, one raster at a time
-    (no VRT needed): a node takes its value from the first raster that covers
-    it with data. Nodes outside every raster (or on nodata) get no
-    ``elevation`` attribute; their edges are then walked at flat speed and
-    :func:`add_travel_minutes` says so.
+
+def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Iterable[str | Path]) -> nx.MultiDiGraph:
+    """Add node ``elevation`` (metres) from elevation rasters (DEM tiles) in any CRS.
+
+    Each node's longitude/latitude is reprojected into the raster's CRS
+    (``rasterio.warp.transform``) and takes the value of the cell it falls
+    in (band 1; nodata and NaN cells give none). A node takes its value from
+    the first raster that covers it with data, so overlapping tiles are fine.
+    Nodes outside every raster get no ``elevation`` attribute; their edges
+    are walked at flat speed and :func:`add_travel_minutes` says so. A note
+    in ``G.graph["travel_notes"]`` says which share of the nodes got one.
 
     Parameters
     ----------
     G : networkx.MultiDiGraph
         Road graph with ``x``/``y`` in EPSG:4326 (modified in place).
     raster_paths : path or iterable of paths
-        GeoTIFF (or any GDAL raster) elevation tiles, band 1, metres.
+        GeoTIFF (or any GDAL raster) elevation tiles, band 1, in metres, in
+        any CRS the raster declares (geographic or projected, e.g. UTM).
 
     Returns
     -------
     networkx.MultiDiGraph
         The same graph, with ``elevation`` on covered nodes.
+
+    Raises
+    ------
+    InputError
+        A raster that does not exist, cannot be read or declares no CRS, or
+        rasters that together cover none of the network's nodes.
     """
     import rasterio
-
-    from . import osm
+    from rasterio.transform import rowcol
+    from rasterio.warp import transform as warp_transform
+    from rasterio.windows import Window
 
     paths = [Path(raster_paths)] if isinstance(raster_paths, (str, Path)) else [Path(p) for p in raster_paths]
+    extents = []
     for p in paths:
-        if not p.exists():
-            fail(p, "the elevation raster does not exist.", fix="check the path of the elevation file.")
+        if not p.is_file():
+            fail(p, "the elevation raster does not exist." if not p.exists() else "this is a folder, not an elevation raster.", fix="check the path given to --elevation (or elevation in the policy).")
         try:
             with rasterio.open(p) as r:
-                crs = r.crs
-        except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
-            fail(p, f"this is not a readable raster ({type(exc).__name__}: {exc}).", fix="give a GeoTIFF elevation file.")
-        if crs is None or pyproj.CRS.from_user_input(crs.to_wkt()).to_epsg() != 4326:
-            fail(p, f"the elevation raster is in {crs}, not EPSG:4326 (longitude/latitude).", fix="reproject it, e.g. gdalwarp -t_srs EPSG:4326 in.tif out.tif.")
-    found: dict[Any, float] = {}
-    for p in paths:
-        H = nx.MultiDiGraph(crs=G.graph.get("crs", "epsg:4326"))
-        H.add_nodes_from((n, {"x": d["x"], "y": d["y"]}) for n, d in G.nodes(data=True) if n not in found)
-        if len(H) == 0:
+                crs, bounds = r.crs, r.bounds
+        except Exception as exc:  # noqa: BLE001 - GDAL raises RasterioIOError and others for non-rasters
+            fail(p, f"this is not a readable raster ({type(exc).__name__}: {exc}).", fix="give a GeoTIFF elevation model (DEM), e.g. an SRTM or Copernicus GLO-30 tile.")
+        if crs is None:
+            fail(p, "the elevation raster declares no coordinate reference system, so its cells cannot be placed on the map.",
+                 fix="save it with its CRS, e.g. gdal_edit.py -a_srs EPSG:4326 dem.tif (EPSG:4326 for longitude/latitude tiles).")
+        extents.append((p, crs, bounds))
+    nodes = list(G.nodes)
+    lon = np.array([float(G.nodes[n]["x"]) for n in nodes])
+    lat = np.array([float(G.nodes[n]["y"]) for n in nodes])
+    z = np.full(len(nodes), np.nan)
+    for p, crs, _ in extents:
+        todo = np.flatnonzero(np.isnan(z))
+        if len(todo) == 0:
             break
-        osm.add_node_elevations_raster(H, p)
-        for n, z in H.nodes(data="elevation"):
-            if z is not None and np.isfinite(z):
-                found[n] = float(z)
+        with rasterio.open(p) as r:
+            if crs.to_epsg() == 4326:
+                xs, ys = lon[todo], lat[todo]
+            else:
+                xs, ys = (np.asarray(a) for a in warp_transform("EPSG:4326", crs, lon[todo].tolist(), lat[todo].tolist()))
+            rows, cols = (np.asarray(a, dtype=np.int64) for a in rowcol(r.transform, xs, ys))
+            inside = (rows >= 0) & (rows < r.height) & (cols >= 0) & (cols < r.width)
+            if not inside.any():
+                continue
+            r0, r1, c0, c1 = rows[inside].min(), rows[inside].max(), cols[inside].min(), cols[inside].max()
+            band = r.read(1, window=Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1), masked=True)
+            vals = band[rows[inside] - r0, cols[inside] - c0]
+            ok = ~np.ma.getmaskarray(vals) & np.isfinite(np.ma.getdata(vals).astype(float))
+            z[todo[inside][ok]] = np.ma.getdata(vals)[ok].astype(float)
+    found = {n: float(v) for n, v in zip(nodes, z, strict=True) if np.isfinite(v)}
+    names = ", ".join(p.name for p in paths)
+    if not found and len(G):
+        spans = "; ".join(f"{p.name} spans {b.left:.4f}..{b.right:.4f}, {b.bottom:.4f}..{b.top:.4f} in {c.to_string()}" for p, c, b in extents)
+        fail(paths[0], f"the elevation raster{'s' if len(paths) > 1 else ''} ({names}) cover{'' if len(paths) > 1 else 's'} none of the {len(G):,} network nodes "
+             f"(the network spans longitude {lon.min():.4f}..{lon.max():.4f}, latitude {lat.min():.4f}..{lat.max():.4f}; {spans}).",
+             fix="give the elevation tiles of the network's area.")
     nx.set_node_attributes(G, found, name="elevation")
-    missing = len(G) - len(found)
-    G.graph["travel_notes"] = [n for n in G.graph.get("travel_notes", []) if not n.endswith("outside the elevation rasters")]
-    if missing:
-        G.graph["travel_notes"].append(f"{missing} of {len(G)} network nodes lie outside the elevation rasters")
+    share = len(found) / max(len(G), 1)
+    G.graph["travel_notes"] = [n for n in G.graph.get("travel_notes", []) if not n.startswith(ELEVATION_NOTE)]
+    G.graph["travel_notes"].append(
+        f"{ELEVATION_NOTE} ({names}) give heights to {len(found):,} of {len(G):,} network nodes ({100 * share:.0f}%)"
+        + ("" if len(found) == len(G) else "; roads at the other nodes are walked at the flat speed")
+    )
+    G.graph["elevation_share"] = share
+    log.info("elevation on %d of %d nodes from %s", len(found), len(G), names)
     return G
 
 
