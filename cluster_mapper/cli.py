@@ -29,6 +29,13 @@ out_console = Console()
 
 DEFAULT_OUT = Path("outputs") / "plan"
 
+SCHOOLS_HELP = ("Schools file: CSV, workbook (.xlsx, .ods; FILE.xlsx#Sheet for one sheet), GeoJSON or GeoPackage, with your own headers "
+                "and codes (common ones are recognised; map others in the policy's [columns.schools] and [values.schools.*]).")
+TEACHERS_HELP = "Teacher roster: CSV or workbook (FILE.xlsx#Sheet). Without it, teacher counts in the schools file are used."
+DISTRICT_HELP = "The district of every school, for a schools file of one district without a district column (wins over the policy's district)."
+ELEVATION_HELP = ("Elevation raster (DEM tile, GeoTIFF, any CRS) for the road network; repeat for several tiles. Walking times then follow "
+                  "the slopes. Wins over the policy's elevation.")
+
 
 @app.callback()
 def _main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Say more about each step (-v: steps, -vv: solver details).")) -> None:
@@ -79,11 +86,16 @@ def _progress() -> Progress:
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
 
 
-def _scenario(schools, teachers, network, travel_matrix, straight_line, policy, **kwargs):
-    """The command line's inputs as a :class:`~cluster_mapper.api.Scenario`; the bundled sample without ``--schools``."""
+def _scenario(schools, teachers, network, travel_matrix, straight_line, policy, *, district=None, elevation=None, **kwargs):
+    """The command line's inputs as a :class:`~cluster_mapper.api.Scenario`; the bundled sample without ``--schools``.
+
+    ``--district`` and ``--elevation`` go into the scenario, which puts them
+    in its policy (:meth:`~cluster_mapper.api.Scenario.load_policy`).
+    """
     from .api import Scenario, TravelSource
     from .errors import InputProblem
 
+    kwargs.update(district=district or None, elevation=tuple(str(e) for e in elevation) if elevation else None)
     if schools is None:
         if teachers is not None:
             raise InputError([InputProblem("<command line>", "--teachers was given without --schools.", "give --schools too.")])
@@ -94,6 +106,16 @@ def _scenario(schools, teachers, network, travel_matrix, straight_line, policy, 
         policy = sample.policy
     source = TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
     return Scenario(schools=schools, teachers=teachers, policy=policy, travel=source, **kwargs)
+
+
+def _print_notes(notes: list[str], n_inputs: int, limit: int = 10) -> None:
+    """Every note on how the inputs were read (the first ``n_inputs``), then up to ``limit`` others."""
+    for note in notes[:n_inputs]:
+        console.print(f"read: {note}", markup=False, highlight=False)
+    for note in notes[n_inputs:n_inputs + limit]:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    if len(notes) > n_inputs + limit:
+        console.print(f"... and {len(notes) - n_inputs - limit} more notes in summary.json", markup=False)
 
 
 def _summary_table(summary: dict, out: Path) -> Table:
@@ -118,8 +140,8 @@ def _summary_table(summary: dict, out: Path) -> Table:
 
 @app.command()
 def plan(
-    schools: Optional[Path] = typer.Option(None, help="Schools file (CSV, GeoJSON or GeoPackage). Default: the bundled Mansehra sample."),
-    teachers: Optional[Path] = typer.Option(None, help="Teacher roster CSV. Without it, counts in the schools file are used."),
+    schools: Optional[Path] = typer.Option(None, help=SCHOOLS_HELP + " Default: the bundled Mansehra sample."),
+    teachers: Optional[Path] = typer.Option(None, help=TEACHERS_HELP),
     network: Optional[Path] = typer.Option(None, help="Road network file: OSM PBF (.osm.pbf), OSM XML (.osm, .osm.bz2), osmnx GraphML or Overpass JSON."),
     travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV: from_school_id,to_school_id,minutes."),
     straight_line: bool = typer.Option(False, help="Use straight-line distance x detour factor (announced in every output)."),
@@ -128,6 +150,8 @@ def plan(
     backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
     review: bool = typer.Option(True, help="Also write map.html and report.html."),
     revise: Optional[Path] = typer.Option(None, help="An earlier plan folder: keep its clusters that still obey the rules, re-plan only the rest (after teacher transfers)."),
+    district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
+    elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
 ):
     """Form clusters and write the plan files, map and report.
 
@@ -144,7 +168,7 @@ def plan(
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
         check_output_folder(out)
         scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, policy,
-                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise)
+                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise, district=district, elevation=elevation)
         with _progress() as prog:
             task = prog.add_task("planning", total=1.0)
             result = plan_scenario(scenario, progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
@@ -153,8 +177,7 @@ def plan(
         out_console.print(_summary_table(result.summary, out))
         if result.travel.source != "network":
             console.print(f"[yellow]Note:[/] travel times are {result.travel.source.replace('_', ' ')}, not from a road network.")
-        for note in result.notes[:10]:
-            console.print(f"note: {note}", markup=False)
+        _print_notes(result.notes, len(result.inputs.notes))
 
     _run(body)
 
@@ -180,12 +203,14 @@ def validate(plan_dir: Path = typer.Argument(..., help="A folder written by `clu
 
 @app.command("travel-times")
 def travel_times(
-    schools: Path = typer.Option(..., help="Schools file."),
+    schools: Path = typer.Option(..., help=SCHOOLS_HELP),
     network: Optional[Path] = typer.Option(None, help="Road network file."),
     travel_matrix: Optional[Path] = typer.Option(None, help="Existing travel-time CSV to check and rewrite."),
     straight_line: bool = typer.Option(False, help="Straight-line times (announced)."),
-    policy: Optional[Path] = typer.Option(None, help="Policy TOML (travel settings and limits)."),
+    policy: Optional[Path] = typer.Option(None, help="Policy TOML (travel settings and limits, how the schools file is read)."),
     out: Path = typer.Option(Path("outputs") / "travel_times.csv", help="CSV to write (snap distances go beside it)."),
+    district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
+    elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
 ):
     """Compute school-to-school travel minutes and write them for review and reuse."""
 
@@ -194,7 +219,7 @@ def travel_times(
         from .policy import load_policy
         from .travel import write_travel_times
 
-        pol = load_policy(policy)
+        pol = load_policy(policy).with_overrides(district=district, elevation=elevation or None)
         source = TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
         tt = schools_travel_times(schools, source, pol).times
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -225,21 +250,109 @@ def map_(plan_dir: Path = typer.Argument(..., help="A plan folder.")):
 @app.command()
 def compare(
     policy: List[Path] = typer.Option(..., help="Two or more policy TOML files, one per scenario."),
-    schools: Optional[Path] = typer.Option(None, help="Schools file (default: bundled sample)."),
-    teachers: Optional[Path] = typer.Option(None, help="Roster CSV."),
+    schools: Optional[Path] = typer.Option(None, help=SCHOOLS_HELP + " Default: the bundled sample."),
+    teachers: Optional[Path] = typer.Option(None, help=TEACHERS_HELP),
     network: Optional[Path] = typer.Option(None, help="Road network file."),
     travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV."),
     straight_line: bool = typer.Option(False, help="Straight-line travel times."),
     out: Path = typer.Option(Path("outputs") / "compare", help="Folder for the comparison."),
+    district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
+    elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
 ):
     """Plan each scenario on the same inputs and compare them side by side."""
 
     def body():
         from .compare import compare_scenarios
 
-        scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, None)
+        scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, None, district=district, elevation=elevation)
         table = compare_scenarios(scenario, [str(p) for p in policy], out)
         typer.echo(table.to_string(index=False))
+
+    _run(body)
+
+
+@app.command()
+def inspect(
+    schools: Optional[Path] = typer.Option(None, help=SCHOOLS_HELP + " Default: the bundled Mansehra sample."),
+    teachers: Optional[Path] = typer.Option(None, help=TEACHERS_HELP),
+    policy: Optional[Path] = typer.Option(None, help="Policy TOML: how the files are read ([sheets], [columns.*], [values.*], district) and the rules."),
+    network: Optional[Path] = typer.Option(None, help="Road network file: also show the schools far from it and the elevation coverage."),
+    travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV: also check it against the schools."),
+    district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
+    elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
+    out: Path = typer.Option(Path("outputs") / "inputs_preview.html", help="Where to write the preview map of the schools (HTML, works offline)."),
+):
+    """Read the inputs as `plan` would and show how: columns, codes, counts, network reach, elevation; write a preview map.
+
+    Nothing is planned and nothing else is written. A problem in the inputs
+    stops it exactly as it would stop `plan`.
+    """
+
+    def body():
+        from .preview import inspect_scenario, write_preview_map
+
+        straight = network is None and travel_matrix is None and schools is not None
+        scenario = _scenario(schools, teachers, network, travel_matrix, straight, policy, district=district, elevation=elevation)
+        ins = inspect_scenario(scenario)
+        for kind, table in ins.inputs.tables.items():
+            t = Table(title=f"{kind}: {table.source}, {len(table.data):,} rows (header on row {table.header_row})", show_header=False, title_justify="left")
+            t.add_column()
+            for line in table.how_read():
+                t.add_row(line)
+            out_console.print(t)
+        if ins.inputs.counts_input:
+            out_console.print("teachers: from the counts in the schools file (no roster)")
+        t = Table(title="Teachers by district, gender and level", title_justify="left")
+        for c in ("district", "gender", "level", "role", "teachers"):
+            t.add_column(c, justify="right" if c == "teachers" else "left")
+        for r in ins.counts.itertuples(index=False):
+            t.add_row(str(r.district), str(r.gender), str(r.level), str(r.role), f"{int(r.teachers):,}")
+        out_console.print(t)
+        t = Table(title="Schools by district and gender", title_justify="left")
+        for c in ("district", "gender", "schools"):
+            t.add_column(c, justify="right" if c == "schools" else "left")
+        for r in ins.schools_by_district.itertuples(index=False):
+            t.add_row(str(r.district), str(r.gender), f"{int(r.schools):,}")
+        out_console.print(t)
+        if ins.travel_source == "network":
+            off = ins.off_network
+            limit = ins.policy.travel.max_snap_metres
+            out_console.print(f"road network: {ins.network_nodes:,} nodes; {len(off)} of {len(ins.inputs.schools)} schools farther than {limit:g} m from it"
+                              + (": " + ", ".join(f"{r.school_id} ({r.snap_metres:,.0f} m)" for r in off.head(20).itertuples()) if len(off) else ""))
+            if ins.elevation_share is not None:
+                out_console.print(f"elevation: {100 * ins.elevation_share:.0f}% of the network's nodes have a height")
+            else:
+                out_console.print("elevation: none given (walking times on this network would be flat; see --elevation)")
+        elif ins.travel_source == "straight_line":
+            out_console.print("travel: no network or matrix given; schools far from the roads are checked with --network")
+        path = write_preview_map(ins, out)
+        out_console.print(f"preview map written to {path}")
+        _print_notes(ins.notes, len(ins.inputs.notes), limit=20)
+
+    _run(body)
+
+
+@app.command()
+def init(
+    path: Path = typer.Argument(Path("policy.toml"), help="Where to write the policy template."),
+    force: bool = typer.Option(False, help="Replace the file if it exists."),
+):
+    """Write a commented policy template with every setting and its default.
+
+    Edit it (cluster size, travel limit, gender and level rules, how your
+    files' columns and codes are read) and give it to --policy; check it
+    with `cluster-mapper inspect --policy FILE`.
+    """
+
+    def body():
+        from .errors import InputProblem
+        from .policy import policy_template
+
+        if path.exists() and not force:
+            raise InputError([InputProblem(str(path), "the file exists and was left as it is.", "give another file name, or --force to replace it.")])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(policy_template(), encoding="utf-8")
+        out_console.print(f"policy template written to {path}: every setting at its default. Edit it and give it to --policy.")
 
     _run(body)
 

@@ -61,20 +61,33 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
     sch = schools.loc[t["school_id"]]
     t["district"] = sch["district"].to_numpy()
     gg, lg, reasons = [], [], []
-    problems: list[InputProblem] = []
     src = inputs.teachers_path or inputs.schools_path or "<teachers>"
-    for row in t.itertuples(index=False):
-        dp = policy.for_district(row.district)
-        g = gender_group(row.gender, schools.at[row.school_id, "gender"], dp.gender == "segregated")
-        lvl = level_group(row.level, dp.levels == "separate")
+    rows = t["_row"].tolist() if inputs.teachers_path and "_row" in t.columns else [int(schools.at[s, "_row"]) for s in t["school_id"]]
+    # one problem per kind and district, listing its schools (a district has hundreds)
+    unknown: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for row, sid, district, gender, level, role in zip(rows, t["school_id"], t["district"], t["gender"], t["level"], t["role"], strict=True):
+        dp = policy.for_district(district)
+        g = gender_group(gender, schools.at[sid, "gender"], dp.gender == "segregated")
+        lvl = level_group(level, dp.levels == "separate")
         if g is None:
-            problems.append(InputProblem(src, f"school {row.school_id} is mixed but its teacher count gives no gender, and district {row.district} is gender-segregated.", "give female_* and male_* count columns (or a roster), or set gender = \"mixed\" for the district.", getattr(row, "_row", None) if inputs.teachers_path else int(schools.at[row.school_id, "_row"]), "teachers"))
+            unknown.setdefault(("gender", district), []).append((row, sid))
         if lvl is None:
-            problems.append(InputProblem(src, f"the teacher count of school {row.school_id} gives no level, and district {row.district} keeps levels separate.", "give *_primary and *_middle count columns (or a roster), or set levels = \"mixed\".", getattr(row, "_row", None) if inputs.teachers_path else int(schools.at[row.school_id, "_row"]), "teachers"))
-        excluded = dp.leaves_out(row.role)
+            unknown.setdefault(("level", district), []).append((row, sid))
+        excluded = dp.leaves_out(role)
         gg.append(g)
         lg.append(lvl)
         reasons.append(HEAD_TEACHER_REASON if excluded else "")
+    problems: list[InputProblem] = []
+    for (kind, district), where in unknown.items():
+        sids = list(dict.fromkeys(s for _, s in where))
+        listed = ", ".join(sids[:8]) + (f" and {len(sids) - 8} more" if len(sids) > 8 else "")
+        if kind == "gender":
+            problems.append(InputProblem(src, f"the teacher counts of {len(sids)} mixed school(s) give no gender ({listed}), and district {district} is gender-segregated.",
+                                         "give female_teachers and male_teachers (or female_* and male_* count columns, or a roster), or set gender = \"mixed\" for the district.", where[0][0], "teachers"))
+        else:
+            problems.append(InputProblem(src, f"the teacher counts of {len(sids)} school(s) give no level ({listed}), and district {district} keeps levels separate.",
+                                         "give each school's level (a 'level' column: primary, middle or high; [columns.schools] level = \"...\" names yours), "
+                                         "or *_primary and *_middle count columns, or a roster; or set levels = \"mixed\".", where[0][0], "level"))
     if problems:
         raise InputError(problems)
     t["gender_group"] = gg

@@ -1,0 +1,194 @@
+"""Look before planning: how the inputs were read, what they hold, where they sit (``cluster-mapper inspect``).
+
+:func:`inspect_scenario` reads a scenario's inputs exactly as
+:func:`~cluster_mapper.api.plan` would (same policy, same reader, same
+checks; a problem stops it the same way) and, with a road network, loads it
+with its elevation and snaps the schools, but forms no clusters. The
+:class:`Inspection` holds how each column and value was read, counts by
+district, gender and level, the schools far from the network and the
+elevation coverage; :func:`write_preview_map` draws the schools on an
+offline map. Nothing else is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .api import Scenario
+    from .inputs import Inputs
+    from .policy import Policy
+
+log = logging.getLogger(__name__)
+
+#: Marker colours of the preview map, by school gender.
+GENDER_COLOURS = {"boys": "#1f77b4", "girls": "#e377c2", "mixed": "#2ca02c"}
+OFF_NETWORK_COLOUR = "#d62728"
+
+
+@dataclass
+class Inspection:
+    """What ``cluster-mapper inspect`` found.
+
+    Attributes
+    ----------
+    policy : Policy
+        The policy the inputs were read with (command-line settings in it).
+    inputs : Inputs
+        Schools and teachers as the planner would get them; ``inputs.tables``
+        say how each column and value was read.
+    counts : pandas.DataFrame
+        Teachers by ``district``, ``gender``, ``level`` and ``role``
+        (column ``teachers``), largest groups first within a district.
+    schools_by_district : pandas.DataFrame
+        Schools by ``district`` and ``gender`` (column ``schools``).
+    notes : list of str
+        How the inputs were read (guesses, skipped rows), policy notes and,
+        with a network, its travel notes (elevation coverage among them).
+    snaps : pandas.DataFrame or None
+        With a road network: ``school_id, node, snap_metres, off_network``
+        for every school (``snap_metres`` in metres).
+    network_nodes : int or None
+        Nodes of the road network.
+    elevation_share : float or None
+        Share of network nodes (0 to 1) with a height from the elevation
+        rasters; ``None`` without rasters or network.
+    travel_source : str
+        ``network``, ``matrix``, ``straight_line`` or ``none``.
+    """
+
+    policy: Policy
+    inputs: Inputs
+    counts: pd.DataFrame
+    schools_by_district: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    snaps: pd.DataFrame | None = None
+    network_nodes: int | None = None
+    elevation_share: float | None = None
+    travel_source: str = "none"
+
+    @property
+    def off_network(self) -> pd.DataFrame:
+        """The schools farther than ``max_snap_metres`` from the network (empty without one)."""
+        if self.snaps is None:
+            return pd.DataFrame(columns=["school_id", "node", "snap_metres", "off_network"])
+        return self.snaps[self.snaps["off_network"]].sort_values("snap_metres", ascending=False)
+
+
+def _counts(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    t = inputs.teachers.merge(inputs.schools[["school_id", "district"]], on="school_id", how="left")
+    counts = (t.groupby(["district", "gender", "level", "role"], sort=True)["n_teachers"].sum()
+              .rename("teachers").reset_index())
+    schools = inputs.schools.groupby(["district", "gender"], sort=True).size().rename("schools").reset_index()
+    return counts, schools
+
+
+def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspection:
+    """Read a scenario's inputs as :func:`~cluster_mapper.api.plan` would, and look at them.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Inputs, policy (with ``district`` and ``elevation`` from the
+        scenario) and travel source.
+    with_travel : bool
+        Load the road network (and elevation) and snap the schools, or read
+        the travel matrix; ``False`` reads the tables only.
+
+    Returns
+    -------
+    Inspection
+
+    Raises
+    ------
+    InputError
+        Any problem :func:`~cluster_mapper.api.plan` would stop on while
+        reading (files, policy, network, elevation rasters).
+    """
+    from .api import load_road_network, read_inputs
+    from .policy import check_policy_districts
+
+    policy = scenario.load_policy()
+    inputs = read_inputs(scenario, policy)
+    notes = inputs.notes + check_policy_districts(policy, inputs.schools["district"])
+    counts, schools = _counts(inputs)
+    result = Inspection(policy, inputs, counts, schools, notes)
+    source = scenario.travel
+    if not with_travel:
+        return result
+    if source.network_path:
+        from .network import snap_schools
+
+        G = load_road_network(source, policy)
+        assert G is not None
+        result.travel_source = "network"
+        result.network_nodes = len(G)
+        result.snaps = snap_schools(G, inputs.schools, policy.travel)
+        result.elevation_share = G.graph.get("elevation_share") if policy.travel.elevation else None
+        result.notes.extend(G.graph.get("travel_notes", []))
+    elif source.matrix_path:
+        from .travel import matrix_travel_times
+
+        result.travel_source = "matrix"
+        result.notes.extend(matrix_travel_times(source.matrix_path, inputs.schools).notes)
+    elif source.straight_line:
+        result.travel_source = "straight_line"
+    return result
+
+
+def write_preview_map(inspection: Inspection, path: str | Path) -> Path:
+    """Draw the schools as read on an offline map (``path``, HTML).
+
+    One layer per school gender (marker size grows with the teachers), and,
+    with a road network, the schools far from it in red with their distance.
+    Leaflet is inlined (no request leaves the machine); an OpenStreetMap
+    background is an optional layer, off when the map opens.
+    """
+    import folium
+    from branca.element import Element
+
+    from .mapping import esc, leaflet_inline
+
+    schools = inspection.inputs.schools
+    teachers = inspection.inputs.teachers.groupby("school_id")["n_teachers"].sum()
+    snap = {} if inspection.snaps is None else dict(zip(inspection.snaps["school_id"], inspection.snaps["snap_metres"], strict=True))
+    off = set(inspection.off_network["school_id"])
+    lat = schools.geometry.y.to_numpy()
+    lon = schools.geometry.x.to_numpy()
+    m = folium.Map(location=[float(lat.mean()), float(lon.mean())], zoom_start=11, tiles=None, control_scale=True)
+    m.default_js = []
+    m.default_css = []
+    m.get_root().header.add_child(Element(leaflet_inline()), name="leaflet_inline")
+    m.get_root().title = "Inputs preview"
+    groups = {g: folium.FeatureGroup(name=f"{g.capitalize()} schools", show=True).add_to(m) for g in GENDER_COLOURS}
+    far = folium.FeatureGroup(name=f"<span style='color:{OFF_NETWORK_COLOUR}'>Far from the road network</span>", show=True).add_to(m)
+    rows = zip(schools["school_id"], schools["name"], schools["district"], schools["gender"], schools["_row"], lat, lon, strict=True)
+    for sid, name, district, gender, row, y, x in rows:
+        n = int(teachers.get(sid, 0))
+        lines = [f"<b>{esc(name)}</b>", f"id {esc(sid)}", f"district {esc(district)}, {esc(gender)}",
+                 f"{n} teacher{'s' if n != 1 else ''}", f"row {int(row)} of the schools file"]
+        if sid in snap:
+            lines.append(f"{snap[sid]:,.0f} m from the road network")
+        radius = 4 + 1.5 * math.sqrt(n)
+        folium.CircleMarker([float(y), float(x)], radius=radius, color=GENDER_COLOURS.get(gender, "#555555"), fill=True, fill_opacity=0.7, weight=1,
+                            popup=folium.Popup("<br>".join(lines), max_width=320), tooltip=esc(name)).add_to(groups.get(gender, m))
+        if sid in off:
+            folium.CircleMarker([float(y), float(x)], radius=radius + 4, color=OFF_NETWORK_COLOUR, fill=False, weight=3,
+                                tooltip=f"{esc(name)}: {snap[sid]:,.0f} m from the road network").add_to(far)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False,
+                     attr="&copy; OpenStreetMap contributors, ODbL").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]])
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(m.get_root().render(), encoding="utf-8")
+    return out
+
+
+__all__ = ["Inspection", "inspect_scenario", "write_preview_map"]
