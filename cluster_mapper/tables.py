@@ -866,9 +866,9 @@ def map_codes(values: list[str], rows: list[int], fs: FieldSpec, header: str, sp
         if how != "unknown":
             continue
         more = f" (also row{'s' if len(rs) > 2 else ''} {', '.join(map(str, rs[1:6]))}{' ...' if len(rs) > 6 else ''})" if len(rs) > 1 else ""
-        target = "true" if fs.boolean else fs.choices[0] if fs.choices else ""
+        choices = " or ".join(["true", "false"]) if fs.boolean else ", ".join(f'"{c}"' for c in fs.choices or ())
         col.add(f"{fs.name} '{v}' is not one of {', '.join(fs.choices or ())}{more}; values found in this column: {listed}.", row=rs[0], field=header,
-                fix=f"write {fs.allowed_text()}, or map the file's codes in the policy: [values.{kind}.{fs.name}] \"{v}\" = {'true' if fs.boolean else repr(target).replace(chr(39), chr(34))}.")
+                fix=f"write {fs.allowed_text()}, or map the code in the policy under [values.{kind}.{fs.name}]: \"{v}\" = one of {choices}.")
     guesses = [f"'{r.value}' as {r.code}" for r in readings if r.how == "common"]
     notes = [f"{fs.name} values read as common codes: {', '.join(guesses)}; to make it explicit: [values.{kind}.{fs.name}]"] if guesses else []
     return out, readings, notes
