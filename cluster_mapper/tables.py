@@ -638,11 +638,12 @@ def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | 
     body = [i for i in range(start, len(data)) if any(data[i])]
     full = [i for i in body if counts[i] >= 2]
     last = full[-1] if full else start - 1
+    totals = []
     while full and _TOTAL_ROW.match(next(c for c in data[last][:ncol] if c)):
         notes.append(f"row {last + 1} at the end of the table looks like a total ({_quote(next(c for c in data[last] if c))}) and was skipped")
-        full.pop()
+        totals.append(full.pop())
         last = full[-1] if full else start - 1
-    after = [i for i in body if i > last]
+    after = [i for i in body if i > last and i not in totals]
     if after:
         notes.append(f"{_row_span([i + 1 for i in after])} below the table look{'s' if len(after) == 1 else ''} like notes and {'was' if len(after) == 1 else 'were'} skipped: "
                      + ", ".join(_quote(next(c for c in data[i] if c)) for i in after[:3]) + (" ..." if len(after) > 3 else ""))
@@ -843,12 +844,13 @@ def map_codes(values: list[str], rows: list[int], fs: FieldSpec, header: str, sp
     common = {code_key(a): c for a, c in fs.aliases}
     out: list[str] = []
     seen: dict[tuple[str, str | None, str], list[int]] = {}
-    for v, r in zip(values, rows, strict=False):
+    problems: list[tuple[int, str, str]] = []  # (row, message, fix), added in row order
+    for v, r in zip(values, rows, strict=True):
         k = code_key(v)
         if v == "":
             code, how = (fs.blank or "", "blank")
             if fs.blank is None and fs.required:
-                col.add(f"the {spec.item} has no {fs.name}.", row=r, field=header, fix=f"fill in {fs.allowed_text()}.")
+                problems.append((r, f"the {spec.item} has no {fs.name}.", f"fill in {fs.allowed_text()}."))
         elif k in explicit:
             code, how = explicit[k], "policy"
         elif k in plain:
@@ -862,13 +864,15 @@ def map_codes(values: list[str], rows: list[int], fs: FieldSpec, header: str, sp
     readings = [ValueReading(fs.name, header, v, code, len(rs), how) for (v, code, how), rs in seen.items()]
     found = sorted({v for (v, _, _) in seen if v}, key=str.casefold)
     listed = ", ".join(f"'{v}'" for v in found[:MAX_VALUES_LISTED]) + (f" and {len(found) - MAX_VALUES_LISTED} more" if len(found) > MAX_VALUES_LISTED else "")
+    choices = " or ".join(["true", "false"]) if fs.boolean else ", ".join(f'"{c}"' for c in fs.choices or ())
     for (v, _code, how), rs in seen.items():
         if how != "unknown":
             continue
         more = f" (also row{'s' if len(rs) > 2 else ''} {', '.join(map(str, rs[1:6]))}{' ...' if len(rs) > 6 else ''})" if len(rs) > 1 else ""
-        choices = " or ".join(["true", "false"]) if fs.boolean else ", ".join(f'"{c}"' for c in fs.choices or ())
-        col.add(f"{fs.name} '{v}' is not one of {', '.join(fs.choices or ())}{more}; values found in this column: {listed}.", row=rs[0], field=header,
-                fix=f"write {fs.allowed_text()}, or map the code in the policy under [values.{kind}.{fs.name}]: \"{v}\" = one of {choices}.")
+        problems.append((rs[0], f"{fs.name} '{v}' is not one of {', '.join(fs.choices or ())}{more}; values found in this column: {listed}.",
+                         f"write {fs.allowed_text()}, or map the code in the policy under [values.{kind}.{fs.name}]: \"{v}\" = one of {choices}."))
+    for r, message, fix in sorted(problems, key=lambda p: p[0]):
+        col.add(message, row=r, field=header, fix=fix)
     guesses = [f"'{r.value}' as {r.code}" for r in readings if r.how == "common"]
     notes = [f"{fs.name} values read as common codes: {', '.join(guesses)}; to make it explicit: [values.{kind}.{fs.name}]"] if guesses else []
     return out, readings, notes

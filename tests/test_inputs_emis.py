@@ -144,8 +144,9 @@ def test_inspect_flags_schools_far_from_the_network_and_elevation(tmp_path):
 
 
 def test_init_writes_a_template_that_reads_back_as_the_defaults(tmp_path):
-    from cluster_mapper.policy import DistrictPolicy, Policy, TravelPolicy, load_policy
     from dataclasses import fields
+
+    from cluster_mapper.policy import DistrictPolicy, Policy, TravelPolicy, load_policy
 
     path = tmp_path / "policy.toml"
     res = runner.invoke(app, ["init", str(path)])
