@@ -449,7 +449,7 @@ def _pick_sheet(path: Path, names: list[str], filled: dict[str, bool], wanted: s
         return with_data[0], []
     named = [n for n in with_data if any(w in code_key(n) for w in spec.sheet_words)]
     if len(named) == 1:
-        return named[0], [f"{path.name}: {len(with_data)} sheets hold data; read sheet '{named[0]}' for the {spec.kind} (by its name; to choose another: {path.name}#SHEET or [sheets] {spec.kind} = \"...\")"]
+        return named[0], [f"{len(with_data)} sheets hold data; read sheet '{named[0]}' for the {spec.kind} (by its name; to choose another: {path.name}#SHEET or [sheets] {spec.kind} = \"...\")"]
     fail(path, f"the workbook has {len(with_data)} sheets with data ({', '.join(with_data)}); which one holds the {spec.kind}?",
          fix=f"add the sheet to the file name ({path.name}#{with_data[0]}), or set [sheets] {spec.kind} = \"{with_data[0]}\" in the policy.", field="sheet")
     raise AssertionError  # pragma: no cover - fail raises

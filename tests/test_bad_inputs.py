@@ -44,23 +44,28 @@ def _args(case: dict, out: Path) -> list[str]:
         return _travel_args(case, out)
     role = case["role"]
     files = {
-        "schools": "good_schools.csv",
+        "schools": case.get("schools", "good_schools.csv"),
         "teachers": "good_roster.csv",
         "policy": case.get("policy", "good_policy.toml"),
     }
     if role in files:
         files[role] = case["file"]
-    args = ["plan", "--schools", str(CORPUS / files["schools"])]
+    sheet = f"#{case['sheet']}" if "sheet" in case else ""  # FILE.xlsx#Sheet on the command line
+    args = ["plan", "--schools", str(CORPUS / files["schools"]) + (sheet if role == "schools" else "")]
     teachers = case.get("teachers", files["teachers"] if role != "teachers" else case["file"])
     if teachers:
-        args += ["--teachers", str(CORPUS / teachers)]
+        args += ["--teachers", str(CORPUS / teachers) + (sheet if role == "teachers" else "")]
     args += ["--policy", str(CORPUS / files["policy"])]
+    if "district" in case:
+        args += ["--district", case["district"]]
+    if role == "elevation":
+        args += ["--elevation", str(CORPUS / case["file"])]
     if role == "network":
         args += ["--network", str(CORPUS / case["file"])]
     elif role == "matrix":
         args += ["--travel-matrix", str(CORPUS / case["file"])]
-    elif "network" in case:
-        args += ["--network", str(CORPUS / case["network"])]
+    elif "network" in case or role == "elevation":
+        args += ["--network", str(CORPUS / case.get("network", "good_network.graphml"))]
     else:
         args += ["--straight-line"]
     return args + ["--out", str(out), "--no-review"]

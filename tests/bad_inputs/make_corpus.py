@@ -1,6 +1,7 @@
 """Write the bad-input corpus (run once; the files are committed).
 
-    /work/venv/bin/python tests/bad_inputs/make_corpus.py
+    /work/venv/bin/python tests/bad_inputs/make_corpus.py          # every file
+    /work/venv/bin/python tests/bad_inputs/make_corpus.py inputs   # only the workbook, mapping, code and DEM cases
 
 Every file is small and broken the way a real export breaks (see cases.toml).
 The ``good_*`` files are the valid base each broken file is paired with.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -302,7 +304,116 @@ def main() -> None:
     part = [m[0]] + [l for l in m[1:] if (l[1:3] <= "04") == (l[5:7] <= "04")]
     write("matrix_missing_pairs.csv", lines(part))
     write("matrix_semicolon_decimal_comma.csv", lines([l.replace(",", ";") for l in m[:1]] + [l.replace(",", ";") + ",5" for l in m[1:]]), "utf-8-sig")
+    input_cases()
+
+
+EMIS_HEADER = ["EMIS Code", "School Name", "Lat", "Lon", "Gender", "Male Teachers", "Female Teachers"]
+EMIS_GENDER = {"boys": "Boys", "girls": "Girls", "mixed": "Co-education"}
+
+
+def emis_rows():
+    """The good schools as an EMIS export: its headers, its codes, counts by gender, no district column."""
+    out = []
+    for k, (sid, name, la, lo, g, _) in enumerate(SCHOOLS):
+        male = 0 if g == "girls" else 3 + k % 3
+        female = 0 if g == "boys" else 4 + k % 2
+        out.append([f"{1000 + k}", name, la, lo, EMIS_GENDER[g], male, female])
+    return out
+
+
+def write_dem(name: str, crs: str | None, where: str = "grid") -> None:
+    """A small elevation raster: a slope rising to the north over the good network's grid (or far away)."""
+    import pyproj
+    import rasterio
+    from rasterio.transform import from_origin
+
+    if where == "grid":
+        t = pyproj.Transformer.from_crs("EPSG:4326", crs or "EPSG:32643", always_xy=True)
+        x0, y1 = t.transform(73.185, 34.355)
+        x1, y0 = t.transform(73.230, 34.315)
+        size = 30.0
+        w, h = int((x1 - x0) / size) + 1, int((y1 - y0) / size) + 1
+        transform = from_origin(x0, y1, size, size)
+        z = (1000 + 8.0 * np.arange(h)[::-1, None] + np.zeros((h, w))).astype("int16")
+    else:  # a tile of another place, in degrees
+        w = h = 50
+        transform = from_origin(10.0, 10.0, 0.001, 0.001)
+        z = np.full((h, w), 500, dtype="int16")
+    with rasterio.open(HERE / name, "w", driver="GTiff", width=w, height=h, count=1, dtype="int16", crs=crs,
+                       transform=transform, nodata=-32768, compress="deflate") as dst:
+        dst.write(z, 1)
+
+
+def input_cases() -> None:
+    """Data as district offices have it: workbooks, their headers and codes, one-district files, elevation rasters."""
+    import sys
+
+    sys.path.insert(0, str(HERE.parents[1]))
+    from tests.workbooks import write_ods, write_xlsx
+
+    header = HEADER.split(",")
+    rows = [list(r[:1]) + [r[1], "Mansehra", r[2], r[3], r[4], r[5]] for r in SCHOOLS]
+    # ------------------------------------------------------------ workbooks, accepted
+    # a title, a header over two rows (Teachers over Male/Female), a blank row, a total and a note; a second sheet named otherwise
+    title = [["Government schools of District Mansehra (EMIS 2024)"], []]
+    top = ["EMIS Code", "School Name", "Lat", "Lon", "Gender", "Teachers", None]
+    sub = [None, None, None, None, None, "Male", "Female"]
+    body = emis_rows()
+    total = ["Total", None, None, None, None, sum(r[5] for r in body), sum(r[6] for r in body)]
+    sheet = title + [top, sub] + body[:3] + [[]] + body[3:] + [total, [], ["Source: EMIS cell, district education office"]]
+    merged = {"Schools": ["A1:G1", "F3:G3", "A3:A4", "B3:B4", "C3:C4", "D3:D4", "E3:E4"]}
+    cover = [["Prepared by", "DEO office"], ["Date", "2024-05-01"]]
+    write_xlsx(HERE / "schools_workbook.xlsx", {"Cover": cover, "Schools": sheet}, merged)
+    write_ods(HERE / "schools_workbook.ods", {"Cover": cover, "Schools": sheet}, merged)
+    write_xlsx(HERE / "roster_workbook.xlsx", {"Staff": [["teacher_id", "school_id", "Sex", "level", "subject", "Post"]]
+                                                         + [[r[0], r[1], {"male": "M", "female": "F"}[r[2]], r[3], r[4], "Head Teacher" if r[0] == "T001" else "Teacher"]
+                                                            for r in (line.split(",") for line in roster_lines()[1:])]})
+    # ------------------------------------------------------------ workbooks, refused
+    write_xlsx(HERE / "schools_two_sheets.xlsx", {"List A": [header, *rows[:4]], "List B": [header, *rows[4:]]})
+    write_xlsx(HERE / "schools_sheet_typo.xlsx", {"Schools": [header, *rows]})
+    write_xlsx(HERE / "schools_merged_header.xlsx", {"Schools": [["school_id", "name", "district", "position", None, "gender"]]
+                                                                + [[r[0], r[1], r[2], r[3], r[4], r[5]] for r in rows]}, {"Schools": ["D1:E1"]})
+    write_xlsx(HERE / "schools_heading_inside.xlsx", {"Schools": [header[:6], *[r[:6] for r in rows[:3]], ["Tehsil Oghi"], *[r[:6] for r in rows[3:]]]})
+    write("schools_corrupt.xlsx", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 2)
+    # ------------------------------------------------------------ their headers and codes
+    emis = [",".join(EMIS_HEADER)] + [",".join(str(v) for v in r) for r in body]
+    write("schools_emis_headers.csv", lines(emis))
+    write("schools_emis_guessed.csv", lines(emis))
+    write("policy_emis_columns.toml", 'district = "Mansehra"\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n\n'
+          '[columns.schools]\nschool_id = "EMIS Code"\nname = "School Name"\nlatitude = "Lat"\nlongitude = "Lon"\n'
+          'male_teachers = "Male Teachers"\nfemale_teachers = "Female Teachers"\n\n[values.schools.gender]\n"Co-education" = "mixed"\n')
+    write("schools_mapped_header_missing.csv", lines([emis[0].replace("EMIS Code", "EMIS No.")] + emis[1:]))
+    write("policy_values_bad_target.toml", 'gender = "mixed"\n[values.schools.gender]\n"Co-ed" = "coed"\n')  # line 3
+    write("policy_columns_unknown_field.toml", '[columns.schools]\nschol_id = "EMIS Code"\n')  # line 2
+    uc = school_lines()
+    uc[2] = uc[2].replace(",girls,", ",Co-ed school,")
+    uc[7] = uc[7].replace(",girls,", ",Co-ed school,")
+    write("schools_unmapped_code.csv", lines(uc))  # rows 3 and 8
+    designation = {"primary": "PST", "middle": "EST"}
+    rd = ["teacher_id,school_id,gender,designation,subject,role"] + [",".join([r[0], r[1], r[2], designation[r[3]], r[4], r[5]])
+                                                                     for r in (line.split(",") for line in roster_lines()[1:])]
+    rd[7] = rd[7].replace(",PST,", ",SST,")
+    write("roster_designations.csv", lines(rd))
+    write("policy_designations.toml", 'gender = "mixed"\nlevels = "separate"\ntime_limit_seconds = 5\n\n'
+          '[columns.teachers]\nlevel = "designation"\n\n[values.teachers.level]\nPST = "primary"\nEST = "middle"\nSST = "high"\n')
+    # ------------------------------------------------------------ one district, no district column
+    nd = [",".join(c for i, c in enumerate(line.split(",")) if i != 2) for line in school_lines()]
+    write("schools_no_district.csv", lines(nd))
+    write("schools_one_district.csv", lines(nd))
+    write("policy_district.toml", 'district = "Mansehra"\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
+    dc = school_lines()
+    dc[3] = dc[3].replace(",Mansehra,", ",Abbottabad,")
+    write("schools_district_conflict.csv", lines(dc))  # row 4
+    # ------------------------------------------------------------ elevation rasters
+    write_dem("dem_utm.tif", "EPSG:32643")
+    write_dem("dem_no_crs.tif", None)
+    write_dem("dem_elsewhere.tif", "EPSG:4326", where="elsewhere")
+    write("dem_not_raster.tif", b"II*\x00 this is a text file saved as .tif\n")
+    write("policy_elevation.toml", 'gender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\nelevation = ["dem_utm.tif"]\n')
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["inputs"]:
+        input_cases()
+    else:
+        main()
