@@ -314,7 +314,7 @@ EMIS_GENDER = {"boys": "Boys", "girls": "Girls", "mixed": "Co-education"}
 def emis_rows():
     """The good schools as an EMIS export: its headers, its codes, counts by gender, no district column."""
     out = []
-    for k, (sid, name, la, lo, g, _) in enumerate(SCHOOLS):
+    for k, (_sid, name, la, lo, g, _) in enumerate(SCHOOLS):
         male = 0 if g == "girls" else 3 + k % 3
         female = 0 if g == "boys" else 4 + k % 2
         out.append([f"{1000 + k}", name, la, lo, EMIS_GENDER[g], male, female])
