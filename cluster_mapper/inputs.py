@@ -121,7 +121,7 @@ def _x_y_as_degrees(t: Table, crs: str | None) -> bool:
         return False
     xs = [_parse_float(v) for v in t.data["x"]]
     ys = [_parse_float(v) for v in t.data["y"]]
-    if any(v is None for v in xs + ys) or not all(abs(x) <= 180 and abs(y) <= 90 for x, y in zip(xs, ys, strict=False)):
+    if any(v is None for v in xs + ys) or not all(x is not None and y is not None and abs(x) <= 180 and abs(y) <= 90 for x, y in zip(xs, ys, strict=True)):
         return False
     from .tables import ColumnReading
 
@@ -184,7 +184,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     _check_ids(t, "school_id", "school")
     lons, lats = [], []
     transformer = None
-    if has_xy and not has_latlon:
+    if has_xy and not has_latlon and crs:
         import pyproj
 
         transformer = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
@@ -214,7 +214,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
                     else:
                         col.add(f"coordinates ({lat}, {lon}) are out of range.", row=row, field=F("latitude"), fix="latitude must be within -90..90 and longitude within -180..180.")
                     lat = lon = None
-        elif has_xy:
+        elif has_xy and transformer is not None:
             x, y = _parse_float(r.get("x", "")), _parse_float(r.get("y", ""))
             if x is None or y is None:
                 col.add("x or y is missing or not a number.", row=row, field=F("x" if x is None else "y"), fix="fill in x and y in metres of the policy's crs.")

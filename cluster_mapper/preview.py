@@ -164,8 +164,9 @@ def write_preview_map(inspection: Inspection, path: str | Path) -> Path:
     m = folium.Map(location=[float(lat.mean()), float(lon.mean())], zoom_start=11, tiles=None, control_scale=True)
     m.default_js = []
     m.default_css = []
-    m.get_root().header.add_child(Element(leaflet_inline()), name="leaflet_inline")
-    m.get_root().title = "Inputs preview"
+    root = m.get_root()
+    root.header.add_child(Element(leaflet_inline()), name="leaflet_inline")  # type: ignore[attr-defined]  # a branca Figure
+    root.title = "Inputs preview"  # type: ignore[attr-defined]
     groups = {g: folium.FeatureGroup(name=f"{g.capitalize()} schools", show=True).add_to(m) for g in GENDER_COLOURS}
     far = folium.FeatureGroup(name=f"<span style='color:{OFF_NETWORK_COLOUR}'>Far from the road network</span>", show=True).add_to(m)
     rows = zip(schools["school_id"], schools["name"], schools["district"], schools["gender"], schools["_row"], lat, lon, strict=True)

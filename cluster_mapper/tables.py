@@ -540,11 +540,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
+#: How many rows from the top are looked at for the header row.
+HEADER_SEARCH_ROWS = 30
+
+
 def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | None, col: ProblemCollector, *,
-              letters: bool, what: str = "file") -> RawTable:
+              letters: bool, what: str = "file", known: set[str] | None = None) -> RawTable:
     """Find the table in a sheet's cells: its header row(s), its rows, what lies around it.
 
-    - Rows above the header holding one value (a title) are skipped and announced.
+    - The header is the first row with two or more values or, when
+      ``known`` header keys (:func:`header_key`) are given, the row among the
+      first :data:`HEADER_SEARCH_ROWS` that names most of them; rows above it
+      (a title, "District: Abbottabad") are skipped and announced.
     - A header over two rows (a name merged over several columns with their
       own names below, e.g. ``Teachers`` over ``Male`` and ``Female``) is read
       as ``Teachers Male``, ``Teachers Female`` and announced; a header cell
@@ -562,11 +569,17 @@ def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | 
     name_of = (lambda j: f"column {column_letter(j)}") if letters else (lambda j: f"column {j + 1}")
     if not any(filled):
         fail(col.file, f"the {what} has no header row.", fix="export the table again with its header row.", row=1)
-    h = next((i for i, n in enumerate(filled) if n >= 2), None)
-    if h is None:
+    candidates = [i for i, n in enumerate(filled[:HEADER_SEARCH_ROWS]) if n >= 2] or [i for i, n in enumerate(filled) if n >= 2][:1]
+    if not candidates:
         first = next(i for i, n in enumerate(filled) if n)
         fail(col.file, "no row has two or more values, so there is no header row naming the columns.",
              fix="put the column names in one row above the table.", row=first + 1)
+    h = candidates[0]
+    if known:
+        scores = [sum(1 for c in grid[i] if c and header_key(c) in known) for i in candidates]
+        best = max(range(len(candidates)), key=lambda k: (scores[k], -k))
+        if scores[best] > scores[0]:
+            h = candidates[best]
     notes: list[str] = []
     titles = [i for i in range(h) if filled[i]]
     if titles:
@@ -596,8 +609,8 @@ def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | 
         texts = [c for c in below if c]
         names_below = all(below[j] for j in groups)
         gaps_below = any(header[j] and not below[j] for j in range(width))
-        two_rows = names_below and texts and not any(_is_number(c) for c in texts) and (gaps_below or bool(merged))
-    if two_rows:
+        two_rows = bool(names_below and texts and not any(_is_number(c) for c in texts) and (gaps_below or merged))
+    if two_rows and below is not None:
         names = []
         for j in range(width):
             parent = header[groups[j]] if j in groups else header[j]
@@ -698,12 +711,18 @@ def geo_table(path: Path) -> RawTable:
     return RawTable([str(p) for p in props], records, list(range(1, len(gdf) + 1)), 1, [], False, list(gdf.geometry), gdf.crs)
 
 
-def read_raw(path: Path, sheet: str | None, spec: TableSpec, col: ProblemCollector, *, sheet_from_policy: bool = False) -> tuple[RawTable, str | None]:
-    """The raw table of any supported file, and the sheet read (workbooks only)."""
+def read_raw(path: Path, sheet: str | None, spec: TableSpec, col: ProblemCollector, *, sheet_from_policy: bool = False,
+             mapping: dict[str, str] | None = None) -> tuple[RawTable, str | None]:
+    """The raw table of any supported file, and the sheet read (workbooks only).
+
+    The header row is the one naming most of the ``spec``'s columns (their
+    names, synonyms and the headers ``mapping`` gives them).
+    """
     suffix = path.suffix.lower()
+    known = {header_key(k) for f in spec.fields for k in (f.name, *f.synonyms)} | {header_key(h) for h in (mapping or {}).values()}
     if suffix in WORKBOOK_SUFFIXES:
         ws = workbook_cells(path, sheet, spec, from_policy=sheet_from_policy)
-        raw = structure(ws.cells, ws.merged, col, letters=True, what=f"sheet '{ws.name}'")
+        raw = structure(ws.cells, ws.merged, col, letters=True, what=f"sheet '{ws.name}'", known=known)
         raw.notes[:0] = ws.notes
         return raw, ws.name
     if sheet is not None and not sheet_from_policy:
@@ -711,7 +730,7 @@ def read_raw(path: Path, sheet: str | None, spec: TableSpec, col: ProblemCollect
     if suffix in GEO_SUFFIXES:
         return geo_table(path), None
     if suffix in CSV_SUFFIXES:
-        return structure(csv_cells(path), None, col, letters=False), None
+        return structure(csv_cells(path), None, col, letters=False, known=known), None
     fail(path, f"unknown file type '{suffix}'.", fix=f"give the {spec.kind} as .csv, .xlsx, .ods, .geojson or .gpkg.")
     raise AssertionError  # pragma: no cover
 
@@ -847,6 +866,7 @@ def map_codes(values: list[str], rows: list[int], fs: FieldSpec, header: str, sp
     problems: list[tuple[int, str, str]] = []  # (row, message, fix), added in row order
     for v, r in zip(values, rows, strict=True):
         k = code_key(v)
+        code: str | None
         if v == "":
             code, how = (fs.blank or "", "blank")
             if fs.blank is None and fs.required:
@@ -919,7 +939,7 @@ def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | No
     if from_policy:
         sheet = settings.sheets[spec.kind]
     col = ProblemCollector(path)
-    raw, sheet_read = read_raw(path, sheet, spec, col, sheet_from_policy=from_policy)
+    raw, sheet_read = read_raw(path, sheet, spec, col, sheet_from_policy=from_policy, mapping=settings.columns.get(spec.kind, {}))
     index, readings, notes = resolve_columns(raw, spec, settings.columns.get(spec.kind, {}), col, optional=optional)
     col.raise_if_any()
     data = pd.DataFrame({name: [r[j] for r in raw.records] for name, j in index.items()}, dtype=object)

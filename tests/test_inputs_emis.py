@@ -60,7 +60,7 @@ def test_emis_export_without_mapping_is_read_by_its_common_names(tmp_path):
     """No [columns] table: the synonyms are recognised and every guess is announced; the id is the EMIS code, not the name."""
     pol = tmp_path / "p.toml"
     pol.write_text('district = "Abbottabad"\nlevels = "mixed"\ntime_limit_seconds = 5\n', encoding="utf-8")
-    res = runner.invoke(app, ["plan", "--schools", str(EMIS / "abbottabad_emis.xlsx"), "--policy", str(pol), "--straight-line",
+    res = runner.invoke(app, ["plan", "--schools", f"{EMIS / 'abbottabad_emis.xlsx'}#Schools", "--policy", str(pol), "--straight-line",
                               "--out", str(tmp_path / "plan"), "--no-review"], env={"COLUMNS": "250"})
     assert res.exit_code == 0, res.output
     text = _flat(res.output)
@@ -69,6 +69,8 @@ def test_emis_export_without_mapping_is_read_by_its_common_names(tmp_path):
     assert "'Co-education' as mixed" in text
     s = json.loads((tmp_path / "plan" / "summary.json").read_text())
     assert any("column 'EMIS Code' read as school_id" in n for n in s["notes"])
+    assert s["inputs"]["schools"].endswith("abbottabad_emis.xlsx#Schools") and "schools" in s["input_sha256"]
+    assert runner.invoke(app, ["validate", str(tmp_path / "plan")]).exit_code == 0  # the validator reads the sheet and the policy's district
 
 
 def test_staff_workbook_with_designations_plans_through_values(tmp_path):

@@ -65,6 +65,16 @@ def test_title_two_row_header_blank_rows_total_and_notes(tmp_path, writer):
         ("101:male:primary", "primary", 4), ("102:female:middle", "middle", 5), ("103:female:high", "high", 3), ("103:male:high", "high", 3)}
 
 
+def test_the_header_is_the_row_naming_the_columns(tmp_path):
+    """Rows above the header with two values ("District:", "Mansehra") are not taken for the header."""
+    csv = tmp_path / "s.csv"
+    csv.write_text("District:,Mansehra\nPrinted:,2024-05-01\n\nschool_id,name,district,latitude,longitude,gender\n"
+                   "S01,A,Mansehra,34.33,73.2,boys\nS02,B,Mansehra,34.331,73.202,girls\n", encoding="utf-8")
+    t = read_table(csv, SCHOOLS)
+    assert t.header_row == 4 and list(t.data["_row"]) == [5, 6]
+    assert "rows 1-2 above the header skipped: 'District:', 'Printed:'" in t.notes[0]
+
+
 def test_header_cell_merged_over_unnamed_columns_is_refused(tmp_path):
     rows = [["School ID", "Name", "District", "Position", None, "Gender"], ["S01", "GPS Bala", "Mansehra", 34.33, 73.2, "boys"]]
     path = write_xlsx(tmp_path / "m.xlsx", {"Schools": rows}, {"Schools": ["D1:E1"]})
