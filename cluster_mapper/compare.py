@@ -41,6 +41,11 @@ def _scenario_names(paths: Sequence[Path]) -> list[str]:
     return names
 
 
+def _reading(policy: Policy) -> tuple:
+    """What decides how the input files are read under a policy: the crs and the input settings."""
+    return (policy.travel.crs, repr(policy.inputs))
+
+
 def _widest_cutoff_policy(policies: list[Policy]) -> Policy:
     """Of policies sharing travel settings, the one whose travel cutoff covers all the others."""
     cutoffs = [p.travel_cutoff_minutes for p in policies]
@@ -84,13 +89,14 @@ def compare_scenarios(
     paths = [Path(p) for p in policy_paths]
     if not paths:
         fail("<command line>", "no scenario was given.", fix="give at least one --policy FILE (two or more to compare).")
-    policies = [load_policy(p) for p in paths]
-    # inputs once per CRS; every scenario's district tables checked before any is planned
+    # each policy with the scenario's --district and --elevation in it
+    policies = [with_policy(scenario, load_policy(p)).load_policy() for p in paths]
+    # inputs once per way of reading them (crs, columns, codes, district); every scenario's district tables checked before any is planned
     inputs_by_crs: dict = {}
     for pol in policies:
-        if pol.travel.crs not in inputs_by_crs:
-            inputs_by_crs[pol.travel.crs] = read_inputs(scenario, pol)
-        check_policy_districts(pol, inputs_by_crs[pol.travel.crs].schools["district"])
+        if _reading(pol) not in inputs_by_crs:
+            inputs_by_crs[_reading(pol)] = read_inputs(scenario, pol)
+        check_policy_districts(pol, inputs_by_crs[_reading(pol)].schools["district"])
     names = _scenario_names(paths)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -98,20 +104,22 @@ def compare_scenarios(
     # travel times once per set of travel settings
     groups: dict = {}
     for pol in policies:
-        groups.setdefault(pol.travel, []).append(pol)
+        groups.setdefault((pol.travel, _reading(pol)), []).append(pol)
     shared: dict = {}
     network = None
-    for settings, group in groups.items():
+    net_elevation: tuple[str, ...] = ()
+    for key, group in groups.items():
+        settings = key[0]
         widest = _widest_cutoff_policy(group)
-        shared[settings] = travel_times(inputs_by_crs[settings.crs].schools, scenario.travel, widest, network=network if network is not None and network.graph.get("travel_mode") == settings.travel_mode else None,
+        shared[key] = travel_times(inputs_by_crs[_reading(widest)].schools, scenario.travel, widest, network=network if network is not None and network.graph.get("travel_mode") == settings.travel_mode and net_elevation == settings.elevation else None,
                                         cache_dir=scenario.cache_dir)
-        network = shared[settings].network
+        network, net_elevation = shared[key].network, settings.elevation
 
     rows = []
     folders = []
     for name, path, pol in zip(names, paths, policies):
-        travel: Travel = shared[pol.travel]
-        result = plan(with_policy(scenario, pol), inputs=inputs_by_crs[pol.travel.crs], travel=travel)
+        travel: Travel = shared[(pol.travel, _reading(pol))]
+        result = plan(with_policy(scenario, pol), inputs=inputs_by_crs[_reading(pol)], travel=travel)
         folder = out / name
         write_plan(result, folder, review=review)
         folders.append((name, read_plan(folder)))

@@ -247,3 +247,21 @@ def test_elevation_raster_in_another_crs_is_reprojected(tmp_path):
     diff = np.array([a[n] - b[n] for n in both])
     assert np.median(np.abs(diff)) <= 2.0
     assert "give heights to" in G2.graph["travel_notes"][-1]
+
+
+def test_compare_reads_the_export_with_each_policy_and_the_command_line_district(tmp_path):
+    """Two policies without a district, --district on the command line; the second maps no columns (guessed, announced)."""
+    import pandas as pd
+
+    p1, p2 = tmp_path / "segregated.toml", tmp_path / "mixed.toml"
+    mapping = (EMIS / "emis_policy.toml").read_text(encoding="utf-8").replace('district = "Abbottabad"\n', "")
+    p1.write_text(mapping, encoding="utf-8")
+    p2.write_text('gender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n', encoding="utf-8")
+    res = runner.invoke(app, ["compare", "--schools", str(EMIS / "abbottabad_emis.csv"), "--straight-line", "--district", "Abbottabad",
+                              "--policy", str(p1), "--policy", str(p2), "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    assert list(table["scenario"]) == ["segregated", "mixed"]
+    s = json.loads((tmp_path / "cmp" / "mixed" / "summary.json").read_text())
+    assert s["policy"]["district"] == "Abbottabad"
+    assert any("column 'EMIS Code' read as school_id" in n for n in s["notes"])
