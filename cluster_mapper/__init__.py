@@ -9,7 +9,9 @@ One public API, used by the command line, the notebook and the benchmarks::
     result = plan(scenario)          # clusters, reasons, bound and gap, travel times, network
     write_plan(result, "outputs/plan")
 
-The modules read as the pipeline: ``inputs`` and ``policy`` (read and check)
+The modules read as the pipeline: ``tables`` (any table as offices keep it:
+CSV, workbooks, their headers and codes), ``inputs`` and ``policy`` (read
+and check; ``preview`` shows how before planning)
 → ``osm`` and ``network`` (road networks, through osmnx and pyosmium) → ``travel`` (travel times) → ``units`` → ``model`` (the
 OR-Tools cluster model) → ``planner`` (plan and reasons) → ``plan_io``
 (files) → ``validate`` (independent checks) → ``mapping``, ``report`` and
