@@ -18,7 +18,7 @@ Reading OSM files (pyosmium)
 osmnx, public API only
     Every osmnx call of the package goes through the thin wrappers below
     (:func:`simplify_graph`, :func:`load_graphml`, :func:`save_graphml`,
-    :func:`project_to_lonlat`, :func:`add_node_elevations_raster`,
+    :func:`project_to_lonlat`,
     :func:`add_drive_speeds`, :func:`nearest_nodes`, :func:`download_graph`).
     No name that starts with an underscore is imported from osmnx: those are
     private and may change in any osmnx release.
@@ -421,24 +421,6 @@ def project_to_lonlat(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return ox.projection.project_graph(G, to_latlong=True)
 
 
-def add_node_elevations_raster(G: nx.MultiDiGraph, raster: str | Path) -> nx.MultiDiGraph:
-    """Add node ``elevation`` (metres) from one raster (``osmnx.elevation.add_node_elevations_raster``).
-
-    Parameters
-    ----------
-    G : networkx.MultiDiGraph
-        Graph with ``x``/``y`` in the raster's CRS (modified in place).
-    raster : str or Path
-        Elevation raster, band 1, metres. Nodes outside it get NaN.
-
-    Returns
-    -------
-    networkx.MultiDiGraph
-        The same graph.
-    """
-    return ox.elevation.add_node_elevations_raster(G, raster, cpus=1)
-
-
 def add_drive_speeds(G: nx.MultiDiGraph, hwy_speeds_kmh: dict[str, float], fallback_kmh: float) -> nx.MultiDiGraph:
     """Add free-flow ``speed_kph`` (km/h) and ``travel_time`` (s) to every edge, in place.
 
@@ -508,7 +490,6 @@ __all__ = [
     "OsmReadError",
     "OsmRoads",
     "add_drive_speeds",
-    "add_node_elevations_raster",
     "bool_from_text",
     "download_graph",
     "graph_from_roads",
