@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,6 @@ class ProblemCollector:
             raise InputError(list(self.problems))
 
 
-def fail(file: str | Path, message: str, *, fix: str = "", row: int | None = None, field: str | None = None):
+def fail(file: str | Path, message: str, *, fix: str = "", row: int | None = None, field: str | None = None) -> NoReturn:
     """Raise an :class:`InputError` with a single problem."""
     raise InputError([InputProblem(str(file), message, fix, row, field)])

@@ -33,7 +33,7 @@ import logging
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import geopandas as gpd
 import networkx as nx
@@ -123,7 +123,7 @@ def _open_binary(path: Path):
     return path.open("rb")
 
 
-def _refuse_entities(path: Path) -> None:
+def _refuse_entities(path: Path) -> NoReturn:
     """Refuse an XML file that declares entities (entity expansion attacks, local file reads)."""
     fail(
         path,
@@ -373,7 +373,7 @@ def download_network(place_or_polygon: str | Any, travel: TravelPolicy) -> nx.Mu
     """
     from . import osm
 
-    network_type = "drive" if travel.travel_mode == "drive" else "walk"
+    network_type: Literal["walk", "drive"] = "drive" if travel.travel_mode == "drive" else "walk"
     try:
         G = osm.download_graph(place_or_polygon, network_type)
     except Exception as exc:  # noqa: BLE001 - any download failure becomes a message

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby, pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import networkx as nx
 import numpy as np
@@ -176,7 +176,8 @@ def read_osm_roads(path: str | Path, keep_way: WayFilter, *, kind: Literal["pbf"
     roads = OsmRoads()
     try:
         ways = osmium.FileProcessor(_osmium_file(path, kind), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
-        for w in ways:
+        for obj in ways:
+            w = cast(osmium.osm.Way, obj)
             roads.n_ways_read += 1
             tags = {t.k: t.v for t in w.tags}
             if keep_way(tags):
@@ -190,7 +191,8 @@ def read_osm_roads(path: str | Path, keep_way: WayFilter, *, kind: Literal["pbf"
             if _id_filter_pays(used):
                 # the id filter runs in C++: unused nodes never reach Python
                 nodes = nodes.with_filter(osmium.filter.IdFilter(used))
-            for n in nodes:
+            for obj in nodes:
+                n = cast(osmium.osm.Node, obj)
                 if n.id not in used:
                     continue
                 loc = n.location

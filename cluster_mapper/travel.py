@@ -84,10 +84,11 @@ class TravelTimes:
 
     def minutes(self, from_id: str, to_id: str) -> float:
         """Minutes from one school to another; ``inf`` if unreachable or beyond the cutoff."""
-        if not hasattr(self, "_lookup_cache") or self._lookup_len != len(self.pairs):
-            self._lookup_cache = self.lookup()
-            self._lookup_len = len(self.pairs)
-        return self._lookup_cache.get((str(from_id), str(to_id)), math.inf)
+        cache: tuple[int, dict[tuple[str, str], float]] | None = getattr(self, "_lookup_cache", None)
+        if cache is None or cache[0] != len(self.pairs):
+            cache = (len(self.pairs), self.lookup())
+            self._lookup_cache = cache
+        return cache[1].get((str(from_id), str(to_id)), math.inf)
 
 
 # --------------------------------------------------------------------------- network
@@ -320,7 +321,8 @@ def network_travel_times(
     if cache_dir is not False:
         lon, lat = _school_lonlat(schools)
         key = _cache_key(_graph_hash(nodes, G, csr), ids, lon, lat, travel, cutoff_minutes)
-        cache_path = Path(cache_dir if cache_dir is not None else default_cache_dir()) / f"travel_{key}.npz"
+        folder = default_cache_dir() if cache_dir is None or cache_dir is True else Path(cache_dir)
+        cache_path = folder / f"travel_{key}.npz"
         if cache_path.is_file():
             pairs = _read_cache(cache_path)
             if pairs is not None:
