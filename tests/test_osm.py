@@ -311,7 +311,7 @@ def _abbottabad_schools_csv(path: Path) -> Path:
             "longitude": f["geometry"]["coordinates"][0],
             "gender": "girls" if "girl" in low else "boys" if "boy" in low else "mixed",
             "teachers": int(rng.integers(2, 9)),  # generated, not real
-            "generated": "teachers",
+            "generated": "true",  # the teacher counts are generated (the schools are real)
         })
     assert len(rows) == 25
     pd.DataFrame(rows).to_csv(path, index=False)
