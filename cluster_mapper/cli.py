@@ -127,7 +127,8 @@ def plan(
     out: Path = typer.Option(DEFAULT_OUT, help="Folder for the plan files; replaced only when the new plan is complete."),
     backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
     review: bool = typer.Option(True, help="Also write map.html and report.html."),
-    revise: Optional[Path] = typer.Option(None, help="An earlier plan folder: keep its clusters that still obey the rules, re-plan only the rest (after teacher transfers)."),
+    revise: Optional[Path] = typer.Option(None, help="An earlier plan folder: re-plan with the least change (most placed, then fewest teachers moved, then least travel)."),
+    edits: Optional[Path] = typer.Option(None, help="Edits file (CSV, or the 'edits' sheet of an XLSX workbook): lock_cluster, together, apart, venue, no_venue, travel_minutes, exclude."),
 ):
     """Form clusters and write the plan files, map and report.
 
@@ -144,7 +145,7 @@ def plan(
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
         check_output_folder(out)
         scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, policy,
-                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise)
+                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise, edits=edits)
         with _progress() as prog:
             task = prog.add_task("planning", total=1.0)
             result = plan_scenario(scenario, progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
@@ -155,6 +156,60 @@ def plan(
             console.print(f"[yellow]Note:[/] travel times are {result.travel.source.replace('_', ' ')}, not from a road network.")
         for note in result.notes[:10]:
             console.print(f"note: {note}", markup=False)
+        ch = result.summary.get("changes")
+        if ch:
+            c = ch["clusters"]
+            out_console.print(f"changes since {revise}: {ch['teachers_moved']} teacher(s) moved; clusters kept {c['kept']}, changed {c['changed']}, "
+                              f"created {c['created']}, dissolved {c['dissolved']} (per teacher in {out / 'changes.csv'})")
+
+    _run(body)
+
+
+@app.command()
+def diff(
+    old_plan: Path = typer.Argument(..., help="The earlier plan folder."),
+    new_plan: Path = typer.Argument(..., help="The later plan folder."),
+    out: Optional[Path] = typer.Option(None, help="Also write the per-teacher changes to this CSV."),
+):
+    """Show what changed between two plans: teachers moved and why, clusters created, kept and dissolved."""
+
+    def body():
+        from .changes import change_summary, cluster_changes, plan_changes
+        from .plan_io import read_plan, read_plan_csv, write_csv
+
+        a, b = read_plan(old_plan), read_plan(new_plan)
+        edits_csv = Path(new_plan) / "edits.csv"
+        edits_df = read_plan_csv(edits_csv) if edits_csv.exists() else None
+        teachers = plan_changes(a.assignments, b.assignments, edits_df)
+        clusters = cluster_changes(a.assignments, b.assignments)
+        s = change_summary(teachers, clusters)
+        c = s["clusters"]
+        out_console.print(f"{s['teachers_moved']} teacher(s) moved ({s['teachers_moved'] - s['teachers_lost_place']} to another venue, "
+                          f"{s['teachers_lost_place']} lost their place) from {s['schools_with_moves']} school(s); "
+                          f"{s['teachers_newly_placed']} newly placed, {s['teachers_joined']} joined, {s['teachers_left']} left.")
+        out_console.print(f"clusters: {c['kept']} kept, {c['changed']} changed, {c['created']} created, {c['dissolved']} dissolved; "
+                          f"mean travel change {s['mean_travel_change_minutes']:+.1f} minutes per teacher who stayed placed.")
+        moved = teachers[teachers["change"].isin(["moved", "lost_place", "newly_placed"])]
+        if len(moved):
+            t = Table(title="Teachers whose cluster changed")
+            for col in ("teacher_id", "school_id", "change", "old_cluster_id", "new_cluster_id", "travel_change_minutes", "why"):
+                t.add_column(col)
+            for r in moved.head(200).itertuples(index=False):
+                t.add_row(str(r.teacher_id), str(r.school_id), r.change, r.old_cluster_id, r.new_cluster_id,
+                          "" if r.travel_change_minutes != r.travel_change_minutes else f"{r.travel_change_minutes:+.1f}", r.why)
+            out_console.print(t)
+        cc = clusters[clusters["change"] != "kept"]
+        if len(cc):
+            t = Table(title="Clusters created, changed or dissolved")
+            for col in cc.columns:
+                t.add_column(col)
+            for r in cc.itertuples(index=False):
+                t.add_row(*[str(v) for v in r])
+            out_console.print(t)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_csv(teachers, out)
+            out_console.print(f"per-teacher changes written to {out}")
 
     _run(body)
 
