@@ -380,6 +380,8 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
     types = {s: {(r, g, lv): n for r, g, lv, n in zip(u["region"], u["gender_group"], u["level_group"], u["n_teachers"], strict=False)} for s, u in active.groupby("school_id")}
     hosts = active[active["can_be_venue"] & ~active["school_id"].isin(no_venue)]
     for e in edits.of("together"):
+        if e.school_id in excluded or e.other_school_id in excluded:
+            continue  # reported above
         a, b = types.get(e.school_id, {}), types.get(e.other_school_id, {})
         common = set(a) & set(b)
         if not common:

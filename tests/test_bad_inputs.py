@@ -55,6 +55,10 @@ def _args(case: dict, out: Path) -> list[str]:
     if teachers:
         args += ["--teachers", str(CORPUS / teachers)]
     args += ["--policy", str(CORPUS / files["policy"])]
+    if role == "edits":
+        args += ["--edits", str(CORPUS / case["file"])]
+        if case.get("revise"):
+            args += ["--revise", str(out)]
     if role == "network":
         args += ["--network", str(CORPUS / case["file"])]
     elif role == "matrix":
