@@ -153,13 +153,18 @@ def cluster_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def change_summary(teachers: pd.DataFrame, clusters: pd.DataFrame) -> dict:
-    """Counts for the summary, the report and ``diff``: teachers moved, clusters created, kept, changed, dissolved."""
+    """Counts for the summary, the report and ``diff``: teachers moved, clusters created, kept, changed, dissolved.
+
+    ``teachers_moved`` counts every move (``teachers_moved_venue`` to another
+    venue plus ``teachers_lost_place``).
+    """
     n = teachers["n_teachers"].astype(int)
     by = {k: int(n[teachers["change"] == k].sum()) for k in ("same", "moved", "lost_place", "newly_placed", "joined", "left")}
     dt = pd.to_numeric(teachers["travel_change_minutes"], errors="coerce")
     return {
+        **{f"teachers_{k}": v for k, v in by.items() if k != "moved"},
+        "teachers_moved_venue": by["moved"],
         "teachers_moved": by["moved"] + by["lost_place"],
-        **{f"teachers_{k}": v for k, v in by.items()},
         "schools_with_moves": int(teachers.loc[teachers["change"].isin(MOVES), "school_id"].nunique()),
         "clusters": {k: int((clusters["change"] == k).sum()) for k in ("kept", "changed", "created", "dissolved")},
         "mean_travel_change_minutes": round(float((dt * n).sum() / max(1, n[dt.notna()].sum())), 2) if dt.notna().any() else 0.0,

@@ -452,6 +452,8 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
             broken.append(f"{n} teachers, outside {dp.min_teachers}..{dp.max_teachers}")
         if members["school_id"].nunique() > dp.school_limit:
             broken.append(f"{members['school_id'].nunique()} schools, more than {dp.max_schools}")
+        if members["school_id"].nunique() < dp.min_schools:
+            broken.append(f"{members['school_id'].nunique()} school(s), fewer than min_schools = {dp.min_schools}")
         far = [(s, travel.minutes(s, venue_school)) for s in members["school_id"]]
         far = [(s, m) for s, m in far if m > dp.travel_limit]
         if far:

@@ -182,6 +182,9 @@ def plan_payload(plan) -> dict:
     head_mask = pf.policy.left_out(a)
     heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
     school_text = _teachers_texts(a, ["school_id"])
+    edit_notes = {}
+    if "edits" in a.columns:
+        edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
     schools = []
     for i, r in enumerate(sch.itertuples(index=False)):
         pt = r.geometry
@@ -190,6 +193,7 @@ def plan_payload(plan) -> dict:
             1 if _truthy(r.can_host) else 0,
             school_text.get(r.school_id, "no teachers"),
             int(heads.get(r.school_id, 0)),
+            esc(edit_notes.get(r.school_id, "")),
         ])
 
     placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]

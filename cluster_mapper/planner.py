@@ -391,7 +391,9 @@ def _add_moves(problem: ClusterProblem, sub: pd.DataFrame, stays: dict[str, dict
     unit = sub["unit_id"].to_numpy()
     pm, pv = problem.pair_member, problem.pair_venue
     problem.pair_stay = np.array([stays.get(unit[m], {}).get(school[v], 0) for m, v in zip(pm, pv, strict=False)], dtype=float)
-    problem.prev_teachers = int(sum(sum(stays.get(u, {}).values()) for u in unit))
+    prev = np.array([sum(stays.get(u, {}).values()) for u in unit], dtype=float)
+    problem.prev_teachers = int(prev.sum())
+    problem.pair_prev = prev[pm] if len(pm) else np.zeros(0)
     cost = problem.travel_cost()
     dearest = np.zeros(problem.n_units)
     if len(pm):
@@ -647,6 +649,16 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         if to_h <= limit:
             best_total = max(best_total, within)
         best_limit = min(best_limit, max(to_h, _reachable(times, dp.min_teachers - n)) if n < dp.min_teachers else to_h)
+    if dp.min_schools > 1:
+        # schools of the group that could meet with this one at one host within the limit
+        most = 0
+        for h in in_reach:
+            most = max(most, len({s for s in same["school_id"] if tt.minutes(s, h) <= limit} | {u["school_id"]}))
+        if most < dp.min_schools:
+            return (
+                f"{who}: only {most} school(s) with {_group_label(u['gender_group'], u['level_group'])} can meet at one venue within {limit_words} (a cluster needs {dp.min_schools} schools, min_schools)",
+                "; or ".join([f"min_schools = {most}", *changes]),
+            )
     if best_total < dp.min_teachers:
         opts = [f"min_teachers = {best_total}"]
         if np.isfinite(best_limit):

@@ -65,9 +65,10 @@ class DistrictPolicy:
         Fewest schools in one cluster (1: a school may form a cluster alone;
         2 or more: teachers from several schools meet in every cluster).
     max_moved_teachers : int or None
-        With ``--revise``: most teachers of the district that may move away
-        from their previous cluster (``None``: no limit, but as few as
-        possible move). A hard rule, so it can leave teachers unplaced.
+        With ``--revise``: most teachers of the district that may meet at
+        another venue than in the previous plan (``None``: no limit, but as
+        few as possible move). A hard rule: rather than move more, the plan
+        leaves teachers unplaced (they are listed with the reason).
     """
 
     min_teachers: int = 6

@@ -24,7 +24,8 @@ geodesic for straight lines) and checks:
   schools host none, locked clusters of the previous plan are kept with the
   same teachers and venue, and ``travel_minutes`` corrections replace the
   validator's own travel times (both ways) before any travel check;
-- for a revision, ``max_moved_teachers`` per district.
+- for a revision, ``max_moved_teachers`` per district (teachers who meet at
+  another venue than in the previous plan).
 """
 
 from __future__ import annotations
@@ -440,13 +441,13 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
         prev_venue = dict(zip(previous.loc[previous["status"] == "placed", "teacher_id"], previous.loc[previous["status"] == "placed", "venue_school_id"], strict=False))
         moved: dict[str, int] = {}
         for r in a.itertuples(index=False):
-            if r.teacher_id in prev_venue and r.school_id not in excluded and (r.status != "placed" or r.venue_school_id != prev_venue[r.teacher_id]):
+            if r.teacher_id in prev_venue and r.status == "placed" and r.venue_school_id != prev_venue[r.teacher_id]:
                 d = schools.at[r.school_id, "district"]
                 moved[d] = moved.get(d, 0) + int(r.n)
         for d, k in sorted(moved.items()):
             limit = policy.for_district(d).max_moved_teachers
             if limit is not None and k > limit:
-                rep.add(f"district {d}: {k} teachers moved from their previous venue, more than max_moved_teachers = {limit}")
+                rep.add(f"district {d}: {k} teachers meet at another venue than in the previous plan, more than max_moved_teachers = {limit}")
     return rep
 
 

@@ -17,6 +17,7 @@
       var t = '<tr><td>School</td><td>' + s[4] + ' school' + (s[5] ? ', can host meetings' : ', cannot host meetings') + '</td></tr>' +
         '<tr><td>Teachers</td><td>' + s[6] + '</td></tr>';
       if (s[7]) t += '<tr><td>Head teacher</td><td>' + s[7] + ' supports the cluster, not a regular member</td></tr>';
+      if (s[8]) t += '<tr><td>Edits</td><td>' + s[8] + '</td></tr>';
       return t;
     }
     var gen = P.gen ? '<div style="color:#777;font-size:11px">generated sample data, not real schools</div>' : '';

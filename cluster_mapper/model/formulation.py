@@ -13,7 +13,7 @@ that the LP bound, the mixed-integer solves and the heuristics all share::
     sum_j y[j] = n_clusters                              when fixed
     sum_i x[i, j] >= min_schools * y[j]                  when min_schools > 1
     lo <= sum_k a[k] x[k] <= hi                          side rows (edits: together, apart)
-    sum_k stay[k] x[k] >= prev_teachers - max_moved      when revising with a limit
+    sum_k (prev[k] - stay[k]) x[k] <= max_moved          when revising with a limit
 
 where ``y[j] = x[j, j]`` is venue ``j``'s own (self) pair.
 
@@ -27,6 +27,10 @@ travel``. With ``move_weight`` larger than the travel of any plan, this ranks
 plans lexicographically: fewest moves first, then least travel (the
 placement is maximised before, see :mod:`.solve`). Costs may then be
 negative; the LP and Lagrangian bounds are valid for any costs.
+``prev[k]`` is the number of teachers of pair ``k``'s member who were placed
+anywhere before, so ``max_moved`` caps the teachers moved to *another*
+venue; a plan that keeps everyone in place or unplaced always obeys it, so
+the cap never makes the model infeasible (it may leave teachers unplaced).
 """
 
 from __future__ import annotations
@@ -102,8 +106,11 @@ class ClusterProblem:
         free). Larger than any plan's travel, it makes moves rank first.
     prev_teachers : int
         Teachers of these units placed in the previous plan.
+    pair_prev : numpy.ndarray of int or None
+        Per pair, teachers of the member unit placed (anywhere) in the
+        previous plan.
     max_moved : int or None
-        Most teachers that may move, if set.
+        Most teachers that may meet at another venue than before, if set.
     """
 
     n_teachers: np.ndarray
@@ -120,6 +127,7 @@ class ClusterProblem:
     pair_stay: np.ndarray | None = None
     move_weight: float = 0.0
     prev_teachers: int = 0
+    pair_prev: np.ndarray | None = None
     max_moved: int | None = None
 
     @property
@@ -198,6 +206,8 @@ class Formulation:
         less ``move_weight`` per staying teacher when revising).
     stay : numpy.ndarray of float
         Teachers who keep their previous venue through each column.
+    moved : numpy.ndarray of float
+        Teachers placed before who meet at another venue through each column.
     dem : numpy.ndarray of float
         Teachers of each column's member.
     teachers : numpy.ndarray of int
@@ -222,6 +232,7 @@ class Formulation:
         teachers = np.asarray(p.n_teachers, dtype=np.int64)
         cost = np.asarray(p.pair_cost(), dtype=float)
         stay = p.stay()
+        prev = stay if p.pair_prev is None else np.asarray(p.pair_prev, dtype=float)
         usable = np.ones(len(member), dtype=bool)
         # Venues: units with a self pair that fits in a cluster on its own.
         is_self = member == venue
@@ -246,6 +257,7 @@ class Formulation:
         self.venue = venue[idx]
         self.cost = cost[idx]
         self.stay = stay[idx]
+        self.moved = prev[idx] - stay[idx]
         self.teachers = teachers
         self.dem = teachers[self.member].astype(float)
         self.is_self = self.member == self.venue
@@ -336,9 +348,9 @@ class Formulation:
         if p.max_moved is not None:
             rows_r.append(np.full(P, r))
             rows_c.append(cols)
-            rows_v.append(self.stay)
-            lo.append(np.array([float(p.prev_teachers - p.max_moved)]))
-            hi.append(np.array([_INF]))
+            rows_v.append(self.moved)
+            lo.append(np.array([-_INF]))
+            hi.append(np.array([float(p.max_moved)]))
             r += 1
         if min_placed is not None:
             rows_r.append(np.full(P, r))
