@@ -166,6 +166,25 @@ def plan(
 
 
 @app.command()
+def export(
+    plan_dir: Path = typer.Argument(..., help="A plan folder."),
+    xlsx: Path = typer.Option(..., help="Workbook to write (.xlsx): clusters, schools with their alternatives, and an edits sheet with drop-down lists."),
+):
+    """Write a plan as a workbook to review and edit in Excel or LibreOffice; its edits sheet feeds --edits."""
+
+    def body():
+        from .errors import InputProblem
+        from .export import write_workbook
+
+        if xlsx.suffix.lower() != ".xlsx":
+            raise InputError([InputProblem("<command line>", f"--xlsx {xlsx} does not end in .xlsx.", "give a file name ending in .xlsx.", field="--xlsx")])
+        path = write_workbook(plan_dir, xlsx)
+        out_console.print(f"workbook written to {path}; add edits on its 'edits' sheet, then: cluster-mapper plan ... --revise {plan_dir} --edits {path}")
+
+    _run(body)
+
+
+@app.command()
 def diff(
     old_plan: Path = typer.Argument(..., help="The earlier plan folder."),
     new_plan: Path = typer.Argument(..., help="The later plan folder."),

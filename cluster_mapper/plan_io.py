@@ -7,7 +7,9 @@ teacher's school, with their notes), ``clusters.csv``, ``clusters.geojson``
 ``summary.json`` (objective, proven lower bound, gap, travel source, policy,
 input files and their hashes; for a revision the previous plan and counts
 of what changed), and for a revision or edits ``changes.csv`` (per teacher:
-moved or not, and why) and ``edits.csv`` (the edits honoured). Files are first written to a temporary folder
+moved or not, and why) and ``edits.csv`` (the edits honoured);
+``alternatives.csv`` lists, per school group, the other clusters it could
+join within the rules, with travel minutes. Files are first written to a temporary folder
 beside the target and moved into place at the end, so an interrupted run
 leaves the previous plan as it was.
 """
@@ -311,6 +313,9 @@ def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
             write_csv(plan.edits.to_frame(), tmp / "edits.csv")
         if getattr(plan, "changes", None) is not None:
             write_csv(plan.changes, tmp / "changes.csv")
+        from .export import feasible_alternatives
+
+        write_csv(feasible_alternatives(plan), tmp / "alternatives.csv")
         geo.to_file(tmp / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         if review:

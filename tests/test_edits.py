@@ -343,3 +343,49 @@ def test_changes_of_a_plan_frame():
     assert dict(zip(cc["cluster_id"], cc["change"], strict=True)) == {"C1": "changed", "C2": "dissolved", "C3": "created"}
     s = change_summary(t, cc)
     assert s["teachers_moved"] == 2 and s["clusters"]["created"] == 1
+
+
+def test_exported_workbook_edited_with_openpyxl_replans(first, tmp_path):
+    import openpyxl
+
+    book = tmp_path / "plan.xlsx"
+    res = runner.invoke(app, ["export", str(first["plan"]), "--xlsx", str(book)])
+    assert res.exit_code == 0, res.output
+    wb = openpyxl.load_workbook(book)
+    assert {"clusters", "schools", "edits", "help"} <= set(wb.sheetnames)
+    ws = wb["edits"]
+    assert [c.value for c in ws[1]] == ["action", "school_id", "other_school_id", "cluster_id", "minutes", "note"]
+    formulas = sorted(dv.formula1 for dv in ws.data_validations.dataValidation)
+    assert any("$A$" in f for f in formulas) and any("$B$" in f for f in formulas) and any("$C$" in f for f in formulas)
+    # the schools sheet names alternatives with travel minutes
+    sch = pd.DataFrame(list(wb["schools"].values)[1:], columns=[c.value for c in wb["schools"][1]])
+    alts = sch["other clusters within the rules (travel minutes)"].fillna("")
+    assert alts.str.contains(" min)", regex=False).any()
+    # a user's edits, typed as in a spreadsheet: lock one cluster, keep two schools of another apart
+    c = read_plan(first["plan"]).clusters
+    a = read_plan(first["plan"]).assignments
+    p = a[a["status"] == "placed"]
+    lock = c["cluster_id"].iloc[0]
+    other = next(cid for cid, g in p.groupby("cluster_id") if cid != lock and g["school_id"].nunique() >= 2)
+    x, y = sorted(p.loc[p["cluster_id"] == other, "school_id"].unique())[:2]
+    ws.cell(row=2, column=1, value="lock_cluster")
+    ws.cell(row=2, column=4, value=lock)
+    ws.cell(row=2, column=6, value="works well")
+    ws.cell(row=3, column=1, value="apart")
+    ws.cell(row=3, column=2, value=x)
+    ws.cell(row=3, column=3, value=y)
+    ws.cell(row=3, column=6, value="staff rooms do not get along")
+    wb.save(book)
+    out = tmp_path / "replanned"
+    _plan([*_base(first), "--out", str(out), "--revise", str(first["plan"]), "--edits", str(book), "--no-review"])
+    rep = validate_plan(out)
+    assert rep.ok, rep.violations
+    b = read_plan(out).assignments
+    pb = b[b["status"] == "placed"]
+    assert not set(pb.loc[pb["school_id"] == x, "cluster_id"]) & set(pb.loc[pb["school_id"] == y, "cluster_id"])
+    assert set(pb.loc[pb["cluster_id"] == lock, "teacher_id"]) == set(p.loc[p["cluster_id"] == lock, "teacher_id"])
+    # exporting the revised plan carries its edits into the new workbook's edits sheet
+    book2 = tmp_path / "again.xlsx"
+    assert runner.invoke(app, ["export", str(out), "--xlsx", str(book2)]).exit_code == 0
+    rows = [r for r in openpyxl.load_workbook(book2)["edits"].values][1:]
+    assert [r[0] for r in rows if r[0]] == ["lock_cluster", "apart"]
