@@ -17,6 +17,15 @@ Layers (in the layer control):
 - schools outside any cluster;
 - the road network as a light layer (simplified; left out when too large).
 
+Clicking a school shows its feasible alternatives (other clusters it could
+join within the rules, with travel minutes; ``alternatives.csv``). The
+*edit mode* (a box at the top left, plan maps only) turns the popups into a
+review tool: move a school to another cluster (a ``together`` edit with that
+cluster's venue), keep two schools apart, lock a cluster, mark a school that
+cannot host; a note box gives the reason. "Download edits (CSV)" saves them
+as an edits file for ``cluster-mapper plan --revise THIS_PLAN --edits
+edits.csv``, without leaving the machine (a ``blob:`` link).
+
 The plan is embedded once as compact JSON and drawn by a small script, with
 canvas rendering for large plans (a province: 10,000 schools, 1,000
 clusters). Every name and id is HTML-escaped in Python before it reaches the
@@ -182,6 +191,7 @@ def plan_payload(plan) -> dict:
     head_mask = pf.policy.left_out(a)
     heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
     school_text = _teachers_texts(a, ["school_id"])
+    alternatives = _alternatives(pf)
     edit_notes = {}
     if "edits" in a.columns:
         edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
@@ -194,8 +204,11 @@ def plan_payload(plan) -> dict:
             school_text.get(r.school_id, "no teachers"),
             int(heads.get(r.school_id, 0)),
             esc(edit_notes.get(r.school_id, "")),
+            alternatives.get(r.school_id, []),
         ])
 
+    for row in schools:  # venue ids to school indices (alternatives whose venue is not drawn are dropped)
+        row[9] = [[c, sidx[v], m] for c, v, m in row[9] if v in sidx]
     placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
     member_text = _teachers_texts(placed, ["cluster_id", "school_id"])
     member_minutes = placed.groupby(["cluster_id", "school_id"], sort=True)["minutes"].max()
@@ -260,6 +273,25 @@ def plan_payload(plan) -> dict:
                   "head": int(summary.get("head_teachers_left_out", 0)),
                   "mean": _num(summary.get("mean_travel_minutes")), "max": _num(summary.get("max_travel_minutes"))},
     }
+
+
+def _alternatives(pf) -> dict[str, list]:
+    """{school_id: [[cluster_id (escaped), venue school_id, minutes], ...]} from the plan's ``alternatives.csv``."""
+    folder = getattr(pf, "directory", None)
+    if folder is not None and (Path(folder) / "alternatives.csv").exists():
+        from .plan_io import read_plan_csv
+
+        alts = read_plan_csv(Path(folder) / "alternatives.csv")
+    elif hasattr(pf, "units") and hasattr(pf, "travel"):
+        from .export import feasible_alternatives
+
+        alts = feasible_alternatives(pf)
+    else:
+        return {}
+    out: dict[str, list] = {}
+    for r in alts.itertuples(index=False):
+        out.setdefault(r.school_id, []).append([esc(r.cluster_id), r.venue_school_id, round(_num(r.travel_minutes), 1)])
+    return out
 
 
 def _type_order(key: str) -> tuple:
@@ -448,6 +480,7 @@ def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net
           .replace("__NET__", script_json(network) if network else "null")
           .replace("__NETGROUP__", net_group)
           .replace("__CANVAS__", "true" if canvas else "false")
+          .replace("__EDIT__", "false" if compare else "true")
           .replace("__NETGEN__", "true" if net_generated else "false")
           .replace("__LEGEND_HEAD__", head.replace("<", "\\u003c").replace(">", "\\u003e"))
           .replace("__LEGEND_TAIL__", tail.replace("<", "\\u003c").replace(">", "\\u003e"))
