@@ -211,3 +211,52 @@ def test_edit_mode_downloads_edits_that_replan(browser, tmp_path):
     rep = validate_plan(second)
     assert rep.ok, rep.violations
     assert rep.checked["edits"] == clicks["rows"]
+
+
+def test_context_layers_and_changed_schools(browser, sample_plan, tmp_path):
+    """The map says where one is (boundary, places, rivers, main roads); the compare map rings what changed."""
+    browser.open((sample_plan / "map.html").as_uri())
+    _assert_offline_and_clean(browser)
+    stats = browser.evaluate("window.clusterMapStats")
+    assert stats.get("districts") == 1 and stats.get("places", 0) > 50 and stats.get("rivers", 0) >= 1 and stats.get("mainRoads", 0) > 100
+    dom = browser.evaluate("""({
+        layers: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(function(l){return l.textContent.trim()}),
+        places: document.querySelectorAll('.cm-place').length,
+        legend: (document.querySelector('.cm-legend') || {}).textContent || ''})""")
+    for name in ("District boundary", "Place names", "Rivers", "Main roads"):
+        assert name in dom["layers"], dom["layers"]
+    assert dom["places"] == stats["places"]
+    assert "district boundary" in dom["legend"] and "generated sample names" in dom["legend"]
+    browser.screenshot(tmp_path / "sample_map_context.png")
+
+    # a comparison of two small plans: the schools whose cluster or venue differs are ringed, with before and after
+    from typer.testing import CliRunner
+
+    from cluster_mapper.cli import app
+    from cluster_mapper.mapping import write_comparison_map
+    from tests.conftest import write_district, write_policy
+
+    runner = CliRunner()
+    schools, teachers, _ = write_district(tmp_path, 25, 8)
+    base = 'min_teachers = 4\nmax_teachers = 10\ngender = "segregated"\nlevels = "mixed"\ntime_limit_seconds = 10\n'
+    plans = []
+    for name, extra in (("wide", "max_travel_minutes = 90\n"), ("narrow", "max_travel_minutes = 30\nmin_schools = 2\n")):
+        out = tmp_path / name
+        res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--straight-line", "--no-review",
+                                  "--policy", str(write_policy(tmp_path, base + extra, f"{name}.toml")), "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        plans.append((name, read_plan(out)))
+    page = write_comparison_map(plans, tmp_path / "compare.html")
+    browser.open(page.as_uri())
+    _assert_offline_and_clean(browser)
+    # show the second scenario, then read a changed school's popup
+    text = browser.evaluate(MAP_VAR + """ && (function(m){
+        Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).forEach(function(l){
+            var i = l.querySelector('input'); if (l.textContent.indexOf('Scenario: narrow') >= 0 && !i.checked) i.click(); });
+        var out = null;
+        m.eachLayer(function(l){ if (!out && l.options && l.options.className === 'cm-changed') { l.openPopup(); out = l.getPopup().getElement().textContent; } });
+        return out; })(""" + MAP_VAR + ")")
+    stats = browser.evaluate("window.clusterMapStats")
+    assert stats.get("changed", 0) > 0
+    assert text and "Before" in text and "wide:" in text and "After" in text, text
+    browser.screenshot(tmp_path / "compare_changed.png")

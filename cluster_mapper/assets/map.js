@@ -5,6 +5,7 @@
   var NETGROUP = __NETGROUP__;
   var CANVAS = __CANVAS__;
   var EDIT = __EDIT__;
+  var CTX = __CTX__;
   var rend = CANVAS ? L.canvas({padding: 0.3}) : L.svg({padding: 0.3});
   var stats = {schools: 0, members: 0, venues: 0, lines: 0, hulls: 0, notPlaced: 0, outside: 0, roads: 0, renderer: CANVAS ? 'canvas' : 'svg'};
   var bounds = L.latLngBounds([]);
@@ -93,6 +94,18 @@
       mk.on('click', function () { onSchool(i); });
       og.addLayer(mk); stats.outside++; stats.schools++;
     });
+    if (P.chg) {
+      var chgGroup = groups['np'];
+      P.chg.forEach(function (ch) {
+        var i = ch[0], s = S[i], ll = [s[2], s[3]];
+        var mk = L.circleMarker(ll, {renderer: rend, radius: 11, color: '#ff7f00', weight: 3, fill: false, className: cls('cm-changed')});
+        mk.bindTooltip(function () { return s[0] + ': cluster or venue changed'; });
+        mk.bindPopup(function () {
+          return '<div class="cm-pop"><b>' + sname(i) + '</b> changed<table><tr><td>Before</td><td>' + ch[1] + '</td></tr><tr><td>After</td><td>' + ch[2] + '</td></tr></table></div>';
+        });
+        if (chgGroup) { chgGroup.addLayer(mk); stats.changed = (stats.changed || 0) + 1; }
+      });
+    }
     var ng = groups['np'];
     if (ng) P.np.forEach(function (n) {
       var i = n[0], s = S[i], ll = [s[2], s[3]];
@@ -128,6 +141,33 @@
     if (!bounds.isValid()) bounds = road.getBounds();
   }
 
+  if (CTX) {
+    var ctxRend = L.canvas({padding: 0.3});
+    function pairs(f) { var o = []; for (var k = 0; k < f.length; k += 2) o.push([f[k], f[k + 1]]); return o; }
+    if (CTX.d) CTX.d.forEach(function (d) {
+      d[1].forEach(function (ring) {
+        CTX.gd.addLayer(L.polygon(ring, {renderer: ctxRend, color: '#333', weight: 2.5, dashArray: '8 5', fill: false, interactive: false}));
+      });
+      stats.districts = (stats.districts || 0) + 1;
+    });
+    if (CTX.r) { CTX.gr.addLayer(L.polyline(CTX.r.map(pairs), {renderer: ctxRend, color: '#3b8bd9', weight: 3, opacity: 0.8, interactive: false})); stats.rivers = CTX.r.length; }
+    if (CTX.m) {
+      CTX.m.forEach(function (r) {
+        var line = L.polyline(pairs(r[2]), {renderer: ctxRend, color: r[1] === 'tertiary' ? '#d9a400' : '#e07b00', weight: r[1] === 'tertiary' ? 2.5 : 3.5, opacity: 0.9});
+        if (r[0]) line.bindTooltip(r[0] + ' (' + r[1] + ' road)', {sticky: true});
+        CTX.gm.addLayer(line);
+      });
+      stats.mainRoads = CTX.m.length;
+    }
+    if (CTX.p) {
+      CTX.p.forEach(function (p) {
+        var icon = L.divIcon({className: 'cm-place', html: '<span>' + p[0] + '</span>', iconSize: null});
+        CTX.gp.addLayer(L.marker([p[1], p[2]], {icon: icon, interactive: false, keyboard: false}));
+      });
+      stats.places = CTX.p.length;
+    }
+  }
+
   var P0 = PLANS.length ? PLANS[0][0] : null;
   var legend = L.control({position: 'bottomleft'});
   legend.onAdd = function () {
@@ -139,7 +179,12 @@
       '<div><span class="cm-sym hull"></span>area of a cluster</div>' +
       '<div><span class="cm-sym np"></span>school with teachers not placed</div>' +
       '<div><span class="cm-sym other"></span>school in no cluster</div>' +
-      (NET ? '<div><span class="cm-sym road"></span>road network' + (__NETGEN__ ? ' (generated, not real roads)' : '') + '</div>' : '');
+      (NET ? '<div><span class="cm-sym road"></span>road network' + (__NETGEN__ ? ' (generated, not real roads)' : '') + '</div>' : '') +
+      (CTX && CTX.m ? '<div><span class="cm-sym mainroad"></span>main road</div>' : '') +
+      (CTX && CTX.r ? '<div><span class="cm-sym river"></span>river' + (__NETGEN__ ? ' (generated)' : '') + '</div>' : '') +
+      (CTX && CTX.d ? '<div><span class="cm-sym boundary"></span>district boundary</div>' : '') +
+      (CTX && CTX.p ? '<div><span class="cm-place-sym">Name</span> place (' + CTX.pnote + ')</div>' : '') +
+      (PLANS.some(function (pg) { return pg[0].chg && pg[0].chg.length; }) ? '<div><span class="cm-sym changed"></span>school whose cluster or venue changed from the first scenario</div>' : '');
     h += __LEGEND_TAIL__;
     d.innerHTML = h;
     L.DomEvent.disableClickPropagation(d);
