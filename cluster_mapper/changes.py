@@ -44,6 +44,11 @@ def _edits_by_school(edits: pd.DataFrame | None) -> dict[str, list[str]]:
     return out
 
 
+def _edit_key(reason: str) -> str:
+    """The edit a reason names (the same edit can be named for the school and for its old venue)."""
+    return reason[reason.find("edit "):] if "edit " in reason else reason
+
+
 def _num(v) -> float:
     try:
         return float(v)
@@ -109,6 +114,8 @@ def plan_changes(old: pd.DataFrame, new: pd.DataFrame, edits: pd.DataFrame | Non
                 else:
                     reasons = ["the rules: re-planned with the fewest moves (the old venue's cluster changed or broke a rule)"
                                if change == "moved" else "the rules: a place became free"]
+            seen: set[str] = set()
+            reasons = [r for r in reasons if not (_edit_key(r) in seen or seen.add(_edit_key(r)))]
             why = "; ".join(reasons)
         t_old = _num(a["travel_minutes"]) if was else float("nan")
         t_new = _num(b["travel_minutes"]) if now else float("nan")
@@ -152,6 +159,18 @@ def cluster_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["cluster_id", "change", "old_venue_school_id", "new_venue_school_id", "old_teachers", "new_teachers", "joined", "left"])
 
 
+def changes_by_school(teachers: pd.DataFrame) -> pd.DataFrame:
+    """Moves grouped per school and change: ``school_id, change, from_cluster, to_cluster, teachers, travel_change_minutes, why``."""
+    moved = teachers[teachers["change"].isin([*MOVES, "newly_placed"])].copy()
+    moved["n"] = moved["n_teachers"].astype(int)
+    rows = []
+    for (sid, ch, a, b, why), g in moved.groupby(["school_id", "change", "old_cluster_id", "new_cluster_id", "why"], sort=True):
+        dt = pd.to_numeric(g["travel_change_minutes"], errors="coerce")
+        rows.append({"school_id": sid, "change": ch, "from_cluster": a, "to_cluster": b, "teachers": int(g["n"].sum()),
+                     "travel_change_minutes": round(float(dt.mean()), 1) if dt.notna().any() else np.nan, "why": why})
+    return pd.DataFrame(rows, columns=["school_id", "change", "from_cluster", "to_cluster", "teachers", "travel_change_minutes", "why"])
+
+
 def change_summary(teachers: pd.DataFrame, clusters: pd.DataFrame) -> dict:
     """Counts for the summary, the report and ``diff``: teachers moved, clusters created, kept, changed, dissolved.
 
@@ -171,4 +190,4 @@ def change_summary(teachers: pd.DataFrame, clusters: pd.DataFrame) -> dict:
     }
 
 
-__all__ = ["plan_changes", "cluster_changes", "change_summary", "CHANGE_COLUMNS", "MOVES"]
+__all__ = ["plan_changes", "cluster_changes", "changes_by_school", "change_summary", "CHANGE_COLUMNS", "MOVES"]

@@ -208,13 +208,16 @@ def diff(
                           f"{s['teachers_newly_placed']} newly placed, {s['teachers_joined']} joined, {s['teachers_left']} left.")
         out_console.print(f"clusters: {c['kept']} kept, {c['changed']} changed, {c['created']} created, {c['dissolved']} dissolved; "
                           f"mean travel change {s['mean_travel_change_minutes']:+.1f} minutes per teacher who stayed placed.")
-        moved = teachers[teachers["change"].isin(["moved", "lost_place", "newly_placed"])]
+        from .changes import changes_by_school
+
+        moved = changes_by_school(teachers)
         if len(moved):
-            t = Table(title="Teachers whose cluster changed")
-            for col in ("teacher_id", "school_id", "change", "old_cluster_id", "new_cluster_id", "travel_change_minutes", "why"):
-                t.add_column(col)
+            t = Table(title="Schools whose teachers changed cluster (per teacher: --out FILE)")
+            for col in ("school", "teachers", "change", "from -> to", "travel (min)"):
+                t.add_column(col, no_wrap=True)
+            t.add_column("why", overflow="fold")
             for r in moved.head(200).itertuples(index=False):
-                t.add_row(str(r.teacher_id), str(r.school_id), r.change, r.old_cluster_id, r.new_cluster_id,
+                t.add_row(str(r.school_id), str(r.teachers), r.change.replace("_", " "), f"{r.from_cluster or '-'} -> {r.to_cluster or '-'}",
                           "" if r.travel_change_minutes != r.travel_change_minutes else f"{r.travel_change_minutes:+.1f}", r.why)
             out_console.print(t)
         cc = clusters[clusters["change"] != "kept"]

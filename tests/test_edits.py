@@ -156,8 +156,10 @@ def test_every_action_is_honoured_and_validated(first):
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     assert f"{s['changes']['teachers_moved']} teacher(s) moved" in text
-    assert "exclude" in text
-    assert read_plan_csv(first["tmp"] / "diff.csv")["change"].isin(["moved", "lost_place"]).sum() == len(moved)
+    assert picks["exclude"][0] in text
+    d = read_plan_csv(first["tmp"] / "diff.csv")
+    assert d["change"].isin(["moved", "lost_place"]).sum() == len(moved)
+    assert d.loc[d["school_id"] == picks["exclude"][0], "why"].str.contains("exclude").all()
 
 
 def test_revise_without_edits_moves_no_one(first):
