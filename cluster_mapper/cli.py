@@ -212,22 +212,18 @@ def diff(
 
         moved = changes_by_school(teachers)
         if len(moved):
-            t = Table(title="Schools whose teachers changed cluster (per teacher: --out FILE)")
-            for col in ("school", "teachers", "change", "from -> to", "travel (min)"):
-                t.add_column(col, no_wrap=True)
-            t.add_column("why", overflow="fold")
-            for r in moved.head(200).itertuples(index=False):
-                t.add_row(str(r.school_id), str(r.teachers), r.change.replace("_", " "), f"{r.from_cluster or '-'} -> {r.to_cluster or '-'}",
-                          "" if r.travel_change_minutes != r.travel_change_minutes else f"{r.travel_change_minutes:+.1f}", r.why)
-            out_console.print(t)
+            out_console.print("Schools whose teachers changed cluster (per teacher: --out FILE):")
+            for r in moved.head(300).itertuples(index=False):
+                dt = "" if r.travel_change_minutes != r.travel_change_minutes else f", travel {r.travel_change_minutes:+.1f} min"
+                out_console.print(f"  - {r.school_id}: {r.teachers} teacher(s) {r.change.replace('_', ' ')} ({r.from_cluster or '-'} -> {r.to_cluster or '-'}{dt}); why: {r.why}",
+                                  markup=False, highlight=False)
         cc = clusters[clusters["change"] != "kept"]
         if len(cc):
-            t = Table(title="Clusters created, changed or dissolved")
-            for col in cc.columns:
-                t.add_column(col)
+            out_console.print("Clusters created, changed or dissolved:")
             for r in cc.itertuples(index=False):
-                t.add_row(*[str(v) for v in r])
-            out_console.print(t)
+                venue = r.new_venue_school_id if r.change != "dissolved" else r.old_venue_school_id
+                out_console.print(f"  - {r.cluster_id} {r.change} (venue {venue}): {r.old_teachers} -> {r.new_teachers} teachers, "
+                                  f"{r.joined} joined, {r.left} left", markup=False, highlight=False)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             write_csv(teachers, out)

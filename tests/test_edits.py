@@ -159,7 +159,7 @@ def test_every_action_is_honoured_and_validated(first):
     assert picks["exclude"][0] in text
     d = read_plan_csv(first["tmp"] / "diff.csv")
     assert d["change"].isin(["moved", "lost_place"]).sum() == len(moved)
-    assert d.loc[d["school_id"] == picks["exclude"][0], "why"].str.contains("exclude").all()
+    assert d.loc[(d["school_id"] == picks["exclude"][0]) & (d["change"] == "lost_place"), "why"].str.contains("exclude").all()
 
 
 def test_revise_without_edits_moves_no_one(first):
