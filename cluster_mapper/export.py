@@ -73,19 +73,23 @@ def feasible_alternatives(plan) -> pd.DataFrame:
               for c, v in zip(cl["cluster_id"], cl["venue_school_id"], strict=True)}
     cl["region"] = [r.iloc[0] if len(r) else "" for r in region.values()]
     rows = []
-    tt = plan.travel
+    lookup = plan.travel.lookup()
+    inf = float("inf")
+    by_type: dict[tuple, list[tuple]] = {}
+    for c in cl.itertuples(index=False):
+        by_type.setdefault((c.region, c.gender_group, c.level_group), []).append(
+            (c.cluster_id, c.venue_school_id, int(c.n_teachers), int(c.n_schools), members.get(c.cluster_id, set())))
     for r in u.itertuples(index=False):
         dp = plan.policy.for_district(r.district)
-        same = cl[(cl["region"] == r.region) & (cl["gender_group"] == r.gender_group) & (cl["level_group"] == r.level_group) & (cl["cluster_id"] != r.cluster_id)]
+        limit, n = dp.travel_limit, int(r.n_teachers)
         found = []
-        for c in same.itertuples(index=False):
-            m = tt.minutes(r.school_id, c.venue_school_id)
-            if not np.isfinite(m) or m > dp.travel_limit:
+        for cid, venue, size, n_schools, inside in by_type.get((r.region, r.gender_group, r.level_group), []):
+            if cid == r.cluster_id:
                 continue
-            inside = r.school_id in members.get(c.cluster_id, set())
-            if int(c.n_teachers) + int(r.n_teachers) > dp.max_teachers or (not inside and int(c.n_schools) + 1 > dp.school_limit):
+            m = 0.0 if venue == r.school_id else lookup.get((r.school_id, venue), inf)
+            if m > limit or size + n > dp.max_teachers or (r.school_id not in inside and n_schools + 1 > dp.school_limit):
                 continue
-            found.append((float(m), c.cluster_id, c.venue_school_id))
+            found.append((float(m), cid, venue))
         for m, cid, v in sorted(found)[:MAX_ALTERNATIVES]:
             rows.append({"school_id": r.school_id, "unit_id": r.unit_id, "cluster_id": cid, "venue_school_id": v, "travel_minutes": round(m, 1)})
     return pd.DataFrame(rows, columns=ALTERNATIVE_COLUMNS)
