@@ -174,9 +174,14 @@ def _edit_rows(path: Path) -> list[dict[str, str]]:
 
 
 def _edits_for(plan_dir: Path, summary: dict) -> list[dict[str, str]]:
+    """The plan's edits: its edits file when unchanged since planning, else the copy in the plan folder."""
+    import hashlib
+
     path = (summary.get("inputs") or {}).get("edits")
     if path and Path(path).is_file():
-        return _edit_rows(Path(path))
+        want = (summary.get("input_sha256") or {}).get("edits")
+        if want is None or hashlib.sha256(Path(path).read_bytes()).hexdigest() == want:
+            return _edit_rows(Path(path))
     if (Path(plan_dir) / "edits.csv").is_file():
         return _edit_rows(Path(plan_dir) / "edits.csv")
     return []
