@@ -391,3 +391,44 @@ def test_exported_workbook_edited_with_openpyxl_replans(first, tmp_path):
     assert runner.invoke(app, ["export", str(out), "--xlsx", str(book2)]).exit_code == 0
     rows = [r for r in openpyxl.load_workbook(book2)["edits"].values][1:]
     assert [r[0] for r in rows if r[0]] == ["lock_cluster", "apart"]
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_random_edits_are_honoured_or_refused_with_rows(tmp_path, seed):
+    """Random edits on generated districts: either refused (exit 2, rows named, nothing written) or honoured and validated."""
+    schools, teachers, _ = write_district(tmp_path, 30, seed)
+    policy = write_policy(tmp_path, BASE)
+    first = tmp_path / "first"
+    base = ["--schools", str(schools), "--teachers", str(teachers), "--policy", str(policy)]
+    _plan([*base, "--out", str(first), "--no-review"])
+    a = read_plan(first).assignments
+    ids = sorted(a["school_id"].unique())
+    cids = sorted(read_plan(first).clusters["cluster_id"])
+    rng = np.random.default_rng(seed)
+    rows, refused, honoured = [], 0, 0
+    for attempt in range(6):
+        pick = lambda: ids[int(rng.integers(len(ids)))]  # noqa: E731
+        action = ["together", "apart", "venue", "no_venue", "travel_minutes", "exclude", "lock_cluster"][attempt % 7 if attempt < 6 else int(rng.integers(7))]
+        x, y = pick(), pick()
+        while y == x:
+            y = pick()
+        row = {"together": f"together,{x},{y},,,", "apart": f"apart,{x},{y},,,", "venue": f"venue,{x},,,,",
+               "no_venue": f"no_venue,{x},,,,", "travel_minutes": f"travel_minutes,{x},{y},,{int(rng.integers(1, 200))},",
+               "exclude": f"exclude,{x},,,,", "lock_cluster": f"lock_cluster,,,{cids[int(rng.integers(len(cids)))]},,"}[action]
+        rows.append(row)
+        edits = tmp_path / f"edits_{attempt}.csv"
+        edits.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+        out = tmp_path / f"p{attempt}"
+        res = runner.invoke(app, ["plan", *base, "--straight-line", "--no-review", "--out", str(out), "--revise", str(first), "--edits", str(edits)])
+        if res.exit_code == 2:
+            refused += 1
+            text = " ".join(res.output.split())
+            assert "row" in text and "nothing was written" in text and not out.exists(), text
+            rows.pop()  # the office deletes the refused row and goes on
+            continue
+        assert res.exit_code == 0, res.output + repr(res.exception)
+        rep = validate_plan(out)
+        assert rep.ok, (rows, rep.violations)
+        assert rep.checked["edits"] == len(rows)
+        honoured += 1
+    assert honoured >= 1
