@@ -298,7 +298,8 @@ def _rows(*edits: Edit) -> str:
     return ("rows " + ", ".join(map(str, rows))) if len(rows) > 1 else f"row {rows[0]}"
 
 
-def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel, policy, previous: pd.DataFrame | None) -> None:
+def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel, policy, previous: pd.DataFrame | None,
+                teachers: pd.DataFrame | None = None) -> None:
     """Check edits against the inputs, the rules and each other, before solving.
 
     Parameters
@@ -314,6 +315,9 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
     policy : Policy
     previous : pandas.DataFrame or None
         ``assignments.csv`` of the plan being revised.
+    teachers : pandas.DataFrame, optional
+        Today's teachers with their ``unit_id`` (a locked cluster must keep
+        exactly its teachers: none may have left or joined its schools).
 
     Raises
     ------
@@ -336,8 +340,6 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
             if sid and sid not in known:
                 close = difflib.get_close_matches(sid, sorted(known), n=1)
                 bad(f"{e.label}: school {sid} is not in the schools file.", (f"did you mean {close[0]}? " if close else "") + "use a school_id of the schools file.", e, fld=fld)
-    if problems:
-        raise InputError(problems)
     prev_clusters: dict[str, pd.DataFrame] = {}
     if previous is not None:
         p = previous[previous["status"] == "placed"]
@@ -444,6 +446,14 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
         if gone:
             bad(f"{e.label}: cluster {e.cluster_id} cannot be kept: its teachers {', '.join(gone)} are no longer in the roster.", "delete the row (the cluster is then planned again).", e, fld="cluster_id")
             continue
+        if teachers is not None:
+            now = set(teachers.loc[teachers["unit_id"].isin(set(c["unit_id"])), "teacher_id"].astype(str))
+            was = set(c["teacher_id"].astype(str))
+            if now != was:
+                diff = sorted(now ^ was)
+                bad(f"{e.label}: cluster {e.cluster_id} cannot be kept exactly: teachers {', '.join(diff[:8])}{' ...' if len(diff) > 8 else ''} "
+                    "joined or left its schools since the previous plan.", "delete the row (the cluster is then planned again with the fewest moves).", e, fld="cluster_id")
+                continue
         members = units[units["unit_id"].isin(set(c["unit_id"]))]
         dp = policy.for_district(sch.at[venue_school, "district"])
         n = int(members["n_teachers"].sum())

@@ -223,7 +223,7 @@ def solve_plan(
     units, teachers = build_units(inputs, policy)
     edits = edits if edits is not None else Edits("<none>")
     if edits.rows:
-        check_edits(edits, units, inputs.schools, travel, policy, previous)
+        check_edits(edits, units, inputs.schools, travel, policy, previous, teachers)
     excluded = edits.excluded()
     if excluded:
         out = teachers["school_id"].isin(excluded)

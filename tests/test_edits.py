@@ -432,3 +432,31 @@ def test_random_edits_are_honoured_or_refused_with_rows(tmp_path, seed):
         assert rep.checked["edits"] == len(rows)
         honoured += 1
     assert honoured >= 1
+
+
+def test_lock_refused_when_its_teachers_changed_and_ids_reported_together(first, tmp_path):
+    a = read_plan(first["plan"]).assignments
+    p = a[a["status"] == "placed"]
+    cid = p["cluster_id"].iloc[0]
+    leaver = p.loc[p["cluster_id"] == cid, "teacher_id"].iloc[0]
+    roster = pd.read_csv(first["teachers"], dtype=str)
+    roster = roster[roster["teacher_id"] != leaver]
+    teachers2 = tmp_path / "roster.csv"
+    roster.to_csv(teachers2, index=False)
+    edits = tmp_path / "e.csv"
+    edits.write_text(HEADER + f"lock_cluster,,,{cid},,works well\nlock_cluster,,,NO-SUCH-CLUSTER,,\napart,{p['school_id'].iloc[0]},NO-SUCH-SCHOOL,,,\n", encoding="utf-8")
+    out = tmp_path / "p"
+    res = runner.invoke(app, ["plan", "--schools", str(first["schools"]), "--teachers", str(teachers2), "--policy", str(first["policy"]),
+                              "--straight-line", "--out", str(out), "--revise", str(first["plan"]), "--edits", str(edits)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2, text
+    assert "nothing was written" in text and not out.exists()
+    # the unknown cluster and the unknown school are reported together (rows 3 and 4)
+    assert "row 3" in text and "NO-SUCH-CLUSTER is not in the previous plan" in text
+    assert "row 4" in text and "NO-SUCH-SCHOOL is not in the schools file" in text
+    # with the unknown ids fixed, the lock of a cluster whose teacher left is refused by name
+    edits.write_text(HEADER + f"lock_cluster,,,{cid},,works well\n", encoding="utf-8")
+    res = runner.invoke(app, ["plan", "--schools", str(first["schools"]), "--teachers", str(teachers2), "--policy", str(first["policy"]),
+                              "--straight-line", "--out", str(out), "--revise", str(first["plan"]), "--edits", str(edits)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and leaver in text and "joined or left" in text, text
