@@ -12,8 +12,11 @@ One public API, used by the command line, the notebook and the benchmarks::
 The modules read as the pipeline: ``inputs`` and ``policy`` (read and check)
 → ``network`` and ``travel`` (travel times) → ``units`` → ``model`` (the
 OR-Tools cluster model) → ``planner`` (plan and reasons) → ``plan_io``
-(files) → ``validate`` (independent checks) → ``mapping``, ``report`` and
-``compare`` (review). ``api`` joins them.
+(files) → ``validate`` (independent checks) → ``mapping`` (with
+``context``), ``report`` and ``compare`` (review). Revising a plan with the
+people who use it: ``edits`` (the edits file, checked before solving),
+``changes`` (what moved and why: ``diff``, ``changes.csv``) and ``export``
+(the workbook round trip). ``api`` joins them.
 """
 
 __version__ = "0.2.0"

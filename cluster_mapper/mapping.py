@@ -545,7 +545,7 @@ def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net
 
     head, tail, attrib = _legend_parts(payloads, net_generated, net_note, compare)
     if context and context.get("d"):
-        attrib = [*attrib, "District boundary: OCHA Pakistan, via HDX"]
+        attrib = [*attrib, "Boundary: OCHA/HDX"]
     js = (MAP_JS.replace("__MAP__", m.get_name())
           .replace("__PLANS__", "[" + ",".join(plans_js) + "]")
           .replace("__NET__", script_json(network) if network else "null")

@@ -160,11 +160,14 @@
       stats.mainRoads = CTX.m.length;
     }
     if (CTX.p) {
-      CTX.p.forEach(function (p) {
-        var icon = L.divIcon({className: 'cm-place', html: '<span>' + p[0] + '</span>', iconSize: null});
+      CTX.p.forEach(function (p, k) {
+        var icon = L.divIcon({className: 'cm-place' + (k >= 40 ? ' minor' : ''), html: '<span>' + p[0] + '</span>', iconSize: null});
         CTX.gp.addLayer(L.marker([p[1], p[2]], {icon: icon, interactive: false, keyboard: false}));
       });
       stats.places = CTX.p.length;
+      // zoomed out, only the places with most schools are named (the others when zooming in)
+      var few = function () { map.getContainer().classList.toggle('cm-few', map.getZoom() < 11); };
+      map.on('zoomend', few); few();
     }
   }
 
