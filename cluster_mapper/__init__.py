@@ -14,8 +14,11 @@ CSV, workbooks, their headers and codes), ``inputs`` and ``policy`` (read
 and check; ``preview`` shows how before planning)
 → ``osm`` and ``network`` (road networks, through osmnx and pyosmium) → ``travel`` (travel times) → ``units`` → ``model`` (the
 OR-Tools cluster model) → ``planner`` (plan and reasons) → ``plan_io``
-(files) → ``validate`` (independent checks) → ``mapping``, ``report`` and
-``compare`` (review). ``api`` joins them.
+(files) → ``validate`` (independent checks) → ``mapping`` (with
+``context``), ``report`` and ``compare`` (review). Revising a plan with the
+people who use it: ``edits`` (the edits file, checked before solving),
+``changes`` (what moved and why: ``diff``, ``changes.csv``) and ``export``
+(the workbook round trip). ``api`` joins them.
 """
 
 __version__ = "0.2.0"

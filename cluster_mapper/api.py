@@ -90,8 +90,13 @@ class Scenario:
         A policy TOML file, an already loaded :class:`Policy`, or ``None``
         for the field-study defaults.
     revise : path or None
-        An earlier plan folder: its clusters that still obey every rule are
-        kept unchanged; only the rest is planned again.
+        An earlier plan folder: re-plan with the least change (the most
+        teachers placed, then the fewest moved from their previous venue,
+        then the least travel).
+    edits : path or None
+        An edits file (CSV, or the ``edits`` sheet of an XLSX workbook; see
+        :mod:`cluster_mapper.edits`): hard rules from the people who use the
+        plan. ``lock_cluster`` edits need ``revise``.
     backend : str
         OR-Tools MIP backend (``HIGHS``, ``SCIP``, ``CBC``, ``CP_SAT``).
     cache_dir : path, None or False
@@ -113,6 +118,7 @@ class Scenario:
     cache_dir: str | Path | None | bool = None
     district: str | None = None
     elevation: tuple[str | Path, ...] | None = None
+    edits: str | Path | None = None
 
     @classmethod
     def sample(cls, policy: str | Path | Policy | None = None, **kwargs) -> "Scenario":
@@ -251,12 +257,18 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     Raises
     ------
     InputError
-        A problem in an input file, or a ``[districts.NAME]`` table that
-        looks like a misspelt district (nothing is planned).
+        A problem in an input file, a ``[districts.NAME]`` table that
+        looks like a misspelt district, or edits that are unknown, break a
+        rule or contradict each other (nothing is planned).
     """
     if progress:
         progress("reading schools and teachers", 0.0)
     policy = scenario.load_policy()
+    edits = None
+    if scenario.edits is not None:
+        from .edits import read_edits
+
+        edits = read_edits(scenario.edits)
     if inputs is None:
         inputs = read_inputs(scenario, policy)
     notes = inputs.notes + check_policy_districts(policy, inputs.schools["district"])
@@ -269,7 +281,9 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
         from .plan_io import read_plan
 
         previous = read_plan(scenario.revise).assignments
-    result = solve_plan(inputs, travel.times, policy, backend=scenario.backend, progress=progress, previous=previous)
+    times = edits.apply_travel(travel.times) if edits is not None else travel.times
+    result = solve_plan(inputs, times, policy, backend=scenario.backend, progress=progress, previous=previous, edits=edits)
+    result.revised_from = str(Path(scenario.revise).resolve()) if scenario.revise is not None else None
     result.notes[:0] = notes
     result.network = travel.network
     result.travel_spec = travel.spec

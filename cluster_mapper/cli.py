@@ -149,7 +149,8 @@ def plan(
     out: Path = typer.Option(DEFAULT_OUT, help="Folder for the plan files; replaced only when the new plan is complete."),
     backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
     review: bool = typer.Option(True, help="Also write map.html and report.html."),
-    revise: Optional[Path] = typer.Option(None, help="An earlier plan folder: keep its clusters that still obey the rules, re-plan only the rest (after teacher transfers)."),
+    revise: Optional[Path] = typer.Option(None, help="An earlier plan folder: re-plan with the least change (most placed, then fewest teachers moved, then least travel)."),
+    edits: Optional[Path] = typer.Option(None, help="Edits file (CSV, or the 'edits' sheet of an XLSX workbook): lock_cluster, together, apart, venue, no_venue, travel_minutes, exclude."),
     district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
     elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
 ):
@@ -168,7 +169,7 @@ def plan(
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
         check_output_folder(out)
         scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, policy,
-                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise, district=district, elevation=elevation)
+                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise, edits=edits, district=district, elevation=elevation)
         with _progress() as prog:
             task = prog.add_task("planning", total=1.0)
             result = plan_scenario(scenario, progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
@@ -178,6 +179,78 @@ def plan(
         if result.travel.source != "network":
             console.print(f"[yellow]Note:[/] travel times are {result.travel.source.replace('_', ' ')}, not from a road network.")
         _print_notes(result.notes, len(result.inputs.notes))
+        ch = result.summary.get("changes")
+        if ch:
+            c = ch["clusters"]
+            out_console.print(f"changes since {revise}: {ch['teachers_moved']} teacher(s) moved; clusters kept {c['kept']}, changed {c['changed']}, "
+                              f"created {c['created']}, dissolved {c['dissolved']} (per teacher in {out / 'changes.csv'})")
+
+    _run(body)
+
+
+@app.command()
+def export(
+    plan_dir: Path = typer.Argument(..., help="A plan folder."),
+    xlsx: Path = typer.Option(..., help="Workbook to write (.xlsx): clusters, schools with their alternatives, and an edits sheet with drop-down lists."),
+):
+    """Write a plan as a workbook to review and edit in Excel or LibreOffice; its edits sheet feeds --edits."""
+
+    def body():
+        from .errors import InputProblem
+        from .export import write_workbook
+
+        if xlsx.suffix.lower() != ".xlsx":
+            raise InputError([InputProblem("<command line>", f"--xlsx {xlsx} does not end in .xlsx.", "give a file name ending in .xlsx.", field="--xlsx")])
+        path = write_workbook(plan_dir, xlsx)
+        out_console.print(f"workbook written to {path}; add edits on its 'edits' sheet, then: cluster-mapper plan ... --revise {plan_dir} --edits {path}")
+
+    _run(body)
+
+
+@app.command()
+def diff(
+    old_plan: Path = typer.Argument(..., help="The earlier plan folder."),
+    new_plan: Path = typer.Argument(..., help="The later plan folder."),
+    out: Optional[Path] = typer.Option(None, help="Also write the per-teacher changes to this CSV."),
+):
+    """Show what changed between two plans: teachers moved and why, clusters created, kept and dissolved."""
+
+    def body():
+        from .changes import change_summary, cluster_changes, plan_changes
+        from .plan_io import read_plan, read_plan_csv, write_csv
+
+        a, b = read_plan(old_plan), read_plan(new_plan)
+        edits_csv = Path(new_plan) / "edits.csv"
+        edits_df = read_plan_csv(edits_csv) if edits_csv.exists() else None
+        teachers = plan_changes(a.assignments, b.assignments, edits_df)
+        clusters = cluster_changes(a.assignments, b.assignments)
+        s = change_summary(teachers, clusters)
+        c = s["clusters"]
+        out_console.print(f"{s['teachers_moved']} teacher(s) moved ({s['teachers_moved'] - s['teachers_lost_place']} to another venue, "
+                          f"{s['teachers_lost_place']} lost their place) from {s['schools_with_moves']} school(s); "
+                          f"{s['teachers_newly_placed']} newly placed, {s['teachers_joined']} joined, {s['teachers_left']} left.")
+        out_console.print(f"clusters: {c['kept']} kept, {c['changed']} changed, {c['created']} created, {c['dissolved']} dissolved; "
+                          f"mean travel change {s['mean_travel_change_minutes']:+.1f} minutes per teacher who stayed placed.")
+        from .changes import changes_by_school
+
+        moved = changes_by_school(teachers)
+        if len(moved):
+            out_console.print("Schools whose teachers changed cluster (per teacher: --out FILE):")
+            for r in moved.head(300).itertuples(index=False):
+                dt = "" if r.travel_change_minutes != r.travel_change_minutes else f", travel {r.travel_change_minutes:+.1f} min"
+                out_console.print(f"  - {r.school_id}: {r.teachers} teacher(s) {r.change.replace('_', ' ')} ({r.from_cluster or '-'} -> {r.to_cluster or '-'}{dt}); why: {r.why}",
+                                  markup=False, highlight=False)
+        cc = clusters[clusters["change"] != "kept"]
+        if len(cc):
+            out_console.print("Clusters created, changed or dissolved:")
+            for r in cc.itertuples(index=False):
+                venue = r.new_venue_school_id if r.change != "dissolved" else r.old_venue_school_id
+                out_console.print(f"  - {r.cluster_id} {r.change} (venue {venue}): {r.old_teachers} -> {r.new_teachers} teachers, "
+                                  f"{r.joined} joined, {r.left} left", markup=False, highlight=False)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_csv(teachers, out)
+            out_console.print(f"per-teacher changes written to {out}")
 
     _run(body)
 

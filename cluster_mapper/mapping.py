@@ -15,7 +15,20 @@ Layers (in the layer control):
 - teachers not placed, highlighted in red, with the reason and the smallest
   change that would place them;
 - schools outside any cluster;
-- the road network as a light layer (simplified; left out when too large).
+- the road network as a light layer (simplified; left out when too large);
+- context to find one's way (offline, :mod:`cluster_mapper.context`): the
+  district boundary, place names, rivers and main roads;
+- on comparison maps, the schools whose cluster or venue differs from the
+  first scenario, ringed in orange, with before and after in the popup.
+
+Clicking a school shows its feasible alternatives (other clusters it could
+join within the rules, with travel minutes; ``alternatives.csv``). The
+*edit mode* (a box at the top left, plan maps only) turns the popups into a
+review tool: move a school to another cluster (a ``together`` edit with that
+cluster's venue), keep two schools apart, lock a cluster, mark a school that
+cannot host; a note box gives the reason. "Download edits (CSV)" saves them
+as an edits file for ``cluster-mapper plan --revise THIS_PLAN --edits
+edits.csv``, without leaving the machine (a ``blob:`` link).
 
 The plan is embedded once as compact JSON and drawn by a small script, with
 canvas rendering for large plans (a province: 10,000 schools, 1,000
@@ -167,6 +180,10 @@ def plan_payload(plan) -> dict:
     head_mask = pf.policy.left_out(a)
     heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
     school_text = _teachers_texts(a, ["school_id"])
+    alternatives = _alternatives(pf)
+    edit_notes = {}
+    if "edits" in a.columns:
+        edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
     schools = []
     for i, r in enumerate(sch.itertuples(index=False)):
         pt = r.geometry
@@ -175,8 +192,12 @@ def plan_payload(plan) -> dict:
             1 if _truthy(r.can_host) else 0,
             school_text.get(r.school_id, "no teachers"),
             int(heads.get(r.school_id, 0)),
+            esc(edit_notes.get(r.school_id, "")),
+            alternatives.get(r.school_id, []),
         ])
 
+    for row in schools:  # venue ids to school indices (alternatives whose venue is not drawn are dropped)
+        row[9] = [[c, sidx[v], m] for c, v, m in row[9] if v in sidx]
     placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
     member_text = _teachers_texts(placed, ["cluster_id", "school_id"])
     member_minutes = placed.groupby(["cluster_id", "school_id"], sort=True)["minutes"].max()
@@ -241,6 +262,76 @@ def plan_payload(plan) -> dict:
                   "head": int(summary.get("head_teachers_left_out", 0)),
                   "mean": _num(summary.get("mean_travel_minutes")), "max": _num(summary.get("max_travel_minutes"))},
     }
+
+
+def _alternatives(pf) -> dict[str, list]:
+    """{school_id: [[cluster_id (escaped), venue school_id, minutes], ...]} from the plan's ``alternatives.csv``."""
+    folder = getattr(pf, "directory", None)
+    if folder is not None and (Path(folder) / "alternatives.csv").exists():
+        from .plan_io import read_plan_csv
+
+        alts = read_plan_csv(Path(folder) / "alternatives.csv")
+    elif hasattr(pf, "units") and hasattr(pf, "travel"):
+        from .export import feasible_alternatives
+
+        alts = feasible_alternatives(pf)
+    else:
+        return {}
+    out: dict[str, list] = {}
+    for r in alts.itertuples(index=False):
+        out.setdefault(r.school_id, []).append([esc(r.cluster_id), r.venue_school_id, round(_num(r.travel_minutes), 1)])
+    return out
+
+
+def map_context(plan, network: bool = True) -> dict:
+    """The offline context layers of a plan's map (see :mod:`cluster_mapper.context`)."""
+    from .context import district_outlines, network_context, place_labels
+
+    out: dict = {}
+    try:
+        a = plan.assignments
+        out["d"] = [[esc(d["name"]), d["rings"]] for d in district_outlines(sorted(set(a["district"])))]
+        geo = plan.geodata
+        if geo is not None:
+            sch = geo[geo["kind"] == "school"]
+            out["p"] = [[esc(p), y, x, n] for p, y, x, n in place_labels(sch["name"], sch.geometry.y, sch.geometry.x)]
+            out["pnote"] = "place names taken from the school names" + (" (generated sample names)" if schools_generated(plan.summary) else "")
+        if network and (plan.summary.get("travel") or {}).get("network_path"):
+            rivers, roads = network_context(plan.network)
+            out["r"] = rivers
+            out["m"] = [[esc(n), esc(h), f] for n, h, f in roads]
+    except Exception as exc:  # context helps reading the map; it must never stop it
+        log.warning("map context layers left out: %s", exc)
+    return out
+
+
+def changed_schools(before, after, payload: dict, before_label: str) -> list:
+    """Schools whose cluster or venue differs between two plans: ``[[school index, before text, after text], ...]`` (escaped)."""
+    def where(p) -> dict[str, str]:
+        a = p.assignments
+        placed = a[a["status"] == "placed"]
+        out = {}
+        for sid, g in placed.groupby("school_id"):
+            parts = sorted({f"{c} at {v} ({_num(m):.0f} min)" for c, v, m in zip(g["cluster_id"], g["venue_school_id"], g["travel_minutes"], strict=True)})
+            out[sid] = "; ".join(parts)
+        for sid in set(a["school_id"]) - set(out):
+            out[sid] = "not placed"
+        return out
+
+    def venues(p) -> dict[str, tuple]:
+        a = p.assignments
+        placed = a[a["status"] == "placed"]
+        v = placed.groupby("school_id")["venue_school_id"].apply(lambda s: tuple(sorted(set(s)))).to_dict()
+        return {sid: v.get(sid, ()) for sid in set(a["school_id"])}
+
+    vb, va = venues(before), venues(after)
+    wb, wa = where(before), where(after)
+    index = {html.unescape(s[1]): i for i, s in enumerate(payload["s"])}
+    out = []
+    for sid in sorted(set(vb) | set(va)):
+        if vb.get(sid, ()) != va.get(sid, ()) and sid in index:
+            out.append([index[sid], esc(f"{html.unescape(before_label)}: {wb.get(sid, 'not in the plan')}"), esc(wa.get(sid, "not in the plan"))])
+    return out
 
 
 def _type_order(key: str) -> tuple:
@@ -372,8 +463,12 @@ def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_not
 
 
 def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net_generated: bool = False,
-              net_note: str = "", *, compare: bool = False, renderer: str = "auto"):
-    """A folium Map drawing one plan (layers per cluster type) or several scenarios (a layer each)."""
+              net_note: str = "", *, compare: bool = False, renderer: str = "auto", context: dict | None = None):
+    """A folium Map drawing one plan (layers per cluster type) or several scenarios (a layer each).
+
+    ``context`` (see :func:`map_context`) adds the offline layers that say
+    where one is: district boundary, place names, rivers and main roads.
+    """
     import folium
     from branca.element import Element, MacroElement
     from jinja2 import Template
@@ -419,16 +514,30 @@ def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net
         ng = folium.FeatureGroup(name="Road network" + (" (generated)" if net_generated else ""), show=True)
         ng.add_to(m)
         net_group = ng.get_name()
+    ctx_js = "null"
+    if context:
+        parts = []
+        for key, label in (("d", "District boundary"), ("p", "Place names"), ("r", "Rivers"), ("m", "Main roads")):
+            if context.get(key):
+                g = folium.FeatureGroup(name=label, show=True)
+                g.add_to(m)
+                parts.append(f"{key}:{script_json(context[key])},g{key}:{g.get_name()}")
+        if parts:
+            ctx_js = "{" + ",".join(parts) + ",pnote:" + script_json(context.get("pnote", "")) + "}"
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False,
                      attr="&copy; OpenStreetMap contributors, ODbL").add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
     head, tail, attrib = _legend_parts(payloads, net_generated, net_note, compare)
+    if context and context.get("d"):
+        attrib = [*attrib, "Boundary: OCHA/HDX"]
     js = (MAP_JS.replace("__MAP__", m.get_name())
           .replace("__PLANS__", "[" + ",".join(plans_js) + "]")
           .replace("__NET__", script_json(network) if network else "null")
           .replace("__NETGROUP__", net_group)
           .replace("__CANVAS__", "true" if canvas else "false")
+          .replace("__EDIT__", "false" if compare else "true")
+          .replace("__CTX__", ctx_js)
           .replace("__NETGEN__", "true" if net_generated else "false")
           .replace("__LEGEND_HEAD__", head.replace("<", "\\u003c").replace(">", "\\u003e"))
           .replace("__LEGEND_TAIL__", tail.replace("<", "\\u003c").replace(">", "\\u003e"))
@@ -466,7 +575,7 @@ def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool
     """
     payload = plan_payload(plan)
     net, net_gen, note = network_payload(plan) if network else (None, False, "")
-    m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer)
+    m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer, context=map_context(plan, network=network))
     out = Path(folder) / "map.html"
     out.write_text(render_html(m), encoding="utf-8")
     return out
@@ -476,11 +585,17 @@ def write_comparison_map(scenarios: Iterable[tuple[str, Any]], out: str | Path, 
     """One map with each scenario's plan as a layer (road network from the first)."""
     payloads = []
     net, net_gen, note = None, False, ""
+    context = None
+    first = None
     for k, (label, plan) in enumerate(scenarios):
         payloads.append((label, plan_payload(plan)))
         if k == 0:
             net, net_gen, note = network_payload(plan)
-    m = build_map(payloads, net, net_gen, note, compare=True, renderer=renderer)
+            context = map_context(plan)
+            first = plan
+        else:
+            payloads[-1][1]["chg"] = changed_schools(first, plan, payloads[-1][1], payloads[0][0])
+    m = build_map(payloads, net, net_gen, note, compare=True, renderer=renderer, context=context)
     out = Path(out)
     out.write_text(render_html(m), encoding="utf-8")
     return out

@@ -1,10 +1,15 @@
 """Plan files: write a plan directory completely or not at all, and read it back.
 
 A plan directory holds ``assignments.csv`` (one row per teacher, or per
-school group for count input), ``clusters.csv``, ``clusters.geojson``
+school group for count input; its ``edits`` column names the edits on the
+teacher's school, with their notes), ``clusters.csv``, ``clusters.geojson``
 (schools, venues, member-to-venue lines and cluster hulls) and
 ``summary.json`` (objective, proven lower bound, gap, travel source, policy,
-input files and their hashes). Files are first written to a temporary folder
+input files and their hashes; for a revision the previous plan and counts
+of what changed), and for a revision or edits ``changes.csv`` (per teacher:
+moved or not, and why) and ``edits.csv`` (the edits honoured);
+``alternatives.csv`` lists, per school group, the other clusters it could
+join within the rules, with travel minutes. Files are first written to a temporary folder
 beside the target and moved into place at the end, so an interrupted run
 leaves the previous plan as it was.
 """
@@ -40,7 +45,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPED = (*FORMULA_START, "'")
 ASSIGNMENT_COLUMNS = [
     "teacher_id", "school_id", "unit_id", "district", "cluster_id", "venue_school_id", "travel_minutes",
-    "status", "reason", "suggestion", "gender", "level", "role", "n_teachers",
+    "status", "reason", "suggestion", "gender", "level", "role", "n_teachers", "edits",
 ]
 
 
@@ -213,6 +218,9 @@ def plan_summary(plan) -> dict:
     travel_spec = plan.travel_spec or {"source": plan.travel.source}
     inputs = {"schools": plan.inputs.schools_path, "teachers": plan.inputs.teachers_path, "policy": plan.policy_path,
               **{k: v for k, v in travel_spec.items() if k.endswith("_path")}}
+    edits = getattr(plan, "edits", None)
+    if edits is not None:
+        inputs["edits"] = str(Path(edits.path).resolve())
     from .tables import split_sheet
 
     files = {k: split_sheet(v)[0] for k, v in inputs.items() if v}  # a workbook's sheet: the workbook's hash
@@ -249,7 +257,21 @@ def plan_summary(plan) -> dict:
         "inputs": inputs,
         "input_sha256": hashes,
         "notes": plan.notes,
+        "revised_from": getattr(plan, "revised_from", None),
+        "edits": None if edits is None else {"file": str(Path(edits.path).resolve()), "rows": len(edits.rows),
+                                               "actions": {a: len(edits.of(a)) for a in sorted({e.action for e in edits.rows})}},
+        "changes": _changes_summary(plan),
     }
+
+
+def _changes_summary(plan) -> dict | None:
+    """Counts of what changed since the revised plan (None when the plan revises none)."""
+    changes = getattr(plan, "changes", None)
+    if changes is None or getattr(plan, "previous", None) is None:
+        return None
+    from .changes import change_summary, cluster_changes
+
+    return change_summary(changes, cluster_changes(plan.previous, plan.assignments))
 
 
 def check_output_folder(out: str | Path) -> None:
@@ -292,6 +314,13 @@ def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
     with atomic_directory(out) as tmp:
         write_csv(plan.assignments, tmp / "assignments.csv")
         write_csv(plan.clusters, tmp / "clusters.csv")
+        if getattr(plan, "edits", None) is not None:
+            write_csv(plan.edits.to_frame(), tmp / "edits.csv")
+        if getattr(plan, "changes", None) is not None:
+            write_csv(plan.changes, tmp / "changes.csv")
+        from .export import feasible_alternatives
+
+        write_csv(feasible_alternatives(plan), tmp / "alternatives.csv")
         geo.to_file(tmp / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         if review:

@@ -10,9 +10,9 @@ change of policy that would place it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
 
 import networkx as nx
 import numpy as np
@@ -20,12 +20,13 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .edits import Edits, check_edits
 from .inputs import Inputs
 from .limits import check_model_size
-from .model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, relative_gap
+from .model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, relative_gap
 from .policy import DistrictPolicy, Policy
 from .travel import TravelTimes
-from .units import VENUE_GENDERS, build_units
+from .units import build_units
 
 GROUP_WORDS = {"female": "female", "male": "male", "mixed": ""}
 VENUE_WORDS = {"female": "girls' or mixed school", "male": "boys' or mixed school", "mixed": "school"}
@@ -54,6 +55,12 @@ class Plan:
         Where travel times came from, as written in ``summary.json``.
     policy_path : str or None
         The policy file, when the policy came from one.
+    edits : Edits or None
+        The edits the plan honours.
+    previous : pandas.DataFrame or None
+        ``assignments.csv`` of the plan this one revises.
+    revised_from : str or None
+        The folder of the plan this one revises.
     """
 
     units: pd.DataFrame
@@ -73,6 +80,9 @@ class Plan:
     network: nx.MultiDiGraph | None = None
     travel_spec: dict = field(default_factory=dict)
     policy_path: str | None = None
+    edits: Edits | None = None
+    previous: pd.DataFrame | None = None
+    revised_from: str | None = None
 
     @property
     def gap(self) -> float:
@@ -93,6 +103,15 @@ class Plan:
         from .plan_io import ASSIGNMENT_COLUMNS
 
         return self.teachers[ASSIGNMENT_COLUMNS]
+
+    @cached_property
+    def changes(self) -> pd.DataFrame | None:
+        """Per teacher, what changed since the revised plan (``changes.csv``); None without one."""
+        if self.previous is None:
+            return None
+        from .changes import plan_changes
+
+        return plan_changes(self.previous, self.assignments, self.edits.to_frame() if self.edits else None)
 
     @cached_property
     def summary(self) -> dict:
@@ -143,6 +162,7 @@ def _problem(group: pd.DataFrame, pairs: pd.DataFrame, dp: DistrictPolicy, n_clu
         max_schools=dp.school_limit,
         n_clusters=n_clusters,
         objective=dp.objective,
+        min_schools=dp.min_schools,
     )
 
 
@@ -163,6 +183,7 @@ def solve_plan(
     backend: str = DEFAULT_BACKEND,
     progress: Callable[[str, float], None] | None = None,
     previous: pd.DataFrame | None = None,
+    edits: Edits | None = None,
 ) -> Plan:
     """Form clusters for every district; explain everyone left out.
 
@@ -171,7 +192,8 @@ def solve_plan(
     inputs : Inputs
         Validated schools and teachers.
     travel : TravelTimes
-        School-to-school travel minutes.
+        School-to-school travel minutes (with the edits' travel overrides
+        already applied, see :meth:`Edits.apply_travel`).
     policy : Policy
         The scenario's rules.
     backend : str
@@ -179,14 +201,36 @@ def solve_plan(
     progress : callable, optional
         Called with (message, fraction done).
     previous : pandas.DataFrame, optional
-        ``assignments.csv`` of an earlier plan. Its clusters that still obey
-        every rule with today's teachers are kept unchanged (same members,
-        venue and cluster id); only the other units are planned again. The
-        bound and gap then hold for the plan given the kept clusters.
+        ``assignments.csv`` of an earlier plan: re-plan with the least change.
+        Among the plans that place the most teachers, the one that moves the
+        fewest teachers away from their previous venue (a teacher moves when
+        the venue school they meet at changes or they lose their place), and
+        among those the least travel (see :mod:`cluster_mapper.model.formulation`).
+        Clusters whose venue school hosts again keep their id; ids of
+        dissolved clusters are never reused. ``max_moved_teachers`` in the
+        policy caps the moves per district. The plan's lower bound then holds
+        for plans that place as many teachers and move no more.
+    edits : Edits, optional
+        Hard rules from the people who use the plan (see :mod:`cluster_mapper.edits`);
+        checked with :func:`~cluster_mapper.edits.check_edits` before solving.
+
+    Raises
+    ------
+    InputError
+        Edits that are unknown, break a rule or contradict each other.
     """
     t0 = time.perf_counter()
     units, teachers = build_units(inputs, policy)
-    units = units.copy()
+    edits = edits if edits is not None else Edits("<none>")
+    if edits.rows:
+        check_edits(edits, units, inputs.schools, travel, policy, previous, teachers)
+    excluded = edits.excluded()
+    if excluded:
+        out = teachers["school_id"].isin(excluded)
+        teachers.loc[out, "unit_id"] = ""
+        teachers.loc[out, "excluded_reason"] = [f"excluded by edit {excluded[s].describe()}" for s in teachers.loc[out, "school_id"]]
+        units = units[~units["school_id"].isin(excluded)]
+    units = units.reset_index(drop=True).copy()
     units["venue_unit"] = ""
     units["travel_minutes"] = np.nan
     objective = bound = 0.0
@@ -194,68 +238,102 @@ def solve_plan(
     proven = True
     notes: list[str] = list(travel.notes)
     kept_names: dict[str, str] = {}
-    if previous is not None:
-        kept_names, kept_cost, kept_notes = _keep_previous(units, previous, travel, policy)
-        objective += kept_cost
-        bound += kept_cost
-        notes.extend(kept_notes)
+    stays = _previous_venues(teachers, previous) if previous is not None else {}
+    for e in edits.of("lock_cluster"):
+        kept_names.update(_lock(units, previous, e.cluster_id, travel, policy))
+    if kept_names:
+        locked = units["venue_unit"] != ""
+        cost = _unit_travel_cost(units[locked], policy)
+        objective += cost
+        bound += cost
+        notes.append(f"edits: {len(kept_names)} cluster(s) locked as they were in the previous plan")
 
-    # n_clusters couples a district's groups; otherwise each group is independent.
+    # n_clusters and max_moved_teachers couple a district's groups; otherwise each group is independent.
     jobs = []
     for region, reg_units in units.groupby("region", sort=True):
         district = reg_units["district"].iloc[0]
         dp = policy.for_district(district)
+        free = reg_units.index[reg_units["venue_unit"] == ""].to_numpy()
         if dp.n_clusters is not None:
-            jobs.append((region, dp, reg_units.index.to_numpy(), dp.n_clusters))
+            n_locked = len({units.at[i, "venue_unit"] for i in reg_units.index if units.at[i, "venue_unit"]})
+            jobs.append((region, dp, free, dp.n_clusters - n_locked, True))
+        elif previous is not None and dp.max_moved_teachers is not None:
+            jobs.append((region, dp, free, None, True))
         else:
             for _, g in reg_units.groupby(["gender_group", "level_group"], sort=True):
-                jobs.append((region, dp, g.index[g["venue_unit"] == ""].to_numpy(), None))
+                jobs.append((region, dp, g.index[g["venue_unit"] == ""].to_numpy(), None, False))
 
+    moved_note = False
     total_units = max(1, len(units))
     done_units = 0
-    for region, dp, idx, n_clusters in jobs:
+    for region, dp, idx, n_clusters, whole in jobs:
         group = units.loc[idx].reset_index()
         # members may only meet at venues of their own gender and level group
-        pairs = _typed_pairs(group, travel, dp.travel_limit)
-        comps = [np.arange(len(group))] if n_clusters is not None else _split_components(group, pairs)
+        pairs = _edit_pairs(group, _typed_pairs(group, travel, dp.travel_limit), edits)
+        comps = [np.arange(len(group))] if whole else _split_components(group, pairs)
         for comp in comps:
             sub = group.iloc[comp].reset_index(drop=True)
             sub_pairs = _restrict_pairs(pairs, comp, len(group)) if len(comps) > 1 else pairs
             share = dp.time_limit_seconds * len(sub) / max(1, len(group))
             problem = _problem(sub, sub_pairs, dp, n_clusters)
+            problem.side_rows = _side_rows(sub, sub_pairs, edits)
+            hint = None
+            if previous is not None:
+                hint = _add_moves(problem, sub, stays, dp.max_moved_teachers if whole else None)
+                moved_note = True
             check_model_size(len(sub), len(sub_pairs), where=str(region))
             if progress:
                 progress(f"{region}: {len(sub)} units", done_units / total_units)
-            sol = ClusterModel(problem, backend=backend).solve(max(2.0, share)) if len(sub_pairs) else _empty(len(sub))
+            sol = ClusterModel(problem, backend=backend).solve(max(2.0, share), hint=hint) if len(sub_pairs) else _empty(len(sub))
             done_units += len(sub)
             if sol.status == "infeasible":
                 notes.append(f"{region}: no plan has exactly {n_clusters} clusters; nobody placed there")
-            objective += sol.objective
-            bound += sol.lower_bound
+            placed = sol.venue_of >= 0
+            cost = {(int(m), int(v)): c for m, v, c in zip(problem.pair_member, problem.pair_venue, problem.travel_cost(), strict=False)}
+            travel_cost = float(sum(cost[(int(i), int(sol.venue_of[i]))] for i in np.flatnonzero(placed)))
+            sub_bound = sol.lower_bound
+            if problem.move_weight:
+                # sol.lower_bound bounds travel - W * stays; plans that move no more teachers have stays >= found
+                found = problem.stay()[_chosen_pairs(problem, sol.venue_of)].sum()
+                sub_bound = max(0.0, sol.lower_bound + problem.move_weight * float(found))
+            objective += travel_cost
+            bound += min(sub_bound, travel_cost)
             statuses.append(sol.status)
             proven &= sol.placement_proven
             notes.extend(f"{region}: {nt}" for nt in sol.notes)
-            placed = sol.venue_of >= 0
             rows = sub["index"].to_numpy()
             venue_rows = rows[sol.venue_of[placed]]
             units.loc[rows[placed], "venue_unit"] = units.loc[venue_rows, "unit_id"].to_numpy()
-            minutes = {(int(m), int(v)): t for m, v, t in zip(problem.pair_member, problem.pair_venue, problem.pair_minutes)}
+            minutes = {(int(m), int(v)): t for m, v, t in zip(problem.pair_member, problem.pair_venue, problem.pair_minutes, strict=False)}
             units.loc[rows[placed], "travel_minutes"] = [minutes[(int(i), int(sol.venue_of[i]))] for i in np.flatnonzero(placed)]
+    if moved_note:
+        notes.append("revision: fewest teachers moved from their previous venue among the plans that place the most teachers, then least travel; "
+                     "the lower bound holds for plans that place as many teachers and move no more")
     if progress:
         progress("explaining who could not be placed", 1.0)
 
     units["status"] = np.where(units["venue_unit"] != "", "placed", "not_placed")
     units["reason"] = ""
     units["suggestion"] = ""
+    named = edits.schools_named()
     for i in np.flatnonzero(units["status"] == "not_placed"):
         reason, change = explain_not_placed(units, i, travel, policy)
+        sid = units.iat[i, units.columns.get_loc("school_id")]
+        if named.get(sid):
+            reason += "; edits on this school: " + "; ".join(e.describe() for e in named[sid])
+            change += "; or relax those edits"
+        if previous is not None and dp_limit(policy, units.iat[i, units.columns.get_loc("district")]) is not None:
+            change += "; or raise max_moved_teachers"
         units.iat[i, units.columns.get_loc("reason")] = reason
-        if previous is not None:
-            change += "; or plan again without --revise (kept clusters are not changed)"
         units.iat[i, units.columns.get_loc("suggestion")] = change
 
-    units, clusters = _name_clusters(units, inputs, kept_names)
-    teachers_out = _teacher_rows(teachers, units)
+    reserved: set[str] = set()
+    if previous is not None:
+        kept_names.update(_continuing_ids(units, previous, kept_names))
+        reserved = set(previous.loc[previous["status"] == "placed", "cluster_id"])
+    units, clusters = _name_clusters(units, inputs, kept_names, reserved)
+    units["edits"] = [" | ".join(e.describe() for e in named.get(sid, [])) for sid in units["school_id"]]
+    teachers_out = _teacher_rows(teachers, units, named)
     status = "optimal" if all(s == "optimal" or s == "infeasible" for s in statuses) else "time_limit"
     return Plan(
         units=units,
@@ -271,50 +349,131 @@ def solve_plan(
         inputs=inputs,
         backend=backend,
         notes=notes,
-        kept_clusters=len(kept_names),
+        kept_clusters=len(set(kept_names.values()) & set(clusters["cluster_id"])),
+        edits=edits if edits.rows else None,
+        previous=previous,
     )
 
 
-def _keep_previous(units: pd.DataFrame, previous: pd.DataFrame, travel: TravelTimes, policy: Policy) -> tuple[dict[str, str], float, list[str]]:
-    """Keep the previous plan's clusters that still obey every rule; mark their units placed.
+def dp_limit(policy: Policy, district: str) -> int | None:
+    """The district's ``max_moved_teachers`` (None: no limit)."""
+    return policy.for_district(district).max_moved_teachers
 
-    Returns the kept clusters' ids by venue unit, their travel cost and notes.
+
+def _unit_travel_cost(units: pd.DataFrame, policy: Policy) -> float:
+    """Travel of placed units in each district's objective unit."""
+    total = 0.0
+    for m, n, d in zip(units["travel_minutes"], units["n_teachers"], units["district"], strict=False):
+        total += float(m) * (1 if policy.for_district(d).objective == "school_trips" else int(n))
+    return total
+
+
+def _previous_venues(teachers: pd.DataFrame, previous: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per current unit, how many of its teachers met at each venue school in the previous plan."""
+    prev = previous[previous["status"] == "placed"]
+    venue_of = dict(zip(prev["teacher_id"].astype(str), prev["venue_school_id"].astype(str), strict=False))
+    out: dict[str, dict[str, int]] = {}
+    for tid, unit, n in zip(teachers["teacher_id"].astype(str), teachers["unit_id"], teachers["n_teachers"], strict=False):
+        if unit and tid in venue_of:
+            d = out.setdefault(unit, {})
+            d[venue_of[tid]] = d.get(venue_of[tid], 0) + int(n)
+    return out
+
+
+def _add_moves(problem: ClusterProblem, sub: pd.DataFrame, stays: dict[str, dict[str, int]], max_moved: int | None) -> np.ndarray:
+    """Make ``problem`` a least-change problem; return the previous plan as a warm start (``venue_of``).
+
+    The move weight is one more than the largest travel any plan could have
+    (the sum of each unit's dearest pair), so one moved teacher always costs
+    more than all the travel: fewest moves first, then least travel.
     """
-    tt = travel
-    prev = previous[previous["status"] == "placed"].drop_duplicates("unit_id")
-    row_of = {u: i for i, u in enumerate(units["unit_id"])}
-    kept: dict[str, str] = {}
-    cost = 0.0
-    broken = 0
-    for cid, c in prev.groupby("cluster_id", sort=True):
-        venue_school = c["venue_school_id"].iloc[0]
-        rows = [row_of[u] for u in c["unit_id"] if u in row_of]
-        members = units.iloc[rows] if rows else units.iloc[[]]
-        venue = members[members["school_id"] == venue_school]
-        ok = len(members) > 0 and len(venue) == 1 and bool(venue["can_be_venue"].iloc[0])
-        if ok:
-            v = venue.iloc[0]
-            dp = policy.for_district(v["district"])
-            same_group = (members[["region", "gender_group", "level_group"]] == v[["region", "gender_group", "level_group"]]).all(axis=None)
-            minutes = [tt.minutes(s, venue_school) for s in members["school_id"]]
-            n = int(members["n_teachers"].sum())
-            ok = (
-                dp.n_clusters is None
-                and bool(same_group)
-                and dp.min_teachers <= n <= dp.max_teachers
-                and members["school_id"].nunique() <= dp.school_limit
-                and max(minutes) <= dp.travel_limit
-            )
-        if not ok:
-            broken += 1
-            continue
-        kept[v["unit_id"]] = str(cid)
-        units.loc[members.index, "venue_unit"] = v["unit_id"]
-        units.loc[members.index, "travel_minutes"] = minutes
-        weights = np.ones(len(members)) if dp.objective == "school_trips" else members["n_teachers"].to_numpy()
-        cost += float(np.dot(minutes, weights))
-    notes = [f"revision: kept {len(kept)} cluster(s) of the previous plan unchanged; {broken} no longer obey the rules (teachers moved, rules changed) and were planned again with the other units"]
-    return kept, cost, notes
+    school = sub["school_id"].to_numpy()
+    unit = sub["unit_id"].to_numpy()
+    pm, pv = problem.pair_member, problem.pair_venue
+    problem.pair_stay = np.array([stays.get(unit[m], {}).get(school[v], 0) for m, v in zip(pm, pv, strict=False)], dtype=float)
+    prev = np.array([sum(stays.get(u, {}).values()) for u in unit], dtype=float)
+    problem.prev_teachers = int(prev.sum())
+    problem.pair_prev = prev[pm] if len(pm) else np.zeros(0)
+    cost = problem.travel_cost()
+    dearest = np.zeros(problem.n_units)
+    if len(pm):
+        np.maximum.at(dearest, pm, cost)
+    problem.move_weight = float(np.ceil(dearest.sum())) + 1.0
+    problem.max_moved = max_moved
+    hint = np.full(problem.n_units, -1, dtype=np.int64)
+    for k in np.flatnonzero(problem.pair_stay > 0):
+        if problem.pair_stay[k] == problem.n_teachers[pm[k]]:
+            hint[pm[k]] = pv[k]
+    return hint
+
+
+def _chosen_pairs(problem: ClusterProblem, venue_of: np.ndarray) -> np.ndarray:
+    """Indices of the problem's pairs a ``venue_of`` uses (one per placed unit)."""
+    pos = {(int(m), int(v)): k for k, (m, v) in enumerate(zip(problem.pair_member, problem.pair_venue, strict=False))}
+    return np.array([pos[(i, int(venue_of[i]))] for i in range(len(venue_of)) if venue_of[i] >= 0], dtype=np.int64)
+
+
+def _edit_pairs(group: pd.DataFrame, pairs: pd.DataFrame, edits: Edits) -> pd.DataFrame:
+    """Drop the pairs that ``venue`` (hosts its own cluster) and ``no_venue`` (hosts none) rule out."""
+    hosts = {e.school_id for e in edits.of("venue")}
+    no_hosts = {e.school_id for e in edits.of("no_venue")}
+    if not hosts and not no_hosts or len(pairs) == 0:
+        return pairs
+    school = group["school_id"].to_numpy()
+    m, v = pairs["member"].to_numpy(), pairs["venue"].to_numpy()
+    keep = ~np.isin(school[v], list(no_hosts)) & ~(np.isin(school[m], list(hosts)) & (m != v))
+    return pairs[keep].reset_index(drop=True)
+
+
+def _side_rows(sub: pd.DataFrame, pairs: pd.DataFrame, edits: Edits) -> list[SideRow]:
+    """Rows for ``together`` (same venue or none) and ``apart`` (never the same venue) within one problem."""
+    rows: list[SideRow] = []
+    wanted = edits.of("together", "apart")
+    if not wanted or len(pairs) == 0:
+        return rows
+    key = list(zip(sub["school_id"], sub["gender_group"], sub["level_group"], strict=False))
+    pos = {k: i for i, k in enumerate(key)}
+    m, v = pairs["member"].to_numpy(), pairs["venue"].to_numpy()
+    venues_of: dict[int, set[int]] = {}
+    for a, b in zip(m, v, strict=False):
+        venues_of.setdefault(int(a), set()).add(int(b))
+    for e in wanted:
+        for s, g, lv in key:
+            if s != e.school_id or (e.other_school_id, g, lv) not in pos:
+                continue
+            a, b = pos[(s, g, lv)], pos[(e.other_school_id, g, lv)]
+            if e.action == "together":
+                for j in sorted(venues_of.get(a, set()) | venues_of.get(b, set())):
+                    rows.append(SideRow(np.array([a, b]), np.array([j, j]), np.array([1.0, -1.0]), 0.0, 0.0))
+            else:
+                for j in sorted(venues_of.get(a, set()) & venues_of.get(b, set())):
+                    rows.append(SideRow(np.array([a, b]), np.array([j, j]), np.array([1.0, 1.0]), -np.inf, 1.0))
+    return rows
+
+
+def _lock(units: pd.DataFrame, previous: pd.DataFrame, cluster_id: str, travel: TravelTimes, policy: Policy) -> dict[str, str]:
+    """Place a locked cluster's units at its previous venue; returns {venue unit: cluster id}."""
+    c = previous[(previous["status"] == "placed") & (previous["cluster_id"] == cluster_id)]
+    venue_school = str(c["venue_school_id"].iloc[0])
+    members = units[units["unit_id"].isin(set(c["unit_id"]))]
+    venue = members[members["school_id"] == venue_school]
+    v = venue["unit_id"].iloc[0]
+    units.loc[members.index, "venue_unit"] = v
+    units.loc[members.index, "travel_minutes"] = [travel.minutes(s, venue_school) for s in members["school_id"]]
+    return {v: cluster_id}
+
+
+def _continuing_ids(units: pd.DataFrame, previous: pd.DataFrame, taken: dict[str, str]) -> dict[str, str]:
+    """Previous cluster ids for the new clusters whose venue unit hosted one before."""
+    prev = previous[(previous["status"] == "placed") & (previous["school_id"] == previous["venue_school_id"])]
+    hosted = dict(zip(prev["unit_id"], prev["cluster_id"], strict=False))
+    used = set(taken.values())
+    out = {}
+    for v in sorted(set(units.loc[units["status"] == "placed", "venue_unit"])):
+        if v not in taken and v in hosted and hosted[v] not in used:
+            out[v] = hosted[v]
+            used.add(hosted[v])
+    return out
 
 
 def _restrict_pairs(pairs: pd.DataFrame, comp: np.ndarray, n: int) -> pd.DataFrame:
@@ -345,11 +504,13 @@ def _typed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.D
     return pd.concat(parts, ignore_index=True).sort_values(["venue", "member"], kind="stable").reset_index(drop=True)
 
 
-def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | None = None,
+                   reserved: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Give clusters stable ids and build the cluster table.
 
     Clusters kept from a previous plan keep their ids (``kept``: venue unit to
-    id); new clusters are numbered after them, never reusing an id.
+    id); new clusters are numbered after them, never reusing an id (neither a
+    kept one nor one of ``reserved``, the previous plan's ids).
     """
     kept = kept or {}
     placed = units[units["status"] == "placed"]
@@ -357,7 +518,7 @@ def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | N
     venues = sorted(set(placed["venue_unit"]), key=lambda u: (by_id.at[u, "region"], by_id.at[u, "gender_group"], by_id.at[u, "level_group"], by_id.at[u, "school_id"]))
     counters: dict[tuple, int] = {}
     cluster_of: dict[str, str] = {v: kept[v] for v in venues if v in kept}
-    used = set(cluster_of.values())
+    used = set(cluster_of.values()) | set(reserved or ())
     for v in venues:
         if v in cluster_of:
             continue
@@ -391,7 +552,7 @@ def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | N
     return units, pd.DataFrame(rows, columns=cols)
 
 
-def _teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+def _teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame, named: dict | None = None) -> pd.DataFrame:
     u = units.set_index("unit_id")
     out = pd.DataFrame(
         {
@@ -412,6 +573,10 @@ def _teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     out.loc[~has, "status"] = "not_placed"
     out.loc[~has, "reason"] = teachers.loc[~has.to_numpy(), "excluded_reason"].to_numpy()
     out.loc[~has, "suggestion"] = "set include_head_teachers = true to place head teachers as members"
+    by_edit = (~has) & out["reason"].astype(str).str.startswith("excluded by edit")
+    out.loc[by_edit, "suggestion"] = "delete the exclude edit to plan the school again"
+    named = named or {}
+    out["edits"] = [" | ".join(e.describe() for e in named.get(s, [])) for s in out["school_id"]]
     out[["cluster_id", "venue_school_id", "reason", "suggestion"]] = out[["cluster_id", "venue_school_id", "reason", "suggestion"]].fillna("")
     out["travel_minutes"] = pd.to_numeric(out["travel_minutes"], errors="coerce").round(2)
     return out
@@ -479,11 +644,21 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         to_h = tt.minutes(u["school_id"], h)
         if not np.isfinite(to_h):
             continue
-        times = [(max(tt.minutes(s, h), to_h), int(k)) for s, k in zip(same["school_id"], same["n_teachers"]) if s != u["school_id"] and np.isfinite(tt.minutes(s, h))]
+        times = [(max(tt.minutes(s, h), to_h), int(k)) for s, k in zip(same["school_id"], same["n_teachers"], strict=False) if s != u["school_id"] and np.isfinite(tt.minutes(s, h))]
         within = n + sum(k for m, k in times if m <= limit)
         if to_h <= limit:
             best_total = max(best_total, within)
         best_limit = min(best_limit, max(to_h, _reachable(times, dp.min_teachers - n)) if n < dp.min_teachers else to_h)
+    if dp.min_schools > 1:
+        # schools of the group that could meet with this one at one host within the limit
+        most = 0
+        for h in in_reach:
+            most = max(most, len({s for s in same["school_id"] if tt.minutes(s, h) <= limit} | {u["school_id"]}))
+        if most < dp.min_schools:
+            return (
+                f"{who}: only {most} school(s) with {_group_label(u['gender_group'], u['level_group'])} can meet at one venue within {limit_words} (a cluster needs {dp.min_schools} schools, min_schools)",
+                "; or ".join([f"min_schools = {most}", *changes]),
+            )
     if best_total < dp.min_teachers:
         opts = [f"min_teachers = {best_total}"]
         if np.isfinite(best_limit):

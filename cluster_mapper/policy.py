@@ -34,9 +34,9 @@ the district of a one-district file) is part of the policy too
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -76,6 +76,14 @@ class DistrictPolicy:
         Solver time limit for the district.
     include_head_teachers : bool
         Place head teachers as regular members (the study advises against).
+    min_schools : int
+        Fewest schools in one cluster (1: a school may form a cluster alone;
+        2 or more: teachers from several schools meet in every cluster).
+    max_moved_teachers : int or None
+        With ``--revise``: most teachers of the district that may meet at
+        another venue than in the previous plan (``None``: no limit, but as
+        few as possible move). A hard rule: rather than move more, the plan
+        leaves teachers unplaced (they are listed with the reason).
     """
 
     min_teachers: int = 6
@@ -88,6 +96,8 @@ class DistrictPolicy:
     objective: str = "teacher_minutes"
     time_limit_seconds: float = 60.0
     include_head_teachers: bool = False
+    min_schools: int = 1
+    max_moved_teachers: int | None = None
 
     @property
     def travel_limit(self) -> float:
@@ -207,12 +217,12 @@ class Policy:
         """
         return self.districts.get(district, self.default)
 
-    def left_out(self, assignments: "pd.DataFrame") -> "pd.Series":
+    def left_out(self, assignments: pd.DataFrame) -> pd.Series:
         """Rows of an assignments table (``role``, ``district``, ``status``) left out by policy, not by the rules."""
         import pandas as pd
 
         rules = {d: self.for_district(d) for d in assignments["district"].unique()}
-        flags = [st != "placed" and rules[d].leaves_out(r) for r, d, st in zip(assignments["role"], assignments["district"], assignments["status"])]
+        flags = [st != "placed" and rules[d].leaves_out(r) for r, d, st in zip(assignments["role"], assignments["district"], assignments["status"], strict=False)]
         return pd.Series(flags, index=assignments.index, dtype=bool)
 
     @property
@@ -294,11 +304,11 @@ def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any
             col.add(f"{key} must be true or false, not {value!r}.", fix="write true or false without quotes.", field=fieldname)
             return None
         return value
-    if key in ("min_teachers", "max_teachers", "max_schools", "n_clusters"):
+    if key in ("min_teachers", "max_teachers", "max_schools", "n_clusters", "min_schools", "max_moved_teachers"):
         if isinstance(value, bool) or not isinstance(value, int):
             col.add(f"{key} must be a whole number, not {value!r}.", fix="write a whole number without quotes.", field=fieldname)
             return None
-        low = 1 if key in ("min_teachers", "max_teachers", "n_clusters") else 0
+        low = 1 if key in ("min_teachers", "max_teachers", "n_clusters", "min_schools") else 0
         if value < low:
             col.add(f"{key} must be at least {low}, not {value}.", fix=f"use a number of {low} or more.", field=fieldname)
             return None
@@ -326,6 +336,9 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
         if (key == "districts" or key in _INPUT_KEYS) and not where:
             continue
         if key in _DISTRICT_KEYS:
+            if key == "max_moved_teachers" and value is None:  # null in a summary: no limit (0 is a real limit)
+                district_vals[key] = None
+                continue
             if key in _NONE_WHEN_ZERO and (value is None or (value == 0 and not isinstance(value, bool))):
                 district_vals[key] = None  # 0 in the file (or null in a summary) means "no limit"
                 continue
@@ -350,6 +363,12 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
 
 
 def _check_bounds(p: DistrictPolicy, col: ProblemCollector, where: str) -> None:
+    if p.max_schools is not None and p.min_schools > p.max_schools:
+        col.add(
+            f"min_schools ({p.min_schools}) is larger than max_schools ({p.max_schools}); no cluster could exist.",
+            fix="make min_schools at most max_schools.",
+            field=f"{where}min_schools",
+        )
     if p.min_teachers > p.max_teachers:
         col.add(
             f"min_teachers ({p.min_teachers}) is larger than max_teachers ({p.max_teachers}); no cluster could exist.",
@@ -506,7 +525,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
             continue
         dv, _, _ = _district_values(table, col, f"districts.{name}.", allow_travel=False)
         districts[str(name)] = replace(default, **dv)
-        if {"min_teachers", "max_teachers"} & set(dv):
+        if {"min_teachers", "max_teachers", "min_schools", "max_schools"} & set(dv):
             _check_bounds(districts[str(name)], col, f"districts.{name}.")
     cross = bool(topvals.get("cross_district", False))
     if cross and districts:

@@ -15,7 +15,17 @@ geodesic for straight lines) and checks:
 - travel from each member school to its venue is within the limit and
   matches the reported minutes; ``n_clusters`` is met;
 - the cluster table and the summary agree with the assignments, and the
-  lower bound does not exceed the objective.
+  lower bound does not exceed the objective;
+- ``min_schools`` per cluster;
+- the plan's edits (it reads the edits file itself, CSV or the ``edits``
+  sheet of a workbook): excluded schools have nobody placed, ``together``
+  schools meet in one cluster per cluster type, ``apart`` schools never
+  share one, ``venue`` schools host the cluster they are in, ``no_venue``
+  schools host none, locked clusters of the previous plan are kept with the
+  same teachers and venue, and ``travel_minutes`` corrections replace the
+  validator's own travel times (both ways) before any travel check;
+- for a revision, ``max_moved_teachers`` per district (teachers who meet at
+  another venue than in the previous plan).
 """
 
 from __future__ import annotations
@@ -136,10 +146,67 @@ def _snap(G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndar
     return np.array(nodes, dtype=object)[np.array(best, dtype=int)], np.array(dist)
 
 
+# -- edits, read independently ------------------------------------------------
+
+def _edit_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of an edits file as dicts of lower-case column to text (blank rows skipped)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        sheet = next(n for n in wb.sheetnames if n.strip().lower() == "edits")
+        values = [["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip() for v in r]
+                  for r in wb[sheet].iter_rows(values_only=True)]
+        wb.close()
+    else:
+        import csv
+        import io
+
+        text = path.read_bytes().decode("utf-8-sig")
+        first = text.splitlines()[0] if text.strip() else ""
+        values = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), delimiter=max([",", ";", "\t"], key=first.count))]
+    values = [r for r in values if any(r)]
+    if not values:
+        return []
+    head = [h.lower() for h in values[0]]
+    out = []
+    for r in values[1:]:
+        d = dict(zip(head, r, strict=False))
+        d["action"] = d.get("action", "").lower().replace(" ", "_").replace("-", "_")
+        out.append(d)
+    return out
+
+
+def _edits_for(plan_dir: Path, summary: dict) -> list[dict[str, str]]:
+    """The plan's edits: its edits file when unchanged since planning, else the copy in the plan folder."""
+    import hashlib
+
+    path = (summary.get("inputs") or {}).get("edits")
+    if path and Path(path).is_file():
+        want = (summary.get("input_sha256") or {}).get("edits")
+        if want is None or hashlib.sha256(Path(path).read_bytes()).hexdigest() == want:
+            return _edit_rows(Path(path))
+    if (Path(plan_dir) / "edits.csv").is_file():
+        return _edit_rows(Path(plan_dir) / "edits.csv")
+    return []
+
+
+def _override_minutes(edits: list[dict[str, str]]) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for e in edits:
+        if e["action"] == "travel_minutes":
+            text = e.get("minutes", "").replace(",", ".").lower()
+            m = math.inf if text in ("impassable", "inf", "infinite", "closed") else float(text)
+            out[(e["school_id"], e["other_school_id"])] = m
+            out[(e["other_school_id"], e["school_id"])] = m
+    return out
+
+
 class _TravelCheck:
     """Member-to-venue minutes computed independently of the planner."""
 
-    def __init__(self, summary: dict, schools, policy: Policy):
+    def __init__(self, summary: dict, schools, policy: Policy, overrides: dict[tuple[str, str], float] | None = None):
+        self.overrides = overrides or {}
         self.source = summary["travel"]["source"]
         self.schools = schools.set_index("school_id")
         self.policy = policy
@@ -168,6 +235,8 @@ class _TravelCheck:
     def minutes(self, member: str, venue: str) -> float:
         if member == venue:
             return 0.0
+        if (member, venue) in self.overrides:
+            return self.overrides[(member, venue)]
         if self.source == "network":
             if venue not in self._cache:
                 self._cache[venue] = nx.single_source_dijkstra_path_length(self.R, self.node[venue], weight="w") if self.node[venue] in self.R else {}
@@ -234,7 +303,8 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
             rep.add(f"head teacher {row.teacher_id} is placed although the policy leaves head teachers out")
 
     placed = a[a["status"] == "placed"]
-    travel = _TravelCheck(s, inputs.schools, policy)
+    edits = _edits_for(Path(plan_dir), s)
+    travel = _TravelCheck(s, inputs.schools, policy, _override_minutes(edits))
     level_group = {"primary": "primary", "middle": "middle", "high": "middle"}
     objective = 0.0
     rep.checked["clusters"] = 0
@@ -255,6 +325,8 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
         k = c["school_id"].nunique()
         if dp.max_schools and k > dp.max_schools:
             rep.add(f"cluster {cid} has {k} schools, more than {dp.max_schools}")
+        if k < dp.min_schools:
+            rep.add(f"cluster {cid} has {k} school(s), fewer than min_schools = {dp.min_schools}")
         if venue not in set(c["school_id"]):
             rep.add(f"cluster {cid} meets at {venue}, which is not one of its schools")
         if not bool(schools.at[venue, "can_host"]):
@@ -327,6 +399,66 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
         rep.add(f"lower bound {s['lower_bound']} exceeds the objective {s['objective']}")
     if int(s["teachers_placed"]) != int(placed["n"].sum()):
         rep.add("summary.json's teachers_placed differs from assignments.csv")
+
+    # 6. edits and the revision
+    def group_key(r) -> tuple[str, str]:
+        dp = policy.for_district(schools.at[r.school_id, "district"])
+        return (r.gender if dp.gender == "segregated" else "all", level_group.get(r.level, r.level) if dp.levels == "separate" else "all")
+
+    members = a[a["role"].ne("head_teacher") | a["status"].eq("placed")]
+    by_school = {sid: g for sid, g in members.groupby("school_id")}
+    clusters_of = {sid: set(g["cluster_id"]) for sid, g in placed.groupby("school_id")}
+    venue_of_cluster = dict(zip(placed["cluster_id"], placed["venue_school_id"], strict=False))
+    rep.checked["edits"] = len(edits)
+    previous = None
+    prev_dir = s.get("revised_from")
+    if prev_dir and (Path(prev_dir) / "assignments.csv").is_file():
+        previous = read_plan_csv(Path(prev_dir) / "assignments.csv")
+    excluded = {e["school_id"] for e in edits if e["action"] == "exclude"}
+    for e in edits:
+        act, x, y = e["action"], e.get("school_id", ""), e.get("other_school_id", "")
+        if act == "exclude" and x in clusters_of:
+            rep.add(f"edit exclude {x}: the school has teachers placed in {sorted(clusters_of[x])}")
+        elif act == "apart" and clusters_of.get(x, set()) & clusters_of.get(y, set()):
+            rep.add(f"edit apart {x} {y}: both schools are in cluster(s) {sorted(clusters_of[x] & clusters_of[y])}")
+        elif act == "together":
+            ga = {} if x not in by_school else {k: g for k, g in by_school[x].assign(k=[group_key(r) for r in by_school[x].itertuples()]).groupby("k")}
+            gb = {} if y not in by_school else {k: g for k, g in by_school[y].assign(k=[group_key(r) for r in by_school[y].itertuples()]).groupby("k")}
+            for k in set(ga) & set(gb):
+                ca = set(ga[k].loc[ga[k]["status"] == "placed", "cluster_id"])
+                cb = set(gb[k].loc[gb[k]["status"] == "placed", "cluster_id"])
+                if ca != cb:
+                    rep.add(f"edit together {x} {y}: their {k[0]} {k[1]} teachers meet in {sorted(ca) or 'no cluster'} and {sorted(cb) or 'no cluster'}")
+        elif act == "venue":
+            for cid in sorted(clusters_of.get(x, set())):
+                if venue_of_cluster[cid] != x:
+                    rep.add(f"edit venue {x}: the school is in cluster {cid}, which meets at {venue_of_cluster[cid]}")
+        elif act == "no_venue":
+            hosted = sorted(c for c, v in venue_of_cluster.items() if v == x)
+            if hosted:
+                rep.add(f"edit no_venue {x}: the school hosts cluster(s) {hosted}")
+        elif act == "lock_cluster":
+            cid = e.get("cluster_id", "")
+            if previous is None:
+                rep.add(f"edit lock_cluster {cid}: the previous plan named in summary.json (revised_from) cannot be read")
+                continue
+            old = previous[(previous["status"] == "placed") & (previous["cluster_id"] == cid)]
+            new = placed[placed["cluster_id"] == cid]
+            if len(old) == 0:
+                rep.add(f"edit lock_cluster {cid}: the cluster is not in the previous plan")
+            elif set(old["teacher_id"]) != set(new["teacher_id"]) or set(old["venue_school_id"]) != set(new["venue_school_id"]):
+                rep.add(f"edit lock_cluster {cid}: the cluster's teachers or venue differ from the previous plan")
+    if previous is not None:
+        prev_venue = dict(zip(previous.loc[previous["status"] == "placed", "teacher_id"], previous.loc[previous["status"] == "placed", "venue_school_id"], strict=False))
+        moved: dict[str, int] = {}
+        for r in a.itertuples(index=False):
+            if r.teacher_id in prev_venue and r.status == "placed" and r.venue_school_id != prev_venue[r.teacher_id]:
+                d = schools.at[r.school_id, "district"]
+                moved[d] = moved.get(d, 0) + int(r.n)
+        for d, k in sorted(moved.items()):
+            limit = policy.for_district(d).max_moved_teachers
+            if limit is not None and k > limit:
+                rep.add(f"district {d}: {k} teachers meet at another venue than in the previous plan, more than max_moved_teachers = {limit}")
     return rep
 
 

@@ -60,6 +60,10 @@ def _args(case: dict, out: Path) -> list[str]:
         args += ["--district", case["district"]]
     if role == "elevation":
         args += ["--elevation", str(CORPUS / case["file"])]
+    if role == "edits":
+        args += ["--edits", str(CORPUS / case["file"])]
+        if case.get("revise"):
+            args += ["--revise", str(out)]
     if role == "network":
         args += ["--network", str(CORPUS / case["file"])]
     elif role == "matrix":

@@ -145,3 +145,118 @@ def test_province_sized_map_loads(browser, tmp_path):
     browser.screenshot(tmp_path / "province_map.png")
     print(f"province map: {size_mb:.1f} MB, written in {write_s:.1f} s, page load {seconds:.2f} s (load event {load_ms} ms; layers built {stats['builtMs']} ms after navigation start)")
     assert seconds < 30
+
+
+def test_edit_mode_downloads_edits_that_replan(browser, tmp_path):
+    """A manager marks edits in the map's edit mode, downloads them, and the plan is made again with them."""
+    from typer.testing import CliRunner
+
+    from cluster_mapper.cli import app
+    from cluster_mapper.validate import validate_plan
+    from tests.conftest import write_district, write_policy
+
+    runner = CliRunner()
+    schools, teachers, _ = write_district(tmp_path, 30, 5)
+    policy = write_policy(tmp_path, 'min_teachers = 4\nmax_teachers = 10\nmax_travel_minutes = 90\ngender = "segregated"\n'
+                                    'levels = "mixed"\nmin_schools = 2\ntime_limit_seconds = 10\n')
+    base = ["--schools", str(schools), "--teachers", str(teachers), "--policy", str(policy), "--straight-line"]
+    first = tmp_path / "first"
+    res = runner.invoke(app, ["plan", *base, "--out", str(first)])
+    assert res.exit_code == 0, res.output
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.open((first / "map.html").as_uri())
+    browser.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+    clicks = browser.evaluate(MAP_VAR + """ && (function(m){
+        var box = document.querySelector('.cm-editbox'); if (!box) return 'no edit box';
+        var t = box.querySelector('.cm-toggle'); t.click();
+        if (!window.clusterMapEdits.on) return 'edit mode did not turn on';
+        var done = {move: 0, lock: 0, no_venue: 0, apart: 0};
+        var markers = [];
+        m.eachLayer(function(l){ if (l.getPopup && l.getPopup() && l.getRadius && l.options.className === 'cm-school') markers.push(l); });
+        function press(l, kind, note) {
+            l.openPopup();
+            var b = l.getPopup().getElement().querySelector('[data-cm-edit="' + kind + '"]');
+            if (!b) { l.closePopup(); return false; }
+            box.querySelector('.cm-note').value = note;
+            b.click(); done[kind]++; return true;
+        }
+        for (var k = 0; k < markers.length && !done.move; k++) press(markers[k], 'move', 'closer by the new road');
+        for (k = markers.length - 1; k >= 0 && !done.lock; k--) press(markers[k], 'lock', 'works well');
+        // apart: two schools of one cluster, the second one clicked on the map
+        for (k = 1; k < markers.length && !done.apart; k++) {
+            var a = markers[k - 1], b = markers[k];
+            if (a.options.fillColor !== b.options.fillColor) continue;
+            if (press(a, 'apart', 'staff rooms do not get along')) b.fire('click');
+        }
+        box.querySelector('.cm-note').value = '';
+        box.querySelector('.cm-download').click();
+        return {done: done, rows: window.clusterMapEdits.rows.length, csv: window.clusterMapEdits.csv()};
+    })(""" + MAP_VAR + ")")
+    assert isinstance(clicks, dict), clicks
+    assert clicks["done"]["move"] == 1 and clicks["done"]["lock"] == 1, clicks
+    deadline = time.time() + 20
+    while time.time() < deadline and not list(downloads.glob("*.csv")):
+        time.sleep(0.2)
+    got = list(downloads.glob("*.csv"))
+    assert got, "the edits file was downloaded"
+    text = got[0].read_bytes().decode("utf-8")
+    assert text == clicks["csv"]
+    assert text.startswith("action,school_id,other_school_id,cluster_id,minutes,note")
+    assert "together" in text and "lock_cluster" in text and "closer by the new road" in text
+    _assert_offline_and_clean(browser)
+    second = tmp_path / "second"
+    res = runner.invoke(app, ["plan", *base, "--out", str(second), "--revise", str(first), "--edits", str(got[0]), "--no-review"])
+    assert res.exit_code == 0, res.output
+    rep = validate_plan(second)
+    assert rep.ok, rep.violations
+    assert rep.checked["edits"] == clicks["rows"]
+
+
+def test_context_layers_and_changed_schools(browser, sample_plan, tmp_path):
+    """The map says where one is (boundary, places, rivers, main roads); the compare map rings what changed."""
+    browser.open((sample_plan / "map.html").as_uri())
+    _assert_offline_and_clean(browser)
+    stats = browser.evaluate("window.clusterMapStats")
+    assert stats.get("districts") == 1 and stats.get("places", 0) > 50 and stats.get("rivers", 0) >= 1 and stats.get("mainRoads", 0) > 100
+    dom = browser.evaluate("""({
+        layers: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(function(l){return l.textContent.trim()}),
+        places: document.querySelectorAll('.cm-place').length,
+        legend: (document.querySelector('.cm-legend') || {}).textContent || ''})""")
+    for name in ("District boundary", "Place names", "Rivers", "Main roads"):
+        assert name in dom["layers"], dom["layers"]
+    assert dom["places"] == stats["places"]
+    assert "district boundary" in dom["legend"] and "generated sample names" in dom["legend"]
+    browser.screenshot(tmp_path / "sample_map_context.png")
+
+    # a comparison of two small plans: the schools whose cluster or venue differs are ringed, with before and after
+    from typer.testing import CliRunner
+
+    from cluster_mapper.cli import app
+    from cluster_mapper.mapping import write_comparison_map
+    from tests.conftest import write_district, write_policy
+
+    runner = CliRunner()
+    schools, teachers, _ = write_district(tmp_path, 25, 8)
+    base = 'min_teachers = 4\nmax_teachers = 10\ngender = "segregated"\nlevels = "mixed"\ntime_limit_seconds = 10\n'
+    plans = []
+    for name, extra in (("wide", "max_travel_minutes = 90\n"), ("narrow", "max_travel_minutes = 30\nmin_schools = 2\n")):
+        out = tmp_path / name
+        res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--straight-line", "--no-review",
+                                  "--policy", str(write_policy(tmp_path, base + extra, f"{name}.toml")), "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        plans.append((name, read_plan(out)))
+    page = write_comparison_map(plans, tmp_path / "compare.html")
+    browser.open(page.as_uri())
+    _assert_offline_and_clean(browser)
+    # show the second scenario, then read a changed school's popup
+    text = browser.evaluate(MAP_VAR + """ && (function(m){
+        Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).forEach(function(l){
+            var i = l.querySelector('input'); if (l.textContent.indexOf('Scenario: narrow') >= 0 && !i.checked) i.click(); });
+        var out = null;
+        m.eachLayer(function(l){ if (!out && l.options && l.options.className === 'cm-changed') { l.openPopup(); out = l.getPopup().getElement().textContent; } });
+        return out; })(""" + MAP_VAR + ")")
+    stats = browser.evaluate("window.clusterMapStats")
+    assert stats.get("changed", 0) > 0
+    assert text and "Before" in text and "wide:" in text and "After" in text, text
+    browser.screenshot(tmp_path / "compare_changed.png")

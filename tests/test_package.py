@@ -25,7 +25,7 @@ from cluster_mapper.sample import SAMPLE_FILES, sample_dir, sample_paths
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "cluster_mapper"
 #: What a wheel is built from (copied, so that no build/ or stale file of the checkout gets in).
-BUILD_INPUTS = ["pyproject.toml", "README.md", "cluster_mapper", "data/schools"]
+BUILD_INPUTS = ["pyproject.toml", "README.md", "cluster_mapper", "data/schools", "data/pakistan"]
 
 
 def test_package_does_not_use_the_generators():
@@ -95,6 +95,8 @@ def test_wheel_holds_the_sample_and_map_assets_not_the_generators(wheel):
         else:
             assert f"cluster_mapper/sample_data/{name}" in names, name
     assert {"cluster_mapper/assets/map.js", "cluster_mapper/assets/map.css", "cluster_mapper/__main__.py"} <= names
+    # the map's context: the district outline with its README (attribution)
+    assert {"cluster_mapper/context_data/mansehra_district.geojson", "cluster_mapper/context_data/README.md"} <= names
     assert not [n for n in names if "synthetic" in n or n.startswith("tests/")]
 
 
@@ -122,6 +124,7 @@ def test_wheel_plans_the_sample_from_an_empty_folder(wheel, tmp_path):
     assert "valid" in res.stdout + res.stderr
     assert "no violations" in res.stdout + res.stderr
     assert sorted(p.name for p in cwd.iterdir()) == ["outputs"], "nothing but the plan is written in the working folder"
+    assert "District boundary" in (cwd / "outputs" / "plan" / "map.html").read_text(encoding="utf-8"), "the installed map draws the district"
 
 
 def test_every_subpackage_is_listed_for_the_wheel():

@@ -14,9 +14,16 @@ exist), ``y[j] = x[j, j]`` venue ``j`` is open. Constraints::
     min_teachers * y[j] <= sum_i n[i] x[i, j] <= max_teachers * y[j]
     sum_i x[i, j] <= max_schools * y[j]
     sum_j y[j] = n_clusters                              when fixed
+    sum_i x[i, j] >= min_schools * y[j]                  when min_schools > 1
+
+plus the rows of edits (``together``, ``apart``) and, when a plan is revised,
+a limit on the teachers moved (:mod:`.formulation` documents both).
 
 Solved lexicographically: first the most teachers placed (nobody is left out
-who could be placed), then, with that many placed, the least travel.
+who could be placed), then, with that many placed, the least travel. When a
+plan is revised, the second step minimises ``move_weight * moved teachers +
+travel`` with ``move_weight`` above any plan's travel: fewest moves first,
+then least travel.
 
 Usage::
 
@@ -67,7 +74,7 @@ Modules: :mod:`.formulation` (data to model arrays), :mod:`.bound` (LP bound),
 """
 
 from .budget import SolveBudget
-from .formulation import ClusterProblem, Formulation
+from .formulation import ClusterProblem, Formulation, SideRow
 from .mip import BACKENDS, DEFAULT_BACKEND
 from .solve import ClusterModel, ClusterSolution, relative_gap
 
@@ -78,6 +85,7 @@ __all__ = [
     "ClusterProblem",
     "ClusterSolution",
     "Formulation",
+    "SideRow",
     "SolveBudget",
     "relative_gap",
 ]

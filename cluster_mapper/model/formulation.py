@@ -11,20 +11,61 @@ that the LP bound, the mixed-integer solves and the heuristics all share::
     min_teachers * y[j] <= sum_i n[i] x[i, j] <= max_teachers * y[j]
     sum_i x[i, j] <= max_schools * y[j]
     sum_j y[j] = n_clusters                              when fixed
+    sum_i x[i, j] >= min_schools * y[j]                  when min_schools > 1
+    lo <= sum_k a[k] x[k] <= hi                          side rows (edits: together, apart)
+    sum_k (prev[k] - stay[k]) x[k] <= max_moved          when revising with a limit
 
 where ``y[j] = x[j, j]`` is venue ``j``'s own (self) pair.
+
+*Least change* (revising a plan): ``stay[k]`` is the number of teachers of
+pair ``k``'s member unit who met at pair ``k``'s venue school in the previous
+plan. A teacher *moves* when the venue they meet at changes or they lose
+their place, so a plan moves ``prev_teachers - sum_k stay[k] x[k]`` teachers.
+The objective is ``travel - move_weight * sum_k stay[k] x[k]``, i.e. (up to
+the constant ``move_weight * prev_teachers``) ``move_weight * moves +
+travel``. With ``move_weight`` larger than the travel of any plan, this ranks
+plans lexicographically: fewest moves first, then least travel (the
+placement is maximised before, see :mod:`.solve`). Costs may then be
+negative; the LP and Lagrangian bounds are valid for any costs.
+``prev[k]`` is the number of teachers of pair ``k``'s member who were placed
+anywhere before, so ``max_moved`` caps the teachers moved to *another*
+venue; a plan that keeps everyone in place or unplaced always obeys it, so
+the cap never makes the model infeasible (it may leave teachers unplaced).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 _INF = math.inf
+
+
+@dataclass
+class SideRow:
+    """One extra row ``lower <= sum_k coef[k] x[member[k], venue[k]] <= upper`` (edits).
+
+    Entries naming a pair that is not usable are dropped (that ``x`` is 0).
+
+    Attributes
+    ----------
+    member, venue : numpy.ndarray of int
+        Units of each entry's pair.
+    coef : numpy.ndarray of float
+        Coefficient of each entry.
+    lower, upper : float
+        Bounds of the row (may be infinite).
+    """
+
+    member: np.ndarray
+    venue: np.ndarray
+    coef: np.ndarray
+    lower: float
+    upper: float
 
 
 @dataclass
@@ -53,6 +94,23 @@ class ClusterProblem:
     objective : {"teacher_minutes", "school_trips"}
         Weight each pair's minutes by its teachers (teacher-minutes), or count
         one trip per unit (minutes).
+    min_schools : int
+        Fewest units (schools) in one cluster.
+    side_rows : list of SideRow
+        Extra rows (the edits ``together`` and ``apart``).
+    pair_stay : numpy.ndarray of int or None
+        Per pair, teachers of the member unit who met at that venue school in
+        the previous plan (revisions only).
+    move_weight : float
+        Cost of one moved teacher, in the objective's unit (0: moves are
+        free). Larger than any plan's travel, it makes moves rank first.
+    prev_teachers : int
+        Teachers of these units placed in the previous plan.
+    pair_prev : numpy.ndarray of int or None
+        Per pair, teachers of the member unit placed (anywhere) in the
+        previous plan.
+    max_moved : int or None
+        Most teachers that may meet at another venue than before, if set.
     """
 
     n_teachers: np.ndarray
@@ -64,17 +122,37 @@ class ClusterProblem:
     max_schools: int = 5
     n_clusters: int | None = None
     objective: str = "teacher_minutes"
+    min_schools: int = 1
+    side_rows: list[SideRow] = field(default_factory=list)
+    pair_stay: np.ndarray | None = None
+    move_weight: float = 0.0
+    prev_teachers: int = 0
+    pair_prev: np.ndarray | None = None
+    max_moved: int | None = None
 
     @property
     def n_units(self) -> int:
         """Number of units."""
         return len(self.n_teachers)
 
-    def pair_cost(self) -> np.ndarray:
-        """Objective coefficient of each pair: teacher-minutes, or minutes for ``school_trips``."""
+    def travel_cost(self) -> np.ndarray:
+        """Travel of each pair: teacher-minutes, or minutes for ``school_trips``."""
         if self.objective == "school_trips":
             return self.pair_minutes.astype(float)
         return self.pair_minutes * self.n_teachers[self.pair_member]
+
+    def stay(self) -> np.ndarray:
+        """Teachers who keep their previous venue through each pair (zeros unless revising)."""
+        if self.pair_stay is None:
+            return np.zeros(len(self.pair_member))
+        return np.asarray(self.pair_stay, dtype=float)
+
+    def pair_cost(self) -> np.ndarray:
+        """Objective coefficient of each pair: travel minus ``move_weight`` per teacher who stays."""
+        cost = self.travel_cost()
+        if self.move_weight:
+            cost = cost - self.move_weight * self.stay()
+        return cost
 
 
 class Rows(NamedTuple):
@@ -124,7 +202,12 @@ class Formulation:
     member, venue : numpy.ndarray of int
         Member unit and venue unit of each column.
     cost : numpy.ndarray of float
-        Objective coefficient of each column (teacher-minutes or minutes).
+        Objective coefficient of each column (teacher-minutes or minutes,
+        less ``move_weight`` per staying teacher when revising).
+    stay : numpy.ndarray of float
+        Teachers who keep their previous venue through each column.
+    moved : numpy.ndarray of float
+        Teachers placed before who meet at another venue through each column.
     dem : numpy.ndarray of float
         Teachers of each column's member.
     teachers : numpy.ndarray of int
@@ -148,6 +231,8 @@ class Formulation:
         venue = np.asarray(p.pair_venue, dtype=np.int64)
         teachers = np.asarray(p.n_teachers, dtype=np.int64)
         cost = np.asarray(p.pair_cost(), dtype=float)
+        stay = p.stay()
+        prev = stay if p.pair_prev is None else np.asarray(p.pair_prev, dtype=float)
         usable = np.ones(len(member), dtype=bool)
         # Venues: units with a self pair that fits in a cluster on its own.
         is_self = member == venue
@@ -171,6 +256,8 @@ class Formulation:
         self.member = member[idx]
         self.venue = venue[idx]
         self.cost = cost[idx]
+        self.stay = stay[idx]
+        self.moved = prev[idx] - stay[idx]
         self.teachers = teachers
         self.dem = teachers[self.member].astype(float)
         self.is_self = self.member == self.venue
@@ -244,6 +331,26 @@ class Formulation:
             rows_v.append(np.ones(V))
             lo.append(np.array([float(p.n_clusters)]))
             hi.append(np.array([float(p.n_clusters)]))
+            r += 1
+        if p.min_schools > 1:
+            venue_block(np.ones(P), p.min_schools, 0.0, _INF)
+        if p.side_rows:
+            lookup = {(int(m), int(v)): k for k, (m, v) in enumerate(zip(self.member, self.venue, strict=False))}
+            for row in p.side_rows:
+                ks = [(lookup.get((int(m), int(v)), -1), float(c)) for m, v, c in zip(row.member, row.venue, row.coef, strict=False)]
+                ks = [(k, c) for k, c in ks if k >= 0]
+                rows_r.append(np.full(len(ks), r))
+                rows_c.append(np.array([k for k, _ in ks], dtype=np.int64))
+                rows_v.append(np.array([c for _, c in ks], dtype=float))
+                lo.append(np.array([float(row.lower)]))
+                hi.append(np.array([float(row.upper)]))
+                r += 1
+        if p.max_moved is not None:
+            rows_r.append(np.full(P, r))
+            rows_c.append(cols)
+            rows_v.append(self.moved)
+            lo.append(np.array([-_INF]))
+            hi.append(np.array([float(p.max_moved)]))
             r += 1
         if min_placed is not None:
             rows_r.append(np.full(P, r))

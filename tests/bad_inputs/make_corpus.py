@@ -305,6 +305,7 @@ def main() -> None:
     write("matrix_missing_pairs.csv", lines(part))
     write("matrix_semicolon_decimal_comma.csv", lines([l.replace(",", ";") for l in m[:1]] + [l.replace(",", ";") + ",5" for l in m[1:]]), "utf-8-sig")
     input_cases()
+    edits_corpus()
 
 
 EMIS_HEADER = ["EMIS Code", "School Name", "Lat", "Lon", "Gender", "Male Teachers", "Female Teachers"]
@@ -410,6 +411,47 @@ def input_cases() -> None:
     write_dem("dem_elsewhere.tif", "EPSG:4326", where="elsewhere")
     write("dem_not_raster.tif", b"II*\x00 this is a text file saved as .tif\n")
     write("policy_elevation.toml", 'gender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\nelevation = ["dem_utm.tif"]\n')
+
+
+EDITS_HEADER = "action,school_id,other_school_id,cluster_id,minutes,note"
+
+
+def edits_corpus() -> None:
+    """Edits files (``--edits``) that must be refused, and the policies they need."""
+    write("policy_segregated.toml", 'min_teachers = 2\nmax_teachers = 12\nmax_travel_minutes = 60\ngender = "segregated"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
+    write("policy_short_travel.toml", 'min_teachers = 2\nmax_teachers = 12\nmax_travel_minutes = 8\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
+    cases = {
+        "edits_unknown_action.csv": ["apart,S01,S02,,,staff rooms do not get along", "merge,S03,S04,,,one compound"],
+        "edits_unknown_school.csv": ["together,S01,S99,,,shared compound"],
+        "edits_missing_school.csv": ["venue,,,,,new hall"],
+        "edits_minutes_as_words.csv": ["travel_minutes,S01,S03,,an hour,footbridge gone"],
+        "edits_together_apart.csv": ["together,S01,S02,,,one compound", "together,S02,S03,,,same village", "apart,S01,S03,,,feud"],
+        "edits_together_over_max.csv": ["together,S01,S02,,,", "together,S02,S03,,,", "together,S03,S04,,,"],
+        "edits_venue_cannot_host.csv": ["venue,S06,,,,new hall"],
+        "edits_venue_no_venue.csv": ["venue,S05,,,,hall", "no_venue,S05,,,,head will not host"],
+        "edits_exclude_and_together.csv": ["exclude,S07,,,,closed after the floods", "together,S07,S08,,,"],
+        "edits_lock_unknown_cluster.csv": ["lock_cluster,,,Mansehra-XX-999,,works well"],
+        "edits_lock_without_revise.csv": ["lock_cluster,,,Mansehra-MM-001,,works well"],
+        "edits_two_travel_times.csv": ["travel_minutes,S01,S03,,30,", "travel_minutes,S03,S01,,45,"],
+        "edits_together_across_genders.csv": ["together,S01,S02,,,brothers and sisters"],
+        "edits_together_too_far.csv": ["together,S01,S05,,,same cluster as before"],
+    }
+    for name, rows in cases.items():
+        write(name, lines([EDITS_HEADER, *rows]))
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Sheet1"
+    wb.active.append(EDITS_HEADER.split(","))
+    wb.save(HERE / "edits_no_edits_sheet.xlsx")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "edits"
+    ws.append(EDITS_HEADER.split(","))
+    ws.append(["apart", "S01", "S02", None, None, "ok"])
+    ws.append(["no venue", "S05", None, None, None, "spelt with a space: accepted"])
+    ws.append(["together", "S01", "S02", None, None, "contradicts row 2"])
+    wb.save(HERE / "edits_contradict.xlsx")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,486 @@
+"""Edits: what managers and teachers know that no input file holds.
+
+An edits file (CSV, or the sheet named ``edits`` of an XLSX workbook) has one
+edit a row, with the columns ``action, school_id, other_school_id,
+cluster_id, minutes, note``:
+
+==================  ====================================================
+``lock_cluster``    keep cluster ``cluster_id`` of the previous plan
+                    exactly (same teachers, same venue); needs ``--revise``
+``together``        teachers of ``school_id`` and ``other_school_id`` of the
+                    same cluster type meet in the same cluster
+``apart``           the two schools are never in the same cluster
+``venue``           ``school_id`` hosts the cluster it is in
+``no_venue``        ``school_id`` hosts no cluster
+``travel_minutes``  ``minutes`` between the two schools, both ways,
+                    instead of the computed time (``impassable`` or a very
+                    large number: no way through)
+``exclude``         leave ``school_id`` out; its teachers are listed with
+                    the note as reason
+==================  ====================================================
+
+Every edit is a hard rule. :func:`read_edits` checks each row on its own
+(action, ids given, minutes a number); :func:`check_edits` checks them against
+the inputs, the rules and each other before anything is solved, and reports
+every problem at once, naming the rows and the school and cluster ids, so the
+command line exits with code 2 and writes nothing.
+
+This module is also the one place that turns edits into the planner's terms:
+:meth:`Edits.apply_travel` (travel overrides) and :func:`together_groups`.
+The validator reads the edits file itself and shares none of this code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, InputProblem, ProblemCollector, fail
+
+log = logging.getLogger(__name__)
+
+EDIT_COLUMNS = ["action", "school_id", "other_school_id", "cluster_id", "minutes", "note"]
+ACTIONS = ("lock_cluster", "together", "apart", "venue", "no_venue", "travel_minutes", "exclude")
+#: What each action needs, besides ``action``.
+REQUIRED = {
+    "lock_cluster": ("cluster_id",),
+    "together": ("school_id", "other_school_id"),
+    "apart": ("school_id", "other_school_id"),
+    "venue": ("school_id",),
+    "no_venue": ("school_id",),
+    "travel_minutes": ("school_id", "other_school_id", "minutes"),
+    "exclude": ("school_id",),
+}
+#: Words accepted in ``minutes`` for a way that cannot be travelled.
+IMPASSABLE_WORDS = ("impassable", "inf", "infinite", "closed")
+#: The sheet of a workbook that holds the edits.
+EDITS_SHEET = "edits"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One row of an edits file.
+
+    Attributes
+    ----------
+    row : int
+        Spreadsheet row number (header = 1).
+    action : str
+        One of :data:`ACTIONS`.
+    school_id, other_school_id, cluster_id : str
+        Ids the action names ("" when not used).
+    minutes : float or None
+        Travel minutes of a ``travel_minutes`` edit (``inf``: impassable).
+    note : str
+        Why; carried to the plan's outputs.
+    """
+
+    row: int
+    action: str
+    school_id: str = ""
+    other_school_id: str = ""
+    cluster_id: str = ""
+    minutes: float | None = None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """Short text naming the edit, e.g. ``row 3 (apart S001 S002)``."""
+        ids = " ".join(x for x in (self.school_id, self.other_school_id, self.cluster_id) if x)
+        return f"row {self.row} ({self.action} {ids})"
+
+    def describe(self) -> str:
+        """The edit with its note, as shown in outputs."""
+        return f"{self.label}" + (f": {self.note}" if self.note else "")
+
+
+@dataclass
+class Edits:
+    """The edits of one run, read from ``path``."""
+
+    path: str
+    rows: list[Edit] = field(default_factory=list)
+
+    def of(self, *actions: str) -> list[Edit]:
+        """The edits of the given actions, in file order."""
+        return [e for e in self.rows if e.action in actions]
+
+    def excluded(self) -> dict[str, Edit]:
+        """Excluded schools and the edit that excludes each."""
+        return {e.school_id: e for e in self.of("exclude")}
+
+    def schools_named(self) -> dict[str, list[Edit]]:
+        """Every school id and the edits that name it (travel overrides left aside)."""
+        out: dict[str, list[Edit]] = defaultdict(list)
+        for e in self.rows:
+            if e.action == "travel_minutes":
+                continue
+            for s in (e.school_id, e.other_school_id):
+                if s:
+                    out[s].append(e)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """The edits as a table (``row`` plus :data:`EDIT_COLUMNS`), as written to ``edits.csv``."""
+        rows = [{"row": e.row, "action": e.action, "school_id": e.school_id, "other_school_id": e.other_school_id,
+                 "cluster_id": e.cluster_id, "minutes": "" if e.minutes is None else ("impassable" if math.isinf(e.minutes) else e.minutes),
+                 "note": e.note} for e in self.rows]
+        return pd.DataFrame(rows, columns=["row", *EDIT_COLUMNS])
+
+    def apply_travel(self, travel):
+        """A copy of ``travel`` (:class:`~cluster_mapper.travel.TravelTimes`) with the overrides applied both ways.
+
+        An impassable override removes the pair (unreachable is absent).
+        """
+        overrides = self.of("travel_minutes")
+        if not overrides:
+            return travel
+        from dataclasses import replace
+
+        pairs = travel.pairs
+        drop = set()
+        add = []
+        for e in overrides:
+            for a, b in ((e.school_id, e.other_school_id), (e.other_school_id, e.school_id)):
+                drop.add((a, b))
+                if e.minutes is not None and math.isfinite(e.minutes):
+                    add.append({"from_school_id": a, "to_school_id": b, "minutes": float(e.minutes)})
+        keep = [(a, b) not in drop for a, b in zip(pairs["from_school_id"], pairs["to_school_id"], strict=False)]
+        new = pd.concat([pairs[keep], pd.DataFrame(add, columns=["from_school_id", "to_school_id", "minutes"])], ignore_index=True)
+        note = f"{len(overrides)} travel time(s) set by edits in {Path(self.path).name} (local knowledge overrides the computed times)"
+        return replace(travel, pairs=new.reset_index(drop=True), notes=[*travel.notes, note])
+
+
+def _read_xlsx(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """Rows of the ``edits`` sheet of a workbook: (sheet row, {column: text})."""
+    try:
+        import openpyxl
+    except ImportError:  # pragma: no cover - openpyxl is a dependency
+        fail(path, "reading a workbook needs the openpyxl package.", fix="pip install openpyxl, or save the edits sheet as CSV.")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a bad file
+        fail(path, f"could not be read as an Excel workbook ({type(exc).__name__}).", fix="save it again as .xlsx, or save the edits sheet as CSV.")
+    names = {n.strip().lower(): n for n in wb.sheetnames}
+    if EDITS_SHEET not in names:
+        fail(path, f"the workbook has no sheet named '{EDITS_SHEET}' (sheets: {', '.join(wb.sheetnames)}).",
+             fix="put the edits on a sheet named 'edits' (as `cluster-mapper export --xlsx` writes it).", field=EDITS_SHEET)
+    ws = wb[names[EDITS_SHEET]]
+    out: list[tuple[int, dict[str, str]]] = []
+    header: list[str] | None = None
+    for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip() for v in values]
+        if header is None:
+            if any(cells):
+                header = [c.strip().lower() for c in cells]
+                out.append((r, {"__header__": "\t".join(header)}))
+            continue
+        if any(cells):
+            out.append((r, dict(zip(header, cells, strict=False))))
+    wb.close()
+    return out
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        rows = _read_xlsx(path)
+        if not rows:
+            fail(path, f"the '{EDITS_SHEET}' sheet is empty.", fix="write the header row action, school_id, other_school_id, cluster_id, minutes, note.", row=1)
+        header = rows[0][1]["__header__"].split("\t")
+        return header, rows[1:]
+    from .inputs import read_csv_rows
+
+    df = read_csv_rows(path)
+    df.columns = [str(c).strip().lower() if c != "_row" else c for c in df.columns]
+    header = [c for c in df.columns if c != "_row"]
+    records = [(int(r["_row"]), {c: str(r[c]).strip() for c in header}) for r in df.to_dict("records")]
+    return header, records
+
+
+def read_edits(path: str | Path) -> Edits:
+    """Read and check an edits file (CSV, or the ``edits`` sheet of an XLSX workbook).
+
+    Blank rows are skipped (a workbook's drop-down rows may be empty). Each
+    row is checked on its own: a known action (with a suggestion for a
+    misspelt one), the ids the action needs, ``minutes`` a positive number or
+    ``impassable``. Checks against the plan's inputs are in :func:`check_edits`.
+
+    Raises
+    ------
+    InputError
+        Every problem of the file, with row, field and fix.
+    """
+    path = Path(path)
+    if not path.exists():
+        fail(path, "the edits file does not exist.", fix="check the path given to --edits.")
+    header, records = _read_rows(path)
+    col = ProblemCollector(path)
+    if "action" not in header:
+        col.add(f"the required column 'action' is missing (columns found: {', '.join(h for h in header if h) or 'none'}).",
+                row=1, field="action", fix="write the header row action, school_id, other_school_id, cluster_id, minutes, note.")
+        col.raise_if_any()
+    edits: list[Edit] = []
+    for row, rec in records:
+        get = {c: rec.get(c, "").strip() for c in EDIT_COLUMNS}
+        action = get["action"].lower().replace(" ", "_").replace("-", "_")
+        if not any(get.values()):
+            continue
+        if action not in ACTIONS:
+            close = difflib.get_close_matches(action, ACTIONS, n=1)
+            col.add(f"unknown action '{get['action']}'.", row=row, field="action",
+                    fix=(f"did you mean '{close[0]}'? " if close else "") + f"use one of {', '.join(ACTIONS)}.")
+            continue
+        missing = [c for c in REQUIRED[action] if not get[c]]
+        for c in missing:
+            col.add(f"{action} needs {c}.", row=row, field=c, fix=f"fill in {c} for this {action} edit, or delete the row.")
+        if missing:
+            continue
+        minutes = None
+        if action == "travel_minutes":
+            text = get["minutes"].replace(",", ".").lower()
+            if text in IMPASSABLE_WORDS:
+                minutes = math.inf
+            else:
+                try:
+                    minutes = float(text)
+                except ValueError:
+                    col.add(f"minutes '{get['minutes']}' is not a number.", row=row, field="minutes", fix="write the travel time in minutes, such as 45, or 'impassable'.")
+                    continue
+                if not minutes > 0 or math.isnan(minutes):
+                    col.add(f"minutes must be more than 0, not {get['minutes']}.", row=row, field="minutes", fix="write the travel time in minutes, or 'impassable'.")
+                    continue
+        if action in ("together", "apart", "travel_minutes") and get["school_id"] == get["other_school_id"]:
+            col.add(f"{action} names school {get['school_id']} twice.", row=row, field="other_school_id", fix="give two different schools.")
+            continue
+        edits.append(Edit(row, action, get["school_id"], get["other_school_id"] if action in ("together", "apart", "travel_minutes") else "",
+                          get["cluster_id"] if action == "lock_cluster" else "", minutes, get["note"]))
+    col.raise_if_any()
+    log.info("read %d edit(s) from %s", len(edits), path)
+    return Edits(str(path), edits)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, a: str) -> str:
+        self.parent.setdefault(a, a)
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return a
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def together_groups(edits: Edits) -> list[tuple[set[str], list[Edit]]]:
+    """Schools joined by ``together`` edits (directly or through others), with the edits that join them."""
+    uf = _UnionFind()
+    for e in edits.of("together"):
+        uf.union(e.school_id, e.other_school_id)
+    groups: dict[str, tuple[set[str], list[Edit]]] = {}
+    for e in edits.of("together"):
+        g = groups.setdefault(uf.find(e.school_id), (set(), []))
+        g[0].update((e.school_id, e.other_school_id))
+        g[1].append(e)
+    return list(groups.values())
+
+
+def _rows(*edits: Edit) -> str:
+    rows = sorted({e.row for e in edits})
+    return ("rows " + ", ".join(map(str, rows))) if len(rows) > 1 else f"row {rows[0]}"
+
+
+def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel, policy, previous: pd.DataFrame | None,
+                teachers: pd.DataFrame | None = None) -> None:
+    """Check edits against the inputs, the rules and each other, before solving.
+
+    Parameters
+    ----------
+    edits : Edits
+    units : pandas.DataFrame
+        The run's units (:func:`~cluster_mapper.units.build_units`), with
+        excluded schools still in.
+    schools : pandas.DataFrame
+        The schools (``school_id``, ``district``, ``can_host``).
+    travel : TravelTimes
+        Travel times with the edits' overrides applied, minutes.
+    policy : Policy
+    previous : pandas.DataFrame or None
+        ``assignments.csv`` of the plan being revised.
+    teachers : pandas.DataFrame, optional
+        Today's teachers with their ``unit_id`` (a locked cluster must keep
+        exactly its teachers: none may have left or joined its schools).
+
+    Raises
+    ------
+    InputError
+        Every refused edit, naming its row(s) and the school and cluster ids:
+        unknown schools or clusters; an edit that breaks a rule by itself
+        (a school that cannot host made a venue, ``together`` across cluster
+        types or districts, beyond the travel limit, over ``max_teachers``);
+        edits that contradict each other.
+    """
+    problems: list[InputProblem] = []
+
+    def bad(msg: str, fix: str, *rows: Edit, fld: str | None = None) -> None:
+        problems.append(InputProblem(edits.path, msg, fix, min(e.row for e in rows), fld))
+
+    known = set(schools["school_id"])
+    sch = schools.set_index("school_id")
+    for e in edits.rows:
+        for fld, sid in (("school_id", e.school_id), ("other_school_id", e.other_school_id)):
+            if sid and sid not in known:
+                close = difflib.get_close_matches(sid, sorted(known), n=1)
+                bad(f"{e.label}: school {sid} is not in the schools file.", (f"did you mean {close[0]}? " if close else "") + "use a school_id of the schools file.", e, fld=fld)
+    prev_clusters: dict[str, pd.DataFrame] = {}
+    if previous is not None:
+        p = previous[previous["status"] == "placed"]
+        prev_clusters = {str(c): g for c, g in p.groupby("cluster_id")}
+    for e in edits.of("lock_cluster"):
+        if previous is None:
+            bad(f"{e.label}: lock_cluster keeps a cluster of a previous plan, but no previous plan was given.", "add --revise PREVIOUS_PLAN_FOLDER, or delete the row.", e, fld="cluster_id")
+        elif e.cluster_id not in prev_clusters:
+            close = difflib.get_close_matches(e.cluster_id, sorted(prev_clusters), n=1)
+            bad(f"{e.label}: cluster {e.cluster_id} is not in the previous plan.", (f"did you mean {close[0]}? " if close else "") + "use a cluster_id of the previous plan's clusters.csv.", e, fld="cluster_id")
+    if problems:
+        raise InputError(problems)
+
+    excluded = edits.excluded()
+    named = edits.schools_named()
+    for sid, ex in excluded.items():
+        others = [e for e in named.get(sid, []) if e is not ex and e.action != "exclude"]
+        for e in others:
+            bad(f"{ex.label} and {e.label} contradict each other: school {sid} is excluded but another edit places it.", "delete one of the two rows.", ex, e, fld="school_id")
+
+    # venue / no_venue
+    venue = {e.school_id: e for e in edits.of("venue")}
+    no_venue = {e.school_id: e for e in edits.of("no_venue")}
+    for sid, e in venue.items():
+        if sid in no_venue:
+            bad(f"{e.label} and {no_venue[sid].label} contradict each other: school {sid} both hosts and does not host.", "delete one of the two rows.", e, no_venue[sid], fld="action")
+        if not bool(sch.at[sid, "can_host"]):
+            bad(f"{e.label}: school {sid} cannot host (can_host is false in the schools file).", "set can_host for the school in the schools file, or delete the row.", e, fld="school_id")
+
+    # travel overrides twice with different minutes
+    seen: dict[frozenset, Edit] = {}
+    for e in edits.of("travel_minutes"):
+        key = frozenset((e.school_id, e.other_school_id))
+        if key in seen and seen[key].minutes != e.minutes:
+            bad(f"{seen[key].label} and {e.label} contradict each other: two travel times for schools {e.school_id} and {e.other_school_id}.", "keep one of the two rows.", seen[key], e, fld="minutes")
+        seen[key] = e
+
+    # together: same cluster type, one district, within reach of a common venue, not too many teachers
+    active = units[~units["school_id"].isin(excluded)]
+    types = {s: {(r, g, lv): n for r, g, lv, n in zip(u["region"], u["gender_group"], u["level_group"], u["n_teachers"], strict=False)} for s, u in active.groupby("school_id")}
+    hosts = active[active["can_be_venue"] & ~active["school_id"].isin(no_venue)]
+    for e in edits.of("together"):
+        if e.school_id in excluded or e.other_school_id in excluded:
+            continue  # reported above
+        a, b = types.get(e.school_id, {}), types.get(e.other_school_id, {})
+        common = set(a) & set(b)
+        if not common:
+            why = "they are in different districts" if sch.at[e.school_id, "district"] != sch.at[e.other_school_id, "district"] and not policy.cross_district \
+                else "their teachers are of different cluster types (gender or level groups the policy keeps apart)"
+            bad(f"{e.label}: schools {e.school_id} and {e.other_school_id} can never meet in one cluster: {why}.", "delete the row, or change the policy (gender, levels, cross_district).", e, fld="other_school_id")
+            continue
+        for key in sorted(common):
+            dp = policy.for_district(sch.at[e.school_id, "district"])
+            limit = dp.travel_limit
+            h = hosts[(hosts["region"] == key[0]) & (hosts["gender_group"] == key[1]) & (hosts["level_group"] == key[2])]
+            reach = [max(travel.minutes(e.school_id, v), travel.minutes(e.other_school_id, v)) for v in h["school_id"]]
+            if not any(m <= limit for m in reach):
+                best = min(reach, default=math.inf)
+                bad(f"{e.label}: no school that can host is within the {limit:g}-minute limit of both {e.school_id} and {e.other_school_id}"
+                    + (f" (the nearest common venue is {best:.0f} minutes away)." if math.isfinite(best) else "."),
+                    "delete the row, or raise max_travel_minutes.", e, fld="other_school_id")
+    for members, rows in together_groups(edits):
+        counts: dict[tuple, int] = defaultdict(int)
+        for s in members:
+            for key, n in types.get(s, {}).items():
+                counts[key] += int(n)
+        for key, n in counts.items():
+            dp = policy.for_district(sch.at[next(iter(members)), "district"])
+            if n > dp.max_teachers:
+                bad(f"{_rows(*rows)} (together {', '.join(sorted(members))}): together they have {n} {key[1] if key[1] != 'mixed' else ''} {key[2] if key[2] != 'mixed' else ''} teachers, more than the cluster maximum of {dp.max_teachers}.".replace("  ", " "),
+                    "delete one of the together rows, or raise max_teachers.", *rows, fld="other_school_id")
+        hosting = [venue[s] for s in members if s in venue]
+        if len(hosting) > 1:
+            bad(f"{_rows(*rows, *hosting)}: schools {', '.join(e.school_id for e in hosting)} must each host their own cluster but are also together.",
+                "keep one venue row, or delete a together row.", *rows, *hosting, fld="action")
+        for e in edits.of("apart"):
+            if e.school_id in members and e.other_school_id in members:
+                bad(f"{_rows(e, *rows)} contradict each other: schools {e.school_id} and {e.other_school_id} are apart in {e.label} but together through {_rows(*rows)}.",
+                    "delete the apart row or a together row.", e, *rows, fld="action")
+
+    # locks
+    locked_school: dict[str, tuple[str, Edit]] = {}
+    for e in edits.of("lock_cluster"):
+        if previous is None or e.cluster_id not in prev_clusters:
+            continue
+        c = prev_clusters[e.cluster_id]
+        venue_school = str(c["venue_school_id"].iloc[0])
+        schools_in = set(c["school_id"])
+        for s in schools_in:
+            locked_school[s] = (e.cluster_id, e)
+        for s in sorted(schools_in & set(excluded)):
+            bad(f"{e.label} and {excluded[s].label} contradict each other: school {s} of the locked cluster {e.cluster_id} is excluded.", "delete one of the two rows.", e, excluded[s], fld="cluster_id")
+        if venue_school in no_venue:
+            bad(f"{e.label} and {no_venue[venue_school].label} contradict each other: the locked cluster {e.cluster_id} meets at school {venue_school}.", "delete one of the two rows.", e, no_venue[venue_school], fld="cluster_id")
+        for s in sorted(schools_in & set(venue)):
+            if s != venue_school:
+                bad(f"{e.label} and {venue[s].label} contradict each other: school {s} is in the locked cluster {e.cluster_id}, which meets at {venue_school}.", "delete one of the two rows.", e, venue[s], fld="cluster_id")
+        for a in edits.of("apart"):
+            if a.school_id in schools_in and a.other_school_id in schools_in:
+                bad(f"{e.label} and {a.label} contradict each other: both schools are in the locked cluster {e.cluster_id}.", "delete one of the two rows.", e, a, fld="cluster_id")
+        # the locked cluster must still obey the rules with today's teachers and travel times
+        row_of = set(units["unit_id"])
+        gone = sorted(set(c["unit_id"]) - row_of)
+        if gone:
+            bad(f"{e.label}: cluster {e.cluster_id} cannot be kept: its teachers {', '.join(gone)} are no longer in the roster.", "delete the row (the cluster is then planned again).", e, fld="cluster_id")
+            continue
+        if teachers is not None:
+            now = set(teachers.loc[teachers["unit_id"].isin(set(c["unit_id"])), "teacher_id"].astype(str))
+            was = set(c["teacher_id"].astype(str))
+            if now != was:
+                diff = sorted(now ^ was)
+                bad(f"{e.label}: cluster {e.cluster_id} cannot be kept exactly: teachers {', '.join(diff[:8])}{' ...' if len(diff) > 8 else ''} "
+                    "joined or left its schools since the previous plan.", "delete the row (the cluster is then planned again with the fewest moves).", e, fld="cluster_id")
+                continue
+        members = units[units["unit_id"].isin(set(c["unit_id"]))]
+        dp = policy.for_district(sch.at[venue_school, "district"])
+        n = int(members["n_teachers"].sum())
+        broken = []
+        if not dp.min_teachers <= n <= dp.max_teachers:
+            broken.append(f"{n} teachers, outside {dp.min_teachers}..{dp.max_teachers}")
+        if members["school_id"].nunique() > dp.school_limit:
+            broken.append(f"{members['school_id'].nunique()} schools, more than {dp.max_schools}")
+        if members["school_id"].nunique() < dp.min_schools:
+            broken.append(f"{members['school_id'].nunique()} school(s), fewer than min_schools = {dp.min_schools}")
+        far = [(s, travel.minutes(s, venue_school)) for s in members["school_id"]]
+        far = [(s, m) for s, m in far if m > dp.travel_limit]
+        if far:
+            broken.append("; ".join(f"school {s} is {m:.0f} minutes from the venue" for s, m in far) + f" (limit {dp.travel_limit:g})")
+        if dp.n_clusters is not None:
+            broken.append(f"the district's number of clusters is fixed (n_clusters = {dp.n_clusters})")
+        if broken:
+            bad(f"{e.label}: cluster {e.cluster_id} cannot be kept as it is: {', '.join(broken)}.", "delete the row, or change the edits or policy that break it.", e, fld="cluster_id")
+    for members, rows in together_groups(edits):
+        locks = {locked_school[s][0] for s in members if s in locked_school}
+        outside = sorted(s for s in members if s not in locked_school)
+        if locks and (len(locks) > 1 or outside):
+            lock_rows = [locked_school[s][1] for s in members if s in locked_school]
+            bad(f"{_rows(*rows, *lock_rows)} contradict each other: together joins schools of the locked cluster(s) {', '.join(sorted(locks))} with "
+                + (f"schools outside it ({', '.join(outside)})." if outside else "each other."), "delete the lock or the together row.", *rows, *lock_rows, fld="action")
+    if problems:
+        raise InputError(problems)
+
+
+__all__ = ["ACTIONS", "EDIT_COLUMNS", "EDITS_SHEET", "Edit", "Edits", "read_edits", "check_edits", "together_groups"]
