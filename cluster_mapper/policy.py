@@ -631,6 +631,8 @@ KEY_HELP = {
     "objective": '"teacher_minutes" (each teacher\'s travel) or "school_trips" (one trip per school)',
     "time_limit_seconds": "solver time for each district, in seconds",
     "include_head_teachers": "place head teachers as regular members (the field study advises against)",
+    "min_schools": "fewest schools in one cluster (2 or more: teachers meet colleagues of other schools)",
+    "max_moved_teachers": "with --revise: most teachers moved to another venue; unset = no limit (0 is a limit)",
     "travel_mode": '"walk" (every road and path, both ways, slopes) or "drive" (motorable roads, one-way streets)',
     "walking_speed_kmh": "walking speed on flat ground, km/h (Tobler's hiking function on slopes)",
     "detour_factor": "road distance over straight distance, only for --straight-line",
@@ -670,7 +672,10 @@ def policy_template() -> str:
            "# Check it with: cluster-mapper inspect --schools SCHOOLS --policy THIS_FILE", ""]
 
     def line(key: str, value: Any) -> str:
-        text = f"{key} = {_toml_value(key, value)}"
+        if value is None and key not in _NONE_WHEN_ZERO and key != "crs":  # no TOML value says "unset": show it commented out
+            text = f"# {key} = 100"
+        else:
+            text = f"{key} = {_toml_value(key, value)}"
         return f"{text:<34}# {KEY_HELP[key]}"
 
     out.append("# ---- clusters (defaults for every district)")
