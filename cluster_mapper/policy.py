@@ -672,7 +672,7 @@ def policy_template() -> str:
            "# Check it with: cluster-mapper inspect --schools SCHOOLS --policy THIS_FILE", ""]
 
     def line(key: str, value: Any) -> str:
-        if value is None and key not in _NONE_WHEN_ZERO and key != "crs":  # no TOML value says "unset": show it commented out
+        if value is None and key == "max_moved_teachers":  # 0 is a real limit and TOML has no null: show it commented out
             text = f"# {key} = 100"
         else:
             text = f"{key} = {_toml_value(key, value)}"
