@@ -40,7 +40,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPED = (*FORMULA_START, "'")
 ASSIGNMENT_COLUMNS = [
     "teacher_id", "school_id", "unit_id", "district", "cluster_id", "venue_school_id", "travel_minutes",
-    "status", "reason", "suggestion", "gender", "level", "role", "n_teachers",
+    "status", "reason", "suggestion", "gender", "level", "role", "n_teachers", "subject",
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
@@ -53,6 +53,9 @@ class Plan:
         Where travel times came from, as written in ``summary.json``.
     policy_path : str or None
         The policy file, when the policy came from one.
+    support : cluster_mapper.support.SupportPlan or None
+        Who supports each cluster and the month's calendar, when a
+        facilitators file was given.
     """
 
     units: pd.DataFrame
@@ -72,6 +75,7 @@ class Plan:
     network: nx.MultiDiGraph | None = None
     travel_spec: dict = field(default_factory=dict)
     policy_path: str | None = None
+    support: Any = None
 
     @property
     def gap(self) -> float:
@@ -402,6 +406,7 @@ def _teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
             "level": teachers["level"].to_numpy(),
             "role": teachers["role"].to_numpy(),
             "n_teachers": teachers["n_teachers"].to_numpy(dtype=int),
+            "subject": teachers["subject"].fillna("").astype(str).to_numpy() if "subject" in teachers.columns else "",
         }
     )
     has = out["unit_id"] != ""

@@ -14,6 +14,10 @@ Example::
 
     [districts.Muzaffarabad]
     gender = "mixed"
+
+    [support]                 # facilitators (see cluster_mapper.support)
+    meeting_minutes = 180
+    working_day_minutes = 480
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ GENDER_POLICIES = ("segregated", "mixed")
 LEVEL_POLICIES = ("separate", "mixed")
 OBJECTIVES = ("teacher_minutes", "school_trips")
 TRAVEL_MODES = ("walk", "drive")
+SUBJECT_RULES = ("preferred", "hard")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,16 @@ class DistrictPolicy:
         Solver time limit for the district.
     include_head_teachers : bool
         Place head teachers as regular members (the study advises against).
+    subjects_required : tuple of str
+        Cluster roles (field study: each cluster chose subject leaders in
+        math, science and English): clusters with middle or high teachers
+        should include at least one teacher of each of these subjects (the
+        roster's ``subject`` column). Empty (the default): no rule.
+    subjects_rule : {"preferred", "hard"}
+        ``preferred``: the plan moves teachers between clusters to cover the
+        subjects where it can without leaving anyone out, and says which
+        clusters still lack one and why; ``hard``: a cluster that cannot
+        cover them is not formed (its teachers are listed as not placed).
     """
 
     min_teachers: int = 6
@@ -72,6 +87,8 @@ class DistrictPolicy:
     objective: str = "teacher_minutes"
     time_limit_seconds: float = 60.0
     include_head_teachers: bool = False
+    subjects_required: tuple[str, ...] = ()
+    subjects_rule: str = "preferred"
 
     @property
     def travel_limit(self) -> float:
@@ -120,6 +137,50 @@ class TravelPolicy:
 
 
 @dataclass(frozen=True)
+class SupportPolicy:
+    """How facilitators support clusters: the ``[support]`` table, for the whole run.
+
+    Defaults come from the field study (000) and the mentoring programme (002).
+
+    Attributes
+    ----------
+    meeting_minutes : float
+        Length of one cluster meeting, in minutes (000: meetings "last from
+        2-3 hours"; 180).
+    working_day_minutes : float
+        A facilitator's working day, from leaving the base to coming back, in
+        minutes (480: eight hours).
+    meetings_per_month : int
+        Meetings of each cluster a facilitator attends in a month, each on a
+        different day (000: clusters met monthly; 1).
+    same_gender : bool
+        A cluster whose teachers are all women gets a woman facilitator, all
+        men a man, whatever the district's gender policy; a cluster of women
+        and men gets anyone (true).
+    match_levels : bool
+        The facilitator's levels include every teacher level of the cluster
+        (000: TTOs for middle clusters, TTFs for primary ones; true).
+    match_subjects : bool
+        A facilitator who lists subjects supports only clusters with a
+        teacher of one of them (false).
+    same_district : bool
+        A facilitator with a ``district`` supports only clusters of that
+        district (true).
+    time_limit_seconds : float
+        Solver time for assignment and calendar, for the whole run (60).
+    """
+
+    meeting_minutes: float = 180.0
+    working_day_minutes: float = 480.0
+    meetings_per_month: int = 1
+    same_gender: bool = True
+    match_levels: bool = True
+    match_subjects: bool = False
+    same_district: bool = True
+    time_limit_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Policy:
     """Defaults, per-district overrides and travel settings of one scenario."""
 
@@ -128,6 +189,7 @@ class Policy:
     travel: TravelPolicy = field(default_factory=TravelPolicy)
     cross_district: bool = False
     source: str | None = None
+    support: SupportPolicy = field(default_factory=SupportPolicy)
 
     def for_district(self, district: str) -> DistrictPolicy:
         """The rules that apply in ``district``: the one answer to "which policy applies here".
@@ -161,17 +223,24 @@ class Policy:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary, as written in plan summaries."""
-        out: dict[str, Any] = {f.name: getattr(self.default, f.name) for f in fields(DistrictPolicy)}
+        out: dict[str, Any] = {f.name: _plain(getattr(self.default, f.name)) for f in fields(DistrictPolicy)}
         out.update({f.name: getattr(self.travel, f.name) for f in fields(TravelPolicy)})
         out["cross_district"] = self.cross_district
+        out["support"] = {f.name: getattr(self.support, f.name) for f in fields(SupportPolicy)}
         out["districts"] = {
-            name: {f.name: getattr(p, f.name) for f in fields(DistrictPolicy) if getattr(p, f.name) != getattr(self.default, f.name)}
+            name: {f.name: _plain(getattr(p, f.name)) for f in fields(DistrictPolicy) if getattr(p, f.name) != getattr(self.default, f.name)}
             for name, p in self.districts.items()
         }
         return out
 
 
+def _plain(value: Any) -> Any:
+    """Policy values as plain TOML/JSON values (tuples as lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 _DISTRICT_KEYS = {f.name: f for f in fields(DistrictPolicy)}
+_SUPPORT_KEYS = {f.name: f for f in fields(SupportPolicy)}
 _TRAVEL_KEYS = {f.name: f for f in fields(TravelPolicy)}
 _TOP_ONLY = {"cross_district"}
 #: Keys where 0 in the TOML file means "no limit / not fixed": ``None`` in the typed policy.
@@ -182,6 +251,7 @@ _CHOICES = {
     "levels": LEVEL_POLICIES,
     "objective": OBJECTIVES,
     "travel_mode": TRAVEL_MODES,
+    "subjects_rule": SUBJECT_RULES,
 }
 
 
@@ -207,6 +277,11 @@ def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any
             col.add(f"'{value}' is not a coordinate reference system PROJ knows.", fix="use an EPSG code such as \"EPSG:32643\" (UTM 43N).", field=fieldname)
             return None
         return value
+    if key == "subjects_required":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            col.add(f"subjects_required must be a list of subject names, not {value!r}.", fix='write for example subjects_required = ["math", "science", "english"].', field=fieldname)
+            return None
+        return tuple(dict.fromkeys(v.strip().lower() for v in value))
     if key in ("include_head_teachers", "cross_district"):
         if not isinstance(value, bool):
             col.add(f"{key} must be true or false, not {value!r}.", fix="write true or false without quotes.", field=fieldname)
@@ -241,7 +316,7 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
     travel_vals: dict[str, Any] = {}
     top_vals: dict[str, Any] = {}
     for key, value in table.items():
-        if key == "districts" and not where:
+        if key in ("districts", "support") and not where:
             continue
         if key in _DISTRICT_KEYS:
             if key in _NONE_WHEN_ZERO and (value is None or (value == 0 and not isinstance(value, bool))):
@@ -265,6 +340,42 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
             hint = f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(known)}."
             col.add(f"unknown policy key '{key}'.", fix=hint, field=f"{where}{key}")
     return district_vals, travel_vals, top_vals
+
+
+def _support_values(table: Any, col: ProblemCollector) -> SupportPolicy:
+    """The ``[support]`` table, type-checked; every problem names ``support.KEY``."""
+    import difflib
+
+    if not isinstance(table, dict):
+        col.add("'support' must be a table: [support].", fix="write [support] on its own line, then its keys.", field="support")
+        return SupportPolicy()
+    vals: dict[str, Any] = {}
+    for key, value in table.items():
+        where = f"support.{key}"
+        if key not in _SUPPORT_KEYS:
+            close = difflib.get_close_matches(key, list(_SUPPORT_KEYS), n=1)
+            col.add(f"unknown key '{key}' in [support].", fix=f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(_SUPPORT_KEYS)}.", field=where)
+            continue
+        default = getattr(SupportPolicy(), key)
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                col.add(f"{key} must be true or false, not {value!r}.", fix="write true or false without quotes.", field=where)
+                continue
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                col.add(f"{key} must be a whole number of 1 or more, not {value!r}.", fix="write a whole number without quotes, such as 1.", field=where)
+                continue
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+                col.add(f"{key} must be a number of minutes (or seconds) greater than 0, not {value!r}.", fix="write a positive number without quotes.", field=where)
+                continue
+            value = float(value)
+        vals[key] = value
+    sp = replace(SupportPolicy(), **vals)
+    if sp.meeting_minutes > sp.working_day_minutes:
+        col.add(f"meeting_minutes ({sp.meeting_minutes:g}) is longer than working_day_minutes ({sp.working_day_minutes:g}); no meeting fits in a day.",
+                fix="make the meeting shorter than the working day.", field="support.meeting_minutes")
+    return sp
 
 
 def _check_bounds(p: DistrictPolicy, col: ProblemCollector, where: str) -> None:
@@ -295,6 +406,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
         districts[str(name)] = replace(default, **dv)
         if {"min_teachers", "max_teachers"} & set(dv):
             _check_bounds(districts[str(name)], col, f"districts.{name}.")
+    support = _support_values(data.get("support", {}), col)
     cross = bool(topvals.get("cross_district", False))
     if cross and districts:
         col.add(
@@ -303,7 +415,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
             field="cross_district",
         )
     col.raise_if_any()
-    return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source)
+    return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source,
+                  support=support)
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -436,4 +549,4 @@ def check_policy_districts(policy: Policy, districts: Iterable[str]) -> list[str
     return notes
 
 
-__all__ = ["DistrictPolicy", "TravelPolicy", "Policy", "load_policy", "policy_from_dict", "check_policy_districts", "InputError"]
+__all__ = ["DistrictPolicy", "TravelPolicy", "SupportPolicy", "Policy", "load_policy", "policy_from_dict", "check_policy_districts", "InputError"]
