@@ -138,7 +138,10 @@ def load_facilitators(path: str | Path, schools: gpd.GeoDataFrame) -> pd.DataFra
     rows = []
     for _, r in df.iterrows():
         row = int(r["_row"])
-        get = (lambda c: str(r[c]).strip() if c in df.columns and r[c] is not None else "")
+
+        def get(c: str, r=r) -> str:
+            return str(r[c]).strip() if c in df.columns and r[c] is not None else ""
+
         if get("name") == "":
             col.add("the facilitator has no name.", row=row, field="name", fix="fill in the person's name.")
         g = get("gender").lower()
