@@ -99,7 +99,7 @@ NO_LIMIT = 10**6
 #: Tolerance on the working day, minutes.
 DAY_TOLERANCE = 1e-6
 #: Most seconds the workload tie-break (stage 3) gets per group.
-STAGE3_SECONDS = 2.0
+STAGE3_SECONDS = 1.0
 
 
 def _workers() -> int:

@@ -252,7 +252,7 @@ def plan_support(source, facilitators: str | Path | pd.DataFrame, *, policy: Pol
         from .sizing import size_programme
 
         size = size_programme(ct, fac, candidates, travel.minutes, travel.index(), sp, default_mode, place,
-                              time_limit=max(1.0, min(3.0, sp.time_limit_seconds / 20)))
+                              time_limit=max(1.0, min(2.0, sp.time_limit_seconds / 30)))
     figures = support_figures(problem, sol, programme, sp, fac_path, travel.source, notes, size)
     return SupportPlan(support, itin, programme, size, figures, legs, fac_path, sol, problem, notes)
 
