@@ -15,7 +15,9 @@ geodesic for straight lines) and checks:
 - travel from each member school to its venue is within the limit and
   matches the reported minutes; ``n_clusters`` is met;
 - the cluster table and the summary agree with the assignments, and the
-  lower bound does not exceed the objective.
+  lower bound does not exceed the objective;
+- where the plan has support files, facilitators' eligibility, capacity,
+  meetings and working days (:mod:`cluster_mapper.support.check`).
 """
 
 from __future__ import annotations
@@ -321,6 +323,12 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
         rep.add(f"lower bound {s['lower_bound']} exceeds the objective {s['objective']}")
     if int(s["teachers_placed"]) != int(placed["n"].sum()):
         rep.add("summary.json's teachers_placed differs from assignments.csv")
+
+    # 6. support files (facilitators, itineraries), checked on their own travel computation
+    if (Path(plan_dir) / "support.csv").exists() or s.get("support"):
+        from .support.check import check_support
+
+        check_support(plan_dir, pf, policy, inputs.schools, rep)
     return rep
 
 

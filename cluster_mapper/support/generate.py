@@ -111,8 +111,9 @@ def make_facilitators(clusters: pd.DataFrame, assignments: pd.DataFrame, schools
                 continue
             count = max(1, math.ceil(len(part) / clusters_per_facilitator))
             h = hosts[hosts["district"] == district]
-            if gender == "female" and h["gender"].isin(["girls", "mixed"]).any():  # women based at girls' or mixed schools
-                h = h[h["gender"].isin(["girls", "mixed"])]
+            own = ["girls", "mixed"] if gender == "female" else ["boys", "mixed"]
+            if h["gender"].isin(own).any():  # women based at girls' or mixed schools, men at boys' or mixed
+                h = h[h["gender"].isin(own)]
             hb = np.array([point_index[s] for s in h["school_id"]], dtype=int)
             vc = np.array([point_index[v] for v in part["venue_school_id"]], dtype=int)
             rt = minutes[np.ix_(hb, vc)] + minutes[np.ix_(vc, hb)].T
