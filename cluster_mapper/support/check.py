@@ -269,7 +269,7 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
         if float(last["arrive_minute"]) > sp.working_day_minutes + ATOL:
             rep.add(f"{where}: back at base at minute {float(last['arrive_minute']):.0f}, after the {sp.working_day_minutes:g}-minute day")
         total += float(last["arrive_minute"]) - (len(rows) - 2) * sp.meeting_minutes
-    rep.checked["facilitators"] = int(len(fac))
+    rep.checked["facilitators"] = len(fac)
     rep.checked["facilitator_days"] = n_days
 
     # 6. summary figures, floor, GPX

@@ -42,6 +42,7 @@ import pandas as pd
 from ..errors import ProblemCollector, fail
 from ..inputs import (
     LEVELS,
+    SWAP_CHECK_KM,
     _check_ids,
     _id_key,
     _parse_float,
@@ -64,6 +65,15 @@ _SPLIT = re.compile(r"[;,/|+]+|\s+")
 def split_list(value: str) -> tuple[str, ...]:
     """``"math; Science"`` -> ``("math", "science")`` (separators ``; , / | +`` or spaces)."""
     return tuple(dict.fromkeys(p.strip().lower() for p in _SPLIT.split(str(value or "")) if p.strip()))
+
+
+def _km(lat: float, lon: float, centre: tuple[float, float]) -> float:
+    """Rough kilometres from ``centre`` (latitude, longitude)."""
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return float("inf")
+    dla = (lat - centre[0]) * 111.0
+    dlo = (lon - centre[1]) * 111.0 * np.cos(np.radians((lat + centre[0]) / 2))
+    return float(np.hypot(dla, dlo))
 
 
 def _whole(value: str, field: str, row: int, col: ProblemCollector, *, low: int, high: int | None = None, blank_ok: bool) -> int | None:
@@ -132,6 +142,7 @@ def load_facilitators(path: str | Path, schools: gpd.GeoDataFrame) -> pd.DataFra
     _check_ids(df, "facilitator_id", col, "facilitator")
 
     school_pos = {sid: (g.y, g.x) for sid, g in zip(schools["school_id"], schools.geometry)}
+    centre = (float(np.median(schools.geometry.y)), float(np.median(schools.geometry.x))) if len(schools) else (0.0, 0.0)
     by_key = {_id_key(s): s for s in school_pos}
     districts = sorted({str(d) for d in schools["district"]})
     notes: list[str] = []
@@ -178,6 +189,11 @@ def load_facilitators(path: str | Path, schools: gpd.GeoDataFrame) -> pd.DataFra
                 lat = lon = None
             elif lat == 0 and lon == 0:
                 col.add("the base is at 0, 0 (a blank exported as zero).", row=row, field="latitude", fix="fill in the base's real position.")
+                lat = lon = None
+            elif len(school_pos) and _km(lat, lon, centre) > SWAP_CHECK_KM and _km(lon, lat, centre) < SWAP_CHECK_KM / 3:
+                col.add(f"latitude {lat} and longitude {lon} look swapped: the base lies {_km(lat, lon, centre):,.0f} km from the schools, "
+                        f"swapped it would be {_km(lon, lat, centre):,.0f} km from them.", row=row, field="latitude",
+                        fix="swap the latitude and longitude values of this row.")
                 lat = lon = None
         elif has_geom and r["_geometry"] is not None and not r["_geometry"].is_empty:
             pt = r["_geometry"] if r["_geometry"].geom_type == "Point" else r["_geometry"].representative_point()

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -27,6 +28,8 @@ from pathlib import Path
 import pandas as pd
 
 from .planning import ITINERARY_COLUMNS, SUPPORT_COLUMNS, SupportPlan, minutes_clock
+
+log = logging.getLogger(__name__)
 
 SUPPORT_FILES = ("support.csv", "itineraries.csv")
 GPX_DIR = "gpx"
@@ -163,7 +166,8 @@ def read_gpx_legs(gdir: Path, facilitator_ids: list[str]) -> dict:
             continue
         try:
             g = gpxpy.parse(p.read_text(encoding="utf-8"))
-        except Exception:  # a damaged GPX must not stop the review
+        except Exception as exc:  # noqa: BLE001 - a damaged GPX must not stop the review
+            log.warning("could not read %s: %s", p, exc)
             continue
         out[fid] = [(int(r.number or k + 1), [(pt.longitude, pt.latitude) for pt in r.points]) for k, r in enumerate(g.routes)]
     return out
@@ -208,11 +212,20 @@ def _generated(path: str | None) -> bool:
         return False
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except Exception:
+    except (OSError, ValueError, UnicodeDecodeError):  # a label must not stop the run
         return False
     col = {c.strip().lower(): c for c in df.columns}.get("generated")
     return bool(col) and df[col].str.strip().str.lower().isin(["true", "1", "yes"]).any()
 
 
-__all__ = ["write_support_files", "read_support", "add_to_summary", "write_support_to_plan", "gpx_text", "gpx_names", "read_gpx_legs",
-           "SUPPORT_FILES", "GPX_DIR"]
+__all__ = [
+    "GPX_DIR",
+    "SUPPORT_FILES",
+    "add_to_summary",
+    "gpx_names",
+    "gpx_text",
+    "read_gpx_legs",
+    "read_support",
+    "write_support_files",
+    "write_support_to_plan",
+]

@@ -16,8 +16,9 @@ candidate subject leaders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -220,13 +221,13 @@ def report_sections(plan) -> str:
     out = [f"<style>{REPORT_CSS}</style><section class='fpage'><h2>Support: who supports each cluster</h2>"]
     gap = fig.get("gap")
     rows = [
-        ["Facilitators", f"{fig.get('facilitators', 0)} ({fig.get('facilitators_supporting', 0)} supporting at least one cluster); file "
-                         f"{esc(Path(fig.get('facilitators_file') or '').name)}"],
+        ["Facilitators", (f"{fig.get('facilitators', 0)} ({fig.get('facilitators_supporting', 0)} supporting at least one cluster); file "
+                         f"{esc(Path(fig.get('facilitators_file') or '').name)}")],
         ["Clusters supported", f"{fig.get('clusters_supported', 0):,} of {fig.get('clusters', 0):,}" +
          (" (most possible, proven)" if fig.get("supported_proven_maximal") else "")],
         ["Clusters no eligible facilitator can reach in a day", f"{fig.get('clusters_unreachable', 0):,}"],
-        ["Facilitator travel in the month", f"{fig.get('travel_minutes_month', 0):,.0f} minutes; per facilitator mean "
-                                            f"{fig.get('travel_minutes_per_facilitator_mean', 0):,.0f}, longest {fig.get('travel_minutes_per_facilitator_max', 0):,.0f}"],
+        ["Facilitator travel in the month", (f"{fig.get('travel_minutes_month', 0):,.0f} minutes; per facilitator mean "
+                                            f"{fig.get('travel_minutes_per_facilitator_mean', 0):,.0f}, longest {fig.get('travel_minutes_per_facilitator_max', 0):,.0f}")],
         ["Lower bound on that travel", "none (calendar heuristic)" if fig.get("travel_lower_bound") is None else
          f"{fig['travel_lower_bound']:,.0f} minutes (gap {100 * float(gap or 0):.2f}%)"],
         ["One round trip per meeting (floor)", f"{fig['floor']['clusters_supported']:,} clusters, {fig['floor']['travel_minutes_month']:,.0f} minutes"],
@@ -308,4 +309,4 @@ def report_hooks(plan) -> tuple[Callable[[str], str], str]:
     return note, report_sections(plan) if getattr(plan, "support", None) is not None else ""
 
 
-__all__ = ["map_layers", "support_payload", "report_sections", "cluster_note", "report_hooks"]
+__all__ = ["cluster_note", "map_layers", "report_hooks", "report_sections", "support_payload"]

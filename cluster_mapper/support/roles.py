@@ -106,8 +106,8 @@ def apply_subject_rule(plan) -> None:
                 lacking = ", ".join(s for s in req if s not in have.get(before, frozenset()))
                 vs = units.at[row_of[before], "school_id"]
                 unplaced_reason[u] = (
-                    f"their cluster at {vs} could not include a teacher of {lacking or 'every required subject'} "
-                    f"(subjects_required, hard rule) and no other cluster within {dp.travel_limit:g} minutes had room",
+                    (f"their cluster at {vs} could not include a teacher of {lacking or 'every required subject'} "
+                    f"(subjects_required, hard rule) and no other cluster within {dp.travel_limit:g} minutes had room"),
                     'subjects_rule = "preferred"; or a ' + (lacking or "subject") + f" teacher within {dp.travel_limit:g} minutes of {vs}",
                 )
         # clusters still lacking a subject
@@ -160,7 +160,7 @@ def _repair(us: pd.DataFrame, venues: list[str], req: tuple[str, ...], dp, trave
             t = travel.minutes(school[u], school[v])
             if u == v or (u not in venues or hard) and t <= limit * (1 + 1e-9):
                 x[u, v] = m.new_bool_var(f"meets[{u},{v}]")
-                cost[u, v] = int(round(t * 100)) if np.isfinite(t) else 0
+                cost[u, v] = round(t * 100) if np.isfinite(t) else 0
     y = {v: x[v, v] for v in venues}
     if not hard or fixed_count:
         for v in venues:
@@ -199,7 +199,7 @@ def _repair(us: pd.DataFrame, venues: list[str], req: tuple[str, ...], dp, trave
     st = solver.solve(m)
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    m.add(first >= int(round(solver.objective_value)))
+    m.add(first >= round(solver.objective_value))
     for (u, v), var in x.items():
         m.add_hint(var, bool(solver.value(var)))
     # stage 2: least travel
@@ -266,4 +266,4 @@ def subject_leaders(assignments: pd.DataFrame, subjects: tuple[str, ...] = ()) -
     return out
 
 
-__all__ = ["apply_subject_rule", "subject_leaders", "CORE_SUBJECTS", "needs_subjects"]
+__all__ = ["CORE_SUBJECTS", "apply_subject_rule", "needs_subjects", "subject_leaders"]
