@@ -87,7 +87,7 @@ def apply_subject_rule(plan) -> None:
         res = _repair(us, venues, req, dp, travel, subj, hard=dp.subjects_rule == "hard", fixed_count=dp.n_clusters is not None)
         if res is None:
             plan.notes.append(f"{region}: subjects_required could not be applied to the {gg} {lg} clusters in time; they are as planned")
-            continue
+            res = (dict(zip(us["unit_id"], us["venue_unit"])), {v: True for v in venues})
         venue_of, open_v = res
         for u, v in venue_of.items():
             i = row_of[u]
@@ -200,6 +200,7 @@ def _repair(us: pd.DataFrame, venues: list[str], req: tuple[str, ...], dp, trave
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     m.add(first >= round(solver.objective_value))
+    m.clear_hints()
     for (u, v), var in x.items():
         m.add_hint(var, bool(solver.value(var)))
     # stage 2: least travel
