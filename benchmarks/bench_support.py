@@ -104,10 +104,9 @@ def routing_support(p: SupportProblem, seconds: float, start: np.ndarray | None 
     meet = [(c, j) for c in range(C) for j in range(k) if reach[:, c].any()]
     n_nodes = F + len(meet)
     vehicles = [f for f in range(F) for _ in range(int(p.days[f]))]
-    vf = np.array(vehicles)
     manager = pywrapcp.RoutingIndexManager(n_nodes, len(vehicles), vehicles, vehicles)
     routing = pywrapcp.RoutingModel(manager)
-    M = int(round(p.meeting_minutes * SCALE))
+    M = round(p.meeting_minutes * SCALE)
     big = 10**6
 
     def matrix(mode: int) -> list[list[int]]:

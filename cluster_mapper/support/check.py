@@ -84,20 +84,24 @@ class _Minutes:
             from ..validate import _snap
 
             G, H = self._graph(mode)
-            key = (mode, a)
-            if key not in self._cache:
-                node_a, metres_a = _snap(G, np.array([a[2]]), np.array([a[1]]))
-                self._cache[key] = (node_a[0], float(metres_a[0]),
-                                    nx.single_source_dijkstra_path_length(H, node_a[0], weight="w") if node_a[0] in H else {})
-            node_a, ma, dist = self._cache[key]
-            kb = (mode, b, "node")
-            if kb not in self._cache:
-                node_b, metres_b = _snap(G, np.array([b[2]]), np.array([b[1]]))
-                self._cache[kb] = (node_b[0], float(metres_b[0]))
-            node_b, mb = self._cache[kb]
+            ends = []
+            for pt in (a, b):
+                key = (mode, pt)
+                if key not in self._cache:
+                    node, metres = _snap(G, np.array([pt[2]]), np.array([pt[1]]))
+                    self._cache[key] = (node[0], float(metres[0]))
+                ends.append(self._cache[key])
+            (node_a, ma), (node_b, mb) = ends
             walk = (ma + mb) / 1000.0 / self.policy.travel.walking_speed_kmh * 60.0
-            road = 0.0 if node_a == node_b else float(dist.get(node_b, math.inf))
-            return road + walk
+            if node_a == node_b:
+                return walk
+            key = (mode, node_a, node_b)
+            if key not in self._cache:  # one search per leg: most legs of a day are short
+                try:
+                    self._cache[key] = float(nx.bidirectional_dijkstra(H, node_a, node_b, weight="w")[0])
+                except (nx.NetworkXNoPath, nx.NodeNotFound):
+                    self._cache[key] = math.inf
+            return self._cache[key] + walk
         if self.source == "matrix":
             if not a[0] or not b[0]:
                 return math.inf

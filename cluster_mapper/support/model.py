@@ -58,19 +58,30 @@ How it is solved
 
 Why CP-SAT and not OR-Tools routing
 -----------------------------------
-Measured on the bundled Mansehra sample (252 clusters, 26 facilitators,
-driving network) and on the four-district benchmark (about 1,060 clusters,
-106 facilitators), see ``benchmarks/README.md``. Routing needs one vehicle
-per facilitator-day (about 2,000 vehicles at programme scale), and the rules
-that span a facilitator's days (``max_clusters``, ``max_teachers``, every
-meeting of a cluster with the same facilitator on different days) are not
-dimensions but extra constraints on vehicle variables, which its local
-search handles badly; it also gives no bound. Days of the field defaults
-hold one or two meetings, so the set of day routes is small, and CP-SAT on
-it proves optimality within seconds where routing's guided local search
-is still improving at its time limit and cannot say how far it is from the
-best. The figures that decided it are in ``benchmarks/README.md``
-(``python benchmarks/bench_support.py --compare-routing``).
+Both were built and measured on the same problems, started from the same
+floor plan (``python benchmarks/bench_support.py --compare-routing --sample``,
+2 cores; figures in ``benchmarks/README.md``). Routing: one vehicle per
+facilitator-day (about 430 vehicles per district), a time dimension for the
+working day, meetings dropped with a penalty, allowed vehicles per meeting,
+and ``max_clusters``/``max_teachers`` as constraints on vehicle variables
+(they span a facilitator's days, so they cannot be dimensions), guided local
+search.
+
+- Field defaults (a day holds one or two meetings), four generated districts
+  of 247 to 292 clusters and 26 to 30 facilitators, and the Mansehra sample:
+  CP-SAT proves the most clusters and the least travel in 1.7 to 5.9 s;
+  routing supports as many clusters but stays up to 0.14 % above that
+  optimum after 10 s and does not improve in 60 s, with no bound to say so.
+- Shorter meetings (90 or 120 minutes: three to five meetings a day, up to
+  8,300 day routes on the sample): neither proves optimality in a minute;
+  CP-SAT's plan is still the better one (16,141 against routing's 16,273
+  minutes at 90-minute meetings) and it reports a bound, though a weak one.
+
+So CP-SAT on day routes: a proven optimum or a bound where routing has
+none, the cross-day rules as plain linear constraints, and faster. Routing
+would be the better tool only for days of many short visits, where the set
+of day routes explodes; there this model keeps the cheapest routes and says
+its calendar is heuristic.
 """
 
 from __future__ import annotations
