@@ -71,6 +71,12 @@ def test_plan_with_facilitators_then_support_again(district, tmp_path):
     assert s2["support"]["facilitators"] == 3 and s2["inputs"]["facilitators"].endswith("fewer.csv")
     res = runner.invoke(app, ["validate", str(out)])
     assert res.exit_code == 0, res.output
+    # the review of a saved plan draws its support again, routes read back from the GPX files
+    (out / "map.html").unlink()
+    res = runner.invoke(app, ["map", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "Facilitator W1 (" in html and "Facilitator W2 (" not in html
 
 
 def test_bad_facilitators_file_stops_before_writing(district, tmp_path):
