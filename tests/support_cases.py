@@ -7,14 +7,18 @@ minutes, a metric), so every case is easy to reason about by hand.
 from __future__ import annotations
 
 import math
-from itertools import permutations, product
+from itertools import pairwise, permutations, product
 
 import numpy as np
 import pandas as pd
 
 from cluster_mapper.policy import SupportPolicy
 from cluster_mapper.support.model import SupportProblem
-from cluster_mapper.support.planning import build_problem, cluster_table, eligibility_rules
+from cluster_mapper.support.planning import (
+    build_problem,
+    cluster_table,
+    eligibility_rules,
+)
 from cluster_mapper.support.travel import SupportTravel, base_point
 
 FAC_COLUMNS = ["facilitator_id", "name", "gender", "base_school_id", "latitude", "longitude", "levels", "subjects",
@@ -69,7 +73,7 @@ def _day_cost(p: SupportProblem, f: int, venues: list[int]) -> float:
     B = p.between[p.mode[f]]
     best = math.inf
     for perm in permutations(venues):
-        t = p.to_venue[f, perm[0]] + sum(B[a, b] for a, b in zip(perm[:-1], perm[1:])) + p.from_venue[f, perm[-1]]
+        t = p.to_venue[f, perm[0]] + sum(B[a, b] for a, b in pairwise(perm)) + p.from_venue[f, perm[-1]]
         best = min(best, t)
     return best if best + len(venues) * p.meeting_minutes <= p.working_day_minutes + 1e-6 else math.inf
 

@@ -44,7 +44,7 @@ def district(tmp_path_factory):
 
 
 def test_plan_with_facilitators_then_support_again(district, tmp_path):
-    d, schools, teachers = district
+    _d, schools, teachers = district
     fac = facilitators_csv(tmp_path / "fac.csv", schools)
     out = tmp_path / "plan"
     res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--straight-line",
@@ -80,7 +80,7 @@ def test_plan_with_facilitators_then_support_again(district, tmp_path):
 
 
 def test_bad_facilitators_file_stops_before_writing(district, tmp_path):
-    d, schools, teachers = district
+    _d, schools, teachers = district
     bad = tmp_path / "bad.csv"
     bad.write_text("facilitator_id,name,gender,base_school_id,levels,max_clusters,days_per_month\nF1,A,female,NOPE,primary,5,40\n", encoding="utf-8")
     out = tmp_path / "plan"
@@ -92,7 +92,7 @@ def test_bad_facilitators_file_stops_before_writing(district, tmp_path):
 
 
 def test_matrix_travel_with_a_shortcut_and_coordinates_refused(district, tmp_path):
-    d, schools, teachers = district
+    _d, schools, teachers = district
     times = tmp_path / "times.csv"
     res = runner.invoke(app, ["travel-times", "--schools", str(schools), "--straight-line", "--out", str(times)])
     assert res.exit_code == 0, res.output

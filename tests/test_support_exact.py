@@ -109,7 +109,7 @@ def test_capacity_binds(cap):
     clusters = [{"id": f"C{i}", "x": 10 + 5 * i, "y": 0, "n": 8 + i} for i in range(4)]
     limit = {"max_clusters": {"max_clusters": 2}, "max_teachers": {"max_teachers": 18}, "days": {"days": 1}}[cap]
     facs = [{"id": "near", "x": 0, "y": 0, **limit}, {"id": "far", "x": 0, "y": 120}]
-    p, ct, fac, rules = make_case(clusters, facs, SP)
+    p, _ct, _fac, _rules = make_case(clusters, facs, SP)
     sol = compare(p)
     assert sol.n_supported == 4
     assert (sol.facilitator_of == 1).sum() >= 1  # someone had to go to the far facilitator
