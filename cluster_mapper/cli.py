@@ -171,8 +171,8 @@ def _support_table(fig: dict, out: Path) -> Table:
         ("facilitators", f"{fig['facilitators']} ({fig['facilitators_supporting']} supporting)"),
         ("clusters supported", f"{fig['clusters_supported']:,} of {fig['clusters']:,}" + (" (most possible)" if fig.get("supported_proven_maximal") else "")),
         ("out of everyone's reach", f"{fig['clusters_unreachable']:,}"),
-        ("travel in the month", f"{fig['travel_minutes_month']:,.0f} minutes; per facilitator mean {fig['travel_minutes_per_facilitator_mean']:,.0f}, "
-                                f"max {fig['travel_minutes_per_facilitator_max']:,.0f}"),
+        ("travel in the month", (f"{fig['travel_minutes_month']:,.0f} minutes; per facilitator mean {fig['travel_minutes_per_facilitator_mean']:,.0f}, "
+                                 f"max {fig['travel_minutes_per_facilitator_max']:,.0f}")),
         ("lower bound / gap", "none (heuristic calendar)" if bound is None else f"{bound:,.0f} / {100 * float(fig.get('gap') or 0):.2f}%"),
         ("floor (round trips)", f"{fig['floor']['clusters_supported']:,} clusters, {fig['floor']['travel_minutes_month']:,.0f} minutes"),
         ("status", fig["status"]),

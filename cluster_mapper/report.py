@@ -191,8 +191,8 @@ def build_report(plan) -> str:
     out.append("<h2>Districts</h2>" + _table(["district", "clusters", "teachers placed", "not placed", "head teachers (support role)",
                                                "mean travel (min)", "longest travel (min)"], ov, {1, 2, 3, 4, 5, 6}))
 
-    # ---- per district
-    from .support.review import report_hooks  # facilitator and subject leaders per cluster; support pages
+    # ---- per district (with each cluster's facilitator and subject leaders; support pages at the end)
+    from .support.review import report_hooks
 
     cluster_note, support_html = report_hooks(pf)
     by_cluster = {cid: g for cid, g in a[a["status"] == "placed"].groupby("cluster_id", sort=False)}
