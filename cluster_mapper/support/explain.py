@@ -32,10 +32,16 @@ def minutes_words(m: float) -> str:
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
+def and_list(words) -> str:
+    """``("primary", "middle", "high")`` -> ``"primary, middle and high"``."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def kind_words(gender: str | None, levels: tuple[str, ...], district: str | None, subjects: tuple[str, ...] = ()) -> str:
     """``"woman facilitator for primary in Mansehra"``."""
     who = f"{GENDER_NOUN[gender]} facilitator" if gender in GENDER_NOUN else "facilitator"
-    lv = " and ".join(levels) if levels else "any level"
+    lv = and_list(levels) if levels else "any level"
     text = f"{who} for {lv}"
     if subjects:
         text += f" ({' or '.join(subjects)})"
@@ -86,7 +92,7 @@ def explain_unsupported(
     if not elig.any():
         failing = [name for name, m in rules.items() if not m[:, c].any()]
         words = {"gender": f"no {GENDER_NOUN.get(row['need_gender'], '')} facilitator".replace("no  ", "no "),
-                 "levels": f"no facilitator for {' and '.join(row['levels'])}",
+                 "levels": f"no facilitator for {and_list(row['levels']) if row['levels'] else 'these levels'}",
                  "subjects": "no facilitator for the cluster's subjects",
                  "district": f"no facilitator in {row['district']}"}
         reason = "; ".join(words[n] for n in failing) if failing else f"no single facilitator meets every rule (a {kind})"

@@ -60,6 +60,9 @@ def apply_subject_rule(plan) -> None:
         plan.notes.append("subjects_required: the roster has no subject column, so the rule cannot be applied")
         return
     member = t[t["unit_id"] != ""]
+    if not (member["subject"].fillna("") != "").any():
+        plan.notes.append("subjects_required: no teacher of the roster has a subject, so the rule cannot be applied (give the roster a subject column)")
+        return
     subj = member.groupby("unit_id")["subject"].agg(lambda s: frozenset(x for x in s if x))
     levels = member.groupby("unit_id")["level"].agg(lambda s: frozenset(s))
     row_of = {u: i for i, u in enumerate(units["unit_id"])}
