@@ -16,8 +16,9 @@ geodesic for straight lines) and checks:
   matches the reported minutes; ``n_clusters`` is met;
 - the cluster table and the summary agree with the assignments, and the
   lower bound does not exceed the objective;
-- where the plan has support files, facilitators' eligibility, capacity,
-  meetings and working days (:mod:`cluster_mapper.support.check`).
+- cluster roles (``subjects_required``) and, where the plan has support
+  files, facilitators' eligibility, capacity, meetings and working days
+  (:mod:`cluster_mapper.support.check`).
 """
 
 from __future__ import annotations
@@ -324,10 +325,11 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
     if int(s["teachers_placed"]) != int(placed["n"].sum()):
         rep.add("summary.json's teachers_placed differs from assignments.csv")
 
-    # 6. support files (facilitators, itineraries), checked on their own travel computation
-    if (Path(plan_dir) / "support.csv").exists() or s.get("support"):
-        from .support.check import check_support
+    # 6. cluster roles and support files (facilitators, itineraries), on their own travel computation
+    from .support.check import check_roles, check_support
 
+    check_roles(pf, policy, rep)
+    if (Path(plan_dir) / "support.csv").exists() or s.get("support"):
         check_support(plan_dir, pf, policy, inputs.schools, rep)
     return rep
 

@@ -46,6 +46,10 @@ def test_preferred_rule_moves_teachers_to_cover_subjects(tmp_path):
     rep = validate_plan(out)
     assert rep.ok, rep.violations
     assert "Candidate subject leaders: math:" in (out / "report.html").read_text(encoding="utf-8")
+    c = pd.read_csv(out / "clusters.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    c.loc[0, "subjects_missing"] = "science"  # a false report of a missing subject is caught
+    c.to_csv(out / "clusters.csv", index=False, encoding="utf-8-sig")
+    assert any("lists cluster" in v and "missing 'science'" in v for v in validate_plan(out).violations)
 
 
 def test_preferred_rule_says_why_a_subject_is_missing(tmp_path):
@@ -72,6 +76,11 @@ def test_hard_rule_forms_only_clusters_with_every_subject(tmp_path):
     out = tmp_path / "plan"
     write_plan(ruled, out)
     assert validate_plan(out).ok
+    # the validator checks the rule itself: a cluster without a science teacher breaks it
+    a = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    a.loc[a["subject"] == "science", "subject"] = "urdu"
+    a.to_csv(out / "assignments.csv", index=False, encoding="utf-8-sig")
+    assert any("no teacher of science (subjects_required, hard rule)" in v for v in validate_plan(out).violations)
 
 
 def test_subject_leaders_lists_teachers_per_subject():

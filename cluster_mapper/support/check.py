@@ -299,4 +299,28 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
             rep.add(f"gpx/{p.name} does not parse as GPX ({type(exc).__name__})")
 
 
-__all__ = ["check_support"]
+def check_roles(saved, policy, rep) -> None:
+    """Cluster roles: with ``subjects_required``, clusters with middle or high teachers hold a teacher
+    of each subject (hard rule), or ``clusters.csv`` lists exactly the subjects they lack (preferred)."""
+    a = saved.assignments
+    if "subject" not in a.columns:
+        return
+    placed = a[(a["status"] == "placed") & (a["role"] != "head_teacher")]
+    listed = dict(zip(saved.clusters["cluster_id"], saved.clusters["subjects_missing"].fillna(""))) if "subjects_missing" in saved.clusters.columns else None
+    for cid, g in placed.groupby("cluster_id", sort=True):
+        dp = policy.for_district(g["district"].iloc[0])
+        req = list(dp.subjects_required)
+        if not req or not (set(g["level"]) & {"middle", "high"}) or not (a["subject"].fillna("") != "").any():
+            continue
+        missing = [x for x in req if x not in set(g["subject"].str.lower())]
+        if dp.subjects_rule == "hard" and missing:
+            rep.add(f"cluster {cid} has no teacher of {', '.join(missing)} (subjects_required, hard rule)")
+        elif dp.subjects_rule != "hard":
+            if listed is None:
+                rep.add("clusters.csv has no subjects_missing column although the policy requires subjects")
+                return
+            if set(filter(None, str(listed.get(cid, "")).split(";"))) != set(missing):
+                rep.add(f"clusters.csv lists cluster {cid} as missing '{listed.get(cid, '')}', but its teachers lack '{';'.join(missing)}'")
+
+
+__all__ = ["check_roles", "check_support"]

@@ -69,7 +69,7 @@ search.
 
 - Field defaults (a day holds one or two meetings), four generated districts
   of 247 to 292 clusters and 26 to 30 facilitators, and the Mansehra sample:
-  CP-SAT proves the most clusters and the least travel in 1.7 to 5.9 s;
+  CP-SAT proves the most clusters and the least travel in 1.3 to 4.7 s;
   routing supports as many clusters but stays up to 0.14 % above that
   optimum after 10 s and does not improve in 60 s, with no bound to say so.
 - Shorter meetings (90 or 120 minutes: three to five meetings a day, up to
