@@ -22,6 +22,8 @@ from ..policy import SupportPolicy
 from .model import NO_LIMIT, SupportProblem, SupportSolution
 
 GENDER_NOUN = {"female": "woman", "male": "man"}
+#: A longer working day is suggested only up to this many minutes (12 hours).
+MAX_SUGGESTED_DAY_MINUTES = 720
 
 
 def minutes_words(m: float) -> str:
@@ -112,7 +114,10 @@ def explain_unsupported(
                     f"a {kind} based within {one_way} minutes of {venue}")
         reason = (f"the nearest eligible facilitator ({fid[f]}, based at {base}) is {minutes_words(p.to_venue[f, c])} from the venue one way; "
                   f"a {W:g}-minute day with a {M:g}-minute meeting leaves {one_way} minutes each way")
-        return reason, f"a {kind} based within {one_way} minutes of {venue}; or working_day_minutes = {math.ceil(rt[f] + M)}"
+        change = f"a {kind} based within {one_way} minutes of {venue}"
+        if rt[f] + M <= MAX_SUGGESTED_DAY_MINUTES:  # a longer day is a change only while it is still a day's work
+            change += f"; or working_day_minutes = {math.ceil(rt[f] + M)}"
+        return reason, change
     # within reach, but full
     cand = np.flatnonzero(reach)
     cand = cand[np.argsort(rt[cand], kind="stable")]
