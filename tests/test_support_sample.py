@@ -10,6 +10,7 @@ import pytest
 
 from cluster_mapper.plan_io import read_plan_csv
 from cluster_mapper.sample import sample_files
+from tests.review_fixtures import browser  # noqa: F401
 
 ITINERARY_COLUMNS = ["facilitator_id", "day", "stop", "kind", "cluster_id", "school_id", "latitude", "longitude", "arrive_minute", "leave_minute"]
 
@@ -135,3 +136,16 @@ def test_gpx_files_parse_and_follow_the_roads(supported):
         assert all(len(r.points) >= 1 for r in g.routes)  # one point: a day whose meetings are at the base school
         points += sum(len(r.points) for r in g.routes)
     assert points > 5 * len(it)  # along the roads: many more points than stops
+
+
+def test_support_map_renders_offline_in_a_browser(browser, supported, tmp_path):  # noqa: F811 - the fixture
+    browser.open((supported / "map.html").as_uri())
+    browser.drain(0.5)
+    assert [u for u in browser.requested_urls() if not u.startswith(("file:", "data:", "about:", "blob:"))] == []
+    assert browser.errors() == []
+    stats = browser.evaluate("window.clusterSupportStats")
+    assert stats["facilitators"] == len(pd.read_csv(sample_facilitators()))
+    assert stats["unsupported"] == read_plan_csv(supported / "support.csv")["facilitator_id"].eq("").sum()
+    assert browser.evaluate("document.querySelectorAll('path.cm-froute').length") > 100
+    assert browser.evaluate("document.querySelectorAll('.cm-fbase').length") == stats["facilitators"]
+    browser.screenshot(tmp_path / "support_map.png")
