@@ -1,7 +1,8 @@
 """Read and check a facilitators file: who can support clusters, from where.
 
 One entry function, :func:`load_facilitators`, reads a CSV or GeoJSON file
-with one row per person and returns a checked table. Like the other inputs,
+with one row per person and returns a checked table;
+:func:`check_facilitators` checks rows another reader (a workbook) has read. Like the other inputs,
 it reads the whole file and raises one :class:`~cluster_mapper.errors.InputError`
 listing every problem with its file, row, field and fix (spreadsheet rows:
 the header is row 1; GeoJSON features count from 1).
@@ -127,6 +128,30 @@ def load_facilitators(path: str | Path, schools: gpd.GeoDataFrame) -> pd.DataFra
         df = read_csv_rows(path)
     else:
         fail(path, f"unknown file type '{suffix}'.", fix="give facilitators as .csv or .geojson.")
+    return check_facilitators(df, schools, path)
+
+
+def check_facilitators(df: pd.DataFrame, schools: gpd.GeoDataFrame, source: str | Path) -> pd.DataFrame:
+    """Check facilitator rows already read from a file: the plug-in point for other readers (workbooks).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per facilitator, every value text, lower-case ``snake_case``
+        column names, and ``_row`` (the row number the user sees, header =
+        1), as :func:`~cluster_mapper.inputs.read_csv_rows` gives; optional
+        ``_geometry`` (points) for geographic files.
+    schools : geopandas.GeoDataFrame
+        The plan's schools.
+    source : path
+        The file, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`load_facilitators`.
+    """
+    path = Path(source)
     col = ProblemCollector(path)
     _require_columns(df, ["facilitator_id", "name", "gender", "levels", "max_clusters", "days_per_month"], col,
                      "see the README for the facilitators format")
@@ -247,4 +272,4 @@ def load_facilitators(path: str | Path, schools: gpd.GeoDataFrame) -> pd.DataFra
     return out
 
 
-__all__ = ["FACILITATOR_COLUMNS", "load_facilitators", "split_list"]
+__all__ = ["FACILITATOR_COLUMNS", "check_facilitators", "load_facilitators", "split_list"]

@@ -44,8 +44,10 @@ How it is solved
        sum_c assign[f, c] <= max_clusters[f];  sum_c teachers[c] assign[f, c] <= max_teachers[f]
 
    solved lexicographically (supported clusters; then travel; then the
-   largest workload share), each stage started from the previous stage's
-   plan, the first from the floor plan. So the plan never travels more than
+   largest workload share, a tie-break given a fixed amount of CP-SAT work,
+   :data:`STAGE3_SECONDS`, and reported as proven only when it finishes),
+   each stage started from the previous stage's plan, the first from the
+   floor plan. So the plan never travels more than
    the floor plan when it supports as many clusters. Independent groups of
    facilitators and clusters (no eligible pair between them) are solved
    apart.

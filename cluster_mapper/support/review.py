@@ -231,7 +231,9 @@ def report_sections(plan) -> str:
         ["Lower bound on that travel", "none (calendar heuristic)" if fig.get("travel_lower_bound") is None else
          f"{fig['travel_lower_bound']:,.0f} minutes (gap {100 * float(gap or 0):.2f}%)"],
         ["One round trip per meeting (floor)", f"{fig['floor']['clusters_supported']:,} clusters, {fig['floor']['travel_minutes_month']:,.0f} minutes"],
-        ["Workload (share of available days in use)", f"{100 * fig.get('workload_share_min', 0):.0f}% to {100 * fig.get('workload_share_max', 0):.0f}%"],
+        ["Workload (share of available days in use)", f"{100 * fig.get('workload_share_min', 0):.0f}% to {100 * fig.get('workload_share_max', 0):.0f}%"
+                                                        + ("; the most even at that travel, proven" if fig.get("workload_proven_most_even") else
+                                                           "; the most even found at that travel (not proven)")],
         ["Calendar", esc(fig.get("calendar", ""))],
         ["Rules", esc(", ".join(f"{k} = {str(v).lower() if isinstance(v, bool) else f'{v:g}' if isinstance(v, float) else v}"
                                 for k, v in (fig.get("policy") or {}).items()))],
