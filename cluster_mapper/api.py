@@ -107,6 +107,9 @@ class Scenario:
     elevation : tuple of paths or None
         Elevation rasters for the road network (``--elevation``); override
         the policy's ``elevation``. ``None`` keeps the policy's.
+    facilitators : path or None
+        Facilitators file: plan who supports each cluster and their month
+        too (see :mod:`cluster_mapper.support`).
     """
 
     schools: str | Path
@@ -119,6 +122,7 @@ class Scenario:
     district: str | None = None
     elevation: tuple[str | Path, ...] | None = None
     edits: str | Path | None = None
+    facilitators: str | Path | None = None
 
     @classmethod
     def sample(cls, policy: str | Path | Policy | None = None, **kwargs) -> "Scenario":
@@ -288,6 +292,16 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     result.network = travel.network
     result.travel_spec = travel.spec
     result.policy_path = scenario.policy_path
+    if any(policy.for_district(d).subjects_required for d in result.units["district"].unique()):
+        from .support.roles import apply_subject_rule
+
+        apply_subject_rule(result)
+    if scenario.facilitators is not None:
+        from .support import plan_support
+
+        if progress:
+            progress("planning facilitator support", 0.95)
+        result.support = plan_support(result, scenario.facilitators)
     log.info("planned %d clusters, %d of %d teachers placed, gap %.4f", len(result.clusters), result.teachers_placed,
              result.teachers_placed + result.teachers_not_placed, result.gap)
     return result

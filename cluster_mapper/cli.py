@@ -153,6 +153,7 @@ def plan(
     edits: Optional[Path] = typer.Option(None, help="Edits file (CSV, or the 'edits' sheet of an XLSX workbook): lock_cluster, together, apart, venue, no_venue, travel_minutes, exclude."),
     district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
     elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
+    facilitators: Optional[Path] = typer.Option(None, help="Facilitators file (CSV or GeoJSON): also plan who supports each cluster and their month."),
 ):
     """Form clusters and write the plan files, map and report.
 
@@ -169,13 +170,16 @@ def plan(
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
         check_output_folder(out)
         scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, policy,
-                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise, edits=edits, district=district, elevation=elevation)
+                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise, edits=edits, district=district, elevation=elevation,
+                             facilitators=facilitators)
         with _progress() as prog:
             task = prog.add_task("planning", total=1.0)
             result = plan_scenario(scenario, progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
             prog.update(task, description="writing plan files")
             write_plan(result, out, review=review)
         out_console.print(_summary_table(result.summary, out))
+        if result.support is not None:
+            out_console.print(_support_table(result.support.figures, out))
         if result.travel.source != "network":
             console.print(f"[yellow]Note:[/] travel times are {result.travel.source.replace('_', ' ')}, not from a road network.")
         _print_notes(result.notes, len(result.inputs.notes))
@@ -255,6 +259,60 @@ def diff(
     _run(body)
 
 
+def _support_table(fig: dict, out: Path) -> Table:
+    t = Table(title=f"Support written to {out}", show_header=False)
+    t.add_column(style="bold")
+    t.add_column()
+    bound = fig.get("travel_lower_bound")
+    rows = [
+        ("facilitators", f"{fig['facilitators']} ({fig['facilitators_supporting']} supporting)"),
+        ("clusters supported", f"{fig['clusters_supported']:,} of {fig['clusters']:,}" + (" (most possible)" if fig.get("supported_proven_maximal") else "")),
+        ("out of everyone's reach", f"{fig['clusters_unreachable']:,}"),
+        ("travel in the month", (f"{fig['travel_minutes_month']:,.0f} minutes; per facilitator mean {fig['travel_minutes_per_facilitator_mean']:,.0f}, "
+                                 f"max {fig['travel_minutes_per_facilitator_max']:,.0f}")),
+        ("lower bound / gap", "none (heuristic calendar)" if bound is None else f"{bound:,.0f} / {100 * float(fig.get('gap') or 0):.2f}%"),
+        ("floor (round trips)", f"{fig['floor']['clusters_supported']:,} clusters, {fig['floor']['travel_minutes_month']:,.0f} minutes"),
+        ("status", fig["status"]),
+        ("solve time", f"{fig['solve_seconds']:.1f} s"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    return t
+
+
+@app.command()
+def support(
+    plan_dir: Path = typer.Argument(..., help="A folder written by `cluster-mapper plan`."),
+    facilitators: Path = typer.Option(..., help="Facilitators file (CSV or GeoJSON)."),
+    policy: Optional[Path] = typer.Option(None, help="Policy TOML whose [support] table to use (default: the plan's policy)."),
+    review: bool = typer.Option(True, help="Also write map.html and report.html again."),
+):
+    """Plan who supports each cluster of an existing plan, and their month (after a revision, or new facilitators).
+
+    The plan's clusters are kept; support.csv, itineraries.csv, gpx/ and the
+    support figures in summary.json are written (replaced) in the folder.
+    """
+
+    def body():
+        from .plan_io import read_plan
+        from .policy import load_policy
+        from .support import plan_support
+        from .support.files import write_support_to_plan
+
+        saved = read_plan(plan_dir)
+        pol = load_policy(policy) if policy is not None else None
+        with _progress() as prog:
+            task = prog.add_task("planning facilitator support", total=None)
+            result = plan_support(saved, facilitators, policy=pol)
+            prog.update(task, description="writing support files")
+            write_support_to_plan(plan_dir, saved, result, review=review)
+        out_console.print(_support_table(result.figures, plan_dir))
+        for note in result.notes[:10]:
+            console.print(f"note: {note}", markup=False)
+
+    _run(body)
+
+
 @app.command()
 def validate(plan_dir: Path = typer.Argument(..., help="A folder written by `cluster-mapper plan`.")):
     """Check every rule of a plan independently of the planner (exit 1 on violations)."""
@@ -264,7 +322,9 @@ def validate(plan_dir: Path = typer.Argument(..., help="A folder written by `clu
 
         rep = validate_plan(plan_dir)
         if rep.ok:
-            out_console.print(f"[green]valid[/]: {rep.checked.get('teachers', 0):,} teachers and {rep.checked.get('clusters', 0):,} clusters checked, no violations.")
+            extra = (f", {rep.checked['facilitators']:,} facilitators and {rep.checked.get('facilitator_days', 0):,} working days"
+                     if "facilitators" in rep.checked else "")
+            out_console.print(f"[green]valid[/]: {rep.checked.get('teachers', 0):,} teachers and {rep.checked.get('clusters', 0):,} clusters{extra} checked, no violations.")
             return
         out_console.print(f"[red]{len(rep.violations)} violation(s)[/]:")
         for v in rep.violations:

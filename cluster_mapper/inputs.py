@@ -42,7 +42,7 @@ COUNT_FORMS = {"teachers": ("teachers",), "by gender": GENDER_COUNT_COLUMNS, "by
 MAX_TEACHERS_PER_SCHOOL = 500
 
 
-def _parse_float(value: str) -> float | None:
+def parse_float(value: str) -> float | None:
     try:
         v = float(str(value).replace(",", ".")) if str(value).count(",") == 1 and "." not in str(value) else float(value)
     except (TypeError, ValueError):
@@ -50,19 +50,19 @@ def _parse_float(value: str) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def _id_key(value: str) -> str:
+def id_key(value: str) -> str:
     """How ids are compared for near-duplicates: case and inner spaces ignored."""
     return re.sub(r"\s+", "", str(value)).casefold()
 
 
-def _check_ids(t: Table, column: str, what: str) -> None:
+def check_ids(t: Table, column: str, what: str) -> None:
     col, df, fld = t.problems, t.data, t.field(column)
     first_seen: dict[str, tuple[str, int]] = {}
     for value, row in zip(df[column], df["_row"], strict=False):
         if value == "":
             col.add(f"the {what} has no {column}.", row=row, field=fld, fix=f"give every {what} a unique {column}.")
             continue
-        key = _id_key(value)
+        key = id_key(value)
         if key in first_seen:
             other, other_row = first_seen[key]
             if other == value:
@@ -119,8 +119,8 @@ def _x_y_as_degrees(t: Table, crs: str | None) -> bool:
     """x/y columns without a crs whose values are all degrees: read as longitude/latitude (announced)."""
     if crs or not (t.has("x") and t.has("y")) or t.has("latitude") or t.has("longitude") or len(t.data) == 0:
         return False
-    xs = [_parse_float(v) for v in t.data["x"]]
-    ys = [_parse_float(v) for v in t.data["y"]]
+    xs = [parse_float(v) for v in t.data["x"]]
+    ys = [parse_float(v) for v in t.data["y"]]
     if any(v is None for v in xs + ys) or not all(x is not None and y is not None and abs(x) <= 180 and abs(y) <= 90 for x, y in zip(xs, ys, strict=True)):
         return False
     from .tables import ColumnReading
@@ -181,7 +181,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     if len(df) == 0:
         fail(path, "the file has a header but no schools.", fix="export the schools table again with its rows.", row=t.header_row + 1)
 
-    _check_ids(t, "school_id", "school")
+    check_ids(t, "school_id", "school")
     lons, lats = [], []
     transformer = None
     if has_xy and not has_latlon and crs:
@@ -200,7 +200,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
         lon = lat = None
         if has_latlon:
             if t.has("latitude") and t.has("longitude"):
-                lat, lon = _parse_float(r["latitude"]), _parse_float(r["longitude"])
+                lat, lon = parse_float(r["latitude"]), parse_float(r["longitude"])
                 if r["latitude"] == "" or r["longitude"] == "":
                     col.add("the school has no coordinates.", row=row, field=F("latitude" if r["latitude"] == "" else "longitude"), fix="fill in latitude and longitude (WGS84 degrees), or remove the school.")
                     lat = lon = None
@@ -215,7 +215,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
                         col.add(f"coordinates ({lat}, {lon}) are out of range.", row=row, field=F("latitude"), fix="latitude must be within -90..90 and longitude within -180..180.")
                     lat = lon = None
         elif has_xy and transformer is not None:
-            x, y = _parse_float(r.get("x", "")), _parse_float(r.get("y", ""))
+            x, y = parse_float(r.get("x", "")), parse_float(r.get("y", ""))
             if x is None or y is None:
                 col.add("x or y is missing or not a number.", row=row, field=F("x" if x is None else "y"), fix="fill in x and y in metres of the policy's crs.")
             else:
@@ -261,7 +261,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
         out["level"] = df["level"].astype(str)
     for c in ("teachers", *GENDER_COUNT_COLUMNS, *COUNT_COLUMNS):
         if t.has(c):
-            out[c] = [int(_parse_float(v) or 0) if v != "" else 0 for v in df[c]]
+            out[c] = [int(parse_float(v) or 0) if v != "" else 0 for v in df[c]]
     if t.has("generated"):
         out["generated"] = [v == "true" for v in df["generated"]]
     gdf = gpd.GeoDataFrame(out, geometry=[Point(lo, la) for lo, la in zip(lons, lats, strict=False)], crs="EPSG:4326")
@@ -306,8 +306,8 @@ def _check_xy_not_degrees(t: Table, crs: str) -> None:
         projected = pyproj.CRS.from_user_input(crs).is_projected
     except Exception:
         return
-    xs = [_parse_float(v) for v in df.get("x", [])]
-    ys = [_parse_float(v) for v in df.get("y", [])]
+    xs = [parse_float(v) for v in df.get("x", [])]
+    ys = [parse_float(v) for v in df.get("y", [])]
     pts = [(x, y, r) for x, y, r in zip(xs, ys, df["_row"], strict=False) if x is not None and y is not None]
     if projected and pts and all(abs(x) <= 180 and abs(y) <= 90 for x, y, _ in pts):
         x, y, row = pts[0]
@@ -362,7 +362,7 @@ def _check_count_columns(t: Table) -> None:
         for v, row in zip(df[c], df["_row"], strict=False):
             if v == "":
                 continue
-            f = _parse_float(v)
+            f = parse_float(v)
             if f is None or f != int(f):
                 col.add(f"{c} '{v}' is not a whole number.", row=row, field=t.field(c), fix="write a whole number of teachers.")
             elif f < 0:
@@ -430,15 +430,15 @@ def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | 
 
     t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings())
     path, df, col, F = t.path, t.data, t.problems, t.field
-    _check_ids(t, "teacher_id", "teacher")
+    check_ids(t, "teacher_id", "teacher")
     known = set(schools["school_id"])
-    by_key = {_id_key(s): s for s in known}
+    by_key = {id_key(s): s for s in known}
     for sid, row in zip(df["school_id"], df["_row"], strict=False):
         if sid == "":
             col.add("the teacher has no school_id.", row=row, field=F("school_id"), fix="fill in the id of the teacher's school.")
         elif sid not in known:
-            if _id_key(sid) in by_key:
-                col.add(f"school_id '{sid}' is not in the schools file, but '{by_key[_id_key(sid)]}' is (differs in case or spaces).", row=row, field=F("school_id"), fix=f"write '{by_key[_id_key(sid)]}'.")
+            if id_key(sid) in by_key:
+                col.add(f"school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).", row=row, field=F("school_id"), fix=f"write '{by_key[id_key(sid)]}'.")
             else:
                 col.add(f"school_id '{sid}' is not in the schools file.", row=row, field=F("school_id"), fix="add the school to the schools file or correct the id.")
     col.raise_if_any()

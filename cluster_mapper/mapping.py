@@ -463,11 +463,13 @@ def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_not
 
 
 def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net_generated: bool = False,
-              net_note: str = "", *, compare: bool = False, renderer: str = "auto", context: dict | None = None):
+              net_note: str = "", *, compare: bool = False, renderer: str = "auto", context: dict | None = None, extra=None):
     """A folium Map drawing one plan (layers per cluster type) or several scenarios (a layer each).
 
     ``context`` (see :func:`map_context`) adds the offline layers that say
     where one is: district boundary, place names, rivers and main roads.
+    ``extra``, if given, is called with the map before the layer control is
+    added, to add more layers (the facilitator layers of the support step).
     """
     import folium
     from branca.element import Element, MacroElement
@@ -526,6 +528,8 @@ def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net
             ctx_js = "{" + ",".join(parts) + ",pnote:" + script_json(context.get("pnote", "")) + "}"
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False,
                      attr="&copy; OpenStreetMap contributors, ODbL").add_to(m)
+    if extra is not None:
+        extra(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
     head, tail, attrib = _legend_parts(payloads, net_generated, net_note, compare)
@@ -575,7 +579,12 @@ def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool
     """
     payload = plan_payload(plan)
     net, net_gen, note = network_payload(plan) if network else (None, False, "")
-    m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer, context=map_context(plan, network=network))
+    extra = None
+    if getattr(plan, "support", None) is not None:  # a layer per facilitator
+        from .support.review import map_layers
+
+        extra = map_layers(plan)
+    m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer, context=map_context(plan, network=network), extra=extra)
     out = Path(folder) / "map.html"
     out.write_text(render_html(m), encoding="utf-8")
     return out

@@ -26,7 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import geopandas as gpd
 import networkx as nx
@@ -45,7 +45,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPED = (*FORMULA_START, "'")
 ASSIGNMENT_COLUMNS = [
     "teacher_id", "school_id", "unit_id", "district", "cluster_id", "venue_school_id", "travel_minutes",
-    "status", "reason", "suggestion", "gender", "level", "role", "n_teachers", "edits",
+    "status", "reason", "suggestion", "gender", "level", "role", "n_teachers", "subject", "edits",
 ]
 
 
@@ -229,7 +229,7 @@ def plan_summary(plan) -> dict:
     schools = plan.inputs.schools
     placed = t[t["status"] == "placed"]
     travel_m = placed["travel_minutes"].astype(float)
-    return {
+    summary = {
         "cluster_mapper_version": __version__,
         "status": plan.status,
         "objective": round(plan.objective, 4),
@@ -262,6 +262,11 @@ def plan_summary(plan) -> dict:
                                                "actions": {a: len(edits.of(a)) for a in sorted({e.action for e in edits.rows})}},
         "changes": _changes_summary(plan),
     }
+    if getattr(plan, "support", None) is not None:  # facilitators: figures, file and hash
+        from .support.files import add_to_summary
+
+        add_to_summary(summary, plan.support)
+    return summary
 
 
 def _changes_summary(plan) -> dict | None:
@@ -323,8 +328,13 @@ def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
         write_csv(feasible_alternatives(plan), tmp / "alternatives.csv")
         geo.to_file(tmp / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        support = getattr(plan, "support", None)
+        if support is not None:  # support.csv, itineraries.csv, gpx/
+            from .support.files import write_support_files
+
+            write_support_files(support, tmp, dict(zip(plan.inputs.schools["school_id"], plan.inputs.schools["name"])))
         if review:
-            write_review(SavedPlan(tmp, plan.assignments, plan.clusters, summary, geo, plan.policy, plan.network), tmp)
+            write_review(SavedPlan(tmp, plan.assignments, plan.clusters, summary, geo, plan.policy, plan.network, support=support), tmp)
     return Path(out)
 
 
@@ -355,6 +365,8 @@ class SavedPlan:
     geodata: gpd.GeoDataFrame | None
     policy: Policy
     _network: nx.MultiDiGraph | None = None
+    #: Who supports each cluster (a :class:`~cluster_mapper.support.SupportPlan`), when the plan has support files.
+    support: Any = None
 
     @property
     def network(self) -> nx.MultiDiGraph | None:
@@ -392,7 +404,10 @@ def read_plan(directory: str | Path) -> SavedPlan:
     geo = gpd.read_file(d / "clusters.geojson", engine="pyogrio") if (d / "clusters.geojson").exists() else None
     summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
     policy = policy_from_dict(summary.get("policy") or {}, source=str(d / "summary.json"))
-    return SavedPlan(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"), summary, geo, policy)
+    from .support.files import read_support
+
+    return SavedPlan(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"), summary, geo, policy,
+                     support=read_support(d, summary))
 
 
 __all__ = ["write_plan", "write_review", "read_plan", "SavedPlan", "plan_summary", "atomic_directory", "recover_interrupted", "check_output_folder", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
@@ -61,6 +62,9 @@ class Plan:
         ``assignments.csv`` of the plan this one revises.
     revised_from : str or None
         The folder of the plan this one revises.
+    support : cluster_mapper.support.SupportPlan or None
+        Who supports each cluster and the month's calendar, when a
+        facilitators file was given.
     """
 
     units: pd.DataFrame
@@ -83,6 +87,7 @@ class Plan:
     edits: Edits | None = None
     previous: pd.DataFrame | None = None
     revised_from: str | None = None
+    support: Any = None
 
     @property
     def gap(self) -> float:
@@ -564,6 +569,7 @@ def _teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame, named: dict | Non
             "level": teachers["level"].to_numpy(),
             "role": teachers["role"].to_numpy(),
             "n_teachers": teachers["n_teachers"].to_numpy(dtype=int),
+            "subject": teachers["subject"].fillna("").astype(str).to_numpy() if "subject" in teachers.columns else "",
         }
     )
     has = out["unit_id"] != ""

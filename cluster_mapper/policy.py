@@ -29,6 +29,9 @@ the district of a one-district file) is part of the policy too
 
     [values.schools.gender]          # the file's code = the tool's value
     "Co-education" = "mixed"
+    [support]                 # facilitators (see cluster_mapper.support)
+    meeting_minutes = 180
+    working_day_minutes = 480
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ GENDER_POLICIES = ("segregated", "mixed")
 LEVEL_POLICIES = ("separate", "mixed")
 OBJECTIVES = ("teacher_minutes", "school_trips")
 TRAVEL_MODES = ("walk", "drive")
+SUBJECT_RULES = ("preferred", "hard")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,16 @@ class DistrictPolicy:
         another venue than in the previous plan (``None``: no limit, but as
         few as possible move). A hard rule: rather than move more, the plan
         leaves teachers unplaced (they are listed with the reason).
+    subjects_required : tuple of str
+        Cluster roles (field study: each cluster chose subject leaders in
+        math, science and English): clusters with middle or high teachers
+        should include at least one teacher of each of these subjects (the
+        roster's ``subject`` column). Empty (the default): no rule.
+    subjects_rule : {"preferred", "hard"}
+        ``preferred``: the plan moves teachers between clusters to cover the
+        subjects where it can without leaving anyone out, and says which
+        clusters still lack one and why; ``hard``: a cluster that cannot
+        cover them is not formed (its teachers are listed as not placed).
     """
 
     min_teachers: int = 6
@@ -98,6 +112,8 @@ class DistrictPolicy:
     include_head_teachers: bool = False
     min_schools: int = 1
     max_moved_teachers: int | None = None
+    subjects_required: tuple[str, ...] = ()
+    subjects_rule: str = "preferred"
 
     @property
     def travel_limit(self) -> float:
@@ -186,6 +202,50 @@ class InputSettings:
 
 
 @dataclass(frozen=True)
+class SupportPolicy:
+    """How facilitators support clusters: the ``[support]`` table, for the whole run.
+
+    Defaults come from the field study (000) and the mentoring programme (002).
+
+    Attributes
+    ----------
+    meeting_minutes : float
+        Length of one cluster meeting, in minutes (000: meetings "last from
+        2-3 hours"; 180).
+    working_day_minutes : float
+        A facilitator's working day, from leaving the base to coming back, in
+        minutes (480: eight hours).
+    meetings_per_month : int
+        Meetings of each cluster a facilitator attends in a month, each on a
+        different day (000: clusters met monthly; 1).
+    same_gender : bool
+        A cluster whose teachers are all women gets a woman facilitator, all
+        men a man, whatever the district's gender policy; a cluster of women
+        and men gets anyone (true).
+    match_levels : bool
+        The facilitator's levels include every teacher level of the cluster
+        (000: TTOs for middle clusters, TTFs for primary ones; true).
+    match_subjects : bool
+        A facilitator who lists subjects supports only clusters with a
+        teacher of one of them (false).
+    same_district : bool
+        A facilitator with a ``district`` supports only clusters of that
+        district (true).
+    time_limit_seconds : float
+        Solver time for assignment and calendar, for the whole run (60).
+    """
+
+    meeting_minutes: float = 180.0
+    working_day_minutes: float = 480.0
+    meetings_per_month: int = 1
+    same_gender: bool = True
+    match_levels: bool = True
+    match_subjects: bool = False
+    same_district: bool = True
+    time_limit_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Policy:
     """Defaults, per-district overrides and travel settings of one scenario."""
 
@@ -195,6 +255,7 @@ class Policy:
     cross_district: bool = False
     source: str | None = None
     inputs: InputSettings = field(default_factory=InputSettings)
+    support: SupportPolicy = field(default_factory=SupportPolicy)
 
     def with_overrides(self, *, district: str | None = None, elevation: Iterable[str | Path] | None = None) -> Policy:
         """The same policy with the command line's ``--district`` and ``--elevation`` in place of the file's.
@@ -240,7 +301,7 @@ class Policy:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary, as written in plan summaries."""
-        out: dict[str, Any] = {f.name: getattr(self.default, f.name) for f in fields(DistrictPolicy)}
+        out: dict[str, Any] = {f.name: _plain(getattr(self.default, f.name)) for f in fields(DistrictPolicy)}
         out.update({f.name: getattr(self.travel, f.name) for f in fields(TravelPolicy)})
         out["elevation"] = list(self.travel.elevation)
         out["cross_district"] = self.cross_district
@@ -248,14 +309,21 @@ class Policy:
         out["sheets"] = dict(self.inputs.sheets)
         out["columns"] = {k: dict(v) for k, v in self.inputs.columns.items()}
         out["values"] = {k: {f: dict(m) for f, m in v.items()} for k, v in self.inputs.values.items()}
+        out["support"] = {f.name: getattr(self.support, f.name) for f in fields(SupportPolicy)}
         out["districts"] = {
-            name: {f.name: getattr(p, f.name) for f in fields(DistrictPolicy) if getattr(p, f.name) != getattr(self.default, f.name)}
+            name: {f.name: _plain(getattr(p, f.name)) for f in fields(DistrictPolicy) if getattr(p, f.name) != getattr(self.default, f.name)}
             for name, p in self.districts.items()
         }
         return out
 
 
+def _plain(value: Any) -> Any:
+    """Policy values as plain TOML/JSON values (tuples as lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 _DISTRICT_KEYS = {f.name: f for f in fields(DistrictPolicy)}
+_SUPPORT_KEYS = {f.name: f for f in fields(SupportPolicy)}
 _TRAVEL_KEYS = {f.name: f for f in fields(TravelPolicy)}
 _TOP_ONLY = {"cross_district"}
 #: Top-level keys and tables on how the input files are read (:class:`InputSettings`).
@@ -268,6 +336,7 @@ _CHOICES = {
     "levels": LEVEL_POLICIES,
     "objective": OBJECTIVES,
     "travel_mode": TRAVEL_MODES,
+    "subjects_rule": SUBJECT_RULES,
 }
 
 
@@ -299,6 +368,11 @@ def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any
             col.add(f"elevation must be a list of raster files, not {value!r}.", fix='write elevation = ["dem.tif"] (paths relative to the policy file).', field=fieldname)
             return None
         return tuple(p.strip() for p in paths)
+    if key == "subjects_required":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            col.add(f"subjects_required must be a list of subject names, not {value!r}.", fix='write for example subjects_required = ["math", "science", "english"].', field=fieldname)
+            return None
+        return tuple(dict.fromkeys(v.strip().lower() for v in value))
     if key in ("include_head_teachers", "cross_district"):
         if not isinstance(value, bool):
             col.add(f"{key} must be true or false, not {value!r}.", fix="write true or false without quotes.", field=fieldname)
@@ -333,7 +407,7 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
     travel_vals: dict[str, Any] = {}
     top_vals: dict[str, Any] = {}
     for key, value in table.items():
-        if (key == "districts" or key in _INPUT_KEYS) and not where:
+        if key in ("districts", "support", *_INPUT_KEYS) and not where:
             continue
         if key in _DISTRICT_KEYS:
             if key == "max_moved_teachers" and value is None:  # null in a summary: no limit (0 is a real limit)
@@ -360,6 +434,42 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
             hint = f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(known)}."
             col.add(f"unknown policy key '{key}'.", fix=hint, field=f"{where}{key}")
     return district_vals, travel_vals, top_vals
+
+
+def _support_values(table: Any, col: ProblemCollector) -> SupportPolicy:
+    """The ``[support]`` table, type-checked; every problem names ``support.KEY``."""
+    import difflib
+
+    if not isinstance(table, dict):
+        col.add("'support' must be a table: [support].", fix="write [support] on its own line, then its keys.", field="support")
+        return SupportPolicy()
+    vals: dict[str, Any] = {}
+    for key, value in table.items():
+        where = f"support.{key}"
+        if key not in _SUPPORT_KEYS:
+            close = difflib.get_close_matches(key, list(_SUPPORT_KEYS), n=1)
+            col.add(f"unknown key '{key}' in [support].", fix=f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(_SUPPORT_KEYS)}.", field=where)
+            continue
+        default = getattr(SupportPolicy(), key)
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                col.add(f"{key} must be true or false, not {value!r}.", fix="write true or false without quotes.", field=where)
+                continue
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                col.add(f"{key} must be a whole number of 1 or more, not {value!r}.", fix="write a whole number without quotes, such as 1.", field=where)
+                continue
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+                col.add(f"{key} must be a number of minutes (or seconds) greater than 0, not {value!r}.", fix="write a positive number without quotes.", field=where)
+                continue
+            value = float(value)
+        vals[key] = value
+    sp = replace(SupportPolicy(), **vals)
+    if sp.meeting_minutes > sp.working_day_minutes:
+        col.add(f"meeting_minutes ({sp.meeting_minutes:g}) is longer than working_day_minutes ({sp.working_day_minutes:g}); no meeting fits in a day.",
+                fix="make the meeting shorter than the working day.", field="support.meeting_minutes")
+    return sp
 
 
 def _check_bounds(p: DistrictPolicy, col: ProblemCollector, where: str) -> None:
@@ -527,6 +637,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
         districts[str(name)] = replace(default, **dv)
         if {"min_teachers", "max_teachers", "min_schools", "max_schools"} & set(dv):
             _check_bounds(districts[str(name)], col, f"districts.{name}.")
+    support = _support_values(data.get("support", {}), col)
     cross = bool(topvals.get("cross_district", False))
     if cross and districts:
         col.add(
@@ -535,7 +646,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
             field="cross_district",
         )
     col.raise_if_any()
-    return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source, inputs=inputs)
+    return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source,
+                  inputs=inputs, support=support)
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -632,6 +744,8 @@ KEY_HELP = {
     "time_limit_seconds": "solver time for each district, in seconds",
     "include_head_teachers": "place head teachers as regular members (the field study advises against)",
     "min_schools": "fewest schools in one cluster (2 or more: teachers meet colleagues of other schools)",
+    "subjects_required": 'cluster roles: subjects each middle/high cluster should have a teacher of, e.g. ["math", "science", "english"]',
+    "subjects_rule": '"preferred" (cover the subjects where possible) or "hard" (no cluster without them)',
     "max_moved_teachers": "with --revise: most teachers moved to another venue; unset = no limit (0 is a limit)",
     "travel_mode": '"walk" (every road and path, both ways, slopes) or "drive" (motorable roads, one-way streets)',
     "walking_speed_kmh": "walking speed on flat ground, km/h (Tobler's hiking function on slopes)",
@@ -753,6 +867,7 @@ def check_policy_districts(policy: Policy, districts: Iterable[str]) -> list[str
 
 __all__ = [
     "TABLE_KINDS",
+    "SupportPolicy",
     "DistrictPolicy",
     "InputError",
     "InputSettings",

@@ -359,7 +359,7 @@ def matrix_travel_times(path: str | Path, schools: gpd.GeoDataFrame) -> TravelTi
     TravelTimes
         ``source="matrix"``, no cutoff, empty snaps.
     """
-    from .inputs import _id_key, _parse_float, read_csv_rows
+    from .inputs import id_key, parse_float, read_csv_rows
 
     path = Path(path)
     df = read_csv_rows(path)
@@ -372,7 +372,7 @@ def matrix_travel_times(path: str | Path, schools: gpd.GeoDataFrame) -> TravelTi
             col.add(f"column '{c}' is missing.", fix="the file needs the columns from_school_id, to_school_id, minutes in its header row.", row=1, field=c)
         col.raise_if_any()
     known = set(schools["school_id"].astype(str))
-    near = {_id_key(k): k for k in known}
+    near = {id_key(k): k for k in known}
     seen: dict[tuple[str, str], int] = {}
     rows_out: list[tuple[str, str, float]] = []
     for rec in df.to_dict("records"):
@@ -384,11 +384,11 @@ def matrix_travel_times(path: str | Path, schools: gpd.GeoDataFrame) -> TravelTi
                 col.add("the school id is blank.", fix="fill in the school_id of the school.", row=row, field=name)
                 good = False
             elif val not in known:
-                close = near.get(_id_key(val))
+                close = near.get(id_key(val))
                 hint = f"did you mean '{close}'?" if close else "use a school_id from the schools file, or add the school there."
                 col.add(f"school '{val}' is not in the schools file.", fix=hint, row=row, field=name)
                 good = False
-        parsed = _parse_float(m)
+        parsed = parse_float(m)
         minutes = math.nan if parsed is None else parsed
         if parsed is None:
             col.add(f"'{m}' is not a number of minutes." if m else "minutes is blank.", fix="write the travel time in minutes as a number, e.g. 25 or 12.5; leave a pair out if it is unreachable.", row=row, field="minutes")

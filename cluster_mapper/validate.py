@@ -26,6 +26,9 @@ geodesic for straight lines) and checks:
   validator's own travel times (both ways) before any travel check;
 - for a revision, ``max_moved_teachers`` per district (teachers who meet at
   another venue than in the previous plan).
+- cluster roles (``subjects_required``) and, where the plan has support
+  files, facilitators' eligibility, capacity, meetings and working days
+  (:mod:`cluster_mapper.support.check`).
 """
 
 from __future__ import annotations
@@ -459,6 +462,13 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
             limit = policy.for_district(d).max_moved_teachers
             if limit is not None and k > limit:
                 rep.add(f"district {d}: {k} teachers meet at another venue than in the previous plan, more than max_moved_teachers = {limit}")
+
+    # 7. cluster roles and support files (facilitators, itineraries), on their own travel computation
+    from .support.check import check_roles, check_support
+
+    check_roles(pf, policy, rep)
+    if (Path(plan_dir) / "support.csv").exists() or s.get("support"):
+        check_support(plan_dir, pf, policy, inputs.schools, rep)
     return rep
 
 

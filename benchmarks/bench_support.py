@@ -1,0 +1,303 @@
+"""Benchmark: plan facilitator support for a four-district programme at the field study's scale.
+
+Run::
+
+    python benchmarks/bench_support.py [--teachers 10316] [--districts 4] [--seed 2026]
+                                       [--per 10] [--compare-routing [--routing-seconds 60]] [--sample]
+
+Generates the programme as ``bench_programme.py`` does (10,316 teachers in
+four districts, generated road networks, walking with Tobler's function),
+plans each district's clusters through the public API, then gives each
+district a generated team of facilitators, one per ``--per`` clusters of each
+gender, tied to their district (``support.generate.facilitators_for_plan``:
+TTOs as in Mansehra, all levels, bases chosen among host schools), and plans
+their support with ``support.plan_support`` (the field defaults: 180-minute
+meetings, 480-minute days, one meeting a month). Each plan is written and
+checked by the independent validator, support files included.
+
+Printed per district and for the programme: clusters, facilitators, clusters
+supported (and how many no eligible facilitator can reach in a day),
+facilitator travel in the month (total, mean and largest per facilitator),
+the one-round-trip-per-meeting floor, the proven lower bound and gap, and
+the times.
+
+``--compare-routing`` also solves each district's support problem with
+OR-Tools routing (one vehicle per facilitator-day, a time dimension for the
+working day, dropped meetings with a penalty, cross-day limits as
+constraints on vehicle variables), started from the same floor plan with
+``--routing-seconds``, to compare with CP-SAT: the measurement behind the
+solver choice in ``cluster_mapper.support.model``. ``--sample`` runs the
+comparison on the bundled Mansehra sample and its facilitators too.
+
+Floors (PASS/FAIL; exit status 1 on any FAIL): support planning of the
+programme under 5 minutes on 2 cores; the validator finds no violation;
+facilitator travel never above the floor when as many clusters are supported.
+
+The data is generated, not real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
+from cluster_mapper.support import SupportProblem, plan_support
+from cluster_mapper.support.generate import facilitators_for_plan
+from cluster_mapper.support.model import SCALE, floor_plan
+from cluster_mapper.synthetic import make_programme, write_district
+
+SUPPORT_LIMIT_S = 300.0
+CORES = 2
+
+
+@dataclass
+class Run:
+    name: str
+    clusters: int = 0
+    facilitators: int = 0
+    supported: int = 0
+    reachable: int = 0
+    travel: float = 0.0
+    mean_f: float = 0.0
+    max_f: float = 0.0
+    floor_supported: int = 0
+    floor_travel: float = 0.0
+    bound: float | None = None
+    status: str = ""
+    support_s: float = 0.0
+    solve_s: float = 0.0
+    validate_s: float = 0.0
+    violations: int = 0
+    routing: tuple | None = None
+
+
+# --------------------------------------------------------------------------- routing, for comparison
+
+
+def routing_support(p: SupportProblem, seconds: float, start: np.ndarray | None = None) -> tuple[int, float, float]:
+    """Solve a support problem with OR-Tools routing (one vehicle per facilitator-day); returns (supported, travel minutes, seconds).
+
+    Meetings are nodes (``meetings_per_month`` per cluster), dropped with a
+    penalty larger than any plan's travel, allowed only on the days of the
+    facilitators that may support them; a time dimension holds each day to
+    ``working_day_minutes``; ``max_clusters`` and ``max_teachers`` are sums
+    over a facilitator's vehicles: constraints on vehicle variables. Started
+    from ``start`` (the floor plan: a round trip per meeting). Measurement
+    only, for one meeting a month (several meetings of a cluster on different
+    days of one facilitator would need more constraints on vehicle variables).
+    """
+    if p.meetings_per_month != 1:
+        raise NotImplementedError("the routing comparison handles one meeting a month")
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    t0 = time.perf_counter()
+    F, C, k = p.n_facilitators, p.n_clusters, p.meetings_per_month
+    reach = p.reach
+    meet = [(c, j) for c in range(C) for j in range(k) if reach[:, c].any()]
+    n_nodes = F + len(meet)
+    vehicles = [f for f in range(F) for _ in range(int(p.days[f]))]
+    manager = pywrapcp.RoutingIndexManager(n_nodes, len(vehicles), vehicles, vehicles)
+    routing = pywrapcp.RoutingModel(manager)
+    M = round(p.meeting_minutes * SCALE)
+    big = 10**6
+
+    def matrix(mode: int) -> list[list[int]]:
+        out = np.zeros((n_nodes, n_nodes))
+        cs = np.array([c for c, _ in meet], dtype=int)
+        out[:F, F:] = p.to_venue[:, cs]
+        out[F:, :F] = p.from_venue[:, cs].T
+        out[F:, F:] = p.between[mode][np.ix_(cs, cs)]
+        out[~np.isfinite(out)] = big
+        return np.rint(out * SCALE).astype(np.int64).tolist()
+
+    cost_cb, time_cb = {}, {}
+    for mode in sorted(set(p.mode.tolist())):
+        mat = matrix(mode)
+        cost_cb[mode] = routing.RegisterTransitCallback(lambda i, j, mat=mat: mat[manager.IndexToNode(i)][manager.IndexToNode(j)])
+        time_cb[mode] = routing.RegisterTransitCallback(
+            lambda i, j, mat=mat: mat[manager.IndexToNode(i)][manager.IndexToNode(j)] + (M if manager.IndexToNode(i) >= F else 0))
+    for v, f in enumerate(vehicles):
+        routing.SetArcCostEvaluatorOfVehicle(cost_cb[int(p.mode[f])], v)
+    routing.AddDimensionWithVehicleTransits([time_cb[int(p.mode[f])] for f in vehicles], 0, int(p.working_day_minutes * SCALE), True, "day")
+    penalty = int(np.nansum(np.where(np.isfinite(p.round_trip), p.round_trip, 0)) * k * SCALE) + 1
+    solver = routing.solver()
+    idx_of = {}
+    for n, (c, j) in enumerate(meet):
+        idx = manager.NodeToIndex(F + n)
+        idx_of[c, j] = idx
+        routing.AddDisjunction([idx], penalty)
+        allowed = [v for v, f in enumerate(vehicles) if reach[f, c]]
+        routing.VehicleVar(idx).SetValues([-1, *allowed])  # SetAllowedVehiclesForIndex's Span binding fails in OR-Tools 9.15
+    # cross-day capacities of each facilitator
+    for f in range(F):
+        vs = [v for v, g in enumerate(vehicles) if g == f]
+        firsts = [(c, idx_of[c, 0]) for c in range(C) if (c, 0) in idx_of and reach[f, c]]
+        if not firsts:
+            continue
+        on = [solver.IsMemberVar(routing.VehicleVar(i), vs) for _, i in firsts]
+        if p.max_clusters[f] < len(firsts):
+            solver.Add(solver.Sum(on) <= int(p.max_clusters[f]))
+        if p.max_teachers[f] < sum(int(p.n_teachers[c]) for c, _ in firsts):
+            solver.Add(solver.ScalProd(on, [int(p.n_teachers[c]) for c, _ in firsts]) <= int(p.max_teachers[f]))
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.time_limit.FromMilliseconds(int(seconds * 1000))
+    sol = None
+    if start is not None:
+        routes: list[list[int]] = [[] for _ in vehicles]
+        free = {f: [v for v, g in enumerate(vehicles) if g == f] for f in range(F)}
+        node_of = {cj: F + n for n, cj in enumerate(meet)}
+        for c, f in enumerate(start):
+            if f >= 0:
+                for j in range(k):
+                    routes[free[f].pop(0)].append(node_of[c, j])
+        routing.CloseModelWithParameters(params)
+        init = routing.ReadAssignmentFromRoutes(routes, True)
+        if init is not None:
+            sol = routing.SolveFromAssignmentWithParameters(init, params)
+    if sol is None:
+        sol = routing.SolveWithParameters(params)
+    if sol is None:
+        return 0, math.nan, time.perf_counter() - t0
+    supported, travel = set(), 0.0
+    for v in range(len(vehicles)):
+        i = routing.Start(v)
+        prev = None
+        while True:
+            node = manager.IndexToNode(i)
+            if prev is not None:
+                travel += routing.GetArcCostForVehicle(prev, i, v) / SCALE
+            if node >= F:
+                supported.add(meet[node - F][0])
+            if routing.IsEnd(i):
+                break
+            prev, i = i, sol.Value(routing.NextVar(i))
+    return len(supported), travel, time.perf_counter() - t0
+
+
+def compare_with_routing(name: str, sp, seconds: float) -> tuple:
+    p = sp.problem
+    fl = floor_plan(p, np.arange(p.n_facilitators), np.arange(p.n_clusters))
+    n, t, s = routing_support(p, seconds, fl.facilitator_of)
+    print(f"  {name}: routing {n} supported, {t:,.1f} min in {s:.1f} s | CP-SAT {sp.n_supported} supported, "
+          f"{sp.figures['travel_minutes_month']:,.1f} min (bound {sp.figures['travel_lower_bound']}) in {sp.figures['solve_seconds']:.1f} s | "
+          f"floor {fl.travel_minutes:,.1f} min", flush=True)
+    return n, t, s
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+def run_district(name: str, paths: dict, work: Path, per: int, prefix: str) -> tuple[Run, object]:
+    r = Run(name)
+    cplan = plan(Scenario(paths["schools"], TravelSource(network_path=str(paths["roads"])), paths["teachers"], cache_dir=work / "cache"))
+    fac = facilitators_for_plan(cplan, clusters_per_facilitator=per, with_district=True, id_prefix=f"{prefix}-F")
+    fac_path = work / f"{name.lower()}_facilitators.csv"
+    fac.to_csv(fac_path, index=False)
+    t0 = time.perf_counter()
+    sp = plan_support(cplan, fac_path)
+    r.support_s = time.perf_counter() - t0
+    cplan.support = sp
+    out = work / "plans" / name.lower()
+    write_plan(cplan, out)
+    t0 = time.perf_counter()
+    rep = validate_plan(out)
+    r.validate_s = time.perf_counter() - t0
+    r.violations = len(rep.violations)
+    for v in rep.violations[:5]:
+        print(f"  violation: {v}")
+    f = sp.figures
+    r.clusters, r.facilitators, r.supported, r.reachable = f["clusters"], f["facilitators"], f["clusters_supported"], f["clusters_reachable"]
+    r.travel, r.mean_f, r.max_f = f["travel_minutes_month"], f["travel_minutes_per_facilitator_mean"], f["travel_minutes_per_facilitator_max"]
+    r.floor_supported, r.floor_travel = f["floor"]["clusters_supported"], f["floor"]["travel_minutes_month"]
+    r.bound, r.status, r.solve_s = f["travel_lower_bound"], f["status"], f["solve_seconds"]
+    return r, sp
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--teachers", type=int, default=10316)
+    ap.add_argument("--districts", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--per", type=int, default=10, help="one facilitator per this many clusters of each gender")
+    ap.add_argument("--compare-routing", action="store_true")
+    ap.add_argument("--routing-seconds", type=float, nargs="+", default=[10.0, 60.0], help="routing time limits to measure")
+    ap.add_argument("--sample", action="store_true", help="also compare on the bundled Mansehra sample")
+    ap.add_argument("--keep", type=Path, default=None)
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_programme import pin_cores
+
+    print(f"bench_support: {args.teachers:,} teachers, {args.districts} districts, seed {args.seed}, one facilitator per {args.per} clusters (generated data)")
+    print(f"cores used: {pin_cores(CORES)}")
+    prog = make_programme(n_teachers=args.teachers, n_districts=args.districts, seed=args.seed, with_network=True)
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="bench_support_") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        print(f"\n{'district':<14}{'clusters':>9}{'facil.':>7}{'supp.':>7}{'reach.':>7}{'travel min':>12}{'mean/f':>8}{'max/f':>8}"
+              f"{'floor min':>11}{'bound':>11}  {'status':<9}{'support s':>10}{'solve s':>8}{'valid':>7}")
+        sps = {}
+        for k, (name, d) in enumerate(prog.districts.items()):
+            paths = write_district(d, work / "inputs")
+            r, sp = run_district(name, paths, work, args.per, f"D{k + 1}")
+            runs.append(r)
+            sps[name] = sp
+            print(f"{r.name:<14}{r.clusters:>9,}{r.facilitators:>7}{r.supported:>7,}{r.reachable:>7,}{r.travel:>12,.1f}{r.mean_f:>8,.0f}{r.max_f:>8,.0f}"
+                  f"{r.floor_travel:>11,.1f}{(r.bound if r.bound is not None else float('nan')):>11,.1f}  {r.status:<9}{r.support_s:>10.1f}"
+                  f"{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}", flush=True)
+        if args.compare_routing:
+            if args.sample:
+                from cluster_mapper.sample import sample_files
+
+                sample = plan(Scenario.sample())
+                fac = Path(sample_files()["schools"]).with_name("mansehra_facilitators.csv")
+                sps["Mansehra sample"] = plan_support(sample, fac)
+            for secs in args.routing_seconds:
+                print(f"\nOR-Tools routing vs CP-SAT (routing: GUIDED_LOCAL_SEARCH from the floor plan, {secs:g} s)")
+                for name, sp in sps.items():
+                    compare_with_routing(name, sp, secs)
+
+    clusters = sum(r.clusters for r in runs)
+    facs = sum(r.facilitators for r in runs)
+    supported = sum(r.supported for r in runs)
+    reachable = sum(r.reachable for r in runs)
+    travel = sum(r.travel for r in runs)
+    support_s = sum(r.support_s for r in runs)
+    violations = sum(r.violations for r in runs)
+    per_f = travel / max(1, sum(1 for r in runs for _ in range(r.facilitators)))
+    print("\nprogramme")
+    print(f"  clusters                 {clusters:,}")
+    print(f"  facilitators             {facs:,}")
+    print(f"  clusters supported       {supported:,} ({100 * supported / max(1, clusters):.1f} %); reachable {reachable:,}")
+    print(f"  travel in the month      {travel:,.0f} minutes; {per_f:,.0f} per facilitator; largest {max(r.max_f for r in runs):,.0f}")
+    print(f"  floor (round trips)      {sum(r.floor_travel for r in runs):,.0f} minutes for {sum(r.floor_supported for r in runs):,} clusters")
+    bounds = [r.bound for r in runs]
+    if all(b is not None for b in bounds):
+        lb = sum(bounds)
+        print(f"  lower bound / gap        {lb:,.0f} / {100 * max(0.0, travel - lb) / max(travel, 1e-9):.3f} %")
+    print(f"  status                   {', '.join(sorted({r.status for r in runs}))}")
+    print(f"  support planning         {support_s:.1f} s (solve {sum(r.solve_s for r in runs):.1f} s), validation {sum(r.validate_s for r in runs):.1f} s")
+    floor_ok = all(r.travel <= r.floor_travel + 1e-6 for r in runs if r.supported == r.floor_supported)
+    checks = [
+        (f"support planning {support_s:.1f} s < {SUPPORT_LIMIT_S:.0f} s on {CORES} cores", support_s < SUPPORT_LIMIT_S),
+        (f"validator: {violations} violation(s)", violations == 0),
+        ("travel never above the one-round-trip floor for as many clusters", floor_ok),
+    ]
+    print("floors")
+    for text, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

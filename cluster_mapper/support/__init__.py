@@ -1,0 +1,44 @@
+"""Who supports each cluster: facilitators assigned and their month planned.
+
+The support step of a plan (issue 9): a facilitators file in, each cluster's
+facilitator, each facilitator's working days (base, meetings, base) with
+times, the reasons and smallest changes for clusters left without support,
+and how many facilitators of each kind a programme needs.
+
+Modules, in the order they run:
+
+- :mod:`.facilitators`: read and check the facilitators file
+  (:func:`load_facilitators`, the one entry for other readers);
+- :mod:`.travel`: facilitator travel minutes between bases and venues on the
+  plan's own travel times, and the roads between them;
+- :mod:`.model`: the optimisation (min-cost-flow floor, day routes, CP-SAT);
+- :mod:`.explain` and :mod:`.sizing`: reasons, smallest changes, sizing;
+- :mod:`.planning`: :func:`plan_support`, joining them;
+- :mod:`.files`: ``support.csv``, ``itineraries.csv``, GPX, summary figures;
+- :mod:`.review`: the map layers and report pages;
+- :mod:`.roles`: cluster roles (subjects required, candidate subject leaders);
+- :mod:`.check`: the validator's independent checks of the support files.
+"""
+
+from .facilitators import FACILITATOR_COLUMNS, load_facilitators
+from .model import SupportModel, SupportProblem, SupportSolution
+from .planning import (
+           ITINERARY_COLUMNS,
+           SUPPORT_COLUMNS,
+           SupportPlan,
+           SupportSource,
+           plan_support,
+)
+
+__all__ = [
+           "FACILITATOR_COLUMNS",
+           "ITINERARY_COLUMNS",
+           "SUPPORT_COLUMNS",
+           "SupportModel",
+           "SupportPlan",
+           "SupportProblem",
+           "SupportSolution",
+           "SupportSource",
+           "load_facilitators",
+           "plan_support",
+]

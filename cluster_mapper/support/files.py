@@ -1,0 +1,231 @@
+"""Support files in a plan folder: ``support.csv``, ``itineraries.csv``, one GPX per facilitator.
+
+- ``support.csv``: ``cluster_id, facilitator_id`` (empty when unsupported),
+  ``reason, suggestion``;
+- ``itineraries.csv``: ``facilitator_id, day, stop`` (from 0), ``kind``
+  (``base`` or ``meeting``), ``cluster_id, school_id`` (the venue; a school
+  base's school), ``latitude, longitude, arrive_minute, leave_minute``
+  (minutes from the start of the working day). Each day starts with a
+  ``base`` row (its ``leave_minute`` filled) and ends with one (its
+  ``arrive_minute`` filled);
+- ``gpx/<facilitator_id>.gpx``: the base and the venues as waypoints, each
+  working day as a route along the roads where the plan has a network;
+- ``summary.json`` gains a ``support`` entry (:func:`add_to_summary`).
+
+:func:`write_support_to_plan` adds support to an existing plan folder (the
+``cluster-mapper support`` command), replacing the folder in one move like
+:func:`~cluster_mapper.plan_io.write_plan`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from .planning import ITINERARY_COLUMNS, SUPPORT_COLUMNS, SupportPlan, minutes_clock
+
+log = logging.getLogger(__name__)
+
+SUPPORT_FILES = ("support.csv", "itineraries.csv")
+GPX_DIR = "gpx"
+
+
+def gpx_names(facilitator_ids: list[str]) -> dict[str, str]:
+    """A safe, unique GPX file name for each facilitator id."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for fid in facilitator_ids:
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(fid)).strip("._") or "facilitator"
+        name, k = f"{base}.gpx", 2
+        while name.lower() in used:
+            name, k = f"{base}_{k}.gpx", k + 1
+        used.add(name.lower())
+        out[fid] = name
+    return out
+
+
+def gpx_text(fid: str, name: str, itinerary: pd.DataFrame, legs: list, place: dict[str, str], generated: bool = False) -> str:
+    """The GPX document of one facilitator: base and venues as waypoints, one route per working day.
+
+    Parameters
+    ----------
+    fid, name : str
+        The facilitator.
+    itinerary : pandas.DataFrame
+        Their rows of ``itineraries.csv``.
+    legs : list of (int, list of (lon, lat))
+        Each day's way.
+    place : dict
+        School id -> name, for waypoint names.
+    """
+    import gpxpy.gpx
+
+    g = gpxpy.gpx.GPX()
+    g.creator = "cluster_mapper"
+    g.name = f"{fid}: {name}"
+    g.description = "Month of cluster meetings planned by cluster_mapper" + (" (generated sample data)" if generated else "")
+    seen: set[tuple[str, str]] = set()
+    for r in itinerary.itertuples(index=False):
+        key = (r.kind, r.school_id if r.school_id else f"{r.latitude},{r.longitude}")
+        if key in seen:
+            continue
+        seen.add(key)
+        if r.kind == "base":
+            label = f"Base of {fid}" + (f": {place.get(r.school_id, r.school_id)}" if r.school_id else "")
+        else:
+            label = f"{place.get(r.school_id, r.school_id)} ({r.cluster_id})"
+        g.waypoints.append(gpxpy.gpx.GPXWaypoint(latitude=float(r.latitude), longitude=float(r.longitude), name=label,
+                                                 symbol="Flag" if r.kind == "base" else "Meeting Place"))
+    by_day = {d: rows for d, rows in itinerary.groupby("day", sort=True)}
+    for day, way in legs:
+        rows = by_day.get(day)
+        stops = [] if rows is None else [f"{r.cluster_id} {minutes_clock(r.arrive_minute)}-{minutes_clock(r.leave_minute)}"
+                                         for r in rows.itertuples(index=False) if r.kind == "meeting"]
+        rte = gpxpy.gpx.GPXRoute(name=f"{fid} day {day}", description="; ".join(stops), number=int(day))
+        last = None
+        for lon, lat in way:
+            pt = (round(lat, 6), round(lon, 6))
+            if pt != last:
+                rte.points.append(gpxpy.gpx.GPXRoutePoint(latitude=pt[0], longitude=pt[1]))
+                last = pt
+        g.routes.append(rte)
+    return g.to_xml(version="1.1")
+
+
+def write_support_files(sp: SupportPlan, folder: str | Path, place: dict[str, str] | None = None, generated: bool | None = None) -> None:
+    """Write ``support.csv``, ``itineraries.csv`` and the GPX files of a support plan into ``folder``.
+
+    ``generated`` (default: read from the facilitators file's ``generated``
+    column) marks the GPX files as generated sample data.
+    """
+    from ..plan_io import write_csv
+
+    folder = Path(folder)
+    if generated is None:
+        generated = _generated(sp.facilitators_path)
+    write_csv(sp.support[SUPPORT_COLUMNS], folder / "support.csv")
+    write_csv(sp.itineraries[ITINERARY_COLUMNS], folder / "itineraries.csv")
+    gdir = folder / GPX_DIR
+    if gdir.exists():
+        shutil.rmtree(gdir)
+    gdir.mkdir()
+    names = gpx_names(sp.programme["facilitator_id"].tolist())
+    it = {fid: rows for fid, rows in sp.itineraries.groupby("facilitator_id", sort=False)}
+    for fr in sp.programme.itertuples(index=False):
+        text = gpx_text(fr.facilitator_id, fr.name, it.get(fr.facilitator_id, sp.itineraries.iloc[0:0]), sp.legs.get(fr.facilitator_id, []),
+                        place or {}, generated)
+        (gdir / names[fr.facilitator_id]).write_text(text, encoding="utf-8")
+
+
+def add_to_summary(summary: dict, sp: SupportPlan) -> dict:
+    """Put the support figures, the facilitators file and its hash into a plan summary (in place)."""
+    from ..plan_io import file_sha256
+
+    summary["support"] = sp.figures
+    if sp.facilitators_path:
+        summary.setdefault("inputs", {})["facilitators"] = sp.facilitators_path
+        if Path(sp.facilitators_path).is_file():
+            summary.setdefault("input_sha256", {})["facilitators"] = file_sha256(sp.facilitators_path)
+    return summary
+
+
+def read_support(folder: str | Path, summary: dict) -> SupportPlan | None:
+    """The support plan of a plan folder (None when the folder has none)."""
+    from ..plan_io import read_plan_csv
+
+    folder = Path(folder)
+    fig = summary.get("support")
+    if not fig or not (folder / "support.csv").is_file():
+        return None
+    support = read_plan_csv(folder / "support.csv")
+    it = read_plan_csv(folder / "itineraries.csv") if (folder / "itineraries.csv").is_file() else pd.DataFrame(columns=ITINERARY_COLUMNS)
+    for c in ("day", "stop"):
+        it[c] = pd.to_numeric(it[c], errors="coerce").astype("Int64")
+    for c in ("latitude", "longitude", "arrive_minute", "leave_minute"):
+        it[c] = pd.to_numeric(it[c], errors="coerce")
+    prog = pd.DataFrame(fig.get("facilitator_table") or [])
+    sizing = pd.DataFrame(fig.get("sizing") or [])
+    legs = read_gpx_legs(folder / GPX_DIR, prog["facilitator_id"].tolist() if len(prog) else [])
+    return SupportPlan(support, it, prog, sizing, fig, legs, (summary.get("inputs") or {}).get("facilitators"))
+
+
+def read_gpx_legs(gdir: Path, facilitator_ids: list[str]) -> dict:
+    """Each facilitator's days as ``[(day, [(lon, lat), ...])]`` from their GPX routes."""
+    import gpxpy
+
+    out: dict = {}
+    names = gpx_names(facilitator_ids)
+    for fid in facilitator_ids:
+        p = gdir / names[fid]
+        if not p.is_file():
+            continue
+        try:
+            g = gpxpy.parse(p.read_text(encoding="utf-8"))
+        except Exception as exc:  # noqa: BLE001 - a damaged GPX must not stop the review
+            log.warning("could not read %s: %s", p, exc)
+            continue
+        out[fid] = [(int(r.number or k + 1), [(pt.longitude, pt.latitude) for pt in r.points]) for k, r in enumerate(g.routes)]
+    return out
+
+
+def write_support_to_plan(plan_dir: str | Path, saved, sp: SupportPlan, *, review: bool = True) -> Path:
+    """Add (or replace) the support files of an existing plan folder, atomically.
+
+    The folder's cluster files are kept as they are; ``summary.json`` gains
+    the support figures; the map and report are written again with the
+    facilitator layers and pages.
+    """
+    from ..plan_io import SavedPlan, atomic_directory, write_review
+
+    src = Path(plan_dir)
+    summary = dict(saved.summary)
+    add_to_summary(summary, sp)
+    place = _school_names(saved)
+    with atomic_directory(src) as tmp:
+        for p in src.iterdir():
+            if p.name in SUPPORT_FILES or p.name == GPX_DIR or p.name in ("map.html", "report.html", "summary.json"):
+                continue
+            (shutil.copytree if p.is_dir() else shutil.copy2)(p, tmp / p.name)
+        write_support_files(sp, tmp, place)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        if review:
+            write_review(SavedPlan(tmp, saved.assignments, saved.clusters, summary, saved.geodata, saved.policy, saved._network, support=sp), tmp)
+    return src
+
+
+def _school_names(saved) -> dict[str, str]:
+    geo = saved.geodata
+    if geo is None:
+        return {}
+    sch = geo[geo["kind"] == "school"]
+    return dict(zip(sch["school_id"], sch["name"]))
+
+
+def _generated(path: str | None) -> bool:
+    """Whether a facilitators file marks its rows as generated."""
+    if not path or not Path(path).is_file() or not str(path).lower().endswith(".csv"):
+        return False
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError):  # a label must not stop the run
+        return False
+    col = {c.strip().lower(): c for c in df.columns}.get("generated")
+    return bool(col) and df[col].str.strip().str.lower().isin(["true", "1", "yes"]).any()
+
+
+__all__ = [
+    "GPX_DIR",
+    "SUPPORT_FILES",
+    "add_to_summary",
+    "gpx_names",
+    "gpx_text",
+    "read_gpx_legs",
+    "read_support",
+    "write_support_files",
+    "write_support_to_plan",
+]

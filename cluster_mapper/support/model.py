@@ -1,0 +1,723 @@
+"""Assignment and calendar, optimised together: who supports each cluster, and on which day.
+
+A :class:`SupportProblem` holds the data as arrays (minutes, counts): the
+clusters, the facilitators, who may support whom (gender, levels, subjects,
+district), and the facilitators' travel minutes between bases and venues.
+:class:`SupportModel` builds the OR-Tools models from it and ``solve()`` puts
+the results on a :class:`SupportSolution`.
+
+The problem
+-----------
+Each cluster gets at most one eligible facilitator, within their
+``max_clusters`` and ``max_teachers``. Each supported cluster has
+``meetings_per_month`` meetings, each on a different working day
+(1..``days_per_month``) of its facilitator. A facilitator's day is a route
+from the base through that day's meetings and back, travel plus meetings
+within ``working_day_minutes``; a meeting starts when the facilitator
+arrives. Objective, in order: the most clusters supported, then the least
+facilitator travel in the month, then the most even workload (the smallest
+largest share of a facilitator's available time in use).
+
+How it is solved
+----------------
+1. *Day routes.* For each facilitator every route one day can hold is
+   enumerated: every set of venues of eligible clusters, in its best order
+   (Held-Karp over the set), whose travel plus meetings fits in the day.
+   Travel minutes are closed under shortest paths, so a set fits only if
+   all its subsets fit and the enumeration grows set by set. With the field
+   defaults (180-minute meetings, 480-minute days) a day holds at most two
+   meetings, and the routes are the round trips and the pairs of venues
+   close enough to share a trip.
+2. *Floor.* The best plan with one round trip from the base per meeting
+   (one meeting a day) is a transportation problem: OR-Tools min-cost flow
+   (``SimpleMinCostFlow.solve_max_flow_with_min_cost``) finds, exactly,
+   the most clusters such a plan supports and its least travel. When a
+   facilitator's ``max_teachers`` could bind, the flow would split clusters,
+   so that floor is found by a CP-SAT assignment model instead.
+3. *The model.* Set partitioning over the day routes, in CP-SAT: ``assign[f, c]``
+   (facilitator ``f`` supports cluster ``c``) and ``days[r]`` (how many days
+   of the month use route ``r``)::
+
+       sum_{r of f, r holds c} days[r] = meetings_per_month * assign[f, c]
+       sum_f assign[f, c] <= 1
+       sum_{r of f} days[r] <= days_per_month[f]
+       sum_c assign[f, c] <= max_clusters[f];  sum_c teachers[c] assign[f, c] <= max_teachers[f]
+
+   solved lexicographically (supported clusters; then travel; then the
+   largest workload share, a tie-break given a fixed amount of CP-SAT work,
+   :data:`STAGE3_SECONDS`, and reported as proven only when it finishes),
+   each stage started from the previous stage's plan, the first from the
+   floor plan. So the plan never travels more than
+   the floor plan when it supports as many clusters. Independent groups of
+   facilitators and clusters (no eligible pair between them) are solved
+   apart.
+4. *Bound.* Because every feasible day route is in the model, CP-SAT's
+   bound is a proven lower bound on the month's travel for the number of
+   clusters supported; the solution reports it and the gap. If a
+   facilitator has more routes than :data:`MAX_ROUTES_PER_FACILITATOR`
+   (short meetings, long days, dense venues), only the cheapest routes per
+   meeting are kept and the calendar is reported as heuristic, with no bound.
+
+Why CP-SAT and not OR-Tools routing
+-----------------------------------
+Both were built and measured on the same problems, started from the same
+floor plan (``python benchmarks/bench_support.py --compare-routing --sample``,
+2 cores; figures in ``benchmarks/README.md``). Routing: one vehicle per
+facilitator-day (about 430 vehicles per district), a time dimension for the
+working day, meetings dropped with a penalty, allowed vehicles per meeting,
+and ``max_clusters``/``max_teachers`` as constraints on vehicle variables
+(they span a facilitator's days, so they cannot be dimensions), guided local
+search.
+
+- Field defaults (a day holds one or two meetings), four generated districts
+  of 247 to 292 clusters and 26 to 30 facilitators, and the Mansehra sample:
+  CP-SAT proves the most clusters and the least travel in 1.3 to 4.7 s;
+  routing supports as many clusters but stays up to 0.14 % above that
+  optimum after 10 s and does not improve in 60 s, with no bound to say so.
+- Shorter meetings (90 or 120 minutes: three to five meetings a day, up to
+  8,300 day routes on the sample): neither proves optimality in a minute;
+  CP-SAT's plan is still the better one (16,141 against routing's 16,273
+  minutes at 90-minute meetings) and it reports a bound, though a weak one.
+
+So CP-SAT on day routes: a proven optimum or a bound where routing has
+none, the cross-day rules as plain linear constraints, and faster. Routing
+would be the better tool only for days of many short visits, where the set
+of day routes explodes; there this model keeps the cheapest routes and says
+its calendar is heuristic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+from ortools.sat.python import cp_model
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+log = logging.getLogger(__name__)
+
+#: Travel costs in the solvers are whole hundredths of a minute.
+SCALE = 100
+#: More day routes than this for one facilitator: keep the cheapest per meeting (heuristic calendar).
+MAX_ROUTES_PER_FACILITATOR = 20_000
+#: A large finite capacity standing for "no limit".
+NO_LIMIT = 10**6
+#: Tolerance on the working day, minutes.
+DAY_TOLERANCE = 1e-6
+#: Work the workload tie-break (stage 3) gets per group, in CP-SAT's deterministic units (about seconds).
+STAGE3_SECONDS = 1.0
+
+
+def _workers() -> int:
+    """CP-SAT workers: one, so the same inputs give the same plan.
+
+    Measured on the Mansehra sample: one worker proves the optimum in 4.5 s,
+    two in 5.2 s and pick another of the equally good plans on each run.
+    """
+    return 1
+
+
+@dataclass
+class SupportProblem:
+    """The data of one support problem, as arrays.
+
+    Attributes
+    ----------
+    cluster_ids : list of str
+        The clusters, ``C`` of them.
+    n_teachers : numpy.ndarray of int, shape (C,)
+        Teachers in each cluster.
+    facilitator_ids : list of str
+        The facilitators, ``F`` of them.
+    days : numpy.ndarray of int, shape (F,)
+        Working days each facilitator gives to clusters in a month.
+    max_clusters, max_teachers : numpy.ndarray of int, shape (F,)
+        Capacities; :data:`NO_LIMIT` for no limit.
+    eligible : numpy.ndarray of bool, shape (F, C)
+        The facilitator may support the cluster (gender, levels, subjects,
+        district), regardless of distance.
+    to_venue, from_venue : numpy.ndarray of float, shape (F, C)
+        Minutes from the facilitator's base to the cluster's venue and back,
+        in the facilitator's travel mode (``inf`` if there is no way).
+    between : numpy.ndarray of float, shape (M, C, C)
+        Minutes from venue to venue in each of ``M`` travel modes.
+    mode : numpy.ndarray of int, shape (F,)
+        Which ``between`` matrix each facilitator uses.
+    meetings_per_month : int
+        Meetings of each supported cluster in a month, on different days.
+    meeting_minutes, working_day_minutes : float
+        Length of a meeting and of a working day, base to base (minutes).
+    """
+
+    cluster_ids: list[str]
+    n_teachers: np.ndarray
+    facilitator_ids: list[str]
+    days: np.ndarray
+    max_clusters: np.ndarray
+    max_teachers: np.ndarray
+    eligible: np.ndarray
+    to_venue: np.ndarray
+    from_venue: np.ndarray
+    between: np.ndarray
+    mode: np.ndarray
+    meetings_per_month: int = 1
+    meeting_minutes: float = 180.0
+    working_day_minutes: float = 480.0
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.cluster_ids)
+
+    @property
+    def n_facilitators(self) -> int:
+        return len(self.facilitator_ids)
+
+    @property
+    def round_trip(self) -> np.ndarray:
+        """Minutes of a round trip from each base to each venue, shape (F, C)."""
+        return self.to_venue + self.from_venue
+
+    @property
+    def reach(self) -> np.ndarray:
+        """Eligible pairs whose round trip and one meeting fit in a working day, shape (F, C)."""
+        return self.eligible & (self.round_trip + self.meeting_minutes <= self.working_day_minutes + DAY_TOLERANCE)
+
+    @property
+    def meetings_per_day(self) -> int:
+        """Most meetings one working day can hold."""
+        return max(1, math.floor((self.working_day_minutes + DAY_TOLERANCE) / self.meeting_minutes))
+
+
+@dataclass
+class DayRoute:
+    """One day of one facilitator: the venues in visiting order and the travel (minutes)."""
+
+    facilitator: int
+    clusters: tuple[int, ...]
+    travel_minutes: float
+
+    @property
+    def key(self) -> frozenset:
+        return frozenset(self.clusters)
+
+
+@dataclass
+class SupportSolution:
+    """Result of :meth:`SupportModel.solve`.
+
+    Attributes
+    ----------
+    facilitator_of : numpy.ndarray of int, shape (C,)
+        The facilitator supporting each cluster, -1 if none.
+    days : list of list of DayRoute
+        Per facilitator, the month's working days in order (day 1 first).
+    travel_minutes : float
+        Facilitator travel in the month, all facilitators, minutes.
+    travel_bound : float or None
+        Proven lower bound on that travel for as many clusters supported;
+        None when the calendar is heuristic.
+    supported_proven : bool
+        No plan supports more clusters.
+    floor_supported, floor_travel_minutes : int, float
+        The one-round-trip-per-meeting plan (min-cost flow): how many
+        clusters it supports and its travel.
+    status : {"optimal", "feasible", "heuristic"}
+        ``optimal``: most clusters and least travel proven; ``feasible``: a
+        bound is known but not reached within the time limit;
+        ``heuristic``: day routes were cut, no bound.
+    notes : list of str
+        What the planner should know about the solve.
+    solve_seconds : float
+    """
+
+    facilitator_of: np.ndarray
+    days: list[list[DayRoute]]
+    travel_minutes: float
+    travel_bound: float | None
+    supported_proven: bool
+    floor_supported: int
+    floor_travel_minutes: float
+    status: str
+    notes: list[str] = field(default_factory=list)
+    solve_seconds: float = 0.0
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def n_supported(self) -> int:
+        return int((self.facilitator_of >= 0).sum())
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap between travel and its bound (None without a bound)."""
+        if self.travel_bound is None:
+            return None
+        if self.travel_minutes <= 1e-9:
+            return 0.0
+        return max(0.0, (self.travel_minutes - self.travel_bound) / self.travel_minutes)
+
+
+# --------------------------------------------------------------------------- day routes
+
+
+def enumerate_day_routes(p: SupportProblem, f: int, limit: int = MAX_ROUTES_PER_FACILITATOR) -> tuple[list[DayRoute], bool]:
+    """Every route one working day of facilitator ``f`` can hold, in its best visiting order.
+
+    Held-Karp, set by set: ``best[S][j]`` is the least travel from the base
+    through the venues of ``S`` ending at ``j``. A set is kept when its best
+    round trip plus ``|S|`` meetings fits in the working day. Travel minutes
+    are a shortest-path metric, so a set fits only if all its subsets do:
+    larger sets are built only from sets that fit.
+
+    Returns
+    -------
+    routes : list of DayRoute
+    complete : bool
+        False when the routes were cut at ``limit`` (cheapest per meeting kept).
+    """
+    W, M = p.working_day_minutes + DAY_TOLERANCE, p.meeting_minutes
+    cand = np.flatnonzero(p.reach[f])
+    to, back, B = p.to_venue[f], p.from_venue[f], p.between[p.mode[f]]
+    routes = [DayRoute(f, (int(c),), float(to[c] + back[c])) for c in cand]
+    qmax = p.meetings_per_day
+    if qmax < 2 or len(cand) < 2:
+        return routes, True
+    # level 2, vectorised: a -> b in either order
+    K = cand
+    ab = to[K][:, None] + B[np.ix_(K, K)] + back[K][None, :]
+    best2 = np.minimum(ab, ab.T)
+    ok = np.triu(best2 + 2 * M <= W, k=1)
+    ia, ib = np.nonzero(ok)
+    table: dict[tuple[int, ...], dict[int, float]] = {}
+    for i, j in zip(ia, ib):
+        a, b = int(K[i]), int(K[j])
+        order = (a, b) if ab[i, j] <= ab[j, i] else (b, a)
+        routes.append(DayRoute(f, order, float(best2[i, j])))
+        if qmax >= 3:
+            table[(a, b)] = {b: float(to[a] + B[a, b]), a: float(to[b] + B[b, a])}
+    complete = True
+    level = table
+    size = 2
+    while size < qmax and level and complete:
+        size += 1
+        nxt: dict[tuple[int, ...], dict[int, float]] = {}
+        for S, endings in level.items():
+            for c in cand[cand > S[-1]]:
+                c = int(c)
+                T = S + (c,)
+                # every subset of T of one less must fit
+                if any(tuple(x for x in T if x != y) not in level for y in S):
+                    continue
+                ends: dict[int, float] = {c: min(v + B[j, c] for j, v in endings.items())}
+                for y in S:
+                    sub = tuple(x for x in T if x != y)
+                    ends[y] = min(v + B[j, y] for j, v in level[sub].items())
+                cost = min(v + back[j] for j, v in ends.items())
+                if cost + size * M <= W:
+                    nxt[T] = ends
+                    if len(routes) + len(nxt) > limit:
+                        complete = False
+                        break
+            if not complete:
+                break
+        for T, ends in nxt.items():
+            routes.append(DayRoute(f, _order(T, ends, to, back, B), min(v + back[j] for j, v in ends.items())))
+        level = nxt
+    if not complete:
+        routes.sort(key=lambda r: (len(r.clusters) > 1, r.travel_minutes / len(r.clusters)))
+        routes = routes[:limit]
+    return routes, complete
+
+
+def _order(T: tuple[int, ...], ends: dict[int, float], to, back, B) -> tuple[int, ...]:
+    """The best visiting order of the venues of ``T`` (exact for the small sets a day holds)."""
+    from itertools import permutations
+
+    best, best_cost = T, math.inf
+    for perm in permutations(T):
+        cost = to[perm[0]] + sum(B[a, b] for a, b in itertools.pairwise(perm)) + back[perm[-1]]
+        if cost < best_cost - 1e-12:
+            best, best_cost = perm, cost
+    return tuple(int(x) for x in best)
+
+
+# --------------------------------------------------------------------------- the floor
+
+
+@dataclass
+class FloorPlan:
+    """The best plan with one round trip from the base per meeting (one meeting a day)."""
+
+    facilitator_of: np.ndarray
+    travel_minutes: float
+    exact: bool
+    method: str
+
+
+def floor_plan(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarray, time_limit: float = 10.0) -> FloorPlan:
+    """Most clusters, then least travel, with one round trip per meeting (exact).
+
+    A transportation problem, solved by OR-Tools min-cost flow: source ->
+    facilitator (capacity ``min(max_clusters, days_per_month //
+    meetings_per_month)``) -> cluster (capacity 1, cost ``meetings_per_month x
+    round trip``) -> sink. When a facilitator's ``max_teachers`` could bind,
+    a flow may not split a cluster, so a CP-SAT assignment model finds the
+    floor instead (exact when it proves optimality within ``time_limit``).
+    """
+    k = p.meetings_per_month
+    reach = p.reach
+    cap = np.minimum(p.max_clusters, p.days // k)
+    out = np.full(p.n_clusters, -1)
+    binds = False
+    for f in facilitators:
+        cs = clusters[reach[f, clusters]]
+        if len(cs) and np.sort(p.n_teachers[cs])[::-1][: max(0, int(cap[f]))].sum() > p.max_teachers[f]:
+            binds = True
+    pairs = [(f, c) for f in facilitators for c in clusters if reach[f, c]]
+    if not pairs:
+        return FloorPlan(out, 0.0, True, "min_cost_flow")
+    cost = {(f, c): round(k * p.round_trip[f, c] * SCALE) for f, c in pairs}
+    if not binds:
+        fpos = {int(f): 1 + i for i, f in enumerate(facilitators)}
+        cpos = {int(c): 1 + len(facilitators) + i for i, c in enumerate(clusters)}
+        sink = 1 + len(facilitators) + len(clusters)
+        smcf = min_cost_flow.SimpleMinCostFlow()
+        tails = [0] * len(facilitators) + [fpos[f] for f, _ in pairs] + [cpos[int(c)] for c in clusters]
+        heads = [fpos[int(f)] for f in facilitators] + [cpos[c] for _, c in pairs] + [sink] * len(clusters)
+        caps = [int(min(cap[f], len(clusters))) for f in facilitators] + [1] * len(pairs) + [1] * len(clusters)
+        costs = [0] * len(facilitators) + [cost[fc] for fc in pairs] + [0] * len(clusters)
+        smcf.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(caps), np.array(costs))
+        smcf.set_node_supply(0, len(clusters))
+        smcf.set_node_supply(sink, -len(clusters))
+        status = smcf.solve_max_flow_with_min_cost()
+        if status != smcf.OPTIMAL:  # pragma: no cover - a well-formed flow always solves
+            raise RuntimeError(f"min-cost flow failed with status {status}")
+        base = len(facilitators)
+        flows = smcf.flows(np.arange(base, base + len(pairs)))
+        for (f, c), fl in zip(pairs, flows):
+            if fl > 0:
+                out[c] = f
+        travel = float(sum(k * p.round_trip[f, c] for c, f in enumerate(out) if f >= 0))
+        return FloorPlan(out, travel, True, "min_cost_flow")
+    # max_teachers can bind: an exact assignment model (generalised assignment)
+    m = cp_model.CpModel()
+    x = {fc: m.new_bool_var(f"assign[{p.facilitator_ids[fc[0]]},{p.cluster_ids[fc[1]]}]") for fc in pairs}
+    for c in clusters:
+        m.add_at_most_one(x[f, c] for f in facilitators if (f, c) in x)
+    for f in facilitators:
+        xs = [(c, x[f, c]) for c in clusters if (f, c) in x]
+        if xs:
+            m.add(sum(v for _, v in xs) <= int(cap[f]))
+            m.add(sum(int(p.n_teachers[c]) * v for c, v in xs) <= int(p.max_teachers[f]))
+    big = 1 + sum(cost.values())
+    m.maximize(sum(big * v - cost[fc] for fc, v in x.items()))
+    s = cp_model.CpSolver()
+    s.parameters.max_time_in_seconds = max(1.0, time_limit)
+    s.parameters.num_workers = _workers()
+    st = s.solve(m)
+    if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        for (f, c), v in x.items():
+            if s.value(v):
+                out[c] = f
+    travel = float(sum(k * p.round_trip[f, c] for c, f in enumerate(out) if f >= 0))
+    return FloorPlan(out, travel, st == cp_model.OPTIMAL, "cp_sat_assignment")
+
+
+def _upper_supported(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarray, per_day: np.ndarray) -> int:
+    """An upper bound on the clusters any plan supports: a max flow with each facilitator's
+    capacity ``min(max_clusters, days_per_month x meetings a day / meetings_per_month)``."""
+    reach = p.reach
+    pairs = [(f, c) for f in facilitators for c in clusters if reach[f, c]]
+    if not pairs:
+        return 0
+    fpos = {int(f): 1 + i for i, f in enumerate(facilitators)}
+    cpos = {int(c): 1 + len(facilitators) + i for i, c in enumerate(clusters)}
+    sink = 1 + len(facilitators) + len(clusters)
+    cap = np.minimum(p.max_clusters, (p.days * per_day) // p.meetings_per_month)
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    tails = [0] * len(facilitators) + [fpos[int(f)] for f, _ in pairs] + [cpos[int(c)] for c in clusters]
+    heads = [fpos[int(f)] for f in facilitators] + [cpos[int(c)] for _, c in pairs] + [sink] * len(clusters)
+    caps = [int(min(cap[f], len(clusters))) for f in facilitators] + [1] * (len(pairs) + len(clusters))
+    smcf.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(caps), np.zeros(len(tails), dtype=np.int64))
+    smcf.set_node_supply(0, len(clusters))
+    smcf.set_node_supply(sink, -len(clusters))
+    smcf.solve_max_flow_with_min_cost()
+    return int(smcf.maximum_flow())
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class SupportModel:
+    """Assignment and calendar of one :class:`SupportProblem`, optimised together (CP-SAT).
+
+    Parameters
+    ----------
+    problem : SupportProblem
+    workers : int, optional
+        CP-SAT search workers (default 1: deterministic).
+
+    Examples
+    --------
+    >>> model = SupportModel(problem)                # doctest: +SKIP
+    >>> solution = model.solve(time_limit_seconds=30)  # doctest: +SKIP
+    >>> solution.n_supported, solution.travel_minutes, solution.gap  # doctest: +SKIP
+    """
+
+    def __init__(self, problem: SupportProblem, workers: int | None = None):
+        self.problem = problem
+        self.workers = workers or _workers()
+        self.routes: list[list[DayRoute]] = []
+        self.complete = True
+        self.solution: SupportSolution | None = None
+
+    # -- building -------------------------------------------------------
+
+    def build_routes(self) -> None:
+        """Enumerate every facilitator's day routes (see :func:`enumerate_day_routes`)."""
+        self.routes = []
+        self.complete = True
+        for f in range(self.problem.n_facilitators):
+            r, ok = enumerate_day_routes(self.problem, f)
+            self.routes.append(r)
+            self.complete &= ok
+
+    def components(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Independent groups: facilitators and clusters linked by eligible pairs within reach."""
+        p = self.problem
+        F, C = p.n_facilitators, p.n_clusters
+        fi, ci = np.nonzero(p.reach)
+        g = coo_matrix((np.ones(len(fi)), (fi, F + ci)), shape=(F + C, F + C))
+        n, lab = connected_components(g, directed=False)
+        out = []
+        for k in range(n):
+            fs = np.flatnonzero(lab[:F] == k)
+            cs = np.flatnonzero(lab[F:] == k)
+            if len(fs) and len(cs):
+                out.append((fs, cs))
+        return out
+
+    def build(self, facilitators: np.ndarray, clusters: np.ndarray) -> _CpCalendar:
+        """The CP-SAT model of one group (variables and constraints; no objective yet)."""
+        return _CpCalendar(self.problem, [r for f in facilitators for r in self.routes[f]], facilitators, clusters)
+
+    # -- solving --------------------------------------------------------
+
+    def solve(self, time_limit_seconds: float = 60.0) -> SupportSolution:
+        """Solve every group; results on ``self.solution`` (also returned)."""
+        t0 = time.perf_counter()
+        p = self.problem
+        deadline = t0 + max(1.0, time_limit_seconds)
+        self.build_routes()
+        comps = self.components()
+        facilitator_of = np.full(p.n_clusters, -1)
+        chosen: list[list[DayRoute]] = [[] for _ in range(p.n_facilitators)]
+        notes: list[str] = []
+        travel = bound = floor_travel = 0.0
+        floor_n = 0
+        proven_n = proven_t = True
+        sizes = [1 + sum(len(self.routes[f]) for f in fs) for fs, _ in comps]
+        stats = {"groups": len(comps), "routes": int(sum(len(r) for r in self.routes)),
+                 "multi_stop_routes": int(sum(len(x.clusters) > 1 for r in self.routes for x in r)), "stages": []}
+        order = sorted(range(len(comps)), key=lambda i: sizes[i])  # small groups first; time left over goes to the large
+        for pos, gi in enumerate(order):
+            fs, cs = comps[gi]
+            remaining = max(0.5, deadline - time.perf_counter())
+            share = remaining * sizes[gi] / sum(sizes[j] for j in order[pos:])
+            fl = floor_plan(p, fs, cs, time_limit=min(10.0, share / 4))
+            floor_n += int((fl.facilitator_of[cs] >= 0).sum())
+            floor_travel += fl.travel_minutes
+            if not fl.exact:
+                notes.append("the one-round-trip-per-meeting floor was not proven optimal within its time (max_teachers binds)")
+            cal = self.build(fs, cs)
+            res = cal.solve(fl, share, self.workers, upper=_upper_supported(p, fs, cs, self._per_day(fs)))
+            stats["stages"].append(res["stages"])
+            for c, f in res["facilitator_of"].items():
+                facilitator_of[c] = f
+            for r, n in res["routes"]:
+                chosen[r.facilitator].extend([r] * n)
+            travel += res["travel"]
+            bound += res["bound"]
+            proven_n &= res["n_proven"]
+            proven_t &= res["t_proven"]
+        days = [_order_days(rs, int(p.days[f])) for f, rs in enumerate(chosen)]
+        heuristic = not self.complete
+        if heuristic:
+            notes.append(f"some facilitators have more than {MAX_ROUTES_PER_FACILITATOR:,} possible day routes; only the cheapest per meeting were used, "
+                         "so the calendar is heuristic (no bound on its travel)")
+        status = "heuristic" if heuristic else ("optimal" if proven_n and proven_t else "feasible")
+        self.solution = SupportSolution(
+            facilitator_of=facilitator_of, days=days, travel_minutes=travel,
+            travel_bound=None if heuristic or not proven_n else min(bound, travel),
+            supported_proven=proven_n and not heuristic, floor_supported=floor_n, floor_travel_minutes=floor_travel,
+            status=status, notes=notes, solve_seconds=time.perf_counter() - t0, stats=stats,
+        )
+        log.info("support: %d of %d clusters supported, travel %.1f min (floor %.1f), status %s, %.1f s",
+                 self.solution.n_supported, p.n_clusters, travel, floor_travel, status, self.solution.solve_seconds)
+        return self.solution
+
+    def _per_day(self, fs: np.ndarray) -> np.ndarray:
+        out = np.ones(self.problem.n_facilitators, dtype=int)
+        for f in fs:
+            out[f] = max([len(r.clusters) for r in self.routes[f]] or [1])
+        return out
+
+
+def _order_days(routes: list[DayRoute], n_days: int) -> list[DayRoute]:
+    """The month's days in order: a cluster's repeated meetings far apart.
+
+    Copies of the same route (and so of the same cluster's meetings) go to
+    different rounds: the first copies fill the first days, the second
+    copies the next, and so on.
+    """
+    seen: dict[tuple, int] = {}
+    keyed = []
+    for r in sorted(routes, key=lambda r: (min(r.clusters), r.clusters)):
+        k = seen.get(r.clusters, 0)
+        seen[r.clusters] = k + 1
+        keyed.append((k, min(r.clusters), r))
+    keyed.sort(key=lambda t: (t[0], t[1]))
+    return [r for _, _, r in keyed][:n_days]
+
+
+class _CpCalendar:
+    """CP-SAT set-partitioning model of one group: named variables, lexicographic stages."""
+
+    def __init__(self, p: SupportProblem, routes: list[DayRoute], facilitators: np.ndarray, clusters: np.ndarray):
+        self.p, self.routes, self.fs, self.cs = p, routes, facilitators, clusters
+        k = p.meetings_per_month
+        m = self.model = cp_model.CpModel()
+        reach = p.reach
+        self.assign = {(int(f), int(c)): m.new_bool_var(f"assign[{p.facilitator_ids[f]},{p.cluster_ids[c]}]")
+                       for f in facilitators for c in clusters if reach[f, c]}
+        self.days = [m.new_int_var(0, k, f"days[{p.facilitator_ids[r.facilitator]}:{'+'.join(p.cluster_ids[c] for c in r.clusters)}]")
+                     for r in routes]
+        self.cost = [round(r.travel_minutes * SCALE) for r in routes]
+        holds: dict[tuple[int, int], list] = {}
+        by_f: dict[int, list[int]] = {}
+        for i, r in enumerate(routes):
+            by_f.setdefault(r.facilitator, []).append(i)
+            for c in r.clusters:
+                holds.setdefault((r.facilitator, c), []).append(self.days[i])
+        # every meeting of a supported cluster on a day of its facilitator
+        for fc, v in self.assign.items():
+            m.add(sum(holds.get(fc, [])) == k * v)
+        # at most one facilitator per cluster
+        for c in clusters:
+            vs = [self.assign[int(f), int(c)] for f in facilitators if (int(f), int(c)) in self.assign]
+            if len(vs) > 1:
+                m.add_at_most_one(vs)
+        # capacities: working days, clusters, teachers
+        self.work = {}
+        for f in facilitators:
+            f = int(f)
+            idx = by_f.get(f, [])
+            xs = [(c, v) for (ff, c), v in self.assign.items() if ff == f]
+            if idx:
+                m.add(sum(self.days[i] for i in idx) <= int(p.days[f]))
+            if xs and p.max_clusters[f] < len(xs):
+                m.add(sum(v for _, v in xs) <= int(p.max_clusters[f]))
+            if xs and p.max_teachers[f] < sum(int(p.n_teachers[c]) for c, _ in xs):
+                m.add(sum(int(p.n_teachers[c]) * v for c, v in xs) <= int(p.max_teachers[f]))
+            self.work[f] = [(i, self.cost[i] + len(routes[i].clusters) * round(p.meeting_minutes * SCALE)) for i in idx]
+        self.n_supported = sum(self.assign.values())
+        self.travel = sum(c * d for c, d in zip(self.cost, self.days))
+
+    def _hint(self, facilitator_of: dict[int, int], counts: dict[int, int]) -> None:
+        m = self.model
+        m.clear_hints()
+        for (f, c), v in self.assign.items():
+            m.add_hint(v, facilitator_of.get(c, -1) == f)
+        for i, d in enumerate(self.days):
+            m.add_hint(d, counts.get(i, 0))
+
+    def _run(self, seconds: float, workers: int, deterministic: float | None = None):
+        s = cp_model.CpSolver()
+        s.parameters.max_time_in_seconds = max(0.2, seconds)
+        if deterministic is not None:  # a limit in CP-SAT's own work units: the same result on any machine
+            s.parameters.max_deterministic_time = deterministic
+        s.parameters.num_workers = workers
+        s.parameters.random_seed = 0
+        st = s.solve(self.model)
+        return s, st
+
+    def _read(self, s) -> tuple[dict[int, int], dict[int, int]]:
+        fo = {c: f for (f, c), v in self.assign.items() if s.value(v)}
+        counts = {i: int(s.value(d)) for i, d in enumerate(self.days) if s.value(d)}
+        return fo, counts
+
+    def solve(self, floor: FloorPlan, seconds: float, workers: int, upper: int) -> dict:
+        """Lexicographic stages from the floor plan; returns the best plan and what is proven."""
+        t0 = time.perf_counter()
+        p, k = self.p, self.p.meetings_per_month
+        single = {(r.facilitator, r.clusters[0]): i for i, r in enumerate(self.routes) if len(r.clusters) == 1}
+        fo = {int(c): int(floor.facilitator_of[c]) for c in self.cs if floor.facilitator_of[c] >= 0}
+        counts = {single[f, c]: k for c, f in fo.items()}
+        n_best = len(fo)
+        stages = {"floor_supported": n_best, "upper_supported": upper}
+        # stage 1: the most clusters supported (skipped when the floor reaches the upper bound)
+        n_proven = n_best >= upper
+        if not n_proven:
+            self._hint(fo, counts)
+            self.model.maximize(self.n_supported)
+            s, st = self._run(seconds * 0.35, workers)
+            if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                fo2, counts2 = self._read(s)
+                if len(fo2) >= n_best:
+                    fo, counts, n_best = fo2, counts2, len(fo2)
+                n_proven = st == cp_model.OPTIMAL or n_best >= int(s.best_objective_bound + 1e-9)
+            stages["stage1_status"] = s.status_name(st)
+        self.model.add(self.n_supported == n_best)
+        # stage 2: the least travel
+        travel_now = sum(self.cost[i] * n for i, n in counts.items())
+        self.model.add(self.travel <= travel_now)
+        self._hint(fo, counts)
+        self.model.minimize(self.travel)
+        left = seconds - (time.perf_counter() - t0)
+        s, st = self._run(max(0.5, left * 0.8), workers)
+        bound = 0.0
+        t_proven = False
+        if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            fo2, counts2 = self._read(s)
+            t2 = sum(self.cost[i] * n for i, n in counts2.items())
+            if t2 <= travel_now:
+                fo, counts, travel_now = fo2, counts2, t2
+            bound = s.best_objective_bound
+            t_proven = st == cp_model.OPTIMAL
+        stages["stage2_status"] = s.status_name(st)
+        stages["stage2_seconds"] = round(s.wall_time, 2)
+        # stage 3: the most even workload (smallest largest share of available time) at that travel
+        left = min(seconds - (time.perf_counter() - t0), 0.2 * seconds, STAGE3_SECONDS)  # a tie-break: a small share of the time
+        if left > 0.3 and len(self.fs) > 1:
+            self.model.add(self.travel == travel_now)
+            day = round(p.working_day_minutes * SCALE)
+            top = self.model.new_int_var(0, day, "largest_workload_per_day")
+            for f, w in self.work.items():
+                if w:
+                    self.model.add(sum(c * self.days[i] for i, c in w) <= top * int(p.days[f]))
+            self._hint(fo, counts)
+            self.model.add_hint(top, max([math.ceil(sum(c * counts.get(i, 0) for i, c in w) / int(p.days[f])) for f, w in self.work.items() if w] or [0]))
+            self.model.minimize(top)
+            s, st = self._run(4 * left, workers, deterministic=STAGE3_SECONDS)
+            if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                fo, counts = self._read(s)
+            stages["stage3_status"] = s.status_name(st)
+        stages["seconds"] = round(time.perf_counter() - t0, 2)
+        travel = sum(self.routes[i].travel_minutes * n for i, n in counts.items())
+        return {
+            "facilitator_of": fo,
+            "routes": [(self.routes[i], n) for i, n in sorted(counts.items())],
+            "travel": travel,
+            "bound": bound / SCALE,
+            "n_proven": n_proven,
+            "t_proven": t_proven,
+            "stages": stages,
+        }
+
+
+__all__ = ["DayRoute", "FloorPlan", "SupportModel", "SupportProblem", "SupportSolution", "enumerate_day_routes", "floor_plan"]
