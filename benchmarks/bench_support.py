@@ -9,7 +9,7 @@ Generates the programme as ``bench_programme.py`` does (10,316 teachers in
 four districts, generated road networks, walking with Tobler's function),
 plans each district's clusters through the public API, then gives each
 district a generated team of facilitators, one per ``--per`` clusters of each
-gender, tied to their district (``support.generate.facilitators_for_plan``:
+gender, tied to their district (``tests.generate_facilitators.facilitators_for_plan``:
 TTOs as in Mansehra, all levels, bases chosen among host schools), and plans
 their support with ``support.plan_support`` (the field defaults: 180-minute
 meetings, 480-minute days, one meeting a month). Each plan is written and
@@ -48,11 +48,14 @@ from pathlib import Path
 
 import numpy as np
 
-from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
-from cluster_mapper.support import SupportProblem, plan_support
-from cluster_mapper.support.generate import facilitators_for_plan
-from cluster_mapper.support.model import SCALE, floor_plan
-from cluster_mapper.synthetic import make_programme, write_district
+# The generators live in tests/, not in the package: import from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan  # noqa: E402
+from cluster_mapper.support import SupportProblem, plan_support  # noqa: E402
+from cluster_mapper.support.model import SCALE, floor_plan  # noqa: E402
+from tests.generate_facilitators import facilitators_for_plan  # noqa: E402
+from tests.synthetic import make_programme, write_district  # noqa: E402
 
 SUPPORT_LIMIT_S = 300.0
 CORES = 2

@@ -37,6 +37,7 @@ SAMPLE_FILES = {
     "network": "mansehra_roads.graphml",
     "policy": "policy.toml",
     "policy_mixed_levels": "policy_mixed_levels.toml",
+    "facilitators": "mansehra_facilitators.csv",
 }
 #: Where the sample is inside an installed package, and inside a source checkout.
 PACKAGE_DATA = "sample_data"

@@ -10,7 +10,7 @@ chosen greedily so that each takes as many clusters within a working day's
 reach as it can (ten each), subjects in turn.
 Deterministic for a seed. Every row has ``generated = true``.
 
-Run ``python -m cluster_mapper.support.generate`` to write the bundled
+Run ``python -m tests.generate_facilitators`` to write the bundled
 sample's ``mansehra_facilitators.csv`` (plans the sample first).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .planning import cluster_table
+from cluster_mapper.support.planning import cluster_table
 
 SUBJECTS = ("math", "science", "english")
 _FIRST = {"female": ["Ayesha", "Fatima", "Nasreen", "Rubina", "Samina", "Shazia", "Tahira", "Uzma", "Zainab", "Farzana", "Nighat", "Saima"],
@@ -133,8 +133,8 @@ def make_facilitators(clusters: pd.DataFrame, assignments: pd.DataFrame, schools
 
 def facilitators_for_plan(plan, **kwargs) -> pd.DataFrame:
     """:func:`make_facilitators` for a fresh plan, on its own travel source (walking by default)."""
-    from .planning import SupportSource
-    from .travel import points_frame, support_travel
+    from cluster_mapper.support.planning import SupportSource
+    from cluster_mapper.support.travel import points_frame, support_travel
 
     src = SupportSource.from_plan(plan)
     mode = kwargs.get("travel_mode", "walk")
@@ -146,7 +146,7 @@ def facilitators_for_plan(plan, **kwargs) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> None:
     """Write the bundled sample's facilitators file."""
-    from .. import Scenario, plan
+    from cluster_mapper import Scenario, plan
     from ..sample import sample_files
 
     ap = argparse.ArgumentParser(description="Write generated facilitators (TTOs) for the bundled Mansehra sample.")
