@@ -260,10 +260,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}", flush=True)
         if args.compare_routing:
             if args.sample:
-                from cluster_mapper.sample import sample_files
+                from cluster_mapper.sample import sample_paths
 
                 sample = plan(Scenario.sample())
-                fac = Path(sample_files()["schools"]).with_name("mansehra_facilitators.csv")
+                fac = sample_paths()["facilitators"]
                 sps["Mansehra sample"] = plan_support(sample, fac)
             for secs in args.routing_seconds:
                 print(f"\nOR-Tools routing vs CP-SAT (routing: GUIDED_LOCAL_SEARCH from the floor plan, {secs:g} s)")

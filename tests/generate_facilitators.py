@@ -147,13 +147,13 @@ def facilitators_for_plan(plan, **kwargs) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     """Write the bundled sample's facilitators file."""
     from cluster_mapper import Scenario, plan
-    from ..sample import sample_files
+    from cluster_mapper.sample import sample_paths
 
     ap = argparse.ArgumentParser(description="Write generated facilitators (TTOs) for the bundled Mansehra sample.")
     ap.add_argument("--out", type=Path, default=None, help="default: beside the sample's schools file")
     ap.add_argument("--seed", type=int, default=2026)
     args = ap.parse_args(argv)
-    files = sample_files()
+    files = sample_paths()
     p = plan(Scenario.sample())
     fac = facilitators_for_plan(p, seed=args.seed)
     out = args.out or Path(files["schools"]).with_name("mansehra_facilitators.csv")

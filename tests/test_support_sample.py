@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from cluster_mapper.plan_io import read_plan_csv
-from cluster_mapper.sample import sample_files
+from cluster_mapper.sample import sample_paths
 from tests.review_fixtures import browser  # noqa: F401
 
 ITINERARY_COLUMNS = ["facilitator_id", "day", "stop", "kind", "cluster_id", "school_id", "latitude", "longitude", "arrive_minute", "leave_minute"]
 
 
 def sample_facilitators() -> Path:
-    return Path(sample_files()["schools"]).with_name("mansehra_facilitators.csv")
+    return sample_paths()["facilitators"]
 
 
 @pytest.fixture(scope="module")
