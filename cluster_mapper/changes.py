@@ -100,13 +100,15 @@ def plan_changes(old: pd.DataFrame, new: pd.DataFrame, edits: pd.DataFrame | Non
             change = "newly_placed"
         else:
             change = "still_not_placed"
-        school = (b if b is not None else a)["school_id"]
+        row = b if b is not None else a
+        assert row is not None  # tid comes from the new or the old plan
+        school = row["school_id"]
         why = ""
         if change in ("moved", "lost_place", "newly_placed"):
             reasons = [f"edit {t}" for t in by_school.get(school, [])]
-            if was and a["venue_school_id"] != school:
+            if was and a is not None and a["venue_school_id"] != school:
                 reasons += [f"old venue {a['venue_school_id']}: edit {t}" for t in by_school.get(a["venue_school_id"], [])]
-            if now and b["venue_school_id"] != school:
+            if now and b is not None and b["venue_school_id"] != school:
                 reasons += [f"new venue {b['venue_school_id']}: edit {t}" for t in by_school.get(b["venue_school_id"], [])]
             if not reasons:
                 if change == "lost_place":
@@ -115,15 +117,23 @@ def plan_changes(old: pd.DataFrame, new: pd.DataFrame, edits: pd.DataFrame | Non
                     reasons = ["the rules: re-planned with the fewest moves (the old venue's cluster changed or broke a rule)"
                                if change == "moved" else "the rules: a place became free"]
             seen: set[str] = set()
-            reasons = [r for r in reasons if not (_edit_key(r) in seen or seen.add(_edit_key(r)))]
-            why = "; ".join(reasons)
-        t_old = _num(a["travel_minutes"]) if was else float("nan")
-        t_new = _num(b["travel_minutes"]) if now else float("nan")
+            unique: list[str] = []
+            for r in reasons:
+                if _edit_key(r) not in seen:
+                    seen.add(_edit_key(r))
+                    unique.append(r)
+            why = "; ".join(unique)
+        old_cluster = old_venue = new_cluster = new_venue = ""
+        t_old = t_new = float("nan")
+        if was and a is not None:
+            old_cluster, old_venue, t_old = a["cluster_id"], a["venue_school_id"], _num(a["travel_minutes"])
+        if now and b is not None:
+            new_cluster, new_venue, t_new = b["cluster_id"], b["venue_school_id"], _num(b["travel_minutes"])
         rows.append({
-            "teacher_id": tid, "school_id": school, "n_teachers": int((b if b is not None else a)["n_teachers"]), "change": change,
-            "old_cluster_id": a["cluster_id"] if was else "", "old_venue_school_id": a["venue_school_id"] if was else "",
-            "old_travel_minutes": t_old, "new_cluster_id": b["cluster_id"] if now else "",
-            "new_venue_school_id": b["venue_school_id"] if now else "", "new_travel_minutes": t_new,
+            "teacher_id": tid, "school_id": school, "n_teachers": int(row["n_teachers"]), "change": change,
+            "old_cluster_id": old_cluster, "old_venue_school_id": old_venue,
+            "old_travel_minutes": t_old, "new_cluster_id": new_cluster,
+            "new_venue_school_id": new_venue, "new_travel_minutes": t_new,
             "travel_change_minutes": round(t_new - t_old, 2) if was and now else np.nan, "why": why,
         })
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)

@@ -76,10 +76,10 @@ def _run(fn):
         _fail_input(err)
     except KeyboardInterrupt:
         console.print("[yellow]Interrupted.[/] No new files were written; any previous plan in the output folder is unchanged.")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     except MemoryError:
         console.print("[red]The input is too large for this machine's memory.[/] Plan one district at a time (split the schools file by district).")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _progress() -> Progress:

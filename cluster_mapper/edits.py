@@ -372,10 +372,10 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
     # travel overrides twice with different minutes
     seen: dict[frozenset, Edit] = {}
     for e in edits.of("travel_minutes"):
-        key = frozenset((e.school_id, e.other_school_id))
-        if key in seen and seen[key].minutes != e.minutes:
-            bad(f"{seen[key].label} and {e.label} contradict each other: two travel times for schools {e.school_id} and {e.other_school_id}.", "keep one of the two rows.", seen[key], e, fld="minutes")
-        seen[key] = e
+        pair = frozenset((e.school_id, e.other_school_id))
+        if pair in seen and seen[pair].minutes != e.minutes:
+            bad(f"{seen[pair].label} and {e.label} contradict each other: two travel times for schools {e.school_id} and {e.other_school_id}.", "keep one of the two rows.", seen[pair], e, fld="minutes")
+        seen[pair] = e
 
     # together: same cluster type, one district, within reach of a common venue, not too many teachers
     active = units[~units["school_id"].isin(excluded)]
@@ -437,9 +437,9 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
         for s in sorted(schools_in & set(venue)):
             if s != venue_school:
                 bad(f"{e.label} and {venue[s].label} contradict each other: school {s} is in the locked cluster {e.cluster_id}, which meets at {venue_school}.", "delete one of the two rows.", e, venue[s], fld="cluster_id")
-        for a in edits.of("apart"):
-            if a.school_id in schools_in and a.other_school_id in schools_in:
-                bad(f"{e.label} and {a.label} contradict each other: both schools are in the locked cluster {e.cluster_id}.", "delete one of the two rows.", e, a, fld="cluster_id")
+        for ap in edits.of("apart"):
+            if ap.school_id in schools_in and ap.other_school_id in schools_in:
+                bad(f"{e.label} and {ap.label} contradict each other: both schools are in the locked cluster {e.cluster_id}.", "delete one of the two rows.", e, ap, fld="cluster_id")
         # the locked cluster must still obey the rules with today's teachers and travel times
         row_of = set(units["unit_id"])
         gone = sorted(set(c["unit_id"]) - row_of)

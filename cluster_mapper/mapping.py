@@ -46,7 +46,7 @@ import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import numpy as np
 import pandas as pd
@@ -185,7 +185,7 @@ def plan_payload(plan) -> dict:
     if "edits" in a.columns:
         edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
     schools = []
-    for i, r in enumerate(sch.itertuples(index=False)):
+    for _i, r in enumerate(sch.itertuples(index=False)):
         pt = r.geometry
         schools.append([
             esc(r.name), esc(r.school_id), _r(pt.y), _r(pt.x), esc(r.school_gender),
@@ -472,13 +472,13 @@ def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net
     added, to add more layers (the facilitator layers of the support step).
     """
     import folium
-    from branca.element import Element, MacroElement
+    from branca.element import Element, Figure, MacroElement
     from jinja2 import Template
 
     m = folium.Map(location=[30, 70], zoom_start=6, tiles=None, control_scale=True, prefer_canvas=False)
     m.default_js = []
     m.default_css = []
-    fig = m.get_root()
+    fig = cast(Figure, m.get_root())  # folium.Map puts itself in a Figure; branca types get_root as Element
     fig.header.add_child(Element(leaflet_inline()), name="leaflet_inline")
     fig.header.add_child(Element(MAP_CSS), name="cluster_mapper_css")
     fig.title = "Cluster map"

@@ -502,7 +502,7 @@ def tobler_speed_kmh(grade: np.ndarray | float, walking_speed_kmh: float) -> np.
 def _add_walk_reverse_edges(G: nx.MultiDiGraph) -> int:
     """Give every edge a reverse twin (same length) so walkers can use it both ways."""
     add = []
-    for u, v, k, d in G.edges(keys=True, data=True):
+    for u, v, _k, d in G.edges(keys=True, data=True):
         if u == v:
             continue
         length = d.get("length")
@@ -576,7 +576,7 @@ def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGr
         speed = tobler_speed_kmh(grade, travel.walking_speed_kmh)
         speed = np.atleast_1d(speed)
         minutes = length / 1000.0 / speed * 60.0
-        for (u, v, k, d), g, s, m, h in zip(edges, grade, speed, minutes, has):
+        for (_u, _v, _k, d), g, s, m, h in zip(edges, grade, speed, minutes, has):
             d["speed_kmh"] = float(s)
             d["travel_minutes"] = float(m)
             if h:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -254,7 +254,7 @@ def solve_plan(
         notes.append(f"edits: {len(kept_names)} cluster(s) locked as they were in the previous plan")
 
     # n_clusters and max_moved_teachers couple a district's groups; otherwise each group is independent.
-    jobs = []
+    jobs: list[tuple[Any, DistrictPolicy, np.ndarray, int | None, bool]] = []
     for region, reg_units in units.groupby("region", sort=True):
         district = reg_units["district"].iloc[0]
         dp = policy.for_district(district)
@@ -294,8 +294,8 @@ def solve_plan(
             if sol.status == "infeasible":
                 notes.append(f"{region}: no plan has exactly {n_clusters} clusters; nobody placed there")
             placed = sol.venue_of >= 0
-            cost = {(int(m), int(v)): c for m, v, c in zip(problem.pair_member, problem.pair_venue, problem.travel_cost(), strict=False)}
-            travel_cost = float(sum(cost[(int(i), int(sol.venue_of[i]))] for i in np.flatnonzero(placed)))
+            pair_cost = {(int(m), int(v)): c for m, v, c in zip(problem.pair_member, problem.pair_venue, problem.travel_cost(), strict=False)}
+            travel_cost = float(sum(pair_cost[(int(i), int(sol.venue_of[i]))] for i in np.flatnonzero(placed)))
             sub_bound = sol.lower_bound
             if problem.move_weight:
                 # sol.lower_bound bounds travel - W * stays; plans that move no more teachers have stays >= found
@@ -322,7 +322,7 @@ def solve_plan(
     units["suggestion"] = ""
     named = edits.schools_named()
     for i in np.flatnonzero(units["status"] == "not_placed"):
-        reason, change = explain_not_placed(units, i, travel, policy)
+        reason, change = explain_not_placed(units, int(i), travel, policy)
         sid = units.iat[i, units.columns.get_loc("school_id")]
         if named.get(sid):
             reason += "; edits on this school: " + "; ".join(e.describe() for e in named[sid])

@@ -67,7 +67,7 @@ def travel_histogram_png(minutes: np.ndarray, weights: np.ndarray, limit: float 
     ax = fig.add_subplot(111)
     top = max(float(np.max(minutes)) if len(minutes) else 0.0, float(limit or 0), 10.0)
     bins = np.arange(0, top + 5.0, 5.0)
-    ax.hist(minutes, bins=bins, weights=weights, color="#3182bd", edgecolor="white")
+    ax.hist(minutes, bins=bins.tolist(), weights=weights, color="#3182bd", edgecolor="white")
     if limit:
         ax.axvline(limit, color="#b00", linestyle="--", linewidth=1)
         ax.text(limit, ax.get_ylim()[1] * 0.95, f" limit {limit:g} min", color="#b00", va="top", fontsize=8)
@@ -80,7 +80,7 @@ def travel_histogram_png(minutes: np.ndarray, weights: np.ndarray, limit: float 
     return buf.getvalue()
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset(), cls: str = "") -> str:
+def _table(headers: list[str], rows: list[list[str]], numeric: frozenset[int] | set[int] = frozenset(), cls: str = "") -> str:
     """An HTML table; cells must already be escaped."""
     h = "".join(f"<th>{c}</th>" for c in headers) if any(headers) else ""
     body = "".join("<tr>" + "".join(f"<td class='n'>{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows)

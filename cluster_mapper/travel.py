@@ -16,7 +16,6 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -26,7 +25,7 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from .errors import InputError, ProblemCollector, fail
+from .errors import ProblemCollector, fail
 from .network import SNAP_COLUMNS, _school_lonlat, add_travel_minutes, snap_schools
 from .policy import TravelPolicy
 

@@ -9,7 +9,6 @@ includes them.
 
 from __future__ import annotations
 
-import geopandas as gpd
 import pandas as pd
 
 from .errors import InputError, InputProblem

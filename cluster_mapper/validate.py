@@ -343,7 +343,8 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
             if g is None:
                 sg = {schools.at[sid, "gender"] for sid in c["school_id"]}
                 g = "female" if sg <= {"girls"} else "male" if sg <= {"boys"} else None
-            allowed = {"female": {"girls", "mixed"}, "male": {"boys", "mixed"}}.get(g, {"boys", "girls", "mixed"})
+            venue_genders: dict[str | None, set[str]] = {"female": {"girls", "mixed"}, "male": {"boys", "mixed"}}
+            allowed = venue_genders.get(g, {"boys", "girls", "mixed"})
             if schools.at[venue, "gender"] not in allowed:
                 rep.add(f"cluster {cid} of {g} teachers meets at a {schools.at[venue, 'gender']} school")
         if dp.levels == "separate":
@@ -417,7 +418,6 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
     prev_dir = s.get("revised_from")
     if prev_dir and (Path(prev_dir) / "assignments.csv").is_file():
         previous = read_plan_csv(Path(prev_dir) / "assignments.csv")
-    excluded = {e["school_id"] for e in edits if e["action"] == "exclude"}
     for e in edits:
         act, x, y = e["action"], e.get("school_id", ""), e.get("other_school_id", "")
         if act == "exclude" and x in clusters_of:

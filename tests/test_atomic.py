@@ -180,7 +180,7 @@ def test_formula_cells_are_neutralised_and_read_back(tmp_path):
     schools = tmp_path / "schools.csv"
     schools.write_text("\n".join(rows) + "\n", encoding="utf-8")
     roster = ["teacher_id,school_id,gender,level,subject,role"]
-    for i, h in enumerate(HOSTILE):
+    for _i, h in enumerate(HOSTILE):
         q = '"' + h.replace('"', '""') + '"'
         for k in range(3):
             tid = '"' + f"{h}#{k}".replace('"', '""') + '"'

@@ -15,9 +15,8 @@ import time
 
 import pytest
 
-from tests.review_fixtures import XSS_NAMES, browser, make_province_plan, sample_plan, xss_plan  # noqa: F401
-
 from cluster_mapper.plan_io import read_plan
+from tests.review_fixtures import XSS_NAMES, browser, make_province_plan, sample_plan, xss_plan  # noqa: F401
 
 LOCAL = ("file:", "data:", "about:", "blob:")
 

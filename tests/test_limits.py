@@ -48,6 +48,7 @@ def test_available_memory_is_measured():
 def test_cli_prints_the_refusal_without_traceback(monkeypatch):
     """Through the CLI's error handling: exit 2, the advice, no traceback."""
     import typer
+
     from cluster_mapper import cli
 
     def body():

@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from tests.review_fixtures import XSS_NAMES, make_province_plan, sample_plan, xss_plan  # noqa: F401
-
 from cluster_mapper.mapping import plan_payload, script_json, write_map
 from cluster_mapper.plan_io import read_plan
+from tests.review_fixtures import XSS_NAMES, make_province_plan, sample_plan, xss_plan  # noqa: F401
 
 
 def test_sample_map_is_written_by_plan(sample_plan):

@@ -204,7 +204,7 @@ def test_elevation_matches_raster(sf_walk_elev):
                 return float(band[row, col])
         return None
 
-    for n, d in G.nodes(data=True):
+    for _n, d in G.nodes(data=True):
         expected = first_value(d["x"], d["y"])
         if expected is None:
             assert "elevation" not in d
@@ -215,7 +215,7 @@ def test_elevation_matches_raster(sf_walk_elev):
 def test_uphill_slower_than_downhill_on_same_street(sf_walk_elev):
     G = sf_walk_elev
     steep = []
-    for u, v, k, d in G.edges(keys=True, data=True):
+    for u, v, _k, d in G.edges(keys=True, data=True):
         if d.get("grade", 0) > 0.08 and d["length"] > 30 and G.has_edge(v, u):
             back = [b for b in G[v][u].values() if abs(b["length"] - d["length"]) < 1e-6]
             if back:
@@ -254,7 +254,7 @@ def test_drive_respects_oneway_walk_ignores_it(piedmont_drive):
     G = piedmont_drive
     oneway = [(u, v, d) for u, v, d in G.edges(data=True) if d.get("oneway") is True and not G.has_edge(v, u)]
     assert len(oneway) > 5, "the Piedmont extract has one-way streets"
-    for u, v, d in oneway:
+    for _u, _v, d in oneway:
         assert d["travel_minutes"] == pytest.approx(d["length"] / 1000 / d["speed_kmh"] * 60)
     # the same drive graph, prepared for walkers, can be walked against the one-way
     W = add_travel_minutes(G.copy(), WALK)

@@ -356,7 +356,9 @@ def test_id_filter_only_when_its_memory_is_small():
 @pytest.mark.parametrize("path", [OAKLAND_XML, PBF], ids=["oakland-positive-ids", "abbottabad-negative-ids"])
 def test_both_node_selections_read_the_same(monkeypatch, path):
     kind = "pbf" if path.suffix == ".pbf" else "xml"
-    keep = lambda tags: True
+    def keep(tags):
+        return True
+
     monkeypatch.setattr(osm, "_id_filter_pays", lambda ids: False)
     in_python = osm.read_osm_roads(path, keep, kind=kind)
     if kind == "xml":  # positive ids only: the C++ filter can be used

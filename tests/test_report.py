@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 import re
 
-from tests.review_fixtures import XSS_NAMES, sample_plan, xss_plan  # noqa: F401
-
 from cluster_mapper.plan_io import read_plan
+from tests.review_fixtures import XSS_NAMES, sample_plan, xss_plan  # noqa: F401
 
 
 def test_report_has_summary_districts_clusters_and_not_placed(sample_plan):

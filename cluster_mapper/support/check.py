@@ -95,13 +95,13 @@ class _Minutes:
             walk = (ma + mb) / 1000.0 / self.policy.travel.walking_speed_kmh * 60.0
             if node_a == node_b:
                 return walk
-            key = (mode, node_a, node_b)
-            if key not in self._cache:  # one search per leg: most legs of a day are short
+            leg_key = (mode, node_a, node_b)
+            if leg_key not in self._cache:  # one search per leg: most legs of a day are short
                 try:
-                    self._cache[key] = float(nx.bidirectional_dijkstra(H, node_a, node_b, weight="w")[0])
+                    self._cache[leg_key] = float(nx.bidirectional_dijkstra(H, node_a, node_b, weight="w")[0])
                 except (nx.NetworkXNoPath, nx.NodeNotFound):
-                    self._cache[key] = math.inf
-            return self._cache[key] + walk
+                    self._cache[leg_key] = math.inf
+            return self._cache[leg_key] + walk
         if self.source == "matrix":
             if not a[0] or not b[0]:
                 return math.inf

@@ -123,23 +123,24 @@ def explain_unsupported(
     cand = cand[np.argsort(rt[cand], kind="stable")]
     n_c = int(p.n_teachers[c])
     full, fixes = [], []
-    for f in cand:
+    for f in map(int, cand):
         mine = np.flatnonzero(sol.facilitator_of == f)
         used_days = len(sol.days[f])
         teachers = int(p.n_teachers[mine].sum())
-        parts, change = [], []
+        parts: list[str] = []
+        needed: list[str] = []
         if len(mine) >= p.max_clusters[f]:
             parts.append(f"{len(mine)} of {int(p.max_clusters[f])} clusters")
-            change.append(f"max_clusters = {len(mine) + 1}")
+            needed.append(f"max_clusters = {len(mine) + 1}")
         if p.max_teachers[f] < NO_LIMIT and teachers + n_c > p.max_teachers[f]:
             parts.append(f"{teachers} of {int(p.max_teachers[f])} teachers")
-            change.append(f"max_teachers = {teachers + n_c}")
+            needed.append(f"max_teachers = {teachers + n_c}")
         if used_days + k > p.days[f]:
             parts.append(f"{used_days} of {int(p.days[f])} days")
-            change.append(f"days_per_month = {used_days + k}")
+            needed.append(f"days_per_month = {used_days + k}")
         if parts:
             full.append(f"{fid[f]} ({', '.join(parts)})")
-            fixes.append(f"{' and '.join(change)} for {fid[f]}")
+            fixes.append(f"{' and '.join(needed)} for {fid[f]}")
     if not full:
         return ("no facilitator within reach had room in the plan found within the solver's time",
                 "a longer [support] time_limit_seconds")

@@ -93,6 +93,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -522,7 +523,7 @@ class SupportModel:
         floor_n = 0
         proven_n = proven_t = True
         sizes = [1 + sum(len(self.routes[f]) for f in fs) for fs, _ in comps]
-        stats = {"groups": len(comps), "routes": int(sum(len(r) for r in self.routes)),
+        stats: dict[str, Any] = {"groups": len(comps), "routes": int(sum(len(r) for r in self.routes)),
                  "multi_stop_routes": int(sum(len(x.clusters) > 1 for r in self.routes for x in r)), "stages": []}
         order = sorted(range(len(comps)), key=lambda i: sizes[i])  # small groups first; time left over goes to the large
         for pos, gi in enumerate(order):
@@ -659,7 +660,7 @@ class _CpCalendar:
         fo = {int(c): int(floor.facilitator_of[c]) for c in self.cs if floor.facilitator_of[c] >= 0}
         counts = {single[f, c]: k for c, f in fo.items()}
         n_best = len(fo)
-        stages = {"floor_supported": n_best, "upper_supported": upper}
+        stages: dict[str, int | float | str] = {"floor_supported": n_best, "upper_supported": upper}
         # stage 1: the most clusters supported (skipped when the floor reaches the upper bound)
         n_proven = n_best >= upper
         if not n_proven:

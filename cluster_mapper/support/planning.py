@@ -123,7 +123,7 @@ def cluster_table(clusters: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataF
         genders = sorted(set(g["gender"]) - {"any", ""})
         if not genders and c.gender_group in ("female", "male"):
             genders = [c.gender_group]
-        levels = sorted(set(g["level"]) - {"any", ""}, key=LEVEL_ORDER.get) or list(LEVEL_OF_GROUP.get(c.level_group, ()))
+        levels = sorted(set(g["level"]) - {"any", ""}, key=LEVEL_ORDER.__getitem__) or list(LEVEL_OF_GROUP.get(c.level_group, ()))
         subjects = sorted(set(g["subject"]) - {""}) if "subject" in g.columns else []
         rows.append({
             "cluster_id": c.cluster_id, "district": c.district, "gender_group": c.gender_group, "level_group": c.level_group,
@@ -172,7 +172,9 @@ def build_problem(ct: pd.DataFrame, fac: pd.DataFrame, travel: SupportTravel, sp
         back[i] = T[venues, bases[i]]
     between = np.stack([travel.minutes[m][np.ix_(venues, venues)] for m in modes]) if len(ct) else np.zeros((len(modes), 0, 0))
     eligible = np.logical_and.reduce(list(rules.values())) if rules else np.ones((len(fac), len(ct)), dtype=bool)
-    lim = lambda col: np.array([NO_LIMIT if v is None else int(v) for v in fac[col]], dtype=np.int64)
+    def lim(col: str) -> np.ndarray:
+        return np.array([NO_LIMIT if v is None else int(v) for v in fac[col]], dtype=np.int64)
+
     return SupportProblem(
         cluster_ids=ct["cluster_id"].tolist(), n_teachers=ct["n_teachers"].to_numpy(int),
         facilitator_ids=fac["facilitator_id"].tolist(), days=fac["days_per_month"].to_numpy(int),
@@ -262,7 +264,7 @@ def itineraries(p: SupportProblem, sol: SupportSolution, fac: pd.DataFrame, ct: 
     """Each facilitator-day as rows (base, meetings, base) with minutes from the start of the day, and its way."""
     idx = travel.index()
     pts = travel.points
-    rows = []
+    rows: list[tuple[Any, int, int, str, str, Any, float, float, float | None, float | None]] = []
     legs: dict[str, list] = {}
     M = p.meeting_minutes
     for f, days in enumerate(sol.days):

@@ -17,6 +17,7 @@ candidate subject leaders.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -176,10 +177,10 @@ REPORT_CSS = """
 """
 
 
-def _t(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def _t(headers: list[str], rows: list[list[str]], numeric: AbstractSet[int] = frozenset()) -> str:
     from ..report import _table
 
-    return _table(headers, rows, numeric)
+    return _table(headers, rows, set(numeric))
 
 
 def cluster_note(plan) -> Callable[[str], str]:

@@ -176,15 +176,15 @@ def _repair(us: pd.DataFrame, venues: list[str], req: tuple[str, ...], dp, trave
             m.add(sum(xs) == 1)
     cover = {}
     for v in venues:
-        xs = [(u, x[u, v]) for u in units if (u, v) in x]
-        for _, var in xs:
+        members = [(u, x[u, v]) for u in units if (u, v) in x]
+        for _, var in members:
             m.add_implication(var, y[v])
-        m.add(sum(n[u] * var for u, var in xs) >= dp.min_teachers * y[v])
-        m.add(sum(n[u] * var for u, var in xs) <= dp.max_teachers * y[v])
-        m.add(sum(var for _, var in xs) <= min(dp.school_limit, len(xs)) * y[v])
+        m.add(sum(n[u] * var for u, var in members) >= dp.min_teachers * y[v])
+        m.add(sum(n[u] * var for u, var in members) <= dp.max_teachers * y[v])
+        m.add(sum(var for _, var in members) <= min(dp.school_limit, len(members)) * y[v])
         for s in req:
             c = cover[v, s] = m.new_bool_var(f"covers[{v},{s}]")
-            m.add(c <= sum(var for u, var in xs if s in subj.get(u, frozenset())))
+            m.add(c <= sum(var for u, var in members if s in subj.get(u, frozenset())))
             m.add_implication(c, y[v])
             if hard:
                 m.add(c >= y[v])
@@ -204,7 +204,7 @@ def _repair(us: pd.DataFrame, venues: list[str], req: tuple[str, ...], dp, trave
         return None
     m.add(first >= round(solver.objective_value))
     m.clear_hints()
-    for (u, v), var in x.items():
+    for (_u, _v), var in x.items():
         m.add_hint(var, bool(solver.value(var)))
     # stage 2: least travel
     m.minimize(travel_c)

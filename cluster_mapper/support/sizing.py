@@ -50,9 +50,9 @@ def kind_levels(c, fac: pd.DataFrame, sp: SupportPolicy, tied: bool) -> tuple[st
                        if (not sp.same_gender or not c.need_gender or fg == c.need_gender) and (not sp.match_levels or need <= set(fl))
                        and (not tied or not fd or fd == c.district))
     if profiles:
-        return tuple(sorted(max(profiles.items(), key=lambda kv: (kv[1], kv[0]))[0], key=LEVEL_RANK.get))
+        return tuple(sorted(max(profiles.items(), key=lambda kv: (kv[1], kv[0]))[0], key=LEVEL_RANK.__getitem__))
     group = {"primary": ("primary",), "middle": ("middle", "high")}.get(c.level_group, ("primary", "middle", "high"))
-    return tuple(sorted(set(group) | need, key=LEVEL_RANK.get))
+    return tuple(sorted(set(group) | need, key=LEVEL_RANK.__getitem__))
 
 
 def _median(values, default):
@@ -131,7 +131,7 @@ def size_programme(
         for j in range(len(g)):
             bs = np.flatnonzero(ok[:, j])
             bs = bs[np.argsort(rt[bs, j], kind="stable")][:CANDIDATES_PER_CLUSTER]
-            for b in bs:
+            for b in map(int, bs):
                 if b not in staff:
                     staff[b] = m.new_int_var(0, ub, f"staff[{cand['school_id'].iat[b]}]")
                 serve[b, j] = m.new_bool_var(f"serve[{cand['school_id'].iat[b]},{g['cluster_id'].iat[j]}]")
@@ -154,7 +154,7 @@ def size_programme(
         while free.any():
             best_key, best = None, None
             for b in staff:
-                take = [j for j in np.flatnonzero(free) if (b, j) in serve]
+                take = [int(j) for j in np.flatnonzero(free) if (b, j) in serve]
                 take.sort(key=lambda j: rt[b, j])
                 if math.isfinite(max_t):
                     kept, tot = [], 0

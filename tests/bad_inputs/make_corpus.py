@@ -176,19 +176,19 @@ def main() -> None:
     zero = school_lines()
     zero[8] = "S08,GPS Banda (Mixed),Mansehra,0,0,mixed,true"
     write("schools_zero_zero.csv", lines(zero))  # row 9
-    write("schools_missing_column.csv", lines([",".join(c for c in l.split(",") if c not in ("gender", "boys", "girls", "mixed")) for l in school_lines()]))
+    write("schools_missing_column.csv", lines([",".join(c for c in line.split(",") if c not in ("gender", "boys", "girls", "mixed")) for line in school_lines()]))
     g = school_lines()
     g[3] = g[3].replace(",boys,", ",female school,")
     write("schools_bad_gender.csv", lines(g))  # row 4
     write("schools_empty.csv", b"")
     write("schools_header_only.csv", HEADER + "\n")
-    cnt = [HEADER + ",teachers"] + [l + ",6" for l in school_lines()[1:]]
+    cnt = [HEADER + ",teachers"] + [line + ",6" for line in school_lines()[1:]]
     cnt[3] = cnt[3][:-2] + ",-3"
     write("schools_negative_count.csv", lines(cnt))  # row 4
-    huge = [HEADER + ",teachers"] + [l + ",6" for l in school_lines()[1:]]
+    huge = [HEADER + ",teachers"] + [line + ",6" for line in school_lines()[1:]]
     huge[6] = huge[6][:-2] + ",60000"
     write("schools_huge_count.csv", lines(huge))  # row 7
-    tc = [HEADER + ",teachers"] + [l + ",6" for l in school_lines()[1:]]
+    tc = [HEADER + ",teachers"] + [line + ",6" for line in school_lines()[1:]]
     tc[2] = tc[2][:-2] + ",twelve"
     write("schools_count_as_word.csv", lines(tc))  # row 3
     ch = school_lines()
@@ -295,15 +295,15 @@ def main() -> None:
     unk = list(m)
     unk[7] = "S01,S77,15"
     write("matrix_unknown_school.csv", lines(unk))  # row 8
-    write("matrix_missing_column.csv", lines(["from_school_id,to_school_id"] + [",".join(l.split(",")[:2]) for l in m[1:]]))
+    write("matrix_missing_column.csv", lines(["from_school_id,to_school_id"] + [",".join(line.split(",")[:2]) for line in m[1:]]))
     dup = list(m) + [m[2]]
     write("matrix_duplicate_pair.csv", lines(dup))  # last row
     slf = list(m) + ["S03,S03,7"]
     write("matrix_self_nonzero.csv", lines(slf))
     # missing pairs are unreachable, not an error: keep only pairs among S01..S04 and S05..S08
-    part = [m[0]] + [l for l in m[1:] if (l[1:3] <= "04") == (l[5:7] <= "04")]
+    part = [m[0]] + [line for line in m[1:] if (line[1:3] <= "04") == (line[5:7] <= "04")]
     write("matrix_missing_pairs.csv", lines(part))
-    write("matrix_semicolon_decimal_comma.csv", lines([l.replace(",", ";") for l in m[:1]] + [l.replace(",", ";") + ",5" for l in m[1:]]), "utf-8-sig")
+    write("matrix_semicolon_decimal_comma.csv", lines([line.replace(",", ";") for line in m[:1]] + [line.replace(",", ";") + ",5" for line in m[1:]]), "utf-8-sig")
     input_cases()
     edits_corpus()
 
