@@ -107,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         value = sol.objective if ok_plan else float("nan")
         gap = 100.0 * (value - optimum) / optimum
         lb_gap = 100.0 * (value - sol.lower_bound) / value if value > 0 else 0.0
-        print(f"{name:<9} {problem.n_units:>4} {problem.n_clusters:>3} {value:>10.2f} {optimum:>10.2f} {gap:>7.3f} "
-              f"{sol.lower_bound:>10.2f} {lb_gap:>7.3f} {sol.status:<10} {seconds:>7.1f}", flush=True)
+        print(
+            f"{name:<9} {problem.n_units:>4} {problem.n_clusters:>3} {value:>10.2f} {optimum:>10.2f} {gap:>7.3f} "
+            f"{sol.lower_bound:>10.2f} {lb_gap:>7.3f} {sol.status:<10} {seconds:>7.1f}",
+            flush=True,
+        )
         if row["folder"].startswith("orlib"):
             orlib_total += 1
             # objectives are integers: equal means at the optimum

@@ -103,8 +103,10 @@ def run_district(name: str, paths: dict[str, Path], source: TravelSource, work: 
     r = DistrictRun(name)
     marks: list[tuple[str, float]] = []
     t0 = time.perf_counter()
-    result = plan(Scenario(paths["schools"], source, paths["teachers"], cache_dir=work / "travel_cache"),
-                  progress=lambda msg, frac: marks.append((msg, time.perf_counter())))
+    result = plan(
+        Scenario(paths["schools"], source, paths["teachers"], cache_dir=work / "travel_cache"),
+        progress=lambda msg, frac: marks.append((msg, time.perf_counter())),
+    )
     t_end = time.perf_counter()
     # progress marks: "reading schools and teachers", "computing travel times", then the solver's own
     t_travel = next(t for m, t in marks if m == "computing travel times")
@@ -141,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teachers", type=int, default=10316)
     ap.add_argument("--districts", type=int, default=4)
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--travel", choices=["network", "straight"], default=None,
-                    help="default: network if building the networks takes under 2 minutes, else straight lines")
+    ap.add_argument(
+        "--travel", choices=["network", "straight"], default=None, help="default: network if building the networks takes under 2 minutes, else straight lines"
+    )
     ap.add_argument("--keep", type=Path, default=None, help="write inputs and plans into this folder and keep them (default: a temporary folder)")
     args = ap.parse_args(argv)
 
@@ -150,9 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     dp = DistrictPolicy()
     print(f"bench_programme: {args.teachers:,} teachers, {args.districts} districts, seed {args.seed} (generated data)")
     print(f"cores used: {cores}")
-    print(f"policy: field-study defaults: {dp.min_teachers}-{dp.max_teachers} teachers, at most {dp.max_schools} schools, "
-          f"{dp.max_travel_minutes:g} min, gender {dp.gender}, levels {dp.levels}, objective {dp.objective}, "
-          f"solver limit {dp.time_limit_seconds:g} s per district")
+    print(
+        f"policy: field-study defaults: {dp.min_teachers}-{dp.max_teachers} teachers, at most {dp.max_schools} schools, "
+        f"{dp.max_travel_minutes:g} min, gender {dp.gender}, levels {dp.levels}, objective {dp.objective}, "
+        f"solver limit {dp.time_limit_seconds:g} s per district"
+    )
 
     # 1. generation
     want_network = args.travel != "straight"
@@ -189,15 +194,20 @@ def main(argv: list[str] | None = None) -> int:
         # 2. the pipeline, one run per district
         runs = []
         print()
-        print(f"{'district':<14}{'schools':>8}{'teachers':>9}{'clusters':>9}{'placed':>8}{'not pl.':>8}"
-              f"{'objective':>11}{'bound':>11}{'gap %':>7}  {'status':<11}{'read+travel s':>14}{'solve s':>8}{'valid':>7}")
+        print(
+            f"{'district':<14}{'schools':>8}{'teachers':>9}{'clusters':>9}{'placed':>8}{'not pl.':>8}"
+            f"{'objective':>11}{'bound':>11}{'gap %':>7}  {'status':<11}{'read+travel s':>14}{'solve s':>8}{'valid':>7}"
+        )
         for name, paths in files.items():
             src = TravelSource(network_path=str(paths["roads"])) if travel == "network" else TravelSource(straight_line=True)
             r = run_district(name, paths, src, work)
             runs.append(r)
-            print(f"{r.name:<14}{r.schools:>8,}{r.teachers:>9,}{r.clusters:>9,}{r.placed:>8,}{r.not_placed:>8,}"
-                  f"{r.objective:>11,.1f}{r.lower_bound:>11,.1f}{100 * r.gap:>7.2f}  {r.status:<11}"
-                  f"{r.read_s + r.travel_s:>14.1f}{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}", flush=True)
+            print(
+                f"{r.name:<14}{r.schools:>8,}{r.teachers:>9,}{r.clusters:>9,}{r.placed:>8,}{r.not_placed:>8,}"
+                f"{r.objective:>11,.1f}{r.lower_bound:>11,.1f}{100 * r.gap:>7.2f}  {r.status:<11}"
+                f"{r.read_s + r.travel_s:>14.1f}{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}",
+                flush=True,
+            )
 
     # 3. totals
     obj = sum(r.objective for r in runs)

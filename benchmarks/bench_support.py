@@ -126,7 +126,8 @@ def routing_support(p: SupportProblem, seconds: float, start: np.ndarray | None 
         mat = matrix(mode)
         cost_cb[mode] = routing.RegisterTransitCallback(lambda i, j, mat=mat: mat[manager.IndexToNode(i)][manager.IndexToNode(j)])
         time_cb[mode] = routing.RegisterTransitCallback(
-            lambda i, j, mat=mat: mat[manager.IndexToNode(i)][manager.IndexToNode(j)] + (M if manager.IndexToNode(i) >= F else 0))
+            lambda i, j, mat=mat: mat[manager.IndexToNode(i)][manager.IndexToNode(j)] + (M if manager.IndexToNode(i) >= F else 0)
+        )
     for v, f in enumerate(vehicles):
         routing.SetArcCostEvaluatorOfVehicle(cost_cb[int(p.mode[f])], v)
     routing.AddDimensionWithVehicleTransits([time_cb[int(p.mode[f])] for f in vehicles], 0, int(p.working_day_minutes * SCALE), True, "day")
@@ -191,9 +192,12 @@ def compare_with_routing(name: str, sp, seconds: float) -> tuple:
     p = sp.problem
     fl = floor_plan(p, np.arange(p.n_facilitators), np.arange(p.n_clusters))
     n, t, s = routing_support(p, seconds, fl.facilitator_of)
-    print(f"  {name}: routing {n} supported, {t:,.1f} min in {s:.1f} s | CP-SAT {sp.n_supported} supported, "
-          f"{sp.figures['travel_minutes_month']:,.1f} min (bound {sp.figures['travel_lower_bound']}) in {sp.figures['solve_seconds']:.1f} s | "
-          f"floor {fl.travel_minutes:,.1f} min", flush=True)
+    print(
+        f"  {name}: routing {n} supported, {t:,.1f} min in {s:.1f} s | CP-SAT {sp.n_supported} supported, "
+        f"{sp.figures['travel_minutes_month']:,.1f} min (bound {sp.figures['travel_lower_bound']}) in {sp.figures['solve_seconds']:.1f} s | "
+        f"floor {fl.travel_minutes:,.1f} min",
+        flush=True,
+    )
     return n, t, s
 
 
@@ -247,17 +251,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_support_") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        print(f"\n{'district':<14}{'clusters':>9}{'facil.':>7}{'supp.':>7}{'reach.':>7}{'travel min':>12}{'mean/f':>8}{'max/f':>8}"
-              f"{'floor min':>11}{'bound':>11}  {'status':<9}{'support s':>10}{'solve s':>8}{'valid':>7}")
+        print(
+            f"\n{'district':<14}{'clusters':>9}{'facil.':>7}{'supp.':>7}{'reach.':>7}{'travel min':>12}{'mean/f':>8}{'max/f':>8}"
+            f"{'floor min':>11}{'bound':>11}  {'status':<9}{'support s':>10}{'solve s':>8}{'valid':>7}"
+        )
         sps = {}
         for k, (name, d) in enumerate(prog.districts.items()):
             paths = write_district(d, work / "inputs")
             r, sp = run_district(name, paths, work, args.per, f"D{k + 1}")
             runs.append(r)
             sps[name] = sp
-            print(f"{r.name:<14}{r.clusters:>9,}{r.facilitators:>7}{r.supported:>7,}{r.reachable:>7,}{r.travel:>12,.1f}{r.mean_f:>8,.0f}{r.max_f:>8,.0f}"
-                  f"{r.floor_travel:>11,.1f}{(r.bound if r.bound is not None else float('nan')):>11,.1f}  {r.status:<9}{r.support_s:>10.1f}"
-                  f"{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}", flush=True)
+            print(
+                f"{r.name:<14}{r.clusters:>9,}{r.facilitators:>7}{r.supported:>7,}{r.reachable:>7,}{r.travel:>12,.1f}{r.mean_f:>8,.0f}{r.max_f:>8,.0f}"
+                f"{r.floor_travel:>11,.1f}{(r.bound if r.bound is not None else float('nan')):>11,.1f}  {r.status:<9}{r.support_s:>10.1f}"
+                f"{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}",
+                flush=True,
+            )
         if args.compare_routing:
             if args.sample:
                 from cluster_mapper.sample import sample_paths

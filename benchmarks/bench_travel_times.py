@@ -51,18 +51,10 @@ def synthetic_network(side: int, spacing_m: float, seed: int) -> nx.MultiDiGraph
     lon = LON0 + (jj + rng.uniform(-0.3, 0.3, ii.shape)) * dlon
     lat = LAT0 + (ii + rng.uniform(-0.3, 0.3, ii.shape)) * dlat
     xm, ym = jj * spacing_m, ii * spacing_m  # metres, for the terrain
-    elev = (
-        1500.0
-        + 600.0 * np.sin(xm / 8000.0) * np.cos(ym / 6000.0)
-        + 250.0 * np.sin(xm / 2500.0 + 1.0) * np.sin(ym / 3100.0)
-        + rng.normal(0.0, 3.0, ii.shape)
-    )
+    elev = 1500.0 + 600.0 * np.sin(xm / 8000.0) * np.cos(ym / 6000.0) + 250.0 * np.sin(xm / 2500.0 + 1.0) * np.sin(ym / 3100.0) + rng.normal(0.0, 3.0, ii.shape)
     ids = (ii * side + jj).ravel()
     G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_nodes_from(
-        (int(n), {"x": float(x), "y": float(y), "elevation": float(z)})
-        for n, x, y, z in zip(ids, lon.ravel(), lat.ravel(), elev.ravel())
-    )
+    G.add_nodes_from((int(n), {"x": float(x), "y": float(y), "elevation": float(z)}) for n, x, y, z in zip(ids, lon.ravel(), lat.ravel(), elev.ravel()))
     # horizontal and vertical neighbours; drop 8 % of roads at random (gaps, ravines)
     u = np.concatenate([ids.reshape(side, side)[:, :-1].ravel(), ids.reshape(side, side)[:-1, :].ravel()])
     v = np.concatenate([ids.reshape(side, side)[:, 1:].ravel(), ids.reshape(side, side)[1:, :].ravel()])
@@ -93,9 +85,11 @@ def main() -> int:
     G = synthetic_network(args.side, args.spacing, args.seed)
     add_travel_minutes(G, travel)
     t_build = time.perf_counter() - t0
-    print(f"synthetic network: {len(G):,} nodes, {G.number_of_edges():,} directed edges, hills "
-          f"{min(nx.get_node_attributes(G, 'elevation').values()):.0f}-{max(nx.get_node_attributes(G, 'elevation').values()):.0f} m "
-          f"(built + Tobler minutes in {t_build:.1f} s; synthetic, not a real road network)")
+    print(
+        f"synthetic network: {len(G):,} nodes, {G.number_of_edges():,} directed edges, hills "
+        f"{min(nx.get_node_attributes(G, 'elevation').values()):.0f}-{max(nx.get_node_attributes(G, 'elevation').values()):.0f} m "
+        f"(built + Tobler minutes in {t_build:.1f} s; synthetic, not a real road network)"
+    )
 
     rng = np.random.default_rng(args.seed + 1)
     nodes = list(G.nodes)
@@ -108,8 +102,10 @@ def main() -> int:
     tt = network_travel_times(schools, G, travel, cutoff_minutes=args.cutoff, cache_dir=False)
     t_matrix = time.perf_counter() - t0
     n_pairs = args.schools**2
-    print(f"(a) network_travel_times, {args.schools:,} schools, cutoff {args.cutoff:g} min: {t_matrix:.2f} s "
-          f"for all {n_pairs:,} pairs ({len(tt.pairs):,} within the cutoff)")
+    print(
+        f"(a) network_travel_times, {args.schools:,} schools, cutoff {args.cutoff:g} min: {t_matrix:.2f} s "
+        f"for all {n_pairs:,} pairs ({len(tt.pairs):,} within the cutoff)"
+    )
 
     # (b) per pair with networkx, on a random sample of ordered pairs
     node_of = dict(zip(tt.snaps["school_id"], tt.snaps["node"]))
@@ -142,10 +138,14 @@ def main() -> int:
     res_c, t_c = per_pair(ssd, sample)
     est_b = t_b / len(sample_spl) * n_pairs
     est_c = t_c / len(sample) * n_pairs
-    print(f"(b) nx.shortest_path_length per pair: {t_b:.2f} s for a random sample of {len(sample_spl):,} pairs "
-          f"-> {est_b:,.0f} s ({est_b / 3600:,.0f} h) extrapolated to all {n_pairs:,} pairs")
-    print(f"    nx.single_source_dijkstra(target, cutoff) per pair: {t_c:.2f} s for a random sample of {len(sample):,} pairs "
-          f"-> {est_c:,.0f} s ({est_c / 3600:,.1f} h) extrapolated")
+    print(
+        f"(b) nx.shortest_path_length per pair: {t_b:.2f} s for a random sample of {len(sample_spl):,} pairs "
+        f"-> {est_b:,.0f} s ({est_b / 3600:,.0f} h) extrapolated to all {n_pairs:,} pairs"
+    )
+    print(
+        f"    nx.single_source_dijkstra(target, cutoff) per pair: {t_c:.2f} s for a random sample of {len(sample):,} pairs "
+        f"-> {est_c:,.0f} s ({est_c / 3600:,.1f} h) extrapolated"
+    )
 
     # agreement: the random samples, plus pairs the matrix found within the cutoff
     near_rows = tt.pairs[tt.pairs["from_school_id"] != tt.pairs["to_school_id"]]
@@ -159,8 +159,10 @@ def main() -> int:
         if math.isinf(ref) != math.isinf(got) or (not math.isinf(ref) and abs(got - ref) > 1e-6 * max(1.0, ref)):
             bad += 1
     within = sum(1 for _, ref in checks if not math.isinf(ref))
-    print(f"agreement with networkx: {len(checks) - bad:,}/{len(checks):,} checked pairs identical to 1e-6 "
-          f"({within:,} within the cutoff, the rest absent in both)")
+    print(
+        f"agreement with networkx: {len(checks) - bad:,}/{len(checks):,} checked pairs identical to 1e-6 "
+        f"({within:,} within the cutoff, the rest absent in both)"
+    )
 
     ratio = est_b / t_matrix
     ratio_c = est_c / t_matrix

@@ -302,8 +302,13 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
         if progress:
             progress("planning facilitator support", 0.95)
         result.support = plan_support(result, scenario.facilitators)
-    log.info("planned %d clusters, %d of %d teachers placed, gap %.4f", len(result.clusters), result.teachers_placed,
-             result.teachers_placed + result.teachers_not_placed, result.gap)
+    log.info(
+        "planned %d clusters, %d of %d teachers placed, gap %.4f",
+        len(result.clusters),
+        result.teachers_placed,
+        result.teachers_placed + result.teachers_not_placed,
+        result.gap,
+    )
     return result
 
 
@@ -318,5 +323,4 @@ def with_policy(scenario: Scenario, policy: str | Path | Policy | None) -> Scena
     return replace(scenario, policy=policy)
 
 
-__all__ = ["Scenario", "TravelSource", "Travel", "plan", "read_inputs", "travel_times", "load_road_network",
-           "schools_travel_times", "with_policy"]
+__all__ = ["Scenario", "TravelSource", "Travel", "plan", "read_inputs", "travel_times", "load_road_network", "schools_travel_times", "with_policy"]

@@ -19,8 +19,18 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 CHANGE_COLUMNS = [
-    "teacher_id", "school_id", "n_teachers", "change", "old_cluster_id", "old_venue_school_id", "old_travel_minutes",
-    "new_cluster_id", "new_venue_school_id", "new_travel_minutes", "travel_change_minutes", "why",
+    "teacher_id",
+    "school_id",
+    "n_teachers",
+    "change",
+    "old_cluster_id",
+    "old_venue_school_id",
+    "old_travel_minutes",
+    "new_cluster_id",
+    "new_venue_school_id",
+    "new_travel_minutes",
+    "travel_change_minutes",
+    "why",
 ]
 #: Kinds of change that count as a move.
 MOVES = ("moved", "lost_place")
@@ -46,7 +56,7 @@ def _edits_by_school(edits: pd.DataFrame | None) -> dict[str, list[str]]:
 
 def _edit_key(reason: str) -> str:
     """The edit a reason names (the same edit can be named for the school and for its old venue)."""
-    return reason[reason.find("edit "):] if "edit " in reason else reason
+    return reason[reason.find("edit ") :] if "edit " in reason else reason
 
 
 def _num(v) -> float:
@@ -114,8 +124,11 @@ def plan_changes(old: pd.DataFrame, new: pd.DataFrame, edits: pd.DataFrame | Non
                 if change == "lost_place":
                     reasons = [b["reason"] if b is not None and "reason" in b and b["reason"] else "the rules"]
                 else:
-                    reasons = ["the rules: re-planned with the fewest moves (the old venue's cluster changed or broke a rule)"
-                               if change == "moved" else "the rules: a place became free"]
+                    reasons = [
+                        "the rules: re-planned with the fewest moves (the old venue's cluster changed or broke a rule)"
+                        if change == "moved"
+                        else "the rules: a place became free"
+                    ]
             seen: set[str] = set()
             unique: list[str] = []
             for r in reasons:
@@ -129,13 +142,22 @@ def plan_changes(old: pd.DataFrame, new: pd.DataFrame, edits: pd.DataFrame | Non
             old_cluster, old_venue, t_old = a["cluster_id"], a["venue_school_id"], _num(a["travel_minutes"])
         if now and b is not None:
             new_cluster, new_venue, t_new = b["cluster_id"], b["venue_school_id"], _num(b["travel_minutes"])
-        rows.append({
-            "teacher_id": tid, "school_id": school, "n_teachers": int(row["n_teachers"]), "change": change,
-            "old_cluster_id": old_cluster, "old_venue_school_id": old_venue,
-            "old_travel_minutes": t_old, "new_cluster_id": new_cluster,
-            "new_venue_school_id": new_venue, "new_travel_minutes": t_new,
-            "travel_change_minutes": round(t_new - t_old, 2) if was and now else np.nan, "why": why,
-        })
+        rows.append(
+            {
+                "teacher_id": tid,
+                "school_id": school,
+                "n_teachers": int(row["n_teachers"]),
+                "change": change,
+                "old_cluster_id": old_cluster,
+                "old_venue_school_id": old_venue,
+                "old_travel_minutes": t_old,
+                "new_cluster_id": new_cluster,
+                "new_venue_school_id": new_venue,
+                "new_travel_minutes": t_new,
+                "travel_change_minutes": round(t_new - t_old, 2) if was and now else np.nan,
+                "why": why,
+            }
+        )
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
 
 
@@ -145,10 +167,13 @@ def cluster_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     Columns ``cluster_id, change, old_venue_school_id, new_venue_school_id,
     old_teachers, new_teachers, joined, left`` (teacher counts).
     """
+
     def members(a: pd.DataFrame) -> dict[str, tuple[str, dict[str, int]]]:
         p = a[a["status"] == "placed"]
-        return {str(c): (str(g["venue_school_id"].iloc[0]), dict(zip(g["teacher_id"].astype(str), g["n_teachers"].astype(int), strict=True)))
-                for c, g in p.groupby("cluster_id")}
+        return {
+            str(c): (str(g["venue_school_id"].iloc[0]), dict(zip(g["teacher_id"].astype(str), g["n_teachers"].astype(int), strict=True)))
+            for c, g in p.groupby("cluster_id")
+        }
 
     mo, mn = members(old), members(new)
     rows = []
@@ -163,9 +188,18 @@ def cluster_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
             kind = "kept"
         else:
             kind = "changed"
-        rows.append({"cluster_id": cid, "change": kind, "old_venue_school_id": vo, "new_venue_school_id": vn,
-                     "old_teachers": sum(to.values()), "new_teachers": sum(tn.values()),
-                     "joined": sum(v for t, v in tn.items() if t not in to), "left": sum(v for t, v in to.items() if t not in tn)})
+        rows.append(
+            {
+                "cluster_id": cid,
+                "change": kind,
+                "old_venue_school_id": vo,
+                "new_venue_school_id": vn,
+                "old_teachers": sum(to.values()),
+                "new_teachers": sum(tn.values()),
+                "joined": sum(v for t, v in tn.items() if t not in to),
+                "left": sum(v for t, v in to.items() if t not in tn),
+            }
+        )
     return pd.DataFrame(rows, columns=["cluster_id", "change", "old_venue_school_id", "new_venue_school_id", "old_teachers", "new_teachers", "joined", "left"])
 
 
@@ -176,8 +210,17 @@ def changes_by_school(teachers: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (sid, ch, a, b, why), g in moved.groupby(["school_id", "change", "old_cluster_id", "new_cluster_id", "why"], sort=True):
         dt = pd.to_numeric(g["travel_change_minutes"], errors="coerce")
-        rows.append({"school_id": sid, "change": ch, "from_cluster": a, "to_cluster": b, "teachers": int(g["n"].sum()),
-                     "travel_change_minutes": round(float(dt.mean()), 1) if dt.notna().any() else np.nan, "why": why})
+        rows.append(
+            {
+                "school_id": sid,
+                "change": ch,
+                "from_cluster": a,
+                "to_cluster": b,
+                "teachers": int(g["n"].sum()),
+                "travel_change_minutes": round(float(dt.mean()), 1) if dt.notna().any() else np.nan,
+                "why": why,
+            }
+        )
     return pd.DataFrame(rows, columns=["school_id", "change", "from_cluster", "to_cluster", "teachers", "travel_change_minutes", "why"])
 
 

@@ -29,12 +29,16 @@ out_console = Console()
 
 DEFAULT_OUT = Path("outputs") / "plan"
 
-SCHOOLS_HELP = ("Schools file: CSV, workbook (.xlsx, .ods; FILE.xlsx#Sheet for one sheet), GeoJSON or GeoPackage, with your own headers "
-                "and codes (common ones are recognised; map others in the policy's [columns.schools] and [values.schools.*]).")
+SCHOOLS_HELP = (
+    "Schools file: CSV, workbook (.xlsx, .ods; FILE.xlsx#Sheet for one sheet), GeoJSON or GeoPackage, with your own headers "
+    "and codes (common ones are recognised; map others in the policy's [columns.schools] and [values.schools.*])."
+)
 TEACHERS_HELP = "Teacher roster: CSV or workbook (FILE.xlsx#Sheet). Without it, teacher counts in the schools file are used."
 DISTRICT_HELP = "The district of every school, for a schools file of one district without a district column (wins over the policy's district)."
-ELEVATION_HELP = ("Elevation raster (DEM tile, GeoTIFF, any CRS) for the road network; repeat for several tiles. Walking times then follow "
-                  "the slopes. Wins over the policy's elevation.")
+ELEVATION_HELP = (
+    "Elevation raster (DEM tile, GeoTIFF, any CRS) for the road network; repeat for several tiles. Walking times then follow "
+    "the slopes. Wins over the policy's elevation."
+)
 
 
 @app.callback()
@@ -83,7 +87,14 @@ def _run(fn):
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
 
 
 def _scenario(schools, teachers, network, travel_matrix, straight_line, policy, *, district=None, elevation=None, **kwargs):
@@ -112,7 +123,7 @@ def _print_notes(notes: list[str], n_inputs: int, limit: int = 10) -> None:
     """Every note on how the inputs were read (the first ``n_inputs``), then up to ``limit`` others."""
     for note in notes[:n_inputs]:
         console.print(f"read: {note}", markup=False, highlight=False)
-    for note in notes[n_inputs:n_inputs + limit]:
+    for note in notes[n_inputs : n_inputs + limit]:
         console.print(f"note: {note}", markup=False, highlight=False)
     if len(notes) > n_inputs + limit:
         console.print(f"... and {len(notes) - n_inputs - limit} more notes in summary.json", markup=False)
@@ -149,8 +160,12 @@ def plan(
     out: Path = typer.Option(DEFAULT_OUT, help="Folder for the plan files; replaced only when the new plan is complete."),
     backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
     review: bool = typer.Option(True, help="Also write map.html and report.html."),
-    revise: Optional[Path] = typer.Option(None, help="An earlier plan folder: re-plan with the least change (most placed, then fewest teachers moved, then least travel)."),
-    edits: Optional[Path] = typer.Option(None, help="Edits file (CSV, or the 'edits' sheet of an XLSX workbook): lock_cluster, together, apart, venue, no_venue, travel_minutes, exclude."),
+    revise: Optional[Path] = typer.Option(
+        None, help="An earlier plan folder: re-plan with the least change (most placed, then fewest teachers moved, then least travel)."
+    ),
+    edits: Optional[Path] = typer.Option(
+        None, help="Edits file (CSV, or the 'edits' sheet of an XLSX workbook): lock_cluster, together, apart, venue, no_venue, travel_minutes, exclude."
+    ),
     district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
     elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
     facilitators: Optional[Path] = typer.Option(None, help="Facilitators file (CSV or GeoJSON): also plan who supports each cluster and their month."),
@@ -169,9 +184,20 @@ def plan(
         if backend and backend.upper() not in BACKENDS:
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
         check_output_folder(out)
-        scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, policy,
-                             backend=backend.upper() or DEFAULT_BACKEND, revise=revise, edits=edits, district=district, elevation=elevation,
-                             facilitators=facilitators)
+        scenario = _scenario(
+            schools,
+            teachers,
+            network,
+            travel_matrix,
+            straight_line,
+            policy,
+            backend=backend.upper() or DEFAULT_BACKEND,
+            revise=revise,
+            edits=edits,
+            district=district,
+            elevation=elevation,
+            facilitators=facilitators,
+        )
         with _progress() as prog:
             task = prog.add_task("planning", total=1.0)
             result = plan_scenario(scenario, progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
@@ -186,8 +212,10 @@ def plan(
         ch = result.summary.get("changes")
         if ch:
             c = ch["clusters"]
-            out_console.print(f"changes since {revise}: {ch['teachers_moved']} teacher(s) moved; clusters kept {c['kept']}, changed {c['changed']}, "
-                              f"created {c['created']}, dissolved {c['dissolved']} (per teacher in {out / 'changes.csv'})")
+            out_console.print(
+                f"changes since {revise}: {ch['teachers_moved']} teacher(s) moved; clusters kept {c['kept']}, changed {c['changed']}, "
+                f"created {c['created']}, dissolved {c['dissolved']} (per teacher in {out / 'changes.csv'})"
+            )
 
     _run(body)
 
@@ -230,11 +258,15 @@ def diff(
         clusters = cluster_changes(a.assignments, b.assignments)
         s = change_summary(teachers, clusters)
         c = s["clusters"]
-        out_console.print(f"{s['teachers_moved']} teacher(s) moved ({s['teachers_moved'] - s['teachers_lost_place']} to another venue, "
-                          f"{s['teachers_lost_place']} lost their place) from {s['schools_with_moves']} school(s); "
-                          f"{s['teachers_newly_placed']} newly placed, {s['teachers_joined']} joined, {s['teachers_left']} left.")
-        out_console.print(f"clusters: {c['kept']} kept, {c['changed']} changed, {c['created']} created, {c['dissolved']} dissolved; "
-                          f"mean travel change {s['mean_travel_change_minutes']:+.1f} minutes per teacher who stayed placed.")
+        out_console.print(
+            f"{s['teachers_moved']} teacher(s) moved ({s['teachers_moved'] - s['teachers_lost_place']} to another venue, "
+            f"{s['teachers_lost_place']} lost their place) from {s['schools_with_moves']} school(s); "
+            f"{s['teachers_newly_placed']} newly placed, {s['teachers_joined']} joined, {s['teachers_left']} left."
+        )
+        out_console.print(
+            f"clusters: {c['kept']} kept, {c['changed']} changed, {c['created']} created, {c['dissolved']} dissolved; "
+            f"mean travel change {s['mean_travel_change_minutes']:+.1f} minutes per teacher who stayed placed."
+        )
         from .changes import changes_by_school
 
         moved = changes_by_school(teachers)
@@ -242,15 +274,21 @@ def diff(
             out_console.print("Schools whose teachers changed cluster (per teacher: --out FILE):")
             for r in moved.head(300).itertuples(index=False):
                 dt = "" if r.travel_change_minutes != r.travel_change_minutes else f", travel {r.travel_change_minutes:+.1f} min"
-                out_console.print(f"  - {r.school_id}: {r.teachers} teacher(s) {r.change.replace('_', ' ')} ({r.from_cluster or '-'} -> {r.to_cluster or '-'}{dt}); why: {r.why}",
-                                  markup=False, highlight=False)
+                out_console.print(
+                    f"  - {r.school_id}: {r.teachers} teacher(s) {r.change.replace('_', ' ')} ({r.from_cluster or '-'} -> {r.to_cluster or '-'}{dt}); why: {r.why}",
+                    markup=False,
+                    highlight=False,
+                )
         cc = clusters[clusters["change"] != "kept"]
         if len(cc):
             out_console.print("Clusters created, changed or dissolved:")
             for r in cc.itertuples(index=False):
                 venue = r.new_venue_school_id if r.change != "dissolved" else r.old_venue_school_id
-                out_console.print(f"  - {r.cluster_id} {r.change} (venue {venue}): {r.old_teachers} -> {r.new_teachers} teachers, "
-                                  f"{r.joined} joined, {r.left} left", markup=False, highlight=False)
+                out_console.print(
+                    f"  - {r.cluster_id} {r.change} (venue {venue}): {r.old_teachers} -> {r.new_teachers} teachers, {r.joined} joined, {r.left} left",
+                    markup=False,
+                    highlight=False,
+                )
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             write_csv(teachers, out)
@@ -268,8 +306,13 @@ def _support_table(fig: dict, out: Path) -> Table:
         ("facilitators", f"{fig['facilitators']} ({fig['facilitators_supporting']} supporting)"),
         ("clusters supported", f"{fig['clusters_supported']:,} of {fig['clusters']:,}" + (" (most possible)" if fig.get("supported_proven_maximal") else "")),
         ("out of everyone's reach", f"{fig['clusters_unreachable']:,}"),
-        ("travel in the month", (f"{fig['travel_minutes_month']:,.0f} minutes; per facilitator mean {fig['travel_minutes_per_facilitator_mean']:,.0f}, "
-                                 f"max {fig['travel_minutes_per_facilitator_max']:,.0f}")),
+        (
+            "travel in the month",
+            (
+                f"{fig['travel_minutes_month']:,.0f} minutes; per facilitator mean {fig['travel_minutes_per_facilitator_mean']:,.0f}, "
+                f"max {fig['travel_minutes_per_facilitator_max']:,.0f}"
+            ),
+        ),
         ("lower bound / gap", "none (heuristic calendar)" if bound is None else f"{bound:,.0f} / {100 * float(fig.get('gap') or 0):.2f}%"),
         ("floor (round trips)", f"{fig['floor']['clusters_supported']:,} clusters, {fig['floor']['travel_minutes_month']:,.0f} minutes"),
         ("status", fig["status"]),
@@ -322,9 +365,14 @@ def validate(plan_dir: Path = typer.Argument(..., help="A folder written by `clu
 
         rep = validate_plan(plan_dir)
         if rep.ok:
-            extra = (f", {rep.checked['facilitators']:,} facilitators and {rep.checked.get('facilitator_days', 0):,} working days"
-                     if "facilitators" in rep.checked else "")
-            out_console.print(f"[green]valid[/]: {rep.checked.get('teachers', 0):,} teachers and {rep.checked.get('clusters', 0):,} clusters{extra} checked, no violations.")
+            extra = (
+                f", {rep.checked['facilitators']:,} facilitators and {rep.checked.get('facilitator_days', 0):,} working days"
+                if "facilitators" in rep.checked
+                else ""
+            )
+            out_console.print(
+                f"[green]valid[/]: {rep.checked.get('teachers', 0):,} teachers and {rep.checked.get('clusters', 0):,} clusters{extra} checked, no violations."
+            )
             return
         out_console.print(f"[red]{len(rep.violations)} violation(s)[/]:")
         for v in rep.violations:
@@ -362,7 +410,9 @@ def travel_times(
             console.print(f"note: {n}", markup=False)
         if len(tt.snaps) and tt.snaps["off_network"].any():
             off = tt.snaps[tt.snaps["off_network"]]
-            console.print(f"[yellow]{len(off)} school(s) are farther than {pol.travel.max_snap_metres:g} m from the network:[/] " + ", ".join(off["school_id"].head(20)))
+            console.print(
+                f"[yellow]{len(off)} school(s) are farther than {pol.travel.max_snap_metres:g} m from the network:[/] " + ", ".join(off["school_id"].head(20))
+            )
 
     _run(body)
 
@@ -450,8 +500,10 @@ def inspect(
         if ins.travel_source == "network":
             off = ins.off_network
             limit = ins.policy.travel.max_snap_metres
-            out_console.print(f"road network: {ins.network_nodes:,} nodes; {len(off)} of {len(ins.inputs.schools)} schools farther than {limit:g} m from it"
-                              + (": " + ", ".join(f"{r.school_id} ({r.snap_metres:,.0f} m)" for r in off.head(20).itertuples()) if len(off) else ""))
+            out_console.print(
+                f"road network: {ins.network_nodes:,} nodes; {len(off)} of {len(ins.inputs.schools)} schools farther than {limit:g} m from it"
+                + (": " + ", ".join(f"{r.school_id} ({r.snap_metres:,.0f} m)" for r in off.head(20).itertuples()) if len(off) else "")
+            )
             if ins.elevation_share is not None:
                 out_console.print(f"elevation: {100 * ins.elevation_share:.0f}% of the network's nodes have a height")
             else:

@@ -23,9 +23,21 @@ from .policy import Policy, check_policy_districts, load_policy
 
 #: Columns of comparison.csv, in order.
 COMPARISON_COLUMNS = [
-    "scenario", "policy", "clusters", "teachers_placed", "teachers_not_placed", "head_teachers_left_out",
-    "mean_travel_minutes", "max_travel_minutes", "mean_schools_per_cluster", "mean_teachers_per_cluster",
-    "objective", "lower_bound", "gap", "status", "travel_source",
+    "scenario",
+    "policy",
+    "clusters",
+    "teachers_placed",
+    "teachers_not_placed",
+    "head_teachers_left_out",
+    "mean_travel_minutes",
+    "max_travel_minutes",
+    "mean_schools_per_cluster",
+    "mean_teachers_per_cluster",
+    "objective",
+    "lower_bound",
+    "gap",
+    "status",
+    "travel_source",
 ]
 
 
@@ -111,8 +123,15 @@ def compare_scenarios(
     for key, group in groups.items():
         settings = key[0]
         widest = _widest_cutoff_policy(group)
-        shared[key] = travel_times(inputs_by_crs[_reading(widest)].schools, scenario.travel, widest, network=network if network is not None and network.graph.get("travel_mode") == settings.travel_mode and net_elevation == settings.elevation else None,
-                                        cache_dir=scenario.cache_dir)
+        shared[key] = travel_times(
+            inputs_by_crs[_reading(widest)].schools,
+            scenario.travel,
+            widest,
+            network=network
+            if network is not None and network.graph.get("travel_mode") == settings.travel_mode and net_elevation == settings.elevation
+            else None,
+            cache_dir=scenario.cache_dir,
+        )
         network, net_elevation = shared[key].network, settings.elevation
 
     rows = []
@@ -125,23 +144,25 @@ def compare_scenarios(
         folders.append((name, read_plan(folder)))
         s = result.summary
         cl = result.clusters
-        rows.append({
-            "scenario": name,
-            "policy": path.name,
-            "clusters": int(len(cl)),
-            "teachers_placed": int(s["teachers_placed"]),
-            "teachers_not_placed": int(s["teachers_not_placed"]),
-            "head_teachers_left_out": int(s["head_teachers_left_out"]),
-            "mean_travel_minutes": round(float(s["mean_travel_minutes"]), 1),
-            "max_travel_minutes": round(float(s["max_travel_minutes"]), 1),
-            "mean_schools_per_cluster": round(float(cl["n_schools"].mean()), 2) if len(cl) else 0.0,
-            "mean_teachers_per_cluster": round(float(cl["n_teachers"].mean()), 2) if len(cl) else 0.0,
-            "objective": round(float(s["objective"]), 1),
-            "lower_bound": round(float(s["lower_bound"]), 1),
-            "gap": round(float(s["gap"]), 4),
-            "status": s["status"],
-            "travel_source": s["travel_source"],
-        })
+        rows.append(
+            {
+                "scenario": name,
+                "policy": path.name,
+                "clusters": int(len(cl)),
+                "teachers_placed": int(s["teachers_placed"]),
+                "teachers_not_placed": int(s["teachers_not_placed"]),
+                "head_teachers_left_out": int(s["head_teachers_left_out"]),
+                "mean_travel_minutes": round(float(s["mean_travel_minutes"]), 1),
+                "max_travel_minutes": round(float(s["max_travel_minutes"]), 1),
+                "mean_schools_per_cluster": round(float(cl["n_schools"].mean()), 2) if len(cl) else 0.0,
+                "mean_teachers_per_cluster": round(float(cl["n_teachers"].mean()), 2) if len(cl) else 0.0,
+                "objective": round(float(s["objective"]), 1),
+                "lower_bound": round(float(s["lower_bound"]), 1),
+                "gap": round(float(s["gap"]), 4),
+                "status": s["status"],
+                "travel_source": s["travel_source"],
+            }
+        )
     table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     write_csv(table, out / "comparison.csv")
     write_comparison_map(folders, out / "comparison_map.html")

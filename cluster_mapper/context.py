@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 MAIN_ROADS = ("motorway", "trunk", "primary", "secondary", "tertiary")
 #: School name prefixes (government primary, middle, high schools, for girls with an extra G).
-_PLACE = re.compile(r"^\s*(?:G{1,2}(?:P|M|H|HS|MS|PS|GPS)?S?|Govt\.?|Government)\s+(?:(?:Primary|Middle|High)\s+School\s+)?(.+?)\s*(?:\((?:Boys|Girls|Mixed|B|G)\))?\s*$",
-                    re.IGNORECASE)
+_PLACE = re.compile(
+    r"^\s*(?:G{1,2}(?:P|M|H|HS|MS|PS|GPS)?S?|Govt\.?|Government)\s+(?:(?:Primary|Middle|High)\s+School\s+)?(.+?)\s*(?:\((?:Boys|Girls|Mixed|B|G)\))?\s*$",
+    re.IGNORECASE,
+)
 #: Most place labels drawn (the places with most schools first).
 MAX_PLACES = 600
 

@@ -128,9 +128,18 @@ class Edits:
 
     def to_frame(self) -> pd.DataFrame:
         """The edits as a table (``row`` plus :data:`EDIT_COLUMNS`), as written to ``edits.csv``."""
-        rows = [{"row": e.row, "action": e.action, "school_id": e.school_id, "other_school_id": e.other_school_id,
-                 "cluster_id": e.cluster_id, "minutes": "" if e.minutes is None else ("impassable" if math.isinf(e.minutes) else e.minutes),
-                 "note": e.note} for e in self.rows]
+        rows = [
+            {
+                "row": e.row,
+                "action": e.action,
+                "school_id": e.school_id,
+                "other_school_id": e.other_school_id,
+                "cluster_id": e.cluster_id,
+                "minutes": "" if e.minutes is None else ("impassable" if math.isinf(e.minutes) else e.minutes),
+                "note": e.note,
+            }
+            for e in self.rows
+        ]
         return pd.DataFrame(rows, columns=["row", *EDIT_COLUMNS])
 
     def apply_travel(self, travel):
@@ -169,8 +178,12 @@ def _read_xlsx(path: Path) -> list[tuple[int, dict[str, str]]]:
         fail(path, f"could not be read as an Excel workbook ({type(exc).__name__}).", fix="save it again as .xlsx, or save the edits sheet as CSV.")
     names = {n.strip().lower(): n for n in wb.sheetnames}
     if EDITS_SHEET not in names:
-        fail(path, f"the workbook has no sheet named '{EDITS_SHEET}' (sheets: {', '.join(wb.sheetnames)}).",
-             fix="put the edits on a sheet named 'edits' (as `cluster-mapper export --xlsx` writes it).", field=EDITS_SHEET)
+        fail(
+            path,
+            f"the workbook has no sheet named '{EDITS_SHEET}' (sheets: {', '.join(wb.sheetnames)}).",
+            fix="put the edits on a sheet named 'edits' (as `cluster-mapper export --xlsx` writes it).",
+            field=EDITS_SHEET,
+        )
     ws = wb[names[EDITS_SHEET]]
     out: list[tuple[int, dict[str, str]]] = []
     header: list[str] | None = None
@@ -222,8 +235,12 @@ def read_edits(path: str | Path) -> Edits:
     header, records = _read_rows(path)
     col = ProblemCollector(path)
     if "action" not in header:
-        col.add(f"the required column 'action' is missing (columns found: {', '.join(h for h in header if h) or 'none'}).",
-                row=1, field="action", fix="write the header row action, school_id, other_school_id, cluster_id, minutes, note.")
+        col.add(
+            f"the required column 'action' is missing (columns found: {', '.join(h for h in header if h) or 'none'}).",
+            row=1,
+            field="action",
+            fix="write the header row action, school_id, other_school_id, cluster_id, minutes, note.",
+        )
         col.raise_if_any()
     edits: list[Edit] = []
     for row, rec in records:
@@ -233,8 +250,12 @@ def read_edits(path: str | Path) -> Edits:
             continue
         if action not in ACTIONS:
             close = difflib.get_close_matches(action, ACTIONS, n=1)
-            col.add(f"unknown action '{get['action']}'.", row=row, field="action",
-                    fix=(f"did you mean '{close[0]}'? " if close else "") + f"use one of {', '.join(ACTIONS)}.")
+            col.add(
+                f"unknown action '{get['action']}'.",
+                row=row,
+                field="action",
+                fix=(f"did you mean '{close[0]}'? " if close else "") + f"use one of {', '.join(ACTIONS)}.",
+            )
             continue
         missing = [c for c in REQUIRED[action] if not get[c]]
         for c in missing:
@@ -250,16 +271,35 @@ def read_edits(path: str | Path) -> Edits:
                 try:
                     minutes = float(text)
                 except ValueError:
-                    col.add(f"minutes '{get['minutes']}' is not a number.", row=row, field="minutes", fix="write the travel time in minutes, such as 45, or 'impassable'.")
+                    col.add(
+                        f"minutes '{get['minutes']}' is not a number.",
+                        row=row,
+                        field="minutes",
+                        fix="write the travel time in minutes, such as 45, or 'impassable'.",
+                    )
                     continue
                 if not minutes > 0 or math.isnan(minutes):
-                    col.add(f"minutes must be more than 0, not {get['minutes']}.", row=row, field="minutes", fix="write the travel time in minutes, or 'impassable'.")
+                    col.add(
+                        f"minutes must be more than 0, not {get['minutes']}.",
+                        row=row,
+                        field="minutes",
+                        fix="write the travel time in minutes, or 'impassable'.",
+                    )
                     continue
         if action in ("together", "apart", "travel_minutes") and get["school_id"] == get["other_school_id"]:
             col.add(f"{action} names school {get['school_id']} twice.", row=row, field="other_school_id", fix="give two different schools.")
             continue
-        edits.append(Edit(row, action, get["school_id"], get["other_school_id"] if action in ("together", "apart", "travel_minutes") else "",
-                          get["cluster_id"] if action == "lock_cluster" else "", minutes, get["note"]))
+        edits.append(
+            Edit(
+                row,
+                action,
+                get["school_id"],
+                get["other_school_id"] if action in ("together", "apart", "travel_minutes") else "",
+                get["cluster_id"] if action == "lock_cluster" else "",
+                minutes,
+                get["note"],
+            )
+        )
     col.raise_if_any()
     log.info("read %d edit(s) from %s", len(edits), path)
     return Edits(str(path), edits)
@@ -298,8 +338,9 @@ def _rows(*edits: Edit) -> str:
     return ("rows " + ", ".join(map(str, rows))) if len(rows) > 1 else f"row {rows[0]}"
 
 
-def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel, policy, previous: pd.DataFrame | None,
-                teachers: pd.DataFrame | None = None) -> None:
+def check_edits(
+    edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel, policy, previous: pd.DataFrame | None, teachers: pd.DataFrame | None = None
+) -> None:
     """Check edits against the inputs, the rules and each other, before solving.
 
     Parameters
@@ -339,17 +380,32 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
         for fld, sid in (("school_id", e.school_id), ("other_school_id", e.other_school_id)):
             if sid and sid not in known:
                 close = difflib.get_close_matches(sid, sorted(known), n=1)
-                bad(f"{e.label}: school {sid} is not in the schools file.", (f"did you mean {close[0]}? " if close else "") + "use a school_id of the schools file.", e, fld=fld)
+                bad(
+                    f"{e.label}: school {sid} is not in the schools file.",
+                    (f"did you mean {close[0]}? " if close else "") + "use a school_id of the schools file.",
+                    e,
+                    fld=fld,
+                )
     prev_clusters: dict[str, pd.DataFrame] = {}
     if previous is not None:
         p = previous[previous["status"] == "placed"]
         prev_clusters = {str(c): g for c, g in p.groupby("cluster_id")}
     for e in edits.of("lock_cluster"):
         if previous is None:
-            bad(f"{e.label}: lock_cluster keeps a cluster of a previous plan, but no previous plan was given.", "add --revise PREVIOUS_PLAN_FOLDER, or delete the row.", e, fld="cluster_id")
+            bad(
+                f"{e.label}: lock_cluster keeps a cluster of a previous plan, but no previous plan was given.",
+                "add --revise PREVIOUS_PLAN_FOLDER, or delete the row.",
+                e,
+                fld="cluster_id",
+            )
         elif e.cluster_id not in prev_clusters:
             close = difflib.get_close_matches(e.cluster_id, sorted(prev_clusters), n=1)
-            bad(f"{e.label}: cluster {e.cluster_id} is not in the previous plan.", (f"did you mean {close[0]}? " if close else "") + "use a cluster_id of the previous plan's clusters.csv.", e, fld="cluster_id")
+            bad(
+                f"{e.label}: cluster {e.cluster_id} is not in the previous plan.",
+                (f"did you mean {close[0]}? " if close else "") + "use a cluster_id of the previous plan's clusters.csv.",
+                e,
+                fld="cluster_id",
+            )
     if problems:
         raise InputError(problems)
 
@@ -358,28 +414,54 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
     for sid, ex in excluded.items():
         others = [e for e in named.get(sid, []) if e is not ex and e.action != "exclude"]
         for e in others:
-            bad(f"{ex.label} and {e.label} contradict each other: school {sid} is excluded but another edit places it.", "delete one of the two rows.", ex, e, fld="school_id")
+            bad(
+                f"{ex.label} and {e.label} contradict each other: school {sid} is excluded but another edit places it.",
+                "delete one of the two rows.",
+                ex,
+                e,
+                fld="school_id",
+            )
 
     # venue / no_venue
     venue = {e.school_id: e for e in edits.of("venue")}
     no_venue = {e.school_id: e for e in edits.of("no_venue")}
     for sid, e in venue.items():
         if sid in no_venue:
-            bad(f"{e.label} and {no_venue[sid].label} contradict each other: school {sid} both hosts and does not host.", "delete one of the two rows.", e, no_venue[sid], fld="action")
+            bad(
+                f"{e.label} and {no_venue[sid].label} contradict each other: school {sid} both hosts and does not host.",
+                "delete one of the two rows.",
+                e,
+                no_venue[sid],
+                fld="action",
+            )
         if not bool(sch.at[sid, "can_host"]):
-            bad(f"{e.label}: school {sid} cannot host (can_host is false in the schools file).", "set can_host for the school in the schools file, or delete the row.", e, fld="school_id")
+            bad(
+                f"{e.label}: school {sid} cannot host (can_host is false in the schools file).",
+                "set can_host for the school in the schools file, or delete the row.",
+                e,
+                fld="school_id",
+            )
 
     # travel overrides twice with different minutes
     seen: dict[frozenset, Edit] = {}
     for e in edits.of("travel_minutes"):
         pair = frozenset((e.school_id, e.other_school_id))
         if pair in seen and seen[pair].minutes != e.minutes:
-            bad(f"{seen[pair].label} and {e.label} contradict each other: two travel times for schools {e.school_id} and {e.other_school_id}.", "keep one of the two rows.", seen[pair], e, fld="minutes")
+            bad(
+                f"{seen[pair].label} and {e.label} contradict each other: two travel times for schools {e.school_id} and {e.other_school_id}.",
+                "keep one of the two rows.",
+                seen[pair],
+                e,
+                fld="minutes",
+            )
         seen[pair] = e
 
     # together: same cluster type, one district, within reach of a common venue, not too many teachers
     active = units[~units["school_id"].isin(excluded)]
-    types = {s: {(r, g, lv): n for r, g, lv, n in zip(u["region"], u["gender_group"], u["level_group"], u["n_teachers"], strict=False)} for s, u in active.groupby("school_id")}
+    types = {
+        s: {(r, g, lv): n for r, g, lv, n in zip(u["region"], u["gender_group"], u["level_group"], u["n_teachers"], strict=False)}
+        for s, u in active.groupby("school_id")
+    }
     hosts = active[active["can_be_venue"] & ~active["school_id"].isin(no_venue)]
     for e in edits.of("together"):
         if e.school_id in excluded or e.other_school_id in excluded:
@@ -387,9 +469,17 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
         a, b = types.get(e.school_id, {}), types.get(e.other_school_id, {})
         common = set(a) & set(b)
         if not common:
-            why = "they are in different districts" if sch.at[e.school_id, "district"] != sch.at[e.other_school_id, "district"] and not policy.cross_district \
+            why = (
+                "they are in different districts"
+                if sch.at[e.school_id, "district"] != sch.at[e.other_school_id, "district"] and not policy.cross_district
                 else "their teachers are of different cluster types (gender or level groups the policy keeps apart)"
-            bad(f"{e.label}: schools {e.school_id} and {e.other_school_id} can never meet in one cluster: {why}.", "delete the row, or change the policy (gender, levels, cross_district).", e, fld="other_school_id")
+            )
+            bad(
+                f"{e.label}: schools {e.school_id} and {e.other_school_id} can never meet in one cluster: {why}.",
+                "delete the row, or change the policy (gender, levels, cross_district).",
+                e,
+                fld="other_school_id",
+            )
             continue
         for key in sorted(common):
             dp = policy.for_district(sch.at[e.school_id, "district"])
@@ -398,9 +488,13 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
             reach = [max(travel.minutes(e.school_id, v), travel.minutes(e.other_school_id, v)) for v in h["school_id"]]
             if not any(m <= limit for m in reach):
                 best = min(reach, default=math.inf)
-                bad(f"{e.label}: no school that can host is within the {limit:g}-minute limit of both {e.school_id} and {e.other_school_id}"
+                bad(
+                    f"{e.label}: no school that can host is within the {limit:g}-minute limit of both {e.school_id} and {e.other_school_id}"
                     + (f" (the nearest common venue is {best:.0f} minutes away)." if math.isfinite(best) else "."),
-                    "delete the row, or raise max_travel_minutes.", e, fld="other_school_id")
+                    "delete the row, or raise max_travel_minutes.",
+                    e,
+                    fld="other_school_id",
+                )
     for members, rows in together_groups(edits):
         counts: dict[tuple, int] = defaultdict(int)
         for s in members:
@@ -409,16 +503,32 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
         for key, n in counts.items():
             dp = policy.for_district(sch.at[next(iter(members)), "district"])
             if n > dp.max_teachers:
-                bad(f"{_rows(*rows)} (together {', '.join(sorted(members))}): together they have {n} {key[1] if key[1] != 'mixed' else ''} {key[2] if key[2] != 'mixed' else ''} teachers, more than the cluster maximum of {dp.max_teachers}.".replace("  ", " "),
-                    "delete one of the together rows, or raise max_teachers.", *rows, fld="other_school_id")
+                bad(
+                    f"{_rows(*rows)} (together {', '.join(sorted(members))}): together they have {n} {key[1] if key[1] != 'mixed' else ''} {key[2] if key[2] != 'mixed' else ''} teachers, more than the cluster maximum of {dp.max_teachers}.".replace(
+                        "  ", " "
+                    ),
+                    "delete one of the together rows, or raise max_teachers.",
+                    *rows,
+                    fld="other_school_id",
+                )
         hosting = [venue[s] for s in members if s in venue]
         if len(hosting) > 1:
-            bad(f"{_rows(*rows, *hosting)}: schools {', '.join(e.school_id for e in hosting)} must each host their own cluster but are also together.",
-                "keep one venue row, or delete a together row.", *rows, *hosting, fld="action")
+            bad(
+                f"{_rows(*rows, *hosting)}: schools {', '.join(e.school_id for e in hosting)} must each host their own cluster but are also together.",
+                "keep one venue row, or delete a together row.",
+                *rows,
+                *hosting,
+                fld="action",
+            )
         for e in edits.of("apart"):
             if e.school_id in members and e.other_school_id in members:
-                bad(f"{_rows(e, *rows)} contradict each other: schools {e.school_id} and {e.other_school_id} are apart in {e.label} but together through {_rows(*rows)}.",
-                    "delete the apart row or a together row.", e, *rows, fld="action")
+                bad(
+                    f"{_rows(e, *rows)} contradict each other: schools {e.school_id} and {e.other_school_id} are apart in {e.label} but together through {_rows(*rows)}.",
+                    "delete the apart row or a together row.",
+                    e,
+                    *rows,
+                    fld="action",
+                )
 
     # locks
     locked_school: dict[str, tuple[str, Edit]] = {}
@@ -431,28 +541,62 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
         for s in schools_in:
             locked_school[s] = (e.cluster_id, e)
         for s in sorted(schools_in & set(excluded)):
-            bad(f"{e.label} and {excluded[s].label} contradict each other: school {s} of the locked cluster {e.cluster_id} is excluded.", "delete one of the two rows.", e, excluded[s], fld="cluster_id")
+            bad(
+                f"{e.label} and {excluded[s].label} contradict each other: school {s} of the locked cluster {e.cluster_id} is excluded.",
+                "delete one of the two rows.",
+                e,
+                excluded[s],
+                fld="cluster_id",
+            )
         if venue_school in no_venue:
-            bad(f"{e.label} and {no_venue[venue_school].label} contradict each other: the locked cluster {e.cluster_id} meets at school {venue_school}.", "delete one of the two rows.", e, no_venue[venue_school], fld="cluster_id")
+            bad(
+                f"{e.label} and {no_venue[venue_school].label} contradict each other: the locked cluster {e.cluster_id} meets at school {venue_school}.",
+                "delete one of the two rows.",
+                e,
+                no_venue[venue_school],
+                fld="cluster_id",
+            )
         for s in sorted(schools_in & set(venue)):
             if s != venue_school:
-                bad(f"{e.label} and {venue[s].label} contradict each other: school {s} is in the locked cluster {e.cluster_id}, which meets at {venue_school}.", "delete one of the two rows.", e, venue[s], fld="cluster_id")
+                bad(
+                    f"{e.label} and {venue[s].label} contradict each other: school {s} is in the locked cluster {e.cluster_id}, which meets at {venue_school}.",
+                    "delete one of the two rows.",
+                    e,
+                    venue[s],
+                    fld="cluster_id",
+                )
         for ap in edits.of("apart"):
             if ap.school_id in schools_in and ap.other_school_id in schools_in:
-                bad(f"{e.label} and {ap.label} contradict each other: both schools are in the locked cluster {e.cluster_id}.", "delete one of the two rows.", e, ap, fld="cluster_id")
+                bad(
+                    f"{e.label} and {ap.label} contradict each other: both schools are in the locked cluster {e.cluster_id}.",
+                    "delete one of the two rows.",
+                    e,
+                    ap,
+                    fld="cluster_id",
+                )
         # the locked cluster must still obey the rules with today's teachers and travel times
         row_of = set(units["unit_id"])
         gone = sorted(set(c["unit_id"]) - row_of)
         if gone:
-            bad(f"{e.label}: cluster {e.cluster_id} cannot be kept: its teachers {', '.join(gone)} are no longer in the roster.", "delete the row (the cluster is then planned again).", e, fld="cluster_id")
+            bad(
+                f"{e.label}: cluster {e.cluster_id} cannot be kept: its teachers {', '.join(gone)} are no longer in the roster.",
+                "delete the row (the cluster is then planned again).",
+                e,
+                fld="cluster_id",
+            )
             continue
         if teachers is not None:
             now = set(teachers.loc[teachers["unit_id"].isin(set(c["unit_id"])), "teacher_id"].astype(str))
             was = set(c["teacher_id"].astype(str))
             if now != was:
                 diff = sorted(now ^ was)
-                bad(f"{e.label}: cluster {e.cluster_id} cannot be kept exactly: teachers {', '.join(diff[:8])}{' ...' if len(diff) > 8 else ''} "
-                    "joined or left its schools since the previous plan.", "delete the row (the cluster is then planned again with the fewest moves).", e, fld="cluster_id")
+                bad(
+                    f"{e.label}: cluster {e.cluster_id} cannot be kept exactly: teachers {', '.join(diff[:8])}{' ...' if len(diff) > 8 else ''} "
+                    "joined or left its schools since the previous plan.",
+                    "delete the row (the cluster is then planned again with the fewest moves).",
+                    e,
+                    fld="cluster_id",
+                )
                 continue
         members = units[units["unit_id"].isin(set(c["unit_id"]))]
         dp = policy.for_district(sch.at[venue_school, "district"])
@@ -471,14 +615,25 @@ def check_edits(edits: Edits, units: pd.DataFrame, schools: pd.DataFrame, travel
         if dp.n_clusters is not None:
             broken.append(f"the district's number of clusters is fixed (n_clusters = {dp.n_clusters})")
         if broken:
-            bad(f"{e.label}: cluster {e.cluster_id} cannot be kept as it is: {', '.join(broken)}.", "delete the row, or change the edits or policy that break it.", e, fld="cluster_id")
+            bad(
+                f"{e.label}: cluster {e.cluster_id} cannot be kept as it is: {', '.join(broken)}.",
+                "delete the row, or change the edits or policy that break it.",
+                e,
+                fld="cluster_id",
+            )
     for members, rows in together_groups(edits):
         locks = {locked_school[s][0] for s in members if s in locked_school}
         outside = sorted(s for s in members if s not in locked_school)
         if locks and (len(locks) > 1 or outside):
             lock_rows = [locked_school[s][1] for s in members if s in locked_school]
-            bad(f"{_rows(*rows, *lock_rows)} contradict each other: together joins schools of the locked cluster(s) {', '.join(sorted(locks))} with "
-                + (f"schools outside it ({', '.join(outside)})." if outside else "each other."), "delete the lock or the together row.", *rows, *lock_rows, fld="action")
+            bad(
+                f"{_rows(*rows, *lock_rows)} contradict each other: together joins schools of the locked cluster(s) {', '.join(sorted(locks))} with "
+                + (f"schools outside it ({', '.join(outside)})." if outside else "each other."),
+                "delete the lock or the together row.",
+                *rows,
+                *lock_rows,
+                fld="action",
+            )
     if problems:
         raise InputError(problems)
 

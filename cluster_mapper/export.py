@@ -69,8 +69,10 @@ def feasible_alternatives(plan) -> pd.DataFrame:
     by_venue_unit = u.set_index("unit_id")
     cl = cl.copy()
     members = u[u["status"] == "placed"].groupby("cluster_id")["school_id"].apply(set).to_dict()
-    region = {c: by_venue_unit.loc[by_venue_unit.index[(by_venue_unit["school_id"] == v) & (by_venue_unit["cluster_id"] == c)], "region"]
-              for c, v in zip(cl["cluster_id"], cl["venue_school_id"], strict=True)}
+    region = {
+        c: by_venue_unit.loc[by_venue_unit.index[(by_venue_unit["school_id"] == v) & (by_venue_unit["cluster_id"] == c)], "region"]
+        for c, v in zip(cl["cluster_id"], cl["venue_school_id"], strict=True)
+    }
     cl["region"] = [r.iloc[0] if len(r) else "" for r in region.values()]
     rows = []
     lookup = plan.travel.lookup()
@@ -78,7 +80,8 @@ def feasible_alternatives(plan) -> pd.DataFrame:
     by_type: dict[tuple, list[tuple]] = {}
     for c in cl.itertuples(index=False):
         by_type.setdefault((c.region, c.gender_group, c.level_group), []).append(
-            (c.cluster_id, c.venue_school_id, int(c.n_teachers), int(c.n_schools), members.get(c.cluster_id, set())))
+            (c.cluster_id, c.venue_school_id, int(c.n_teachers), int(c.n_schools), members.get(c.cluster_id, set()))
+        )
     for r in u.itertuples(index=False):
         dp = plan.policy.for_district(r.district)
         limit, n = dp.travel_limit, int(r.n_teachers)
@@ -147,32 +150,94 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
     groups = a[a["unit_id"] != ""].groupby(["school_id", "unit_id"], sort=True)
     srows = []
     for (sid, unit), g in groups:
-        srows.append([sid, names.get(sid, ""), g["district"].iloc[0], unit, int(g["n"].sum()), g["status"].iloc[0], g["cluster_id"].iloc[0],
-                      g["venue_school_id"].iloc[0], g["travel_minutes"].iloc[0], g["reason"].iloc[0], alt_text.get(str(unit), ""),
-                      g["edits"].iloc[0] if "edits" in g else ""])
+        srows.append(
+            [
+                sid,
+                names.get(sid, ""),
+                g["district"].iloc[0],
+                unit,
+                int(g["n"].sum()),
+                g["status"].iloc[0],
+                g["cluster_id"].iloc[0],
+                g["venue_school_id"].iloc[0],
+                g["travel_minutes"].iloc[0],
+                g["reason"].iloc[0],
+                alt_text.get(str(unit), ""),
+                g["edits"].iloc[0] if "edits" in g else "",
+            ]
+        )
     out_rows = a[a["unit_id"] == ""].groupby("school_id", sort=True)
     for sid, g in out_rows:
-        srows.append([sid, names.get(sid, ""), g["district"].iloc[0], "", int(g["n"].sum()), "left out", "", "", "", g["reason"].iloc[0], "",
-                      g["edits"].iloc[0] if "edits" in g else ""])
-    schools = sheet("schools", ["school_id", "name", "district", "teacher_group", "teachers", "status", "cluster_id", "venue_school_id",
-                                "travel_minutes", "reason", "other clusters within the rules (travel minutes)", "edits"], srows)
+        srows.append(
+            [
+                sid,
+                names.get(sid, ""),
+                g["district"].iloc[0],
+                "",
+                int(g["n"].sum()),
+                "left out",
+                "",
+                "",
+                "",
+                g["reason"].iloc[0],
+                "",
+                g["edits"].iloc[0] if "edits" in g else "",
+            ]
+        )
+    schools = sheet(
+        "schools",
+        [
+            "school_id",
+            "name",
+            "district",
+            "teacher_group",
+            "teachers",
+            "status",
+            "cluster_id",
+            "venue_school_id",
+            "travel_minutes",
+            "reason",
+            "other clusters within the rules (travel minutes)",
+            "edits",
+        ],
+        srows,
+    )
     school_ids = sorted(set(a["school_id"]) | set(names))
     # the id lists of the drop-downs (one column each, on a sheet of their own)
     lists = wb.create_sheet("lists")
     lists.append(["action", "school_id", "cluster_id"])
     for i in range(max(len(ACTIONS), len(school_ids), len(cl))):
-        lists.append([ACTIONS[i] if i < len(ACTIONS) else None, school_ids[i] if i < len(school_ids) else None,
-                      cl["cluster_id"].iloc[i] if i < len(cl) else None])
+        lists.append(
+            [ACTIONS[i] if i < len(ACTIONS) else None, school_ids[i] if i < len(school_ids) else None, cl["cluster_id"].iloc[i] if i < len(cl) else None]
+        )
     edits_csv = Path(plan_dir) / "edits.csv"
     prior = read_plan_csv(edits_csv)[EDIT_COLUMNS].values.tolist() if edits_csv.exists() else []
     ws = sheet(EDITS_SHEET, EDIT_COLUMNS, prior)
     last = 1 + len(prior) + EDIT_ROWS
-    dv_action = DataValidation(type="list", formula1=f"=lists!$A$2:$A${1 + len(ACTIONS)}", allow_blank=True,
-                               error="Choose an action from the list.", errorTitle="Unknown action", showErrorMessage=True)
-    dv_school = DataValidation(type="list", formula1=f"=lists!$B$2:$B${1 + max(1, len(school_ids))}", allow_blank=True,
-                               error="Choose a school_id of the plan.", errorTitle="Unknown school", showErrorMessage=True)
-    dv_cluster = DataValidation(type="list", formula1=f"=lists!$C$2:$C${1 + max(1, len(cl))}", allow_blank=True,
-                                error="Choose a cluster_id of the plan.", errorTitle="Unknown cluster", showErrorMessage=True)
+    dv_action = DataValidation(
+        type="list",
+        formula1=f"=lists!$A$2:$A${1 + len(ACTIONS)}",
+        allow_blank=True,
+        error="Choose an action from the list.",
+        errorTitle="Unknown action",
+        showErrorMessage=True,
+    )
+    dv_school = DataValidation(
+        type="list",
+        formula1=f"=lists!$B$2:$B${1 + max(1, len(school_ids))}",
+        allow_blank=True,
+        error="Choose a school_id of the plan.",
+        errorTitle="Unknown school",
+        showErrorMessage=True,
+    )
+    dv_cluster = DataValidation(
+        type="list",
+        formula1=f"=lists!$C$2:$C${1 + max(1, len(cl))}",
+        allow_blank=True,
+        error="Choose a cluster_id of the plan.",
+        errorTitle="Unknown cluster",
+        showErrorMessage=True,
+    )
     for dv, cols in ((dv_action, ["A"]), (dv_school, ["B", "C"]), (dv_cluster, ["D"])):
         ws.add_data_validation(dv)
         for c in cols:
@@ -180,9 +245,16 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
     for col, width in zip("ABCDEF", (16, 14, 16, 22, 10, 50), strict=True):
         ws.column_dimensions[col].width = width
     schools.column_dimensions["K"].width = 60
-    sheet("help", ["action", "columns it needs", "what it does"], [list(h) for h in HELP]
-          + [[], ["Every edit is a hard rule. Write a note on every row: it is shown in the plan's report, map and files."],
-             ["Re-plan: cluster-mapper plan ... --revise THIS_PLAN_FOLDER --edits THIS_WORKBOOK.xlsx"]])
+    sheet(
+        "help",
+        ["action", "columns it needs", "what it does"],
+        [list(h) for h in HELP]
+        + [
+            [],
+            ["Every edit is a hard rule. Write a note on every row: it is shown in the plan's report, map and files."],
+            ["Re-plan: cluster-mapper plan ... --revise THIS_PLAN_FOLDER --edits THIS_WORKBOOK.xlsx"],
+        ],
+    )
     xlsx = Path(xlsx)
     xlsx.parent.mkdir(parents=True, exist_ok=True)
     wb.save(xlsx)

@@ -66,11 +66,18 @@ def check_ids(t: Table, column: str, what: str) -> None:
         if key in first_seen:
             other, other_row = first_seen[key]
             if other == value:
-                col.add(f"{column} '{value}' is used twice (also row {other_row}).", row=row, field=fld, fix=f"give each {what} its own {column}, or delete the duplicate row.")
+                col.add(
+                    f"{column} '{value}' is used twice (also row {other_row}).",
+                    row=row,
+                    field=fld,
+                    fix=f"give each {what} its own {column}, or delete the duplicate row.",
+                )
             else:
                 col.add(
                     f"{column} '{value}' differs from '{other}' (row {other_row}) only in case or spaces; they look like the same {what}.",
-                    row=row, field=fld, fix="make the two ids clearly different, or merge the rows.",
+                    row=row,
+                    field=fld,
+                    fix="make the two ids clearly different, or merge the rows.",
                 )
         else:
             first_seen[key] = (value, row)
@@ -128,7 +135,10 @@ def _x_y_as_degrees(t: Table, crs: str | None) -> bool:
     hx, hy = t.headers.pop("x"), t.headers.pop("y")
     t.data = t.data.rename(columns={"x": "longitude", "y": "latitude"})
     t.headers.update(longitude=hx, latitude=hy)
-    t.columns = [ColumnReading({"x": "longitude", "y": "latitude"}.get(c.field, c.field), c.header, "degrees" if c.field in ("x", "y") else c.how, c.letter) for c in t.columns]
+    t.columns = [
+        ColumnReading({"x": "longitude", "y": "latitude"}.get(c.field, c.field), c.header, "degrees" if c.field in ("x", "y") else c.how, c.letter)
+        for c in t.columns
+    ]
     t.notes.append(f"{t.source}: columns '{hx}' and '{hy}' read as longitude and latitude: every value is in degrees and the policy names no crs")
     return True
 
@@ -174,9 +184,19 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     has_latlon = t.has("latitude") or t.has("longitude")
     has_xy = t.has("x") or t.has("y")
     if not (has_geom or has_latlon or has_xy):
-        col.add("the schools have no position.", row=t.header_row, field="latitude", fix="add 'latitude' and 'longitude' columns (WGS84 degrees), or 'x' and 'y' with the policy key crs, or name the file's columns in [columns.schools].")
+        col.add(
+            "the schools have no position.",
+            row=t.header_row,
+            field="latitude",
+            fix="add 'latitude' and 'longitude' columns (WGS84 degrees), or 'x' and 'y' with the policy key crs, or name the file's columns in [columns.schools].",
+        )
     if has_xy and not has_latlon and not crs:
-        col.add("positions are given as x/y but the policy names no CRS for them.", row=t.header_row, field=F("x"), fix="set crs = \"EPSG:....\" in the policy (for example EPSG:32643 for UTM 43N), or give latitude/longitude.")
+        col.add(
+            "positions are given as x/y but the policy names no CRS for them.",
+            row=t.header_row,
+            field=F("x"),
+            fix='set crs = "EPSG:...." in the policy (for example EPSG:32643 for UTM 43N), or give latitude/longitude.',
+        )
     col.raise_if_any()
     if len(df) == 0:
         fail(path, "the file has a header but no schools.", fix="export the schools table again with its rows.", row=t.header_row + 1)
@@ -202,7 +222,12 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
             if t.has("latitude") and t.has("longitude"):
                 lat, lon = parse_float(r["latitude"]), parse_float(r["longitude"])
                 if r["latitude"] == "" or r["longitude"] == "":
-                    col.add("the school has no coordinates.", row=row, field=F("latitude" if r["latitude"] == "" else "longitude"), fix="fill in latitude and longitude (WGS84 degrees), or remove the school.")
+                    col.add(
+                        "the school has no coordinates.",
+                        row=row,
+                        field=F("latitude" if r["latitude"] == "" else "longitude"),
+                        fix="fill in latitude and longitude (WGS84 degrees), or remove the school.",
+                    )
                     lat = lon = None
                 elif lat is None or lon is None:
                     bad = "latitude" if lat is None else "longitude"
@@ -210,9 +235,19 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
                     lat = lon = None
                 elif not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
                     if -90 <= lon <= 90 and -180 <= lat <= 180:
-                        col.add(f"latitude {lat} is out of range; latitude and longitude look swapped.", row=row, field=F("latitude"), fix="swap the latitude and longitude values.")
+                        col.add(
+                            f"latitude {lat} is out of range; latitude and longitude look swapped.",
+                            row=row,
+                            field=F("latitude"),
+                            fix="swap the latitude and longitude values.",
+                        )
                     else:
-                        col.add(f"coordinates ({lat}, {lon}) are out of range.", row=row, field=F("latitude"), fix="latitude must be within -90..90 and longitude within -180..180.")
+                        col.add(
+                            f"coordinates ({lat}, {lon}) are out of range.",
+                            row=row,
+                            field=F("latitude"),
+                            fix="latitude must be within -90..90 and longitude within -180..180.",
+                        )
                     lat = lon = None
         elif has_xy and transformer is not None:
             x, y = parse_float(r.get("x", "")), parse_float(r.get("y", ""))
@@ -237,7 +272,12 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
                 else:
                     lon, lat = pt.x, pt.y
                 if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                    col.add(f"position ({pt.x}, {pt.y}) is not in degrees; the file's CRS is missing or wrong.", row=row, field="geometry", fix="save the file with its CRS, or reproject it to EPSG:4326.")
+                    col.add(
+                        f"position ({pt.x}, {pt.y}) is not in degrees; the file's CRS is missing or wrong.",
+                        row=row,
+                        field="geometry",
+                        fix="save the file with its CRS, or reproject it to EPSG:4326.",
+                    )
                     lon = lat = None
         if lat is not None and lon is not None and lat == 0 and lon == 0:
             col.add("coordinates are 0, 0 (a blank exported as zero).", row=row, field=F("latitude"), fix="fill in the school's real position.")
@@ -287,10 +327,19 @@ def _districts(t: Table, district: str | None) -> list[str]:
             v = district
             filled += 1
         elif v == "":
-            col.add("the school has no district.", row=row, field=F("district"), fix="fill in the district name (or give --district NAME for a file of one district).")
+            col.add(
+                "the school has no district.",
+                row=row,
+                field=F("district"),
+                fix="fill in the district name (or give --district NAME for a file of one district).",
+            )
         elif district and code_key(v) != code_key(district):
-            col.add(f"district '{v}' differs from the district given for this run ('{district}': --district or district in the policy).", row=row, field=F("district"),
-                    fix=f"correct the cell, or give --district {v} (a file of several districts needs no --district).")
+            col.add(
+                f"district '{v}' differs from the district given for this run ('{district}': --district or district in the policy).",
+                row=row,
+                field=F("district"),
+                fix=f"correct the cell, or give --district {v} (a file of several districts needs no --district).",
+            )
         out.append(v)
     if filled:
         t.notes.append(f"{t.source}: {filled} school(s) with a blank district are in district {district} (given for the run)")
@@ -313,7 +362,8 @@ def _check_xy_not_degrees(t: Table, crs: str) -> None:
         x, y, row = pts[0]
         col.add(
             f"x/y ({x}, {y}) look like longitude/latitude degrees, but the policy's crs {crs} is in metres.",
-            row=int(row), field=t.field("x"),
+            row=int(row),
+            field=t.field("x"),
             fix="name the columns longitude and latitude (and drop crs from the policy), or give x/y in metres of the crs.",
         )
 
@@ -348,7 +398,9 @@ def _check_swapped(t: Table, lats: list, lons: list) -> None:
             col.add(
                 f"latitude {la} and longitude {lo} look swapped: the school lies {km(la, lo):,.0f} km from the others, "
                 f"but swapped it would be {km(lo, la):,.0f} km from them.",
-                row=int(df["_row"].iloc[i]), field=t.field("latitude"), fix="swap the latitude and longitude values of this row.",
+                row=int(df["_row"].iloc[i]),
+                field=t.field("latitude"),
+                fix="swap the latitude and longitude values of this row.",
             )
             lats[i] = lons[i] = None
 
@@ -368,14 +420,25 @@ def _check_count_columns(t: Table) -> None:
             elif f < 0:
                 col.add(f"{c} is negative ({v}).", row=row, field=t.field(c), fix="write the number of teachers, 0 or more.")
             elif f > MAX_TEACHERS_PER_SCHOOL:
-                col.add(f"{c} = {v} is more teachers than any school has (limit {MAX_TEACHERS_PER_SCHOOL}).", row=row, field=t.field(c), fix="check for an extra digit or a total row.")
+                col.add(
+                    f"{c} = {v} is more teachers than any school has (limit {MAX_TEACHERS_PER_SCHOOL}).",
+                    row=row,
+                    field=t.field(c),
+                    fix="check for an extra digit or a total row.",
+                )
     given = [name for name, cols in COUNT_FORMS.items() if any(t.has(c) for c in cols)]
     if len(given) > 1:
         first = next(c for c in COUNT_FORMS[given[0]] if t.has(c))
-        col.add(f"teacher counts are given in {len(given)} ways ({', '.join(given)}).", row=t.header_row, field=t.field(first),
-                fix="give either one 'teachers' column, or 'male_teachers'/'female_teachers' (with the school's 'level'), or the split columns female_primary ... male_high.")
+        col.add(
+            f"teacher counts are given in {len(given)} ways ({', '.join(given)}).",
+            row=t.header_row,
+            field=t.field(first),
+            fix="give either one 'teachers' column, or 'male_teachers'/'female_teachers' (with the school's 'level'), or the split columns female_primary ... male_high.",
+        )
     if any(t.has(c) for c in GENDER_COUNT_COLUMNS) and not t.has("level"):
-        t.notes.append(f"{t.source}: male/female teacher counts without a school level column: their level is unknown, so they can only be planned where levels = \"mixed\"")
+        t.notes.append(
+            f'{t.source}: male/female teacher counts without a school level column: their level is unknown, so they can only be planned where levels = "mixed"'
+        )
 
 
 def teachers_from_counts(schools: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -438,9 +501,16 @@ def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | 
             col.add("the teacher has no school_id.", row=row, field=F("school_id"), fix="fill in the id of the teacher's school.")
         elif sid not in known:
             if id_key(sid) in by_key:
-                col.add(f"school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).", row=row, field=F("school_id"), fix=f"write '{by_key[id_key(sid)]}'.")
+                col.add(
+                    f"school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).",
+                    row=row,
+                    field=F("school_id"),
+                    fix=f"write '{by_key[id_key(sid)]}'.",
+                )
             else:
-                col.add(f"school_id '{sid}' is not in the schools file.", row=row, field=F("school_id"), fix="add the school to the schools file or correct the id.")
+                col.add(
+                    f"school_id '{sid}' is not in the schools file.", row=row, field=F("school_id"), fix="add the school to the schools file or correct the id."
+                )
     col.raise_if_any()
     if len(df) == 0:
         fail(path, "the roster has a header but no teachers.", fix="export the roster again with its rows.", row=t.header_row + 1)
@@ -465,8 +535,7 @@ def load_teachers(path: str | Path, schools: gpd.GeoDataFrame, *, policy: Policy
     return read_teachers(path, schools, policy)[0]
 
 
-def load_inputs(schools_path: str | Path, teachers_path: str | Path | None = None, crs: str | None = None, *,
-                policy: Policy | None = None) -> Inputs:
+def load_inputs(schools_path: str | Path, teachers_path: str | Path | None = None, crs: str | None = None, *, policy: Policy | None = None) -> Inputs:
     """Load schools and, if given, the roster; without a roster use the schools' counts.
 
     Parameters
@@ -489,8 +558,9 @@ def load_inputs(schools_path: str | Path, teachers_path: str | Path | None = Non
                 st.path,
                 "no roster was given and the schools file has no teacher counts.",
                 fix="give --teachers ROSTER (CSV or workbook), or add teacher counts to the schools file: 'teachers', "
-                    "'male_teachers'/'female_teachers' (with the school's 'level'), or female_primary ... male_high.",
-                row=st.header_row, field="teachers",
+                "'male_teachers'/'female_teachers' (with the school's 'level'), or female_primary ... male_high.",
+                row=st.header_row,
+                field="teachers",
             )
         teachers = teachers_from_counts(schools)
         if teachers.empty:

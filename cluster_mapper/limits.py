@@ -114,18 +114,20 @@ def check_model_size(n_units: int, n_pairs: int, available_bytes: int | None = N
         return need
     fits = max(0, int((MAX_FRACTION * avail - BASE_BYTES - BYTES_PER_UNIT * n_units) // BYTES_PER_PAIR))
     label = f" for {where}" if where else ""
-    raise InputError([
-        InputProblem(
-            "<problem size>",
-            f"the cluster model{label} has {n_units:,} school groups and {n_pairs:,} school-to-venue pairs within the travel limit; "
-            f"it would need about {_gb(need)} of memory, but only {_gb(avail)} is available "
-            f"(at most {int(MAX_FRACTION * 100)}% is used, so about {fits:,} pairs fit).",
-            "plan fewer districts at once (split the schools file by district, and do not set cross_district = true), "
-            "or set a shorter max_travel_minutes in the policy so fewer venues are within reach, or use a machine with more memory.",
-            None,
-            "max_travel_minutes",
-        )
-    ])
+    raise InputError(
+        [
+            InputProblem(
+                "<problem size>",
+                f"the cluster model{label} has {n_units:,} school groups and {n_pairs:,} school-to-venue pairs within the travel limit; "
+                f"it would need about {_gb(need)} of memory, but only {_gb(avail)} is available "
+                f"(at most {int(MAX_FRACTION * 100)}% is used, so about {fits:,} pairs fit).",
+                "plan fewer districts at once (split the schools file by district, and do not set cross_district = true), "
+                "or set a shorter max_travel_minutes in the policy so fewer venues are within reach, or use a machine with more memory.",
+                None,
+                "max_travel_minutes",
+            )
+        ]
+    )
 
 
 __all__ = ["check_model_size", "estimate_model_bytes", "available_memory_bytes", "BYTES_PER_PAIR", "MAX_FRACTION"]

@@ -62,8 +62,22 @@ NETWORK_COORD_BUDGET = 150_000
 
 #: Cluster colours (no red: red marks teachers not placed).
 PALETTE = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-    "#393b79", "#637939", "#8c6d31", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#e6550d",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#7b4173",
+    "#3182bd",
+    "#31a354",
+    "#756bb1",
+    "#e6550d",
 ]
 NOT_PLACED_COLOUR = "#d62728"
 
@@ -88,8 +102,7 @@ def script_json(obj: Any) -> str:
     ``</script>`` nor ``<!--`` can appear; U+2028/U+2029 are escaped too.
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def type_key(gender_group: str, level_group: str) -> str:
@@ -166,8 +179,11 @@ def plan_payload(plan) -> dict:
     if pf.geodata is None:
         from .errors import fail
 
-        fail(Path(getattr(pf, "directory", ".")) / "clusters.geojson", "the plan has no clusters.geojson, so there is nothing to draw.",
-             fix="write the plan again with `cluster-mapper plan`.")
+        fail(
+            Path(getattr(pf, "directory", ".")) / "clusters.geojson",
+            "the plan has no clusters.geojson, so there is nothing to draw.",
+            fix="write the plan again with `cluster-mapper plan`.",
+        )
     geo = pf.geodata
     summary = pf.summary
     a = pf.assignments.copy()
@@ -187,14 +203,20 @@ def plan_payload(plan) -> dict:
     schools = []
     for _i, r in enumerate(sch.itertuples(index=False)):
         pt = r.geometry
-        schools.append([
-            esc(r.name), esc(r.school_id), _r(pt.y), _r(pt.x), esc(r.school_gender),
-            1 if _truthy(r.can_host) else 0,
-            school_text.get(r.school_id, "no teachers"),
-            int(heads.get(r.school_id, 0)),
-            esc(edit_notes.get(r.school_id, "")),
-            alternatives.get(r.school_id, []),
-        ])
+        schools.append(
+            [
+                esc(r.name),
+                esc(r.school_id),
+                _r(pt.y),
+                _r(pt.x),
+                esc(r.school_gender),
+                1 if _truthy(r.can_host) else 0,
+                school_text.get(r.school_id, "no teachers"),
+                int(heads.get(r.school_id, 0)),
+                esc(edit_notes.get(r.school_id, "")),
+                alternatives.get(r.school_id, []),
+            ]
+        )
 
     for row in schools:  # venue ids to school indices (alternatives whose venue is not drawn are dropped)
         row[9] = [[c, sidx[v], m] for c, v, m in row[9] if v in sidx]
@@ -228,10 +250,19 @@ def plan_payload(plan) -> dict:
                 ring = [[_r(y), _r(x)] for x, y in hull.exterior.coords]
             elif hull.geom_type == "LineString":
                 ring = [[_r(y), _r(x)] for x, y in hull.coords]
-        clusters.append([
-            esc(c.cluster_id), key, colours[ci], sidx.get(c.venue_school_id, -1), int(_num(c.n_teachers)), int(_num(c.n_schools)),
-            round(_num(c.max_travel_minutes), 1), ring, members,
-        ])
+        clusters.append(
+            [
+                esc(c.cluster_id),
+                key,
+                colours[ci],
+                sidx.get(c.venue_school_id, -1),
+                int(_num(c.n_teachers)),
+                int(_num(c.n_schools)),
+                round(_num(c.max_travel_minutes), 1),
+                ring,
+                members,
+            ]
+        )
 
     np_rows = a[(a["status"] != "placed") & ~head_mask]
     not_placed = []
@@ -248,19 +279,30 @@ def plan_payload(plan) -> dict:
     policy = summary.get("policy") or {}
     source = summary.get("travel_source", "")
     mode = policy.get("travel_mode", "walk")
-    travel_word = {"network": f"{'walking' if mode == 'walk' else 'driving'} on the road network",
-                   "matrix": "from the travel-time table given", "straight_line": "STRAIGHT-LINE estimate, not road travel"}.get(source, esc(source))
+    travel_word = {
+        "network": f"{'walking' if mode == 'walk' else 'driving'} on the road network",
+        "matrix": "from the travel-time table given",
+        "straight_line": "STRAIGHT-LINE estimate, not road travel",
+    }.get(source, esc(source))
     pol_path = (summary.get("inputs") or {}).get("policy")
     return {
         "title": esc(Path(pol_path).name if pol_path else "default policy"),
-        "s": schools, "c": clusters, "o": outside, "np": not_placed,
+        "s": schools,
+        "c": clusters,
+        "o": outside,
+        "np": not_placed,
         "types": [[k, esc(v)] for k, v in sorted(types.items(), key=lambda kv: _type_order(kv[0]))],
-        "travel": esc(travel_word), "straight": source == "straight_line",
+        "travel": esc(travel_word),
+        "straight": source == "straight_line",
         "gen": gen_schools,
-        "stats": {"clusters": int(len(cl)), "placed": int(summary.get("teachers_placed", 0)),
-                  "not_placed": int(summary.get("teachers_not_placed", 0)),
-                  "head": int(summary.get("head_teachers_left_out", 0)),
-                  "mean": _num(summary.get("mean_travel_minutes")), "max": _num(summary.get("max_travel_minutes"))},
+        "stats": {
+            "clusters": int(len(cl)),
+            "placed": int(summary.get("teachers_placed", 0)),
+            "not_placed": int(summary.get("teachers_not_placed", 0)),
+            "head": int(summary.get("head_teachers_left_out", 0)),
+            "mean": _num(summary.get("mean_travel_minutes")),
+            "max": _num(summary.get("max_travel_minutes")),
+        },
     }
 
 
@@ -307,6 +349,7 @@ def map_context(plan, network: bool = True) -> dict:
 
 def changed_schools(before, after, payload: dict, before_label: str) -> list:
     """Schools whose cluster or venue differs between two plans: ``[[school index, before text, after text], ...]`` (escaped)."""
+
     def where(p) -> dict[str, str]:
         a = p.assignments
         placed = a[a["status"] == "placed"]
@@ -438,14 +481,21 @@ MAP_JS = "\n" + _asset("map.js")
 def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_note: str, compare: bool) -> tuple[str, str, list[str]]:
     P = payloads[0][1]
     if compare:
-        head = "<h4>Scenario comparison</h4><div>" + "<br>".join(
-            f"<b>{esc(label)}</b>: {p['stats']['clusters']:,} clusters, {p['stats']['placed']:,} placed, {p['stats']['not_placed']:,} not placed"
-            for label, p in payloads) + "</div>"
+        head = (
+            "<h4>Scenario comparison</h4><div>"
+            + "<br>".join(
+                f"<b>{esc(label)}</b>: {p['stats']['clusters']:,} clusters, {p['stats']['placed']:,} placed, {p['stats']['not_placed']:,} not placed"
+                for label, p in payloads
+            )
+            + "</div>"
+        )
     else:
         st = P["stats"]
-        head = (f"<h4>Cluster plan ({P['title']})</h4><div>{st['clusters']:,} clusters; {st['placed']:,} teachers placed, "
-                f"{st['not_placed']:,} not placed (of whom {st['head']:,} head teachers, by policy)<br>"
-                f"travel to venue: mean {st['mean']:.1f}, longest {st['max']:.1f} minutes</div>")
+        head = (
+            f"<h4>Cluster plan ({P['title']})</h4><div>{st['clusters']:,} clusters; {st['placed']:,} teachers placed, "
+            f"{st['not_placed']:,} not placed (of whom {st['head']:,} head teachers, by policy)<br>"
+            f"travel to venue: mean {st['mean']:.1f}, longest {st['max']:.1f} minutes</div>"
+        )
     tail = f"<div>Travel times: {P['travel']}</div>"
     if P["straight"]:
         tail = "<div class='warn'>Travel times are straight-line estimates, not road travel.</div>"
@@ -462,8 +512,17 @@ def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_not
     return json.dumps(head), json.dumps(tail), attrib
 
 
-def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net_generated: bool = False,
-              net_note: str = "", *, compare: bool = False, renderer: str = "auto", context: dict | None = None, extra=None):
+def build_map(
+    payloads: list[tuple[str, dict]],
+    network: list | None = None,
+    net_generated: bool = False,
+    net_note: str = "",
+    *,
+    compare: bool = False,
+    renderer: str = "auto",
+    context: dict | None = None,
+    extra=None,
+):
     """A folium Map drawing one plan (layers per cluster type) or several scenarios (a layer each).
 
     ``context`` (see :func:`map_context`) adds the offline layers that say
@@ -526,8 +585,9 @@ def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net
                 parts.append(f"{key}:{script_json(context[key])},g{key}:{g.get_name()}")
         if parts:
             ctx_js = "{" + ",".join(parts) + ",pnote:" + script_json(context.get("pnote", "")) + "}"
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False,
-                     attr="&copy; OpenStreetMap contributors, ODbL").add_to(m)
+    folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, attr="&copy; OpenStreetMap contributors, ODbL"
+    ).add_to(m)
     if extra is not None:
         extra(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -535,17 +595,19 @@ def build_map(payloads: list[tuple[str, dict]], network: list | None = None, net
     head, tail, attrib = _legend_parts(payloads, net_generated, net_note, compare)
     if context and context.get("d"):
         attrib = [*attrib, "Boundary: OCHA/HDX"]
-    js = (MAP_JS.replace("__MAP__", m.get_name())
-          .replace("__PLANS__", "[" + ",".join(plans_js) + "]")
-          .replace("__NET__", script_json(network) if network else "null")
-          .replace("__NETGROUP__", net_group)
-          .replace("__CANVAS__", "true" if canvas else "false")
-          .replace("__EDIT__", "false" if compare else "true")
-          .replace("__CTX__", ctx_js)
-          .replace("__NETGEN__", "true" if net_generated else "false")
-          .replace("__LEGEND_HEAD__", head.replace("<", "\\u003c").replace(">", "\\u003e"))
-          .replace("__LEGEND_TAIL__", tail.replace("<", "\\u003c").replace(">", "\\u003e"))
-          .replace("__ATTRIB__", script_json(attrib)))
+    js = (
+        MAP_JS.replace("__MAP__", m.get_name())
+        .replace("__PLANS__", "[" + ",".join(plans_js) + "]")
+        .replace("__NET__", script_json(network) if network else "null")
+        .replace("__NETGROUP__", net_group)
+        .replace("__CANVAS__", "true" if canvas else "false")
+        .replace("__EDIT__", "false" if compare else "true")
+        .replace("__CTX__", ctx_js)
+        .replace("__NETGEN__", "true" if net_generated else "false")
+        .replace("__LEGEND_HEAD__", head.replace("<", "\\u003c").replace(">", "\\u003e"))
+        .replace("__LEGEND_TAIL__", tail.replace("<", "\\u003c").replace(">", "\\u003e"))
+        .replace("__ATTRIB__", script_json(attrib))
+    )
 
     class _Layers(MacroElement):
         _template = Template("{% macro script(this, kwargs) %}" + "{{ this.js }}" + "{% endmacro %}")

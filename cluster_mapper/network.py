@@ -68,9 +68,27 @@ NETWORK_FORMATS = {
 #: ``highway`` values a car cannot use (dropped in drive mode).
 NON_MOTORABLE_HIGHWAYS = frozenset(
     {
-        "footway", "path", "track", "steps", "pedestrian", "cycleway", "bridleway",
-        "corridor", "elevator", "escalator", "platform", "bus_guideway", "raceway",
-        "abandoned", "construction", "proposed", "planned", "razed", "no", "rest_area", "services",
+        "footway",
+        "path",
+        "track",
+        "steps",
+        "pedestrian",
+        "cycleway",
+        "bridleway",
+        "corridor",
+        "elevator",
+        "escalator",
+        "platform",
+        "bus_guideway",
+        "raceway",
+        "abandoned",
+        "construction",
+        "proposed",
+        "planned",
+        "razed",
+        "no",
+        "rest_area",
+        "services",
     }
 )
 #: ``service`` values a car cannot use for through travel (drive mode).
@@ -78,18 +96,41 @@ NON_MOTORABLE_SERVICE = frozenset({"parking", "parking_aisle", "private", "emerg
 #: ``highway`` values a walker cannot use (dropped in walk mode).
 NON_WALKABLE_HIGHWAYS = frozenset(
     {
-        "motorway", "motorway_link", "cycleway", "bus_guideway", "raceway", "platform",
-        "abandoned", "construction", "proposed", "planned", "razed", "no", "rest_area", "services",
+        "motorway",
+        "motorway_link",
+        "cycleway",
+        "bus_guideway",
+        "raceway",
+        "platform",
+        "abandoned",
+        "construction",
+        "proposed",
+        "planned",
+        "razed",
+        "no",
+        "rest_area",
+        "services",
     }
 )
 
 #: Typical free-flow speeds (km/h) on hilly rural roads, used in drive mode for
 #: road types whose edges carry no ``maxspeed`` tag.
 DEFAULT_DRIVE_SPEEDS_KMH = {
-    "motorway": 80.0, "motorway_link": 50.0, "trunk": 60.0, "trunk_link": 40.0,
-    "primary": 50.0, "primary_link": 35.0, "secondary": 40.0, "secondary_link": 30.0,
-    "tertiary": 30.0, "tertiary_link": 25.0, "unclassified": 25.0, "residential": 20.0,
-    "living_street": 10.0, "service": 15.0, "road": 25.0,
+    "motorway": 80.0,
+    "motorway_link": 50.0,
+    "trunk": 60.0,
+    "trunk_link": 40.0,
+    "primary": 50.0,
+    "primary_link": 35.0,
+    "secondary": 40.0,
+    "secondary_link": 30.0,
+    "tertiary": 30.0,
+    "tertiary_link": 25.0,
+    "unclassified": 25.0,
+    "residential": 20.0,
+    "living_street": 10.0,
+    "service": 15.0,
+    "road": 25.0,
 }
 #: Speed (km/h) for drive edges of an unknown road type without ``maxspeed``.
 FALLBACK_DRIVE_SPEED_KMH = 25.0
@@ -152,7 +193,11 @@ def _read_osm_file(path: Path, fmt: str, travel: TravelPolicy) -> osm.OsmRoads:
             with _open_binary(path) as fh:
                 head = fh.read(65536)
         except Exception as exc:  # noqa: BLE001 - OSError (bad bz2/gzip stream), EOFError (truncated)
-            fail(path, f"the file could not be read ({type(exc).__name__}: {exc}).", fix="check that the download finished and that the file is OSM XML (.osm, .osm.bz2).")
+            fail(
+                path,
+                f"the file could not be read ({type(exc).__name__}: {exc}).",
+                fix="check that the download finished and that the file is OSM XML (.osm, .osm.bz2).",
+            )
         _refuse_dtd(path, head)
     try:
         return osm.read_osm_roads(path, lambda tags: _way_allowed(tags, travel.travel_mode), kind="xml" if fmt == "osm_xml" else "pbf")
@@ -173,9 +218,17 @@ def _overpass_json_from_json(path: Path) -> dict[str, Any]:
         with _open_binary(path) as fh:
             data = json.loads(fh.read().decode("utf-8-sig"))
     except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
-        fail(path, f"the file could not be read as JSON ({type(exc).__name__}: {exc}).", fix="check that the download finished; the file must be an Overpass API JSON response.")
+        fail(
+            path,
+            f"the file could not be read as JSON ({type(exc).__name__}: {exc}).",
+            fix="check that the download finished; the file must be an Overpass API JSON response.",
+        )
     if not isinstance(data, dict) or not isinstance(data.get("elements"), list):
-        fail(path, "this JSON file is not an Overpass API response (no 'elements' list).", fix="download the roads with Overpass using [out:json], or give an osmnx .graphml file.")
+        fail(
+            path,
+            "this JSON file is not an Overpass API response (no 'elements' list).",
+            fix="download the roads with Overpass using [out:json], or give an osmnx .graphml file.",
+        )
     return data
 
 
@@ -212,7 +265,11 @@ def _graph_from_roads(path: Path, roads: osm.OsmRoads, travel: TravelPolicy, sim
 
     if not roads.ways:
         what = "motorable roads" if travel.travel_mode == "drive" else "roads or paths"
-        fail(path, f"the file has no {what} ({roads.n_ways_read} {ways_word} in total) for travel_mode '{travel.travel_mode}'.", fix="check that the extract covers the district and includes highway=* ways.")
+        fail(
+            path,
+            f"the file has no {what} ({roads.n_ways_read} {ways_word} in total) for travel_mode '{travel.travel_mode}'.",
+            fix="check that the extract covers the district and includes highway=* ways.",
+        )
     # ways clipped at the extract edge reference nodes outside it: they are
     # split there (never joined across the missing node)
     ways = osm.split_at_missing_nodes(roads)
@@ -244,7 +301,11 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
         DET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)  # safety check only
         G = osm.load_graphml(raw.decode("utf-8"))
     except Exception as exc:  # noqa: BLE001 - any failure on a user's file becomes a message
-        fail(path, f"the file could not be read as a GraphML road network ({type(exc).__name__}: {exc}).", fix="save the network with osmnx.save_graphml, or give an .osm / Overpass .json file.")
+        fail(
+            path,
+            f"the file could not be read as a GraphML road network ({type(exc).__name__}: {exc}).",
+            fix="save the network with osmnx.save_graphml, or give an .osm / Overpass .json file.",
+        )
     if not isinstance(G, nx.MultiDiGraph):
         G = nx.MultiDiGraph(G)
     # graph-level values come back as text: recompute travel minutes and notes
@@ -317,7 +378,11 @@ def load_network(path: str | Path, travel: TravelPolicy, *, simplify: bool = Tru
         fail(path, "this is a folder, not a road network file.", fix="give the path of a .graphml, .osm.pbf, .osm(.bz2) or Overpass .json(.gz) file.")
     fmt = _network_format(path)
     if fmt is None:
-        fail(path, f"unknown road network file type '{''.join(path.suffixes) or path.name}'.", fix="use an osmnx .graphml(.gz), OSM PBF .osm.pbf, OSM XML .osm(.bz2/.gz) or Overpass .json(.gz) file.")
+        fail(
+            path,
+            f"unknown road network file type '{''.join(path.suffixes) or path.name}'.",
+            fix="use an osmnx .graphml(.gz), OSM PBF .osm.pbf, OSM XML .osm(.bz2/.gz) or Overpass .json(.gz) file.",
+        )
     if path.stat().st_size == 0:
         fail(path, "the road network file is empty.", fix="download or export the network again.")
 
@@ -330,10 +395,18 @@ def load_network(path: str | Path, travel: TravelPolicy, *, simplify: bool = Tru
         G = _graph_from_roads(path, _read_osm_file(path, fmt, travel), travel, simplify, "highway ways")
 
     if len(G) == 0 or len(G.edges) == 0:
-        fail(path, f"the road network is empty for travel_mode '{travel.travel_mode}' (no usable roads).", fix="check that the file covers the area and has roads usable by this travel mode.")
+        fail(
+            path,
+            f"the road network is empty for travel_mode '{travel.travel_mode}' (no usable roads).",
+            fix="check that the file covers the area and has roads usable by this travel mode.",
+        )
     missing_xy = [n for n, d in G.nodes(data=True) if "x" not in d or "y" not in d]
     if missing_xy:
-        fail(path, f"{len(missing_xy)} node(s) have no x/y coordinates (e.g. node {missing_xy[0]}).", fix="give a network whose nodes have x (longitude) and y (latitude).")
+        fail(
+            path,
+            f"{len(missing_xy)} node(s) have no x/y coordinates (e.g. node {missing_xy[0]}).",
+            fix="give a network whose nodes have x (longitude) and y (latitude).",
+        )
     no_length = sum(1 for *_, ln in G.edges(data="length") if ln is None or not np.isfinite(float(ln)))
     if no_length:
         fail(path, f"{no_length} edge(s) have no length.", fix="add edge lengths in metres (osmnx.distance.add_edge_lengths) and save again.")
@@ -377,7 +450,11 @@ def download_network(place_or_polygon: str | Any, travel: TravelPolicy) -> nx.Mu
     try:
         G = osm.download_graph(place_or_polygon, network_type)
     except Exception as exc:  # noqa: BLE001 - any download failure becomes a message
-        fail("<download>", f"downloading the road network failed ({type(exc).__name__}: {exc}).", fix="check the internet connection and the place name, or give a network file instead.")
+        fail(
+            "<download>",
+            f"downloading the road network failed ({type(exc).__name__}: {exc}).",
+            fix="check the internet connection and the place name, or give a network file instead.",
+        )
     G.graph["travel_notes"] = []
     G.graph["travel_mode"] = travel.travel_mode
     return G
@@ -426,15 +503,26 @@ def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Ite
     extents = []
     for p in paths:
         if not p.is_file():
-            fail(p, "the elevation raster does not exist." if not p.exists() else "this is a folder, not an elevation raster.", fix="check the path given to --elevation (or elevation in the policy).")
+            fail(
+                p,
+                "the elevation raster does not exist." if not p.exists() else "this is a folder, not an elevation raster.",
+                fix="check the path given to --elevation (or elevation in the policy).",
+            )
         try:
             with rasterio.open(p) as r:
                 crs, bounds = r.crs, r.bounds
         except Exception as exc:  # noqa: BLE001 - GDAL raises RasterioIOError and others for non-rasters
-            fail(p, f"this is not a readable raster ({type(exc).__name__}: {exc}).", fix="give a GeoTIFF elevation model (DEM), e.g. an SRTM or Copernicus GLO-30 tile.")
+            fail(
+                p,
+                f"this is not a readable raster ({type(exc).__name__}: {exc}).",
+                fix="give a GeoTIFF elevation model (DEM), e.g. an SRTM or Copernicus GLO-30 tile.",
+            )
         if crs is None:
-            fail(p, "the elevation raster declares no coordinate reference system, so its cells cannot be placed on the map.",
-                 fix="save it with its CRS, e.g. gdal_edit.py -a_srs EPSG:4326 dem.tif (EPSG:4326 for longitude/latitude tiles).")
+            fail(
+                p,
+                "the elevation raster declares no coordinate reference system, so its cells cannot be placed on the map.",
+                fix="save it with its CRS, e.g. gdal_edit.py -a_srs EPSG:4326 dem.tif (EPSG:4326 for longitude/latitude tiles).",
+            )
         extents.append((p, crs, bounds))
     nodes = list(G.nodes)
     lon = np.array([float(G.nodes[n]["x"]) for n in nodes])
@@ -462,9 +550,12 @@ def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Ite
     names = ", ".join(p.name for p in paths)
     if not found and len(G):
         spans = "; ".join(f"{p.name} spans {b.left:.4f}..{b.right:.4f}, {b.bottom:.4f}..{b.top:.4f} in {c.to_string()}" for p, c, b in extents)
-        fail(paths[0], f"the elevation raster{'s' if len(paths) > 1 else ''} ({names}) cover{'' if len(paths) > 1 else 's'} none of the {len(G):,} network nodes "
-             f"(the network spans longitude {lon.min():.4f}..{lon.max():.4f}, latitude {lat.min():.4f}..{lat.max():.4f}; {spans}).",
-             fix="give the elevation tiles of the network's area.")
+        fail(
+            paths[0],
+            f"the elevation raster{'s' if len(paths) > 1 else ''} ({names}) cover{'' if len(paths) > 1 else 's'} none of the {len(G):,} network nodes "
+            f"(the network spans longitude {lon.min():.4f}..{lon.max():.4f}, latitude {lat.min():.4f}..{lat.max():.4f}; {spans}).",
+            fix="give the elevation tiles of the network's area.",
+        )
     nx.set_node_attributes(G, found, name="elevation")
     share = len(found) / max(len(G), 1)
     G.graph["travel_notes"] = [n for n in G.graph.get("travel_notes", []) if not n.startswith(ELEVATION_NOTE)]
@@ -585,7 +676,9 @@ def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGr
                 d.pop("grade", None)
         n_flat = int((~has).sum())
         if not elev or n_flat == len(edges):
-            notes.append(f"no elevation on the network: walking times use the flat speed of {travel.walking_speed_kmh:g} km/h everywhere, which underestimates travel in hills")
+            notes.append(
+                f"no elevation on the network: walking times use the flat speed of {travel.walking_speed_kmh:g} km/h everywhere, which underestimates travel in hills"
+            )
         elif n_flat:
             notes.append(f"{n_flat} of {len(edges)} edges lack elevation at an end and are walked at the flat {travel.walking_speed_kmh:g} km/h")
         else:

@@ -205,7 +205,11 @@ def read_osm_roads(path: str | Path, keep_way: WayFilter, *, kind: Literal["pbf"
     roads.missing_nodes = used - roads.nodes.keys()
     log.info(
         "%s: %d of %d highway ways kept, %d nodes (%d missing)",
-        path.name, len(roads.ways), roads.n_ways_read, len(roads.nodes), len(roads.missing_nodes),
+        path.name,
+        len(roads.ways),
+        roads.n_ways_read,
+        len(roads.nodes),
+        len(roads.missing_nodes),
     )
     return roads
 

@@ -44,8 +44,22 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Cells that get a leading apostrophe: formulas, and cells already starting with one.
 _ESCAPED = (*FORMULA_START, "'")
 ASSIGNMENT_COLUMNS = [
-    "teacher_id", "school_id", "unit_id", "district", "cluster_id", "venue_school_id", "travel_minutes",
-    "status", "reason", "suggestion", "gender", "level", "role", "n_teachers", "subject", "edits",
+    "teacher_id",
+    "school_id",
+    "unit_id",
+    "district",
+    "cluster_id",
+    "venue_school_id",
+    "travel_minutes",
+    "status",
+    "reason",
+    "suggestion",
+    "gender",
+    "level",
+    "role",
+    "n_teachers",
+    "subject",
+    "edits",
 ]
 
 
@@ -129,7 +143,7 @@ def recover_interrupted(out: str | Path) -> list[str]:
     if not out.parent.is_dir():
         return done
     for p in sorted(out.parent.glob(f".{out.name}.*-*")):
-        kind, _, rest = p.name[len(out.name) + 2:].partition("-")
+        kind, _, rest = p.name[len(out.name) + 2 :].partition("-")
         try:
             pid = int(rest.split("-")[0])
         except ValueError:
@@ -190,24 +204,48 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
         su = units[units["school_id"] == sid]
         c = counts.get(sid) if sid in counts.index.get_level_values(0) else None
         by = {f"{g}_{lvl}": int(n) for (g, lvl), n in (c.items() if c is not None else [])}
-        feats.append({
-            "kind": "school", "school_id": sid, "name": s["name"], "district": s["district"], "school_gender": s["gender"],
-            "can_host": bool(s["can_host"]), "cluster_id": ";".join(sorted(x for x in su["cluster_id"] if x)),
-            "travel_minutes": float(su["travel_minutes"].max()) if su["travel_minutes"].notna().any() else None,
-            "teachers": json.dumps(by), "not_placed": int(su.loc[su["status"] != "placed", "n_teachers"].sum()),
-            "reason": " | ".join(r for r in su["reason"] if r), "suggestion": " | ".join(r for r in su["suggestion"] if r),
-            "geometry": s.geometry,
-        })
+        feats.append(
+            {
+                "kind": "school",
+                "school_id": sid,
+                "name": s["name"],
+                "district": s["district"],
+                "school_gender": s["gender"],
+                "can_host": bool(s["can_host"]),
+                "cluster_id": ";".join(sorted(x for x in su["cluster_id"] if x)),
+                "travel_minutes": float(su["travel_minutes"].max()) if su["travel_minutes"].notna().any() else None,
+                "teachers": json.dumps(by),
+                "not_placed": int(su.loc[su["status"] != "placed", "n_teachers"].sum()),
+                "reason": " | ".join(r for r in su["reason"] if r),
+                "suggestion": " | ".join(r for r in su["suggestion"] if r),
+                "geometry": s.geometry,
+            }
+        )
     for c in plan.clusters.itertuples(index=False):
         members = units[units["cluster_id"] == c.cluster_id]
         venue = schools.loc[c.venue_school_id].geometry
-        base = {"cluster_id": c.cluster_id, "district": c.district, "gender_group": c.gender_group, "level_group": c.level_group,
-                "venue_school_id": c.venue_school_id, "n_teachers": c.n_teachers, "n_schools": c.n_schools}
+        base = {
+            "cluster_id": c.cluster_id,
+            "district": c.district,
+            "gender_group": c.gender_group,
+            "level_group": c.level_group,
+            "venue_school_id": c.venue_school_id,
+            "n_teachers": c.n_teachers,
+            "n_schools": c.n_schools,
+        }
         feats.append({**base, "kind": "venue", "school_id": c.venue_school_id, "name": schools.loc[c.venue_school_id, "name"], "geometry": venue})
         for m in members.itertuples(index=False):
             if m.school_id != c.venue_school_id:
-                feats.append({**base, "kind": "member_line", "school_id": m.school_id, "name": schools.loc[m.school_id, "name"],
-                              "travel_minutes": float(m.travel_minutes), "geometry": LineString([schools.loc[m.school_id].geometry, venue])})
+                feats.append(
+                    {
+                        **base,
+                        "kind": "member_line",
+                        "school_id": m.school_id,
+                        "name": schools.loc[m.school_id, "name"],
+                        "travel_minutes": float(m.travel_minutes),
+                        "geometry": LineString([schools.loc[m.school_id].geometry, venue]),
+                    }
+                )
         pts = MultiPoint([schools.loc[s].geometry for s in members["school_id"]])
         feats.append({**base, "kind": "hull", "geometry": pts.convex_hull})
     return gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326")
@@ -216,8 +254,12 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
 def plan_summary(plan) -> dict:
     """The ``summary.json`` content of a plan."""
     travel_spec = plan.travel_spec or {"source": plan.travel.source}
-    inputs = {"schools": plan.inputs.schools_path, "teachers": plan.inputs.teachers_path, "policy": plan.policy_path,
-              **{k: v for k, v in travel_spec.items() if k.endswith("_path")}}
+    inputs = {
+        "schools": plan.inputs.schools_path,
+        "teachers": plan.inputs.teachers_path,
+        "policy": plan.policy_path,
+        **{k: v for k, v in travel_spec.items() if k.endswith("_path")},
+    }
     edits = getattr(plan, "edits", None)
     if edits is not None:
         inputs["edits"] = str(Path(edits.path).resolve())
@@ -258,8 +300,13 @@ def plan_summary(plan) -> dict:
         "input_sha256": hashes,
         "notes": plan.notes,
         "revised_from": getattr(plan, "revised_from", None),
-        "edits": None if edits is None else {"file": str(Path(edits.path).resolve()), "rows": len(edits.rows),
-                                               "actions": {a: len(edits.of(a)) for a in sorted({e.action for e in edits.rows})}},
+        "edits": None
+        if edits is None
+        else {
+            "file": str(Path(edits.path).resolve()),
+            "rows": len(edits.rows),
+            "actions": {a: len(edits.of(a)) for a in sorted({e.action for e in edits.rows})},
+        },
         "changes": _changes_summary(plan),
     }
     if getattr(plan, "support", None) is not None:  # facilitators: figures, file and hash
@@ -291,7 +338,12 @@ def check_output_folder(out: str | Path) -> None:
     if not out.exists() and not out.is_symlink():
         return
     if not out.is_dir():
-        fail(out, "--out names an existing file; a plan is a folder and would replace it.", fix="give a new folder name for --out, such as outputs/plan.", field="out")
+        fail(
+            out,
+            "--out names an existing file; a plan is a folder and would replace it.",
+            fix="give a new folder name for --out, such as outputs/plan.",
+            field="out",
+        )
     entries = list(out.iterdir())
     if not entries:
         return
@@ -302,8 +354,12 @@ def check_output_folder(out: str | Path) -> None:
         ours = False
     if not ours:
         shown = ", ".join(sorted(e.name for e in entries)[:3])
-        fail(out, f"--out is a folder that holds other files ({shown}{', ...' if len(entries) > 3 else ''}), not a plan; writing the plan would delete them.",
-             fix="give a new or empty folder for --out, such as outputs/plan.", field="out")
+        fail(
+            out,
+            f"--out is a folder that holds other files ({shown}{', ...' if len(entries) > 3 else ''}), not a plan; writing the plan would delete them.",
+            fix="give a new or empty folder for --out, such as outputs/plan.",
+            field="out",
+        )
 
 
 def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
@@ -406,8 +462,20 @@ def read_plan(directory: str | Path) -> SavedPlan:
     policy = policy_from_dict(summary.get("policy") or {}, source=str(d / "summary.json"))
     from .support.files import read_support
 
-    return SavedPlan(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"), summary, geo, policy,
-                     support=read_support(d, summary))
+    return SavedPlan(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"), summary, geo, policy, support=read_support(d, summary))
 
 
-__all__ = ["write_plan", "write_review", "read_plan", "SavedPlan", "plan_summary", "atomic_directory", "recover_interrupted", "check_output_folder", "write_csv", "read_plan_csv", "file_sha256", "plan_geodata"]
+__all__ = [
+    "write_plan",
+    "write_review",
+    "read_plan",
+    "SavedPlan",
+    "plan_summary",
+    "atomic_directory",
+    "recover_interrupted",
+    "check_output_folder",
+    "write_csv",
+    "read_plan_csv",
+    "file_sha256",
+    "plan_geodata",
+]

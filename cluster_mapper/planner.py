@@ -312,8 +312,10 @@ def solve_plan(
             minutes = {(int(m), int(v)): t for m, v, t in zip(problem.pair_member, problem.pair_venue, problem.pair_minutes, strict=False)}
             units.loc[rows[placed], "travel_minutes"] = [minutes[(int(i), int(sol.venue_of[i]))] for i in np.flatnonzero(placed)]
     if moved_note:
-        notes.append("revision: fewest teachers moved from their previous venue among the plans that place the most teachers, then least travel; "
-                     "the lower bound holds for plans that place as many teachers and move no more")
+        notes.append(
+            "revision: fewest teachers moved from their previous venue among the plans that place the most teachers, then least travel; "
+            "the lower bound holds for plans that place as many teachers and move no more"
+        )
     if progress:
         progress("explaining who could not be placed", 1.0)
 
@@ -509,8 +511,9 @@ def _typed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.D
     return pd.concat(parts, ignore_index=True).sort_values(["venue", "member"], kind="stable").reset_index(drop=True)
 
 
-def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | None = None,
-                   reserved: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _name_clusters(
+    units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | None = None, reserved: set[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Give clusters stable ids and build the cluster table.
 
     Clusters kept from a previous plan keep their ids (``kept``: venue unit to
@@ -520,7 +523,9 @@ def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | N
     kept = kept or {}
     placed = units[units["status"] == "placed"]
     by_id = units.set_index("unit_id")
-    venues = sorted(set(placed["venue_unit"]), key=lambda u: (by_id.at[u, "region"], by_id.at[u, "gender_group"], by_id.at[u, "level_group"], by_id.at[u, "school_id"]))
+    venues = sorted(
+        set(placed["venue_unit"]), key=lambda u: (by_id.at[u, "region"], by_id.at[u, "gender_group"], by_id.at[u, "level_group"], by_id.at[u, "school_id"])
+    )
     counters: dict[tuple, int] = {}
     cluster_of: dict[str, str] = {v: kept[v] for v in venues if v in kept}
     used = set(cluster_of.values()) | set(reserved or ())
@@ -635,11 +640,11 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     if dp.gender == "segregated" and u["gender_group"] != "mixed":
         pool = region[region["level_group"] == u["level_group"]]
         if _best_total(u, pool, pool[pool["can_host"]], tt, limit) >= dp.min_teachers:
-            changes.append("gender = \"mixed\" for the district")
+            changes.append('gender = "mixed" for the district')
     if dp.levels == "separate" and u["level_group"] != "mixed":
         pool = region[region["gender_group"] == u["gender_group"]]
         if _best_total(u, pool, pool[pool["can_be_venue"]], tt, limit) >= dp.min_teachers:
-            changes.append("levels = \"mixed\"")
+            changes.append('levels = "mixed"')
     if not in_reach:
         best = min((m for m, _ in reach), default=float("inf"))
         need = f"max_travel_minutes = {int(np.ceil(best))}" if np.isfinite(best) else "a road to a host school"
@@ -650,7 +655,11 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         to_h = tt.minutes(u["school_id"], h)
         if not np.isfinite(to_h):
             continue
-        times = [(max(tt.minutes(s, h), to_h), int(k)) for s, k in zip(same["school_id"], same["n_teachers"], strict=False) if s != u["school_id"] and np.isfinite(tt.minutes(s, h))]
+        times = [
+            (max(tt.minutes(s, h), to_h), int(k))
+            for s, k in zip(same["school_id"], same["n_teachers"], strict=False)
+            if s != u["school_id"] and np.isfinite(tt.minutes(s, h))
+        ]
         within = n + sum(k for m, k in times if m <= limit)
         if to_h <= limit:
             best_total = max(best_total, within)
@@ -674,7 +683,10 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
             "; or ".join(opts + changes),
         )
     if dp.n_clusters is not None:
-        return (f"{who}: the district's {dp.n_clusters} clusters have no room within {limit_words}", f"n_clusters = {dp.n_clusters + 1}; or max_teachers = {dp.max_teachers + n}")
+        return (
+            f"{who}: the district's {dp.n_clusters} clusters have no room within {limit_words}",
+            f"n_clusters = {dp.n_clusters + 1}; or max_teachers = {dp.max_teachers + n}",
+        )
     return (
         f"{who}: every cluster within {limit_words} is full ({dp.max_teachers} teachers or {dp.max_schools} schools) and the rest are too few to form another",
         "; or ".join([f"max_teachers = {dp.max_teachers + n}", *(f"max_schools = {dp.max_schools + 1}" for _ in [0] if dp.max_schools), *changes]),

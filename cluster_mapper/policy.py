@@ -283,7 +283,9 @@ class Policy:
         import pandas as pd
 
         rules = {d: self.for_district(d) for d in assignments["district"].unique()}
-        flags = [st != "placed" and rules[d].leaves_out(r) for r, d, st in zip(assignments["role"], assignments["district"], assignments["status"], strict=False)]
+        flags = [
+            st != "placed" and rules[d].leaves_out(r) for r, d, st in zip(assignments["role"], assignments["district"], assignments["status"], strict=False)
+        ]
         return pd.Series(flags, index=assignments.index, dtype=bool)
 
     @property
@@ -352,25 +354,33 @@ def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any
         if value is None or value == "":
             return None
         if not isinstance(value, str):
-            col.add("crs must be text such as \"EPSG:32643\".", fix="quote the CRS name.", field=fieldname)
+            col.add('crs must be text such as "EPSG:32643".', fix="quote the CRS name.", field=fieldname)
             return None
         try:
             import pyproj
 
             pyproj.CRS.from_user_input(value)
         except Exception:
-            col.add(f"'{value}' is not a coordinate reference system PROJ knows.", fix="use an EPSG code such as \"EPSG:32643\" (UTM 43N).", field=fieldname)
+            col.add(f"'{value}' is not a coordinate reference system PROJ knows.", fix='use an EPSG code such as "EPSG:32643" (UTM 43N).', field=fieldname)
             return None
         return value
     if key == "elevation":
         paths = [value] if isinstance(value, str) else value
         if not isinstance(paths, list) or not all(isinstance(p, str) and p.strip() for p in paths):
-            col.add(f"elevation must be a list of raster files, not {value!r}.", fix='write elevation = ["dem.tif"] (paths relative to the policy file).', field=fieldname)
+            col.add(
+                f"elevation must be a list of raster files, not {value!r}.",
+                fix='write elevation = ["dem.tif"] (paths relative to the policy file).',
+                field=fieldname,
+            )
             return None
         return tuple(p.strip() for p in paths)
     if key == "subjects_required":
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
-            col.add(f"subjects_required must be a list of subject names, not {value!r}.", fix='write for example subjects_required = ["math", "science", "english"].', field=fieldname)
+            col.add(
+                f"subjects_required must be a list of subject names, not {value!r}.",
+                fix='write for example subjects_required = ["math", "science", "english"].',
+                field=fieldname,
+            )
             return None
         return tuple(dict.fromkeys(v.strip().lower() for v in value))
     if key in ("include_head_teachers", "cross_district"):
@@ -397,7 +407,9 @@ def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any
         col.add(f"{key} must be {'greater than 0' if positive else 'zero or more'}, not {value}.", fix="use a sensible positive number.", field=fieldname)
         return None
     if key == "detour_factor" and value < 1:
-        col.add(f"detour_factor must be 1 or more (roads are never shorter than a straight line), not {value}.", fix="use a value such as 1.4.", field=fieldname)
+        col.add(
+            f"detour_factor must be 1 or more (roads are never shorter than a straight line), not {value}.", fix="use a value such as 1.4.", field=fieldname
+        )
         return None
     return value
 
@@ -421,7 +433,11 @@ def _district_values(table: dict[str, Any], col: ProblemCollector, where: str, a
                 district_vals[key] = v
         elif key in _TRAVEL_KEYS or key in _TOP_ONLY or key in _INPUT_KEYS:
             if not allow_travel:
-                col.add(f"'{key}' applies to the whole run and cannot be set for one district.", fix=f"move '{key}' to the top of the policy file.", field=f"{where}{key}")
+                col.add(
+                    f"'{key}' applies to the whole run and cannot be set for one district.",
+                    fix=f"move '{key}' to the top of the policy file.",
+                    field=f"{where}{key}",
+                )
                 continue
             v = _check_value(key, value, col, where)
             if v is not None or key == "crs":
@@ -448,7 +464,11 @@ def _support_values(table: Any, col: ProblemCollector) -> SupportPolicy:
         where = f"support.{key}"
         if key not in _SUPPORT_KEYS:
             close = difflib.get_close_matches(key, list(_SUPPORT_KEYS), n=1)
-            col.add(f"unknown key '{key}' in [support].", fix=f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(_SUPPORT_KEYS)}.", field=where)
+            col.add(
+                f"unknown key '{key}' in [support].",
+                fix=f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(_SUPPORT_KEYS)}.",
+                field=where,
+            )
             continue
         default = getattr(SupportPolicy(), key)
         if isinstance(default, bool):
@@ -461,14 +481,19 @@ def _support_values(table: Any, col: ProblemCollector) -> SupportPolicy:
                 continue
         else:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
-                col.add(f"{key} must be a number of minutes (or seconds) greater than 0, not {value!r}.", fix="write a positive number without quotes.", field=where)
+                col.add(
+                    f"{key} must be a number of minutes (or seconds) greater than 0, not {value!r}.", fix="write a positive number without quotes.", field=where
+                )
                 continue
             value = float(value)
         vals[key] = value
     sp = replace(SupportPolicy(), **vals)
     if sp.meeting_minutes > sp.working_day_minutes:
-        col.add(f"meeting_minutes ({sp.meeting_minutes:g}) is longer than working_day_minutes ({sp.working_day_minutes:g}); no meeting fits in a day.",
-                fix="make the meeting shorter than the working day.", field="support.meeting_minutes")
+        col.add(
+            f"meeting_minutes ({sp.meeting_minutes:g}) is longer than working_day_minutes ({sp.working_day_minutes:g}); no meeting fits in a day.",
+            fix="make the meeting shorter than the working day.",
+            field="support.meeting_minutes",
+        )
     return sp
 
 
@@ -501,7 +526,11 @@ def _table_kind(kind: str, col: ProblemCollector, where: str) -> bool:
     import difflib
 
     close = difflib.get_close_matches(kind, TABLE_KINDS, n=1)
-    col.add(f"[{where}.{kind}] names no table the tool reads.", fix=f"did you mean [{where}.{close[0]}]?" if close else f"use one of {', '.join(f'[{where}.{k}]' for k in TABLE_KINDS)}.", field=f"{where}.{kind}")
+    col.add(
+        f"[{where}.{kind}] names no table the tool reads.",
+        fix=f"did you mean [{where}.{close[0]}]?" if close else f"use one of {', '.join(f'[{where}.{k}]' for k in TABLE_KINDS)}.",
+        field=f"{where}.{kind}",
+    )
     return False
 
 
@@ -555,7 +584,11 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
         if not _table_kind(kind, col, "columns"):
             continue
         if not isinstance(mapping, dict):
-            col.add(f"columns.{kind} must be a table of column names.", fix=f'write [columns.{kind}] followed by lines such as school_id = "EMIS Code".', field=f"columns.{kind}")
+            col.add(
+                f"columns.{kind} must be a table of column names.",
+                fix=f'write [columns.{kind}] followed by lines such as school_id = "EMIS Code".',
+                field=f"columns.{kind}",
+            )
             continue
         out: dict[str, str] = {}
         seen: dict[str, str] = {}
@@ -563,11 +596,19 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
             if not _known_field(kind, name, col, "columns"):
                 continue
             if not isinstance(header, str) or not header.strip():
-                col.add(f"columns.{kind}.{name} must be the header of a column in the file, not {header!r}.", fix=f'write {name} = "Header as in the file" (with quotes).', field=f"columns.{kind}.{name}")
+                col.add(
+                    f"columns.{kind}.{name} must be the header of a column in the file, not {header!r}.",
+                    fix=f'write {name} = "Header as in the file" (with quotes).',
+                    field=f"columns.{kind}.{name}",
+                )
                 continue
             key = _norm_code(header)
             if key in seen:
-                col.add(f"the header '{header}' is given for both {seen[key]} and {name}.", fix="each column of the file can stand for one column of the tool only.", field=f"columns.{kind}.{name}")
+                col.add(
+                    f"the header '{header}' is given for both {seen[key]} and {name}.",
+                    fix="each column of the file can stand for one column of the tool only.",
+                    field=f"columns.{kind}.{name}",
+                )
                 continue
             seen[key] = name
             out[name] = header.strip()
@@ -578,7 +619,11 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
         if not _table_kind(kind, col, "values"):
             continue
         if not isinstance(fields_, dict):
-            col.add(f"values.{kind} must hold tables such as [values.{kind}.gender].", fix=f"write [values.{kind}.FIELD] followed by lines such as \"Co-education\" = \"mixed\".", field=f"values.{kind}")
+            col.add(
+                f"values.{kind} must hold tables such as [values.{kind}.gender].",
+                fix=f'write [values.{kind}.FIELD] followed by lines such as "Co-education" = "mixed".',
+                field=f"values.{kind}",
+            )
             continue
         spec = table_spec(kind)
         values[kind] = {}
@@ -587,7 +632,11 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
             if not _known_field(kind, name, col, "values", coded=True):
                 continue
             if not isinstance(mapping, dict):
-                col.add(f"{where} must be a table of the file's values and the tool's.", fix=f'write [{where}] followed by lines such as "File value" = "tool value".', field=where)
+                col.add(
+                    f"{where} must be a table of the file's values and the tool's.",
+                    fix=f'write [{where}] followed by lines such as "File value" = "tool value".',
+                    field=where,
+                )
                 continue
             fs = spec.field(name) if spec is not None else None
             out_map: dict[str, Any] = {}
@@ -601,7 +650,11 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
                     target = canon
                 k = _norm_code(code)
                 if k in seen_codes:
-                    col.add(f"the value '{code}' is mapped twice (also as '{seen_codes[k]}'; case and spaces are ignored).", fix="keep one of the two lines.", field=f"{where}.{code}")
+                    col.add(
+                        f"the value '{code}' is mapped twice (also as '{seen_codes[k]}'; case and spaces are ignored).",
+                        fix="keep one of the two lines.",
+                        field=f"{where}.{code}",
+                    )
                     continue
                 seen_codes[k] = code
                 out_map[str(code)] = target
@@ -646,8 +699,9 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
             field="cross_district",
         )
     col.raise_if_any()
-    return Policy(default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source,
-                  inputs=inputs, support=support)
+    return Policy(
+        default=default, districts=districts, travel=replace(TravelPolicy(), **tvals), cross_district=cross, source=source, inputs=inputs, support=support
+    )
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -723,7 +777,9 @@ def load_policy(path: str | Path | None) -> Policy:
         m = re.search(r"line (\d+)", msg)
         if m:
             row = int(m.group(1))
-        col.add(f"not valid TOML ({msg}).", fix="check quotes, '=' signs and [section] headers on that line (text values need quotes: gender = \"mixed\").", row=row)
+        col.add(
+            f"not valid TOML ({msg}).", fix="check quotes, '=' signs and [section] headers on that line (text values need quotes: gender = \"mixed\").", row=row
+        )
         col.raise_if_any()
     try:
         return policy_from_dict(data, str(path))
@@ -781,9 +837,12 @@ def policy_template() -> str:
     from .tables import table_spec
 
     d, t, i = DistrictPolicy(), TravelPolicy(), InputSettings()
-    out = ["# cluster_mapper policy: the rules for forming clusters, and how the input files are read.",
-           "# Every setting is shown at its default; delete a line to keep the default.",
-           "# Check it with: cluster-mapper inspect --schools SCHOOLS --policy THIS_FILE", ""]
+    out = [
+        "# cluster_mapper policy: the rules for forming clusters, and how the input files are read.",
+        "# Every setting is shown at its default; delete a line to keep the default.",
+        "# Check it with: cluster-mapper inspect --schools SCHOOLS --policy THIS_FILE",
+        "",
+    ]
 
     def line(key: str, value: Any) -> str:
         if value is None and key == "max_moved_teachers":  # 0 is a real limit and TOML has no null: show it commented out
@@ -797,22 +856,38 @@ def policy_template() -> str:
     out += ["", "# ---- travel (the whole run)"]
     out += [line(f.name, getattr(t, f.name)) for f in fields(TravelPolicy)]
     out += [line("cross_district", False), "", "# ---- input files (the whole run)", line("district", i.district), ""]
-    out += ["# [sheets]                        # the sheet of a workbook that holds each table (or FILE.xlsx#Sheet)",
-            '# schools = "Schools"', '# teachers = "Staff"', ""]
+    out += [
+        "# [sheets]                        # the sheet of a workbook that holds each table (or FILE.xlsx#Sheet)",
+        '# schools = "Schools"',
+        '# teachers = "Staff"',
+        "",
+    ]
     for kind in TABLE_KINDS:
         spec = table_spec(kind)
         if spec is None:
             continue
         out.append(f"# [columns.{kind}]{' ' * (22 - len(kind))}# the tool's column = your file's header (common names are recognised without it)")
-        out += [f"# {f.name} = \"...\"{' ' * max(1, 24 - len(f.name))}# {f.description}" for f in spec.fields]
+        out += [f'# {f.name} = "..."{" " * max(1, 24 - len(f.name))}# {f.description}' for f in spec.fields]
         out.append("")
-    out += ["# [values.schools.gender]        # your file's codes = the tool's (case and spaces ignored)",
-            '# "Co-education" = "mixed"', "",
-            "# [values.teachers.level]        # post designations to the level taught",
-            '# PST = "primary"', '# EST = "middle"', '# SST = "high"', "",
-            "# [values.teachers.role]", '# "Head Teacher" = "head_teacher"', "",
-            "# [values.schools.can_host]", "# Yes = true", "",
-            "# [districts.Abbottabad]          # one district's own rules: any key of the clusters block", '# gender = "mixed"', ""]
+    out += [
+        "# [values.schools.gender]        # your file's codes = the tool's (case and spaces ignored)",
+        '# "Co-education" = "mixed"',
+        "",
+        "# [values.teachers.level]        # post designations to the level taught",
+        '# PST = "primary"',
+        '# EST = "middle"',
+        '# SST = "high"',
+        "",
+        "# [values.teachers.role]",
+        '# "Head Teacher" = "head_teacher"',
+        "",
+        "# [values.schools.can_host]",
+        "# Yes = true",
+        "",
+        "# [districts.Abbottabad]          # one district's own rules: any key of the clusters block",
+        '# gender = "mixed"',
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -855,7 +930,8 @@ def check_policy_districts(policy: Policy, districts: Iterable[str]) -> list[str
             col.add(
                 f"[districts.{name}] names no district of the schools file, but '{close[0]}' has schools and no rules of its own: "
                 f"it looks misspelt, and '{close[0]}' would silently get the default rules.",
-                fix=f"rename the table to [districts.{close[0]}].", field=f"districts.{name}",
+                fix=f"rename the table to [districts.{close[0]}].",
+                field=f"districts.{name}",
             )
         else:
             notes.append(f"policy [districts.{name}]: no schools of district {name} in this schools file; its rules are not used")

@@ -83,8 +83,7 @@ class Inspection:
 
 def _counts(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     t = inputs.teachers.merge(inputs.schools[["school_id", "district"]], on="school_id", how="left")
-    counts = (t.groupby(["district", "gender", "level", "role"], sort=True)["n_teachers"].sum()
-              .rename("teachers").reset_index())
+    counts = t.groupby(["district", "gender", "level", "role"], sort=True)["n_teachers"].sum().rename("teachers").reset_index()
     schools = inputs.schools.groupby(["district", "gender"], sort=True).size().rename("schools").reset_index()
     return counts, schools
 
@@ -172,18 +171,38 @@ def write_preview_map(inspection: Inspection, path: str | Path) -> Path:
     rows = zip(schools["school_id"], schools["name"], schools["district"], schools["gender"], schools["_row"], lat, lon, strict=True)
     for sid, name, district, gender, row, y, x in rows:
         n = int(teachers.get(sid, 0))
-        lines = [f"<b>{esc(name)}</b>", f"id {esc(sid)}", f"district {esc(district)}, {esc(gender)}",
-                 f"{n} teacher{'s' if n != 1 else ''}", f"row {int(row)} of the schools file"]
+        lines = [
+            f"<b>{esc(name)}</b>",
+            f"id {esc(sid)}",
+            f"district {esc(district)}, {esc(gender)}",
+            f"{n} teacher{'s' if n != 1 else ''}",
+            f"row {int(row)} of the schools file",
+        ]
         if sid in snap:
             lines.append(f"{snap[sid]:,.0f} m from the road network")
         radius = 4 + 1.5 * math.sqrt(n)
-        folium.CircleMarker([float(y), float(x)], radius=radius, color=GENDER_COLOURS.get(gender, "#555555"), fill=True, fill_opacity=0.7, weight=1,
-                            popup=folium.Popup("<br>".join(lines), max_width=320), tooltip=esc(name)).add_to(groups.get(gender, m))
+        folium.CircleMarker(
+            [float(y), float(x)],
+            radius=radius,
+            color=GENDER_COLOURS.get(gender, "#555555"),
+            fill=True,
+            fill_opacity=0.7,
+            weight=1,
+            popup=folium.Popup("<br>".join(lines), max_width=320),
+            tooltip=esc(name),
+        ).add_to(groups.get(gender, m))
         if sid in off:
-            folium.CircleMarker([float(y), float(x)], radius=radius + 4, color=OFF_NETWORK_COLOUR, fill=False, weight=3,
-                                tooltip=f"{esc(name)}: {snap[sid]:,.0f} m from the road network").add_to(far)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False,
-                     attr="&copy; OpenStreetMap contributors, ODbL").add_to(m)
+            folium.CircleMarker(
+                [float(y), float(x)],
+                radius=radius + 4,
+                color=OFF_NETWORK_COLOUR,
+                fill=False,
+                weight=3,
+                tooltip=f"{esc(name)}: {snap[sid]:,.0f} m from the road network",
+            ).add_to(far)
+    folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, attr="&copy; OpenStreetMap contributors, ODbL"
+    ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds([[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]])
     out = Path(path)

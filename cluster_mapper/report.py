@@ -89,8 +89,14 @@ def _table(headers: list[str], rows: list[list[str]], numeric: frozenset[int] | 
 
 
 def _travel_bands(m: np.ndarray, w: np.ndarray) -> list[list[str]]:
-    edges = [(0, 0, "at the venue school (0 min)"), (0, 15, "up to 15 min"), (15, 30, "15 to 30 min"), (30, 45, "30 to 45 min"),
-             (45, 60, "45 to 60 min"), (60, np.inf, "over 60 min")]
+    edges = [
+        (0, 0, "at the venue school (0 min)"),
+        (0, 15, "up to 15 min"),
+        (15, 30, "15 to 30 min"),
+        (30, 45, "30 to 45 min"),
+        (45, 60, "45 to 60 min"),
+        (60, np.inf, "over 60 min"),
+    ]
     total = max(1.0, float(w.sum()))
     rows = []
     for lo, hi, label in edges:
@@ -129,36 +135,56 @@ def build_report(plan) -> str:
     source = s.get("travel_source", "")
     mode = policy.get("travel_mode", "walk")
 
-    out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-           "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-           f"<title>Cluster plan report: {esc(pol_name)}</title><style>{CSS}</style></head><body>",
-           f"<h1>Cluster plan report</h1><p class='note'>Policy {esc(pol_name)}; schools {esc(Path(inputs.get('schools') or '').name)}; "
-           f"teachers {esc(Path(inputs.get('teachers') or '').name or 'counts in the schools file')}; cluster_mapper {esc(s.get('cluster_mapper_version', ''))}.</p>"]
+    out = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>Cluster plan report: {esc(pol_name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>Cluster plan report</h1><p class='note'>Policy {esc(pol_name)}; schools {esc(Path(inputs.get('schools') or '').name)}; "
+        f"teachers {esc(Path(inputs.get('teachers') or '').name or 'counts in the schools file')}; cluster_mapper {esc(s.get('cluster_mapper_version', ''))}.</p>",
+    ]
     if source == "straight_line":
-        out.append("<div class='warn'>Travel times in this plan are STRAIGHT-LINE estimates (distance x detour factor at walking speed), "
-                   "not travel on roads and paths. In hilly districts real travel can be much longer. Check clusters on the ground "
-                   "or plan again with a road network.</div>")
+        out.append(
+            "<div class='warn'>Travel times in this plan are STRAIGHT-LINE estimates (distance x detour factor at walking speed), "
+            "not travel on roads and paths. In hilly districts real travel can be much longer. Check clusters on the ground "
+            "or plan again with a road network.</div>"
+        )
     if schools_generated(s):
-        out.append("<div class='warn' style='border-color:#777;background:#f6f6f6;color:#333'>The schools, names and teachers in this plan are "
-                   "generated sample data, not real schools.</div>")
+        out.append(
+            "<div class='warn' style='border-color:#777;background:#f6f6f6;color:#333'>The schools, names and teachers in this plan are "
+            "generated sample data, not real schools.</div>"
+        )
 
     # ---- summary
-    travel_text = {"network": f"road network ({'walking, Tobler hiking function' if mode == 'walk' else 'driving'})",
-                   "matrix": "travel-time table supplied by the user", "straight_line": "straight line (NOT a road network)"}.get(source, source)
+    travel_text = {
+        "network": f"road network ({'walking, Tobler hiking function' if mode == 'walk' else 'driving'})",
+        "matrix": "travel-time table supplied by the user",
+        "straight_line": "straight line (NOT a road network)",
+    }.get(source, source)
     if source == "network" and (s.get("travel") or {}).get("network_path"):
         travel_text += f": {Path(s['travel']['network_path']).name}"
     gap = s.get("gap")
     rows = [
-        ["Policy", esc(f"{pol_name}: {policy.get('min_teachers')}-{policy.get('max_teachers')} teachers, {_limit(policy.get('max_schools'), '1-{} schools per cluster', 'any number of schools per cluster')}, "
-                       f"{_limit(policy.get('max_travel_minutes'), 'travel limit {} min', 'no travel limit')}, gender {policy.get('gender')}, levels {policy.get('levels')}"
-                       + (f", {policy.get('n_clusters')} clusters per district" if policy.get("n_clusters") else "")
-                       + ("; head teachers placed as members" if policy.get("include_head_teachers") else "; head teachers not placed (they support clusters)"))],
+        [
+            "Policy",
+            esc(
+                f"{pol_name}: {policy.get('min_teachers')}-{policy.get('max_teachers')} teachers, {_limit(policy.get('max_schools'), '1-{} schools per cluster', 'any number of schools per cluster')}, "
+                f"{_limit(policy.get('max_travel_minutes'), 'travel limit {} min', 'no travel limit')}, gender {policy.get('gender')}, levels {policy.get('levels')}"
+                + (f", {policy.get('n_clusters')} clusters per district" if policy.get("n_clusters") else "")
+                + ("; head teachers placed as members" if policy.get("include_head_teachers") else "; head teachers not placed (they support clusters)")
+            ),
+        ],
         ["Clusters", f"{int(s.get('clusters', len(cl))):,}"],
         ["Teachers", f"{int(s.get('teachers_total', 0)):,}"],
         ["Teachers placed", f"{int(s.get('teachers_placed', 0)):,}"],
-        ["Teachers not placed", f"{int(s.get('teachers_not_placed', 0)):,} (of whom {int(s.get('head_teachers_left_out', 0)):,} head teachers left out by policy)"],
-        ["Travel to the venue", f"mean {_f(s.get('mean_travel_minutes'))} min, longest {_f(s.get('max_travel_minutes'))} min, "
-                                f"median {_f(np.median(np.repeat(m, w.astype(int))) if len(m) else 0)} min"],
+        [
+            "Teachers not placed",
+            f"{int(s.get('teachers_not_placed', 0)):,} (of whom {int(s.get('head_teachers_left_out', 0)):,} head teachers left out by policy)",
+        ],
+        [
+            "Travel to the venue",
+            f"mean {_f(s.get('mean_travel_minutes'))} min, longest {_f(s.get('max_travel_minutes'))} min, "
+            f"median {_f(np.median(np.repeat(m, w.astype(int))) if len(m) else 0)} min",
+        ],
         ["Objective", f"{_f(s.get('objective'))} ({esc(', '.join(s.get('objective_kind', [])))})"],
         ["Lower bound", f"{_f(s.get('lower_bound'))}"],
         ["Gap", f"{100 * float(gap):.2f}% (0% means proven best travel for this placement)" if gap is not None else ""],
@@ -188,10 +214,25 @@ def build_report(plan) -> str:
         npl = ad[ad["status"] != "placed"]
         heads = npl[npl["left_out"]]["n"].sum()
         mm = (pd_["minutes"].fillna(0) * pd_["n"]).sum() / max(1, pd_["n"].sum())
-        ov.append([esc(d), f"{int((cl['district'] == d).sum()):,}", f"{int(pd_['n'].sum()):,}", f"{int(npl['n'].sum() - heads):,}",
-                   f"{int(heads):,}", _f(mm), _f(pd_["minutes"].max() if len(pd_) else 0)])
-    out.append("<h2>Districts</h2>" + _table(["district", "clusters", "teachers placed", "not placed", "head teachers (support role)",
-                                               "mean travel (min)", "longest travel (min)"], ov, {1, 2, 3, 4, 5, 6}))
+        ov.append(
+            [
+                esc(d),
+                f"{int((cl['district'] == d).sum()):,}",
+                f"{int(pd_['n'].sum()):,}",
+                f"{int(npl['n'].sum() - heads):,}",
+                f"{int(heads):,}",
+                _f(mm),
+                _f(pd_["minutes"].max() if len(pd_) else 0),
+            ]
+        )
+    out.append(
+        "<h2>Districts</h2>"
+        + _table(
+            ["district", "clusters", "teachers placed", "not placed", "head teachers (support role)", "mean travel (min)", "longest travel (min)"],
+            ov,
+            {1, 2, 3, 4, 5, 6},
+        )
+    )
 
     # ---- per district (with each cluster's facilitator and subject leaders; support pages at the end)
     from .support.review import report_hooks
@@ -205,9 +246,19 @@ def build_report(plan) -> str:
         trows = []
         for t, g in cd.groupby("_t", sort=True):
             nt = pd.to_numeric(g["n_teachers"], errors="coerce")
-            trows.append([esc(t), f"{len(g):,}", f"{int(nt.sum()):,}", _f(nt.mean()),
-                          _f(pd.to_numeric(g["n_schools"], errors="coerce").mean()), _f(pd.to_numeric(g["max_travel_minutes"], errors="coerce").max())])
-        out.append(_table(["cluster type", "clusters", "teachers", "teachers per cluster", "schools per cluster", "longest travel (min)"], trows, {1, 2, 3, 4, 5}))
+            trows.append(
+                [
+                    esc(t),
+                    f"{len(g):,}",
+                    f"{int(nt.sum()):,}",
+                    _f(nt.mean()),
+                    _f(pd.to_numeric(g["n_schools"], errors="coerce").mean()),
+                    _f(pd.to_numeric(g["max_travel_minutes"], errors="coerce").max()),
+                ]
+            )
+        out.append(
+            _table(["cluster type", "clusters", "teachers", "teachers per cluster", "schools per cluster", "longest travel (min)"], trows, {1, 2, 3, 4, 5})
+        )
         for c in cd.itertuples(index=False):
             g = by_cluster.get(c.cluster_id, a.iloc[0:0])
             mem = []
@@ -219,21 +270,31 @@ def build_report(plan) -> str:
                 tlist = "<br>".join(tparts)
                 mins = "venue" if sid == c.venue_school_id else f"{_f(gs['minutes'].max())} min"
                 mem.append([sname(sid), mins, f"{int(gs['n'].sum())}", tlist])
-            out.append(f"<div class='cluster'><h3>Cluster {esc(c.cluster_id)}: {esc(type_label(c.gender_group, c.level_group))}</h3>"
-                       f"<div>Venue: <b>{sname(c.venue_school_id)}</b>. {esc(c.n_teachers)} teachers from {esc(c.n_schools)} school(s); "
-                       f"longest travel {_f(c.max_travel_minutes)} min.</div>"
-                       + _table(["school", "travel to venue", "teachers", "teachers (ids)"], mem, {2}) + cluster_note(c.cluster_id) + "</div>")
+            out.append(
+                f"<div class='cluster'><h3>Cluster {esc(c.cluster_id)}: {esc(type_label(c.gender_group, c.level_group))}</h3>"
+                f"<div>Venue: <b>{sname(c.venue_school_id)}</b>. {esc(c.n_teachers)} teachers from {esc(c.n_schools)} school(s); "
+                f"longest travel {_f(c.max_travel_minutes)} min.</div>"
+                + _table(["school", "travel to venue", "teachers", "teachers (ids)"], mem, {2})
+                + cluster_note(c.cluster_id)
+                + "</div>"
+            )
         npl = a[(a["district"] == d) & (a["status"] != "placed") & ~a["left_out"]]
         out.append(f"<h3>Teachers not placed in {esc(d)}: {int(npl['n'].sum()):,}</h3>")
         if len(npl):
             nrows = []
             for (sid, gender, level, reason, sugg), g in npl.groupby(["school_id", "gender", "level", "reason", "suggestion"], sort=True):
-                nrows.append([sname(sid), esc(_who(gender, level)), f"{int(g['n'].sum())}", esc(", ".join(g["teacher_id"])), esc(reason), esc(sugg) or "none found"])
-            out.append(_table(["school", "teachers", "how many", "teacher ids", "why not placed", "smallest change that would place them"], nrows, {2}, cls="np"))
+                nrows.append(
+                    [sname(sid), esc(_who(gender, level)), f"{int(g['n'].sum())}", esc(", ".join(g["teacher_id"])), esc(reason), esc(sugg) or "none found"]
+                )
+            out.append(
+                _table(["school", "teachers", "how many", "teacher ids", "why not placed", "smallest change that would place them"], nrows, {2}, cls="np")
+            )
         heads = a[(a["district"] == d) & a["left_out"]]
         if len(heads):
-            out.append(f"<p class='note'>{int(heads['n'].sum()):,} head teacher(s) in {esc(d)} are not cluster members: they support the clusters "
-                       "(policy include_head_teachers = false).</p>")
+            out.append(
+                f"<p class='note'>{int(heads['n'].sum()):,} head teacher(s) in {esc(d)} are not cluster members: they support the clusters "
+                "(policy include_head_teachers = false).</p>"
+            )
         out.append("</section>")
     out.append(support_html)
     out.append("<p class='note'>Generated by cluster_mapper. Map data where used: &copy; OpenStreetMap contributors, ODbL 1.0.</p></body></html>")
@@ -252,26 +313,50 @@ def _edits_and_changes(pf) -> list[str]:
     if edits_csv.exists():
         e = read_plan_csv(edits_csv)
         out.append(f"<h2>Edits honoured ({len(e)})</h2><p class='note'>Rules set by the people who use the plan; every one is a hard rule.</p>")
-        out.append(_table(["row", "action", "school", "other school", "cluster", "minutes", "note"],
-                          [[esc(r["row"]), esc(r["action"]), esc(r["school_id"]), esc(r["other_school_id"]), esc(r["cluster_id"]), esc(r["minutes"]), esc(r["note"])]
-                           for r in e.to_dict("records")], {0}))
+        out.append(
+            _table(
+                ["row", "action", "school", "other school", "cluster", "minutes", "note"],
+                [
+                    [esc(r["row"]), esc(r["action"]), esc(r["school_id"]), esc(r["other_school_id"]), esc(r["cluster_id"]), esc(r["minutes"]), esc(r["note"])]
+                    for r in e.to_dict("records")
+                ],
+                {0},
+            )
+        )
     if changes_csv.exists():
         from .changes import MOVES
 
         c = read_plan_csv(changes_csv)
         n = pd.to_numeric(c["n_teachers"], errors="coerce").fillna(1).astype(int)
-        ch = (pf.summary.get("changes") or {})
+        ch = pf.summary.get("changes") or {}
         cl = ch.get("clusters") or {}
         moved = c[c["change"].isin([*MOVES, "newly_placed"])]
         out.append("<h2>Changes since the previous plan</h2>")
-        out.append(f"<p>{int(n[c['change'].isin(MOVES)].sum())} teacher(s) moved away from their previous venue "
-                   f"({int(n[c['change'] == 'lost_place'].sum())} of them lost their place); {int(n[c['change'] == 'newly_placed'].sum())} newly placed. "
-                   f"Clusters: {cl.get('kept', 0)} kept as they were, {cl.get('changed', 0)} changed, {cl.get('created', 0)} created, {cl.get('dissolved', 0)} dissolved. "
-                   f"Previous plan: {esc(pf.summary.get('revised_from') or '')}.</p>")
+        out.append(
+            f"<p>{int(n[c['change'].isin(MOVES)].sum())} teacher(s) moved away from their previous venue "
+            f"({int(n[c['change'] == 'lost_place'].sum())} of them lost their place); {int(n[c['change'] == 'newly_placed'].sum())} newly placed. "
+            f"Clusters: {cl.get('kept', 0)} kept as they were, {cl.get('changed', 0)} changed, {cl.get('created', 0)} created, {cl.get('dissolved', 0)} dissolved. "
+            f"Previous plan: {esc(pf.summary.get('revised_from') or '')}.</p>"
+        )
         if len(moved):
-            out.append(_table(["teacher", "school", "change", "from cluster", "to cluster", "travel change (min)", "why"],
-                              [[esc(r["teacher_id"]), esc(r["school_id"]), esc(r["change"].replace("_", " ")), esc(r["old_cluster_id"]), esc(r["new_cluster_id"]),
-                                _f(r["travel_change_minutes"]), esc(r["why"])] for r in moved.to_dict("records")], {5}))
+            out.append(
+                _table(
+                    ["teacher", "school", "change", "from cluster", "to cluster", "travel change (min)", "why"],
+                    [
+                        [
+                            esc(r["teacher_id"]),
+                            esc(r["school_id"]),
+                            esc(r["change"].replace("_", " ")),
+                            esc(r["old_cluster_id"]),
+                            esc(r["new_cluster_id"]),
+                            _f(r["travel_change_minutes"]),
+                            esc(r["why"]),
+                        ]
+                        for r in moved.to_dict("records")
+                    ],
+                    {5},
+                )
+            )
     return out
 
 

@@ -194,69 +194,186 @@ def table_spec(kind: str) -> TableSpec | None:
 
 
 _COUNT = "number of teachers"
-SCHOOLS = register_table(TableSpec(
-    kind="schools",
-    id_field="school_id",
-    item="school",
-    sheet_words=("school",),
-    fields=(
-        FieldSpec("school_id", "the school's unique id (EMIS code)", required=True, synonyms=(
-            "emis code", "emis", "emis no", "emis number", "emiscode", "semis code", "school code", "school no",
-            "school number", "sch id", "code", "id")),
-        FieldSpec("name", "the school's name", required=True, synonyms=(
-            "school name", "name of school", "school", "school title", "institution", "institution name")),
-        FieldSpec("district", "the school's district; a file of one district can do without it: --district NAME, or district = \"NAME\" in the policy", required=True, synonyms=(
-            "district name", "dist", "zila")),
-        FieldSpec("gender", "boys, girls or mixed", required=True, synonyms=("school gender", "gender of school", "sex"),
-                  choices=("boys", "girls", "mixed"),
-                  aliases=(("boy", "boys"), ("male", "boys"), ("b", "boys"), ("girl", "girls"), ("female", "girls"), ("g", "girls"),
-                           ("co-ed", "mixed"), ("coed", "mixed"), ("co-education", "mixed"), ("coeducation", "mixed"))),
-        FieldSpec("latitude", "WGS84 degrees north", synonyms=(
-            "lat", "gps lat", "gps latitude", "latitude dd", "lat dd", "latitude n")),
-        FieldSpec("longitude", "WGS84 degrees east", synonyms=(
-            "lon", "long", "lng", "gps lon", "gps long", "gps longitude", "longitude dd", "lon dd", "long dd", "longitude e")),
-        FieldSpec("x", "easting in metres of the policy's crs (degrees of longitude without a crs)", synonyms=("easting", "x coordinate", "x coord")),
-        FieldSpec("y", "northing in metres of the policy's crs (degrees of latitude without a crs)", synonyms=("northing", "y coordinate", "y coord")),
-        FieldSpec("can_host", "whether the school can host cluster meetings (default yes)", choices=("true", "false"), blank="true",
-                  synonyms=("host", "can be venue", "venue", "hosts", "cluster venue")),
-        FieldSpec("level", "the school's level, for per-school counts (primary, middle or high)", choices=("primary", "middle", "high"),
-                  synonyms=("school level", "levels taught", "level taught", "level of school"),
-                  aliases=(("primary school", "primary"), ("middle school", "middle"), ("high school", "high"),
-                           ("secondary", "high"), ("higher secondary", "high"), ("secondary school", "high"))),
-        FieldSpec("teachers", f"{_COUNT} (gender and level unknown)", synonyms=(
-            "total teachers", "no of teachers", "number of teachers", "teachers total", "total staff", "teaching staff")),
-        FieldSpec("male_teachers", f"{_COUNT}, men (level from the level column)", synonyms=(
-            "teachers male", "male teaching staff", "no of male teachers", "number of male teachers", "male staff")),
-        FieldSpec("female_teachers", f"{_COUNT}, women (level from the level column)", synonyms=(
-            "teachers female", "female teaching staff", "no of female teachers", "number of female teachers", "female staff")),
-        *(FieldSpec(f"{g}_{lvl}", f"{_COUNT}, {'women' if g == 'female' else 'men'} teaching {lvl}")
-          for g in ("female", "male") for lvl in ("primary", "middle", "high")),
-        FieldSpec("generated", "true for a made-up school (samples)", choices=("true", "false"), blank="false"),
-    ),
-))
+SCHOOLS = register_table(
+    TableSpec(
+        kind="schools",
+        id_field="school_id",
+        item="school",
+        sheet_words=("school",),
+        fields=(
+            FieldSpec(
+                "school_id",
+                "the school's unique id (EMIS code)",
+                required=True,
+                synonyms=(
+                    "emis code",
+                    "emis",
+                    "emis no",
+                    "emis number",
+                    "emiscode",
+                    "semis code",
+                    "school code",
+                    "school no",
+                    "school number",
+                    "sch id",
+                    "code",
+                    "id",
+                ),
+            ),
+            FieldSpec(
+                "name",
+                "the school's name",
+                required=True,
+                synonyms=("school name", "name of school", "school", "school title", "institution", "institution name"),
+            ),
+            FieldSpec(
+                "district",
+                'the school\'s district; a file of one district can do without it: --district NAME, or district = "NAME" in the policy',
+                required=True,
+                synonyms=("district name", "dist", "zila"),
+            ),
+            FieldSpec(
+                "gender",
+                "boys, girls or mixed",
+                required=True,
+                synonyms=("school gender", "gender of school", "sex"),
+                choices=("boys", "girls", "mixed"),
+                aliases=(
+                    ("boy", "boys"),
+                    ("male", "boys"),
+                    ("b", "boys"),
+                    ("girl", "girls"),
+                    ("female", "girls"),
+                    ("g", "girls"),
+                    ("co-ed", "mixed"),
+                    ("coed", "mixed"),
+                    ("co-education", "mixed"),
+                    ("coeducation", "mixed"),
+                ),
+            ),
+            FieldSpec("latitude", "WGS84 degrees north", synonyms=("lat", "gps lat", "gps latitude", "latitude dd", "lat dd", "latitude n")),
+            FieldSpec(
+                "longitude",
+                "WGS84 degrees east",
+                synonyms=("lon", "long", "lng", "gps lon", "gps long", "gps longitude", "longitude dd", "lon dd", "long dd", "longitude e"),
+            ),
+            FieldSpec("x", "easting in metres of the policy's crs (degrees of longitude without a crs)", synonyms=("easting", "x coordinate", "x coord")),
+            FieldSpec("y", "northing in metres of the policy's crs (degrees of latitude without a crs)", synonyms=("northing", "y coordinate", "y coord")),
+            FieldSpec(
+                "can_host",
+                "whether the school can host cluster meetings (default yes)",
+                choices=("true", "false"),
+                blank="true",
+                synonyms=("host", "can be venue", "venue", "hosts", "cluster venue"),
+            ),
+            FieldSpec(
+                "level",
+                "the school's level, for per-school counts (primary, middle or high)",
+                choices=("primary", "middle", "high"),
+                synonyms=("school level", "levels taught", "level taught", "level of school"),
+                aliases=(
+                    ("primary school", "primary"),
+                    ("middle school", "middle"),
+                    ("high school", "high"),
+                    ("secondary", "high"),
+                    ("higher secondary", "high"),
+                    ("secondary school", "high"),
+                ),
+            ),
+            FieldSpec(
+                "teachers",
+                f"{_COUNT} (gender and level unknown)",
+                synonyms=("total teachers", "no of teachers", "number of teachers", "teachers total", "total staff", "teaching staff"),
+            ),
+            FieldSpec(
+                "male_teachers",
+                f"{_COUNT}, men (level from the level column)",
+                synonyms=("teachers male", "male teaching staff", "no of male teachers", "number of male teachers", "male staff"),
+            ),
+            FieldSpec(
+                "female_teachers",
+                f"{_COUNT}, women (level from the level column)",
+                synonyms=("teachers female", "female teaching staff", "no of female teachers", "number of female teachers", "female staff"),
+            ),
+            *(
+                FieldSpec(f"{g}_{lvl}", f"{_COUNT}, {'women' if g == 'female' else 'men'} teaching {lvl}")
+                for g in ("female", "male")
+                for lvl in ("primary", "middle", "high")
+            ),
+            FieldSpec("generated", "true for a made-up school (samples)", choices=("true", "false"), blank="false"),
+        ),
+    )
+)
 
-TEACHERS = register_table(TableSpec(
-    kind="teachers",
-    id_field="teacher_id",
-    item="teacher",
-    sheet_words=("teacher", "staff", "roster"),
-    fields=(
-        FieldSpec("teacher_id", "the teacher's unique id (personal number)", required=True, synonyms=(
-            "personal no", "personal number", "personnel no", "personnel number", "employee id", "employee no",
-            "employee number", "emp id", "emp no", "staff id", "staff no", "teacher code", "teacher no", "cnic", "id")),
-        FieldSpec("school_id", "the id of the teacher's school (as in the schools file)", required=True, synonyms=(
-            "emis code", "emis", "emis no", "school emis", "school code", "school emis code", "emiscode")),
-        FieldSpec("gender", "female or male", required=True, synonyms=("sex", "teacher gender"), choices=("female", "male"),
-                  aliases=(("f", "female"), ("woman", "female"), ("women", "female"), ("m", "male"), ("man", "male"), ("men", "male"))),
-        FieldSpec("level", "the level taught: primary, middle or high", required=True, choices=("primary", "middle", "high"),
-                  synonyms=("level taught", "teaching level", "designation", "cadre")),
-        FieldSpec("subject", "the subject taught (optional)", synonyms=("subject taught", "specialisation", "specialization")),
-        FieldSpec("role", "teacher or head_teacher (default teacher)", choices=("teacher", "head_teacher"), blank="teacher",
-                  synonyms=("position", "post", "teacher role"),
-                  aliases=(("head", "head_teacher"), ("headteacher", "head_teacher"), ("head master", "head_teacher"),
-                           ("headmaster", "head_teacher"), ("headmistress", "head_teacher"), ("head mistress", "head_teacher"))),
-    ),
-))
+TEACHERS = register_table(
+    TableSpec(
+        kind="teachers",
+        id_field="teacher_id",
+        item="teacher",
+        sheet_words=("teacher", "staff", "roster"),
+        fields=(
+            FieldSpec(
+                "teacher_id",
+                "the teacher's unique id (personal number)",
+                required=True,
+                synonyms=(
+                    "personal no",
+                    "personal number",
+                    "personnel no",
+                    "personnel number",
+                    "employee id",
+                    "employee no",
+                    "employee number",
+                    "emp id",
+                    "emp no",
+                    "staff id",
+                    "staff no",
+                    "teacher code",
+                    "teacher no",
+                    "cnic",
+                    "id",
+                ),
+            ),
+            FieldSpec(
+                "school_id",
+                "the id of the teacher's school (as in the schools file)",
+                required=True,
+                synonyms=("emis code", "emis", "emis no", "school emis", "school code", "school emis code", "emiscode"),
+            ),
+            FieldSpec(
+                "gender",
+                "female or male",
+                required=True,
+                synonyms=("sex", "teacher gender"),
+                choices=("female", "male"),
+                aliases=(("f", "female"), ("woman", "female"), ("women", "female"), ("m", "male"), ("man", "male"), ("men", "male")),
+            ),
+            FieldSpec(
+                "level",
+                "the level taught: primary, middle or high",
+                required=True,
+                choices=("primary", "middle", "high"),
+                synonyms=("level taught", "teaching level", "designation", "cadre"),
+            ),
+            FieldSpec("subject", "the subject taught (optional)", synonyms=("subject taught", "specialisation", "specialization")),
+            FieldSpec(
+                "role",
+                "teacher or head_teacher (default teacher)",
+                choices=("teacher", "head_teacher"),
+                blank="teacher",
+                synonyms=("position", "post", "teacher role"),
+                aliases=(
+                    ("head", "head_teacher"),
+                    ("headteacher", "head_teacher"),
+                    ("head master", "head_teacher"),
+                    ("headmaster", "head_teacher"),
+                    ("headmistress", "head_teacher"),
+                    ("head mistress", "head_teacher"),
+                ),
+            ),
+        ),
+    )
+)
 
 
 # --------------------------------------------------------------------------- what was read, and how
@@ -354,8 +471,7 @@ class Table:
 
     def how_read(self) -> list[str]:
         """How each column and value was read, one line each (for ``cluster-mapper inspect``)."""
-        words = {"policy": "named in the policy", "name": "the tool's name", "synonym": "a common name (guess)",
-                 "degrees": "degrees (guess)"}
+        words = {"policy": "named in the policy", "name": "the tool's name", "synonym": "a common name (guess)", "degrees": "degrees (guess)"}
         lines = [f"{c.field:<16} <- '{c.header}'" + (f" (column {c.letter})" if c.letter else "") + f": {words.get(c.how, c.how)}" for c in self.columns]
         if self.unused:
             lines.append("not used: " + ", ".join(f"'{h}'" for h in self.unused))
@@ -440,8 +556,12 @@ def _pick_sheet(path: Path, names: list[str], filled: dict[str, bool], wanted: s
             return same[0], []
         close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
         where = "[sheets] in the policy" if from_policy else "the sheet after # in the file name"
-        fail(path, f"the workbook has no sheet '{wanted}' (sheets: {', '.join(names)}).",
-             fix=f"correct {where}" + (f": did you mean '{close[0]}'?" if close else "."), field="sheet")
+        fail(
+            path,
+            f"the workbook has no sheet '{wanted}' (sheets: {', '.join(names)}).",
+            fix=f"correct {where}" + (f": did you mean '{close[0]}'?" if close else "."),
+            field="sheet",
+        )
     with_data = [n for n in names if filled[n]]
     if not with_data:
         fail(path, "every sheet of the workbook is empty.", fix="save the workbook with the table in it.", row=1)
@@ -449,9 +569,15 @@ def _pick_sheet(path: Path, names: list[str], filled: dict[str, bool], wanted: s
         return with_data[0], []
     named = [n for n in with_data if any(w in code_key(n) for w in spec.sheet_words)]
     if len(named) == 1:
-        return named[0], [f"{len(with_data)} sheets hold data; read sheet '{named[0]}' for the {spec.kind} (by its name; to choose another: {path.name}#SHEET or [sheets] {spec.kind} = \"...\")"]
-    fail(path, f"the workbook has {len(with_data)} sheets with data ({', '.join(with_data)}); which one holds the {spec.kind}?",
-         fix=f"add the sheet to the file name ({path.name}#{with_data[0]}), or set [sheets] {spec.kind} = \"{with_data[0]}\" in the policy.", field="sheet")
+        return named[0], [
+            f"{len(with_data)} sheets hold data; read sheet '{named[0]}' for the {spec.kind} (by its name; to choose another: {path.name}#SHEET or [sheets] {spec.kind} = \"...\")"
+        ]
+    fail(
+        path,
+        f"the workbook has {len(with_data)} sheets with data ({', '.join(with_data)}); which one holds the {spec.kind}?",
+        fix=f'add the sheet to the file name ({path.name}#{with_data[0]}), or set [sheets] {spec.kind} = "{with_data[0]}" in the policy.',
+        field="sheet",
+    )
     raise AssertionError  # pragma: no cover - fail raises
 
 
@@ -473,8 +599,11 @@ def workbook_cells(path: Path, sheet: str | None, spec: TableSpec, from_policy: 
     except pc.PasswordError:
         fail(path, "the workbook is protected by a password.", fix="save a copy without the password (File > Info > Protect Workbook) and give that.")
     except Exception as exc:  # noqa: BLE001 - calamine raises several types for corrupt or mislabelled files
-        fail(path, f"could not be read as a {path.suffix.lower()} workbook ({type(exc).__name__}: {exc}).",
-             fix="check the file opens in Excel or LibreOffice; save it again as .xlsx, or export the sheet as CSV.")
+        fail(
+            path,
+            f"could not be read as a {path.suffix.lower()} workbook ({type(exc).__name__}: {exc}).",
+            fix="check the file opens in Excel or LibreOffice; save it again as .xlsx, or export the sheet as CSV.",
+        )
     try:
         meta = {m.name: m for m in wb.sheets_metadata}
         names = [n for n in wb.sheet_names if str(getattr(meta.get(n), "typ", "WorkSheet")).endswith("WorkSheet")]
@@ -544,8 +673,15 @@ def _is_number(text: str) -> bool:
 HEADER_SEARCH_ROWS = 30
 
 
-def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | None, col: ProblemCollector, *,
-              letters: bool, what: str = "file", known: set[str] | None = None) -> RawTable:
+def structure(
+    cells: list[list[str]],
+    merged: list[tuple[int, int, int, int]] | None,
+    col: ProblemCollector,
+    *,
+    letters: bool,
+    what: str = "file",
+    known: set[str] | None = None,
+) -> RawTable:
     """Find the table in a sheet's cells: its header row(s), its rows, what lies around it.
 
     - The header is the first row with two or more values or, when
@@ -572,8 +708,12 @@ def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | 
     candidates = [i for i, n in enumerate(filled[:HEADER_SEARCH_ROWS]) if n >= 2] or [i for i, n in enumerate(filled) if n >= 2][:1]
     if not candidates:
         first = next(i for i, n in enumerate(filled) if n)
-        fail(col.file, "no row has two or more values, so there is no header row naming the columns.",
-             fix="put the column names in one row above the table.", row=first + 1)
+        fail(
+            col.file,
+            "no row has two or more values, so there is no header row naming the columns.",
+            fix="put the column names in one row above the table.",
+            row=first + 1,
+        )
     h = candidates[0]
     if known:
         scores = [sum(1 for c in grid[i] if c and header_key(c) in known) for i in candidates]
@@ -625,8 +765,12 @@ def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | 
             if r0 == h and c1 > c0 and header[c0]:
                 spanned = [j for j in range(c0 + 1, c1 + 1) if any(grid[i][j] for i in range(h + 1, len(grid)))]
                 if spanned:
-                    col.add(f"the header cell '{header[c0]}' is merged over columns {column_letter(c0)}:{column_letter(c1)}, and {name_of(spanned[0])} holds values but has no name of its own.",
-                            row=h + 1, field=header[c0], fix="unmerge the header cells and give each column its own name (or add a second header row naming them).")
+                    col.add(
+                        f"the header cell '{header[c0]}' is merged over columns {column_letter(c0)}:{column_letter(c1)}, and {name_of(spanned[0])} holds values but has no name of its own.",
+                        row=h + 1,
+                        field=header[c0],
+                        fix="unmerge the header cells and give each column its own name (or add a second header row naming them).",
+                    )
                     for j in spanned:
                         header[j] = f"{header[c0]} ({column_letter(j)})"
     # ---- the table's width: up to the last named column
@@ -646,7 +790,9 @@ def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | 
                 filled_down.setdefault(c0, []).append(r0)
     for j, starts in sorted(filled_down.items()):
         if j < ncol:
-            notes.append(f"cells merged down {header[j] and _quote(header[j]) or name_of(j)} give their value to every row they cover ({len(starts)} merged block{'s' if len(starts) > 1 else ''})")
+            notes.append(
+                f"cells merged down {header[j] and _quote(header[j]) or name_of(j)} give their value to every row they cover ({len(starts)} merged block{'s' if len(starts) > 1 else ''})"
+            )
     counts = [sum(1 for c in r[:ncol] if c) for r in data]
     body = [i for i in range(start, len(data)) if any(data[i])]
     full = [i for i in body if counts[i] >= 2]
@@ -658,12 +804,17 @@ def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | 
         last = full[-1] if full else start - 1
     after = [i for i in body if i > last and i not in totals]
     if after:
-        notes.append(f"{_row_span([i + 1 for i in after])} below the table look{'s' if len(after) == 1 else ''} like notes and {'was' if len(after) == 1 else 'were'} skipped: "
-                     + ", ".join(_quote(next(c for c in data[i] if c)) for i in after[:3]) + (" ..." if len(after) > 3 else ""))
+        notes.append(
+            f"{_row_span([i + 1 for i in after])} below the table look{'s' if len(after) == 1 else ''} like notes and {'was' if len(after) == 1 else 'were'} skipped: "
+            + ", ".join(_quote(next(c for c in data[i] if c)) for i in after[:3])
+            + (" ..." if len(after) > 3 else "")
+        )
     # ---- unnamed columns and stray values
     for j in range(ncol):
         if not header[j] and any(data[i][j] for i in body if i <= last):
-            col.add(f"a column has no name in the header row ({name_of(j)} holds values).", row=last_header + 1, fix="name every column or delete the empty one.")
+            col.add(
+                f"a column has no name in the header row ({name_of(j)} holds values).", row=last_header + 1, fix="name every column or delete the empty one."
+            )
     records, rows = [], []
     for i in body:
         if i > last:
@@ -671,16 +822,25 @@ def structure(cells: list[list[str]], merged: list[tuple[int, int, int, int]] | 
         extra = [j for j in range(ncol, width) if data[i][j]]
         if extra:
             if letters:
-                col.add(f"the row has a value in {name_of(extra[0])} ({_quote(data[i][extra[0]])}), to the right of the table, under no header.", row=i + 1,
-                        fix="delete it (or move the note below the table), or give its column a header.")
+                col.add(
+                    f"the row has a value in {name_of(extra[0])} ({_quote(data[i][extra[0]])}), to the right of the table, under no header.",
+                    row=i + 1,
+                    fix="delete it (or move the note below the table), or give its column a header.",
+                )
             else:
-                col.add(f"the row has {max(extra) + 1} values but the header has {ncol} columns.", row=i + 1,
-                        fix="check for a stray separator (for example a comma inside a name) on this row.")
+                col.add(
+                    f"the row has {max(extra) + 1} values but the header has {ncol} columns.",
+                    row=i + 1,
+                    fix="check for a stray separator (for example a comma inside a name) on this row.",
+                )
             continue
         if counts[i] == 1 and ncol > 2:
             value = next(c for c in data[i][:ncol] if c)
-            col.add(f"the row holds a single value ({_quote(value)}) in a table of {ncol} columns: a heading or note inside the table, or a row left unfinished.", row=i + 1,
-                    fix="delete the row, move the note below the table, or fill in the row.")
+            col.add(
+                f"the row holds a single value ({_quote(value)}) in a table of {ncol} columns: a heading or note inside the table, or a row left unfinished.",
+                row=i + 1,
+                fix="delete the row, move the note below the table, or fill in the row.",
+            )
             continue
         records.append(data[i][:ncol])
         rows.append(i + 1)
@@ -711,8 +871,9 @@ def geo_table(path: Path) -> RawTable:
     return RawTable([str(p) for p in props], records, list(range(1, len(gdf) + 1)), 1, [], False, list(gdf.geometry), gdf.crs)
 
 
-def read_raw(path: Path, sheet: str | None, spec: TableSpec, col: ProblemCollector, *, sheet_from_policy: bool = False,
-             mapping: dict[str, str] | None = None) -> tuple[RawTable, str | None]:
+def read_raw(
+    path: Path, sheet: str | None, spec: TableSpec, col: ProblemCollector, *, sheet_from_policy: bool = False, mapping: dict[str, str] | None = None
+) -> tuple[RawTable, str | None]:
     """The raw table of any supported file, and the sheet read (workbooks only).
 
     The header row is the one naming most of the ``spec``'s columns (their
@@ -761,8 +922,9 @@ def _advice(fs: FieldSpec, spec: TableSpec, unused: list[str], raw: RawTable) ->
     return best if score >= 0.6 else None
 
 
-def resolve_columns(raw: RawTable, spec: TableSpec, mapping: dict[str, str], col: ProblemCollector, *,
-                    optional: tuple[str, ...] = ()) -> tuple[dict[str, int], list[ColumnReading], list[str]]:
+def resolve_columns(
+    raw: RawTable, spec: TableSpec, mapping: dict[str, str], col: ProblemCollector, *, optional: tuple[str, ...] = ()
+) -> tuple[dict[str, int], list[ColumnReading], list[str]]:
     """Which column of the file stands for each of the tool's columns.
 
     In order: the policy's ``[columns.KIND]`` (a header named there must be
@@ -788,14 +950,24 @@ def resolve_columns(raw: RawTable, spec: TableSpec, mapping: dict[str, str], col
     found_list = ", ".join(h for h in raw.headers if h) or "none"
     for name, header in mapping.items():
         if not any(f.name == name for f in spec.fields):
-            col.add(f"[columns.{spec.kind}] names '{name}', which is not a column of the {spec.kind} table.", row=row, field=name,
-                    fix=f"use one of {', '.join(f.name for f in spec.fields)}.")
+            col.add(
+                f"[columns.{spec.kind}] names '{name}', which is not a column of the {spec.kind} table.",
+                row=row,
+                field=name,
+                fix=f"use one of {', '.join(f.name for f in spec.fields)}.",
+            )
             continue
         hits = [j for j, k in enumerate(keys) if k == header_key(header)]
         if not hits:
             close = difflib.get_close_matches(header, [h for h in raw.headers if h], n=1, cutoff=0.5)
-            col.add(f"the column '{header}' that the policy names for {name} ([columns.{spec.kind}] {name}) is not in the file (columns found: {found_list}).",
-                    row=row, field=header, fix=f"write the header exactly as in the file: {name} = \"{close[0]}\"." if close else "write the header exactly as in the file, or add the column.")
+            col.add(
+                f"the column '{header}' that the policy names for {name} ([columns.{spec.kind}] {name}) is not in the file (columns found: {found_list}).",
+                row=row,
+                field=header,
+                fix=f'write the header exactly as in the file: {name} = "{close[0]}".'
+                if close
+                else "write the header exactly as in the file, or add the column.",
+            )
             continue
         if len(hits) > 1:
             col.add(f"the column '{header}' appears {len(hits)} times.", row=row, field=header, fix="delete or rename all but one of them.")
@@ -819,21 +991,30 @@ def resolve_columns(raw: RawTable, spec: TableSpec, mapping: dict[str, str], col
             if how == "name":
                 col.add(f"the column '{hs[0]}' appears {len(same)} times.", row=row, field=hs[0], fix="delete or rename all but one of them.")
             else:
-                col.add(f"{len(same)} columns could hold {fs.name}: " + ", ".join(f"'{h}'" for h in hs) + ".", row=row, field=fs.name,
-                        fix=f"name the right one in the policy: [columns.{spec.kind}] {fs.name} = \"{hs[0]}\".")
+                col.add(
+                    f"{len(same)} columns could hold {fs.name}: " + ", ".join(f"'{h}'" for h in hs) + ".",
+                    row=row,
+                    field=fs.name,
+                    fix=f'name the right one in the policy: [columns.{spec.kind}] {fs.name} = "{hs[0]}".',
+                )
             continue
         j = same[0]
         index[fs.name] = j
         used.add(j)
         readings.append(ColumnReading(fs.name, raw.headers[j], how, letter(j)))
         if how == "synonym":
-            notes.append(f"column '{raw.headers[j]}' read as {fs.name} ({fs.description}); to make it explicit: [columns.{spec.kind}] {fs.name} = \"{raw.headers[j]}\"")
+            notes.append(
+                f"column '{raw.headers[j]}' read as {fs.name} ({fs.description}); to make it explicit: [columns.{spec.kind}] {fs.name} = \"{raw.headers[j]}\""
+            )
     unused = [raw.headers[j] for j in range(len(raw.headers)) if j not in used and raw.headers[j]]
     for fs in spec.fields:
         if fs.required and fs.name not in index and fs.name not in mapping and fs.name not in optional:
             best = _advice(fs, spec, unused, raw)
-            fix = (f"name the column that holds it in the policy: [columns.{spec.kind}] {fs.name} = \"{best}\" (or rename '{best}' to '{fs.name}')."
-                   if best else f"add a '{fs.name}' column ({fs.description}), or name the column that holds it in the policy: [columns.{spec.kind}] {fs.name} = \"Your header\".")
+            fix = (
+                f"name the column that holds it in the policy: [columns.{spec.kind}] {fs.name} = \"{best}\" (or rename '{best}' to '{fs.name}')."
+                if best
+                else f"add a '{fs.name}' column ({fs.description}), or name the column that holds it in the policy: [columns.{spec.kind}] {fs.name} = \"Your header\"."
+            )
             col.add(f"the required column '{fs.name}' is missing (columns found: {found_list}).", row=row, field=fs.name, fix=fix)
     return index, readings, notes
 
@@ -841,8 +1022,9 @@ def resolve_columns(raw: RawTable, spec: TableSpec, mapping: dict[str, str], col
 # --------------------------------------------------------------------------- values
 
 
-def map_codes(values: list[str], rows: list[int], fs: FieldSpec, header: str, spec: TableSpec, policy_map: dict[str, Any],
-              col: ProblemCollector) -> tuple[list[str], list[ValueReading], list[str]]:
+def map_codes(
+    values: list[str], rows: list[int], fs: FieldSpec, header: str, spec: TableSpec, policy_map: dict[str, Any], col: ProblemCollector
+) -> tuple[list[str], list[ValueReading], list[str]]:
     """The tool's code for each cell of a column with codes.
 
     A cell's code comes from the policy's ``[values.KIND.FIELD]``, else the
@@ -889,8 +1071,13 @@ def map_codes(values: list[str], rows: list[int], fs: FieldSpec, header: str, sp
         if how != "unknown":
             continue
         more = f" (also row{'s' if len(rs) > 2 else ''} {', '.join(map(str, rs[1:6]))}{' ...' if len(rs) > 6 else ''})" if len(rs) > 1 else ""
-        problems.append((rs[0], f"{fs.name} '{v}' is not one of {', '.join(fs.choices or ())}{more}; values found in this column: {listed}.",
-                         f"write {fs.allowed_text()}, or map the code in the policy under [values.{kind}.{fs.name}]: \"{v}\" = one of {choices}."))
+        problems.append(
+            (
+                rs[0],
+                f"{fs.name} '{v}' is not one of {', '.join(fs.choices or ())}{more}; values found in this column: {listed}.",
+                f'write {fs.allowed_text()}, or map the code in the policy under [values.{kind}.{fs.name}]: "{v}" = one of {choices}.',
+            )
+        )
     for r, message, fix in sorted(problems, key=lambda p: p[0]):
         col.add(message, row=r, field=header, fix=fix)
     guesses = [f"'{r.value}' as {r.code}" for r in readings if r.how == "common"]
@@ -901,8 +1088,7 @@ def map_codes(values: list[str], rows: list[int], fs: FieldSpec, header: str, sp
 # --------------------------------------------------------------------------- the one path
 
 
-def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | None = None, *,
-               optional: tuple[str, ...] = ()) -> Table:
+def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | None = None, *, optional: tuple[str, ...] = ()) -> Table:
     """Read one input table under the tool's column names and codes.
 
     Parameters
@@ -960,9 +1146,20 @@ def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | No
         if name not in index and any(f.name == name for f in spec.fields):
             notes.append(f"[values.{spec.kind}.{name}] is not used: the file has no {name} column")
     where = f"{path.name}#{sheet_read}" if sheet_read else path.name
-    return Table(spec.kind, path, sheet_read, data, headers, readings, values,
-                 [h for h in raw.headers if h and h not in headers.values()],
-                 [f"{where}: {n}" for n in raw.notes + notes], col, raw.header_row, raw.crs)
+    return Table(
+        spec.kind,
+        path,
+        sheet_read,
+        data,
+        headers,
+        readings,
+        values,
+        [h for h in raw.headers if h and h not in headers.values()],
+        [f"{where}: {n}" for n in raw.notes + notes],
+        col,
+        raw.header_row,
+        raw.crs,
+    )
 
 
 def read_csv_rows(path: str | Path) -> pd.DataFrame:

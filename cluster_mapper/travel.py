@@ -390,10 +390,17 @@ def matrix_travel_times(path: str | Path, schools: gpd.GeoDataFrame) -> TravelTi
         parsed = parse_float(m)
         minutes = math.nan if parsed is None else parsed
         if parsed is None:
-            col.add(f"'{m}' is not a number of minutes." if m else "minutes is blank.", fix="write the travel time in minutes as a number, e.g. 25 or 12.5; leave a pair out if it is unreachable.", row=row, field="minutes")
+            col.add(
+                f"'{m}' is not a number of minutes." if m else "minutes is blank.",
+                fix="write the travel time in minutes as a number, e.g. 25 or 12.5; leave a pair out if it is unreachable.",
+                row=row,
+                field="minutes",
+            )
             good = False
         elif minutes < 0:
-            col.add(f"minutes must be 0 or more, not {m}.", fix="write the travel time in minutes; leave a pair out if it is unreachable.", row=row, field="minutes")
+            col.add(
+                f"minutes must be 0 or more, not {m}.", fix="write the travel time in minutes; leave a pair out if it is unreachable.", row=row, field="minutes"
+            )
             good = False
         if f and t and f == t and good and minutes != 0:
             col.add(f"the travel time from school '{f}' to itself is {m}, not 0.", fix="remove the row or write 0.", row=row, field="minutes")

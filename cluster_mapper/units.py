@@ -81,12 +81,26 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
         sids = list(dict.fromkeys(s for _, s in where))
         listed = ", ".join(sids[:8]) + (f" and {len(sids) - 8} more" if len(sids) > 8 else "")
         if kind == "gender":
-            problems.append(InputProblem(src, f"the teacher counts of {len(sids)} mixed school(s) give no gender ({listed}), and district {district} is gender-segregated.",
-                                         "give female_teachers and male_teachers (or female_* and male_* count columns, or a roster), or set gender = \"mixed\" for the district.", where[0][0], "teachers"))
+            problems.append(
+                InputProblem(
+                    src,
+                    f"the teacher counts of {len(sids)} mixed school(s) give no gender ({listed}), and district {district} is gender-segregated.",
+                    'give female_teachers and male_teachers (or female_* and male_* count columns, or a roster), or set gender = "mixed" for the district.',
+                    where[0][0],
+                    "teachers",
+                )
+            )
         else:
-            problems.append(InputProblem(src, f"the teacher counts of {len(sids)} school(s) give no level ({listed}), and district {district} keeps levels separate.",
-                                         "give each school's level (a 'level' column: primary, middle or high; [columns.schools] level = \"...\" names yours), "
-                                         "or *_primary and *_middle count columns, or a roster; or set levels = \"mixed\".", where[0][0], "level"))
+            problems.append(
+                InputProblem(
+                    src,
+                    f"the teacher counts of {len(sids)} school(s) give no level ({listed}), and district {district} keeps levels separate.",
+                    "give each school's level (a 'level' column: primary, middle or high; [columns.schools] level = \"...\" names yours), "
+                    'or *_primary and *_middle count columns, or a roster; or set levels = "mixed".',
+                    where[0][0],
+                    "level",
+                )
+            )
     if problems:
         raise InputError(problems)
     t["gender_group"] = gg
@@ -96,8 +110,7 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
     grouped = active.groupby(["school_id", "gender_group", "level_group"], sort=True)["n_teachers"].sum().reset_index()
     parts_per_school = grouped.groupby("school_id")["n_teachers"].transform("size")
     grouped["unit_id"] = [
-        sid if k == 1 else f"{sid}:{g}:{lvl}"
-        for sid, g, lvl, k in zip(grouped["school_id"], grouped["gender_group"], grouped["level_group"], parts_per_school)
+        sid if k == 1 else f"{sid}:{g}:{lvl}" for sid, g, lvl, k in zip(grouped["school_id"], grouped["gender_group"], grouped["level_group"], parts_per_school)
     ]
     grouped["district"] = schools.loc[grouped["school_id"], "district"].to_numpy()
     grouped["region"] = [region_district(d, policy) for d in grouped["district"]]
@@ -107,7 +120,9 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
     grouped["can_be_venue"] = [bool(h) and sg in VENUE_GENDERS[g] for h, sg, g in zip(can_host, school_gender, grouped["gender_group"])]
     units = grouped[["unit_id", "school_id", "district", "region", "gender_group", "level_group", "n_teachers", "can_host", "can_be_venue"]]
     key = {(s, g, lvl): u for s, g, lvl, u in zip(grouped["school_id"], grouped["gender_group"], grouped["level_group"], grouped["unit_id"])}
-    t["unit_id"] = [key.get((s, g, lvl), "") if r == "" else "" for s, g, lvl, r in zip(t["school_id"], t["gender_group"], t["level_group"], t["excluded_reason"])]
+    t["unit_id"] = [
+        key.get((s, g, lvl), "") if r == "" else "" for s, g, lvl, r in zip(t["school_id"], t["gender_group"], t["level_group"], t["excluded_reason"])
+    ]
     return units.reset_index(drop=True), t
 
 

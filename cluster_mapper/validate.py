@@ -82,6 +82,7 @@ def _policy(summary: dict) -> Policy:
 
 # -- independent travel times ----------------------------------------------
 
+
 def _edge_minutes_walk(G: nx.MultiDiGraph, speed_kmh: float) -> nx.DiGraph:
     """Walking graph: every edge both ways, Tobler speed on its own grade."""
     H = nx.DiGraph()
@@ -151,6 +152,7 @@ def _snap(G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndar
 
 # -- edits, read independently ------------------------------------------------
 
+
 def _edit_rows(path: Path) -> list[dict[str, str]]:
     """The rows of an edits file as dicts of lower-case column to text (blank rows skipped)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -158,8 +160,10 @@ def _edit_rows(path: Path) -> list[dict[str, str]]:
 
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         sheet = next(n for n in wb.sheetnames if n.strip().lower() == "edits")
-        values = [["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip() for v in r]
-                  for r in wb[sheet].iter_rows(values_only=True)]
+        values = [
+            ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip() for v in r]
+            for r in wb[sheet].iter_rows(values_only=True)
+        ]
         wb.close()
     else:
         import csv
@@ -452,7 +456,9 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
             elif set(old["teacher_id"]) != set(new["teacher_id"]) or set(old["venue_school_id"]) != set(new["venue_school_id"]):
                 rep.add(f"edit lock_cluster {cid}: the cluster's teachers or venue differ from the previous plan")
     if previous is not None:
-        prev_venue = dict(zip(previous.loc[previous["status"] == "placed", "teacher_id"], previous.loc[previous["status"] == "placed", "venue_school_id"], strict=False))
+        prev_venue = dict(
+            zip(previous.loc[previous["status"] == "placed", "teacher_id"], previous.loc[previous["status"] == "placed", "venue_school_id"], strict=False)
+        )
         moved: dict[str, int] = {}
         for r in a.itertuples(index=False):
             if r.teacher_id in prev_venue and r.status == "placed" and r.venue_school_id != prev_venue[r.teacher_id]:

@@ -26,8 +26,10 @@ import pandas as pd
 from cluster_mapper.support.planning import cluster_table
 
 SUBJECTS = ("math", "science", "english")
-_FIRST = {"female": ["Ayesha", "Fatima", "Nasreen", "Rubina", "Samina", "Shazia", "Tahira", "Uzma", "Zainab", "Farzana", "Nighat", "Saima"],
-          "male": ["Abdul", "Arshad", "Bilal", "Fazal", "Imran", "Khalid", "Naveed", "Qaiser", "Sajid", "Tariq", "Waqas", "Zahid"]}
+_FIRST = {
+    "female": ["Ayesha", "Fatima", "Nasreen", "Rubina", "Samina", "Shazia", "Tahira", "Uzma", "Zainab", "Farzana", "Nighat", "Saima"],
+    "male": ["Abdul", "Arshad", "Bilal", "Fazal", "Imran", "Khalid", "Naveed", "Qaiser", "Sajid", "Tariq", "Waqas", "Zahid"],
+}
 _LAST = ["Khan", "Shah", "Awan", "Swati", "Tanoli", "Qureshi", "Abbasi", "Jadoon", "Mir", "Butt"]
 
 
@@ -66,10 +68,24 @@ def place_bases(rt: np.ndarray, count: int, cap: int) -> np.ndarray:
     return np.array(out, dtype=int)
 
 
-def make_facilitators(clusters: pd.DataFrame, assignments: pd.DataFrame, schools, minutes: np.ndarray, point_index: dict[str, int], *,
-                      clusters_per_facilitator: int = 10, max_clusters: int | str = 20, days_per_month: int = 16,
-                      working_day_minutes: float = 480.0, meeting_minutes: float = 180.0, travel_mode: str = "walk", kind: str = "TTO",
-                      with_district: bool = False, seed: int = 2026, id_prefix: str = "F") -> pd.DataFrame:
+def make_facilitators(
+    clusters: pd.DataFrame,
+    assignments: pd.DataFrame,
+    schools,
+    minutes: np.ndarray,
+    point_index: dict[str, int],
+    *,
+    clusters_per_facilitator: int = 10,
+    max_clusters: int | str = 20,
+    days_per_month: int = 16,
+    working_day_minutes: float = 480.0,
+    meeting_minutes: float = 180.0,
+    travel_mode: str = "walk",
+    kind: str = "TTO",
+    with_district: bool = False,
+    seed: int = 2026,
+    id_prefix: str = "F",
+) -> pd.DataFrame:
     """A generated facilitators table for a cluster plan (the columns of a facilitators file).
 
     One facilitator per ``clusters_per_facilitator`` clusters of each gender
@@ -121,13 +137,24 @@ def make_facilitators(clusters: pd.DataFrame, assignments: pd.DataFrame, schools
             for j in place_bases(rt, count, clusters_per_facilitator):
                 n += 1
                 first = _FIRST[gender][int(rng.integers(len(_FIRST[gender])))]
-                rows.append({
-                    "facilitator_id": f"{id_prefix}{n:03d}", "name": f"{first} {_LAST[int(rng.integers(len(_LAST)))]} ({kind}, generated)",
-                    "gender": gender, "base_school_id": h["school_id"].iat[j], "latitude": "", "longitude": "",
-                    "levels": "primary;middle;high", "subjects": SUBJECTS[n % 3], "max_clusters": max_clusters,
-                    "max_teachers": "", "days_per_month": days_per_month, "district": district if with_district else "",
-                    "travel_mode": travel_mode, "generated": "true",
-                })
+                rows.append(
+                    {
+                        "facilitator_id": f"{id_prefix}{n:03d}",
+                        "name": f"{first} {_LAST[int(rng.integers(len(_LAST)))]} ({kind}, generated)",
+                        "gender": gender,
+                        "base_school_id": h["school_id"].iat[j],
+                        "latitude": "",
+                        "longitude": "",
+                        "levels": "primary;middle;high",
+                        "subjects": SUBJECTS[n % 3],
+                        "max_clusters": max_clusters,
+                        "max_teachers": "",
+                        "days_per_month": days_per_month,
+                        "district": district if with_district else "",
+                        "travel_mode": travel_mode,
+                        "generated": "true",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -139,7 +166,9 @@ def facilitators_for_plan(plan, **kwargs) -> pd.DataFrame:
     src = SupportSource.from_plan(plan)
     mode = kwargs.get("travel_mode", "walk")
     hosts = src.schools[src.schools["can_host"].astype(bool)]
-    pts = points_frame(src.schools, list(dict.fromkeys([*plan.clusters["venue_school_id"], *hosts["school_id"]])), pd.DataFrame(columns=["facilitator_id", "base_school_id"]))
+    pts = points_frame(
+        src.schools, list(dict.fromkeys([*plan.clusters["venue_school_id"], *hosts["school_id"]])), pd.DataFrame(columns=["facilitator_id", "base_school_id"])
+    )
     tr = support_travel(pts, [mode], src.policy.travel, src.travel_spec, network=src.network, matrix_pairs=src.matrix_pairs, schools=src.schools)
     return make_facilitators(plan.clusters, plan.teachers, src.schools, tr.minutes[mode], tr.index(), **kwargs)
 

@@ -47,15 +47,33 @@ def xss_plan(tmp_path_factory) -> Path:
     names = XSS_NAMES + ["Ali & Sons <b>School</b>", "GPS \"Quote\" 'Apos'"]
     for i in range(8):
         sid = f"S{i:02d}" if i else "S<i>00</i>"
-        rows.append({"school_id": sid, "name": names[i % len(names)], "district": "D<u>1</u>" if i < 8 else "D2",
-                     "latitude": 34.3 + 0.004 * (i % 4), "longitude": 73.2 + 0.004 * (i // 4),
-                     "gender": "mixed", "can_host": "true"})
+        rows.append(
+            {
+                "school_id": sid,
+                "name": names[i % len(names)],
+                "district": "D<u>1</u>" if i < 8 else "D2",
+                "latitude": 34.3 + 0.004 * (i % 4),
+                "longitude": 73.2 + 0.004 * (i // 4),
+                "gender": "mixed",
+                "can_host": "true",
+            }
+        )
         for j in range(4):
-            teachers.append({"teacher_id": f"T{i}-{j}", "school_id": sid, "gender": "female" if j % 2 else "male",
-                             "level": "primary", "subject": "math", "role": "teacher"})
+            teachers.append(
+                {"teacher_id": f"T{i}-{j}", "school_id": sid, "gender": "female" if j % 2 else "male", "level": "primary", "subject": "math", "role": "teacher"}
+            )
     # one lonely school far away: its teachers cannot be placed
-    rows.append({"school_id": "FAR", "name": "<script>alert(3)</script>Far", "district": "D<u>1</u>", "latitude": 35.5, "longitude": 74.5,
-                 "gender": "girls", "can_host": "true"})
+    rows.append(
+        {
+            "school_id": "FAR",
+            "name": "<script>alert(3)</script>Far",
+            "district": "D<u>1</u>",
+            "latitude": 35.5,
+            "longitude": 74.5,
+            "gender": "girls",
+            "can_host": "true",
+        }
+    )
     teachers += [{"teacher_id": f"TF{j}", "school_id": "FAR", "gender": "female", "level": "primary", "subject": "math", "role": "teacher"} for j in range(2)]
     pd.DataFrame(rows).to_csv(d / "schools.csv", index=False)
     pd.DataFrame(teachers).to_csv(d / "teachers.csv", index=False)
@@ -97,42 +115,121 @@ def make_province_plan(out: Path, n_schools: int = 10_000, n_clusters: int = 1_0
         used[mem] = True
         cid = f"P-{['FP', 'MP', 'FM', 'MM'][c % 4]}-{c:04d}"
         g, lvl = (["female", "male"][c % 2], ["primary", "middle"][(c // 2) % 2])
-        clusters.append({"cluster_id": cid, "district": f"District {c % 12}", "gender_group": g, "level_group": lvl,
-                         "venue_school_id": sids[v], "n_teachers": 10, "n_schools": 5, "max_travel_minutes": 40.0, "teacher_minutes": 200.0})
+        clusters.append(
+            {
+                "cluster_id": cid,
+                "district": f"District {c % 12}",
+                "gender_group": g,
+                "level_group": lvl,
+                "venue_school_id": sids[v],
+                "n_teachers": 10,
+                "n_schools": 5,
+                "max_travel_minutes": 40.0,
+                "teacher_minutes": 200.0,
+            }
+        )
         for j in mem:
             member_of[j] = (cid, sids[v], g, lvl)
-        base = {"cluster_id": cid, "district": f"District {c % 12}", "gender_group": g, "level_group": lvl, "venue_school_id": sids[v], "n_teachers": 10, "n_schools": 5}
+        base = {
+            "cluster_id": cid,
+            "district": f"District {c % 12}",
+            "gender_group": g,
+            "level_group": lvl,
+            "venue_school_id": sids[v],
+            "n_teachers": 10,
+            "n_schools": 5,
+        }
         feats.append({**base, "kind": "venue", "school_id": sids[v], "name": f"School {v}", "geometry": Point(lon[v], lat[v])})
         for j in mem[1:]:
-            feats.append({**base, "kind": "member_line", "school_id": sids[j], "name": f"School {j}", "travel_minutes": 20.0,
-                          "geometry": LineString([(lon[j], lat[j]), (lon[v], lat[v])])})
+            feats.append(
+                {
+                    **base,
+                    "kind": "member_line",
+                    "school_id": sids[j],
+                    "name": f"School {j}",
+                    "travel_minutes": 20.0,
+                    "geometry": LineString([(lon[j], lat[j]), (lon[v], lat[v])]),
+                }
+            )
         feats.append({**base, "kind": "hull", "geometry": MultiPoint([(lon[j], lat[j]) for j in mem]).convex_hull})
         c += 1
     for i in range(n_schools):
-        feats.append({"kind": "school", "school_id": sids[i], "name": f"GPS Village {i} (Boys)", "district": f"District {i % 12}", "school_gender": "boys",
-                      "can_host": True, "cluster_id": member_of.get(i, ("",))[0], "geometry": Point(lon[i], lat[i])})
+        feats.append(
+            {
+                "kind": "school",
+                "school_id": sids[i],
+                "name": f"GPS Village {i} (Boys)",
+                "district": f"District {i % 12}",
+                "school_gender": "boys",
+                "can_host": True,
+                "cluster_id": member_of.get(i, ("",))[0],
+                "geometry": Point(lon[i], lat[i]),
+            }
+        )
         if i in member_of:
             cid, vid, g, lvl = member_of[i]
             for k in range(2):
-                assign.append({"teacher_id": f"P-T{i}-{k}", "school_id": sids[i], "unit_id": sids[i], "district": f"District {i % 12}", "cluster_id": cid,
-                               "venue_school_id": vid, "travel_minutes": "0" if sids[i] == vid else "20.0", "status": "placed", "reason": "", "suggestion": "",
-                               "gender": g, "level": lvl, "role": "teacher", "n_teachers": "1"})
+                assign.append(
+                    {
+                        "teacher_id": f"P-T{i}-{k}",
+                        "school_id": sids[i],
+                        "unit_id": sids[i],
+                        "district": f"District {i % 12}",
+                        "cluster_id": cid,
+                        "venue_school_id": vid,
+                        "travel_minutes": "0" if sids[i] == vid else "20.0",
+                        "status": "placed",
+                        "reason": "",
+                        "suggestion": "",
+                        "gender": g,
+                        "level": lvl,
+                        "role": "teacher",
+                        "n_teachers": "1",
+                    }
+                )
         elif i % 5 == 0:
-            assign.append({"teacher_id": f"P-T{i}-0", "school_id": sids[i], "unit_id": sids[i], "district": f"District {i % 12}", "cluster_id": "",
-                           "venue_school_id": "", "travel_minutes": "", "status": "not_placed",
-                           "reason": "only 2 female primary teachers within 60 minutes of any girls' school", "suggestion": "max_travel_minutes = 90",
-                           "gender": "female", "level": "primary", "role": "teacher", "n_teachers": "2"})
+            assign.append(
+                {
+                    "teacher_id": f"P-T{i}-0",
+                    "school_id": sids[i],
+                    "unit_id": sids[i],
+                    "district": f"District {i % 12}",
+                    "cluster_id": "",
+                    "venue_school_id": "",
+                    "travel_minutes": "",
+                    "status": "not_placed",
+                    "reason": "only 2 female primary teachers within 60 minutes of any girls' school",
+                    "suggestion": "max_travel_minutes = 90",
+                    "gender": "female",
+                    "level": "primary",
+                    "role": "teacher",
+                    "n_teachers": "2",
+                }
+            )
     gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326").to_file(out / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
     from cluster_mapper.plan_io import write_csv
 
     write_csv(pd.DataFrame(assign), out / "assignments.csv")
     write_csv(pd.DataFrame(clusters), out / "clusters.csv")
     a = pd.DataFrame(assign)
-    summary = {"status": "feasible", "objective": 1.0, "lower_bound": 1.0, "gap": 0.0, "travel_source": "straight_line",
-               "travel": {"source": "straight_line"}, "clusters": len(clusters), "teachers_total": int(a["n_teachers"].astype(int).sum()),
-               "teachers_placed": int(a.loc[a.status == "placed", "n_teachers"].astype(int).sum()),
-               "teachers_not_placed": int(a.loc[a.status != "placed", "n_teachers"].astype(int).sum()), "head_teachers_left_out": 0,
-               "mean_travel_minutes": 16.0, "max_travel_minutes": 20.0, "policy": {"travel_mode": "walk"}, "inputs": {}, "objective_kind": ["teacher_minutes"]}
+    summary = {
+        "status": "feasible",
+        "objective": 1.0,
+        "lower_bound": 1.0,
+        "gap": 0.0,
+        "travel_source": "straight_line",
+        "travel": {"source": "straight_line"},
+        "clusters": len(clusters),
+        "teachers_total": int(a["n_teachers"].astype(int).sum()),
+        "teachers_placed": int(a.loc[a.status == "placed", "n_teachers"].astype(int).sum()),
+        "teachers_not_placed": int(a.loc[a.status != "placed", "n_teachers"].astype(int).sum()),
+        "head_teachers_left_out": 0,
+        "mean_travel_minutes": 16.0,
+        "max_travel_minutes": 20.0,
+        "policy": {"travel_mode": "walk"},
+        "inputs": {},
+        "objective_kind": ["teacher_minutes"],
+    }
     (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     return out
 
@@ -162,12 +259,30 @@ class HeadlessChromium:
             raise RuntimeError("chromium is not installed")
         r1, w1 = os.pipe()  # we write commands -> chromium fd 3
         r2, w2 = os.pipe()  # chromium fd 4 -> we read
-        args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-default-apps", "--disable-extensions", "--no-first-run", "--no-default-browser-check",
-                "--metrics-recording-only", "--mute-audio", "--allow-file-access-from-files",
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-                f"--user-data-dir={user_data_dir}", f"--window-size={width},{height}", "--remote-debugging-pipe", "about:blank"]
+        args = [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--metrics-recording-only",
+            "--mute-audio",
+            "--allow-file-access-from-files",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=http://127.0.0.1:9",
+            "--proxy-bypass-list=<-loopback>",
+            f"--user-data-dir={user_data_dir}",
+            f"--window-size={width},{height}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
 
         self._log = open(Path(user_data_dir) / "chromium.log", "wb")
 
@@ -176,8 +291,7 @@ class HeadlessChromium:
             os.dup2(a, 3)
             os.dup2(b, 4)
 
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-                                     pass_fds=(), preexec_fn=_fds, close_fds=False)
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log, pass_fds=(), preexec_fn=_fds, close_fds=False)
         os.close(r1)
         os.close(w2)
         self._w = os.fdopen(w1, "wb", buffering=0)

@@ -21,8 +21,22 @@ from cluster_mapper.support.planning import (
 )
 from cluster_mapper.support.travel import SupportTravel, base_point
 
-FAC_COLUMNS = ["facilitator_id", "name", "gender", "base_school_id", "latitude", "longitude", "levels", "subjects",
-               "max_clusters", "max_teachers", "days_per_month", "district", "travel_mode", "_row"]
+FAC_COLUMNS = [
+    "facilitator_id",
+    "name",
+    "gender",
+    "base_school_id",
+    "latitude",
+    "longitude",
+    "levels",
+    "subjects",
+    "max_clusters",
+    "max_teachers",
+    "days_per_month",
+    "district",
+    "travel_mode",
+    "_row",
+]
 
 
 def make_case(clusters: list[dict], facilitators: list[dict], sp: SupportPolicy) -> tuple[SupportProblem, pd.DataFrame, pd.DataFrame, dict]:
@@ -40,19 +54,50 @@ def make_case(clusters: list[dict], facilitators: list[dict], sp: SupportPolicy)
         levels = c.get("levels", ("primary",))
         n = c.get("n", 8)
         venue = f"V{c['id']}"
-        cl_rows.append({"cluster_id": c["id"], "district": c.get("district", "D"), "gender_group": genders[0] if len(genders) == 1 else "mixed",
-                        "level_group": "primary" if set(levels) == {"primary"} else "middle", "venue_school_id": venue, "n_teachers": n})
+        cl_rows.append(
+            {
+                "cluster_id": c["id"],
+                "district": c.get("district", "D"),
+                "gender_group": genders[0] if len(genders) == 1 else "mixed",
+                "level_group": "primary" if set(levels) == {"primary"} else "middle",
+                "venue_school_id": venue,
+                "n_teachers": n,
+            }
+        )
         subjects = list(c.get("subjects", ())) + [""] * n
         for i in range(n):
-            as_rows.append({"cluster_id": c["id"], "status": "placed", "gender": genders[i % len(genders)], "level": levels[i % len(levels)],
-                            "subject": subjects[i], "role": "teacher", "teacher_id": f"{c['id']}-{i}"})
+            as_rows.append(
+                {
+                    "cluster_id": c["id"],
+                    "status": "placed",
+                    "gender": genders[i % len(genders)],
+                    "level": levels[i % len(levels)],
+                    "subject": subjects[i],
+                    "role": "teacher",
+                    "teacher_id": f"{c['id']}-{i}",
+                }
+            )
         pts.append((venue, venue, c["x"], c["y"]))
     frows = []
     for k, f in enumerate(facilitators):
-        frows.append({"facilitator_id": f["id"], "name": f["id"], "gender": f.get("gender", "female"), "base_school_id": "",
-                      "latitude": float(f["y"]), "longitude": float(f["x"]), "levels": tuple(f.get("levels", ("primary",))),
-                      "subjects": tuple(f.get("subjects", ())), "max_clusters": f.get("max_clusters"), "max_teachers": f.get("max_teachers"),
-                      "days_per_month": f.get("days", 20), "district": f.get("district", ""), "travel_mode": "", "_row": k + 2})
+        frows.append(
+            {
+                "facilitator_id": f["id"],
+                "name": f["id"],
+                "gender": f.get("gender", "female"),
+                "base_school_id": "",
+                "latitude": float(f["y"]),
+                "longitude": float(f["x"]),
+                "levels": tuple(f.get("levels", ("primary",))),
+                "subjects": tuple(f.get("subjects", ())),
+                "max_clusters": f.get("max_clusters"),
+                "max_teachers": f.get("max_teachers"),
+                "days_per_month": f.get("days", 20),
+                "district": f.get("district", ""),
+                "travel_mode": "",
+                "_row": k + 2,
+            }
+        )
     fac = pd.DataFrame(frows, columns=FAC_COLUMNS)
     for col in ("max_clusters", "max_teachers"):
         fac[col] = pd.Series([r[col] for r in frows], dtype=object)

@@ -405,9 +405,17 @@ def make_terrain(
     valley_pts = _densify(valley_lines, 0.1) if valley_lines else np.zeros((0, 2))
 
     terrain = SyntheticTerrain(
-        frame=frame, seed=seed, axis=(float(axis[0]), float(axis[1])), axis_range_km=axis_range,
-        wave_k=k, wave_phase=phase, wave_amp=amp, valley_points_km=valley_pts, rivers_km=rivers,
-        min_m=min_elev_m, max_m=max_elev_m,
+        frame=frame,
+        seed=seed,
+        axis=(float(axis[0]), float(axis[1])),
+        axis_range_km=axis_range,
+        wave_k=k,
+        wave_phase=phase,
+        wave_amp=amp,
+        valley_points_km=valley_pts,
+        rivers_km=rivers,
+        min_m=min_elev_m,
+        max_m=max_elev_m,
     )
     samples = _sample_in_polygon(poly_km, 6000, np.random.default_rng([seed, 7002]))
     # calibrate: roughness (slope), then range and exponent (mean), repeat
@@ -720,12 +728,83 @@ def edges_crossing_rivers(G: nx.MultiDiGraph, rivers_lonlat: list[LineString]) -
 # --------------------------------------------------------------------------
 # schools and teachers
 
-_SYL_A = ["Bal", "Shin", "Gar", "Ban", "Dhe", "Khan", "Jab", "Pai", "Sha", "Chat", "Naw", "Bat", "Kar", "Sar", "Man", "Dod",
-          "Gul", "Haz", "Ing", "Jar", "Kun", "Lach", "Maj", "Nak", "Phag", "Rash", "Sum", "Tar", "Ughi", "Zar", "Beh", "Chak",
-          "Dar", "Ghaz", "Hil", "Kot", "Lam", "Mir", "Par", "Sang", "Tan", "Wal", "Baf", "Jag", "Kam", "Sac", "Sir", "Tal"]
+_SYL_A = [
+    "Bal",
+    "Shin",
+    "Gar",
+    "Ban",
+    "Dhe",
+    "Khan",
+    "Jab",
+    "Pai",
+    "Sha",
+    "Chat",
+    "Naw",
+    "Bat",
+    "Kar",
+    "Sar",
+    "Man",
+    "Dod",
+    "Gul",
+    "Haz",
+    "Ing",
+    "Jar",
+    "Kun",
+    "Lach",
+    "Maj",
+    "Nak",
+    "Phag",
+    "Rash",
+    "Sum",
+    "Tar",
+    "Ughi",
+    "Zar",
+    "Beh",
+    "Chak",
+    "Dar",
+    "Ghaz",
+    "Hil",
+    "Kot",
+    "Lam",
+    "Mir",
+    "Par",
+    "Sang",
+    "Tan",
+    "Wal",
+    "Baf",
+    "Jag",
+    "Kam",
+    "Sac",
+    "Sir",
+    "Tal",
+]
 _SYL_B = ["", "a", "i", "o", "an", "ar", "al", "ra", "ri"]
-_SYL_C = ["kot", "gali", "dara", "pur", "bandi", "abad", "ial", "gran", "nar", "seri", "dhak", "wal", "kund", "bela", "nala",
-          "koh", "mang", "dor", "sar", "jat", "ot", "ai", "har", "chh"]
+_SYL_C = [
+    "kot",
+    "gali",
+    "dara",
+    "pur",
+    "bandi",
+    "abad",
+    "ial",
+    "gran",
+    "nar",
+    "seri",
+    "dhak",
+    "wal",
+    "kund",
+    "bela",
+    "nala",
+    "koh",
+    "mang",
+    "dor",
+    "sar",
+    "jat",
+    "ot",
+    "ai",
+    "har",
+    "chh",
+]
 
 
 def generated_place_names(n: int, seed: int) -> list[str]:
@@ -768,7 +847,10 @@ def _settlement_table(lonlat: np.ndarray, population: np.ndarray, names: list[st
     dens_n = density / max(1.0, np.percentile(density, 90))
     remoteness = np.clip(0.6 * np.clip(dist_town / 30.0, 0, 1) + 0.4 * (1 - np.clip(dens_n, 0, 1)), 0, 1)
     centrality = np.clip(0.5 * np.clip(dens_n, 0, 1) + 0.5 * np.clip(np.log10(population / 300.0) / 1.5, 0, 1), 0, 1)
-    return [_Settlement(i, float(lonlat[i, 0]), float(lonlat[i, 1]), float(population[i]), float(remoteness[i]), float(centrality[i]), names[i]) for i in range(len(lonlat))]
+    return [
+        _Settlement(i, float(lonlat[i, 0]), float(lonlat[i, 1]), float(population[i]), float(remoteness[i]), float(centrality[i]), names[i])
+        for i in range(len(lonlat))
+    ]
 
 
 _PREFIX = {"primary": "GPS", "middle": "GMS", "high": "GHS"}
@@ -864,8 +946,13 @@ def _subject(level: str, rng: np.random.Generator) -> str:
 
 
 def _build_schools_and_teachers(
-    settlements: list[_Settlement], district: str, id_prefix: str, rng: np.random.Generator,
-    staff_scale: float = 1.0, jitter_m: float = 250.0, n_schools: int | None = None,
+    settlements: list[_Settlement],
+    district: str,
+    id_prefix: str,
+    rng: np.random.Generator,
+    staff_scale: float = 1.0,
+    jitter_m: float = 250.0,
+    n_schools: int | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     plans = _plan_schools(settlements, rng)
     if n_schools is not None:
@@ -893,18 +980,31 @@ def _build_schools_and_teachers(
         staff = _school_staff(p["level"], p["gender"], rng, staff_scale)
         has_head = len(staff) >= 3 or p["level"] != "primary" or rng.random() < 0.5
         can_host = len(staff) >= 3 or rng.random() < 0.6
-        school_rows.append({
-            "school_id": sid, "name": name, "district": district,
-            "latitude": round(float(lat), 6), "longitude": round(float(lon), 6),
-            "gender": p["gender"], "can_host": bool(can_host), "generated": True,
-        })
+        school_rows.append(
+            {
+                "school_id": sid,
+                "name": name,
+                "district": district,
+                "latitude": round(float(lat), 6),
+                "longitude": round(float(lon), 6),
+                "gender": p["gender"],
+                "can_host": bool(can_host),
+                "generated": True,
+            }
+        )
         for j, (g, lvl) in enumerate(staff):
             t_no += 1
             head = has_head and j == 0
-            teacher_rows.append({
-                "teacher_id": f"{id_prefix}-T{t_no:06d}", "school_id": sid, "gender": g, "level": lvl,
-                "subject": "" if head else _subject(lvl, rng), "role": "head_teacher" if head else "teacher",
-            })
+            teacher_rows.append(
+                {
+                    "teacher_id": f"{id_prefix}-T{t_no:06d}",
+                    "school_id": sid,
+                    "gender": g,
+                    "level": lvl,
+                    "subject": "" if head else _subject(lvl, rng),
+                    "role": "head_teacher" if head else "teacher",
+                }
+            )
     schools = pd.DataFrame(school_rows, columns=SCHOOL_COLUMNS)
     gdf = gpd.GeoDataFrame(schools, geometry=gpd.points_from_xy(schools["longitude"], schools["latitude"]), crs="EPSG:4326")
     return gdf, pd.DataFrame(teacher_rows, columns=TEACHER_COLUMNS)
@@ -1079,7 +1179,8 @@ def make_district(
         teachers = _trim_teachers(teachers, n_teachers, rng, prefix)
     sgdf = gpd.GeoDataFrame(
         {"settlement_id": [f"{prefix}-P{i:04d}" for i in range(n_settle)], "name": names, "population": pop},
-        geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs="EPSG:4326",
+        geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]),
+        crs="EPSG:4326",
     )
     terrain = graph = None
     rivers: list[LineString] = []
@@ -1231,8 +1332,14 @@ def tobler_speed_kmh(grade: np.ndarray | float, flat_kmh: float = 5.0):
 
 
 def peer_reach(
-    schools: gpd.GeoDataFrame, teachers: pd.DataFrame, graph: nx.MultiDiGraph, *,
-    max_minutes: float = 60.0, min_teachers: int = 6, levels: str = "separate", flat_kmh: float = 5.0,
+    schools: gpd.GeoDataFrame,
+    teachers: pd.DataFrame,
+    graph: nx.MultiDiGraph,
+    *,
+    max_minutes: float = 60.0,
+    min_teachers: int = 6,
+    levels: str = "separate",
+    flat_kmh: float = 5.0,
 ) -> pd.DataFrame:
     """For each teacher group of each school, the same-group teachers within reach.
 

@@ -54,13 +54,17 @@ def test_keyboard_interrupt_mid_write_keeps_previous_plan(previous, monkeypatch,
     out, before = previous
     result = make_plan()
     if stage == "plan_geodata":
+
         def boom(*_args, **_kwargs):
             raise KeyboardInterrupt
+
         monkeypatch.setattr(plan_io.gpd.GeoDataFrame, "to_file", boom)  # after assignments.csv and clusters.csv
     else:
+
         def review(_plan, tmp):
             assert (tmp / "summary.json").exists()  # every plan file written, then Ctrl-C
             raise KeyboardInterrupt
+
         monkeypatch.setattr(plan_io, "write_review", review)
     with pytest.raises(KeyboardInterrupt):
         write_plan(result, out)

@@ -223,9 +223,7 @@ def test_check_policy_districts_typo_refused_absent_noted():
     p = policy_from_dict({"districts": {"bagh ": {"gender": "mixed"}, "Poonch": {"gender": "mixed"}}})
     with pytest.raises(InputError):
         check_policy_districts(p, ["Bagh", "Poonch"])
-    assert check_policy_districts(p, ["Poonch"]) == [
-        "policy [districts.bagh ]: no schools of district bagh  in this schools file; its rules are not used"
-    ]
+    assert check_policy_districts(p, ["Poonch"]) == ["policy [districts.bagh ]: no schools of district bagh  in this schools file; its rules are not used"]
 
 
 def test_unknown_backend_is_a_clear_error(tmp_path):

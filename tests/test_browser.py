@@ -69,10 +69,15 @@ def test_sample_map_renders_offline(browser, sample_plan, tmp_path):
     # every school of the plan is on the map (in a cluster or in no cluster)
     assert len({*pf.geodata.loc[pf.geodata["kind"] == "school", "school_id"]}) <= stats["schools"]
     # a venue popup in a manager's words
-    text = browser.evaluate(MAP_VAR + """ && (function(m){
+    text = browser.evaluate(
+        MAP_VAR
+        + """ && (function(m){
         var out = null;
         m.eachLayer(function(l){ if (!out && l.getIcon && l.getPopup && l.getPopup()) { l.openPopup(); out = l.getPopup().getElement().querySelector('.leaflet-popup-content').textContent; l.closePopup(); } });
-        return out; })(""" + MAP_VAR + ")")
+        return out; })("""
+        + MAP_VAR
+        + ")"
+    )
     assert text and "Venue" in text and "teachers from" in text and "minutes" in text
     shot = browser.screenshot(tmp_path / "sample_map.png")
     assert shot.stat().st_size > 20_000
@@ -107,10 +112,14 @@ def test_names_with_markup_show_as_text_in_the_browser(browser, xss_plan, tmp_pa
             body = browser.evaluate("document.body.textContent")
             assert XSS_NAMES[0] in body and XSS_NAMES[1] in body
     browser.open((xss_plan / "map.html").as_uri())
-    texts = browser.evaluate("""(function(m){
+    texts = browser.evaluate(
+        """(function(m){
         var out = [];
         m.eachLayer(function(l){ if (l.getPopup && l.getPopup()) { l.openPopup(); var c = l.getPopup().getElement().querySelector('.leaflet-popup-content'); if (c) out.push(c.textContent); l.closePopup(); } });
-        return out; })(""" + MAP_VAR + ")")
+        return out; })("""
+        + MAP_VAR
+        + ")"
+    )
     joined = "\n".join(texts)
     assert XSS_NAMES[0] in joined and XSS_NAMES[1] in joined, "the names are shown, as text"
     assert browser.evaluate("document.querySelectorAll('.leaflet-popup-pane img, .leaflet-popup-pane script').length") == 0
@@ -142,7 +151,9 @@ def test_province_sized_map_loads(browser, tmp_path):
     load_ms = tm["loadEventEnd"] - tm["navigationStart"] if tm["loadEventEnd"] else None
     size_mb = p.stat().st_size / 1e6
     browser.screenshot(tmp_path / "province_map.png")
-    print(f"province map: {size_mb:.1f} MB, written in {write_s:.1f} s, page load {seconds:.2f} s (load event {load_ms} ms; layers built {stats['builtMs']} ms after navigation start)")
+    print(
+        f"province map: {size_mb:.1f} MB, written in {write_s:.1f} s, page load {seconds:.2f} s (load event {load_ms} ms; layers built {stats['builtMs']} ms after navigation start)"
+    )
     assert seconds < 30
 
 
@@ -156,8 +167,10 @@ def test_edit_mode_downloads_edits_that_replan(browser, tmp_path):
 
     runner = CliRunner()
     schools, teachers, _ = write_district(tmp_path, 30, 5)
-    policy = write_policy(tmp_path, 'min_teachers = 4\nmax_teachers = 10\nmax_travel_minutes = 90\ngender = "segregated"\n'
-                                    'levels = "mixed"\nmin_schools = 2\ntime_limit_seconds = 10\n')
+    policy = write_policy(
+        tmp_path,
+        'min_teachers = 4\nmax_teachers = 10\nmax_travel_minutes = 90\ngender = "segregated"\nlevels = "mixed"\nmin_schools = 2\ntime_limit_seconds = 10\n',
+    )
     base = ["--schools", str(schools), "--teachers", str(teachers), "--policy", str(policy), "--straight-line"]
     first = tmp_path / "first"
     res = runner.invoke(app, ["plan", *base, "--out", str(first)])
@@ -166,7 +179,9 @@ def test_edit_mode_downloads_edits_that_replan(browser, tmp_path):
     downloads.mkdir()
     browser.open((first / "map.html").as_uri())
     browser.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
-    clicks = browser.evaluate(MAP_VAR + """ && (function(m){
+    clicks = browser.evaluate(
+        MAP_VAR
+        + """ && (function(m){
         var box = document.querySelector('.cm-editbox'); if (!box) return 'no edit box';
         var t = box.querySelector('.cm-toggle'); t.click();
         if (!window.clusterMapEdits.on) return 'edit mode did not turn on';
@@ -191,7 +206,10 @@ def test_edit_mode_downloads_edits_that_replan(browser, tmp_path):
         box.querySelector('.cm-note').value = '';
         box.querySelector('.cm-download').click();
         return {done: done, rows: window.clusterMapEdits.rows.length, csv: window.clusterMapEdits.csv()};
-    })(""" + MAP_VAR + ")")
+    })("""
+        + MAP_VAR
+        + ")"
+    )
     assert isinstance(clicks, dict), clicks
     assert clicks["done"]["move"] == 1 and clicks["done"]["lock"] == 1, clicks
     deadline = time.time() + 20
@@ -241,20 +259,39 @@ def test_context_layers_and_changed_schools(browser, sample_plan, tmp_path):
     plans = []
     for name, extra in (("wide", "max_travel_minutes = 90\n"), ("narrow", "max_travel_minutes = 30\nmin_schools = 2\n")):
         out = tmp_path / name
-        res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--straight-line", "--no-review",
-                                  "--policy", str(write_policy(tmp_path, base + extra, f"{name}.toml")), "--out", str(out)])
+        res = runner.invoke(
+            app,
+            [
+                "plan",
+                "--schools",
+                str(schools),
+                "--teachers",
+                str(teachers),
+                "--straight-line",
+                "--no-review",
+                "--policy",
+                str(write_policy(tmp_path, base + extra, f"{name}.toml")),
+                "--out",
+                str(out),
+            ],
+        )
         assert res.exit_code == 0, res.output
         plans.append((name, read_plan(out)))
     page = write_comparison_map(plans, tmp_path / "compare.html")
     browser.open(page.as_uri())
     _assert_offline_and_clean(browser)
     # show the second scenario, then read a changed school's popup
-    text = browser.evaluate(MAP_VAR + """ && (function(m){
+    text = browser.evaluate(
+        MAP_VAR
+        + """ && (function(m){
         Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).forEach(function(l){
             var i = l.querySelector('input'); if (l.textContent.indexOf('Scenario: narrow') >= 0 && !i.checked) i.click(); });
         var out = null;
         m.eachLayer(function(l){ if (!out && l.options && l.options.className === 'cm-changed') { l.openPopup(); out = l.getPopup().getElement().textContent; } });
-        return out; })(""" + MAP_VAR + ")")
+        return out; })("""
+        + MAP_VAR
+        + ")"
+    )
     stats = browser.evaluate("window.clusterMapStats")
     assert stats.get("changed", 0) > 0
     assert text and "Before" in text and "wide:" in text and "After" in text, text

@@ -61,9 +61,19 @@ def test_different_travel_settings_get_their_own_travel_times(tmp_path):
     import numpy as np
 
     rng = np.random.default_rng(3)
-    schools = pd.DataFrame({"school_id": [f"S{i}" for i in range(12)], "name": [f"School {i}" for i in range(12)], "district": "D",
-                            "latitude": 34.3 + rng.random(12) * 0.05, "longitude": 73.2 + rng.random(12) * 0.05,
-                            "gender": "mixed", "can_host": "true", "female_primary": 3, "male_primary": 3})
+    schools = pd.DataFrame(
+        {
+            "school_id": [f"S{i}" for i in range(12)],
+            "name": [f"School {i}" for i in range(12)],
+            "district": "D",
+            "latitude": 34.3 + rng.random(12) * 0.05,
+            "longitude": 73.2 + rng.random(12) * 0.05,
+            "gender": "mixed",
+            "can_host": "true",
+            "female_primary": 3,
+            "male_primary": 3,
+        }
+    )
     schools.to_csv(tmp_path / "s.csv", index=False)
     (tmp_path / "slow.toml").write_text('gender = "mixed"\nlevels = "mixed"\nwalking_speed_kmh = 3.0\n')
     (tmp_path / "fast.toml").write_text('gender = "mixed"\nlevels = "mixed"\nwalking_speed_kmh = 5.0\n')
@@ -73,8 +83,12 @@ def test_different_travel_settings_get_their_own_travel_times(tmp_path):
     real = compare_mod.travel_times
     compare_mod.travel_times = lambda *a, **k: (calls.append(1), real(*a, **k))[1]
     try:
-        table = compare_scenarios(Scenario(tmp_path / "s.csv", TravelSource(straight_line=True)),
-                                  [tmp_path / "slow.toml", tmp_path / "fast.toml", tmp_path / "b" / "fast.toml"], tmp_path / "out", review=False)
+        table = compare_scenarios(
+            Scenario(tmp_path / "s.csv", TravelSource(straight_line=True)),
+            [tmp_path / "slow.toml", tmp_path / "fast.toml", tmp_path / "b" / "fast.toml"],
+            tmp_path / "out",
+            review=False,
+        )
     finally:
         compare_mod.travel_times = real
     assert len(calls) == 2
@@ -89,9 +103,19 @@ def test_compare_refuses_a_misspelt_district_like_plan(tmp_path):
 
     from cluster_mapper.cli import app
 
-    schools = pd.DataFrame({"school_id": [f"S{i}" for i in range(6)], "name": [f"School {i}" for i in range(6)],
-                            "district": "Mansehra", "latitude": 34.3 + 0.001 * pd.RangeIndex(6), "longitude": 73.2,
-                            "gender": "mixed", "can_host": "true", "female_primary": 3, "male_primary": 3})
+    schools = pd.DataFrame(
+        {
+            "school_id": [f"S{i}" for i in range(6)],
+            "name": [f"School {i}" for i in range(6)],
+            "district": "Mansehra",
+            "latitude": 34.3 + 0.001 * pd.RangeIndex(6),
+            "longitude": 73.2,
+            "gender": "mixed",
+            "can_host": "true",
+            "female_primary": 3,
+            "male_primary": 3,
+        }
+    )
     schools.to_csv(tmp_path / "s.csv", index=False)
     good = tmp_path / "good.toml"
     good.write_text('gender = "mixed"\nlevels = "mixed"\n')
@@ -102,9 +126,10 @@ def test_compare_refuses_a_misspelt_district_like_plan(tmp_path):
         compare_scenarios(scenario, [good, typo], tmp_path / "cmp", review=False)
     assert not (tmp_path / "cmp" / "good").exists(), "nothing is planned before every scenario is checked"
     runner = CliRunner()
-    for args in (["plan", "--schools", str(tmp_path / "s.csv"), "--straight-line", "--policy", str(typo), "--out", str(tmp_path / "p")],
-                 ["compare", "--schools", str(tmp_path / "s.csv"), "--straight-line", "--policy", str(good), "--policy", str(typo),
-                  "--out", str(tmp_path / "c")]):
+    for args in (
+        ["plan", "--schools", str(tmp_path / "s.csv"), "--straight-line", "--policy", str(typo), "--out", str(tmp_path / "p")],
+        ["compare", "--schools", str(tmp_path / "s.csv"), "--straight-line", "--policy", str(good), "--policy", str(typo), "--out", str(tmp_path / "c")],
+    ):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args[0], res.output)
         assert "districts.Mansehrra" in res.output and "rename the table to [districts.Mansehra]" in res.output

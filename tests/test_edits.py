@@ -50,8 +50,13 @@ def _pick_edits(plan_dir) -> dict[str, tuple]:
     a = read_plan(plan_dir).assignments
     p = a[a["status"] == "placed"].copy()
     p["n"] = p["n_teachers"].astype(int)
-    units = p.groupby("unit_id").agg(school_id=("school_id", "first"), cluster_id=("cluster_id", "first"),
-                                     venue=("venue_school_id", "first"), gender=("gender", "first"), n=("n", "sum")).reset_index()
+    units = (
+        p.groupby("unit_id")
+        .agg(
+            school_id=("school_id", "first"), cluster_id=("cluster_id", "first"), venue=("venue_school_id", "first"), gender=("gender", "first"), n=("n", "sum")
+        )
+        .reset_index()
+    )
     single = units["school_id"].map(units["school_id"].value_counts()) == 1
     clusters = sorted(p["cluster_id"].unique(), key=lambda c: (-p.loc[p["cluster_id"] == c, "school_id"].nunique(), c))
     members = {c: units[(units["cluster_id"] == c) & (units["school_id"] != units["venue"])] for c in clusters}
@@ -68,8 +73,7 @@ def _pick_edits(plan_dir) -> dict[str, tuple]:
     used.update(p.loc[p["cluster_id"] == c_lock, "school_id"])
     x, y = sorted(members[two[1]]["school_id"].unique())[:2]
     take("apart", (x, y))
-    rest = iter(c for c in clusters if c not in two[:2] and len(members[c]) >= 1
-                and not set(p.loc[p["cluster_id"] == c, "school_id"]) & used)
+    rest = iter(c for c in clusters if c not in two[:2] and len(members[c]) >= 1 and not set(p.loc[p["cluster_id"] == c, "school_id"]) & used)
     c = next(rest)
     take("no_venue", (members[c]["venue"].iloc[0],))
     c = next(rest)
@@ -182,8 +186,16 @@ def test_max_moved_teachers_caps_the_moves(first):
     _plan([*_base(first, write_policy(first["tmp"], tight, "tight.toml")), "--out", str(free_out), "--revise", str(first["plan"]), "--no-review"])
     free = json.loads((free_out / "summary.json").read_text())
     out = first["tmp"] / "tight_capped"
-    _plan([*_base(first, write_policy(first["tmp"], tight + "max_moved_teachers = 3\n", "capped.toml")), "--out", str(out),
-           "--revise", str(first["plan"]), "--no-review"])
+    _plan(
+        [
+            *_base(first, write_policy(first["tmp"], tight + "max_moved_teachers = 3\n", "capped.toml")),
+            "--out",
+            str(out),
+            "--revise",
+            str(first["plan"]),
+            "--no-review",
+        ]
+    )
     rep = validate_plan(out)
     assert rep.ok, rep.violations
     capped = json.loads((out / "summary.json").read_text())
@@ -209,6 +221,7 @@ def test_min_schools_holds_and_is_validated(first):
 
 
 # ----------------------------------------------------------------- least change, exactly
+
 
 def _brute_force(p: ClusterProblem):
     """Best plan by enumeration: most placed, then fewest moves, then least travel."""
@@ -273,11 +286,21 @@ def test_least_change_matches_enumeration(seed):
     if seed % 3 == 1:  # together 2 and 3
         for j in set(pv[pm == 2]) | set(pv[pm == 3]):
             side.append(SideRow(np.array([2, 3]), np.array([j, j]), np.array([1.0, -1.0]), 0.0, 0.0))
-    p = ClusterProblem(teachers, pm, pv, pt, min_teachers=4, max_teachers=8, max_schools=3,
-                       min_schools=2 if seed % 4 == 0 else 1, side_rows=side, pair_stay=stay,
-                       prev_teachers=int(sum(teachers[i] for i in range(n) if prev[i] >= 0)),
-                       pair_prev=np.array([teachers[m] if prev[int(m)] >= 0 else 0 for m in pm], dtype=float),
-                       max_moved=2 if seed % 2 == 0 else None)
+    p = ClusterProblem(
+        teachers,
+        pm,
+        pv,
+        pt,
+        min_teachers=4,
+        max_teachers=8,
+        max_schools=3,
+        min_schools=2 if seed % 4 == 0 else 1,
+        side_rows=side,
+        pair_stay=stay,
+        prev_teachers=int(sum(teachers[i] for i in range(n) if prev[i] >= 0)),
+        pair_prev=np.array([teachers[m] if prev[int(m)] >= 0 else 0 for m in pm], dtype=float),
+        max_moved=2 if seed % 2 == 0 else None,
+    )
     p.move_weight = float(np.ceil((pt * teachers[pm]).max(initial=0) * n)) + 1.0
     want = _brute_force(p)
     sol = ClusterModel(p).solve(10)
@@ -332,10 +355,19 @@ def test_changes_of_a_plan_frame():
     from cluster_mapper.changes import change_summary, cluster_changes, plan_changes
 
     cols = ["teacher_id", "school_id", "status", "cluster_id", "venue_school_id", "travel_minutes", "n_teachers", "reason"]
-    old = pd.DataFrame([["T1", "A", "placed", "C1", "A", "0", "1", ""], ["T2", "B", "placed", "C1", "A", "10", "1", ""],
-                        ["T3", "C", "placed", "C2", "C", "0", "1", ""]], columns=cols)
-    new = pd.DataFrame([["T1", "A", "placed", "C1", "A", "0", "1", ""], ["T2", "B", "placed", "C3", "D", "5", "1", ""],
-                        ["T3", "C", "not_placed", "", "", "", "1", "too few"], ["T4", "D", "placed", "C3", "D", "0", "1", ""]], columns=cols)
+    old = pd.DataFrame(
+        [["T1", "A", "placed", "C1", "A", "0", "1", ""], ["T2", "B", "placed", "C1", "A", "10", "1", ""], ["T3", "C", "placed", "C2", "C", "0", "1", ""]],
+        columns=cols,
+    )
+    new = pd.DataFrame(
+        [
+            ["T1", "A", "placed", "C1", "A", "0", "1", ""],
+            ["T2", "B", "placed", "C3", "D", "5", "1", ""],
+            ["T3", "C", "not_placed", "", "", "", "1", "too few"],
+            ["T4", "D", "placed", "C3", "D", "0", "1", ""],
+        ],
+        columns=cols,
+    )
     edits = pd.DataFrame([{"row": 2, "action": "apart", "school_id": "A", "other_school_id": "B", "cluster_id": "", "minutes": "", "note": "feud"}])
     t = plan_changes(old, new, edits)
     assert dict(zip(t["teacher_id"], t["change"], strict=True)) == {"T1": "same", "T2": "moved", "T3": "lost_place", "T4": "joined"}
@@ -412,9 +444,15 @@ def test_random_edits_are_honoured_or_refused_with_rows(tmp_path, seed):
         x, y = pick(), pick()
         while y == x:
             y = pick()
-        row = {"together": f"together,{x},{y},,,", "apart": f"apart,{x},{y},,,", "venue": f"venue,{x},,,,",
-               "no_venue": f"no_venue,{x},,,,", "travel_minutes": f"travel_minutes,{x},{y},,{int(rng.integers(1, 200))},",
-               "exclude": f"exclude,{x},,,,", "lock_cluster": f"lock_cluster,,,{cids[int(rng.integers(len(cids)))]},,"}[action]
+        row = {
+            "together": f"together,{x},{y},,,",
+            "apart": f"apart,{x},{y},,,",
+            "venue": f"venue,{x},,,,",
+            "no_venue": f"no_venue,{x},,,,",
+            "travel_minutes": f"travel_minutes,{x},{y},,{int(rng.integers(1, 200))},",
+            "exclude": f"exclude,{x},,,,",
+            "lock_cluster": f"lock_cluster,,,{cids[int(rng.integers(len(cids)))]},,",
+        }[action]
         rows.append(row)
         edits = tmp_path / f"edits_{attempt}.csv"
         edits.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
@@ -444,10 +482,29 @@ def test_lock_refused_when_its_teachers_changed_and_ids_reported_together(first,
     teachers2 = tmp_path / "roster.csv"
     roster.to_csv(teachers2, index=False)
     edits = tmp_path / "e.csv"
-    edits.write_text(HEADER + f"lock_cluster,,,{cid},,works well\nlock_cluster,,,NO-SUCH-CLUSTER,,\napart,{p['school_id'].iloc[0]},NO-SUCH-SCHOOL,,,\n", encoding="utf-8")
+    edits.write_text(
+        HEADER + f"lock_cluster,,,{cid},,works well\nlock_cluster,,,NO-SUCH-CLUSTER,,\napart,{p['school_id'].iloc[0]},NO-SUCH-SCHOOL,,,\n", encoding="utf-8"
+    )
     out = tmp_path / "p"
-    res = runner.invoke(app, ["plan", "--schools", str(first["schools"]), "--teachers", str(teachers2), "--policy", str(first["policy"]),
-                              "--straight-line", "--out", str(out), "--revise", str(first["plan"]), "--edits", str(edits)])
+    res = runner.invoke(
+        app,
+        [
+            "plan",
+            "--schools",
+            str(first["schools"]),
+            "--teachers",
+            str(teachers2),
+            "--policy",
+            str(first["policy"]),
+            "--straight-line",
+            "--out",
+            str(out),
+            "--revise",
+            str(first["plan"]),
+            "--edits",
+            str(edits),
+        ],
+    )
     text = " ".join(res.output.split())
     assert res.exit_code == 2, text
     assert "nothing was written" in text and not out.exists()
@@ -456,7 +513,24 @@ def test_lock_refused_when_its_teachers_changed_and_ids_reported_together(first,
     assert "row 4" in text and "NO-SUCH-SCHOOL is not in the schools file" in text
     # with the unknown ids fixed, the lock of a cluster whose teacher left is refused by name
     edits.write_text(HEADER + f"lock_cluster,,,{cid},,works well\n", encoding="utf-8")
-    res = runner.invoke(app, ["plan", "--schools", str(first["schools"]), "--teachers", str(teachers2), "--policy", str(first["policy"]),
-                              "--straight-line", "--out", str(out), "--revise", str(first["plan"]), "--edits", str(edits)])
+    res = runner.invoke(
+        app,
+        [
+            "plan",
+            "--schools",
+            str(first["schools"]),
+            "--teachers",
+            str(teachers2),
+            "--policy",
+            str(first["policy"]),
+            "--straight-line",
+            "--out",
+            str(out),
+            "--revise",
+            str(first["plan"]),
+            "--edits",
+            str(edits),
+        ],
+    )
     text = " ".join(res.output.split())
     assert res.exit_code == 2 and leaver in text and "joined or left" in text, text

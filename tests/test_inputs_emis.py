@@ -33,8 +33,9 @@ def emis_plans():
     before = {p.name: p.read_bytes() for p in EMIS.iterdir() if p.is_file()}
     out = {}
     for kind in ("csv", "xlsx"):
-        out[kind] = plan(Scenario(schools=EMIS / f"abbottabad_emis.{kind}", policy=EMIS / "emis_policy.toml",
-                                  travel=TravelSource(straight_line=True), cache_dir=False))
+        out[kind] = plan(
+            Scenario(schools=EMIS / f"abbottabad_emis.{kind}", policy=EMIS / "emis_policy.toml", travel=TravelSource(straight_line=True), cache_dir=False)
+        )
     assert {p.name: p.read_bytes() for p in EMIS.iterdir() if p.is_file()} == before
     return out
 
@@ -60,8 +61,21 @@ def test_emis_export_without_mapping_is_read_by_its_common_names(tmp_path):
     """No [columns] table: the synonyms are recognised and every guess is announced; the id is the EMIS code, not the name."""
     pol = tmp_path / "p.toml"
     pol.write_text('district = "Abbottabad"\nlevels = "mixed"\ntime_limit_seconds = 5\n', encoding="utf-8")
-    res = runner.invoke(app, ["plan", "--schools", f"{EMIS / 'abbottabad_emis.xlsx'}#Schools", "--policy", str(pol), "--straight-line",
-                              "--out", str(tmp_path / "plan"), "--no-review"], env={"COLUMNS": "250"})
+    res = runner.invoke(
+        app,
+        [
+            "plan",
+            "--schools",
+            f"{EMIS / 'abbottabad_emis.xlsx'}#Schools",
+            "--policy",
+            str(pol),
+            "--straight-line",
+            "--out",
+            str(tmp_path / "plan"),
+            "--no-review",
+        ],
+        env={"COLUMNS": "250"},
+    )
     assert res.exit_code == 0, res.output
     text = _flat(res.output)
     for header, field in (("EMIS Code", "school_id"), ("School Name", "name"), ("Lat", "latitude"), ("Lon", "longitude")):
@@ -75,8 +89,15 @@ def test_emis_export_without_mapping_is_read_by_its_common_names(tmp_path):
 
 def test_staff_workbook_with_designations_plans_through_values(tmp_path):
     """A staff list (sheet 'Staff' of a workbook, title row and note around it) with PST/EST/SST and M/F."""
-    p = plan(Scenario(schools=EMIS / "abbottabad_emis.xlsx", teachers=EMIS / "abbottabad_staff.xlsx", policy=EMIS / "staff_policy.toml",
-                      travel=TravelSource(straight_line=True), cache_dir=False))
+    p = plan(
+        Scenario(
+            schools=EMIS / "abbottabad_emis.xlsx",
+            teachers=EMIS / "abbottabad_staff.xlsx",
+            policy=EMIS / "staff_policy.toml",
+            travel=TravelSource(straight_line=True),
+            cache_dir=False,
+        )
+    )
     t = p.inputs.teachers
     assert set(t["level"]) == {"primary", "middle", "high"}
     assert set(t["gender"]) == {"female", "male"}
@@ -100,8 +121,22 @@ def test_staff_designations_without_values_table_are_refused_with_the_codes_foun
     pol = tmp_path / "p.toml"
     text = (EMIS / "staff_policy.toml").read_text(encoding="utf-8").split("[values.teachers.level]")[0]
     pol.write_text(text + '\n[values.teachers.role]\n"Head Teacher" = "head_teacher"\n', encoding="utf-8")
-    res = runner.invoke(app, ["plan", "--schools", str(EMIS / "abbottabad_emis.xlsx"), "--teachers", str(EMIS / "abbottabad_staff.xlsx"),
-                              "--policy", str(pol), "--straight-line", "--out", str(tmp_path / "plan")], env={"COLUMNS": "250"})
+    res = runner.invoke(
+        app,
+        [
+            "plan",
+            "--schools",
+            str(EMIS / "abbottabad_emis.xlsx"),
+            "--teachers",
+            str(EMIS / "abbottabad_staff.xlsx"),
+            "--policy",
+            str(pol),
+            "--straight-line",
+            "--out",
+            str(tmp_path / "plan"),
+        ],
+        env={"COLUMNS": "250"},
+    )
     assert res.exit_code == 2, res.output
     out = _flat(res.output)
     assert "abbottabad_staff.xlsx, row 4, field 'Designation': level 'SST' is not one of primary, middle, high (also rows 7, 10" in out
@@ -116,8 +151,21 @@ def test_staff_designations_without_values_table_are_refused_with_the_codes_foun
 
 def test_inspect_shows_how_the_files_were_read_and_writes_only_a_map(tmp_path):
     out = tmp_path / "preview.html"
-    res = runner.invoke(app, ["inspect", "--schools", str(EMIS / "abbottabad_emis.xlsx"), "--teachers", str(EMIS / "abbottabad_staff.xlsx"),
-                              "--policy", str(EMIS / "staff_policy.toml"), "--out", str(out)], env={"COLUMNS": "250"})
+    res = runner.invoke(
+        app,
+        [
+            "inspect",
+            "--schools",
+            str(EMIS / "abbottabad_emis.xlsx"),
+            "--teachers",
+            str(EMIS / "abbottabad_staff.xlsx"),
+            "--policy",
+            str(EMIS / "staff_policy.toml"),
+            "--out",
+            str(out),
+        ],
+        env={"COLUMNS": "250"},
+    )
     assert res.exit_code == 0, res.output
     text = _flat(res.output)
     assert "teacher_id <- 'Personal No' (column A): named in the policy" in text
@@ -133,11 +181,28 @@ def test_inspect_shows_how_the_files_were_read_and_writes_only_a_map(tmp_path):
 def test_inspect_flags_schools_far_from_the_network_and_elevation(tmp_path):
     """On the San Francisco extract with its elevation tiles: snap distances and the share of nodes with a height."""
     schools = tmp_path / "sf.csv"
-    schools.write_text("school_id,name,district,latitude,longitude,gender,teachers\n"
-                       "A,Top,SF,37.8021,-122.4187,mixed,8\nB,Bottom,SF,37.8060,-122.4100,mixed,8\nC,Bay,SF,37.8300,-122.4300,mixed,8\n", encoding="utf-8")
-    res = runner.invoke(app, ["inspect", "--schools", str(schools), "--network", str(OSM / "overpass-response-5.json.gz"),
-                              "--elevation", str(OSM / "elevation1.tif"), "--elevation", str(OSM / "elevation2.tif"),
-                              "--out", str(tmp_path / "m.html")], env={"COLUMNS": "250"})
+    schools.write_text(
+        "school_id,name,district,latitude,longitude,gender,teachers\n"
+        "A,Top,SF,37.8021,-122.4187,mixed,8\nB,Bottom,SF,37.8060,-122.4100,mixed,8\nC,Bay,SF,37.8300,-122.4300,mixed,8\n",
+        encoding="utf-8",
+    )
+    res = runner.invoke(
+        app,
+        [
+            "inspect",
+            "--schools",
+            str(schools),
+            "--network",
+            str(OSM / "overpass-response-5.json.gz"),
+            "--elevation",
+            str(OSM / "elevation1.tif"),
+            "--elevation",
+            str(OSM / "elevation2.tif"),
+            "--out",
+            str(tmp_path / "m.html"),
+        ],
+        env={"COLUMNS": "250"},
+    )
     assert res.exit_code == 0, res.output
     text = _flat(res.output)
     assert "1 of 3 schools farther than 500 m from it: C (" in text
@@ -169,8 +234,13 @@ def test_init_writes_a_template_that_reads_back_as_the_defaults(tmp_path):
 
 
 def test_help_texts_name_the_new_options():
-    for cmd, words in (("plan", ["--elevation", "--district", ".xlsx", "FILE.xlsx#Sheet"]), ("inspect", ["--out", "preview map"]),
-                       ("init", ["--force"]), ("travel-times", ["--elevation"]), ("compare", ["--district"])):
+    for cmd, words in (
+        ("plan", ["--elevation", "--district", ".xlsx", "FILE.xlsx#Sheet"]),
+        ("inspect", ["--out", "preview map"]),
+        ("init", ["--force"]),
+        ("travel-times", ["--elevation"]),
+        ("compare", ["--district"]),
+    ):
         res = runner.invoke(app, [cmd, "--help"], env={"COLUMNS": "250"})
         assert res.exit_code == 0
         for w in words:
@@ -194,9 +264,12 @@ def test_cli_elevation_makes_uphill_walks_slower_than_downhill(tmp_path):
     elev = nx.get_node_attributes(G, "elevation")
     top, bottom = max(elev, key=elev.get), min(elev, key=elev.get)
     schools = tmp_path / "hill.csv"
-    schools.write_text("school_id,name,district,latitude,longitude,gender,teachers\n"
-                       f"TOP,Hilltop School,SF,{G.nodes[top]['y']},{G.nodes[top]['x']},mixed,6\n"
-                       f"BOT,Bayside School,SF,{G.nodes[bottom]['y']},{G.nodes[bottom]['x']},mixed,2\n", encoding="utf-8")
+    schools.write_text(
+        "school_id,name,district,latitude,longitude,gender,teachers\n"
+        f"TOP,Hilltop School,SF,{G.nodes[top]['y']},{G.nodes[top]['x']},mixed,6\n"
+        f"BOT,Bayside School,SF,{G.nodes[bottom]['y']},{G.nodes[bottom]['x']},mixed,2\n",
+        encoding="utf-8",
+    )
     elev_args = ["--elevation", str(tiles[0]), "--elevation", str(tiles[1])]
     res = runner.invoke(app, ["travel-times", "--schools", str(schools), "--network", str(net), *elev_args, "--out", str(tmp_path / "tt.csv")])
     assert res.exit_code == 0, res.output
@@ -207,9 +280,14 @@ def test_cli_elevation_makes_uphill_walks_slower_than_downhill(tmp_path):
     # (without hills it would be the hilltop school, where most teachers are)
     limit = round((up + down) / 2, 2)
     pol = tmp_path / "p.toml"
-    pol.write_text(f'min_teachers = 8\nmax_teachers = 8\nmax_travel_minutes = {limit}\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n', encoding="utf-8")
-    res = runner.invoke(app, ["plan", "--schools", str(schools), "--network", str(net), *elev_args, "--policy", str(pol),
-                              "--out", str(tmp_path / "plan"), "--no-review"], env={"COLUMNS": "250"})
+    pol.write_text(
+        f'min_teachers = 8\nmax_teachers = 8\nmax_travel_minutes = {limit}\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n', encoding="utf-8"
+    )
+    res = runner.invoke(
+        app,
+        ["plan", "--schools", str(schools), "--network", str(net), *elev_args, "--policy", str(pol), "--out", str(tmp_path / "plan"), "--no-review"],
+        env={"COLUMNS": "250"},
+    )
     assert res.exit_code == 0, res.output
     c = pd.read_csv(tmp_path / "plan" / "clusters.csv")
     assert list(c["venue_school_id"]) == ["BOT"]
@@ -257,8 +335,23 @@ def test_compare_reads_the_export_with_each_policy_and_the_command_line_district
     mapping = (EMIS / "emis_policy.toml").read_text(encoding="utf-8").replace('district = "Abbottabad"\n', "")
     p1.write_text(mapping, encoding="utf-8")
     p2.write_text('gender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n', encoding="utf-8")
-    res = runner.invoke(app, ["compare", "--schools", str(EMIS / "abbottabad_emis.csv"), "--straight-line", "--district", "Abbottabad",
-                              "--policy", str(p1), "--policy", str(p2), "--out", str(tmp_path / "cmp")])
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "--schools",
+            str(EMIS / "abbottabad_emis.csv"),
+            "--straight-line",
+            "--district",
+            "Abbottabad",
+            "--policy",
+            str(p1),
+            "--policy",
+            str(p2),
+            "--out",
+            str(tmp_path / "cmp"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
     assert list(table["scenario"]) == ["segregated", "mixed"]

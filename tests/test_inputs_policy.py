@@ -16,9 +16,12 @@ def _load(tmp_path, text: str):
 
 def test_input_settings_are_typed_and_round_trip(tmp_path):
     (tmp_path / "dem").mkdir()
-    pol = _load(tmp_path, 'district = " Abbottabad "\nelevation = ["dem/n34.tif", "/data/n35.tif"]\n\n[sheets]\nteachers = "Staff"\n\n'
-                          '[columns.schools]\nschool_id = "EMIS Code"\n\n[values.teachers.level]\nPST = "Primary"\n\n'
-                          '[values.schools.can_host]\nYes = true\nNo = "no"\n')
+    pol = _load(
+        tmp_path,
+        'district = " Abbottabad "\nelevation = ["dem/n34.tif", "/data/n35.tif"]\n\n[sheets]\nteachers = "Staff"\n\n'
+        '[columns.schools]\nschool_id = "EMIS Code"\n\n[values.teachers.level]\nPST = "Primary"\n\n'
+        '[values.schools.can_host]\nYes = true\nNo = "no"\n',
+    )
     assert pol.inputs.district == "Abbottabad"
     assert pol.inputs.sheets == {"teachers": "Staff"}
     assert pol.inputs.columns == {"schools": {"school_id": "EMIS Code"}}
@@ -31,15 +34,18 @@ def test_input_settings_are_typed_and_round_trip(tmp_path):
 
 def test_every_problem_in_the_input_tables_names_its_line(tmp_path):
     with pytest.raises(InputError) as err:
-        _load(tmp_path, '[columns.school]\nschool_id = "EMIS"\n\n[columns.teachers]\nteacher_ID = "Personal No"\nschool_id = 5\n\n'
-                        '[values.teachers.level]\nPST = "prim"\npst = "primary"\n\n[values.teachers.subject]\nMaths = "math"\n\n'
-                        '[districts.Oghi]\nelevation = ["x.tif"]\ndistrict = "Oghi"\n')
+        _load(
+            tmp_path,
+            '[columns.school]\nschool_id = "EMIS"\n\n[columns.teachers]\nteacher_ID = "Personal No"\nschool_id = 5\n\n'
+            '[values.teachers.level]\nPST = "prim"\npst = "primary"\n\n[values.teachers.subject]\nMaths = "math"\n\n'
+            '[districts.Oghi]\nelevation = ["x.tif"]\ndistrict = "Oghi"\n',
+        )
     got = [str(p) for p in err.value.problems]
     assert got == [
         "policy.toml, line 1, field 'columns.school': [columns.school] names no table the tool reads. Fix: did you mean [columns.schools]?",
         "policy.toml, line 5, field 'columns.teachers.teacher_ID': 'teacher_ID' is not a column of the teachers table. Fix: did you mean 'teacher_id'?",
         "policy.toml, line 6, field 'columns.teachers.school_id': columns.teachers.school_id must be the header of a column in the file, not 5. "
-        "Fix: write school_id = \"Header as in the file\" (with quotes).",
+        'Fix: write school_id = "Header as in the file" (with quotes).',
         "policy.toml, line 9, field 'values.teachers.level.PST': 'prim' is not a level the tool knows. Fix: map 'PST' to one of primary, middle or high.",
         "policy.toml, line 12, field 'values.teachers.subject': 'subject' is not a column with codes of the teachers table. "
         "Fix: teachers columns with codes are: gender, level, role.",

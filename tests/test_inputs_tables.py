@@ -62,14 +62,21 @@ def test_title_two_row_header_blank_rows_total_and_notes(tmp_path, writer):
     assert "'Co-ed' as mixed" in notes and "'Higher Secondary' as high" in notes
     teachers = teachers_from_counts(gdf)
     assert set(zip(teachers["teacher_id"], teachers["level"], teachers["n_teachers"], strict=True)) == {
-        ("101:male:primary", "primary", 4), ("102:female:middle", "middle", 5), ("103:female:high", "high", 3), ("103:male:high", "high", 3)}
+        ("101:male:primary", "primary", 4),
+        ("102:female:middle", "middle", 5),
+        ("103:female:high", "high", 3),
+        ("103:male:high", "high", 3),
+    }
 
 
 def test_the_header_is_the_row_naming_the_columns(tmp_path):
     """Rows above the header with two values ("District:", "Mansehra") are not taken for the header."""
     csv = tmp_path / "s.csv"
-    csv.write_text("District:,Mansehra\nPrinted:,2024-05-01\n\nschool_id,name,district,latitude,longitude,gender\n"
-                   "S01,A,Mansehra,34.33,73.2,boys\nS02,B,Mansehra,34.331,73.202,girls\n", encoding="utf-8")
+    csv.write_text(
+        "District:,Mansehra\nPrinted:,2024-05-01\n\nschool_id,name,district,latitude,longitude,gender\n"
+        "S01,A,Mansehra,34.33,73.2,boys\nS02,B,Mansehra,34.331,73.202,girls\n",
+        encoding="utf-8",
+    )
     t = read_table(csv, SCHOOLS)
     assert t.header_row == 4 and list(t.data["_row"]) == [5, 6]
     assert "rows 1-2 above the header skipped: 'District:', 'Printed:'" in t.notes[0]
@@ -80,9 +87,11 @@ def test_header_cell_merged_over_unnamed_columns_is_refused(tmp_path):
     path = write_xlsx(tmp_path / "m.xlsx", {"Schools": rows}, {"Schools": ["D1:E1"]})
     with pytest.raises(InputError) as err:
         read_table(path, SCHOOLS)
-    assert _problems(err)[0] == ("m.xlsx, row 1, field 'Position': the header cell 'Position' is merged over columns D:E, and column E holds values "
-                                 "but has no name of its own. Fix: unmerge the header cells and give each column its own name "
-                                 "(or add a second header row naming them).")
+    assert _problems(err)[0] == (
+        "m.xlsx, row 1, field 'Position': the header cell 'Position' is merged over columns D:E, and column E holds values "
+        "but has no name of its own. Fix: unmerge the header cells and give each column its own name "
+        "(or add a second header row naming them)."
+    )
 
 
 def test_a_single_value_inside_the_table_and_a_value_right_of_it_are_refused(tmp_path):
@@ -102,8 +111,10 @@ def test_sheets_chosen_by_hash_by_policy_or_by_name_else_refused(tmp_path):
     path = write_xlsx(tmp_path / "w.xlsx", {"Notes": [["read me", "first"]], "Data": [HEADER, *ROWS], "Empty": []})
     with pytest.raises(InputError) as err:
         read_table(path, SCHOOLS)
-    assert _problems(err) == ["w.xlsx, field 'sheet': the workbook has 2 sheets with data (Notes, Data); which one holds the schools? "
-                              'Fix: add the sheet to the file name (w.xlsx#Notes), or set [sheets] schools = "Notes" in the policy.']
+    assert _problems(err) == [
+        "w.xlsx, field 'sheet': the workbook has 2 sheets with data (Notes, Data); which one holds the schools? "
+        'Fix: add the sheet to the file name (w.xlsx#Notes), or set [sheets] schools = "Notes" in the policy.'
+    ]
     assert len(read_table(f"{path}#Data", SCHOOLS).data) == 3
     assert len(read_table(f"{path}#data", SCHOOLS).data) == 3  # case ignored
     pol = policy_from_dict({"sheets": {"schools": "Data"}})
@@ -143,7 +154,8 @@ def test_an_explicit_mapping_never_falls_back_to_a_guess(tmp_path):
         read_table(csv, SCHOOLS, pol.inputs)
     assert _problems(err) == [
         "s.csv, row 1, field 'EMIS No': the column 'EMIS No' that the policy names for school_id ([columns.schools] school_id) is not in the file "
-        '(columns found: EMIS Code, School Name, District, Lat, Lon, Gender). Fix: write the header exactly as in the file: school_id = "EMIS Code".']
+        '(columns found: EMIS Code, School Name, District, Lat, Lon, Gender). Fix: write the header exactly as in the file: school_id = "EMIS Code".'
+    ]
 
 
 def test_synonyms_are_announced_and_ambiguous_ones_refused(tmp_path):
@@ -151,8 +163,10 @@ def test_synonyms_are_announced_and_ambiguous_ones_refused(tmp_path):
     csv.write_text("EMIS Code,School Name,District,Lat,GPS Latitude,Lon,Gender\nS01,GPS Bala,Mansehra,34.33,34.33,73.2,boys\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         read_table(csv, SCHOOLS)
-    assert _problems(err) == ["s.csv, row 1, field 'latitude': 2 columns could hold latitude: 'Lat', 'GPS Latitude'. "
-                              'Fix: name the right one in the policy: [columns.schools] latitude = "Lat".']
+    assert _problems(err) == [
+        "s.csv, row 1, field 'latitude': 2 columns could hold latitude: 'Lat', 'GPS Latitude'. "
+        'Fix: name the right one in the policy: [columns.schools] latitude = "Lat".'
+    ]
     t = read_table(csv, SCHOOLS, policy_from_dict({"columns": {"schools": {"latitude": "GPS Latitude"}}}).inputs)
     assert t.headers["latitude"] == "GPS Latitude" and "Lat" in t.unused
     assert any("column 'EMIS Code' read as school_id" in n for n in t.notes)
@@ -160,12 +174,15 @@ def test_synonyms_are_announced_and_ambiguous_ones_refused(tmp_path):
 
 def test_advice_for_a_missing_id_points_at_an_id_column_not_a_name_column(tmp_path):
     csv = tmp_path / "s.csv"
-    csv.write_text("School Nm,Schl Code,District,Latitude,Longitude,Gender\nGovt Primary School Bala,101,M,34.33,73.2,boys\n"
-                   "Govt Girls Primary School Bala,102,M,34.331,73.202,girls\n", encoding="utf-8")
+    csv.write_text(
+        "School Nm,Schl Code,District,Latitude,Longitude,Gender\nGovt Primary School Bala,101,M,34.33,73.2,boys\n"
+        "Govt Girls Primary School Bala,102,M,34.331,73.202,girls\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError) as err:
         read_table(csv, SCHOOLS)
     probs = _problems(err)
-    assert 'field \'school_id\': the required column \'school_id\' is missing' in probs[0]
+    assert "field 'school_id': the required column 'school_id' is missing" in probs[0]
     assert 'Fix: name the column that holds it in the policy: [columns.schools] school_id = "Schl Code"' in probs[0]
     assert '[columns.schools] name = "School Nm"' in probs[1]
 
@@ -183,8 +200,11 @@ def test_x_y_in_degrees_without_crs_are_longitude_latitude(tmp_path):
 
 def test_codes_mapped_by_the_policy_case_and_spacing_ignored(tmp_path):
     csv = tmp_path / "s.csv"
-    csv.write_text("school_id,name,district,latitude,longitude,gender,can_host\n"
-                   "S01,A,M,34.33,73.2,BOYS ,Yes\nS02,B,M,34.331,73.202,co education,no\nS03,C,M,34.335,73.22,Girls School,\n", encoding="utf-8")
+    csv.write_text(
+        "school_id,name,district,latitude,longitude,gender,can_host\n"
+        "S01,A,M,34.33,73.2,BOYS ,Yes\nS02,B,M,34.331,73.202,co education,no\nS03,C,M,34.335,73.22,Girls School,\n",
+        encoding="utf-8",
+    )
     pol = policy_from_dict({"values": {"schools": {"gender": {"Co-Education": "mixed", "girls school": "girls"}, "can_host": {"Yes": True}}}})
     gdf, t = read_schools(csv, pol)
     assert list(gdf["gender"]) == ["boys", "mixed", "girls"]
@@ -196,14 +216,17 @@ def test_codes_mapped_by_the_policy_case_and_spacing_ignored(tmp_path):
 
 def test_an_unmapped_code_lists_the_values_found_and_allowed(tmp_path):
     csv = tmp_path / "s.csv"
-    csv.write_text("school_id,name,district,latitude,longitude,gender\n"
-                   "S01,A,M,34.33,73.2,boys\nS02,B,M,34.331,73.202,Girls & Boys\nS03,C,M,34.335,73.22,Girls & Boys\nS04,D,M,34.34,73.23,\n", encoding="utf-8")
+    csv.write_text(
+        "school_id,name,district,latitude,longitude,gender\n"
+        "S01,A,M,34.33,73.2,boys\nS02,B,M,34.331,73.202,Girls & Boys\nS03,C,M,34.335,73.22,Girls & Boys\nS04,D,M,34.34,73.23,\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError) as err:
         read_schools(csv)
     assert _problems(err) == [
         "s.csv, row 3, field 'gender': gender 'Girls & Boys' is not one of boys, girls, mixed (also row 4); values found in this column: "
         "'boys', 'Girls & Boys'. Fix: write boys, girls or mixed, or map the code in the policy under [values.schools.gender]: "
-        "\"Girls & Boys\" = one of \"boys\", \"girls\", \"mixed\".",
+        '"Girls & Boys" = one of "boys", "girls", "mixed".',
         "s.csv, row 5, field 'gender': the school has no gender. Fix: fill in boys, girls or mixed.",
     ]
 
@@ -216,8 +239,11 @@ def test_counts_by_gender_with_a_school_level_become_units(tmp_path):
     from cluster_mapper.units import build_units
 
     csv = tmp_path / "s.csv"
-    csv.write_text("school_id,name,latitude,longitude,gender,level,male_teachers,female_teachers\n"
-                   "S01,A,34.33,73.2,mixed,primary,4,3\nS02,B,34.331,73.202,girls,middle,0,6\n", encoding="utf-8")
+    csv.write_text(
+        "school_id,name,latitude,longitude,gender,level,male_teachers,female_teachers\n"
+        "S01,A,34.33,73.2,mixed,primary,4,3\nS02,B,34.331,73.202,girls,middle,0,6\n",
+        encoding="utf-8",
+    )
     inputs = load_inputs(csv, policy=policy_from_dict({"district": "Oghi"}))
     units, _ = build_units(inputs, Policy())
     got = {(u.unit_id, u.gender_group, u.level_group, u.n_teachers) for u in units.itertuples()}
@@ -232,13 +258,18 @@ def test_counts_by_gender_with_a_school_level_become_units(tmp_path):
 
 def test_district_given_for_the_run_fills_blanks_and_refuses_another(tmp_path):
     csv = tmp_path / "s.csv"
-    csv.write_text("school_id,name,district,latitude,longitude,gender,teachers\n"
-                   "S01,A,Oghi,34.33,73.2,boys,4\nS02,B,,34.331,73.202,girls,4\nS03,C,Mansehra,34.335,73.22,mixed,4\n", encoding="utf-8")
+    csv.write_text(
+        "school_id,name,district,latitude,longitude,gender,teachers\n"
+        "S01,A,Oghi,34.33,73.2,boys,4\nS02,B,,34.331,73.202,girls,4\nS03,C,Mansehra,34.335,73.22,mixed,4\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError) as err:
         read_schools(csv, policy_from_dict({"district": "oghi"}))
-    assert _problems(err) == ["s.csv, row 4, field 'district': district 'Mansehra' differs from the district given for this run "
-                              "('oghi': --district or district in the policy). Fix: correct the cell, or give --district Mansehra "
-                              "(a file of several districts needs no --district)."]
+    assert _problems(err) == [
+        "s.csv, row 4, field 'district': district 'Mansehra' differs from the district given for this run "
+        "('oghi': --district or district in the policy). Fix: correct the cell, or give --district Mansehra "
+        "(a file of several districts needs no --district)."
+    ]
     with pytest.raises(InputError) as err:
         read_schools(csv)
     assert "row 3, field 'district': the school has no district." in _problems(err)[0]

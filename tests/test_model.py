@@ -207,9 +207,15 @@ def _grid_problem(n=42, seed=0, **kw) -> ClusterProblem:
     side = int(np.ceil(np.sqrt(n)))
     xy = np.array([(i % side, i // side) for i in range(n)], dtype=float) + rng.uniform(-0.3, 0.3, (n, 2))
     m, v = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    args = {"n_teachers": rng.integers(1, 4, n), "pair_member": m.ravel(), "pair_venue": v.ravel(),
-            "pair_minutes": np.round(10 * np.hypot(*(xy[m.ravel()] - xy[v.ravel()]).T), 1),
-            "min_teachers": 6, "max_teachers": 12, "max_schools": 6}
+    args = {
+        "n_teachers": rng.integers(1, 4, n),
+        "pair_member": m.ravel(),
+        "pair_venue": v.ravel(),
+        "pair_minutes": np.round(10 * np.hypot(*(xy[m.ravel()] - xy[v.ravel()]).T), 1),
+        "min_teachers": 6,
+        "max_teachers": 12,
+        "max_schools": 6,
+    }
     args.update(kw)
     return ClusterProblem(**args)
 
@@ -250,7 +256,9 @@ def _refuse(*args):
 os.dup = os.dup2 = _refuse
 """
 
-_SOLVE_IN_FRESH_PROCESS = _NO_FD_TRICKS + """
+_SOLVE_IN_FRESH_PROCESS = (
+    _NO_FD_TRICKS
+    + """
 import numpy as np
 from cluster_mapper.model import ClusterModel, ClusterProblem
 n = 8
@@ -262,9 +270,12 @@ for backend in ("HIGHS", "SCIP", "CBC"):
     ClusterModel(p, backend=backend).solve(20)
 print("done")
 """
+)
 
 # the LP's own HiGHS instance first, before OR-Tools' HiGHS has run at all
-_LP_IN_FRESH_PROCESS = _NO_FD_TRICKS + """
+_LP_IN_FRESH_PROCESS = (
+    _NO_FD_TRICKS
+    + """
 from cluster_mapper.model import ClusterProblem, Formulation
 from cluster_mapper.model.bound import RelaxationLP
 import numpy as np
@@ -276,11 +287,11 @@ F = Formulation(p)
 status = RelaxationLP(F, F.main_rows(all_placed=True, min_placed=None)).solve(float("inf"))[0]
 print(status)
 """
+)
 
 
 def _stdout_of_fresh_process(code: str) -> str:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          timeout=120, cwd=_REPO).stdout
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, cwd=_REPO).stdout
 
 
 def test_highspy_banner_control():

@@ -167,8 +167,7 @@ def test_xml_entities_refused(tmp_path):
     secret.write_text("password")
     xxe = tmp_path / "xxe.osm"
     xxe.write_text(
-        f'<?xml version="1.0"?><!DOCTYPE osm [<!ENTITY x SYSTEM "file://{secret}">]>'
-        '<osm><node id="1" lat="1" lon="1"><tag k="name" v="&x;"/></node></osm>'
+        f'<?xml version="1.0"?><!DOCTYPE osm [<!ENTITY x SYSTEM "file://{secret}">]><osm><node id="1" lat="1" lon="1"><tag k="name" v="&x;"/></node></osm>'
     )
     laughs = tmp_path / "laughs.graphml"
     laughs.write_text('<?xml version="1.0"?><!DOCTYPE g [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><graphml>&b;</graphml>')

@@ -169,7 +169,9 @@ def _write_osm(path: Path, body: str) -> Path:
 
 
 def test_reader_keeps_only_kept_highway_ways_and_their_nodes(tmp_path):
-    p = _write_osm(tmp_path / "mixed.osm", """
+    p = _write_osm(
+        tmp_path / "mixed.osm",
+        """
 <node id="1" lat="34.10" lon="73.20"><tag k="highway" v="traffic_signals"/><tag k="name" v="Chowk"/></node>
 <node id="2" lat="34.11" lon="73.20"/>
 <node id="-3" lat="34.12" lon="73.20"/>
@@ -178,7 +180,8 @@ def test_reader_keeps_only_kept_highway_ways_and_their_nodes(tmp_path):
 <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="-3"/><tag k="highway" v="residential"/><tag k="surface" v="asphalt"/></way>
 <way id="11"><nd ref="4"/><nd ref="5"/><tag k="highway" v="footway"/></way>
 <way id="12"><nd ref="4"/><nd ref="2"/><tag k="building" v="yes"/></way>
-""")
+""",
+    )
     roads = osm.read_osm_roads(p, lambda tags: tags["highway"] != "footway", kind="xml")
     assert roads.n_ways_read == 2  # highway ways only; the building never reaches Python
     assert list(roads.ways) == [10]
@@ -188,13 +191,16 @@ def test_reader_keeps_only_kept_highway_ways_and_their_nodes(tmp_path):
 
 
 def test_way_clipped_at_the_extract_edge_is_split_in_xml(tmp_path):
-    p = _write_osm(tmp_path / "clipped.osm", """
+    p = _write_osm(
+        tmp_path / "clipped.osm",
+        """
 <node id="1" lat="34.500" lon="73.300"/>
 <node id="2" lat="34.501" lon="73.300"/>
 <node id="4" lat="34.503" lon="73.300"/>
 <node id="5" lat="34.504" lon="73.300"/>
 <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="5"/><tag k="highway" v="track"/></way>
-""")
+""",
+    )
     G = load_network(p, WALK, simplify=False)
     assert set(G.nodes) == {1, 2, 4, 5}
     assert G.has_edge(1, 2) and G.has_edge(4, 5) and not G.has_edge(2, 4)
@@ -203,13 +209,16 @@ def test_way_clipped_at_the_extract_edge_is_split_in_xml(tmp_path):
 
 
 def test_oneway_and_roundabout_follow_osmnx_rules(tmp_path):
-    p = _write_osm(tmp_path / "oneway.osm", """
+    p = _write_osm(
+        tmp_path / "oneway.osm",
+        """
 <node id="1" lat="34.500" lon="73.300"/>
 <node id="2" lat="34.501" lon="73.300"/>
 <node id="3" lat="34.502" lon="73.301"/>
 <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/><tag k="oneway" v="-1"/></way>
 <way id="11"><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/><tag k="junction" v="roundabout"/></way>
-""")
+""",
+    )
     D = load_network(p, DRIVE, simplify=False)
     assert sorted(D.edges()) == [(2, 1), (2, 3)]
     assert all(d["oneway"] is True and d["reversed"] is False for *_, d in D.edges(data=True))
@@ -219,11 +228,14 @@ def test_oneway_and_roundabout_follow_osmnx_rules(tmp_path):
 
 
 def test_node_without_location_is_a_clear_error(tmp_path):
-    p = _write_osm(tmp_path / "nolocation.osm", """
+    p = _write_osm(
+        tmp_path / "nolocation.osm",
+        """
 <node id="1"/>
 <node id="2" lat="34.501" lon="73.300"/>
 <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="track"/></way>
-""")
+""",
+    )
     with pytest.raises(InputError) as e:
         load_network(p, WALK)
     text = _problem_text(e.value)
@@ -274,9 +286,27 @@ def test_corrupt_pbf_in_a_real_process(tmp_path):
     bad.write_bytes(PBF.read_bytes()[:40_000])
     out = tmp_path / "plan"
     res = subprocess.run(
-        [sys.executable, "-m", "cluster_mapper.cli", "plan", "--schools", str(REPO / "tests/bad_inputs/good_schools.csv"),
-         "--teachers", str(REPO / "tests/bad_inputs/good_roster.csv"), "--network", str(bad), "--out", str(out), "--no-review"],
-        capture_output=True, text=True, timeout=300, cwd=REPO, check=False, env={**os.environ, "COLUMNS": "400"},
+        [
+            sys.executable,
+            "-m",
+            "cluster_mapper.cli",
+            "plan",
+            "--schools",
+            str(REPO / "tests/bad_inputs/good_schools.csv"),
+            "--teachers",
+            str(REPO / "tests/bad_inputs/good_roster.csv"),
+            "--network",
+            str(bad),
+            "--out",
+            str(out),
+            "--no-review",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        check=False,
+        env={**os.environ, "COLUMNS": "400"},
     )
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stdout + res.stderr
@@ -303,16 +333,18 @@ def _abbottabad_schools_csv(path: Path) -> Path:
     for f in features:
         name = f["properties"].get("name") or f"unnamed school {f['properties']['osm_id']}"
         low = name.lower()
-        rows.append({
-            "school_id": "ABT-" + f["properties"]["osm_id"].replace("/", "-"),
-            "name": name,
-            "district": "Abbottabad",
-            "latitude": f["geometry"]["coordinates"][1],
-            "longitude": f["geometry"]["coordinates"][0],
-            "gender": "girls" if "girl" in low else "boys" if "boy" in low else "mixed",
-            "teachers": int(rng.integers(2, 9)),  # generated, not real
-            "generated": "true",  # the teacher counts are generated (the schools are real)
-        })
+        rows.append(
+            {
+                "school_id": "ABT-" + f["properties"]["osm_id"].replace("/", "-"),
+                "name": name,
+                "district": "Abbottabad",
+                "latitude": f["geometry"]["coordinates"][1],
+                "longitude": f["geometry"]["coordinates"][0],
+                "gender": "girls" if "girl" in low else "boys" if "boy" in low else "mixed",
+                "teachers": int(rng.integers(2, 9)),  # generated, not real
+                "generated": "true",  # the teacher counts are generated (the schools are real)
+            }
+        )
     assert len(rows) == 25
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -323,7 +355,7 @@ def test_plan_on_the_pbf_validates(tmp_path, mode, limit):
     schools = _abbottabad_schools_csv(tmp_path / "abbottabad_schools.csv")
     policy = tmp_path / "policy.toml"
     policy.write_text(
-        f'min_teachers = 6\nmax_teachers = 14\nmax_schools = 4\nmax_travel_minutes = {limit}\n'
+        f"min_teachers = 6\nmax_teachers = 14\nmax_schools = 4\nmax_travel_minutes = {limit}\n"
         f'gender = "mixed"\nlevels = "mixed"\ntravel_mode = "{mode}"\ntime_limit_seconds = 20\n',
         encoding="utf-8",
     )
@@ -356,6 +388,7 @@ def test_id_filter_only_when_its_memory_is_small():
 @pytest.mark.parametrize("path", [OAKLAND_XML, PBF], ids=["oakland-positive-ids", "abbottabad-negative-ids"])
 def test_both_node_selections_read_the_same(monkeypatch, path):
     kind = "pbf" if path.suffix == ".pbf" else "xml"
+
     def keep(tags):
         return True
 

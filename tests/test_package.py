@@ -108,10 +108,8 @@ def test_wheel_plans_the_sample_from_an_empty_folder(wheel, tmp_path):
     cwd = tmp_path / "empty"
     cwd.mkdir()
     # only the installed wheel: not this checkout (nor an editable install of it) nor a travel cache
-    run_env = dict(os.environ, PYTHONPATH=str(target), PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1",
-                   CLUSTER_MAPPER_CACHE=str(tmp_path / "cache"))
-    where = _run([sys.executable, "-c", "import cluster_mapper as c; print(c.__file__); print(c.Scenario.sample().policy)"],
-                 cwd, run_env).stdout.split()
+    run_env = dict(os.environ, PYTHONPATH=str(target), PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1", CLUSTER_MAPPER_CACHE=str(tmp_path / "cache"))
+    where = _run([sys.executable, "-c", "import cluster_mapper as c; print(c.__file__); print(c.Scenario.sample().policy)"], cwd, run_env).stdout.split()
     assert Path(where[0]).is_relative_to(target), where
     assert Path(where[1]).is_relative_to(target / "cluster_mapper" / "sample_data"), where
 

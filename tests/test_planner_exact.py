@@ -59,9 +59,7 @@ def _exact(inputs, pol):
     columns = []  # (members, cost, teachers)
     for v in keys:
         sid, g, lv = v
-        host_ok = schools.at[sid, "can_host"] and (
-            g == "all" or schools.at[sid, "gender"] in ({"girls", "mixed"} if g == "female" else {"boys", "mixed"})
-        )
+        host_ok = schools.at[sid, "can_host"] and (g == "all" or schools.at[sid, "gender"] in ({"girls", "mixed"} if g == "female" else {"boys", "mixed"}))
         if not host_ok:
             continue
         near = [u for u in keys if u != v and u[1:] == v[1:] and _minutes(schools, u[0], sid) <= limit]

@@ -31,8 +31,7 @@ def _schools(tmp, rows, name="schools.csv"):
     """rows: (school_id, km north, gender, can_host, counts dict)."""
     recs = []
     for sid, km, gender, host, counts in rows:
-        rec = {"school_id": sid, "name": f"School {sid}", "district": "D", "latitude": _lat(km),
-               "longitude": 73.3, "gender": gender, "can_host": host}
+        rec = {"school_id": sid, "name": f"School {sid}", "district": "D", "latitude": _lat(km), "longitude": 73.3, "gender": gender, "can_host": host}
         for c in ("female_primary", "male_primary", "female_middle", "male_middle"):
             rec[c] = counts.get(c, 0)
         recs.append(rec)
@@ -59,11 +58,14 @@ def _plan(tmp, schools, policy_text, teachers=None):
 
 
 def test_too_few_women_within_reach_gets_reason_and_working_suggestion(tmp_path):
-    schools = _schools(tmp_path, [
-        ("A", 0, "girls", True, {"female_primary": 3}),
-        ("B", 2, "girls", True, {"female_primary": 2}),
-        ("C", 8, "girls", True, {"female_primary": 4}),
-    ])
+    schools = _schools(
+        tmp_path,
+        [
+            ("A", 0, "girls", True, {"female_primary": 3}),
+            ("B", 2, "girls", True, {"female_primary": 2}),
+            ("C", 8, "girls", True, {"female_primary": 4}),
+        ],
+    )
     plan, summary = _plan(tmp_path, schools, "min_teachers = 6\nmax_travel_minutes = 60\n")
     assert summary["teachers_placed"] == 0
     a = plan.units.set_index("school_id").loc["A"]
@@ -82,32 +84,38 @@ def test_too_few_women_within_reach_gets_reason_and_working_suggestion(tmp_path)
 
 def test_women_cluster_never_meets_at_boys_school(tmp_path):
     # the boys' school is central but may not host the women's cluster
-    schools = _schools(tmp_path, [
-        ("G1", 0, "girls", True, {"female_primary": 3}),
-        ("M", 2, "boys", True, {"male_primary": 6, "female_primary": 1}),
-        ("G2", 4, "mixed", True, {"female_primary": 3, "male_primary": 0}),
-    ])
-    plan, _ = _plan(tmp_path, schools, "min_teachers = 6\nmax_travel_minutes = 60\ngender = \"segregated\"\n")
+    schools = _schools(
+        tmp_path,
+        [
+            ("G1", 0, "girls", True, {"female_primary": 3}),
+            ("M", 2, "boys", True, {"male_primary": 6, "female_primary": 1}),
+            ("G2", 4, "mixed", True, {"female_primary": 3, "male_primary": 0}),
+        ],
+    )
+    plan, _ = _plan(tmp_path, schools, 'min_teachers = 6\nmax_travel_minutes = 60\ngender = "segregated"\n')
     women = plan.clusters[plan.clusters["gender_group"] == "female"]
     assert len(women) == 1
     assert women["venue_school_id"].iloc[0] in {"G1", "G2"}
     assert women["n_teachers"].iloc[0] == 7
     # mixed gender, clusters of 8+: all 13 together, and the boys' school is the cheapest venue
     # (3*24 + 3*24 = 144 teacher-minutes, against 7*24 + 3*48 = 312 at G1)
-    plan2, _ = _plan(tmp_path, schools, "min_teachers = 8\nmax_teachers = 13\nmax_travel_minutes = 60\ngender = \"mixed\"\n")
+    plan2, _ = _plan(tmp_path, schools, 'min_teachers = 8\nmax_teachers = 13\nmax_travel_minutes = 60\ngender = "mixed"\n')
     assert plan2.clusters["venue_school_id"].tolist() == ["M"]
     assert plan2.clusters["n_teachers"].tolist() == [13]
 
 
 def test_separate_levels_split_a_school_mixed_levels_keep_it(tmp_path):
-    schools = _schools(tmp_path, [
-        ("S1", 0, "girls", True, {"female_primary": 4, "female_middle": 3}),
-        ("S2", 1, "girls", True, {"female_primary": 3, "female_middle": 3}),
-    ])
-    plan, _ = _plan(tmp_path, schools, "min_teachers = 6\nlevels = \"separate\"\n")
+    schools = _schools(
+        tmp_path,
+        [
+            ("S1", 0, "girls", True, {"female_primary": 4, "female_middle": 3}),
+            ("S2", 1, "girls", True, {"female_primary": 3, "female_middle": 3}),
+        ],
+    )
+    plan, _ = _plan(tmp_path, schools, 'min_teachers = 6\nlevels = "separate"\n')
     assert sorted(plan.clusters["level_group"]) == ["middle", "primary"]
     assert len(plan.units) == 4
-    plan2, _ = _plan(tmp_path, schools, "min_teachers = 8\nmax_teachers = 13\nlevels = \"mixed\"\n")
+    plan2, _ = _plan(tmp_path, schools, 'min_teachers = 8\nmax_teachers = 13\nlevels = "mixed"\n')
     assert len(plan2.units) == 2
     assert plan2.clusters["n_teachers"].tolist() == [13]
 
@@ -122,10 +130,13 @@ def test_school_larger_than_a_cluster_is_explained(tmp_path):
 
 
 def test_impossible_policy_gives_a_plan_of_reasons(tmp_path):
-    schools = _schools(tmp_path, [
-        ("A", 0, "boys", False, {"male_primary": 4}),
-        ("B", 1, "boys", False, {"male_primary": 4}),
-    ])
+    schools = _schools(
+        tmp_path,
+        [
+            ("A", 0, "boys", False, {"male_primary": 4}),
+            ("B", 1, "boys", False, {"male_primary": 4}),
+        ],
+    )
     plan, summary = _plan(tmp_path, schools, "min_teachers = 6\n")
     assert summary["teachers_placed"] == 0
     assert summary["teachers_not_placed"] == 8
@@ -135,11 +146,11 @@ def test_impossible_policy_gives_a_plan_of_reasons(tmp_path):
 def test_fixed_number_of_clusters(tmp_path):
     rows = [(f"S{i}", i * 0.5, "mixed", True, {"female_primary": 2, "male_primary": 2}) for i in range(9)]
     schools = _schools(tmp_path, rows)
-    plan, summary = _plan(tmp_path, schools, "gender = \"mixed\"\nmin_teachers = 4\nmax_teachers = 12\nn_clusters = 3\n")
+    plan, summary = _plan(tmp_path, schools, 'gender = "mixed"\nmin_teachers = 4\nmax_teachers = 12\nn_clusters = 3\n')
     assert len(plan.clusters) == 3
     assert summary["teachers_placed"] == 36
     # impossible: 36 teachers cannot fit in 2 clusters of 12 -> as many as fit are placed
-    plan2, s2 = _plan(tmp_path, schools, "gender = \"mixed\"\nmin_teachers = 4\nmax_teachers = 12\nn_clusters = 2\n")
+    plan2, s2 = _plan(tmp_path, schools, 'gender = "mixed"\nmin_teachers = 4\nmax_teachers = 12\nn_clusters = 2\n')
     assert len(plan2.clusters) == 2
     assert s2["teachers_placed"] == 24
     assert all("clusters have no room" in r for r in plan2.units.loc[plan2.units["status"] != "placed", "reason"])

@@ -19,12 +19,17 @@ def test_field_defaults():
 
 
 def test_district_override_inherits_defaults(tmp_path):
-    p = load_policy(write_policy(tmp_path, """
+    p = load_policy(
+        write_policy(
+            tmp_path,
+            """
 max_travel_minutes = 45
 [districts.Bagh]
 gender = "mixed"
 n_clusters = 10
-"""))
+""",
+        )
+    )
     assert p.for_district("Bagh").gender == "mixed"
     assert p.for_district("Bagh").max_travel_minutes == 45
     assert p.for_district("Bagh").n_clusters == 10
@@ -33,14 +38,17 @@ n_clusters = 10
 
 
 def test_all_problems_reported_at_once(tmp_path):
-    path = write_policy(tmp_path, """
+    path = write_policy(
+        tmp_path,
+        """
 min_teachers = 8
 max_teachers = 4
 gender = "women_only"
 max_travel_minuts = 60
 [districts.Bagh]
 travel_mode = "drive"
-""")
+""",
+    )
     with pytest.raises(InputError) as e:
         load_policy(path)
     text = str(e.value)

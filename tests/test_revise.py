@@ -41,8 +41,7 @@ def test_revision_keeps_valid_clusters_and_replans_the_broken_one(tmp_path):
     roster.to_csv(teachers2, index=False)
 
     second = tmp_path / "second"
-    _plan(["--schools", str(schools), "--teachers", str(teachers2), "--policy", str(policy),
-           "--out", str(second), "--revise", str(first)])
+    _plan(["--schools", str(schools), "--teachers", str(teachers2), "--policy", str(policy), "--out", str(second), "--revise", str(first)])
     assert validate_plan(second).ok, validate_plan(second).violations
     after = read_plan(second)
     s = json.loads((second / "summary.json").read_text())
@@ -64,8 +63,7 @@ def test_revision_under_a_changed_policy_replans_what_breaks(tmp_path):
     _plan(["--schools", str(schools), "--teachers", str(teachers), "--policy", str(policy), "--out", str(first)])
     tighter = write_policy(tmp_path, POLICY.replace("max_travel_minutes = 90", "max_travel_minutes = 20"), "tight.toml")
     second = tmp_path / "second"
-    _plan(["--schools", str(schools), "--teachers", str(teachers), "--policy", str(tighter),
-           "--out", str(second), "--revise", str(first)])
+    _plan(["--schools", str(schools), "--teachers", str(teachers), "--policy", str(tighter), "--out", str(second), "--revise", str(first)])
     rep = validate_plan(second)
     assert rep.ok, rep.violations
     s = json.loads((second / "summary.json").read_text())

@@ -27,8 +27,15 @@ def facilitators_csv(path, schools_csv, rows=None, drive=False):
         {"facilitator_id": "M2", "name": "Man two", "gender": "male", "latitude": boys.iloc[1]["latitude"] + 0.001, "longitude": boys.iloc[1]["longitude"]},
     ]
     df = pd.DataFrame(rows or default)
-    for c, v in {"levels": "primary;middle;high", "max_clusters": 30, "days_per_month": 20, "base_school_id": "", "latitude": "", "longitude": "",
-                 "travel_mode": ""}.items():
+    for c, v in {
+        "levels": "primary;middle;high",
+        "max_clusters": 30,
+        "days_per_month": 20,
+        "base_school_id": "",
+        "latitude": "",
+        "longitude": "",
+        "travel_mode": "",
+    }.items():
         if c not in df.columns:
             df[c] = v
         df[c] = df[c].astype(object).fillna(v)
@@ -47,8 +54,7 @@ def test_plan_with_facilitators_then_support_again(district, tmp_path):
     _d, schools, teachers = district
     fac = facilitators_csv(tmp_path / "fac.csv", schools)
     out = tmp_path / "plan"
-    res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--straight-line",
-                              "--facilitators", str(fac), "--out", str(out)])
+    res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--straight-line", "--facilitators", str(fac), "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "Support written to" in res.output
     s = json.loads((out / "summary.json").read_text())
@@ -84,8 +90,7 @@ def test_bad_facilitators_file_stops_before_writing(district, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("facilitator_id,name,gender,base_school_id,levels,max_clusters,days_per_month\nF1,A,female,NOPE,primary,5,40\n", encoding="utf-8")
     out = tmp_path / "plan"
-    res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--straight-line",
-                              "--facilitators", str(bad), "--out", str(out)])
+    res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--straight-line", "--facilitators", str(bad), "--out", str(out)])
     assert res.exit_code == 2
     assert "bad.csv, row 2, field 'base_school_id'" in res.output and "bad.csv, row 2, field 'days_per_month'" in res.output
     assert "Traceback" not in res.output and not out.exists()
@@ -122,8 +127,10 @@ def test_network_with_walking_and_driving_facilitators(tmp_path):
     ox.save_graphml(dist.graph, net)
     fac = facilitators_csv(tmp_path / "fac.csv", schools, drive=True)
     out = tmp_path / "plan"
-    res = runner.invoke(app, ["plan", "--schools", str(schools), "--teachers", str(teachers), "--network", str(net),
-                              "--facilitators", str(fac), "--out", str(out), "--no-review"])
+    res = runner.invoke(
+        app,
+        ["plan", "--schools", str(schools), "--teachers", str(teachers), "--network", str(net), "--facilitators", str(fac), "--out", str(out), "--no-review"],
+    )
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["validate", str(out)])
     assert res.exit_code == 0, res.output

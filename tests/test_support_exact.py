@@ -64,8 +64,7 @@ def compare(p):
 
 def test_meetings_on_one_day_share_a_trip():
     # two venues next to each other, 100 minutes from the base: one day for both beats two round trips
-    p, *_ = make_case([{"id": "A", "x": 100, "y": 0}, {"id": "B", "x": 100, "y": 5}], [{"id": "F", "x": 0, "y": 0}],
-                      replace(SP, meeting_minutes=120))
+    p, *_ = make_case([{"id": "A", "x": 100, "y": 0}, {"id": "B", "x": 100, "y": 5}], [{"id": "F", "x": 0, "y": 0}], replace(SP, meeting_minutes=120))
     sol = compare(p)
     assert sol.n_supported == 2
     assert len(sol.days[0]) == 1 and len(sol.days[0][0].clusters) == 2
@@ -191,11 +190,28 @@ def test_random_small_cases_match_enumeration(seed):
     rng = np.random.default_rng(seed)
     n_c, n_f = int(rng.integers(3, 6)), int(rng.integers(1, 4))
     k = int(rng.integers(1, 3)) if n_c <= 4 else 1
-    clusters = [{"id": f"C{i}", "x": float(rng.uniform(0, 150)), "y": float(rng.uniform(0, 150)), "n": int(rng.integers(6, 13)),
-                 "genders": (("female",), ("male",), ("female", "male"))[int(rng.integers(3))]} for i in range(n_c)]
-    facs = [{"id": f"F{j}", "x": float(rng.uniform(0, 150)), "y": float(rng.uniform(0, 150)), "gender": ("female", "male")[int(rng.integers(2))],
-             "days": int(rng.integers(1, 4)), "max_clusters": [None, 1, 2][int(rng.integers(3))],
-             "max_teachers": [None, 20][int(rng.integers(2))]} for j in range(n_f)]
+    clusters = [
+        {
+            "id": f"C{i}",
+            "x": float(rng.uniform(0, 150)),
+            "y": float(rng.uniform(0, 150)),
+            "n": int(rng.integers(6, 13)),
+            "genders": (("female",), ("male",), ("female", "male"))[int(rng.integers(3))],
+        }
+        for i in range(n_c)
+    ]
+    facs = [
+        {
+            "id": f"F{j}",
+            "x": float(rng.uniform(0, 150)),
+            "y": float(rng.uniform(0, 150)),
+            "gender": ("female", "male")[int(rng.integers(2))],
+            "days": int(rng.integers(1, 4)),
+            "max_clusters": [None, 1, 2][int(rng.integers(3))],
+            "max_teachers": [None, 20][int(rng.integers(2))],
+        }
+        for j in range(n_f)
+    ]
     sp = replace(SP, meeting_minutes=float(rng.choice([90, 120, 180])), meetings_per_month=k)
     p, *_ = make_case(clusters, facs, sp)
     compare(p)

@@ -13,11 +13,16 @@ SCHOOLS = [("A", 0.0), ("C", 0.5), ("B", 3.0), ("D", 3.5)]
 
 
 def write_case(tmp_path, subjects: dict[str, list[str]], rule: str | None):
-    rows = [{"school_id": s, "name": f"School {s}", "district": "D1", "latitude": 34.0, "longitude": 73.0 + km / 92.0,
-             "gender": "boys", "can_host": "true"} for s, km in SCHOOLS]
+    rows = [
+        {"school_id": s, "name": f"School {s}", "district": "D1", "latitude": 34.0, "longitude": 73.0 + km / 92.0, "gender": "boys", "can_host": "true"}
+        for s, km in SCHOOLS
+    ]
     pd.DataFrame(rows).to_csv(tmp_path / "schools.csv", index=False)
-    t = [{"teacher_id": f"{s}{i}", "school_id": s, "gender": "male", "level": "middle", "subject": subj, "role": "teacher"}
-         for s, subs in subjects.items() for i, subj in enumerate(subs)]
+    t = [
+        {"teacher_id": f"{s}{i}", "school_id": s, "gender": "male", "level": "middle", "subject": subj, "role": "teacher"}
+        for s, subs in subjects.items()
+        for i, subj in enumerate(subs)
+    ]
     pd.DataFrame(t).to_csv(tmp_path / "teachers.csv", index=False)
     pol = 'min_teachers = 6\nmax_teachers = 12\nmax_travel_minutes = 60\nlevels = "separate"\n'
     if rule:
@@ -84,8 +89,15 @@ def test_hard_rule_forms_only_clusters_with_every_subject(tmp_path):
 
 
 def test_subject_leaders_lists_teachers_per_subject():
-    a = pd.DataFrame({"cluster_id": ["K", "K", "K", "K"], "status": ["placed"] * 4, "role": ["teacher", "teacher", "head_teacher", "teacher"],
-                      "subject": ["math", "Science", "math", ""], "teacher_id": ["t1", "t2", "h", "t3"]})
+    a = pd.DataFrame(
+        {
+            "cluster_id": ["K", "K", "K", "K"],
+            "status": ["placed"] * 4,
+            "role": ["teacher", "teacher", "head_teacher", "teacher"],
+            "subject": ["math", "Science", "math", ""],
+            "teacher_id": ["t1", "t2", "h", "t3"],
+        }
+    )
     assert subject_leaders(a) == {"K": {"math": ["t1"], "science": ["t2"], "english": []}}
 
 

@@ -151,9 +151,17 @@ def test_plans_on_a_real_osm_network_validate(tmp_path, mode):
     rows = []
     for k, i in enumerate(rng.choice(len(nodes), 50, replace=False)):
         n = nodes[i]
-        rows.append({"school_id": f"P{k:02d}", "name": f"Piedmont {k}", "district": "Alameda",
-                     "latitude": G.nodes[n]["y"] + rng.normal(0, 2e-4), "longitude": G.nodes[n]["x"] + rng.normal(0, 2e-4),
-                     "gender": "mixed", "teachers": int(rng.integers(1, 6))})
+        rows.append(
+            {
+                "school_id": f"P{k:02d}",
+                "name": f"Piedmont {k}",
+                "district": "Alameda",
+                "latitude": G.nodes[n]["y"] + rng.normal(0, 2e-4),
+                "longitude": G.nodes[n]["x"] + rng.normal(0, 2e-4),
+                "gender": "mixed",
+                "teachers": int(rng.integers(1, 6)),
+            }
+        )
     schools = tmp_path / "schools.csv"
     pd.DataFrame(rows).to_csv(schools, index=False)
     limit = 15 if mode == "walk" else 4

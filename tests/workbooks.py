@@ -39,6 +39,7 @@ def write_xlsx(path: str | Path, sheets: dict[str, Rows], merged: dict[str, list
 
 def _ref(ref: str) -> tuple[int, int, int, int]:
     """``"B3:D4"`` -> (row0, col0, row1, col1), 0-based."""
+
     def one(cell: str) -> tuple[int, int]:
         m = re.fullmatch(r"([A-Z]+)(\d+)", cell)
         assert m, cell
@@ -57,7 +58,9 @@ def _cell(v: Any, rows: int = 1, cols: int = 1) -> str:
     if v is None or v == "":
         return f"<table:table-cell{span}/>"
     if isinstance(v, bool):
-        return f'<table:table-cell office:value-type="boolean" office:boolean-value="{str(v).lower()}"{span}><text:p>{str(v).upper()}</text:p></table:table-cell>'
+        return (
+            f'<table:table-cell office:value-type="boolean" office:boolean-value="{str(v).lower()}"{span}><text:p>{str(v).upper()}</text:p></table:table-cell>'
+        )
     if isinstance(v, (int, float)):
         return f'<table:table-cell office:value-type="float" office:value="{v}"{span}><text:p>{v}</text:p></table:table-cell>'
     return f'<table:table-cell office:value-type="string"{span}><text:p>{escape(str(v))}</text:p></table:table-cell>'
@@ -85,15 +88,19 @@ def write_ods(path: str | Path, sheets: dict[str, Rows], merged: dict[str, list[
                     cells.append(_cell(v, *spans.get((i, j), (1, 1))))
             xml_rows.append("<table:table-row>" + "".join(cells) + "</table:table-row>")
         body.append(f'<table:table table:name="{escape(name)}">' + "".join(xml_rows) + "</table:table>")
-    content = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-               '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-               "<office:body><office:spreadsheet>" + "".join(body) + "</office:spreadsheet></office:body></office:document-content>")
-    manifest = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        "<office:body><office:spreadsheet>" + "".join(body) + "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
     path = Path(path)
     with zipfile.ZipFile(path, "w") as z:
         z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)

@@ -81,8 +81,12 @@ def solve_lp_glop(M, lo, hi, c, col_lower=None):
     col_lower = np.zeros(ncol) if col_lower is None else np.asarray(col_lower, dtype=float)
     model = mbh.ModelBuilderHelper()
     model.fill_model_from_sparse_data(
-        col_lower, np.ones(ncol), np.asarray(c, dtype=float),
-        np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), M.tocsr().astype(float),
+        col_lower,
+        np.ones(ncol),
+        np.asarray(c, dtype=float),
+        np.asarray(lo, dtype=float),
+        np.asarray(hi, dtype=float),
+        M.tocsr().astype(float),
     )
     solver = mbh.ModelSolverHelper("glop")
     solver.solve(model)
@@ -170,8 +174,15 @@ class RelaxationLP:
             h = new_highs()
             h.setOptionValue("presolve", "off")
             inf = highspy.kHighsInf
-            h.addRows(self.n_main, np.where(np.isfinite(lo), lo, -inf), np.where(np.isfinite(hi), hi, inf),
-                      0, np.zeros(self.n_main, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+            h.addRows(
+                self.n_main,
+                np.where(np.isfinite(lo), lo, -inf),
+                np.where(np.isfinite(hi), hi, inf),
+                0,
+                np.zeros(self.n_main, dtype=np.int32),
+                np.zeros(0, dtype=np.int32),
+                np.zeros(0),
+            )
             self.h = h
         self._add(np.flatnonzero(form.is_self))
         self._add(np.flatnonzero((self.rank < self.k) & ~self.in_set))
@@ -191,16 +202,23 @@ class RelaxationLP:
         if self.h is None:
             return
         sub = self.A_csc[:, new]
-        self.h.addCols(len(new), F.cost[new], self.col_lower[new], np.ones(len(new)), sub.nnz,
-                       sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data.astype(float))
+        self.h.addCols(
+            len(new),
+            F.cost[new],
+            self.col_lower[new],
+            np.ones(len(new)),
+            sub.nnz,
+            sub.indptr[:-1].astype(np.int32),
+            sub.indices.astype(np.int32),
+            sub.data.astype(float),
+        )
         L = len(lk)
         if L:
             idx = np.empty(2 * L, dtype=np.int32)
             idx[0::2] = self.pos[lk]
             idx[1::2] = self.pos[F.self_col[F.venue[lk]]]
             val = np.tile([1.0, -1.0], L)
-            self.h.addRows(L, np.full(L, -highspy.kHighsInf), np.zeros(L), 2 * L,
-                           np.arange(0, 2 * L, 2, dtype=np.int32), idx, val)
+            self.h.addRows(L, np.full(L, -highspy.kHighsInf), np.zeros(L), 2 * L, np.arange(0, 2 * L, 2, dtype=np.int32), idx, val)
 
     def fix_lower(self, pairs: np.ndarray) -> None:
         """Require ``x >= 1`` for these columns (the dive opens venues)."""
@@ -229,8 +247,9 @@ class RelaxationLP:
         L = len(self.link_cols)
         links = link_rows(self.pos[self.link_cols], self.pos[F.self_col[F.venue[self.link_cols]]], len(self.cols))
         M = sp.vstack([As, links], format="csr")
-        return solve_lp_glop(M, np.concatenate([lo, np.full(L, -_INF)]), np.concatenate([hi, np.zeros(L)]),
-                             F.cost[self.cols], col_lower=self.col_lower[self.cols])
+        return solve_lp_glop(
+            M, np.concatenate([lo, np.full(L, -_INF)]), np.concatenate([hi, np.zeros(L)]), F.cost[self.cols], col_lower=self.col_lower[self.cols]
+        )
 
     def solve(self, deadline: float, expand: bool = True):
         """Solve the LP over all usable pairs (pricing in the missing ones).
@@ -263,8 +282,7 @@ class RelaxationLP:
                 continue
             if status != "optimal":
                 return "error", None, None, None
-            L, rc = lagrangian(F, self.main, duals[: self.n_main], self.link_cols, duals[self.n_main:], F.cost,
-                               self.col_lower)
+            L, rc = lagrangian(F, self.main, duals[: self.n_main], self.link_cols, duals[self.n_main :], F.cost, self.col_lower)
             x = np.zeros(F.P)
             x[self.cols] = xs
             neg = np.flatnonzero((rc < -tol) & ~self.in_set)

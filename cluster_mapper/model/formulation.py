@@ -359,9 +359,7 @@ class Formulation:
             lo.append(np.array([float(min_placed)]))
             hi.append(np.array([_INF]))
             r += 1
-        A = sp.csr_matrix(
-            (np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))), shape=(r, P)
-        )
+        A = sp.csr_matrix((np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))), shape=(r, P))
         A.sum_duplicates()
         return Rows(A, np.concatenate(lo), np.concatenate(hi))
 

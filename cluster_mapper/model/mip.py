@@ -94,14 +94,24 @@ class MipSolver:
             # output_flag/log_to_console: no "Running HiGHS" banner on stdout
             nodes = f"\nmip_max_nodes={int(max_nodes)}" if max_nodes else ""
             solver.SetSolverSpecificParametersAsString(
-                "output_flag=false\nlog_to_console=false\nmip_rel_gap=0\nmip_abs_gap=1e-9\nrandom_seed=0\nthreads=1"
-                + nodes)
+                "output_flag=false\nlog_to_console=false\nmip_rel_gap=0\nmip_abs_gap=1e-9\nrandom_seed=0\nthreads=1" + nodes
+            )
         if backend not in ("CP_SAT", "HIGHS"):
             solver.SetNumThreads(1)
         return solver
 
-    def solve(self, form: Formulation, main: Rows, cols, objective: np.ndarray, seconds: float,
-              maximize: bool = False, hint_cols=None, fixed_cols=None, max_nodes: int | None = None) -> MipResult:
+    def solve(
+        self,
+        form: Formulation,
+        main: Rows,
+        cols,
+        objective: np.ndarray,
+        seconds: float,
+        maximize: bool = False,
+        hint_cols=None,
+        fixed_cols=None,
+        max_nodes: int | None = None,
+    ) -> MipResult:
         """Solve the model restricted to columns ``cols``.
 
         Parameters
@@ -140,8 +150,7 @@ class MipSolver:
         indptr, indices, data = M.indptr, M.indices, M.data
         inf = solver.infinity()
         for r in range(M.shape[0]):
-            ct = solver.Constraint(-inf if not np.isfinite(lo[r]) else float(lo[r]),
-                                   inf if not np.isfinite(hi[r]) else float(hi[r]))
+            ct = solver.Constraint(-inf if not np.isfinite(lo[r]) else float(lo[r]), inf if not np.isfinite(hi[r]) else float(hi[r]))
             for q in range(indptr[r], indptr[r + 1]):
                 ct.SetCoefficient(x[indices[q]], float(data[q]))
         obj = objective[cols]
@@ -164,8 +173,7 @@ class MipSolver:
             params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, 0.0)
         t_solve = time.perf_counter()
         st = solver.Solve(params)
-        log.debug("mip %d cols, %d rows: status %s, %d nodes, %.2fs", len(cols), M.shape[0], st, solver.nodes(),
-                  time.perf_counter() - t_solve)
+        log.debug("mip %d cols, %d rows: status %s, %d nodes, %.2fs", len(cols), M.shape[0], st, solver.nodes(), time.perf_counter() - t_solve)
         if st in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             chosen = cols[np.array([v.solution_value() > 0.5 for v in x])]
             value = float(obj[np.isin(cols, chosen)].sum())

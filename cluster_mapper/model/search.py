@@ -227,8 +227,7 @@ class IncumbentSearch:
                 vpos = np.full(F.n, -1, dtype=np.int64)
                 vpos[venues] = np.arange(len(venues))
                 D = np.full((len(venues), len(venues)), math.inf)
-                np.minimum.at(D, (vpos[p.pair_member[both]], vpos[p.pair_venue[both]]),
-                              p.pair_minutes[both].astype(float))
+                np.minimum.at(D, (vpos[p.pair_member[both]], vpos[p.pair_venue[both]]), p.pair_minutes[both].astype(float))
                 D = np.minimum(D, D.T)
                 np.fill_diagonal(D, -1.0)
                 sel = np.zeros(F.P, dtype=bool)
@@ -262,9 +261,9 @@ class IncumbentSearch:
             fc = fc[np.lexsort((fc, F.cost[fc], F.member[fc]))]
             rank = np.arange(len(fc)) - np.searchsorted(F.member[fc], F.member[fc], side="left")
             cols = np.union1d(fc[rank < LNS_VENUES_PER_UNIT], np.flatnonzero((free & F.is_self) | sel))
-            st, c2, v2, _ = self.mip.solve(F, self.main, cols, F.cost, deadline - time.perf_counter(),
-                                           fixed_cols=np.flatnonzero(sel & ~free_unit[F.member]),
-                                           max_nodes=LNS_MAX_NODES)
+            st, c2, v2, _ = self.mip.solve(
+                F, self.main, cols, F.cost, deadline - time.perf_counter(), fixed_cols=np.flatnonzero(sel & ~free_unit[F.member]), max_nodes=LNS_MAX_NODES
+            )
             n_solves += 1
             if st in ("optimal", "feasible") and v2 < value - 1e-9 * max(1.0, abs(value)):
                 log.debug("lns %d clusters around %d: %.4f -> %.4f", k, cursor, value, v2)

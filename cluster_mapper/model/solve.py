@@ -95,8 +95,7 @@ class ClusterModel:
         The last solve's result.
     """
 
-    def __init__(self, problem: ClusterProblem, backend: str = DEFAULT_BACKEND,
-                 budget: SolveBudget | None = None):
+    def __init__(self, problem: ClusterProblem, backend: str = DEFAULT_BACKEND, budget: SolveBudget | None = None):
         self.mip = MipSolver(backend)  # checks the backend
         self.problem = problem
         self.backend = backend
@@ -119,13 +118,13 @@ class ClusterModel:
         self.solution = self._solve(time_limit_seconds, hint)
         return self.solution
 
-    def _done(self, venue_of, objective: float, bound: float, proven: bool, status: str,
-              notes: list[str]) -> ClusterSolution:
+    def _done(self, venue_of, objective: float, bound: float, proven: bool, status: str, notes: list[str]) -> ClusterSolution:
         p = self.problem
         venue_of = np.asarray(venue_of)
         placed = int(p.n_teachers[venue_of >= 0].sum()) if p.n_units else 0
-        return ClusterSolution(venue_of, float(objective), float(min(bound, objective)), placed, proven,
-                               status, time.perf_counter() - self._t0, self.backend, notes)
+        return ClusterSolution(
+            venue_of, float(objective), float(min(bound, objective)), placed, proven, status, time.perf_counter() - self._t0, self.backend, notes
+        )
 
     def _no_plan(self, proven: bool, status: str, note: str) -> ClusterSolution:
         return self._done(np.full(self.problem.n_units, -1), 0.0, 0.0, proven, status, [note])
@@ -150,19 +149,16 @@ class ClusterModel:
             # Phase 1: most teachers placed.
             rows = F.main_rows(all_placed=False, min_placed=None)
             seconds = max(b.mip_min_seconds, b.placement_share * (deadline - time.perf_counter()))
-            st1, chosen1, placed1, ub1 = self.mip.solve(F, rows, np.arange(F.P), F.dem, seconds, maximize=True,
-                                                        hint_cols=hint_cols)
+            st1, chosen1, placed1, ub1 = self.mip.solve(F, rows, np.arange(F.P), F.dem, seconds, maximize=True, hint_cols=hint_cols)
             if st1 == "infeasible":
-                return self._no_plan(True, "infeasible",
-                                     no_n_clusters if p.n_clusters is not None else "the model has no plan")
+                return self._no_plan(True, "infeasible", no_n_clusters if p.n_clusters is not None else "the model has no plan")
             if st1 == "unknown":
                 return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
             best_placed = round(placed1)
             proven = st1 == "optimal" or (ub1 is not None and math.floor(ub1 + 1e-6) <= best_placed)
             if not proven:
                 notes.append("the most teachers that can be placed was not proven within the time limit")
-            result = self._travel(F, all_placed=False, min_placed=best_placed, deadline=deadline,
-                                  hint_cols=chosen1, fallback=chosen1)
+            result = self._travel(F, all_placed=False, min_placed=best_placed, deadline=deadline, hint_cols=chosen1, fallback=chosen1)
         else:
             return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
         if result["status"] not in ("optimal", "feasible"):
@@ -173,8 +169,7 @@ class ClusterModel:
         bound = objective if status == "optimal" else result["bound"]
         return self._done(F.venue_of(chosen), objective, bound, proven, status, notes + result["notes"])
 
-    def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float,
-                hint_cols=None, fallback=None) -> dict[str, Any]:
+    def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float, hint_cols=None, fallback=None) -> dict[str, Any]:
         """Least travel with the placement fixed.
 
         Returns a dict with ``status`` ("optimal", "feasible", "infeasible" or
@@ -224,8 +219,8 @@ class ClusterModel:
             notes.append("the time limit ended before the exact search; the plan is the best found")
             return result("feasible", incumbent[1], bound)
         st, chosen, value, mip_bound = self.mip.solve(
-            F, main, cols, F.cost, max(b.mip_min_seconds, remaining - b.exact_slack_seconds),
-            hint_cols=incumbent[1] if incumbent else None)
+            F, main, cols, F.cost, max(b.mip_min_seconds, remaining - b.exact_slack_seconds), hint_cols=incumbent[1] if incumbent else None
+        )
         if st == "optimal":
             if incumbent is not None and incumbent[0] <= value:
                 return result("optimal", incumbent[1], incumbent[0])

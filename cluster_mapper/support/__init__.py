@@ -23,22 +23,22 @@ Modules, in the order they run:
 from .facilitators import FACILITATOR_COLUMNS, load_facilitators
 from .model import SupportModel, SupportProblem, SupportSolution
 from .planning import (
-           ITINERARY_COLUMNS,
-           SUPPORT_COLUMNS,
-           SupportPlan,
-           SupportSource,
-           plan_support,
+    ITINERARY_COLUMNS,
+    SUPPORT_COLUMNS,
+    SupportPlan,
+    SupportSource,
+    plan_support,
 )
 
 __all__ = [
-           "FACILITATOR_COLUMNS",
-           "ITINERARY_COLUMNS",
-           "SUPPORT_COLUMNS",
-           "SupportModel",
-           "SupportPlan",
-           "SupportProblem",
-           "SupportSolution",
-           "SupportSource",
-           "load_facilitators",
-           "plan_support",
+    "FACILITATOR_COLUMNS",
+    "ITINERARY_COLUMNS",
+    "SUPPORT_COLUMNS",
+    "SupportModel",
+    "SupportPlan",
+    "SupportProblem",
+    "SupportSolution",
+    "SupportSource",
+    "load_facilitators",
+    "plan_support",
 ]

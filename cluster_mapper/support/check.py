@@ -139,8 +139,13 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
     fac = load_facilitators(path, schools, policy.inputs).set_index("facilitator_id")
     sp = SupportPolicy(**{k: v for k, v in (fig.get("policy") or {}).items() if k in SupportPolicy.__dataclass_fields__})
     sup = read_plan_csv(d / "support.csv")
-    it = read_plan_csv(d / "itineraries.csv") if (d / "itineraries.csv").is_file() else pd.DataFrame(
-        columns=["facilitator_id", "day", "stop", "kind", "cluster_id", "school_id", "latitude", "longitude", "arrive_minute", "leave_minute"])
+    it = (
+        read_plan_csv(d / "itineraries.csv")
+        if (d / "itineraries.csv").is_file()
+        else pd.DataFrame(
+            columns=["facilitator_id", "day", "stop", "kind", "cluster_id", "school_id", "latitude", "longitude", "arrive_minute", "leave_minute"]
+        )
+    )
     for c in ("day", "stop"):
         it[c] = pd.to_numeric(it[c], errors="coerce")
     for c in ("latitude", "longitude", "arrive_minute", "leave_minute"):
@@ -264,7 +269,9 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
                 rep.add(f"{where}: arrives at {r.school_id or 'the base'} at minute {r.arrive_minute:.1f}, but the validator's travel gives {t_prev + leg:.1f}")
             if r.kind == "meeting":
                 if not _close(float(r.leave_minute) - float(r.arrive_minute), sp.meeting_minutes):
-                    rep.add(f"{where}: the meeting of {r.cluster_id} lasts {float(r.leave_minute) - float(r.arrive_minute):.0f} minutes, not {sp.meeting_minutes:g}")
+                    rep.add(
+                        f"{where}: the meeting of {r.cluster_id} lasts {float(r.leave_minute) - float(r.arrive_minute):.0f} minutes, not {sp.meeting_minutes:g}"
+                    )
                 t_prev = float(r.leave_minute)
             here = pt
         length = travel + (len(rows) - 2) * sp.meeting_minutes
@@ -283,7 +290,9 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
         rep.add(f"summary.json gives {fig.get('travel_minutes_month')} minutes of facilitator travel; the itineraries give {total:.1f}")
     floor = fig.get("floor") or {}
     if int(floor.get("clusters_supported", -1)) == len(fac_of) and total > float(floor.get("travel_minutes_month", math.inf)) * (1 + 1e-6) + ATOL:
-        rep.add(f"facilitator travel {total:.1f} minutes is more than the one-round-trip-per-meeting plan's {floor.get('travel_minutes_month')} for as many clusters")
+        rep.add(
+            f"facilitator travel {total:.1f} minutes is more than the one-round-trip-per-meeting plan's {floor.get('travel_minutes_month')} for as many clusters"
+        )
     if fig.get("travel_lower_bound") is not None and float(fig["travel_lower_bound"]) > float(fig.get("travel_minutes_month", 0.0)) + 1e-6:
         rep.add("the support travel lower bound exceeds the travel")
     import gpxpy

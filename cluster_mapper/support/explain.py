@@ -93,10 +93,12 @@ def explain_unsupported(
     rt = p.round_trip[:, c]
     if not elig.any():
         failing = [name for name, m in rules.items() if not m[:, c].any()]
-        words = {"gender": f"no {GENDER_NOUN.get(row['need_gender'], '')} facilitator".replace("no  ", "no "),
-                 "levels": f"no facilitator for {and_list(row['levels']) if row['levels'] else 'these levels'}",
-                 "subjects": "no facilitator for the cluster's subjects",
-                 "district": f"no facilitator in {row['district']}"}
+        words = {
+            "gender": f"no {GENDER_NOUN.get(row['need_gender'], '')} facilitator".replace("no  ", "no "),
+            "levels": f"no facilitator for {and_list(row['levels']) if row['levels'] else 'these levels'}",
+            "subjects": "no facilitator for the cluster's subjects",
+            "district": f"no facilitator in {row['district']}",
+        }
         reason = "; ".join(words[n] for n in failing) if failing else f"no single facilitator meets every rule (a {kind})"
         changes = [f"a {kind} based within {one_way} minutes of {venue}"]
         key = {"gender": "same_gender = false", "levels": "match_levels = false", "subjects": "match_subjects = false", "district": "same_district = false"}
@@ -110,10 +112,11 @@ def explain_unsupported(
         f = int(cand[np.argmin(rt[cand])])
         base = place.get(fac["base_school_id"].iat[f], "") or "their base"
         if not np.isfinite(rt[f]):
-            return (f"no road from any eligible facilitator's base to the venue {venue}",
-                    f"a {kind} based within {one_way} minutes of {venue}")
-        reason = (f"the nearest eligible facilitator ({fid[f]}, based at {base}) is {minutes_words(p.to_venue[f, c])} from the venue one way; "
-                  f"a {W:g}-minute day with a {M:g}-minute meeting leaves {one_way} minutes each way")
+            return (f"no road from any eligible facilitator's base to the venue {venue}", f"a {kind} based within {one_way} minutes of {venue}")
+        reason = (
+            f"the nearest eligible facilitator ({fid[f]}, based at {base}) is {minutes_words(p.to_venue[f, c])} from the venue one way; "
+            f"a {W:g}-minute day with a {M:g}-minute meeting leaves {one_way} minutes each way"
+        )
         change = f"a {kind} based within {one_way} minutes of {venue}"
         if rt[f] + M <= MAX_SUGGESTED_DAY_MINUTES:  # a longer day is a change only while it is still a day's work
             change += f"; or working_day_minutes = {math.ceil(rt[f] + M)}"
@@ -142,11 +145,9 @@ def explain_unsupported(
             full.append(f"{fid[f]} ({', '.join(parts)})")
             fixes.append(f"{' and '.join(needed)} for {fid[f]}")
     if not full:
-        return ("no facilitator within reach had room in the plan found within the solver's time",
-                "a longer [support] time_limit_seconds")
+        return ("no facilitator within reach had room in the plan found within the solver's time", "a longer [support] time_limit_seconds")
     shown = ", ".join(full[:3]) + (f" and {len(full) - 3} more" if len(full) > 3 else "")
-    return (f"everyone within reach is full: {shown}",
-            f"{fixes[0]}; or another {kind} based within {one_way} minutes of {venue}")
+    return (f"everyone within reach is full: {shown}", f"{fixes[0]}; or another {kind} based within {one_way} minutes of {venue}")
 
 
 __all__ = ["explain_unsupported", "kind_words", "minutes_words", "one_way_minutes"]

@@ -51,37 +51,75 @@ FACILITATOR_GENDERS = ("female", "male")
 TRAVEL_MODES = ("walk", "drive")
 #: Columns of the checked facilitators table, in order.
 FACILITATOR_COLUMNS = [
-    "facilitator_id", "name", "gender", "base_school_id", "latitude", "longitude", "levels", "subjects",
-    "max_clusters", "max_teachers", "days_per_month", "district", "travel_mode", "_row",
+    "facilitator_id",
+    "name",
+    "gender",
+    "base_school_id",
+    "latitude",
+    "longitude",
+    "levels",
+    "subjects",
+    "max_clusters",
+    "max_teachers",
+    "days_per_month",
+    "district",
+    "travel_mode",
+    "_row",
 ]
 #: The facilitators table as the one table reader reads it (``[columns.facilitators]``, ``[values.facilitators.*]``).
-FACILITATORS = register_table(TableSpec(
-    kind="facilitators",
-    id_field="facilitator_id",
-    item="facilitator",
-    sheet_words=("facilitator", "mentor", "tto", "ttf"),
-    fields=(
-        FieldSpec("facilitator_id", "the facilitator's unique id", required=True, synonyms=(
-            "personal no", "personal number", "employee id", "employee no", "staff id", "mentor id", "id")),
-        FieldSpec("name", "the facilitator's name", required=True, synonyms=("facilitator name", "mentor name", "full name")),
-        FieldSpec("gender", "female or male", required=True, synonyms=("sex",), choices=("female", "male"),
-                  aliases=(("f", "female"), ("woman", "female"), ("women", "female"), ("m", "male"), ("man", "male"), ("men", "male"))),
-        FieldSpec("base_school_id", "the school the facilitator starts from (or latitude and longitude)", synonyms=(
-            "base school", "base emis", "base emis code", "base school id", "office school id")),
-        FieldSpec("latitude", "the base's WGS84 degrees north", synonyms=("lat", "base lat", "base latitude")),
-        FieldSpec("longitude", "the base's WGS84 degrees east", synonyms=("lon", "long", "lng", "base lon", "base longitude")),
-        FieldSpec("levels", "levels supported, ';'-separated from primary, middle, high", required=True, synonyms=(
-            "level", "levels supported", "grades")),
-        FieldSpec("subjects", "subjects, ';'-separated (optional)", synonyms=("subject", "specialisation", "specialization")),
-        FieldSpec("max_clusters", "most clusters supported (blank: no limit)", required=True, synonyms=("clusters", "max clusters")),
-        FieldSpec("max_teachers", "most teachers over their clusters (blank: no limit)", synonyms=("mentees", "max mentees")),
-        FieldSpec("days_per_month", "working days a month given to clusters", required=True, synonyms=("days", "days per month", "days a month")),
-        FieldSpec("district", "the only district they support (optional)", synonyms=("district name",)),
-        FieldSpec("travel_mode", "walk or drive (blank: the policy's)", choices=("walk", "drive"), synonyms=("mode", "transport"),
-                  aliases=(("walking", "walk"), ("foot", "walk"), ("on foot", "walk"), ("car", "drive"), ("vehicle", "drive"),
-                           ("motorbike", "drive"), ("driving", "drive"))),
-    ),
-))
+FACILITATORS = register_table(
+    TableSpec(
+        kind="facilitators",
+        id_field="facilitator_id",
+        item="facilitator",
+        sheet_words=("facilitator", "mentor", "tto", "ttf"),
+        fields=(
+            FieldSpec(
+                "facilitator_id",
+                "the facilitator's unique id",
+                required=True,
+                synonyms=("personal no", "personal number", "employee id", "employee no", "staff id", "mentor id", "id"),
+            ),
+            FieldSpec("name", "the facilitator's name", required=True, synonyms=("facilitator name", "mentor name", "full name")),
+            FieldSpec(
+                "gender",
+                "female or male",
+                required=True,
+                synonyms=("sex",),
+                choices=("female", "male"),
+                aliases=(("f", "female"), ("woman", "female"), ("women", "female"), ("m", "male"), ("man", "male"), ("men", "male")),
+            ),
+            FieldSpec(
+                "base_school_id",
+                "the school the facilitator starts from (or latitude and longitude)",
+                synonyms=("base school", "base emis", "base emis code", "base school id", "office school id"),
+            ),
+            FieldSpec("latitude", "the base's WGS84 degrees north", synonyms=("lat", "base lat", "base latitude")),
+            FieldSpec("longitude", "the base's WGS84 degrees east", synonyms=("lon", "long", "lng", "base lon", "base longitude")),
+            FieldSpec("levels", "levels supported, ';'-separated from primary, middle, high", required=True, synonyms=("level", "levels supported", "grades")),
+            FieldSpec("subjects", "subjects, ';'-separated (optional)", synonyms=("subject", "specialisation", "specialization")),
+            FieldSpec("max_clusters", "most clusters supported (blank: no limit)", required=True, synonyms=("clusters", "max clusters")),
+            FieldSpec("max_teachers", "most teachers over their clusters (blank: no limit)", synonyms=("mentees", "max mentees")),
+            FieldSpec("days_per_month", "working days a month given to clusters", required=True, synonyms=("days", "days per month", "days a month")),
+            FieldSpec("district", "the only district they support (optional)", synonyms=("district name",)),
+            FieldSpec(
+                "travel_mode",
+                "walk or drive (blank: the policy's)",
+                choices=("walk", "drive"),
+                synonyms=("mode", "transport"),
+                aliases=(
+                    ("walking", "walk"),
+                    ("foot", "walk"),
+                    ("on foot", "walk"),
+                    ("car", "drive"),
+                    ("vehicle", "drive"),
+                    ("motorbike", "drive"),
+                    ("driving", "drive"),
+                ),
+            ),
+        ),
+    )
+)
 _SPLIT = re.compile(r"[;,/|+]+|\s+")
 
 
@@ -106,11 +144,21 @@ def _whole(value: str, field: str, row: int, col: ProblemCollector, *, low: int,
         return None
     f = parse_float(value)
     if f is None or f != int(f):
-        col.add(f"{field} '{value}' is not a whole number.", row=row, field=field, fix="write a whole number without units" + (", or leave it blank for no limit." if blank_ok else "."))
+        col.add(
+            f"{field} '{value}' is not a whole number.",
+            row=row,
+            field=field,
+            fix="write a whole number without units" + (", or leave it blank for no limit." if blank_ok else "."),
+        )
         return None
     if f < low or (high is not None and f > high):
         rng = f"{low} to {high}" if high is not None else f"{low} or more"
-        col.add(f"{field} is {value}; it must be {rng}.", row=row, field=field, fix=f"write a number from {rng}" + (", or leave it blank for no limit." if blank_ok else "."))
+        col.add(
+            f"{field} is {value}; it must be {rng}.",
+            row=row,
+            field=field,
+            fix=f"write a number from {rng}" + (", or leave it blank for no limit." if blank_ok else "."),
+        )
         return None
     return int(f)
 
@@ -173,8 +221,12 @@ def check_facilitators(t: Table, schools: gpd.GeoDataFrame) -> pd.DataFrame:
     has_school = "base_school_id" in df.columns
     has_latlon = "latitude" in df.columns and "longitude" in df.columns
     if not (has_school or has_latlon or has_geom):
-        col.add("the facilitators have no base.", row=t.header_row, field="base_school_id",
-                fix="add a 'base_school_id' column (a school of the schools file), or 'latitude' and 'longitude' columns.")
+        col.add(
+            "the facilitators have no base.",
+            row=t.header_row,
+            field="base_school_id",
+            fix="add a 'base_school_id' column (a school of the schools file), or 'latitude' and 'longitude' columns.",
+        )
         col.raise_if_any()
     if len(df) == 0:
         fail(path, "the file has a header but no facilitators.", fix="add one row per facilitator.", row=2)
@@ -200,36 +252,60 @@ def check_facilitators(t: Table, schools: gpd.GeoDataFrame) -> pd.DataFrame:
         lat_s, lon_s = get("latitude"), get("longitude")
         lat = lon = None
         if sid and (lat_s or lon_s):
-            col.add("both base_school_id and latitude/longitude are given.", row=row, field=t.field("base_school_id"),
-                    fix="give the base either as a school (base_school_id) or as latitude and longitude, not both.")
+            col.add(
+                "both base_school_id and latitude/longitude are given.",
+                row=row,
+                field=t.field("base_school_id"),
+                fix="give the base either as a school (base_school_id) or as latitude and longitude, not both.",
+            )
         elif sid:
             if sid in school_pos:
                 lat, lon = school_pos[sid]
             elif id_key(sid) in by_key:
-                col.add(f"base_school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).",
-                        row=row, field=t.field("base_school_id"), fix=f"write '{by_key[id_key(sid)]}'.")
+                col.add(
+                    f"base_school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).",
+                    row=row,
+                    field=t.field("base_school_id"),
+                    fix=f"write '{by_key[id_key(sid)]}'.",
+                )
             else:
-                col.add(f"base_school_id '{sid}' is not in the schools file.", row=row, field=t.field("base_school_id"),
-                        fix="use a school_id of the schools file, or give the base as latitude and longitude.")
+                col.add(
+                    f"base_school_id '{sid}' is not in the schools file.",
+                    row=row,
+                    field=t.field("base_school_id"),
+                    fix="use a school_id of the schools file, or give the base as latitude and longitude.",
+                )
         elif lat_s or lon_s:
             lat, lon = parse_float(lat_s), parse_float(lon_s)
             if lat is None or lon is None:
                 bad = "latitude" if lat is None else "longitude"
-                col.add(f"{bad} '{get(bad)}' is not a number." if get(bad) else f"{bad} is blank.", row=row, field=t.field(bad),
-                        fix="write decimal degrees such as 34.33 (WGS84).")
+                col.add(
+                    f"{bad} '{get(bad)}' is not a number." if get(bad) else f"{bad} is blank.",
+                    row=row,
+                    field=t.field(bad),
+                    fix="write decimal degrees such as 34.33 (WGS84).",
+                )
                 lat = lon = None
             elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 swapped = -90 <= lon <= 90 and -180 <= lat <= 180
-                col.add(f"latitude {lat} is out of range" + ("; latitude and longitude look swapped." if swapped else "."), row=row, field=t.field("latitude"),
-                        fix="swap the latitude and longitude values." if swapped else "latitude must be within -90..90 and longitude within -180..180.")
+                col.add(
+                    f"latitude {lat} is out of range" + ("; latitude and longitude look swapped." if swapped else "."),
+                    row=row,
+                    field=t.field("latitude"),
+                    fix="swap the latitude and longitude values." if swapped else "latitude must be within -90..90 and longitude within -180..180.",
+                )
                 lat = lon = None
             elif lat == 0 and lon == 0:
                 col.add("the base is at 0, 0 (a blank exported as zero).", row=row, field=t.field("latitude"), fix="fill in the base's real position.")
                 lat = lon = None
             elif len(school_pos) and _km(lat, lon, centre) > SWAP_CHECK_KM and _km(lon, lat, centre) < SWAP_CHECK_KM / 3:
-                col.add(f"latitude {lat} and longitude {lon} look swapped: the base lies {_km(lat, lon, centre):,.0f} km from the schools, "
-                        f"swapped it would be {_km(lon, lat, centre):,.0f} km from them.", row=row, field=t.field("latitude"),
-                        fix="swap the latitude and longitude values of this row.")
+                col.add(
+                    f"latitude {lat} and longitude {lon} look swapped: the base lies {_km(lat, lon, centre):,.0f} km from the schools, "
+                    f"swapped it would be {_km(lon, lat, centre):,.0f} km from them.",
+                    row=row,
+                    field=t.field("latitude"),
+                    fix="swap the latitude and longitude values of this row.",
+                )
                 lat = lon = None
         elif has_geom and r["_geometry"] is not None and not r["_geometry"].is_empty:
             pt = r["_geometry"] if r["_geometry"].geom_type == "Point" else r["_geometry"].representative_point()
@@ -241,16 +317,24 @@ def check_facilitators(t: Table, schools: gpd.GeoDataFrame) -> pd.DataFrame:
             else:
                 lon, lat = pt.x, pt.y
         else:
-            col.add("the facilitator has no base.", row=row, field=t.field("base_school_id"),
-                    fix="fill in base_school_id (a school of the schools file), or latitude and longitude.")
+            col.add(
+                "the facilitator has no base.",
+                row=row,
+                field=t.field("base_school_id"),
+                fix="fill in base_school_id (a school of the schools file), or latitude and longitude.",
+            )
         # levels, subjects
         levels = split_list(get("levels"))
         bad_levels = [lv for lv in levels if lv not in LEVELS]
         if not levels:
             col.add("levels is blank.", row=row, field=t.field("levels"), fix="write the levels they support, such as primary;middle.")
         elif bad_levels:
-            col.add(f"level '{bad_levels[0]}' is not one of primary, middle, high.", row=row, field=t.field("levels"),
-                    fix="write levels separated by ';', such as primary;middle.")
+            col.add(
+                f"level '{bad_levels[0]}' is not one of primary, middle, high.",
+                row=row,
+                field=t.field("levels"),
+                fix="write levels separated by ';', such as primary;middle.",
+            )
         subjects = split_list(get("subjects"))
         max_clusters = _whole(get("max_clusters"), "max_clusters", row, col, low=1, blank_ok=True)
         days = _whole(get("days_per_month"), "days_per_month", row, col, low=1, high=31, blank_ok=False)
@@ -259,17 +343,33 @@ def check_facilitators(t: Table, schools: gpd.GeoDataFrame) -> pd.DataFrame:
         if district and district not in districts:
             close = difflib.get_close_matches(district, districts, n=1, cutoff=0.8) or [d for d in districts if id_key(d) == id_key(district)]
             if close:
-                col.add(f"district '{district}' is not a district of the schools file, but '{close[0]}' is.", row=row, field=t.field("district"),
-                        fix=f"write '{close[0]}'.")
+                col.add(
+                    f"district '{district}' is not a district of the schools file, but '{close[0]}' is.",
+                    row=row,
+                    field=t.field("district"),
+                    fix=f"write '{close[0]}'.",
+                )
             else:
                 notes.append(f"facilitator {get('facilitator_id')}: district {district} has no schools in this plan; they support no cluster")
         mode = get("travel_mode")  # a code the table reader has checked and mapped
-        rows.append({
-            "facilitator_id": get("facilitator_id"), "name": get("name"), "gender": g, "base_school_id": sid if sid in school_pos else "",
-            "latitude": np.nan if lat is None else float(lat), "longitude": np.nan if lon is None else float(lon),
-            "levels": levels, "subjects": subjects, "max_clusters": max_clusters, "max_teachers": max_teachers,
-            "days_per_month": days, "district": district, "travel_mode": mode, "_row": row,
-        })
+        rows.append(
+            {
+                "facilitator_id": get("facilitator_id"),
+                "name": get("name"),
+                "gender": g,
+                "base_school_id": sid if sid in school_pos else "",
+                "latitude": np.nan if lat is None else float(lat),
+                "longitude": np.nan if lon is None else float(lon),
+                "levels": levels,
+                "subjects": subjects,
+                "max_clusters": max_clusters,
+                "max_teachers": max_teachers,
+                "days_per_month": days,
+                "district": district,
+                "travel_mode": mode,
+                "_row": row,
+            }
+        )
     col.raise_if_any()
     out = pd.DataFrame(rows, columns=FACILITATOR_COLUMNS)
     for c in ("max_clusters", "max_teachers"):  # whole numbers, None for no limit

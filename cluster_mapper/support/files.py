@@ -79,13 +79,19 @@ def gpx_text(fid: str, name: str, itinerary: pd.DataFrame, legs: list, place: di
             label = f"Base of {fid}" + (f": {place.get(r.school_id, r.school_id)}" if r.school_id else "")
         else:
             label = f"{place.get(r.school_id, r.school_id)} ({r.cluster_id})"
-        g.waypoints.append(gpxpy.gpx.GPXWaypoint(latitude=float(r.latitude), longitude=float(r.longitude), name=label,
-                                                 symbol="Flag" if r.kind == "base" else "Meeting Place"))
+        g.waypoints.append(
+            gpxpy.gpx.GPXWaypoint(latitude=float(r.latitude), longitude=float(r.longitude), name=label, symbol="Flag" if r.kind == "base" else "Meeting Place")
+        )
     by_day = {d: rows for d, rows in itinerary.groupby("day", sort=True)}
     for day, way in legs:
         rows = by_day.get(day)
-        stops = [] if rows is None else [f"{r.cluster_id} {minutes_clock(r.arrive_minute)}-{minutes_clock(r.leave_minute)}"
-                                         for r in rows.itertuples(index=False) if r.kind == "meeting"]
+        stops = (
+            []
+            if rows is None
+            else [
+                f"{r.cluster_id} {minutes_clock(r.arrive_minute)}-{minutes_clock(r.leave_minute)}" for r in rows.itertuples(index=False) if r.kind == "meeting"
+            ]
+        )
         rte = gpxpy.gpx.GPXRoute(name=f"{fid} day {day}", description="; ".join(stops), number=int(day))
         last = None
         for lon, lat in way:
@@ -117,8 +123,9 @@ def write_support_files(sp: SupportPlan, folder: str | Path, place: dict[str, st
     names = gpx_names(sp.programme["facilitator_id"].tolist())
     it = {fid: rows for fid, rows in sp.itineraries.groupby("facilitator_id", sort=False)}
     for fr in sp.programme.itertuples(index=False):
-        text = gpx_text(fr.facilitator_id, fr.name, it.get(fr.facilitator_id, sp.itineraries.iloc[0:0]), sp.legs.get(fr.facilitator_id, []),
-                        place or {}, generated)
+        text = gpx_text(
+            fr.facilitator_id, fr.name, it.get(fr.facilitator_id, sp.itineraries.iloc[0:0]), sp.legs.get(fr.facilitator_id, []), place or {}, generated
+        )
         (gdir / names[fr.facilitator_id]).write_text(text, encoding="utf-8")
 
 

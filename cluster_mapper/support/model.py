@@ -523,8 +523,12 @@ class SupportModel:
         floor_n = 0
         proven_n = proven_t = True
         sizes = [1 + sum(len(self.routes[f]) for f in fs) for fs, _ in comps]
-        stats: dict[str, Any] = {"groups": len(comps), "routes": int(sum(len(r) for r in self.routes)),
-                 "multi_stop_routes": int(sum(len(x.clusters) > 1 for r in self.routes for x in r)), "stages": []}
+        stats: dict[str, Any] = {
+            "groups": len(comps),
+            "routes": int(sum(len(r) for r in self.routes)),
+            "multi_stop_routes": int(sum(len(x.clusters) > 1 for r in self.routes for x in r)),
+            "stages": [],
+        }
         order = sorted(range(len(comps)), key=lambda i: sizes[i])  # small groups first; time left over goes to the large
         for pos, gi in enumerate(order):
             fs, cs = comps[gi]
@@ -549,17 +553,33 @@ class SupportModel:
         days = [_order_days(rs, int(p.days[f])) for f, rs in enumerate(chosen)]
         heuristic = not self.complete
         if heuristic:
-            notes.append(f"some facilitators have more than {MAX_ROUTES_PER_FACILITATOR:,} possible day routes; only the cheapest per meeting were used, "
-                         "so the calendar is heuristic (no bound on its travel)")
+            notes.append(
+                f"some facilitators have more than {MAX_ROUTES_PER_FACILITATOR:,} possible day routes; only the cheapest per meeting were used, "
+                "so the calendar is heuristic (no bound on its travel)"
+            )
         status = "heuristic" if heuristic else ("optimal" if proven_n and proven_t else "feasible")
         self.solution = SupportSolution(
-            facilitator_of=facilitator_of, days=days, travel_minutes=travel,
+            facilitator_of=facilitator_of,
+            days=days,
+            travel_minutes=travel,
             travel_bound=None if heuristic or not proven_n else min(bound, travel),
-            supported_proven=proven_n and not heuristic, floor_supported=floor_n, floor_travel_minutes=floor_travel,
-            status=status, notes=notes, solve_seconds=time.perf_counter() - t0, stats=stats,
+            supported_proven=proven_n and not heuristic,
+            floor_supported=floor_n,
+            floor_travel_minutes=floor_travel,
+            status=status,
+            notes=notes,
+            solve_seconds=time.perf_counter() - t0,
+            stats=stats,
         )
-        log.info("support: %d of %d clusters supported, travel %.1f min (floor %.1f), status %s, %.1f s",
-                 self.solution.n_supported, p.n_clusters, travel, floor_travel, status, self.solution.solve_seconds)
+        log.info(
+            "support: %d of %d clusters supported, travel %.1f min (floor %.1f), status %s, %.1f s",
+            self.solution.n_supported,
+            p.n_clusters,
+            travel,
+            floor_travel,
+            status,
+            self.solution.solve_seconds,
+        )
         return self.solution
 
     def _per_day(self, fs: np.ndarray) -> np.ndarray:
@@ -594,10 +614,10 @@ class _CpCalendar:
         k = p.meetings_per_month
         m = self.model = cp_model.CpModel()
         reach = p.reach
-        self.assign = {(int(f), int(c)): m.new_bool_var(f"assign[{p.facilitator_ids[f]},{p.cluster_ids[c]}]")
-                       for f in facilitators for c in clusters if reach[f, c]}
-        self.days = [m.new_int_var(0, k, f"days[{p.facilitator_ids[r.facilitator]}:{'+'.join(p.cluster_ids[c] for c in r.clusters)}]")
-                     for r in routes]
+        self.assign = {
+            (int(f), int(c)): m.new_bool_var(f"assign[{p.facilitator_ids[f]},{p.cluster_ids[c]}]") for f in facilitators for c in clusters if reach[f, c]
+        }
+        self.days = [m.new_int_var(0, k, f"days[{p.facilitator_ids[r.facilitator]}:{'+'.join(p.cluster_ids[c] for c in r.clusters)}]") for r in routes]
         self.cost = [round(r.travel_minutes * SCALE) for r in routes]
         holds: dict[tuple[int, int], list] = {}
         by_f: dict[int, list[int]] = {}

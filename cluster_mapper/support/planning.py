@@ -30,9 +30,27 @@ log = logging.getLogger(__name__)
 SUPPORT_COLUMNS = ["cluster_id", "facilitator_id", "reason", "suggestion"]
 ITINERARY_COLUMNS = ["facilitator_id", "day", "stop", "kind", "cluster_id", "school_id", "latitude", "longitude", "arrive_minute", "leave_minute"]
 PROGRAMME_COLUMNS = [
-    "facilitator_id", "name", "gender", "levels", "subjects", "district", "travel_mode", "base_school_id", "latitude", "longitude",
-    "clusters", "cluster_ids", "teachers", "meetings", "days_used", "days_per_month", "max_clusters", "max_teachers",
-    "travel_minutes", "working_minutes", "workload_share",
+    "facilitator_id",
+    "name",
+    "gender",
+    "levels",
+    "subjects",
+    "district",
+    "travel_mode",
+    "base_school_id",
+    "latitude",
+    "longitude",
+    "clusters",
+    "cluster_ids",
+    "teachers",
+    "meetings",
+    "days_used",
+    "days_per_month",
+    "max_clusters",
+    "max_teachers",
+    "travel_minutes",
+    "working_minutes",
+    "workload_share",
 ]
 LEVEL_OF_GROUP = {"primary": ("primary",), "middle": ("middle",), "mixed": ("primary", "middle")}
 LEVEL_ORDER = {"primary": 0, "middle": 1, "high": 2}
@@ -54,8 +72,9 @@ class SupportSource:
     def from_plan(cls, plan) -> SupportSource:
         """From a fresh :class:`~cluster_mapper.planner.Plan`."""
         spec = plan.travel_spec or {"source": plan.travel.source}
-        return cls(plan.clusters, plan.teachers, plan.inputs.schools, plan.policy, spec, plan.network,
-                   plan.travel.pairs if plan.travel.source == "matrix" else None)
+        return cls(
+            plan.clusters, plan.teachers, plan.inputs.schools, plan.policy, spec, plan.network, plan.travel.pairs if plan.travel.source == "matrix" else None
+        )
 
     @classmethod
     def from_saved(cls, saved, policy: Policy | None = None) -> SupportSource:
@@ -125,14 +144,23 @@ def cluster_table(clusters: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataF
             genders = [c.gender_group]
         levels = sorted(set(g["level"]) - {"any", ""}, key=LEVEL_ORDER.__getitem__) or list(LEVEL_OF_GROUP.get(c.level_group, ()))
         subjects = sorted(set(g["subject"]) - {""}) if "subject" in g.columns else []
-        rows.append({
-            "cluster_id": c.cluster_id, "district": c.district, "gender_group": c.gender_group, "level_group": c.level_group,
-            "venue_school_id": c.venue_school_id, "n_teachers": int(c.n_teachers),
-            "genders": tuple(genders), "levels": tuple(levels), "subjects": tuple(subjects),
-            "need_gender": genders[0] if len(genders) == 1 else None,
-        })
-    return pd.DataFrame(rows, columns=["cluster_id", "district", "gender_group", "level_group", "venue_school_id", "n_teachers",
-                                       "genders", "levels", "subjects", "need_gender"])
+        rows.append(
+            {
+                "cluster_id": c.cluster_id,
+                "district": c.district,
+                "gender_group": c.gender_group,
+                "level_group": c.level_group,
+                "venue_school_id": c.venue_school_id,
+                "n_teachers": int(c.n_teachers),
+                "genders": tuple(genders),
+                "levels": tuple(levels),
+                "subjects": tuple(subjects),
+                "need_gender": genders[0] if len(genders) == 1 else None,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["cluster_id", "district", "gender_group", "level_group", "venue_school_id", "n_teachers", "genders", "levels", "subjects", "need_gender"]
+    )
 
 
 def eligibility_rules(ct: pd.DataFrame, fac: pd.DataFrame, sp: SupportPolicy) -> dict[str, np.ndarray]:
@@ -156,8 +184,9 @@ def eligibility_rules(ct: pd.DataFrame, fac: pd.DataFrame, sp: SupportPolicy) ->
     return {"gender": gender, "levels": levels, "subjects": subjects, "district": district}
 
 
-def build_problem(ct: pd.DataFrame, fac: pd.DataFrame, travel: SupportTravel, sp: SupportPolicy, default_mode: str,
-                  rules: dict[str, np.ndarray]) -> SupportProblem:
+def build_problem(
+    ct: pd.DataFrame, fac: pd.DataFrame, travel: SupportTravel, sp: SupportPolicy, default_mode: str, rules: dict[str, np.ndarray]
+) -> SupportProblem:
     """The :class:`SupportProblem` of a cluster table and a facilitators table."""
     idx = travel.index()
     venues = np.array([idx[v] for v in ct["venue_school_id"]], dtype=int)
@@ -172,20 +201,31 @@ def build_problem(ct: pd.DataFrame, fac: pd.DataFrame, travel: SupportTravel, sp
         back[i] = T[venues, bases[i]]
     between = np.stack([travel.minutes[m][np.ix_(venues, venues)] for m in modes]) if len(ct) else np.zeros((len(modes), 0, 0))
     eligible = np.logical_and.reduce(list(rules.values())) if rules else np.ones((len(fac), len(ct)), dtype=bool)
+
     def lim(col: str) -> np.ndarray:
         return np.array([NO_LIMIT if v is None else int(v) for v in fac[col]], dtype=np.int64)
 
     return SupportProblem(
-        cluster_ids=ct["cluster_id"].tolist(), n_teachers=ct["n_teachers"].to_numpy(int),
-        facilitator_ids=fac["facilitator_id"].tolist(), days=fac["days_per_month"].to_numpy(int),
-        max_clusters=lim("max_clusters"), max_teachers=lim("max_teachers"), eligible=eligible,
-        to_venue=to, from_venue=back, between=between, mode=mode_of,
-        meetings_per_month=sp.meetings_per_month, meeting_minutes=sp.meeting_minutes, working_day_minutes=sp.working_day_minutes,
+        cluster_ids=ct["cluster_id"].tolist(),
+        n_teachers=ct["n_teachers"].to_numpy(int),
+        facilitator_ids=fac["facilitator_id"].tolist(),
+        days=fac["days_per_month"].to_numpy(int),
+        max_clusters=lim("max_clusters"),
+        max_teachers=lim("max_teachers"),
+        eligible=eligible,
+        to_venue=to,
+        from_venue=back,
+        between=between,
+        mode=mode_of,
+        meetings_per_month=sp.meetings_per_month,
+        meeting_minutes=sp.meeting_minutes,
+        working_day_minutes=sp.working_day_minutes,
     )
 
 
-def plan_support(source, facilitators: str | Path | pd.DataFrame, *, policy: Policy | None = None, sizing: bool = True,
-                 workers: int | None = None) -> SupportPlan:
+def plan_support(
+    source, facilitators: str | Path | pd.DataFrame, *, policy: Policy | None = None, sizing: bool = True, workers: int | None = None
+) -> SupportPlan:
     """Assign facilitators to clusters and plan their month.
 
     Parameters
@@ -223,11 +263,14 @@ def plan_support(source, facilitators: str | Path | pd.DataFrame, *, policy: Pol
     notes = list(fac.attrs.get("notes", []))
     ct = cluster_table(source.clusters, source.assignments)
     schools = source.schools
-    candidates = schools[schools["can_host"].astype(bool) & schools["district"].isin(set(ct["district"]))][["school_id", "district"]] if sizing else schools.iloc[0:0][["school_id", "district"]]
+    candidates = (
+        schools[schools["can_host"].astype(bool) & schools["district"].isin(set(ct["district"]))][["school_id", "district"]]
+        if sizing
+        else schools.iloc[0:0][["school_id", "district"]]
+    )
     pts = points_frame(schools, list(dict.fromkeys([*ct["venue_school_id"], *candidates["school_id"]])), fac)
     modes = sorted({m or default_mode for m in fac["travel_mode"]} | {default_mode})
-    travel = support_travel(pts, modes, pol.travel, source.travel_spec, network=source.network, matrix_pairs=source.matrix_pairs,
-                            schools=schools)
+    travel = support_travel(pts, modes, pol.travel, source.travel_spec, network=source.network, matrix_pairs=source.matrix_pairs, schools=schools)
     notes += travel.notes
     rules = eligibility_rules(ct, fac, sp)
     problem = build_problem(ct, fac, travel, sp, default_mode, rules)
@@ -253,14 +296,16 @@ def plan_support(source, facilitators: str | Path | pd.DataFrame, *, policy: Pol
     if sizing and len(ct):
         from .sizing import size_programme
 
-        size = size_programme(ct, fac, candidates, travel.minutes, travel.index(), sp, default_mode, place,
-                              time_limit=max(1.0, min(2.0, sp.time_limit_seconds / 30)))
+        size = size_programme(
+            ct, fac, candidates, travel.minutes, travel.index(), sp, default_mode, place, time_limit=max(1.0, min(2.0, sp.time_limit_seconds / 30))
+        )
     figures = support_figures(problem, sol, programme, sp, fac_path, travel.source, notes, size)
     return SupportPlan(support, itin, programme, size, figures, legs, fac_path, sol, problem, notes)
 
 
-def itineraries(p: SupportProblem, sol: SupportSolution, fac: pd.DataFrame, ct: pd.DataFrame, travel: SupportTravel,
-                default_mode: str) -> tuple[pd.DataFrame, dict]:
+def itineraries(
+    p: SupportProblem, sol: SupportSolution, fac: pd.DataFrame, ct: pd.DataFrame, travel: SupportTravel, default_mode: str
+) -> tuple[pd.DataFrame, dict]:
     """Each facilitator-day as rows (base, meetings, base) with minutes from the start of the day, and its way."""
     idx = travel.index()
     pts = travel.points
@@ -283,8 +328,20 @@ def itineraries(p: SupportProblem, sol: SupportSolution, fac: pd.DataFrame, ct: 
             for s, c in enumerate(route.clusters, start=1):
                 v = idx[ct["venue_school_id"].iat[c]]
                 t += T[here, v]
-                rows.append((fid, d, s, "meeting", ct["cluster_id"].iat[c], ct["venue_school_id"].iat[c],
-                             float(pts["latitude"].iat[v]), float(pts["longitude"].iat[v]), round(t, 2), round(t + M, 2)))
+                rows.append(
+                    (
+                        fid,
+                        d,
+                        s,
+                        "meeting",
+                        ct["cluster_id"].iat[c],
+                        ct["venue_school_id"].iat[c],
+                        float(pts["latitude"].iat[v]),
+                        float(pts["longitude"].iat[v]),
+                        round(t, 2),
+                        round(t + M, 2),
+                    )
+                )
                 way.extend(travel.leg(mode, here, v))
                 t += M
                 here = v
@@ -304,28 +361,48 @@ def programme_table(p: SupportProblem, sol: SupportSolution, fac: pd.DataFrame) 
         travel = float(sum(r.travel_minutes for r in sol.days[f]))
         meetings = int(sum(len(r.clusters) for r in sol.days[f]))
         working = travel + meetings * p.meeting_minutes
-        rows.append({
-            "facilitator_id": fr.facilitator_id, "name": fr.name, "gender": fr.gender, "levels": ";".join(fr.levels),
-            "subjects": ";".join(fr.subjects), "district": fr.district, "travel_mode": fr.travel_mode,
-            "base_school_id": fr.base_school_id, "latitude": round(float(fr.latitude), 6), "longitude": round(float(fr.longitude), 6),
-            "clusters": len(mine), "cluster_ids": ";".join(p.cluster_ids[c] for c in mine),
-            "teachers": int(p.n_teachers[mine].sum()), "meetings": meetings, "days_used": len(sol.days[f]),
-            "days_per_month": int(fr.days_per_month), "max_clusters": fr.max_clusters, "max_teachers": fr.max_teachers,
-            "travel_minutes": round(travel, 2), "working_minutes": round(working, 2),
-            "workload_share": round(working / (int(fr.days_per_month) * p.working_day_minutes), 4),
-        })
+        rows.append(
+            {
+                "facilitator_id": fr.facilitator_id,
+                "name": fr.name,
+                "gender": fr.gender,
+                "levels": ";".join(fr.levels),
+                "subjects": ";".join(fr.subjects),
+                "district": fr.district,
+                "travel_mode": fr.travel_mode,
+                "base_school_id": fr.base_school_id,
+                "latitude": round(float(fr.latitude), 6),
+                "longitude": round(float(fr.longitude), 6),
+                "clusters": len(mine),
+                "cluster_ids": ";".join(p.cluster_ids[c] for c in mine),
+                "teachers": int(p.n_teachers[mine].sum()),
+                "meetings": meetings,
+                "days_used": len(sol.days[f]),
+                "days_per_month": int(fr.days_per_month),
+                "max_clusters": fr.max_clusters,
+                "max_teachers": fr.max_teachers,
+                "travel_minutes": round(travel, 2),
+                "working_minutes": round(working, 2),
+                "workload_share": round(working / (int(fr.days_per_month) * p.working_day_minutes), 4),
+            }
+        )
     return pd.DataFrame(rows, columns=PROGRAMME_COLUMNS)
 
 
-def support_figures(p: SupportProblem, sol: SupportSolution, prog: pd.DataFrame, sp: SupportPolicy, fac_path: str | None,
-                    source: str, notes: list[str], sizing: pd.DataFrame) -> dict[str, Any]:
+def support_figures(
+    p: SupportProblem, sol: SupportSolution, prog: pd.DataFrame, sp: SupportPolicy, fac_path: str | None, source: str, notes: list[str], sizing: pd.DataFrame
+) -> dict[str, Any]:
     """The ``support`` entry of ``summary.json``."""
     active = prog[prog["clusters"] > 0]
     reachable = int(p.reach.any(axis=0).sum())
     gap = sol.gap
-    calendar = ("optimal: the most clusters supported and the least travel for them are proven" if sol.status == "optimal" else
-                "feasible: travel is within the reported gap of its proven lower bound" if sol.status == "feasible" else
-                "heuristic: some day routes were left out, so no bound is proven on the travel")
+    calendar = (
+        "optimal: the most clusters supported and the least travel for them are proven"
+        if sol.status == "optimal"
+        else "feasible: travel is within the reported gap of its proven lower bound"
+        if sol.status == "feasible"
+        else "heuristic: some day routes were left out, so no bound is proven on the travel"
+    )
     return {
         "facilitators_file": fac_path,
         "facilitators": int(p.n_facilitators),
@@ -348,8 +425,11 @@ def support_figures(p: SupportProblem, sol: SupportSolution, prog: pd.DataFrame,
         "gap": None if gap is None else round(gap, 6),
         "status": sol.status,
         "calendar": calendar,
-        "floor": {"method": "min-cost flow, one round trip from the base per meeting",
-                  "clusters_supported": int(sol.floor_supported), "travel_minutes_month": round(sol.floor_travel_minutes, 2)},
+        "floor": {
+            "method": "min-cost flow, one round trip from the base per meeting",
+            "clusters_supported": int(sol.floor_supported),
+            "travel_minutes_month": round(sol.floor_travel_minutes, 2),
+        },
         "solver": "CP-SAT set partitioning over every feasible day route, started from the min-cost-flow floor",
         "solve_seconds": round(sol.solve_seconds, 2),
         "travel_source": source,

@@ -68,8 +68,10 @@ def support_payload(plan) -> dict:
         days = []
         for day, way in sp.legs.get(fr.facilitator_id, []):
             dr = rows[(rows["day"] == day) & (rows["kind"] == "meeting")]
-            text = "; ".join(f"{esc(r.cluster_id)} at {esc(names.get(r.school_id, r.school_id))} {minutes_clock(r.arrive_minute)}-{minutes_clock(r.leave_minute)}"
-                             for r in dr.itertuples(index=False))
+            text = "; ".join(
+                f"{esc(r.cluster_id)} at {esc(names.get(r.school_id, r.school_id))} {minutes_clock(r.arrive_minute)}-{minutes_clock(r.leave_minute)}"
+                for r in dr.itertuples(index=False)
+            )
             flat = []
             for lon, lat in _simplify(way, tol):
                 flat += [round(float(lat), 5), round(float(lon), 5)]
@@ -77,12 +79,32 @@ def support_payload(plan) -> dict:
         venues = []
         for (cid, sid), g in rows[rows["kind"] == "meeting"].groupby(["cluster_id", "school_id"], sort=True):
             r0 = g.iloc[0]
-            venues.append([round(float(r0["latitude"]), 5), round(float(r0["longitude"]), 5), esc(cid), esc(names.get(sid, sid)),
-                           ", ".join(f"day {int(d)}" for d in g["day"])])
+            venues.append(
+                [
+                    round(float(r0["latitude"]), 5),
+                    round(float(r0["longitude"]), 5),
+                    esc(cid),
+                    esc(names.get(sid, sid)),
+                    ", ".join(f"day {int(d)}" for d in g["day"]),
+                ]
+            )
         base_name = names.get(fr.base_school_id, "") if isinstance(fr.base_school_id, str) else ""
-        facs.append([esc(fr.facilitator_id), esc(fr.name), PALETTE[k % len(PALETTE)], round(float(fr.latitude), 5), round(float(fr.longitude), 5),
-                     esc(base_name or "base"), int(fr.clusters), round(float(fr.travel_minutes), 1), int(fr.days_used), int(fr.days_per_month),
-                     days, venues])
+        facs.append(
+            [
+                esc(fr.facilitator_id),
+                esc(fr.name),
+                PALETTE[k % len(PALETTE)],
+                round(float(fr.latitude), 5),
+                round(float(fr.longitude), 5),
+                esc(base_name or "base"),
+                int(fr.clusters),
+                round(float(fr.travel_minutes), 1),
+                int(fr.days_used),
+                int(fr.days_per_month),
+                days,
+                venues,
+            ]
+        )
     geo = plan.geodata
     vpos = {}
     if geo is not None:
@@ -154,7 +176,7 @@ def map_layers(plan) -> Callable[[Any], None]:
             g = folium.FeatureGroup(name=f"<span style='color:#d62728'>Clusters without a facilitator ({len(data['u'])})</span>", show=True)
             g.add_to(m)
             ug = g.get_name()
-        js = (SUPPORT_JS.replace("__DATA__", script_json(data)).replace("__GROUPS__", "[" + ",".join(groups) + "]").replace("__UGROUP__", ug))
+        js = SUPPORT_JS.replace("__DATA__", script_json(data)).replace("__GROUPS__", "[" + ",".join(groups) + "]").replace("__UGROUP__", ug)
 
         class _Support(MacroElement):
             _template = Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
@@ -222,22 +244,46 @@ def report_sections(plan) -> str:
     out = [f"<style>{REPORT_CSS}</style><section class='fpage'><h2>Support: who supports each cluster</h2>"]
     gap = fig.get("gap")
     rows = [
-        ["Facilitators", (f"{fig.get('facilitators', 0)} ({fig.get('facilitators_supporting', 0)} supporting at least one cluster); file "
-                         f"{esc(Path(fig.get('facilitators_file') or '').name)}")],
-        ["Clusters supported", f"{fig.get('clusters_supported', 0):,} of {fig.get('clusters', 0):,}" +
-         (" (most possible, proven)" if fig.get("supported_proven_maximal") else "")],
+        [
+            "Facilitators",
+            (
+                f"{fig.get('facilitators', 0)} ({fig.get('facilitators_supporting', 0)} supporting at least one cluster); file "
+                f"{esc(Path(fig.get('facilitators_file') or '').name)}"
+            ),
+        ],
+        [
+            "Clusters supported",
+            f"{fig.get('clusters_supported', 0):,} of {fig.get('clusters', 0):,}" + (" (most possible, proven)" if fig.get("supported_proven_maximal") else ""),
+        ],
         ["Clusters no eligible facilitator can reach in a day", f"{fig.get('clusters_unreachable', 0):,}"],
-        ["Facilitator travel in the month", (f"{fig.get('travel_minutes_month', 0):,.0f} minutes; per facilitator mean "
-                                            f"{fig.get('travel_minutes_per_facilitator_mean', 0):,.0f}, longest {fig.get('travel_minutes_per_facilitator_max', 0):,.0f}")],
-        ["Lower bound on that travel", "none (calendar heuristic)" if fig.get("travel_lower_bound") is None else
-         f"{fig['travel_lower_bound']:,.0f} minutes (gap {100 * float(gap or 0):.2f}%)"],
+        [
+            "Facilitator travel in the month",
+            (
+                f"{fig.get('travel_minutes_month', 0):,.0f} minutes; per facilitator mean "
+                f"{fig.get('travel_minutes_per_facilitator_mean', 0):,.0f}, longest {fig.get('travel_minutes_per_facilitator_max', 0):,.0f}"
+            ),
+        ],
+        [
+            "Lower bound on that travel",
+            "none (calendar heuristic)"
+            if fig.get("travel_lower_bound") is None
+            else f"{fig['travel_lower_bound']:,.0f} minutes (gap {100 * float(gap or 0):.2f}%)",
+        ],
         ["One round trip per meeting (floor)", f"{fig['floor']['clusters_supported']:,} clusters, {fig['floor']['travel_minutes_month']:,.0f} minutes"],
-        ["Workload (share of available days in use)", f"{100 * fig.get('workload_share_min', 0):.0f}% to {100 * fig.get('workload_share_max', 0):.0f}%"
-                                                        + ("; the most even at that travel, proven" if fig.get("workload_proven_most_even") else
-                                                           "; the most even found at that travel (not proven)")],
+        [
+            "Workload (share of available days in use)",
+            f"{100 * fig.get('workload_share_min', 0):.0f}% to {100 * fig.get('workload_share_max', 0):.0f}%"
+            + ("; the most even at that travel, proven" if fig.get("workload_proven_most_even") else "; the most even found at that travel (not proven)"),
+        ],
         ["Calendar", esc(fig.get("calendar", ""))],
-        ["Rules", esc(", ".join(f"{k} = {str(v).lower() if isinstance(v, bool) else f'{v:g}' if isinstance(v, float) else v}"
-                                for k, v in (fig.get("policy") or {}).items()))],
+        [
+            "Rules",
+            esc(
+                ", ".join(
+                    f"{k} = {str(v).lower() if isinstance(v, bool) else f'{v:g}' if isinstance(v, float) else v}" for k, v in (fig.get("policy") or {}).items()
+                )
+            ),
+        ],
     ]
     out.append(_t(["", ""], [[f"<b>{k}</b>", v] for k, v in rows]))
     if fig.get("notes"):
@@ -245,41 +291,88 @@ def report_sections(plan) -> str:
     # programme table
     prow = []
     for r in sp.programme.itertuples(index=False):
-        prow.append([esc(r.facilitator_id), esc(r.name), esc(names.get(r.base_school_id, r.base_school_id) if isinstance(r.base_school_id, str) and r.base_school_id else f"{r.latitude}, {r.longitude}"),
-                     esc(r.levels), f"{int(r.clusters)}", f"{int(r.teachers)}", f"{int(r.meetings)}", f"{int(r.days_used)} / {int(r.days_per_month)}",
-                     f"{float(r.travel_minutes):,.0f}", f"{100 * float(r.workload_share):.0f}%"])
-    out.append("<h3>Programme: who supports what</h3>" + _t(["facilitator", "name", "base", "levels", "clusters", "teachers", "meetings", "days used",
-                                                              "travel (min/month)", "workload"], prow, {4, 5, 6, 8, 9}))
+        prow.append(
+            [
+                esc(r.facilitator_id),
+                esc(r.name),
+                esc(
+                    names.get(r.base_school_id, r.base_school_id) if isinstance(r.base_school_id, str) and r.base_school_id else f"{r.latitude}, {r.longitude}"
+                ),
+                esc(r.levels),
+                f"{int(r.clusters)}",
+                f"{int(r.teachers)}",
+                f"{int(r.meetings)}",
+                f"{int(r.days_used)} / {int(r.days_per_month)}",
+                f"{float(r.travel_minutes):,.0f}",
+                f"{100 * float(r.workload_share):.0f}%",
+            ]
+        )
+    out.append(
+        "<h3>Programme: who supports what</h3>"
+        + _t(
+            ["facilitator", "name", "base", "levels", "clusters", "teachers", "meetings", "days used", "travel (min/month)", "workload"], prow, {4, 5, 6, 8, 9}
+        )
+    )
     uns = sp.support[sp.support["facilitator_id"] == ""]
     out.append(f"<h3>Clusters without a facilitator: {len(uns)}</h3>")
     if len(uns):
-        out.append(_t(["cluster", "venue", "why", "smallest change that would support it"],
-                      [[esc(r.cluster_id), esc(names.get(ct.at[r.cluster_id, "venue_school_id"], "")) if r.cluster_id in ct.index else "",
-                        esc(r.reason), esc(r.suggestion)] for r in uns.itertuples(index=False)]))
+        out.append(
+            _t(
+                ["cluster", "venue", "why", "smallest change that would support it"],
+                [
+                    [
+                        esc(r.cluster_id),
+                        esc(names.get(ct.at[r.cluster_id, "venue_school_id"], "")) if r.cluster_id in ct.index else "",
+                        esc(r.reason),
+                        esc(r.suggestion),
+                    ]
+                    for r in uns.itertuples(index=False)
+                ],
+            )
+        )
     if len(sp.sizing):
-        srow = [[esc(r.kind), f"{int(r.clusters)}", f"{int(r.facilitators_in_file)}", "" if pd.isna(r.fewest_needed) else f"{int(r.fewest_needed)}",
-                 "yes" if r.proven else f"no (at least {int(r.lower_bound)})", f"{int(r.clusters_per_facilitator)}", esc(r.bases)]
-                for r in sp.sizing.itertuples(index=False)]
-        out.append("<h3>How many facilitators are needed, and where</h3><p class='note'>The fewest facilitators of each kind, based at schools "
-                   "that can host, to support every cluster (one meeting a day, the typical capacity of the file's facilitators).</p>"
-                   + _t(["kind", "clusters", "in the file", "fewest needed", "proven fewest", "clusters each", "bases"], srow, {1, 2, 3, 5}))
+        srow = [
+            [
+                esc(r.kind),
+                f"{int(r.clusters)}",
+                f"{int(r.facilitators_in_file)}",
+                "" if pd.isna(r.fewest_needed) else f"{int(r.fewest_needed)}",
+                "yes" if r.proven else f"no (at least {int(r.lower_bound)})",
+                f"{int(r.clusters_per_facilitator)}",
+                esc(r.bases),
+            ]
+            for r in sp.sizing.itertuples(index=False)
+        ]
+        out.append(
+            "<h3>How many facilitators are needed, and where</h3><p class='note'>The fewest facilitators of each kind, based at schools "
+            "that can host, to support every cluster (one meeting a day, the typical capacity of the file's facilitators).</p>"
+            + _t(["kind", "clusters", "in the file", "fewest needed", "proven fewest", "clusters each", "bases"], srow, {1, 2, 3, 5})
+        )
     out.append("</section>")
     # one page per facilitator
     it = sp.itineraries
     for r in sp.programme.itertuples(index=False):
         rows = it[it["facilitator_id"] == r.facilitator_id]
         base = names.get(r.base_school_id, "") if isinstance(r.base_school_id, str) and r.base_school_id else ""
-        out.append(f"<section class='fpage'><h2>Facilitator {esc(r.facilitator_id)}: {esc(r.name)}</h2>"
-                   f"<p>{esc(r.gender)}; levels {esc(r.levels)}; subjects {esc(r.subjects) or '-'}; travels by {esc(r.travel_mode) or 'the policy mode'}. "
-                   f"Base: <b>{esc(base or f'{r.latitude}, {r.longitude}')}</b>. {int(r.clusters)} cluster(s), {int(r.teachers)} teachers, "
-                   f"{int(r.days_used)} of {int(r.days_per_month)} days, {float(r.travel_minutes):,.0f} minutes of travel in the month.</p>")
+        out.append(
+            f"<section class='fpage'><h2>Facilitator {esc(r.facilitator_id)}: {esc(r.name)}</h2>"
+            f"<p>{esc(r.gender)}; levels {esc(r.levels)}; subjects {esc(r.subjects) or '-'}; travels by {esc(r.travel_mode) or 'the policy mode'}. "
+            f"Base: <b>{esc(base or f'{r.latitude}, {r.longitude}')}</b>. {int(r.clusters)} cluster(s), {int(r.teachers)} teachers, "
+            f"{int(r.days_used)} of {int(r.days_per_month)} days, {float(r.travel_minutes):,.0f} minutes of travel in the month.</p>"
+        )
         crow = []
         for cid in [c for c in str(r.cluster_ids).split(";") if c]:
             days = rows.loc[(rows["cluster_id"] == cid) & (rows["kind"] == "meeting"), "day"]
             c = ct.loc[cid] if cid in ct.index else None
-            crow.append([esc(cid), esc(type_label(c["gender_group"], c["level_group"])) if c is not None else "",
-                         esc(names.get(c["venue_school_id"], c["venue_school_id"])) if c is not None else "",
-                         esc(c["n_teachers"]) if c is not None else "", ", ".join(str(int(d)) for d in days)])
+            crow.append(
+                [
+                    esc(cid),
+                    esc(type_label(c["gender_group"], c["level_group"])) if c is not None else "",
+                    esc(names.get(c["venue_school_id"], c["venue_school_id"])) if c is not None else "",
+                    esc(c["n_teachers"]) if c is not None else "",
+                    ", ".join(str(int(d)) for d in days),
+                ]
+            )
         out.append("<h3>Clusters</h3>" + (_t(["cluster", "type", "venue", "teachers", "meeting day(s)"], crow, {3}) if crow else "<p>None.</p>"))
         drow = []
         for day, d in rows.groupby("day", sort=True):
@@ -288,16 +381,20 @@ def report_sections(plan) -> str:
                 if s.kind == "base" and s.stop == 0:
                     steps.append(f"{minutes_clock(s.leave_minute)} leave base")
                 elif s.kind == "meeting":
-                    steps.append(f"{minutes_clock(s.arrive_minute)} arrive {esc(names.get(s.school_id, s.school_id))}: meeting of {esc(s.cluster_id)} "
-                                 f"until {minutes_clock(s.leave_minute)}")
+                    steps.append(
+                        f"{minutes_clock(s.arrive_minute)} arrive {esc(names.get(s.school_id, s.school_id))}: meeting of {esc(s.cluster_id)} "
+                        f"until {minutes_clock(s.leave_minute)}"
+                    )
                 else:
                     steps.append(f"{minutes_clock(s.arrive_minute)} back at base")
             meetings = int((d["kind"] == "meeting").sum())
             end = float(d["arrive_minute"].dropna().iloc[-1]) if d["arrive_minute"].notna().any() else 0.0
             travel = end - meetings * float((fig.get("policy") or {}).get("meeting_minutes", 0))
             drow.append([f"{int(day)}", "<br>".join(steps), minutes_words(travel), minutes_words(end)])
-        out.append("<h3>The month's calendar</h3><p class='note'>Times are hours:minutes from the start of the working day (leaving the base).</p>"
-                   + (_t(["day", "route and times", "travel", "working day"], drow, {0}) if drow else "<p>No working days planned.</p>"))
+        out.append(
+            "<h3>The month's calendar</h3><p class='note'>Times are hours:minutes from the start of the working day (leaving the base).</p>"
+            + (_t(["day", "route and times", "travel", "working day"], drow, {0}) if drow else "<p>No working days planned.</p>")
+        )
         out.append("</section>")
     return "\n".join(out)
 
@@ -307,8 +404,10 @@ def report_hooks(plan) -> tuple[Callable[[str], str], str]:
     try:
         note = cluster_note(plan)
     except (KeyError, ValueError):  # an older plan without the columns: no notes
+
         def note(cid: str) -> str:
             return ""
+
     return note, report_sections(plan) if getattr(plan, "support", None) is not None else ""
 
 

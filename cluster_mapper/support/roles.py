@@ -109,8 +109,10 @@ def apply_subject_rule(plan) -> None:
                 lacking = ", ".join(s for s in req if s not in have.get(before, frozenset()))
                 vs = units.at[row_of[before], "school_id"]
                 unplaced_reason[u] = (
-                    (f"their cluster at {vs} could not include a teacher of {lacking or 'every required subject'} "
-                    f"(subjects_required, hard rule) and no other cluster within {dp.travel_limit:g} minutes had room"),
+                    (
+                        f"their cluster at {vs} could not include a teacher of {lacking or 'every required subject'} "
+                        f"(subjects_required, hard rule) and no other cluster within {dp.travel_limit:g} minutes had room"
+                    ),
                     'subjects_rule = "preferred"; or a ' + (lacking or "subject") + f" teacher within {dp.travel_limit:g} minutes of {vs}",
                 )
         # clusters still lacking a subject
@@ -136,8 +138,10 @@ def apply_subject_rule(plan) -> None:
             plan.lower_bound = 0.0
             plan.placement_proven = False
             plan.status = "heuristic"
-            plan.notes.append(f"subjects_required (hard rule) left {placed_before - placed_after} teacher(s) out whose clusters could not "
-                              "include every required subject; the rule is applied after the cluster model, so no lower bound is proven for this plan")
+            plan.notes.append(
+                f"subjects_required (hard rule) left {placed_before - placed_after} teacher(s) out whose clusters could not "
+                "include every required subject; the rule is applied after the cluster model, so no lower bound is proven for this plan"
+            )
         else:
             plan.lower_bound = min(plan.lower_bound, plan.objective)
     clusters = plan.clusters
@@ -229,8 +233,10 @@ def _why_missing(v: str, lack: list[str], grp: pd.DataFrame, subj, travel, dp, r
             more = f" (the nearest is {best:.0f} minutes away: max_travel_minutes = {math.ceil(best)} would allow it)" if np.isfinite(best) else ""
             parts.append(f"no {s} teacher of this group within {dp.travel_limit:g} minutes of {vs}{more}")
         else:
-            parts.append(f"the {s} teachers within reach ({', '.join(units.at[row_of[u], 'school_id'] for u in within[:3])}) cannot move "
-                         "without breaking a size, school, travel or subject rule of their own cluster")
+            parts.append(
+                f"the {s} teachers within reach ({', '.join(units.at[row_of[u], 'school_id'] for u in within[:3])}) cannot move "
+                "without breaking a size, school, travel or subject rule of their own cluster"
+            )
     return "; ".join(parts)
 
 

@@ -32,8 +32,19 @@ from .model import SCALE, _workers
 #: Candidate bases offered to each cluster (its nearest by round trip).
 CANDIDATES_PER_CLUSTER = 25
 LEVEL_RANK = {"primary": 0, "middle": 1, "high": 2}
-SIZING_COLUMNS = ["kind", "district", "gender", "levels", "clusters", "facilitators_in_file", "fewest_needed", "lower_bound", "proven",
-                  "clusters_per_facilitator", "bases"]
+SIZING_COLUMNS = [
+    "kind",
+    "district",
+    "gender",
+    "levels",
+    "clusters",
+    "facilitators_in_file",
+    "fewest_needed",
+    "lower_bound",
+    "proven",
+    "clusters_per_facilitator",
+    "bases",
+]
 
 
 def kind_levels(c, fac: pd.DataFrame, sp: SupportPolicy, tied: bool) -> tuple[str, ...]:
@@ -46,9 +57,13 @@ def kind_levels(c, fac: pd.DataFrame, sp: SupportPolicy, tied: bool) -> tuple[st
     from collections import Counter
 
     need = set(c.levels)
-    profiles = Counter(tuple(fl) for fg, fl, fd in zip(fac["gender"], fac["levels"], fac["district"])
-                       if (not sp.same_gender or not c.need_gender or fg == c.need_gender) and (not sp.match_levels or need <= set(fl))
-                       and (not tied or not fd or fd == c.district))
+    profiles = Counter(
+        tuple(fl)
+        for fg, fl, fd in zip(fac["gender"], fac["levels"], fac["district"])
+        if (not sp.same_gender or not c.need_gender or fg == c.need_gender)
+        and (not sp.match_levels or need <= set(fl))
+        and (not tied or not fd or fd == c.district)
+    )
     if profiles:
         return tuple(sorted(max(profiles.items(), key=lambda kv: (kv[1], kv[0]))[0], key=LEVEL_RANK.__getitem__))
     group = {"primary": ("primary",), "middle": ("middle", "high")}.get(c.level_group, ("primary", "middle", "high"))
@@ -108,8 +123,12 @@ def size_programme(
     ct["_lv"] = [kind_levels(c, fac, sp, tied) for c in ct.itertuples(index=False)]
     rows = []
     for (gender, levels, district), g in ct.groupby(["_gender", "_lv", "_district"], sort=True):
-        able = fac[[(not gender or fg == gender) and set(levels) <= set(fl) and (not tied or not fd or fd == district)
-                    for fg, fl, fd in zip(fac["gender"], fac["levels"], fac["district"])]]
+        able = fac[
+            [
+                (not gender or fg == gender) and set(levels) <= set(fl) and (not tied or not fd or fd == district)
+                for fg, fl, fd in zip(fac["gender"], fac["levels"], fac["district"])
+            ]
+        ]
         pool = able if len(able) else fac
         max_c = _median(pool["max_clusters"], math.inf)
         days = _median(pool["days_per_month"], 20)
@@ -191,15 +210,26 @@ def size_programme(
             proven = st == cp_model.OPTIMAL or needed <= max(bound, best_bound)
         else:
             counts, needed, proven, best_bound = {}, None, False, 0
-        bases = "; ".join(f"{place.get(cand['school_id'].iat[b], '')} ({cand['school_id'].iat[b]})" + (f" x{c}" if c > 1 else "")
-                          for b, c in sorted(counts.items(), key=lambda kv: (-kv[1], cand["school_id"].iat[kv[0]])))
+        bases = "; ".join(
+            f"{place.get(cand['school_id'].iat[b], '')} ({cand['school_id'].iat[b]})" + (f" x{c}" if c > 1 else "")
+            for b, c in sorted(counts.items(), key=lambda kv: (-kv[1], cand["school_id"].iat[kv[0]]))
+        )
         uncovered = len(g) - len(coverable)
-        rows.append({
-            "kind": kind_words(gender or None, levels, district or None), "district": district, "gender": gender or "any",
-            "levels": ";".join(levels), "clusters": len(g), "facilitators_in_file": len(able),
-            "fewest_needed": needed, "lower_bound": int(max(bound, best_bound if staff else 0)), "proven": bool(proven), "clusters_per_facilitator": cap,
-            "bases": bases + (f" ({uncovered} cluster(s) out of a day's reach of every school that can host)" if uncovered else ""),
-        })
+        rows.append(
+            {
+                "kind": kind_words(gender or None, levels, district or None),
+                "district": district,
+                "gender": gender or "any",
+                "levels": ";".join(levels),
+                "clusters": len(g),
+                "facilitators_in_file": len(able),
+                "fewest_needed": needed,
+                "lower_bound": int(max(bound, best_bound if staff else 0)),
+                "proven": bool(proven),
+                "clusters_per_facilitator": cap,
+                "bases": bases + (f" ({uncovered} cluster(s) out of a day's reach of every school that can host)" if uncovered else ""),
+            }
+        )
     return pd.DataFrame(rows, columns=SIZING_COLUMNS)
 
 

@@ -220,22 +220,31 @@ def support_travel(
 
                 path = spec.get("network_path")
                 if not path or not Path(path).is_file():
-                    fail(path or "<network>", "the plan's road network file is missing, so facilitator travel cannot be computed.",
-                         fix="plan again with --network, or restore the network file named in summary.json.")
+                    fail(
+                        path or "<network>",
+                        "the plan's road network file is missing, so facilitator travel cannot be computed.",
+                        fix="plan again with --network, or restore the network file named in summary.json.",
+                    )
                 G = load_network(path, tp)
             tt = network_travel_times(gdf, G, tp, cutoff_minutes=None, cache_dir=False)
             out.graphs[mode] = G
             out.nodes[mode] = tt.snaps["node"].to_numpy()
             off = tt.snaps[tt.snaps["off_network"]]
             if len(off):
-                out.notes.append(f"{mode}: {len(off)} base(s) or venue(s) lie more than {tp.max_snap_metres:g} m from the {mode} network; "
-                                 "the walk to the nearest road is added to their travel")
+                out.notes.append(
+                    f"{mode}: {len(off)} base(s) or venue(s) lie more than {tp.max_snap_metres:g} m from the {mode} network; "
+                    "the walk to the nearest road is added to their travel"
+                )
             M = _dense(tt.pairs, ids)
         elif source == "matrix":
             bad = points.loc[points["school_id"] == "", "point_id"].tolist()
             if bad:
-                fail("<facilitators>", f"bases given by coordinates ({', '.join(b.removeprefix('@base:') for b in bad[:5])}) cannot be used with a travel-time matrix, which only knows schools.",
-                     fix="give these facilitators a base_school_id.", field="base_school_id")
+                fail(
+                    "<facilitators>",
+                    f"bases given by coordinates ({', '.join(b.removeprefix('@base:') for b in bad[:5])}) cannot be used with a travel-time matrix, which only knows schools.",
+                    fix="give these facilitators a base_school_id.",
+                    field="base_school_id",
+                )
             if matrix_pairs is None:
                 matrix_pairs = matrix_travel_times(spec["matrix_path"], schools).pairs
             M = _dense(matrix_pairs, ids)

@@ -36,7 +36,9 @@ HEADER = "school_id,name,district,latitude,longitude,gender,can_host"
 
 
 def school_lines(rows=SCHOOLS, district="Mansehra", sep=","):
-    return [sep.join(HEADER.split(","))] + [sep.join([s, n if sep != "," or "," not in n else f'"{n}"', district, f"{la}", f"{lo}", g, h]) for s, n, la, lo, g, h in rows]
+    return [sep.join(HEADER.split(","))] + [
+        sep.join([s, n if sep != "," or "," not in n else f'"{n}"', district, f"{la}", f"{lo}", g, h]) for s, n, la, lo, g, h in rows
+    ]
 
 
 def roster_lines():
@@ -106,8 +108,11 @@ def pbf_network_files() -> None:
         write_pbf(grid_graph(), full)
         data = full.read_bytes()
     write("network_truncated.osm.pbf", data[: len(data) // 2])
-    write("network_html_page.osm.pbf", b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
-          b"<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n")
+    write(
+        "network_html_page.osm.pbf",
+        b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
+        b"<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n",
+    )
 
 
 def save_graphml(G, name):
@@ -123,7 +128,10 @@ def main() -> None:
     # ------------------------------------------------------------ valid bases
     write("good_schools.csv", lines(school_lines()))
     write("good_roster.csv", lines(roster_lines()))
-    write("good_policy.toml", 'min_teachers = 6\nmax_teachers = 12\nmax_schools = 5\nmax_travel_minutes = 60\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
+    write(
+        "good_policy.toml",
+        'min_teachers = 6\nmax_teachers = 12\nmax_schools = 5\nmax_travel_minutes = 60\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n',
+    )
     save_graphml(grid_graph(), "good_network.graphml")
     pairs = ["from_school_id,to_school_id,minutes"]
     for a in SCHOOLS:
@@ -138,7 +146,9 @@ def main() -> None:
     write("schools_cp1252.csv", lines(school_lines([tuple(s) for s in cp])), "cp1252")
     write("schools_utf16.csv", lines(school_lines()), "utf-16")
     # BOM, semicolons and decimal commas, as a European-locale Excel writes them
-    semi = [HEADER.replace(",", ";")] + [";".join([s, n, "Mansehra", f"{la}".replace(".", ","), f"{lo}".replace(".", ","), g, h]) for s, n, la, lo, g, h in SCHOOLS]
+    semi = [HEADER.replace(",", ";")] + [
+        ";".join([s, n, "Mansehra", f"{la}".replace(".", ","), f"{lo}".replace(".", ","), g, h]) for s, n, la, lo, g, h in SCHOOLS
+    ]
     write("schools_bom_semicolon.csv", lines(semi), "utf-8-sig")
     ur = [list(s) for s in SCHOOLS]
     ur[0][1] = "گورنمنٹ پرائمری سکول بالا"
@@ -176,7 +186,9 @@ def main() -> None:
     zero = school_lines()
     zero[8] = "S08,GPS Banda (Mixed),Mansehra,0,0,mixed,true"
     write("schools_zero_zero.csv", lines(zero))  # row 9
-    write("schools_missing_column.csv", lines([",".join(c for c in line.split(",") if c not in ("gender", "boys", "girls", "mixed")) for line in school_lines()]))
+    write(
+        "schools_missing_column.csv", lines([",".join(c for c in line.split(",") if c not in ("gender", "boys", "girls", "mixed")) for line in school_lines()])
+    )
     g = school_lines()
     g[3] = g[3].replace(",boys,", ",female school,")
     write("schools_bad_gender.csv", lines(g))  # row 4
@@ -198,18 +210,32 @@ def main() -> None:
     sep[4] = "S04,GGPS Pain, Girls,Mansehra,34.341,73.211,girls,true"
     write("schools_stray_comma.csv", lines(sep))  # row 5
     # x/y given without a crs in the policy
-    xy = ["school_id,name,district,x,y,gender"] + [f"{s},{n},Mansehra,{500000 + i * 1000},{3800000 + i * 500},{gd}" for i, (s, n, _, _, gd, _) in enumerate(SCHOOLS)]
+    xy = ["school_id,name,district,x,y,gender"] + [
+        f"{s},{n},Mansehra,{500000 + i * 1000},{3800000 + i * 500},{gd}" for i, (s, n, _, _, gd, _) in enumerate(SCHOOLS)
+    ]
     write("schools_xy.csv", lines(xy))
     # x/y that are really degrees, with a projected crs in the policy
     xyd = ["school_id,name,district,x,y,gender"] + [f"{s},{n},Mansehra,{lo},{la},{gd}" for s, n, la, lo, gd, _ in SCHOOLS]
     write("schools_xy_in_degrees.csv", lines(xyd))
     write("policy_utm.toml", 'crs = "EPSG:32643"\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
     # GeoJSON in UTM metres without a crs member (read as WGS84 degrees)
-    feats = [{"type": "Feature", "properties": {"school_id": s, "name": n, "district": "Mansehra", "gender": gd},
-              "geometry": {"type": "Point", "coordinates": [500000 + i * 1000.0, 3800000 + i * 500.0]}} for i, (s, n, _, _, gd, _) in enumerate(SCHOOLS)]
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"school_id": s, "name": n, "district": "Mansehra", "gender": gd},
+            "geometry": {"type": "Point", "coordinates": [500000 + i * 1000.0, 3800000 + i * 500.0]},
+        }
+        for i, (s, n, _, _, gd, _) in enumerate(SCHOOLS)
+    ]
     write("schools_wrong_crs.geojson", json.dumps({"type": "FeatureCollection", "features": feats}))
-    feats2 = [{"type": "Feature", "properties": {"school_id": s, "name": n, "district": "Mansehra", "gender": gd},
-               "geometry": {"type": "Point", "coordinates": [lo, la]}} for s, n, la, lo, gd, _ in SCHOOLS]
+    feats2 = [
+        {
+            "type": "Feature",
+            "properties": {"school_id": s, "name": n, "district": "Mansehra", "gender": gd},
+            "geometry": {"type": "Point", "coordinates": [lo, la]},
+        }
+        for s, n, la, lo, gd, _ in SCHOOLS
+    ]
     feats2[2]["geometry"] = None
     write("schools_null_geometry.geojson", json.dumps({"type": "FeatureCollection", "features": feats2}))
     write("schools_truncated.geojson", json.dumps({"type": "FeatureCollection", "features": feats2})[:300])
@@ -242,12 +268,12 @@ def main() -> None:
     write("roster_bad_role.csv", lines(rl))  # row 16
 
     # ------------------------------------------------------------ policy
-    write("policy_unknown_key.toml", 'min_teachers = 6\nmax_teacher = 12\n')  # line 2
-    write("policy_min_gt_max.toml", 'min_teachers = 14\nmax_teachers = 12\n')  # line 1
+    write("policy_unknown_key.toml", "min_teachers = 6\nmax_teacher = 12\n")  # line 2
+    write("policy_min_gt_max.toml", "min_teachers = 14\nmax_teachers = 12\n")  # line 1
     write("policy_number_as_text.toml", 'min_teachers = 6\nmax_teachers = "12"\n')  # line 2
     write("policy_negative_travel.toml", 'gender = "mixed"\nmax_travel_minutes = -30\n')  # line 2
     write("policy_bad_choice.toml", 'gender = "seggregated"\n')  # line 1
-    write("policy_syntax_error.toml", 'min_teachers = 6\nmax_teachers = 12\ngender = mixed\n')  # line 3
+    write("policy_syntax_error.toml", "min_teachers = 6\nmax_teachers = 12\ngender = mixed\n")  # line 3
     write("policy_not_utf8.toml", '# Politique de regroupement – élaborée\ngender = "mixed"\n', "cp1252")
     write("policy_travel_key_in_district.toml", 'gender = "mixed"\n\n[districts.Mansehra]\nwalking_speed_kmh = 4\n')  # line 4
     write("policy_district_min_gt_max.toml", 'gender = "mixed"\n\n[districts.Mansehra]\nmin_teachers = 10\nmax_teachers = 8\n')  # line 4
@@ -259,12 +285,16 @@ def main() -> None:
     write("policy_empty.toml", b"")  # valid: all defaults
 
     # ------------------------------------------------------------ networks
-    bomb = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
-            + "".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
-            + ']>\n<osm version="0.6"><node id="1" lat="34.33" lon="73.2"><tag k="name" v="&lol9;"/></node></osm>\n')
+    bomb = (
+        '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+        + "".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
+        + ']>\n<osm version="0.6"><node id="1" lat="34.33" lon="73.2"><tag k="name" v="&lol9;"/></node></osm>\n'
+    )
     write("network_entity_bomb.osm", bomb)
-    xxe = ('<?xml version="1.0"?>\n<!DOCTYPE graphml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
-           '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph edgedefault="directed"><node id="&xxe;"/></graph></graphml>\n')
+    xxe = (
+        '<?xml version="1.0"?>\n<!DOCTYPE graphml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph edgedefault="directed"><node id="&xxe;"/></graph></graphml>\n'
+    )
     write("network_external_entity.graphml", xxe)
     good = (HERE / "good_network.graphml").read_bytes()
     gz = gzip.compress(good)
@@ -272,9 +302,19 @@ def main() -> None:
     write("network_not_gzip.graphml.gz", good[:2000])
     write("network_corrupt.osm.bz2", bz2.compress(b"<osm>")[:20] + b"\x00garbage" * 20)
     write("network_empty.graphml", b"")
-    write("network_no_roads.json", json.dumps({"version": 0.6, "elements": [
-        {"type": "node", "id": 1, "lat": 34.33, "lon": 73.20}, {"type": "node", "id": 2, "lat": 34.34, "lon": 73.21},
-        {"type": "way", "id": 10, "nodes": [1, 2], "tags": {"waterway": "river"}}]}))
+    write(
+        "network_no_roads.json",
+        json.dumps(
+            {
+                "version": 0.6,
+                "elements": [
+                    {"type": "node", "id": 1, "lat": 34.33, "lon": 73.20},
+                    {"type": "node", "id": 2, "lat": 34.34, "lon": 73.21},
+                    {"type": "way", "id": 10, "nodes": [1, 2], "tags": {"waterway": "river"}},
+                ],
+            }
+        ),
+    )
     write("network_not_overpass.json", json.dumps({"type": "FeatureCollection", "features": []}))
     write("network_roads.shp", b"\x00\x00\x27\x0a" + b"\x00" * 96)
     pbf_network_files()
@@ -303,7 +343,9 @@ def main() -> None:
     # missing pairs are unreachable, not an error: keep only pairs among S01..S04 and S05..S08
     part = [m[0]] + [line for line in m[1:] if (line[1:3] <= "04") == (line[5:7] <= "04")]
     write("matrix_missing_pairs.csv", lines(part))
-    write("matrix_semicolon_decimal_comma.csv", lines([line.replace(",", ";") for line in m[:1]] + [line.replace(",", ";") + ",5" for line in m[1:]]), "utf-8-sig")
+    write(
+        "matrix_semicolon_decimal_comma.csv", lines([line.replace(",", ";") for line in m[:1]] + [line.replace(",", ";") + ",5" for line in m[1:]]), "utf-8-sig"
+    )
     input_cases()
     edits_corpus()
 
@@ -340,8 +382,9 @@ def write_dem(name: str, crs: str | None, where: str = "grid") -> None:
         w = h = 50
         transform = from_origin(10.0, 10.0, 0.001, 0.001)
         z = np.full((h, w), 500, dtype="int16")
-    with rasterio.open(HERE / name, "w", driver="GTiff", width=w, height=h, count=1, dtype="int16", crs=crs,
-                       transform=transform, nodata=-32768, compress="deflate") as dst:
+    with rasterio.open(
+        HERE / name, "w", driver="GTiff", width=w, height=h, count=1, dtype="int16", crs=crs, transform=transform, nodata=-32768, compress="deflate"
+    ) as dst:
         dst.write(z, 1)
 
 
@@ -366,23 +409,36 @@ def input_cases() -> None:
     cover = [["Prepared by", "DEO office"], ["Date", "2024-05-01"]]
     write_xlsx(HERE / "schools_workbook.xlsx", {"Cover": cover, "Schools": sheet}, merged)
     write_ods(HERE / "schools_workbook.ods", {"Cover": cover, "Schools": sheet}, merged)
-    write_xlsx(HERE / "roster_workbook.xlsx", {"Staff": [["teacher_id", "school_id", "Sex", "level", "subject", "Post"]]
-                                                         + [[r[0], r[1], {"male": "M", "female": "F"}[r[2]], r[3], r[4], "Head Teacher" if r[0] == "T001" else "Teacher"]
-                                                            for r in (line.split(",") for line in roster_lines()[1:])]})
+    write_xlsx(
+        HERE / "roster_workbook.xlsx",
+        {
+            "Staff": [["teacher_id", "school_id", "Sex", "level", "subject", "Post"]]
+            + [
+                [r[0], r[1], {"male": "M", "female": "F"}[r[2]], r[3], r[4], "Head Teacher" if r[0] == "T001" else "Teacher"]
+                for r in (line.split(",") for line in roster_lines()[1:])
+            ]
+        },
+    )
     # ------------------------------------------------------------ workbooks, refused
     write_xlsx(HERE / "schools_two_sheets.xlsx", {"List A": [header, *rows[:4]], "List B": [header, *rows[4:]]})
     write_xlsx(HERE / "schools_sheet_typo.xlsx", {"Schools": [header, *rows]})
-    write_xlsx(HERE / "schools_merged_header.xlsx", {"Schools": [["school_id", "name", "district", "position", None, "gender"]]
-                                                                + [[r[0], r[1], r[2], r[3], r[4], r[5]] for r in rows]}, {"Schools": ["D1:E1"]})
+    write_xlsx(
+        HERE / "schools_merged_header.xlsx",
+        {"Schools": [["school_id", "name", "district", "position", None, "gender"]] + [[r[0], r[1], r[2], r[3], r[4], r[5]] for r in rows]},
+        {"Schools": ["D1:E1"]},
+    )
     write_xlsx(HERE / "schools_heading_inside.xlsx", {"Schools": [header[:6], *[r[:6] for r in rows[:3]], ["Tehsil Oghi"], *[r[:6] for r in rows[3:]]]})
     write("schools_corrupt.xlsx", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 2)
     # ------------------------------------------------------------ their headers and codes
     emis = [",".join(EMIS_HEADER)] + [",".join(str(v) for v in r) for r in body]
     write("schools_emis_headers.csv", lines(emis))
     write("schools_emis_guessed.csv", lines(emis))
-    write("policy_emis_columns.toml", 'district = "Mansehra"\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n\n'
-          '[columns.schools]\nschool_id = "EMIS Code"\nname = "School Name"\nlatitude = "Lat"\nlongitude = "Lon"\n'
-          'male_teachers = "Male Teachers"\nfemale_teachers = "Female Teachers"\n\n[values.schools.gender]\n"Co-education" = "mixed"\n')
+    write(
+        "policy_emis_columns.toml",
+        'district = "Mansehra"\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n\n'
+        '[columns.schools]\nschool_id = "EMIS Code"\nname = "School Name"\nlatitude = "Lat"\nlongitude = "Lon"\n'
+        'male_teachers = "Male Teachers"\nfemale_teachers = "Female Teachers"\n\n[values.schools.gender]\n"Co-education" = "mixed"\n',
+    )
     write("schools_mapped_header_missing.csv", lines([emis[0].replace("EMIS Code", "EMIS No.")] + emis[1:]))
     write("policy_values_bad_target.toml", 'gender = "mixed"\n[values.schools.gender]\n"Co-ed" = "coed"\n')  # line 3
     write("policy_columns_unknown_field.toml", '[columns.schools]\nschol_id = "EMIS Code"\n')  # line 2
@@ -391,12 +447,16 @@ def input_cases() -> None:
     uc[7] = uc[7].replace(",girls,", ",Co-ed school,")
     write("schools_unmapped_code.csv", lines(uc))  # rows 3 and 8
     designation = {"primary": "PST", "middle": "EST"}
-    rd = ["teacher_id,school_id,gender,designation,subject,role"] + [",".join([r[0], r[1], r[2], designation[r[3]], r[4], r[5]])
-                                                                     for r in (line.split(",") for line in roster_lines()[1:])]
+    rd = ["teacher_id,school_id,gender,designation,subject,role"] + [
+        ",".join([r[0], r[1], r[2], designation[r[3]], r[4], r[5]]) for r in (line.split(",") for line in roster_lines()[1:])
+    ]
     rd[7] = rd[7].replace(",PST,", ",SST,")
     write("roster_designations.csv", lines(rd))
-    write("policy_designations.toml", 'gender = "mixed"\nlevels = "separate"\ntime_limit_seconds = 5\n\n'
-          '[columns.teachers]\nlevel = "designation"\n\n[values.teachers.level]\nPST = "primary"\nEST = "middle"\nSST = "high"\n')
+    write(
+        "policy_designations.toml",
+        'gender = "mixed"\nlevels = "separate"\ntime_limit_seconds = 5\n\n'
+        '[columns.teachers]\nlevel = "designation"\n\n[values.teachers.level]\nPST = "primary"\nEST = "middle"\nSST = "high"\n',
+    )
     # ------------------------------------------------------------ one district, no district column
     nd = [",".join(c for i, c in enumerate(line.split(",")) if i != 2) for line in school_lines()]
     write("schools_no_district.csv", lines(nd))
@@ -418,8 +478,13 @@ EDITS_HEADER = "action,school_id,other_school_id,cluster_id,minutes,note"
 
 def edits_corpus() -> None:
     """Edits files (``--edits``) that must be refused, and the policies they need."""
-    write("policy_segregated.toml", 'min_teachers = 2\nmax_teachers = 12\nmax_travel_minutes = 60\ngender = "segregated"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
-    write("policy_short_travel.toml", 'min_teachers = 2\nmax_teachers = 12\nmax_travel_minutes = 8\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n')
+    write(
+        "policy_segregated.toml",
+        'min_teachers = 2\nmax_teachers = 12\nmax_travel_minutes = 60\ngender = "segregated"\nlevels = "mixed"\ntime_limit_seconds = 5\n',
+    )
+    write(
+        "policy_short_travel.toml", 'min_teachers = 2\nmax_teachers = 12\nmax_travel_minutes = 8\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n'
+    )
     cases = {
         "edits_unknown_action.csv": ["apart,S01,S02,,,staff rooms do not get along", "merge,S03,S04,,,one compound"],
         "edits_unknown_school.csv": ["together,S01,S99,,,shared compound"],
