@@ -260,7 +260,8 @@ def check_output_folder(out: str | Path) -> None:
         return
     if not out.is_dir():
         fail(out, "--out names an existing file; a plan is a folder and would replace it.", fix="give a new folder name for --out, such as outputs/plan.", field="out")
-    entries = list(out.iterdir())
+    # a programme run's checkpoints (cluster_mapper.programme) belong to the plan being made
+    entries = [e for e in out.iterdir() if e.name != ".programme"]
     if not entries:
         return
     summary = out / "summary.json"
@@ -274,8 +275,11 @@ def check_output_folder(out: str | Path) -> None:
              fix="give a new or empty folder for --out, such as outputs/plan.", field="out")
 
 
-def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
+def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write all plan files to ``out`` atomically, with the map and report unless ``review`` is False.
+
+    ``extra_tables`` are more CSV files to write with the plan (name to table),
+    such as a programme's ``districts.csv``.
 
     ``out`` must be new, empty, or an earlier plan folder (see
     :func:`check_output_folder`); it is replaced only when every file is
@@ -287,6 +291,8 @@ def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
     with atomic_directory(out) as tmp:
         write_csv(plan.assignments, tmp / "assignments.csv")
         write_csv(plan.clusters, tmp / "clusters.csv")
+        for name, table in (extra_tables or {}).items():
+            write_csv(table, tmp / name)
         geo.to_file(tmp / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         if review:
