@@ -8,7 +8,7 @@ A quick subset (about 35 s on 2 cores)::
 
     python benchmarks/bench_cpmp.py --only cpmp01 --only cpmp05 --only cpmp11 --only SJC1 --only SJC3b
 
-Reads every instance of ``../shared/benchmarks/cpmp/`` (OR-Library pmedcap1 and
+Reads every instance of ``benchmarks/data/cpmp/`` (OR-Library pmedcap1 and
 Lorena & Senne's SJC set; see that folder's README.md), builds a plain CPMP as a
 :class:`~cluster_mapper.model.ClusterProblem` (every point a venue candidate,
 exactly ``p`` clusters, capacity = ``max_teachers``, no lower size bound, no
@@ -29,7 +29,7 @@ import numpy as np
 
 from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND, ClusterModel, ClusterProblem
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "cpmp"
+DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "cpmp"
 
 
 def read_instance(path: Path, distance: str) -> ClusterProblem:

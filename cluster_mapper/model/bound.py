@@ -305,11 +305,11 @@ def kept_assignment_bound(form: Formulation, main: Rows, y_main, link_cols, y_li
     Returns
     -------
     (L, rc_outside)
-        The bound (objective's unit) and, per unit, a lower bound on the
-        reduced cost (assignment dual excluded) of its missing pairs
-        (``inf`` where none is missing). A negative value says that unit's
-        missing pairs may matter: add them (those cheaper than
-        ``outside_cost - rc_outside``) and solve again.
+        The bound (objective's unit) and, per unit, a lower bound on the LP
+        reduced cost of its missing pairs (``inf`` where none is missing). A
+        negative value says that unit's missing pairs may improve the LP:
+        add them (those cheaper than ``outside_cost - rc_outside``) and solve
+        again.
     """
     A, lo, hi = main
     F = form
@@ -352,7 +352,10 @@ def kept_assignment_bound(form: Formulation, main: Rows, y_main, link_cols, y_li
     L = float(terms[nu:].sum() + g[finite].sum())
     if np.any(need & ~finite):  # a unit that must be placed has no column: no plan at all
         L = _INF
-    return L, rc_out
+    # the LP reduced cost of the missing pairs (assignment dual included): negative = they may improve the LP
+    y_unit = np.zeros(F.n)
+    y_unit[units] = y[:nu]
+    return L, rc_out - y_unit
 
 
 @dataclass(frozen=True, eq=False)

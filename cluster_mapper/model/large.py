@@ -263,7 +263,8 @@ def _solve_part(problem: ClusterProblem, cands: PointCandidates, units: np.ndarr
     F = Formulation(sub)
     main = F.main_rows(all_placed=problem.n_clusters is not None, min_placed=None)
     rank = F.rank_per_unit(F.cost)
-    keep = (rank < BLOCK_NEIGHBOURS) | F.is_self
+    per_cluster = len(units) / max(1, n_clusters or 1)
+    keep = (rank < max(BLOCK_NEIGHBOURS, int(3 * per_cluster))) | F.is_self
     hint_cols = None
     if hint is not None:
         pos = np.full(len(cands.xy), -1, dtype=np.int64)
@@ -374,7 +375,8 @@ def solve_large(problem: ClusterProblem, cands: PointCandidates, time_limit_seco
         log.info("regroup round %d: %.4f (-%.4f) at %.1f s", rnd, cost, improved, time.perf_counter() - t0)
     placed = int(problem.n_teachers[venue_of >= 0].sum())
     all_placed = bool(np.all(venue_of >= 0))
-    bound = min(bound, cost)
+    if all_placed or problem.n_clusters is None:
+        bound = min(bound, cost)
     status = "optimal" if all_placed and cost - bound <= 1e-9 * max(1.0, cost) else "time_limit"
     if not all_placed and problem.n_clusters is not None:
         status = "no_solution"
