@@ -155,6 +155,16 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
         main = F.main_rows(all_placed=True, min_placed=None)
         lp = RelaxationLP(F, main)
         st, _, _, x = lp.solve(deadline)
+        if st == "infeasible" and k < len(cands.hosts):  # too few candidates to place everyone: twice as many
+            k = min(2 * k, len(cands.hosts))
+            m2, v2, t2, o2 = cands.nearest(k)
+            member, venue, minutes = np.concatenate([member, m2]), np.concatenate([venue, v2]), np.concatenate([minutes, t2])
+            key = member * problem.n_units + venue
+            _, first = np.unique(key, return_index=True)
+            member, venue, minutes = member[first], venue[first], minutes[first]
+            outside = np.maximum(outside, _cost(problem, np.arange(problem.n_units), o2))
+            log.info("sparse LP infeasible: %d nearest venues per unit", k)
+            continue
         if st not in ("optimal", "stopped") or lp.duals is None:
             log.info("sparse LP %s with %d pairs", st, F.P)
             break
