@@ -372,8 +372,10 @@ def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | N
     units["cluster_id"] = [cluster_of.get(v, "") for v in units["venue_unit"]]
     units["venue_school_id"] = [by_id.at[v, "school_id"] if v else "" for v in units["venue_unit"]]
     rows = []
+    # members of each venue, found once (not one scan of all units per cluster)
+    by_venue = {v: units.iloc[ix] for v, ix in units[units["venue_unit"] != ""].groupby("venue_unit", sort=False).indices.items()}
     for v in venues:
-        members = units[units["venue_unit"] == v]
+        members = by_venue[v]
         rows.append(
             {
                 "cluster_id": cluster_of[v],
