@@ -174,6 +174,7 @@ def programme(
     workers: Optional[int] = typer.Option(None, min=1, help="Worker processes of the local cluster (default: one per core)."),
     dask: bool = typer.Option(True, "--dask/--no-dask", help="--no-dask plans the districts one after another in this process."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse districts checkpointed by an interrupted run with the same inputs."),
+    district_polygons: Optional[Path] = typer.Option(None, help="District polygons (GeoJSON/GeoPackage, 'district' column): cut the --network .osm.pbf into buffered per-district networks (cached); each task reads only its own."),
 ):
     """Plan a programme of many districts in parallel on Dask, into one plan folder.
 
@@ -200,7 +201,7 @@ def programme(
             task = prog.add_task("planning", total=1.0)
             try:
                 result = plan_programme(scenario, settings, out=out, schools=schools, teachers=teachers or None,
-                                        progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
+                                        district_polygons=district_polygons, progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
             except ProgrammeFailed as err:
                 console.print(str(err), markup=False, highlight=False)
                 raise typer.Exit(1)

@@ -178,6 +178,9 @@ class DistrictTask:
         h.update(json.dumps(self.policy.to_dict(), sort_keys=True, default=str).encode())
         h.update(json.dumps(self.travel_policy.travel_cutoff_minutes).encode())
         h.update(json.dumps(dataclasses.asdict(self.source), sort_keys=True).encode())
+        if self.network is None and self.source.network_path and Path(self.source.network_path).is_file():
+            st = Path(self.source.network_path).stat()
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
         if self.network is not None:
             nodes, csr = _graph_arrays(self.network)
             h.update("\x1f".join(map(repr, nodes)).encode())
@@ -353,7 +356,8 @@ def _only_districts(policy: Policy, districts: set[str]) -> Policy:
 
 
 def split_programme(inputs: Inputs, policy: Policy, source: TravelSource, *, network: nx.MultiDiGraph | None = None,
-                    backend: str = DEFAULT_BACKEND, cache_dir: str | Path | None | bool = None) -> list[DistrictTask]:
+                    backend: str = DEFAULT_BACKEND, cache_dir: str | Path | None | bool = None,
+                    district_networks: dict[str, Path] | None = None) -> list[DistrictTask]:
     """Split a programme into one :class:`DistrictTask` per planning region (largest first).
 
     Parameters
@@ -366,11 +370,23 @@ def split_programme(inputs: Inputs, policy: Policy, source: TravelSource, *, net
         Where travel times come from.
     network : networkx.MultiDiGraph, optional
         The loaded road network of ``source`` (loaded here when needed and not given).
+    district_networks : dict, optional
+        A network file per district (e.g. cut from a province ``.osm.pbf``
+        by :func:`cluster_mapper.pbf_cut.cut_by_districts`): each task reads
+        its own file, and the whole network is never loaded.
     """
     regions = region_of_schools(inputs, policy)
     parts: dict[str, nx.MultiDiGraph] = {}
     matrix: TravelTimes | None = None
-    if source.network_path:
+    if district_networks is not None:
+        if policy.cross_district:
+            fail("<policy>", "per-district networks cannot be used with cross_district = true (clusters then span districts).",
+                 fix="give one network for the whole programme, or set cross_district = false.", field="cross_district")
+        missing = sorted(set(regions) - set(district_networks))
+        if missing:
+            fail("<district polygons>", f"no polygon (so no road network) for district(s) {', '.join(missing[:10])}.",
+                 fix="add their polygons, named as in the schools file's district column.", field="district")
+    elif source.network_path:
         from .api import load_road_network
 
         G = network if network is not None else load_road_network(source, policy)
@@ -391,7 +407,8 @@ def split_programme(inputs: Inputs, policy: Policy, source: TravelSource, *, net
             pairs = matrix.pairs[matrix.pairs["from_school_id"].isin(ids) & matrix.pairs["to_school_id"].isin(ids)].reset_index(drop=True)
             sub_travel = dataclasses.replace(matrix, pairs=pairs, notes=list(matrix.notes))
         districts = {str(d) for d in sch["district"]}
-        tasks.append(DistrictTask(key, sub_inputs, _only_districts(policy, districts), policy, source, parts.get(key), sub_travel, backend, cache_dir))
+        task_source = TravelSource(network_path=str(district_networks[key])) if district_networks is not None else source
+        tasks.append(DistrictTask(key, sub_inputs, _only_districts(policy, districts), policy, task_source, parts.get(key), sub_travel, backend, cache_dir))
     tasks.sort(key=lambda t: (-t.n_teachers, t.key))
     return tasks
 
@@ -660,7 +677,7 @@ def _merge_travel(parts: list[TravelTimes], inputs: Inputs) -> TravelTimes:
 
 def plan_programme(scenario: Scenario, settings: ProgrammeSettings | None = None, *, out: str | Path | None = None,
                    schools: Iterable[str | Path] | None = None, teachers: Iterable[str | Path] | None = None,
-                   progress: Progress | None = None) -> Plan:
+                   district_polygons: str | Path | None = None, progress: Progress | None = None) -> Plan:
     """Plan a programme region by region as Dask tasks; the same plan as :func:`~cluster_mapper.api.plan`.
 
     Parameters
@@ -675,6 +692,12 @@ def plan_programme(scenario: Scenario, settings: ProgrammeSettings | None = None
         ``out/.programme`` and reused by a later run.
     schools, teachers : list of paths, optional
         Several schools files (and rosters) instead of ``scenario.schools``.
+    district_polygons : path, optional
+        District polygons (GeoJSON, GeoPackage; a ``district`` column): the
+        scenario's ``.osm.pbf`` is cut into buffered per-district networks
+        (:func:`cluster_mapper.pbf_cut.cut_by_districts`, cached), and each
+        task reads only its district's cut. The plan can then differ from
+        one whole-network run where a shortest path leaves the buffer.
     progress : callable, optional
         Called with (message, fraction done).
 
@@ -695,13 +718,27 @@ def plan_programme(scenario: Scenario, settings: ProgrammeSettings | None = None
     inputs = read_programme_inputs(list(schools) if schools else scenario.schools, list(teachers) if teachers else scenario.teachers, policy)
     notes = check_policy_districts(policy, inputs.schools["district"])
     network = None
-    if scenario.travel.network_path:
+    district_networks = None
+    if district_polygons is not None:
+        if not scenario.travel.network_path:
+            fail("<command line>", "--district-polygons cuts a road network, but none was given.", fix="give --network province.osm.pbf.")
+        import geopandas as gpd
+
+        from .pbf_cut import cut_by_districts
+        from .travel import default_cache_dir
+
+        if progress:
+            progress("cutting the road network by district polygons", 0.0)
+        cache = Path(scenario.cache_dir) if isinstance(scenario.cache_dir, (str, Path)) else default_cache_dir()
+        district_networks = cut_by_districts(scenario.travel.network_path, gpd.read_file(district_polygons), cache / "district_networks")
+    elif scenario.travel.network_path:
         from .api import load_road_network
 
         if progress:
             progress("reading the road network and cutting it per district", 0.0)
         network = load_road_network(scenario.travel, policy)
-    tasks = split_programme(inputs, policy, scenario.travel, network=network, backend=scenario.backend, cache_dir=scenario.cache_dir)
+    tasks = split_programme(inputs, policy, scenario.travel, network=network, backend=scenario.backend, cache_dir=scenario.cache_dir,
+                            district_networks=district_networks)
     log.info("programme: %d region(s), %d teachers", len(tasks), sum(t.n_teachers for t in tasks))
     ckpt = Path(out) / CHECKPOINT_DIR if out is not None else None
     if ckpt is not None and settings.checkpoint:
