@@ -29,6 +29,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -114,7 +115,9 @@ def cut_by_districts(pbf: str | Path, districts: gpd.GeoDataFrame, out_dir: str 
     bounds = {n: polys[n].bounds for n in names}
     inside = {n: osmium.IdTracker() for n in names}
     # 1. nodes inside each buffered polygon, tested in vectorised batches
-    ids, lons, lats = [], [], []
+    ids: list[int] = []
+    lons: list[float] = []
+    lats: list[float] = []
 
     def flush() -> None:
         if not ids:
@@ -131,6 +134,7 @@ def cut_by_districts(pbf: str | Path, districts: gpd.GeoDataFrame, out_dir: str 
         lons.clear()
         lats.clear()
 
+    node: Any
     for node in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
         if node.location.valid():
             ids.append(node.id)
@@ -156,6 +160,7 @@ def cut_by_districts(pbf: str | Path, districts: gpd.GeoDataFrame, out_dir: str 
         tmp[n].unlink(missing_ok=True)
         writers[n] = osmium.SimpleWriter(str(tmp[n]))
     try:
+        obj: Any
         for obj in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY):
             if obj.is_node():
                 for n in names:

@@ -334,13 +334,13 @@ def network_parts(G: nx.MultiDiGraph, schools, regions: pd.Series, policy: Polic
     index = {n: i for i, n in enumerate(nodes)}
     school_pos = pd.Series([index[n] for n in snaps["node"]], index=snaps["school_id"].to_numpy())
     cutoff = policy.travel_cutoff_minutes
-    labels = None
+    labels = np.zeros(0, dtype=np.int64)
     if cutoff is None:
         _, labels = connected_components(csr, directed=True, connection="weak")
     parts = {}
     for key in sorted(set(regions)):
         src = np.unique(school_pos.loc[regions.index[regions == key]].to_numpy())
-        if labels is not None:
+        if cutoff is None:
             keep = np.isin(labels, labels[src])
         else:
             dist = dijkstra(csr, directed=True, indices=src, min_only=True, limit=float(cutoff) * (1 + 1e-9) + 1e-12)
@@ -730,7 +730,7 @@ def plan_programme(scenario: Scenario, settings: ProgrammeSettings | None = None
         if progress:
             progress("cutting the road network by district polygons", 0.0)
         cache = Path(scenario.cache_dir) if isinstance(scenario.cache_dir, (str, Path)) else default_cache_dir()
-        district_networks = cut_by_districts(scenario.travel.network_path, gpd.read_file(district_polygons), cache / "district_networks")
+        district_networks = cut_by_districts(str(scenario.travel.network_path), gpd.read_file(district_polygons), cache / "district_networks")
     elif scenario.travel.network_path:
         from .api import load_road_network
 

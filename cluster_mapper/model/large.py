@@ -120,8 +120,8 @@ class PointCandidates:
     def all_pairs(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every pair among ``units`` (members) and the hosts among them: ``(member, venue, minutes)`` in positions of ``units``."""
         hosts = np.flatnonzero(self.can_host[units])
-        m, v = np.meshgrid(np.arange(len(units)), hosts, indexing="ij")
-        m, v = m.ravel(), v.ravel()
+        mg, vg = np.meshgrid(np.arange(len(units)), hosts, indexing="ij")
+        m, v = mg.ravel(), vg.ravel()
         d = np.hypot(*(self.xy[units[m]] - self.xy[units[v]]).T)
         return m, v, np.asarray(self.minutes(d), dtype=float)
 
