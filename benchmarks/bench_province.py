@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--national", action="store_true", help="150 districts, 1,000,000 teachers, 150,000 schools, straight lines")
     ap.add_argument("--sample", type=int, default=8, help="national: districts planned on 1 and 2 workers (default: %(default)s)")
-    ap.add_argument("--keep", type=Path, help="keep inputs and plan in this folder")
+    ap.add_argument("--keep", type=Path, help="keep inputs and plan in this folder (inputs already there are reused)")
     args = ap.parse_args(argv)
     tmp = tempfile.TemporaryDirectory() if args.keep is None else None
     base = Path(tmp.name) if tmp else args.keep
@@ -146,7 +146,12 @@ def main(argv: list[str] | None = None) -> int:
               "each worker one core with enough memory, inputs read once by the client, no shared-network bottleneck)")
         return 0
     t0 = time.perf_counter()
-    paths = generate(args.districts, args.schools, args.teachers, args.seed, args.travel == "network", base)
+    if args.keep is not None and (base / "schools.csv").exists() and (base / "teachers.csv").exists():
+        paths = {"schools": base / "schools.csv", "teachers": base / "teachers.csv"}  # inputs kept from an earlier run
+        if (base / "roads.graphml").exists() and args.travel == "network":
+            paths["network"] = base / "roads.graphml"
+    else:
+        paths = generate(args.districts, args.schools, args.teachers, args.seed, args.travel == "network", base)
     gen = time.perf_counter() - t0
     print(f"province: {args.districts} districts, {args.schools:,} schools, {args.teachers:,} teachers, travel {args.travel}; generated in {gen:.0f} s")
     load = os.getloadavg()[0]
