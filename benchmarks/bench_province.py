@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     table = region_table(plan.region_results)
     print(table.sort_values("seconds", ascending=False).head(5).to_string(index=False))
     valid = validate_plan(base / "plan") if args.travel == "straight" else None
+    phases = ", ".join(f"{k} {v:.1f} s" for k, v in plan.phase_seconds.items())
+    print(f"phases: {phases}; sum of the districts' task times {table['seconds'].sum():.1f} s")
     print(f"whole run on {args.workers} workers: {seconds:.1f} s (read, cut network, travel, solve, merge), write {write_s:.1f} s; "
           f"gap {100 * plan.gap:.3f} %, status {plan.status}; peak memory (client + workers) {peak / 1e9:.2f} GB; "
           f"load average before {load:.2f}, after {os.getloadavg()[0]:.2f}")

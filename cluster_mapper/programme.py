@@ -745,11 +745,17 @@ def plan_programme(scenario: Scenario, settings: ProgrammeSettings | None = None
         from .plan_io import check_output_folder
 
         check_output_folder(out)  # type: ignore[arg-type]
+    t_split = time.perf_counter()
     results = run_programme(tasks, settings, checkpoint_dir=ckpt, progress=progress)
+    t_tasks = time.perf_counter()
     spec = scenario.travel.spec(policy.travel_cutoff_minutes if not scenario.travel.matrix_path else None)
     merged = merge_results(results, inputs, policy, backend=scenario.backend, notes=notes, network=network, travel_spec=spec,
                            policy_path=scenario.policy_path, seconds=time.perf_counter() - t0)
     merged.region_results = results  # type: ignore[attr-defined]
+    # wall-clock seconds of the phases, for benchmarks and logs
+    merged.phase_seconds = {"read_and_split": t_split - t0, "tasks": t_tasks - t_split,  # type: ignore[attr-defined]
+                            "merge": time.perf_counter() - t_tasks}
+    log.info("programme phases (s): %s", merged.phase_seconds)  # type: ignore[attr-defined]
     return merged
 
 
