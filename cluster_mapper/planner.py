@@ -373,7 +373,8 @@ def _name_clusters(units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | N
     units["venue_school_id"] = [by_id.at[v, "school_id"] if v else "" for v in units["venue_unit"]]
     rows = []
     # members of each venue, found once (not one scan of all units per cluster)
-    by_venue = {v: units.iloc[ix] for v, ix in units[units["venue_unit"] != ""].groupby("venue_unit", sort=False).indices.items()}
+    with_venue = units[units["venue_unit"] != ""]
+    by_venue = {v: with_venue.iloc[ix] for v, ix in with_venue.groupby("venue_unit", sort=False).indices.items()}
     for v in venues:
         members = by_venue[v]
         rows.append(
