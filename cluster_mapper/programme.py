@@ -519,7 +519,7 @@ def _local_cluster(settings: ProgrammeSettings):
     n = settings.n_workers
     if n is None:
         n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                         memory_limit=settings.worker_memory_limit, silence_logs=logging.ERROR)
 
 
@@ -535,7 +535,7 @@ def _run_dask(tasks: list[DistrictTask], settings: ProgrammeSettings,
     else:
         cluster = _local_cluster(settings)
         client = Client(cluster)
-        log.info("started a local Dask cluster with %d worker(s)", len(cluster.workers))
+        log.info("started a local Dask cluster with %d worker(s); dashboard %s", len(cluster.workers), cluster.dashboard_link)
     try:
         by_key = {t.key: t for t in tasks}
         # tasks are scattered (not embedded in the graph): each worker receives only its regions' data
