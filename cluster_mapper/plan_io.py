@@ -181,9 +181,14 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
     feats = []
     t = plan.teachers
     counts = t.groupby(["school_id", "gender", "level"])["n_teachers"].sum()
+    # each school's and each cluster's units, found once (not a scan of all units per school or cluster)
+    no_units = units.iloc[[]]
+    by_school = {k: units.iloc[ix] for k, ix in units.groupby("school_id", sort=False).indices.items()}
+    by_cluster = {k: units.iloc[ix] for k, ix in units.groupby("cluster_id", sort=False).indices.items()}
+    with_counts = set(counts.index.get_level_values(0))
     for sid, s in schools.iterrows():
-        su = units[units["school_id"] == sid]
-        c = counts.get(sid) if sid in counts.index.get_level_values(0) else None
+        su = by_school.get(sid, no_units)
+        c = counts.get(sid) if sid in with_counts else None
         by = {f"{g}_{lvl}": int(n) for (g, lvl), n in (c.items() if c is not None else [])}
         feats.append({
             "kind": "school", "school_id": sid, "name": s["name"], "district": s["district"], "school_gender": s["gender"],
@@ -194,7 +199,7 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
             "geometry": s.geometry,
         })
     for c in plan.clusters.itertuples(index=False):
-        members = units[units["cluster_id"] == c.cluster_id]
+        members = by_cluster.get(c.cluster_id, no_units)
         venue = schools.loc[c.venue_school_id].geometry
         base = {"cluster_id": c.cluster_id, "district": c.district, "gender_group": c.gender_group, "level_group": c.level_group,
                 "venue_school_id": c.venue_school_id, "n_teachers": c.n_teachers, "n_schools": c.n_schools}
