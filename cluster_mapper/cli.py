@@ -357,6 +357,76 @@ def support(
 
 
 @app.command()
+def programme(
+    schools: List[Path] = typer.Option(..., help="Schools file(s) with a district column (repeat --schools for several files)."),
+    teachers: Optional[List[Path]] = typer.Option(None, help="Roster CSV(s), one per --schools file in the same order; none: counts in the schools files."),
+    network: Optional[Path] = typer.Option(None, help="One road network for all districts; each district's task gets only its part."),
+    travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV: from_school_id,to_school_id,minutes."),
+    straight_line: bool = typer.Option(False, help="Use straight-line distance x detour factor (announced in every output)."),
+    policy: Optional[Path] = typer.Option(None, help="Policy TOML file."),
+    out: Path = typer.Option(DEFAULT_OUT, help="Plan folder; finished districts are checkpointed in OUT/.programme until the plan is written."),
+    backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
+    review: bool = typer.Option(True, help="Also write map.html and report.html."),
+    scheduler: Optional[str] = typer.Option(
+        None,
+        envvar="DASK_SCHEDULER_ADDRESS",
+        help="Address of a running Dask scheduler (tcp://host:8786), left running; default: a local cluster for this run.",
+    ),
+    workers: Optional[int] = typer.Option(None, min=1, help="Worker processes of the local cluster (default: one per core)."),
+    dask: bool = typer.Option(True, "--dask/--no-dask", help="--no-dask plans the districts one after another in this process."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse districts checkpointed by an interrupted run with the same inputs."),
+    district_polygons: Optional[Path] = typer.Option(
+        None,
+        help="District polygons (GeoJSON/GeoPackage, 'district' column): cut the --network .osm.pbf into buffered per-district networks (cached); each task reads only its own.",
+    ),
+):
+    """Plan a programme of many districts in parallel on Dask, into one plan folder.
+
+    Each district (with its part of the road network) is a task; the plan is
+    the same as `cluster-mapper plan` on the same files. An interrupted run
+    resumes from the districts already finished.
+    """
+
+    def body():
+        from .api import Scenario, TravelSource
+        from .errors import InputProblem
+        from .model import BACKENDS, DEFAULT_BACKEND
+        from .plan_io import check_output_folder, write_plan
+        from .programme import ProgrammeFailed, ProgrammeSettings, plan_programme, region_table
+
+        if backend and backend.upper() not in BACKENDS:
+            raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
+        check_output_folder(out)
+        source = TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
+        scenario = Scenario(
+            schools=schools[0], teachers=teachers[0] if teachers else None, policy=policy, travel=source, backend=backend.upper() or DEFAULT_BACKEND
+        )
+        settings = ProgrammeSettings(scheduler=scheduler, n_workers=workers, executor="dask" if dask else "inline", checkpoint=resume)
+        with _progress() as prog:
+            task = prog.add_task("planning", total=1.0)
+            try:
+                result = plan_programme(
+                    scenario,
+                    settings,
+                    out=out,
+                    schools=schools,
+                    teachers=teachers or None,
+                    district_polygons=district_polygons,
+                    progress=lambda msg, frac: prog.update(task, description=msg, completed=frac),
+                )
+            except ProgrammeFailed as err:
+                console.print(str(err), markup=False, highlight=False)
+                raise typer.Exit(1)
+            prog.update(task, description="writing plan files")
+            write_plan(result, out, review=review, extra_tables={"districts.csv": region_table(result.region_results)})
+        out_console.print(_summary_table(result.summary, out))
+        for note in result.notes[:10]:
+            console.print(f"note: {note}", markup=False)
+
+    _run(body)
+
+
+@app.command()
 def validate(plan_dir: Path = typer.Argument(..., help="A folder written by `cluster-mapper plan`.")):
     """Check every rule of a plan independently of the planner (exit 1 on violations)."""
 

@@ -200,9 +200,14 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
     feats = []
     t = plan.teachers
     counts = t.groupby(["school_id", "gender", "level"])["n_teachers"].sum()
+    # each school's and each cluster's units, found once (not a scan of all units per school or cluster)
+    no_units = units.iloc[[]]
+    by_school = {k: units.iloc[ix] for k, ix in units.groupby("school_id", sort=False).indices.items()}
+    by_cluster = {k: units.iloc[ix] for k, ix in units.groupby("cluster_id", sort=False).indices.items()}
+    with_counts = set(counts.index.get_level_values(0))
     for sid, s in schools.iterrows():
-        su = units[units["school_id"] == sid]
-        c = counts.get(sid) if sid in counts.index.get_level_values(0) else None
+        su = by_school.get(sid, no_units)
+        c = counts.get(sid) if sid in with_counts else None
         by = {f"{g}_{lvl}": int(n) for (g, lvl), n in (c.items() if c is not None else [])}
         feats.append(
             {
@@ -222,7 +227,7 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
             }
         )
     for c in plan.clusters.itertuples(index=False):
-        members = units[units["cluster_id"] == c.cluster_id]
+        members = by_cluster.get(c.cluster_id, no_units)
         venue = schools.loc[c.venue_school_id].geometry
         base = {
             "cluster_id": c.cluster_id,
@@ -344,7 +349,8 @@ def check_output_folder(out: str | Path) -> None:
             fix="give a new folder name for --out, such as outputs/plan.",
             field="out",
         )
-    entries = list(out.iterdir())
+    # a programme run's checkpoints (cluster_mapper.programme) belong to the plan being made
+    entries = [e for e in out.iterdir() if e.name != ".programme"]
     if not entries:
         return
     summary = out / "summary.json"
@@ -362,8 +368,11 @@ def check_output_folder(out: str | Path) -> None:
         )
 
 
-def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
+def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write all plan files to ``out`` atomically, with the map and report unless ``review`` is False.
+
+    ``extra_tables`` are more CSV files to write with the plan (name to table),
+    such as a programme's ``districts.csv``.
 
     ``out`` must be new, empty, or an earlier plan folder (see
     :func:`check_output_folder`); it is replaced only when every file is
@@ -382,6 +391,8 @@ def write_plan(plan, out: str | Path, *, review: bool = True) -> Path:
         from .export import feasible_alternatives
 
         write_csv(feasible_alternatives(plan), tmp / "alternatives.csv")
+        for name, table in (extra_tables or {}).items():
+            write_csv(table, tmp / name)
         geo.to_file(tmp / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         support = getattr(plan, "support", None)

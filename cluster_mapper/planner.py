@@ -543,8 +543,11 @@ def _name_clusters(
     units["cluster_id"] = [cluster_of.get(v, "") for v in units["venue_unit"]]
     units["venue_school_id"] = [by_id.at[v, "school_id"] if v else "" for v in units["venue_unit"]]
     rows = []
+    # members of each venue, found once (not one scan of all units per cluster)
+    with_venue = units[units["venue_unit"] != ""]
+    by_venue = {v: with_venue.iloc[ix] for v, ix in with_venue.groupby("venue_unit", sort=False).indices.items()}
     for v in venues:
-        members = units[units["venue_unit"] == v]
+        members = by_venue[v]
         rows.append(
             {
                 "cluster_id": cluster_of[v],

@@ -28,6 +28,7 @@ from scipy.sparse.csgraph import dijkstra
 from .errors import ProblemCollector, fail
 from .network import SNAP_COLUMNS, _school_lonlat, add_travel_minutes, snap_schools
 from .policy import TravelPolicy
+from .reach import MIN_NODES, local_metres, local_network_pairs
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +329,15 @@ def network_travel_times(
                 log.info("travel times read from cache %s", cache_path)
                 return finish(pairs, True)
 
-    pairs = _network_pairs(csr, school_pos, ids, cutoff_minutes)
+    pairs = None
+    if cutoff_minutes is not None and len(nodes) >= MIN_NODES:
+        # large network: each tile of schools searched on its own window of nodes, in parallel (same result)
+        node_lon = np.fromiter((d.get("x", np.nan) for _, d in G.nodes(data=True)), float, len(nodes))
+        node_lat = np.fromiter((d.get("y", np.nan) for _, d in G.nodes(data=True)), float, len(nodes))
+        if np.all(np.isfinite(node_lon)) and np.all(np.isfinite(node_lat)):
+            pairs = local_network_pairs(csr, local_metres(node_lon, node_lat), school_pos, ids, cutoff_minutes)
+    if pairs is None:
+        pairs = _network_pairs(csr, school_pos, ids, cutoff_minutes)
     if cache_path is not None:
         _write_cache(cache_path, pairs)
     return finish(pairs, False)

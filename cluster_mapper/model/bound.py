@@ -169,6 +169,7 @@ class RelaxationLP:
         self.col_lower = np.zeros(form.P)
         self.rank = form.rank_per_unit(form.cost)
         self.k = start_per_unit
+        self.duals: tuple[np.ndarray, np.ndarray] | None = None  # (main rows, links) of the last LP solved
         self.h = None
         if highspy is not None:
             h = new_highs()
@@ -283,6 +284,7 @@ class RelaxationLP:
             if status != "optimal":
                 return "error", None, None, None
             L, rc = lagrangian(F, self.main, duals[: self.n_main], self.link_cols, duals[self.n_main :], F.cost, self.col_lower)
+            self.duals = (duals[: self.n_main], duals[self.n_main :])
             x = np.zeros(F.P)
             x[self.cols] = xs
             neg = np.flatnonzero((rc < -tol) & ~self.in_set)
@@ -293,6 +295,86 @@ class RelaxationLP:
                 return "stopped", L, rc, x
             neg = neg[np.lexsort((neg, rc[neg]))]
             self._add(neg[: max(ADD_PER_UNIT * F.n, 100)])
+
+
+def kept_assignment_bound(
+    form: Formulation, main: Rows, y_main, link_cols, y_link, objective, outside_cost: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Lagrangian bound with the assignment rows kept, valid also for pairs that are not in the model.
+
+    Every row but ``sum_j x[i, j] <= 1`` (or ``= 1``) is dualised; each unit
+    then picks its single cheapest column by reduced cost (or none, when it
+    need not be placed). Pairs missing from the model (a sparse candidate
+    set) are priced by a lower bound: a missing pair of unit ``i`` costs at
+    least ``outside_cost[i]`` and its venue rows' duals are bounded by the
+    most favourable venue, so the bound holds for the complete problem.
+    It is never below :func:`lagrangian` for the same duals.
+
+    Parameters
+    ----------
+    form : Formulation
+        Its :meth:`~Formulation.main_rows` must have built ``main``.
+    main, y_main, link_cols, y_link, objective
+        As for :func:`lagrangian`.
+    outside_cost : numpy.ndarray, optional
+        Per unit, a lower bound on the objective coefficient of any of its
+        pairs that are not columns of ``form`` (``inf``: none missing).
+        None: the columns are the complete problem.
+
+    Returns
+    -------
+    (L, rc_outside)
+        The bound (objective's unit) and, per unit, a lower bound on the LP
+        reduced cost of its missing pairs (``inf`` where none is missing). A
+        negative value says that unit's missing pairs may improve the LP:
+        add them (those cheaper than ``outside_cost - rc_outside``) and solve
+        again.
+    """
+    A, lo, hi = main
+    F = form
+    y = np.asarray(y_main, dtype=float).copy()
+    y = np.where(np.isfinite(lo), y, np.minimum(y, 0.0))
+    y = np.where(np.isfinite(hi), y, np.maximum(y, 0.0))
+    terms = np.where(y > 0, np.where(np.isfinite(lo), lo, 0.0) * y, np.where(np.isfinite(hi), hi, 0.0) * y)
+    rc = objective - A.T @ y
+    v = np.minimum(np.asarray(y_link, dtype=float), 0.0)
+    rc[link_cols] -= v
+    np.add.at(rc, F.self_col[F.venue[link_cols]], v)
+    layout = F.layout
+    units = layout["unit_rows"]
+    nu = len(units)
+    unit_row = np.full(F.n, -1, dtype=np.int64)
+    unit_row[units] = np.arange(nu)
+    rcp = rc + y[unit_row[F.member]]  # the unit's own assignment dual taken out
+    best = np.full(F.n, _INF)
+    np.minimum.at(best, F.member, rcp)
+    rc_out = np.full(F.n, _INF)
+    if outside_cost is not None:
+        a_dem = np.zeros(F.n)
+        a_one = np.zeros(F.n)
+        V = len(F.venues)
+        for start, kind in layout["venue_blocks"]:
+            (a_dem if kind == "teachers" else a_one)[F.venues] += y[start : start + V]
+        y_mp = y[layout["min_placed_row"]] if layout["min_placed_row"] is not None else 0.0
+        has = np.flatnonzero(np.isfinite(outside_cost))
+        dem = F.teachers.astype(float)
+        amax = np.full(F.n, -_INF)
+        if V:
+            for d in np.unique(dem[has]):
+                amax[has[dem[has] == d]] = float(np.max(d * a_dem[F.venues] + a_one[F.venues]))
+            rc_out[has] = outside_cost[has] - dem[has] * y_mp - amax[has]
+        best = np.minimum(best, rc_out)
+    need = np.zeros(F.n, dtype=bool)
+    need[units] = lo[:nu] > 0
+    finite = np.isfinite(best)
+    g = np.where(need, best, np.minimum(best, 0.0))
+    L = float(terms[nu:].sum() + g[finite].sum())
+    if np.any(need & ~finite):  # a unit that must be placed has no column: no plan at all
+        L = _INF
+    # the LP reduced cost of the missing pairs (assignment dual included): negative = they may improve the LP
+    y_unit = np.zeros(F.n)
+    y_unit[units] = y[:nu]
+    return L, rc_out - y_unit
 
 
 @dataclass(frozen=True, eq=False)

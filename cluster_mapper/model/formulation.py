@@ -300,6 +300,8 @@ class Formulation:
         lo.append(np.where(need, 1.0, 0.0))
         hi.append(np.ones(len(units)))
         r += len(units)
+        # where each kind of row starts, for bounds on pairs not in the model (see bound.kept_assignment_bound)
+        layout: dict = {"unit_rows": units, "venue_blocks": [], "min_placed_row": None}
         V = len(self.venues)
         venue_row = np.full(self.n, -1, dtype=np.int64)
         venue_row[self.venues] = np.arange(V)
@@ -309,6 +311,7 @@ class Formulation:
         def venue_block(member_coef: np.ndarray, self_extra: float, blo: float, bhi: float) -> None:
             """One row per venue: ``blo <= sum_k member_coef[k] x[k] - self_extra * y[j] <= bhi``."""
             nonlocal r
+            layout["venue_blocks"].append((r, "teachers" if member_coef is self.dem else "schools"))
             rows_r.append(r + vr)
             rows_c.append(cols)
             rows_v.append(member_coef)
@@ -353,6 +356,7 @@ class Formulation:
             hi.append(np.array([float(p.max_moved)]))
             r += 1
         if min_placed is not None:
+            layout["min_placed_row"] = r
             rows_r.append(np.full(P, r))
             rows_c.append(cols)
             rows_v.append(self.dem)
@@ -361,6 +365,7 @@ class Formulation:
             r += 1
         A = sp.csr_matrix((np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))), shape=(r, P))
         A.sum_duplicates()
+        self.layout = layout
         return Rows(A, np.concatenate(lo), np.concatenate(hi))
 
     def sub_rows(self, main: Rows, cols: np.ndarray) -> Rows:

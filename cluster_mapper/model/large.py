@@ -1,0 +1,412 @@
+"""Large problems without a travel limit: sparse candidates, a valid bound, plans by blocks.
+
+A plain capacitated p-median of thousands of points has millions of
+school-venue pairs: quadratic memory and time. Here nothing is quadratic:
+
+1. *Sparse candidates* (:class:`PointCandidates`). Each unit starts with its
+   ``k`` nearest venues. The LP relaxation is solved over them
+   (:class:`~.bound.RelaxationLP`), and :func:`~.bound.kept_assignment_bound`
+   prices every pair left out with a lower bound on its cost (the unit's
+   ``k``-th distance): where a left-out pair could have a negative reduced
+   cost, the unit's pairs cheaper than the break-even cost are added (a ball
+   query) and the LP solved again. The bound is valid for the complete
+   problem at every round, whether or not the candidates stopped growing.
+2. *Plans by blocks*. The units are split into compact blocks of about
+   ``block_units`` (recursive coordinate bisection); each block gets as many
+   clusters as its venues hold in the LP (rounded, at least what its
+   teachers need) and is solved by :class:`~.solve.ClusterModel` on all its
+   own pairs.
+3. *Improvement*. Groups of neighbouring clusters of the plan (split along
+   other directions, so block borders move) are solved again with the same
+   number of clusters; a better plan replaces the old one, until the time
+   limit.
+
+The result carries the plan's cost and the proven bound of step 1, so its
+gap is honest; the plan is not proven optimal (the status is ``time_limit``
+unless the gap closes).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .bound import RelaxationLP, kept_assignment_bound
+from .formulation import ClusterProblem, Formulation
+from .mip import DEFAULT_BACKEND
+from .solve import ClusterSolution
+
+log = logging.getLogger(__name__)
+
+#: Nearest venues per unit in the first candidate set.
+START_NEIGHBOURS = 12
+#: Most rounds of candidate growth.
+MAX_GROWTH_ROUNDS = 6
+#: Units per block of the first plan.
+BLOCK_UNITS = 90
+
+
+@dataclass
+class PointCandidates:
+    """Units as points in a plane, with travel minutes a function of distance.
+
+    Attributes
+    ----------
+    xy : numpy.ndarray
+        ``(n, 2)`` planar coordinates of the units (metres, or any unit that
+        ``minutes`` converts).
+    can_host : numpy.ndarray of bool
+        Units whose school can be a venue.
+    minutes_per_unit : float
+        Travel minutes per unit of distance (e.g. 60 / 1000 / km_per_hour
+        for metres on a straight line at that speed).
+    round_down : bool
+        Round minutes down to an integer (OR-Library instances).
+    """
+
+    xy: np.ndarray
+    can_host: np.ndarray
+    minutes_per_unit: float = 1.0
+    round_down: bool = False
+
+    def minutes(self, distance: np.ndarray) -> np.ndarray:
+        """Travel minutes of distances (non-decreasing in the distance)."""
+        m = np.asarray(distance, dtype=float) * self.minutes_per_unit
+        return np.floor(m + 1e-9) if self.round_down else m
+
+    def __post_init__(self) -> None:
+        self.xy = np.asarray(self.xy, dtype=float)
+        self.can_host = np.asarray(self.can_host, dtype=bool)
+        self.hosts = np.flatnonzero(self.can_host)
+        self.tree = cKDTree(self.xy[self.hosts])
+
+    def nearest(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each unit's ``k`` nearest venues (its own school first when it can host).
+
+        Returns
+        -------
+        (member, venue, minutes, outside_minutes)
+            The pairs, and per unit the least minutes of any venue left out
+            (``inf`` when every venue is in).
+        """
+        n = len(self.xy)
+        k_all = min(k + 1, len(self.hosts))
+        d, j = self.tree.query(self.xy, k=k_all)
+        d, j = d.reshape(n, k_all), j.reshape(n, k_all)
+        keep = min(k, k_all)
+        member = np.repeat(np.arange(n), keep)
+        venue = self.hosts[j[:, :keep]].ravel()
+        minutes = self.minutes(d[:, :keep]).ravel()
+        outside = self.minutes(d[:, keep]) if k_all > keep else np.full(n, math.inf)
+        selfs = self.hosts[~np.isin(self.hosts, venue[member == venue])]
+        member = np.concatenate([member, selfs])
+        venue = np.concatenate([venue, selfs])
+        minutes = np.concatenate([minutes, np.zeros(len(selfs))])
+        return member, venue, np.asarray(minutes, dtype=float), np.asarray(outside, dtype=float)
+
+    def within(self, units: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The venues of each unit within its radius (distance units): ``(member, venue, minutes)``."""
+        hits = self.tree.query_ball_point(self.xy[units], r=radius)
+        member = np.concatenate([np.full(len(h), u) for u, h in zip(units, hits, strict=True)]) if len(units) else np.zeros(0, dtype=int)
+        venue = self.hosts[np.concatenate([np.asarray(h, dtype=int) for h in hits])] if len(units) else np.zeros(0, dtype=int)
+        d = np.hypot(*(self.xy[member] - self.xy[venue]).T)
+        return member.astype(np.int64), venue.astype(np.int64), np.asarray(self.minutes(d), dtype=float)
+
+    def all_pairs(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every pair among ``units`` (members) and the hosts among them: ``(member, venue, minutes)`` in positions of ``units``."""
+        hosts = np.flatnonzero(self.can_host[units])
+        mg, vg = np.meshgrid(np.arange(len(units)), hosts, indexing="ij")
+        m, v = mg.ravel(), vg.ravel()
+        d = np.hypot(*(self.xy[units[m]] - self.xy[units[v]]).T)
+        return m, v, np.asarray(self.minutes(d), dtype=float)
+
+
+def _cost(problem: ClusterProblem, member: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    return minutes if problem.objective == "school_trips" else minutes * problem.n_teachers[member]
+
+
+def _with_pairs(problem: ClusterProblem, member, venue, minutes) -> ClusterProblem:
+    return replace(
+        problem, pair_member=np.asarray(member, dtype=np.int64), pair_venue=np.asarray(venue, dtype=np.int64), pair_minutes=np.asarray(minutes, dtype=float)
+    )
+
+
+def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: float, k: int = START_NEIGHBOURS):
+    """The LP bound over growing sparse candidates, valid for the complete problem.
+
+    Returns
+    -------
+    (bound, x_open, n_pairs, rounds)
+        The best valid bound, the LP's value of each unit's venue (its self
+        pair), the candidate pairs at the end and the rounds done.
+    """
+    member, venue, minutes, outside_min = cands.nearest(k)
+    teachers = problem.n_teachers
+    outside = _cost(problem, np.arange(problem.n_units), outside_min)
+    best = -math.inf
+    x_open = np.zeros(problem.n_units)
+    rounds = 0
+    for rounds in range(1, MAX_GROWTH_ROUNDS + 1):  # noqa: B007 - reported
+        F = Formulation(_with_pairs(problem, member, venue, minutes))
+        main = F.main_rows(all_placed=True, min_placed=None)
+        lp = RelaxationLP(F, main)
+        st, _, _, x = lp.solve(deadline)
+        if st == "infeasible" and k < len(cands.hosts):  # too few candidates to place everyone: twice as many
+            k = min(2 * k, len(cands.hosts))
+            m2, v2, t2, o2 = cands.nearest(k)
+            member, venue, minutes = np.concatenate([member, m2]), np.concatenate([venue, v2]), np.concatenate([minutes, t2])
+            key = member * problem.n_units + venue
+            _, first = np.unique(key, return_index=True)
+            member, venue, minutes = member[first], venue[first], minutes[first]
+            outside = np.maximum(outside, _cost(problem, np.arange(problem.n_units), o2))
+            log.info("sparse LP infeasible: %d nearest venues per unit", k)
+            continue
+        if st not in ("optimal", "stopped") or lp.duals is None:
+            log.info("sparse LP %s with %d pairs", st, F.P)
+            break
+        L2, rc_out = kept_assignment_bound(F, main, lp.duals[0], lp.link_cols, lp.duals[1], F.cost, outside)
+        best = max(best, L2)
+        x_open = np.zeros(problem.n_units)
+        x_open[F.venues] = x[F.self_col[F.venues]]
+        grow = np.flatnonzero(rc_out < -1e-7 * max(1.0, abs(L2)))
+        log.info("sparse LP round %d: %d pairs, bound %.4f, %d units may gain from more pairs", rounds, F.P, L2, len(grow))
+        if len(grow) == 0 or time.perf_counter() > deadline:
+            break
+        # pairs cheaper than the break-even cost: outside - rc_out (objective units) -> minutes -> distance
+        limit_cost = outside[grow] - rc_out[grow]
+        per = limit_cost if problem.objective == "school_trips" else limit_cost / np.maximum(teachers[grow], 1)
+        radius = _radius_for_minutes(cands, grow, per)
+        m2, v2, t2 = cands.within(grow, radius)
+        member, venue, minutes = np.concatenate([member, m2]), np.concatenate([venue, v2]), np.concatenate([minutes, t2])
+        key = member * problem.n_units + venue
+        _, first = np.unique(key, return_index=True)
+        member, venue, minutes = member[first], venue[first], minutes[first]
+        outside[grow] = np.maximum(outside[grow], limit_cost)  # every pair cheaper than this is now in
+    return best, x_open, len(member), rounds
+
+
+def _radius_for_minutes(cands: PointCandidates, units: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """Distances whose minutes reach ``minutes`` (the minutes function is non-decreasing; doubling search)."""
+    r = np.ones(len(units))
+    for _ in range(80):
+        short = np.asarray(cands.minutes(r)) <= minutes
+        if not short.any():
+            break
+        r = np.where(short, r * 2, r)
+    return r
+
+
+def _blocks(xy: np.ndarray, idx: np.ndarray, size: int, angle: float) -> list[np.ndarray]:
+    """Recursive bisection of ``idx`` at the median of the longer side (coordinates rotated by ``angle``)."""
+    c, s = math.cos(angle), math.sin(angle)
+    rot = xy @ np.array([[c, -s], [s, c]])
+    out = []
+    stack = [idx]
+    while stack:
+        b = stack.pop()
+        if len(b) <= size:
+            out.append(b)
+            continue
+        p = rot[b]
+        axis = int(np.argmax(p.max(axis=0) - p.min(axis=0)))
+        order = b[np.argsort(p[:, axis], kind="stable")]
+        half = len(order) // 2
+        stack += [order[half:], order[:half]]
+    return out
+
+
+def _allocate(blocks: list[np.ndarray], x_open: np.ndarray, problem: ClusterProblem, can_host: np.ndarray) -> list[int | None]:
+    """Clusters per block: the LP's open venues there, rounded to sum to ``n_clusters``, each block feasible."""
+    if problem.n_clusters is None:
+        return [None] * len(blocks)
+    # at least what the block's teachers need, with 5 % room: bins are never filled exactly
+    need = np.array([math.ceil(problem.n_teachers[b].sum() / (0.95 * problem.max_teachers)) for b in blocks])
+    cap = np.array([int(can_host[b].sum()) for b in blocks])
+    want = np.array([x_open[b].sum() for b in blocks])
+    p = np.maximum(np.floor(want).astype(int), need)
+    p = np.minimum(p, cap)
+    rest = problem.n_clusters - p.sum()
+    frac = want - np.floor(want)
+    order = list(np.argsort(-frac, kind="stable"))
+    while rest != 0:
+        moved = False
+        for i in order:
+            if rest > 0 and p[i] < cap[i]:
+                p[i] += 1
+                rest -= 1
+                moved = True
+            elif rest < 0 and p[i] > need[i]:
+                p[i] -= 1
+                rest += 1
+                moved = True
+            if rest == 0:
+                break
+        if not moved:
+            break
+    return [int(v) for v in p]
+
+
+#: Mixed-integer backend of the blocks: SCIP returns its best plan when the time limit stops it
+#: (OR-Tools' HiGHS wrapper returns none), which a time-limited block needs.
+BLOCK_BACKEND = "SCIP"
+#: Nearest venues per unit inside a block.
+BLOCK_NEIGHBOURS = 10
+
+
+def _solve_part(
+    problem: ClusterProblem, cands: PointCandidates, units: np.ndarray, n_clusters: int | None, seconds: float, backend: str, hint: np.ndarray | None = None
+) -> tuple[np.ndarray, float] | None:
+    """Plan ``units`` alone on their nearest pairs; (venue of each unit as global index or -1, cost) or None.
+
+    ``hint`` is a plan of the units (global venue indices) to start from; it
+    stays allowed, so the result is never worse.
+    """
+    from .mip import MipSolver
+
+    m, v, t = cands.all_pairs(units)
+    sub = ClusterProblem(
+        n_teachers=problem.n_teachers[units],
+        pair_member=m,
+        pair_venue=v,
+        pair_minutes=t,
+        min_teachers=problem.min_teachers,
+        max_teachers=problem.max_teachers,
+        max_schools=problem.max_schools,
+        n_clusters=n_clusters,
+        objective=problem.objective,
+    )
+    F = Formulation(sub)
+    main = F.main_rows(all_placed=problem.n_clusters is not None, min_placed=None)
+    rank = F.rank_per_unit(F.cost)
+    per_cluster = len(units) / max(1, n_clusters or 1)
+    keep = (rank < max(BLOCK_NEIGHBOURS, int(3 * per_cluster))) | F.is_self
+    hint_cols = None
+    if hint is not None:
+        pos = np.full(len(cands.xy), -1, dtype=np.int64)
+        pos[units] = np.arange(len(units))
+        local = np.where(hint >= 0, pos[np.maximum(hint, 0)], -1)
+        hint_cols = F.columns_of(local)
+        if hint_cols is not None:
+            keep[hint_cols] = True
+    r = MipSolver(BLOCK_BACKEND if backend == DEFAULT_BACKEND else backend).solve(F, main, np.flatnonzero(keep), F.cost, seconds, hint_cols=hint_cols)
+    if r.status not in ("optimal", "feasible"):
+        return None
+    venue_of = F.venue_of(r.chosen)
+    return np.where(venue_of >= 0, units[np.maximum(venue_of, 0)], -1), r.value
+
+
+def plan_cost(problem: ClusterProblem, cands: PointCandidates, venue_of: np.ndarray) -> float:
+    """Cost of a plan (``venue_of`` over all units) in the objective's unit."""
+    placed = np.flatnonzero(venue_of >= 0)
+    d = np.hypot(*(cands.xy[placed] - cands.xy[venue_of[placed]]).T)
+    minutes = np.asarray(cands.minutes(d), dtype=float)
+    minutes[placed == venue_of[placed]] = 0.0
+    return float(_cost(problem, placed, minutes).sum())
+
+
+def _run_parts(jobs: list[tuple], workers: int) -> list:
+    """Run ``_solve_part`` jobs, in ``workers`` processes when more than one."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [_solve_part(*j) for j in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_solve_part_star, jobs))
+
+
+def _solve_part_star(job: tuple):
+    return _solve_part(*job)
+
+
+def solve_large(
+    problem: ClusterProblem,
+    cands: PointCandidates,
+    time_limit_seconds: float = 300.0,
+    *,
+    backend: str = DEFAULT_BACKEND,
+    block_units: int = BLOCK_UNITS,
+    bound_share: float = 0.1,
+    workers: int = 1,
+) -> ClusterSolution:
+    """Solve a large problem on sparse candidates: a valid bound, a plan by blocks, improved by regrouping.
+
+    Parameters
+    ----------
+    problem : ClusterProblem
+        Its pairs are ignored: ``cands`` generates them.
+    cands : PointCandidates
+        The units' positions and distance-to-minutes function.
+    time_limit_seconds : float
+        Wall-clock budget, seconds.
+    block_units : int
+        Units per block of the first plan (and about per regrouped part).
+    bound_share : float
+        Share of the time for the bound (candidate growth).
+    workers : int
+        Processes solving blocks at the same time (blocks are independent).
+
+    Returns
+    -------
+    ClusterSolution
+        ``lower_bound`` is valid for the complete problem; ``status`` is
+        ``optimal`` only when the plan meets the bound. Blocks are solved
+        with time limits, so the plan depends on the machine's speed.
+    """
+    t0 = time.perf_counter()
+    end = t0 + 0.97 * time_limit_seconds
+    n = problem.n_units
+    bound, x_open, n_pairs, rounds = sparse_bound(problem, cands, t0 + bound_share * time_limit_seconds)
+    notes = [f"sparse candidates: {n_pairs:,} pairs after {rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
+    log.info("bound %.4f in %.1f s", bound, time.perf_counter() - t0)
+    # first plan: blocks
+    blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
+    alloc = _allocate(blocks, x_open, problem, cands.can_host)
+    venue_of = np.full(n, -1, dtype=np.int64)
+    first_end = t0 + 0.45 * time_limit_seconds
+    part_seconds = max(2.0, workers * (first_end - time.perf_counter()) / max(1, len(blocks)))
+    results = _run_parts([(problem, cands, b, pb, part_seconds, backend) for b, pb in zip(blocks, alloc, strict=True)], workers)
+    for b, pb, got in zip(blocks, alloc, results, strict=True):
+        if got is None:  # a block without a plan: try again with all its pairs' time doubled
+            got = _solve_part(problem, cands, b, pb, 2 * part_seconds, backend)
+        if got is None:
+            notes.append(f"a block of {len(b)} units found no plan with {pb} clusters; its units are not placed")
+            continue
+        venue_of[b] = got[0]
+    cost = plan_cost(problem, cands, venue_of)
+    log.info("first plan %.4f in %.1f s (%d blocks)", cost, time.perf_counter() - t0, len(blocks))
+    # improvement: regroup neighbouring clusters along other directions
+    angles = [math.pi / 4, math.pi / 8, 3 * math.pi / 8, math.pi / 6, math.pi / 3, 0.1, math.pi / 2 - 0.1]
+    rnd = 0
+    while time.perf_counter() < end - 2.0 and problem.n_clusters is not None:
+        venues = np.unique(venue_of[venue_of >= 0])
+        per_cluster = max(1.0, (venue_of >= 0).sum() / max(1, len(venues)))
+        groups = _blocks(cands.xy, venues, max(2, int(block_units / per_cluster)), angles[rnd % len(angles)] + 0.05 * (rnd // len(angles)))
+        rnd += 1
+        left = end - time.perf_counter()
+        seconds = min(part_seconds, max(1.0, workers * (left - 1.0) / max(1, len(groups))))
+        members = [np.flatnonzero(np.isin(venue_of, g)) for g in groups]
+        jobs = [(problem, cands, u, len(g), seconds, backend, venue_of[u]) for g, u in zip(groups, members, strict=True)]
+        improved = 0.0
+        for u, got in zip(members, _run_parts(jobs, workers), strict=True):
+            old = plan_cost(problem, cands, np.where(np.isin(np.arange(n), u), venue_of, -1))
+            if got is not None and np.all(got[0] >= 0) and got[1] < old - 1e-9:
+                venue_of[u] = got[0]
+                improved += old - got[1]
+        cost = plan_cost(problem, cands, venue_of)
+        log.info("regroup round %d: %.4f (-%.4f) at %.1f s", rnd, cost, improved, time.perf_counter() - t0)
+    placed = int(problem.n_teachers[venue_of >= 0].sum())
+    all_placed = bool(np.all(venue_of >= 0))
+    if all_placed or problem.n_clusters is None:
+        bound = min(bound, cost)
+    status = "optimal" if all_placed and cost - bound <= 1e-9 * max(1.0, cost) else "time_limit"
+    if not all_placed and problem.n_clusters is not None:
+        status = "no_solution"
+    return ClusterSolution(venue_of, cost, bound, placed, all_placed, status, time.perf_counter() - t0, backend, notes)
+
+
+__all__ = ["PointCandidates", "solve_large", "sparse_bound", "plan_cost"]
