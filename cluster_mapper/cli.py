@@ -416,7 +416,7 @@ def programme(
                 )
             except ProgrammeFailed as err:
                 console.print(str(err), markup=False, highlight=False)
-                raise typer.Exit(1)
+                raise typer.Exit(1) from None
             prog.update(task, description="writing plan files")
             write_plan(result, out, review=review, extra_tables={"districts.csv": region_table(result.region_results)})
         out_console.print(_summary_table(result.summary, out))

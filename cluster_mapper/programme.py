@@ -820,9 +820,9 @@ def plan_programme(
     )
     merged.region_results = results  # type: ignore[attr-defined]
     # wall-clock seconds of the phases, for benchmarks and logs
-    merged.phase_seconds = {
+    merged.phase_seconds = {  # type: ignore[attr-defined]
         "read_and_split": t_split - t0,
-        "tasks": t_tasks - t_split,  # type: ignore[attr-defined]
+        "tasks": t_tasks - t_split,
         "merge": time.perf_counter() - t_tasks,
     }
     log.info("programme phases (s): %s", merged.phase_seconds)  # type: ignore[attr-defined]
