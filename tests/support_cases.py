@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_mapper.policy import SupportPolicy
+from cluster_mapper.support.facilitators import FACILITATOR_COLUMNS
 from cluster_mapper.support.model import SupportProblem
 from cluster_mapper.support.planning import (
     build_problem,
@@ -21,22 +22,6 @@ from cluster_mapper.support.planning import (
 )
 from cluster_mapper.support.travel import SupportTravel, base_point
 
-FAC_COLUMNS = [
-    "facilitator_id",
-    "name",
-    "gender",
-    "base_school_id",
-    "latitude",
-    "longitude",
-    "levels",
-    "subjects",
-    "max_clusters",
-    "max_teachers",
-    "days_per_month",
-    "district",
-    "travel_mode",
-    "_row",
-]
 
 
 def make_case(clusters: list[dict], facilitators: list[dict], sp: SupportPolicy) -> tuple[SupportProblem, pd.DataFrame, pd.DataFrame, dict]:
@@ -98,7 +83,7 @@ def make_case(clusters: list[dict], facilitators: list[dict], sp: SupportPolicy)
                 "_row": k + 2,
             }
         )
-    fac = pd.DataFrame(frows, columns=FAC_COLUMNS)
+    fac = pd.DataFrame(frows, columns=FACILITATOR_COLUMNS)
     for col in ("max_clusters", "max_teachers"):
         fac[col] = pd.Series([r[col] for r in frows], dtype=object)
     for f in fac.itertuples(index=False):
