@@ -23,7 +23,6 @@ from cluster_mapper.support.planning import (
 from cluster_mapper.support.travel import SupportTravel, base_point
 
 
-
 def make_case(clusters: list[dict], facilitators: list[dict], sp: SupportPolicy) -> tuple[SupportProblem, pd.DataFrame, pd.DataFrame, dict]:
     """A support problem from plain dicts.
 
