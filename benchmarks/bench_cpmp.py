@@ -27,46 +27,24 @@ from pathlib import Path
 
 import numpy as np
 
-from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND, ClusterModel, ClusterProblem
+# The instance reader lives with the tests (tests/cpmp.py): import from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "cpmp"
+from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND, ClusterModel, ClusterProblem  # noqa: E402
+from tests.cpmp import DATA as DEFAULT_DATA  # noqa: E402
+from tests.cpmp import find_file, read_cpmp  # noqa: E402
 
 
 def read_instance(path: Path, distance: str) -> ClusterProblem:
-    """One instance file (``n p`` then ``x y capacity demand`` per point) as a ClusterProblem."""
-    tokens = path.read_text().split()
-    n, p = int(tokens[0]), int(tokens[1])
-    rows = np.array(tokens[2 : 2 + 4 * n], dtype=float).reshape(n, 4)
-    xy = rows[:, :2]
-    capacity = rows[:, 2]
-    if not np.all(capacity == capacity[0]):
-        raise ValueError(f"{path}: capacities differ between points")
-    demand = rows[:, 3].astype(np.int64)
-    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=-1))
+    """One instance file as a ClusterProblem with every point-to-point pair."""
+    inst = read_cpmp(path)
+    d = np.sqrt(((inst.xy[:, None, :] - inst.xy[None, :, :]) ** 2).sum(axis=-1))
     if distance == "euclid_floor":
         d = np.floor(d + 1e-9)
     elif distance != "euclid":
         raise ValueError(f"{path}: unknown distance {distance!r}")
-    member, venue = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    return ClusterProblem(
-        n_teachers=demand,
-        pair_member=member.ravel(),
-        pair_venue=venue.ravel(),
-        pair_minutes=d.ravel(),
-        min_teachers=0,
-        max_teachers=int(capacity[0]),
-        max_schools=n + 1,
-        n_clusters=p,
-        objective="school_trips",
-    )
-
-
-def find_file(data: Path, folder: str, name: str) -> Path:
-    for suffix in (".txt", ".dat", ""):
-        f = data / folder / f"{name}{suffix}"
-        if f.exists():
-            return f
-    raise FileNotFoundError(f"no file for instance {name} in {data / folder}")
+    member, venue = np.meshgrid(np.arange(inst.n), np.arange(inst.n), indexing="ij")
+    return inst.problem(member.ravel(), venue.ravel(), d.ravel())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,8 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cluster_mapper.model import ClusterProblem  # noqa: E402
 from cluster_mapper.model.large import PointCandidates, solve_large  # noqa: E402
-
-DATA = Path(__file__).resolve().parent / "data" / "cpmp"
+from tests.cpmp import DATA, find_file, read_cpmp  # noqa: E402
 
 
 def generated(n: int, p: int, tau: float, seed: int) -> tuple[ClusterProblem, PointCandidates, str]:
@@ -64,22 +63,9 @@ def public(name: str) -> tuple[ClusterProblem, PointCandidates, str, float]:
     """A public instance of benchmarks/data/cpmp and its best known value."""
     with open(DATA / "best_known.csv", newline="") as fh:
         row = next(r for r in csv.DictReader(fh) if r["instance"].lower() == name.lower())
-    path = next(f for f in (DATA / row["folder"]).iterdir() if f.stem.lower() == row["instance"].lower())
-    tokens = path.read_text().split()
-    n, p = int(tokens[0]), int(tokens[1])
-    rows = np.array(tokens[2 : 2 + 4 * n], dtype=float).reshape(n, 4)
-    prob = ClusterProblem(
-        n_teachers=rows[:, 3].astype(np.int64),
-        pair_member=np.zeros(0, int),
-        pair_venue=np.zeros(0, int),
-        pair_minutes=np.zeros(0),
-        min_teachers=0,
-        max_teachers=int(rows[0, 2]),
-        max_schools=n + 1,
-        n_clusters=p,
-        objective="school_trips",
-    )
-    cands = PointCandidates(rows[:, :2], np.ones(n, dtype=bool), round_down=row["distance"] == "euclid_floor")
+    inst = read_cpmp(find_file(DATA, row["folder"], row["instance"]))
+    n, p, prob = inst.n, inst.p, inst.problem()
+    cands = PointCandidates(inst.xy, np.ones(n, dtype=bool), round_down=row["distance"] == "euclid_floor")
     return prob, cands, f"{row['instance']} n={n} p={p}", float(row["best_known"])
 
 

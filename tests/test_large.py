@@ -11,29 +11,12 @@ from cluster_mapper.model import ClusterProblem, Formulation
 from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound, lagrangian
 from cluster_mapper.model.large import PointCandidates, plan_cost, solve_large, sparse_bound
 
-DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "cpmp"
+from .cpmp import DATA, find_file, read_cpmp
 
 
 def _sjc1() -> tuple[ClusterProblem, PointCandidates, float]:
-    tokens = (
-        (DATA / "sjc" / "SJC1.dat").read_text().split()
-        if (DATA / "sjc" / "SJC1.dat").exists()
-        else next(f for f in (DATA / "sjc").iterdir() if f.stem == "SJC1").read_text().split()
-    )
-    n, p = int(tokens[0]), int(tokens[1])
-    rows = np.array(tokens[2 : 2 + 4 * n], dtype=float).reshape(n, 4)
-    prob = ClusterProblem(
-        n_teachers=rows[:, 3].astype(np.int64),
-        pair_member=np.zeros(0, int),
-        pair_venue=np.zeros(0, int),
-        pair_minutes=np.zeros(0),
-        min_teachers=0,
-        max_teachers=int(rows[0, 2]),
-        max_schools=n + 1,
-        n_clusters=p,
-        objective="school_trips",
-    )
-    return prob, PointCandidates(rows[:, :2], np.ones(n, dtype=bool)), 17288.99
+    inst = read_cpmp(find_file(DATA, "sjc", "SJC1"))
+    return inst.problem(), PointCandidates(inst.xy, np.ones(inst.n, dtype=bool)), 17288.99
 
 
 def test_sparse_bound_is_below_the_optimum_and_uses_fewer_pairs():
