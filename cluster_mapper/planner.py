@@ -65,6 +65,12 @@ class Plan:
     support : cluster_mapper.support.SupportPlan or None
         Who supports each cluster and the month's calendar, when a
         facilitators file was given.
+    region_results : list
+        For a programme (:mod:`cluster_mapper.programme`): each district
+        task's result (where and how long it ran); empty otherwise.
+    phase_seconds : dict
+        For a programme: wall-clock seconds of its phases (read and split,
+        tasks, merge); empty otherwise.
     """
 
     units: pd.DataFrame
@@ -88,6 +94,8 @@ class Plan:
     previous: pd.DataFrame | None = None
     revised_from: str | None = None
     support: Any = None
+    region_results: list = field(default_factory=list)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def gap(self) -> float:

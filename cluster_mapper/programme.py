@@ -818,14 +818,14 @@ def plan_programme(
         policy_path=scenario.policy_path,
         seconds=time.perf_counter() - t0,
     )
-    merged.region_results = results  # type: ignore[attr-defined]
+    merged.region_results = results
     # wall-clock seconds of the phases, for benchmarks and logs
-    merged.phase_seconds = {  # type: ignore[attr-defined]
+    merged.phase_seconds = {
         "read_and_split": t_split - t0,
         "tasks": t_tasks - t_split,
         "merge": time.perf_counter() - t_tasks,
     }
-    log.info("programme phases (s): %s", merged.phase_seconds)  # type: ignore[attr-defined]
+    log.info("programme phases (s): %s", merged.phase_seconds)
     return merged
 
 
