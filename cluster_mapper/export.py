@@ -214,30 +214,21 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
     prior = read_plan_csv(edits_csv)[EDIT_COLUMNS].values.tolist() if edits_csv.exists() else []
     ws = sheet(EDITS_SHEET, EDIT_COLUMNS, prior)
     last = 1 + len(prior) + EDIT_ROWS
-    dv_action = DataValidation(
-        type="list",
-        formula1=f"=lists!$A$2:$A${1 + len(ACTIONS)}",
-        allow_blank=True,
-        error="Choose an action from the list.",
-        errorTitle="Unknown action",
-        showErrorMessage=True,
-    )
-    dv_school = DataValidation(
-        type="list",
-        formula1=f"=lists!$B$2:$B${1 + max(1, len(school_ids))}",
-        allow_blank=True,
-        error="Choose a school_id of the plan.",
-        errorTitle="Unknown school",
-        showErrorMessage=True,
-    )
-    dv_cluster = DataValidation(
-        type="list",
-        formula1=f"=lists!$C$2:$C${1 + max(1, len(cl))}",
-        allow_blank=True,
-        error="Choose a cluster_id of the plan.",
-        errorTitle="Unknown cluster",
-        showErrorMessage=True,
-    )
+
+    def drop_down(column: str, n: int, what: str, title: str) -> DataValidation:
+        """A list validation on the ``lists`` sheet's column (``n`` values)."""
+        return DataValidation(
+            type="list",
+            formula1=f"=lists!${column}$2:${column}${1 + max(1, n)}",
+            allow_blank=True,
+            error=f"Choose {what}.",
+            errorTitle=title,
+            showErrorMessage=True,
+        )
+
+    dv_action = drop_down("A", len(ACTIONS), "an action from the list", "Unknown action")
+    dv_school = drop_down("B", len(school_ids), "a school_id of the plan", "Unknown school")
+    dv_cluster = drop_down("C", len(cl), "a cluster_id of the plan", "Unknown cluster")
     for dv, cols in ((dv_action, ["A"]), (dv_school, ["B", "C"]), (dv_cluster, ["D"])):
         ws.add_data_validation(dv)
         for c in cols:
