@@ -117,6 +117,10 @@ class PointCandidates:
         d = np.hypot(*(self.xy[member] - self.xy[venue]).T)
         return member.astype(np.int64), venue.astype(np.int64), np.asarray(self.minutes(d), dtype=float)
 
+    def cheaper_than(self, units: np.ndarray, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The venues of each of ``units`` at most its ``minutes`` away (at least those): ``(member, venue, minutes)``."""
+        return self.within(units, _radius_for_minutes(self, units, minutes))
+
     def all_pairs(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every pair among ``units`` (members) and the hosts among them: ``(member, venue, minutes)`` in positions of ``units``."""
         hosts = np.flatnonzero(self.can_host[units])
@@ -138,6 +142,10 @@ def _with_pairs(problem: ClusterProblem, member, venue, minutes) -> ClusterProbl
 
 def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: float, k: int = START_NEIGHBOURS):
     """The LP bound over growing sparse candidates, valid for the complete problem.
+
+    ``cands`` is any source of candidate pairs with ``hosts`` (the units that
+    can be venues), ``nearest(k)`` and ``cheaper_than(units, minutes)`` as
+    :class:`PointCandidates` has them (e.g. pairs read from a travel table).
 
     Returns
     -------
@@ -180,8 +188,7 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
         # pairs cheaper than the break-even cost: outside - rc_out (objective units) -> minutes -> distance
         limit_cost = outside[grow] - rc_out[grow]
         per = limit_cost if problem.objective == "school_trips" else limit_cost / np.maximum(teachers[grow], 1)
-        radius = _radius_for_minutes(cands, grow, per)
-        m2, v2, t2 = cands.within(grow, radius)
+        m2, v2, t2 = cands.cheaper_than(grow, per)
         member, venue, minutes = np.concatenate([member, m2]), np.concatenate([venue, v2]), np.concatenate([minutes, t2])
         key = member * problem.n_units + venue
         _, first = np.unique(key, return_index=True)
