@@ -5,7 +5,8 @@ tile or request leaves the machine.
 
 - *District boundary*: the district polygons bundled as package data
   (``cluster_mapper.context_data``, the files of ``data/pakistan/``: the
-  Mansehra polygon from OCHA / HDX), drawn for the plan's districts that have one.
+  polygons of Khyber Pakhtunkhwa's 35 districts from OCHA / HDX), drawn for
+  the plan's districts that have one (matched by name, case ignored).
 - *Place names*: from the schools' names when they follow the usual
   ``GPS Place (Boys)`` pattern (the sample's names are generated, made up,
   on real OpenStreetMap settlement positions), one label per place at the
@@ -59,7 +60,7 @@ def district_outlines(districts) -> list[dict]:
     root = _context_root()
     if root is None:  # pragma: no cover - package data missing
         return out
-    files = [f for f in root.iterdir() if f.name.endswith("_district.geojson")]
+    files = sorted(f for f in root.iterdir() if f.name.endswith("_districts.geojson"))
     for f in files:
         data = json.loads(f.read_text(encoding="utf-8"))
         for feat in data.get("features", []):

@@ -5,14 +5,20 @@ passes with pyosmium keep only id sets (``osmium.IdTracker`` bitmaps):
 
 1. nodes: which nodes lie inside each district's buffered polygon;
 2. ways with a ``highway`` tag: which ways touch those nodes (kept whole,
-   so a road leaving the district and coming back stays connected), and
-   every node those ways need;
+   so a road leaving the district and coming back stays connected; their
+   ids in a set per district), and every node those ways need;
 3. one ``osmium.SimpleWriter`` per district writes its nodes and ways.
 
 The cuts are cached in ``cache_dir / <key>/`` where the key hashes the
 province file (size, modification time, first and last MB), the district
 polygons and the buffer; a second call with the same inputs returns the
 files at once.
+
+Node ids are tracked by absolute value, as libosmium's id sets do (files
+edited locally, like the real Abbottabad extract, carry negative ids): a
+node ``-5`` next to a node ``5`` may then be written to a district's file
+without being needed, which the network reader ignores (it keeps only the
+nodes its roads use).
 
 How it plugs in: :func:`cut_by_districts` gives ``{district: path}``;
 :func:`cluster_mapper.programme.plan_programme` takes it as
@@ -57,6 +63,24 @@ def _file_key(path: Path) -> bytes:
             fh.seek(-(1 << 20), os.SEEK_END)
             h.update(fh.read(1 << 20))
     return h.digest()
+
+
+def _add_references(ids: Any, way: Any) -> None:
+    """Add a way's nodes to an id set (by absolute value: pyosmium refuses negative ids)."""
+    try:
+        ids.add_references(way)
+    except RuntimeError:
+        for ref in way.nodes:
+            ids.add_node(abs(ref.ref))
+
+
+def _contains_any_reference(ids: Any, way: Any) -> bool:
+    """Whether a way uses a node of the id set (by absolute value, as :func:`_add_references`)."""
+    try:
+        return bool(ids.contains_any_references(way))
+    except RuntimeError:
+        nodes = ids.node_ids()
+        return any(nodes.get(abs(ref.ref)) for ref in way.nodes)
 
 
 def buffered_polygons(districts: gpd.GeoDataFrame, name_column: str, buffer_m: float) -> dict[str, shapely.Geometry]:
@@ -134,7 +158,7 @@ def cut_by_districts(
             box = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
             if box.any():
                 hit = np.flatnonzero(box)[shapely.contains_xy(polys[n], x[box], y[box])]
-                for i in a[hit].tolist():
+                for i in np.abs(a[hit]).tolist():
                     inside[n].add_node(i)
         ids.clear()
         lons.clear()
@@ -150,16 +174,15 @@ def cut_by_districts(
                 flush()
     flush()
     # 2. roads touching each district, and every node they need
-    ways = {n: osmium.IdTracker() for n in names}
+    way_sets: dict[str, set[int]] = {n: set() for n in names}
     needed = {n: osmium.IdTracker() for n in names}
     for way in osmium.FileProcessor(str(pbf), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway")):
         for n in names:
-            if inside[n].contains_any_references(way):
-                ways[n].add_way(way.id)
-                needed[n].add_references(way)
+            if _contains_any_reference(inside[n], way):
+                way_sets[n].add(way.id)
+                _add_references(needed[n], way)
     # 3. write each district's file
     node_sets = {n: needed[n].node_ids() for n in names}
-    way_sets = {n: ways[n].way_ids() for n in names}
     tmp = {n: paths[n].with_suffix(".tmp.pbf") for n in names}
     writers = {}
     for n in names:
@@ -170,7 +193,7 @@ def cut_by_districts(
         for obj in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY):
             if obj.is_node():
                 for n in names:
-                    if obj.id in node_sets[n]:
+                    if abs(obj.id) in node_sets[n]:
                         writers[n].add_node(obj)
             elif obj.is_way():
                 for n in names:

@@ -285,9 +285,10 @@ def read_programme_inputs(schools: str | Path | Iterable[str | Path], teachers: 
             f"{len(s_list)} schools file(s) but {len(t_list)} roster(s).",
             fix="give one --teachers file per --schools file, in the same order, or none.",
         )
+    # the policy says how the files are read (its [columns], [values], [sheets] and district), as for `plan`
     if len(s_list) == 1:
-        return load_inputs(s_list[0], t_list[0], crs=policy.travel.crs)
-    parts = [load_inputs(s, t, crs=policy.travel.crs) for s, t in zip(s_list, t_list, strict=True)]
+        return load_inputs(s_list[0], t_list[0], policy=policy)
+    parts = [load_inputs(s, t, policy=policy) for s, t in zip(s_list, t_list, strict=True)]
     seen: dict[str, str] = {}
     for part in parts:
         for sid in part.schools["school_id"]:
@@ -303,8 +304,13 @@ def read_programme_inputs(schools: str | Path | Iterable[str | Path], teachers: 
 
     schools_all = gpd.GeoDataFrame(pd.concat([p.schools for p in parts], ignore_index=True), crs=parts[0].schools.crs)
     teachers_all = pd.concat([p.teachers for p in parts], ignore_index=True)
+    tables = {f"{kind} {k + 1}": t for k, p in enumerate(parts) for kind, t in p.tables.items()}
     return Inputs(
-        schools_all, teachers_all, ";".join(str(p.schools_path) for p in parts), None if teachers is None else ";".join(str(p.teachers_path) for p in parts)
+        schools_all,
+        teachers_all,
+        ";".join(str(p.schools_path) for p in parts),
+        None if teachers is None else ";".join(str(p.teachers_path) for p in parts),
+        tables,
     )
 
 
@@ -787,7 +793,10 @@ def plan_programme(
         if progress:
             progress("cutting the road network by district polygons", 0.0)
         cache = Path(scenario.cache_dir) if isinstance(scenario.cache_dir, (str, Path)) else default_cache_dir()
-        district_networks = cut_by_districts(str(scenario.travel.network_path), gpd.read_file(district_polygons), cache / "district_networks")
+        polygons = gpd.read_file(district_polygons)
+        if "district" in polygons.columns:  # only the programme's districts are cut (a missing one is reported by split_programme)
+            polygons = polygons[polygons["district"].astype(str).isin(set(inputs.schools["district"].astype(str)))]
+        district_networks = cut_by_districts(str(scenario.travel.network_path), polygons, cache / "district_networks")
     elif scenario.travel.network_path:
         from .api import load_road_network
 

@@ -1268,8 +1268,8 @@ def load_mansehra_data(data_dir: str | Path | None = None) -> tuple[gpd.GeoDataF
     d = Path(data_dir) if data_dir is not None else default_pakistan_dir()
     settlements = gpd.read_file(d / "mansehra_settlements.geojson").to_crs("EPSG:4326")
     settlements = settlements.sort_values("settlement_id").reset_index(drop=True)
-    dist = gpd.read_file(d / "mansehra_district.geojson").to_crs("EPSG:4326")
-    poly = dist.geometry.iloc[0]
+    dist = gpd.read_file(d / "kp_districts.geojson").to_crs("EPSG:4326")
+    poly = dist.loc[dist["district"] == "Mansehra"].geometry.iloc[0]
     if poly.geom_type == "MultiPolygon":
         poly = max(poly.geoms, key=lambda g: g.area)
     return settlements, poly

@@ -95,8 +95,8 @@ def test_wheel_holds_the_sample_and_map_assets_not_the_generators(wheel):
         else:
             assert f"cluster_mapper/sample_data/{name}" in names, name
     assert {"cluster_mapper/assets/map.js", "cluster_mapper/assets/map.css", "cluster_mapper/__main__.py"} <= names
-    # the map's context: the district outline with its README (attribution)
-    assert {"cluster_mapper/context_data/mansehra_district.geojson", "cluster_mapper/context_data/README.md"} <= names
+    # the map's context: the district outlines with their README (attribution)
+    assert {"cluster_mapper/context_data/kp_districts.geojson", "cluster_mapper/context_data/README.md"} <= names
     assert not [n for n in names if "synthetic" in n or n.startswith("tests/")]
 
 

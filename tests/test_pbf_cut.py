@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import osmium
+import pandas as pd
+import pytest
 from shapely.geometry import box
 
+from cluster_mapper.api import Scenario, TravelSource, plan
 from cluster_mapper.pbf_cut import cut_by_districts
+from cluster_mapper.plan_io import write_plan
+from cluster_mapper.programme import ProgrammeSettings, plan_programme
+from cluster_mapper.validate import validate_plan
 
 
 def _province(path):
@@ -47,3 +55,43 @@ def test_cut_by_districts_keeps_each_districts_roads_and_caches(tmp_path):
     mtime = paths["A"].stat().st_mtime_ns
     assert cut_by_districts(pbf, districts, tmp_path / "cache", buffer_m=500) == paths
     assert paths["A"].stat().st_mtime_ns == mtime  # read from the cache, not cut again
+
+
+def test_negative_ids_of_locally_edited_files_are_cut_too(tmp_path):
+    # files edited in JOSM or cut by hand carry negative ids (the real Abbottabad extract does)
+    pbf = tmp_path / "edited.osm.pbf"
+    w = osmium.SimpleWriter(str(pbf))
+    for k in range(5):
+        w.add_node(osmium.osm.mutable.Node(id=-(k + 1), location=(73.0 + 0.01 * k, 34.0), tags={}))
+    w.add_way(osmium.osm.mutable.Way(id=-1, nodes=[-1, -2, -3, -4, -5], tags={"highway": "track"}))
+    w.close()
+    districts = gpd.GeoDataFrame({"district": ["A"]}, geometry=[box(72.99, 33.99, 73.015, 34.01)], crs=4326)
+    paths = cut_by_districts(pbf, districts, tmp_path / "cache", buffer_m=100)
+    assert _count(paths["A"]) == {"nodes": 5, "ways": 1}  # the whole road, though only two of its nodes are inside
+
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+
+
+def test_real_extract_cut_by_the_real_district_polygon_plans_as_the_whole_file(tmp_path):
+    """The real Abbottabad extract cut by the real KP district polygons: the same plan as on the whole file."""
+    emis = DATA / "emis"
+    network = DATA / "abbottabad" / "abbottabad.osm.pbf"
+    scenario = Scenario(emis / "abbottabad_emis.csv", TravelSource(network_path=network), policy=emis / "emis_policy.toml", cache_dir=tmp_path / "cache")
+    whole = plan(scenario)
+    write_plan(whole, tmp_path / "whole", review=False)
+    settings = ProgrammeSettings(executor="inline")
+    cut = plan_programme(scenario, settings, out=tmp_path / "cut", district_polygons=REPO / "data" / "pakistan" / "kp_districts.geojson")
+    write_plan(cut, tmp_path / "cut", review=False)
+    cut_files = list((tmp_path / "cache" / "district_networks").rglob("*.osm.pbf"))
+    assert [f.name for f in cut_files] == ["Abbottabad.osm.pbf"]  # only the programme's district is cut
+    assert validate_plan(tmp_path / "cut").ok
+    a = pd.read_csv(tmp_path / "whole" / "assignments.csv", dtype=str, keep_default_na=False)
+    b = pd.read_csv(tmp_path / "cut" / "assignments.csv", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(a, b)
+    assert cut.objective == pytest.approx(whole.objective)
+    # the map outlines the planned district from the bundled KP polygons
+    from cluster_mapper.mapping import map_context
+
+    assert [d[0] for d in map_context(cut, network=False)["d"]] == ["Abbottabad"]

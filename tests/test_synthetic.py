@@ -151,7 +151,7 @@ def test_bundled_sample_files():
     assert 2000 <= len(G) <= 20000 and G.graph["generated"] == "true"
     assert load_policy(SAMPLE / "policy.toml").default.levels == "separate"
     assert load_policy(SAMPLE / "policy_mixed_levels.toml").default.levels == "mixed"
-    for name in ("mansehra_settlements.geojson", "mansehra_district.geojson", "district_terrain.csv", "README.md"):
+    for name in ("mansehra_settlements.geojson", "kp_districts.geojson", "district_terrain.csv", "README.md"):
         assert (REPO / "data" / "pakistan" / name).exists(), name
 
 
