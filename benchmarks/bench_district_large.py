@@ -121,9 +121,7 @@ def measure(base: Path, review: bool) -> dict:
     paths = inputs_in(base)
     assert paths is not None
     out = base / "plan"
-    scenario = Scenario(
-        schools=paths["schools"], teachers=paths["teachers"], travel=TravelSource(network_path=str(paths["roads"])), cache_dir=False
-    )
+    scenario = Scenario(schools=paths["schools"], teachers=paths["teachers"], travel=TravelSource(network_path=str(paths["roads"])), cache_dir=False)
     fig: dict = {"load_before": os.getloadavg()[0]}
     with PeakMemory() as mem:
         t = time.perf_counter()
