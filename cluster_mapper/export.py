@@ -17,6 +17,7 @@ ids) and ``help``. The same workbook is read by ``--edits``
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -66,30 +67,40 @@ def feasible_alternatives(plan) -> pd.DataFrame:
     cl = plan.clusters
     if len(cl) == 0 or len(u) == 0:
         return pd.DataFrame(columns=ALTERNATIVE_COLUMNS)
-    by_venue_unit = u.set_index("unit_id")
     cl = cl.copy()
     members = u[u["status"] == "placed"].groupby("cluster_id")["school_id"].apply(set).to_dict()
-    region = {
-        c: by_venue_unit.loc[by_venue_unit.index[(by_venue_unit["school_id"] == v) & (by_venue_unit["cluster_id"] == c)], "region"]
-        for c, v in zip(cl["cluster_id"], cl["venue_school_id"], strict=True)
-    }
-    cl["region"] = [r.iloc[0] if len(r) else "" for r in region.values()]
+    # each cluster's region: that of its venue school's unit in it (the first, in unit order)
+    at_venue = cl[["cluster_id", "venue_school_id"]].merge(
+        u[["cluster_id", "school_id", "region"]], left_on=["cluster_id", "venue_school_id"], right_on=["cluster_id", "school_id"], how="left"
+    )
+    region = at_venue.drop_duplicates("cluster_id").set_index("cluster_id")["region"]
+    cl["region"] = [r if isinstance(r, str) else "" for r in region.reindex(cl["cluster_id"])]
     rows = []
     lookup = plan.travel.lookup()
     inf = float("inf")
     by_type: dict[tuple, list[tuple]] = {}
+    at: dict[tuple, list[tuple]] = {}  # clusters of a type by venue school
     for c in cl.itertuples(index=False):
-        by_type.setdefault((c.region, c.gender_group, c.level_group), []).append(
-            (c.cluster_id, c.venue_school_id, int(c.n_teachers), int(c.n_schools), members.get(c.cluster_id, set()))
-        )
+        entry = (c.cluster_id, c.venue_school_id, int(c.n_teachers), int(c.n_schools), members.get(c.cluster_id, set()))
+        by_type.setdefault((c.region, c.gender_group, c.level_group), []).append(entry)
+        at.setdefault((c.region, c.gender_group, c.level_group, c.venue_school_id), []).append(entry)
+    reach: dict[str, list[tuple[str, float]]] = {}  # the schools each school reaches (not itself), with minutes
+    for (a, b), m in lookup.items():
+        if a != b:
+            reach.setdefault(a, []).append((b, m))
     for r in u.itertuples(index=False):
         dp = plan.policy.for_district(r.district)
         limit, n = dp.travel_limit, int(r.n_teachers)
+        kind = (r.region, r.gender_group, r.level_group)
+        if math.isfinite(limit):  # only the venues within the limit (a cluster elsewhere is never an alternative)
+            near = [(r.school_id, 0.0), *((v, m) for v, m in reach.get(r.school_id, ()) if m <= limit)]
+            cands = [(e, m) for v, m in near for e in at.get((*kind, v), ())]
+        else:
+            cands = [(e, 0.0 if e[1] == r.school_id else lookup.get((r.school_id, e[1]), inf)) for e in by_type.get(kind, [])]
         found = []
-        for cid, venue, size, n_schools, inside in by_type.get((r.region, r.gender_group, r.level_group), []):
+        for (cid, venue, size, n_schools, inside), m in cands:
             if cid == r.cluster_id:
                 continue
-            m = 0.0 if venue == r.school_id else lookup.get((r.school_id, venue), inf)
             if m > limit or size + n > dp.max_teachers or (r.school_id not in inside and n_schools + 1 > dp.school_limit):
                 continue
             found.append((float(m), cid, venue))

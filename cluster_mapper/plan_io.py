@@ -195,40 +195,47 @@ def atomic_directory(out: str | Path) -> Iterator[Path]:
 
 def plan_geodata(plan) -> gpd.GeoDataFrame:
     """Schools, venues, member lines and hulls of a plan as one GeoDataFrame (EPSG:4326)."""
-    schools = plan.inputs.schools.set_index("school_id")
+    schools = plan.inputs.schools
     units = plan.units
     feats = []
     t = plan.teachers
     counts = t.groupby(["school_id", "gender", "level"])["n_teachers"].sum()
-    # each school's and each cluster's units, found once (not a scan of all units per school or cluster)
-    no_units = units.iloc[[]]
-    by_school = {k: units.iloc[ix] for k, ix in units.groupby("school_id", sort=False).indices.items()}
-    by_cluster = {k: units.iloc[ix] for k, ix in units.groupby("cluster_id", sort=False).indices.items()}
-    with_counts = set(counts.index.get_level_values(0))
-    for sid, s in schools.iterrows():
-        su = by_school.get(sid, no_units)
-        c = counts.get(sid) if sid in with_counts else None
-        by = {f"{g}_{lvl}": int(n) for (g, lvl), n in (c.items() if c is not None else [])}
+    by: dict[str, dict[str, int]] = {}
+    for (sid, g, lvl), n in counts.items():
+        by.setdefault(sid, {})[f"{g}_{lvl}"] = int(n)
+    # each school's and each cluster's units, gathered in one pass over the units (in their order)
+    of_school: dict[str, list] = {}
+    of_cluster: dict[str, list] = {}
+    for u in units[["school_id", "cluster_id", "travel_minutes", "status", "n_teachers", "reason", "suggestion"]].itertuples(index=False):
+        of_school.setdefault(u.school_id, []).append(u)
+        of_cluster.setdefault(u.cluster_id, []).append(u)
+    geom = dict(zip(schools["school_id"], schools.geometry, strict=True))
+    name = dict(zip(schools["school_id"], schools["name"], strict=True))
+    for sid, sname, district, gender, can_host, g in zip(
+        schools["school_id"], schools["name"], schools["district"], schools["gender"], schools["can_host"], schools.geometry, strict=True
+    ):
+        su = of_school.get(sid, [])
+        minutes = [float(x.travel_minutes) for x in su if pd.notna(x.travel_minutes)]
         feats.append(
             {
                 "kind": "school",
                 "school_id": sid,
-                "name": s["name"],
-                "district": s["district"],
-                "school_gender": s["gender"],
-                "can_host": bool(s["can_host"]),
-                "cluster_id": ";".join(sorted(x for x in su["cluster_id"] if x)),
-                "travel_minutes": float(su["travel_minutes"].max()) if su["travel_minutes"].notna().any() else None,
-                "teachers": json.dumps(by),
-                "not_placed": int(su.loc[su["status"] != "placed", "n_teachers"].sum()),
-                "reason": " | ".join(r for r in su["reason"] if r),
-                "suggestion": " | ".join(r for r in su["suggestion"] if r),
-                "geometry": s.geometry,
+                "name": sname,
+                "district": district,
+                "school_gender": gender,
+                "can_host": bool(can_host),
+                "cluster_id": ";".join(sorted(x.cluster_id for x in su if x.cluster_id)),
+                "travel_minutes": max(minutes) if minutes else None,
+                "teachers": json.dumps(by.get(sid, {})),
+                "not_placed": int(sum(int(x.n_teachers) for x in su if x.status != "placed")),
+                "reason": " | ".join(x.reason for x in su if x.reason),
+                "suggestion": " | ".join(x.suggestion for x in su if x.suggestion),
+                "geometry": g,
             }
         )
     for c in plan.clusters.itertuples(index=False):
-        members = by_cluster.get(c.cluster_id, no_units)
-        venue = schools.loc[c.venue_school_id].geometry
+        members = of_cluster.get(c.cluster_id, [])
+        venue = geom[c.venue_school_id]
         base = {
             "cluster_id": c.cluster_id,
             "district": c.district,
@@ -238,20 +245,20 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
             "n_teachers": c.n_teachers,
             "n_schools": c.n_schools,
         }
-        feats.append({**base, "kind": "venue", "school_id": c.venue_school_id, "name": schools.loc[c.venue_school_id, "name"], "geometry": venue})
-        for m in members.itertuples(index=False):
+        feats.append({**base, "kind": "venue", "school_id": c.venue_school_id, "name": name[c.venue_school_id], "geometry": venue})
+        for m in members:
             if m.school_id != c.venue_school_id:
                 feats.append(
                     {
                         **base,
                         "kind": "member_line",
                         "school_id": m.school_id,
-                        "name": schools.loc[m.school_id, "name"],
+                        "name": name[m.school_id],
                         "travel_minutes": float(m.travel_minutes),
-                        "geometry": LineString([schools.loc[m.school_id].geometry, venue]),
+                        "geometry": LineString([geom[m.school_id], venue]),
                     }
                 )
-        pts = MultiPoint([schools.loc[s].geometry for s in members["school_id"]])
+        pts = MultiPoint([geom[m.school_id] for m in members])
         feats.append({**base, "kind": "hull", "geometry": pts.convex_hull})
     return gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -238,7 +239,10 @@ def build_report(plan) -> str:
     from .support.review import report_hooks
 
     cluster_note, support_html = report_hooks(pf)
-    by_cluster = {cid: g for cid, g in a[a["status"] == "placed"].groupby("cluster_id", sort=False)}
+    # each cluster's placed rows as plain records, gathered in one pass (not nested groupbys per cluster)
+    by_cluster: dict[str, list] = {}
+    for r in a.loc[a["status"] == "placed", ["cluster_id", "school_id", "gender", "level", "role", "teacher_id", "n", "minutes"]].itertuples(index=False):
+        by_cluster.setdefault(r.cluster_id, []).append(r)
     for d in districts:
         out.append(f"<section class='district'><h2>District: {esc(d)}</h2>")
         cd = cl[cl["district"] == d].copy()
@@ -260,16 +264,23 @@ def build_report(plan) -> str:
             _table(["cluster type", "clusters", "teachers", "teachers per cluster", "schools per cluster", "longest travel (min)"], trows, {1, 2, 3, 4, 5})
         )
         for c in cd.itertuples(index=False):
-            g = by_cluster.get(c.cluster_id, a.iloc[0:0])
+            schools_of: dict[str, list] = {}
+            for r in by_cluster.get(c.cluster_id, []):
+                schools_of.setdefault(r.school_id, []).append(r)
+            longest = {sid: max((float(r.minutes) for r in rs if not pd.isna(r.minutes)), default=math.nan) for sid, rs in schools_of.items()}
             mem = []
-            for sid, gs in sorted(g.groupby("school_id"), key=lambda kv: (kv[0] != c.venue_school_id, float(kv[1]["minutes"].max() or 0))):
+            for sid in sorted(sorted(schools_of), key=lambda k: (k != c.venue_school_id, float(longest[k] or 0))):
+                kinds: dict[tuple, list] = {}
+                for r in schools_of[sid]:
+                    if not any(pd.isna(x) for x in (r.gender, r.level, r.role)):  # as groupby, which drops missing keys
+                        kinds.setdefault((r.gender, r.level, r.role), []).append(r)
                 tparts = []
-                for (gender, level, role), gt in gs.groupby(["gender", "level", "role"], sort=True):
+                for (gender, level, role), gt in sorted(kinds.items(), key=lambda kv: kv[0]):
                     who = _who(gender, level) + (f" {role.replace('_', ' ')}" if role and role != "teacher" else "")
-                    tparts.append(f"<b>{int(gt['n'].sum())} {esc(who)}</b>: {esc(', '.join(gt['teacher_id']))}")
+                    tparts.append(f"<b>{sum(int(r.n) for r in gt)} {esc(who)}</b>: {esc(', '.join(r.teacher_id for r in gt))}")
                 tlist = "<br>".join(tparts)
-                mins = "venue" if sid == c.venue_school_id else f"{_f(gs['minutes'].max())} min"
-                mem.append([sname(sid), mins, f"{int(gs['n'].sum())}", tlist])
+                mins = "venue" if sid == c.venue_school_id else f"{_f(longest[sid])} min"
+                mem.append([sname(sid), mins, f"{sum(int(r.n) for r in schools_of[sid])}", tlist])
             out.append(
                 f"<div class='cluster'><h3>Cluster {esc(c.cluster_id)}: {esc(type_label(c.gender_group, c.level_group))}</h3>"
                 f"<div>Venue: <b>{sname(c.venue_school_id)}</b>. {esc(c.n_teachers)} teachers from {esc(c.n_schools)} school(s); "

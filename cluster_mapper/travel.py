@@ -90,6 +90,49 @@ class TravelTimes:
             self._lookup_cache = cache
         return cache[1].get((str(from_id), str(to_id)), math.inf)
 
+    def _pair_index(self) -> tuple[pd.Index, sp.csr_matrix, np.ndarray]:
+        """School ids, a sparse matrix of pair positions + 1 (0: no pair) and the minutes, built once.
+
+        Repeated ``(from, to)`` pairs keep the last, as :meth:`lookup` does.
+        """
+        cache = getattr(self, "_index_cache", None)
+        if cache is not None and cache[0] is self.pairs and cache[1] == len(self.pairs):
+            return cache[2]
+        f = self.pairs["from_school_id"].astype(str).to_numpy()
+        t = self.pairs["to_school_id"].astype(str).to_numpy()
+        ids = pd.Index(pd.unique(np.concatenate([f, t])))
+        fi, ti = ids.get_indexer(f), ids.get_indexer(t)
+        key = pd.Series(fi.astype(np.int64) * max(1, len(ids)) + ti)
+        last = np.flatnonzero(~key.duplicated(keep="last").to_numpy())
+        matrix = sp.csr_matrix((last + 1, (fi[last], ti[last])), shape=(len(ids), len(ids)), dtype=np.int64)
+        built = (ids, matrix, self.pairs["minutes"].to_numpy(dtype=float))
+        self._index_cache = (self.pairs, len(self.pairs), built)
+        return built
+
+    def minutes_block(self, from_ids, to_ids) -> np.ndarray:
+        """Minutes from each of ``from_ids`` (rows) to each of ``to_ids`` (columns), as :meth:`minutes` gives them.
+
+        Parameters
+        ----------
+        from_ids, to_ids : sequence of str
+            School ids (repeats allowed).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(from_ids), len(to_ids))`` travel minutes; ``inf`` where
+            unreachable or beyond the cutoff.
+        """
+        ids, matrix, minutes = self._pair_index()
+        fi = ids.get_indexer(pd.Index(np.asarray(from_ids, dtype=object).astype(str)))
+        ti = ids.get_indexer(pd.Index(np.asarray(to_ids, dtype=object).astype(str)))
+        out = np.full((len(fi), len(ti)), math.inf)
+        rows, cols = np.flatnonzero(fi >= 0), np.flatnonzero(ti >= 0)
+        if len(rows) and len(cols):
+            pos = matrix[fi[rows]][:, ti[cols]].toarray()
+            out[np.ix_(rows, cols)] = np.where(pos > 0, minutes[np.maximum(pos - 1, 0)], math.inf)
+        return out
+
 
 # --------------------------------------------------------------------------- network
 

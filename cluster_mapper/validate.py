@@ -231,6 +231,11 @@ class _TravelCheck:
             # teachers walk straight between the school and the road, at the flat walking speed
             self.access = dict(zip(self.schools.index, metres / 1000.0 / policy.travel.walking_speed_kmh * 60.0))
             self.R = self.H.reverse(copy=False)
+            # each venue's search stops at twice the longest limit (a search of the whole network per venue
+            # is slow and its distances fill memory on large networks); a member farther away gets an exact
+            # search of its own, so every time is the true shortest path
+            limits = [policy.default.max_travel_minutes, *(d.max_travel_minutes for d in policy.districts.values())]
+            self.radius = None if any(lim is None for lim in limits) else 2.0 * max(lim for lim in limits if lim is not None)
         elif self.source == "matrix":
             m = read_csv_rows(spec["matrix_path"])  # the user's file, as exported (separators, decimal commas)
             self.matrix = {(a, b): float(str(t).replace(",", ".")) for a, b, t in zip(m["from_school_id"], m["to_school_id"], m["minutes"])}
@@ -246,8 +251,14 @@ class _TravelCheck:
             return self.overrides[(member, venue)]
         if self.source == "network":
             if venue not in self._cache:
-                self._cache[venue] = nx.single_source_dijkstra_path_length(self.R, self.node[venue], weight="w") if self.node[venue] in self.R else {}
+                source = self.node[venue]
+                self._cache[venue] = nx.single_source_dijkstra_path_length(self.R, source, cutoff=self.radius, weight="w") if source in self.R else {}
             road = float(self._cache[venue].get(self.node[member], math.inf))
+            if not math.isfinite(road) and self.radius is not None and self.node[venue] in self.R and self.node[member] in self.R:
+                try:  # beyond the venue's search: the exact time, searched to this member alone
+                    road = float(nx.dijkstra_path_length(self.R, self.node[venue], self.node[member], weight="w"))
+                except nx.NetworkXNoPath:
+                    road = math.inf
             return road + self.access[member] + self.access[venue]
         if self.source == "matrix":
             return self.matrix.get((member, venue), math.inf)

@@ -171,3 +171,36 @@ def test_plans_on_a_real_osm_network_validate(tmp_path, mode):
     assert result.units["travel_minutes"].max() > 0.5, "some members travel, so the check is not trivial"
     rep = validate_plan(tmp_path / "plan")
     assert rep.ok, rep.violations
+
+
+def test_venue_searches_stop_at_a_radius_but_times_stay_exact():
+    """Each venue's search stops at twice the longest limit; members beyond it get an exact search of their own."""
+    import math
+
+    import geopandas as gpd
+    import numpy as np
+
+    from cluster_mapper.network import load_network
+    from cluster_mapper.policy import TravelPolicy, policy_from_dict
+    from cluster_mapper.validate import _TravelCheck
+
+    osm = Path(__file__).parent / "data" / "osm" / "overpass-response-7.json.gz"
+    G = load_network(osm, TravelPolicy(travel_mode="walk"))
+    rng = np.random.default_rng(5)
+    nodes = [list(G.nodes)[i] for i in rng.choice(G.number_of_nodes(), 12, replace=False)]
+    schools = gpd.GeoDataFrame(
+        {"school_id": [f"S{k}" for k in range(len(nodes))]},
+        geometry=gpd.points_from_xy([G.nodes[n]["x"] for n in nodes], [G.nodes[n]["y"] for n in nodes]),
+        crs="EPSG:4326",
+    )
+    summary = {"travel": {"source": "network", "network_path": str(osm)}}
+    near = _TravelCheck(summary, schools, policy_from_dict({"max_travel_minutes": 2}))
+    assert near.radius == 4.0
+    full = _TravelCheck(summary, schools, policy_from_dict({"max_travel_minutes": 2}))
+    full.radius = None  # the whole network from every venue
+    ids = list(schools["school_id"])
+    a = np.array([[near.minutes(m, v) for v in ids] for m in ids])
+    b = np.array([[full.minutes(m, v) for v in ids] for m in ids])
+    assert np.array_equal(a, b)
+    assert np.isfinite(a).any() and (a[np.isfinite(a)] > 4.0).any(), "some members lie beyond the venues' searches"
+    assert not any(math.isnan(x) for x in a.ravel())

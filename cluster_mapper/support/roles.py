@@ -270,9 +270,14 @@ def subject_leaders(assignments: pd.DataFrame, subjects: tuple[str, ...] = ()) -
         return {}
     subjects = tuple(subjects) or CORE_SUBJECTS
     a = assignments[(assignments["status"] == "placed") & (assignments["role"] != "head_teacher")]
-    out: dict[str, dict[str, list[str]]] = {}
-    for cid, g in a.groupby("cluster_id", sort=False):
-        out[cid] = {s: sorted(g.loc[g["subject"].str.lower() == s, "teacher_id"].astype(str)) for s in subjects}
+    out: dict[str, dict[str, list[str]]] = {cid: {s: [] for s in subjects} for cid in pd.unique(a["cluster_id"])}
+    lower = a["subject"].str.lower()
+    hit = lower.isin(subjects).to_numpy()
+    for cid, s, tid in zip(a["cluster_id"].to_numpy()[hit], lower.to_numpy()[hit], a["teacher_id"].astype(str).to_numpy()[hit], strict=True):
+        out[cid][s].append(tid)
+    for by_subject in out.values():
+        for ids in by_subject.values():
+            ids.sort()
     return out
 
 

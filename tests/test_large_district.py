@@ -1,0 +1,99 @@
+"""The paths a very large district takes (benchmarks/bench_district_large.py measures their speed).
+
+- A large group's small parts are solved without the large-neighbourhood
+  search (``planner.LARGE_GROUP_BUDGET``): on a generated district small
+  enough to solve both ways, the plan has the same optimum, a valid bound,
+  and the written plan passes the validator.
+- ``TravelTimes.minutes_block`` gives what ``TravelTimes.minutes`` gives,
+  pair by pair.
+- The solve loop finds each placed unit's pair by a sorted key
+  (``planner._chosen_pairs``), the last of repeated pairs as a dict would.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cluster_mapper.planner as planner
+from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
+from cluster_mapper.model import ClusterProblem
+from cluster_mapper.travel import TravelTimes
+
+from .conftest import write_district
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("large_district")
+    schools, teachers, _ = write_district(tmp, 120, 11)
+    return tmp, Scenario(schools=schools, teachers=teachers, travel=TravelSource(straight_line=True), cache_dir=False)
+
+
+def test_large_group_budget_same_optimum(district, monkeypatch):
+    tmp, scenario = district
+    default = plan(scenario)
+    assert default.status == "optimal"
+    # every group counts as large and every part as small: the parts are solved without the search
+    monkeypatch.setattr(planner, "LARGE_GROUP_UNITS", 1)
+    monkeypatch.setattr(planner, "SMALL_PART_UNITS", 10**9)
+    used = []
+    real = planner.ClusterModel
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def __init__(self, problem, backend=planner.DEFAULT_BACKEND, budget=None):
+            used.append(budget)
+            super().__init__(problem, backend=backend, budget=budget)
+
+    monkeypatch.setattr(planner, "ClusterModel", Spy)
+    fast = plan(scenario)
+    assert used and all(b is planner.LARGE_GROUP_BUDGET for b in used)
+    assert fast.status == "optimal"
+    assert fast.objective == pytest.approx(default.objective, rel=1e-9, abs=1e-6)
+    assert fast.lower_bound <= fast.objective + 1e-6
+    assert fast.lower_bound == pytest.approx(default.lower_bound, rel=1e-9, abs=1e-6)
+    assert fast.teachers_placed == default.teachers_placed
+    out = write_plan(fast, tmp / "plan_fast", review=False)
+    assert validate_plan(out).violations == []
+
+
+def test_minutes_block_matches_minutes():
+    rng = np.random.default_rng(3)
+    ids = [f"S{i:02d}" for i in range(12)]
+    f = rng.choice(ids, 60)
+    t = rng.choice(ids, 60)
+    pairs = pd.DataFrame({"from_school_id": f, "to_school_id": t, "minutes": rng.uniform(0, 90, 60).round(3)})
+    tt = TravelTimes(pairs, "matrix")  # repeated pairs included: the last one counts, as in minutes()
+    rows = [*ids, "nowhere", ids[0]]
+    cols = [ids[3], "nowhere", *ids]
+    block = tt.minutes_block(rows, cols)
+    expect = np.array([[tt.minutes(a, b) for b in cols] for a in rows])
+    assert block.shape == (len(rows), len(cols))
+    assert np.array_equal(block, expect)
+    assert math.isinf(block[len(ids), 0])
+
+
+def test_chosen_pairs_last_of_repeats():
+    problem = ClusterProblem(
+        n_teachers=np.array([3, 4, 5]),
+        pair_member=np.array([0, 1, 1, 2, 1, 0]),
+        pair_venue=np.array([0, 0, 0, 2, 2, 2]),
+        pair_minutes=np.array([0.0, 5.0, 6.0, 0.0, 7.0, 9.0]),
+    )
+    used = planner._chosen_pairs(problem, np.array([0, 0, -1]))
+    assert used.tolist() == [0, 2]
+    assert planner._chosen_pairs(problem, np.array([-1, -1, -1])).tolist() == []
+    with pytest.raises(KeyError):
+        planner._chosen_pairs(problem, np.array([1, -1, -1]))
+
+
+def test_reachable_limits():
+    minutes = np.array([[10.0, np.inf, 5.0], [20.0, 30.0, np.inf], [15.0, 40.0, 50.0]])
+    teachers = np.array([2, 3, 4])
+    # nearest first: column 0 reaches 2 at 10, 6 at 15; column 1: 3 at 30, 7 at 40; column 2: 2 at 5, 6 at 50
+    assert planner._reachable(minutes, teachers, 5).tolist() == [15.0, 40.0, 50.0]
+    assert planner._reachable(minutes, teachers, 10).tolist() == [math.inf] * 3
+    assert planner._reachable(np.zeros((0, 2)), np.zeros(0, dtype=int), 1).tolist() == [math.inf, math.inf]
