@@ -140,6 +140,38 @@ def _with_pairs(problem: ClusterProblem, member, venue, minutes) -> ClusterProbl
     )
 
 
+@dataclass
+class SparseLP:
+    """The sparse LP bound and what the plan and the knapsack bound reuse from it.
+
+    Attributes
+    ----------
+    bound : float
+        The best valid bound (objective's unit), ``-inf`` when none.
+    x_open : numpy.ndarray
+        Per unit, the LP value of its self pair (its venue open).
+    n_pairs, rounds : int
+        Candidate pairs at the end and rounds of growth done.
+    prices : numpy.ndarray or None
+        Per unit, the dual of its assignment row in the last LP (objective's
+        unit): a start for :func:`knapsack_bound`.
+    member, venue, minutes : numpy.ndarray
+        The final candidate pairs.
+    x : numpy.ndarray or None
+        The last LP's value of each candidate pair.
+    """
+
+    bound: float
+    x_open: np.ndarray
+    n_pairs: int
+    rounds: int
+    prices: np.ndarray | None
+    member: np.ndarray
+    venue: np.ndarray
+    minutes: np.ndarray
+    x: np.ndarray | None
+
+
 def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: float, k: int = START_NEIGHBOURS):
     """The LP bound over growing sparse candidates, valid for the complete problem.
 
@@ -153,11 +185,20 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
         The best valid bound, the LP's value of each unit's venue (its self
         pair), the candidate pairs at the end and the rounds done.
     """
+    r = sparse_lp(problem, cands, deadline, k)
+    return r.bound, r.x_open, r.n_pairs, r.rounds
+
+
+def sparse_lp(problem: ClusterProblem, cands: PointCandidates, deadline: float, k: int = START_NEIGHBOURS) -> SparseLP:
+    """:func:`sparse_bound` with the LP's prices, final pairs and values (see :class:`SparseLP`)."""
     member, venue, minutes, outside_min = cands.nearest(k)
     teachers = problem.n_teachers
     outside = _cost(problem, np.arange(problem.n_units), outside_min)
     best = -math.inf
     x_open = np.zeros(problem.n_units)
+    prices = None
+    x_pairs = None
+    F = None
     rounds = 0
     for rounds in range(1, MAX_GROWTH_ROUNDS + 1):  # noqa: B007 - reported
         F = Formulation(_with_pairs(problem, member, venue, minutes))
@@ -181,6 +222,10 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
         best = max(best, L2)
         x_open = np.zeros(problem.n_units)
         x_open[F.venues] = x[F.self_col[F.venues]]
+        units = F.layout["unit_rows"]
+        prices = np.zeros(problem.n_units)
+        prices[units] = lp.duals[0][: len(units)]
+        x_pairs = (F.member.copy(), F.venue.copy(), x.copy())
         grow = np.flatnonzero(rc_out < -1e-7 * max(1.0, abs(L2)))
         log.info("sparse LP round %d: %d pairs, bound %.4f, %d units may gain from more pairs", rounds, F.P, L2, len(grow))
         if len(grow) == 0 or time.perf_counter() > deadline:
@@ -194,7 +239,235 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
         _, first = np.unique(key, return_index=True)
         member, venue, minutes = member[first], venue[first], minutes[first]
         outside[grow] = np.maximum(outside[grow], limit_cost)  # every pair cheaper than this is now in
-    return best, x_open, len(member), rounds
+    x_full = None
+    if x_pairs is not None:  # the LP's values on the final pairs (pairs added after the last LP: 0)
+        key = member * problem.n_units + venue
+        order = np.argsort(key)
+        pos = np.searchsorted(key[order], x_pairs[0] * problem.n_units + x_pairs[1])
+        x_full = np.zeros(len(member))
+        x_full[order[pos]] = x_pairs[2]
+    return SparseLP(best, x_open, len(member), rounds, prices, member, venue, minutes, x_full)
+
+
+#: Most subgradient steps of the knapsack bound.
+KNAPSACK_MAX_STEPS = 3000
+#: Steps without a better bound before the subgradient step size is halved.
+KNAPSACK_PATIENCE = 30
+
+
+class _Items:
+    """Every pair (unit ``i``, venue ``j``) that costs less than ``reach[i]`` (objective's unit), grown on demand."""
+
+    def __init__(self, problem: ClusterProblem, cands: PointCandidates, venue_ok: np.ndarray):
+        self.problem = problem
+        self.cands = cands
+        self.venue_ok = venue_ok
+        n = problem.n_units
+        self.reach = np.zeros(n)
+        self.member = np.zeros(0, dtype=np.int64)
+        self.venue = np.zeros(0, dtype=np.int64)
+        self.cost = np.zeros(0)
+
+    def cover(self, need: np.ndarray) -> None:
+        """Make sure every pair of unit ``i`` cheaper than ``need[i]`` is in (asks for a quarter more)."""
+        short = np.flatnonzero(need > self.reach)
+        if len(short) == 0:
+            return
+        p = self.problem
+        want = 1.25 * need[short] + 1e-9
+        d = p.n_teachers
+        per = want if p.objective == "school_trips" else want / np.maximum(d[short], 1)
+        m, v, t = self.cands.cheaper_than(short, per)
+        m, v = np.asarray(m, dtype=np.int64), np.asarray(v, dtype=np.int64)
+        c = _cost(p, m, np.asarray(t, dtype=float))
+        ok = (m != v) & self.venue_ok[v] & (d[m] + d[v] <= p.max_teachers)
+        # pairs already in for these units are dropped and the units' pairs taken again (the answer covers them)
+        keep = ~np.isin(self.member, short)
+        self.member = np.concatenate([self.member[keep], m[ok]])
+        self.venue = np.concatenate([self.venue[keep], v[ok]])
+        self.cost = np.concatenate([self.cost[keep], c[ok]])
+        self.reach[short] = want
+
+
+def _knapsacks(
+    venue: np.ndarray, weight: np.ndarray, profit: np.ndarray, capacity: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """0-1 knapsacks, one per venue, solved together by dynamic programming over integer weights.
+
+    Parameters
+    ----------
+    venue, weight, profit : numpy.ndarray
+        The items (positive profit, integer weight >= 0) and the venue whose knapsack each is in.
+    capacity : numpy.ndarray of int
+        Per venue (length ``n``), the knapsack's capacity.
+
+    Returns
+    -------
+    (value, taken)
+        Per venue the best total profit, and per item whether it is taken.
+    """
+    value = np.zeros(n)
+    taken = np.zeros(len(venue), dtype=bool)
+    if len(venue) == 0:
+        return value, taken
+    order = np.lexsort((np.arange(len(venue)), venue))
+    vs = venue[order]
+    rows_v, start, count = np.unique(vs, return_index=True, return_counts=True)
+    by_count = np.argsort(-count, kind="stable")  # rows with most items first: rows still active form a prefix
+    rows_v, start, count = rows_v[by_count], start[by_count], count[by_count]
+    R, T = len(rows_v), int(count.max())
+    Q = int(capacity[rows_v].max())
+    item = np.full((R, T), -1, dtype=np.int64)
+    slot = np.arange(T)
+    have = slot[None, :] < count[:, None]
+    item[have] = order[(start[:, None] + slot[None, :])[have]]
+    active = (count[None, :] > slot[:, None]).sum(axis=1)  # per slot t, the rows with more than t items (a prefix)
+    C = np.arange(Q + 1)
+    dp = np.zeros((R, Q + 1))
+    keep = []
+    for t in range(T):
+        r = int(active[t])
+        it = item[:r, t]
+        w = weight[it]
+        src = C[None, :] - w[:, None]
+        cand = np.where(src >= 0, np.take_along_axis(dp[:r], np.maximum(src, 0), axis=1) + profit[it][:, None], -np.inf)
+        take = cand > dp[:r]
+        dp[:r] = np.where(take, cand, dp[:r])
+        keep.append(take)
+    cap = np.minimum(capacity[rows_v], Q)
+    value[rows_v] = dp[np.arange(R), cap]
+    c = cap.copy()
+    for t in range(T - 1, -1, -1):
+        r = int(active[t])
+        tk = keep[t][np.arange(r), c[:r]]
+        it = item[:r, t]
+        taken[it[tk]] = True
+        c[:r] -= np.where(tk, weight[it], 0)
+    return value, taken
+
+
+@dataclass
+class KnapsackBound:
+    """Result of :func:`knapsack_bound`.
+
+    Attributes
+    ----------
+    bound : float
+        The best Lagrangian bound found, objective's unit (``-inf``: none).
+    prices : numpy.ndarray
+        The multipliers (per unit, objective's unit) that gave it.
+    open_order : numpy.ndarray
+        Venues ordered by their Lagrangian value at those prices, best first:
+        the first ``n_clusters`` are the relaxation's venues.
+    steps : int
+        Subgradient steps done.
+    """
+
+    bound: float
+    prices: np.ndarray
+    open_order: np.ndarray
+    steps: int
+
+
+def knapsack_bound(
+    problem: ClusterProblem, cands: PointCandidates, deadline: float, prices: np.ndarray | None = None, target: float | None = None
+) -> KnapsackBound:
+    """Lagrangian bound with the assignment rows dualised and each venue's capacity kept as a 0-1 knapsack.
+
+    For prices ``lam`` (one per unit), every plan costs at least::
+
+        L(lam) = sum_i lam[i] + (sum of the n_clusters least  -lam[j] - K_j(lam))
+
+    where ``K_j`` is the best total of ``lam[i] - c[i, j]`` over units ``i``
+    that fit with ``j``'s own teachers in one cluster (a 0-1 knapsack of
+    capacity ``max_teachers - teachers[j]``). Only pairs with
+    ``c[i, j] < lam[i]`` can be taken, and they are all fetched with
+    ``cands.cheaper_than`` (as in :func:`sparse_bound`), so ``L`` holds for
+    the complete problem, not only for candidate pairs. The rows on the
+    least teachers, the most schools and the edits are dropped (a relaxation).
+    The knapsacks are integral where the LP's are fractional, so from the
+    LP's prices (``prices``) this is at least the LP bound, and subgradient
+    steps (Polyak's rule towards ``target``, e.g. the best plan's cost)
+    raise it further.
+
+    Parameters
+    ----------
+    problem : ClusterProblem
+        Its pairs are ignored. Teachers must be integers (knapsack weights).
+    cands : PointCandidates
+        Any candidate source with ``hosts`` and ``cheaper_than``.
+    deadline : float
+        ``time.perf_counter()`` at which to stop.
+    prices : numpy.ndarray, optional
+        Starting multipliers per unit (objective's unit), e.g. the LP's
+        assignment duals; default 0.
+    target : float, optional
+        A value above the optimum (a plan's cost) for the step size; default
+        5 % above the bound.
+
+    Returns
+    -------
+    KnapsackBound
+    """
+    p = problem
+    n = p.n_units
+    d = np.asarray(p.n_teachers).astype(np.int64)
+    Q = int(p.max_teachers)
+    hosts = np.asarray(cands.hosts, dtype=np.int64)
+    hosts = hosts[d[hosts] <= Q]
+    empty = KnapsackBound(-math.inf, np.zeros(n), hosts, 0)
+    if p.move_weight or len(hosts) == 0 or (p.n_clusters is not None and len(hosts) < p.n_clusters):
+        return empty
+    need = d > 0  # every unit with teachers is placed (as in sparse_bound)
+    if np.any(need & (d > Q)):
+        return empty
+    venue_ok = np.zeros(n, dtype=bool)
+    venue_ok[hosts] = True
+    items = _Items(p, cands, venue_ok)
+    lam = np.zeros(n) if prices is None else np.asarray(prices, dtype=float).copy()
+    lam = np.where(need, lam, np.minimum(lam, 0.0))
+    capacity = np.zeros(n, dtype=np.int64)
+    capacity[hosts] = Q - d[hosts]
+    best, best_lam, best_order = -math.inf, lam.copy(), hosts
+    mu, stall, step = 1.0, 0, 0
+    for step in range(1, KNAPSACK_MAX_STEPS + 1):  # noqa: B007 - reported
+        items.cover(np.maximum(lam, 0.0))
+        profit = lam[items.member] - items.cost
+        pos = profit > 0
+        iv, im = items.venue[pos], items.member[pos]
+        value, taken = _knapsacks(iv, d[im], profit[pos], capacity, n)
+        val = -lam[hosts] - value[hosts]
+        order = np.argsort(val, kind="stable")
+        if p.n_clusters is not None:
+            chosen = order[: p.n_clusters]
+        else:
+            chosen = order[val[order] < 0]
+        L = float(lam.sum() + val[chosen].sum())
+        if best == -math.inf or L > best + 1e-9 * max(1.0, abs(best)):
+            best, best_lam, best_order, stall = L, lam.copy(), hosts[order], 0
+        else:
+            stall += 1
+            if stall >= KNAPSACK_PATIENCE:
+                mu, stall = mu / 2, 0
+        goal = target if target is not None and target > best else best * 1.05 + 1.0
+        # subgradient: 1 - times each unit is served (its own venue, or an item taken by an open venue)
+        is_open = np.zeros(n, dtype=bool)
+        is_open[hosts[chosen]] = True
+        served = np.zeros(n)
+        served[hosts[chosen]] += 1
+        t_open = taken & is_open[iv]
+        np.add.at(served, im[t_open], 1)
+        g = 1.0 - served
+        g = np.where(need | (g < 0) | (lam < 0), g, 0.0)  # prices of units that need not be placed stay <= 0
+        gg = float(g @ g)
+        if gg == 0:  # the relaxation's plan is feasible: the bound is its cost
+            break
+        lam = lam + mu * (goal - L) / gg * g
+        lam = np.where(need, lam, np.minimum(lam, 0.0))
+        if mu < 1e-4 or time.perf_counter() > deadline or (target is not None and best >= target - 1e-9 * max(1.0, target)):
+            break
+    log.info("knapsack bound %.4f after %d steps (step size %.2g)", best, step, mu)
+    return KnapsackBound(best, best_lam, best_order, step)
 
 
 def _radius_for_minutes(cands: PointCandidates, units: np.ndarray, minutes: np.ndarray) -> np.ndarray:
@@ -338,6 +611,7 @@ def solve_large(
     backend: str = DEFAULT_BACKEND,
     block_units: int = BLOCK_UNITS,
     bound_share: float = 0.1,
+    knapsack_share: float = 0.1,
     workers: int = 1,
 ) -> ClusterSolution:
     """Solve a large problem on sparse candidates: a valid bound, a plan by blocks, improved by regrouping.
@@ -353,7 +627,9 @@ def solve_large(
     block_units : int
         Units per block of the first plan (and about per regrouped part).
     bound_share : float
-        Share of the time for the bound (candidate growth).
+        Share of the time for the LP bound (candidate growth).
+    knapsack_share : float
+        Most share of the time for the knapsack bound (:func:`knapsack_bound`).
     workers : int
         Processes solving blocks at the same time (blocks are independent).
 
@@ -367,8 +643,9 @@ def solve_large(
     t0 = time.perf_counter()
     end = t0 + 0.97 * time_limit_seconds
     n = problem.n_units
-    bound, x_open, n_pairs, rounds = sparse_bound(problem, cands, t0 + bound_share * time_limit_seconds)
-    notes = [f"sparse candidates: {n_pairs:,} pairs after {rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
+    lp = sparse_lp(problem, cands, t0 + bound_share * time_limit_seconds)
+    bound, x_open = lp.bound, lp.x_open
+    notes = [f"sparse candidates: {lp.n_pairs:,} pairs after {lp.rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
     log.info("bound %.4f in %.1f s", bound, time.perf_counter() - t0)
     # first plan: blocks
     blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
@@ -386,6 +663,10 @@ def solve_large(
         venue_of[b] = got[0]
     cost = plan_cost(problem, cands, venue_of)
     log.info("first plan %.4f in %.1f s (%d blocks)", cost, time.perf_counter() - t0, len(blocks))
+    # a stronger bound: the capacities kept as knapsacks, from the LP's prices towards the plan's cost
+    kb = knapsack_bound(problem, cands, time.perf_counter() + knapsack_share * time_limit_seconds, lp.prices, cost if np.all(venue_of >= 0) else None)
+    notes.append(f"LP bound {bound:,.2f}; knapsack Lagrangian bound {kb.bound:,.2f} after {kb.steps} subgradient steps")
+    bound = max(bound, kb.bound)
     # improvement: regroup neighbouring clusters along other directions
     angles = [math.pi / 4, math.pi / 8, 3 * math.pi / 8, math.pi / 6, math.pi / 3, 0.1, math.pi / 2 - 0.1]
     rnd = 0
