@@ -289,9 +289,7 @@ class _Items:
         self.reach[short] = want
 
 
-def _knapsacks(
-    venue: np.ndarray, weight: np.ndarray, profit: np.ndarray, capacity: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _knapsacks(venue: np.ndarray, weight: np.ndarray, profit: np.ndarray, capacity: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """0-1 knapsacks, one per venue, solved together by dynamic programming over integer weights.
 
     Parameters
@@ -578,6 +576,166 @@ def _solve_part(
         return None
     venue_of = F.venue_of(r.chosen)
     return np.where(venue_of >= 0, units[np.maximum(venue_of, 0)], -1), r.value
+
+
+def _solve_small(
+    problem: ClusterProblem, cands: PointCandidates, units: np.ndarray, n_clusters: int, seconds: float, hint: np.ndarray | None = None
+) -> tuple[np.ndarray, float] | None:
+    """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
+
+    ``hint`` (global venue of each of ``units``) is a plan to start from; the
+    result is None unless HiGHS finds a plan at least as good within
+    ``seconds``.
+
+    Returns
+    -------
+    (venue of each unit as a global index, cost) or None
+    """
+    import highspy
+    import scipy.sparse as sp
+
+    from .bound import new_highs
+
+    m, v, t = cands.all_pairs(units)
+    sub = replace(problem, n_teachers=problem.n_teachers[units], pair_member=m, pair_venue=v, pair_minutes=t, n_clusters=n_clusters, side_rows=[])
+    F = Formulation(sub)
+    main = F.main_rows(all_placed=True, min_placed=None)
+    cols = np.arange(F.P)
+    M, lo, hi = F.sub_rows(main, cols)
+    Mc = sp.csc_matrix(M)
+    h = new_highs()
+    h.setOptionValue("time_limit", max(0.05, float(seconds)))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = F.P, M.shape[0]
+    lp.col_cost_ = F.cost
+    lp.col_lower_ = np.zeros(F.P)
+    lp.col_upper_ = np.ones(F.P)
+    lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = Mc.indptr
+    lp.a_matrix_.index_ = Mc.indices
+    lp.a_matrix_.value_ = Mc.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * F.P
+    h.passModel(lp)
+    pos = np.full(len(cands.xy), -1, dtype=np.int64)
+    pos[units] = np.arange(len(units))
+    hint_cols = None if hint is None else F.columns_of(pos[hint])
+    if hint_cols is not None:
+        start = highspy.HighsSolution()
+        x0 = np.zeros(F.P)
+        x0[hint_cols] = 1.0
+        start.col_value = list(x0)
+        start.value_valid = True
+        h.setSolution(start)
+    h.run()
+    if int(h.getInfo().primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
+        return None
+    x = np.asarray(h.getSolution().col_value)
+    chosen = np.flatnonzero(x > 0.5)
+    if not F.is_feasible(main, chosen):
+        return None
+    venue_of = F.venue_of(chosen)
+    if np.any(venue_of < 0):
+        return None
+    return units[venue_of], float(F.cost[chosen].sum())
+
+
+def _small_star(job: tuple):
+    return _solve_small(*job)
+
+
+def improve_locally(
+    problem: ClusterProblem,
+    cands: PointCandidates,
+    venue_of: np.ndarray,
+    deadline: float,
+    group: int = 8,
+    workers: int = 1,
+    seed: int = 0,
+) -> tuple[np.ndarray, float, int]:
+    """Re-plan small groups of neighbouring clusters exactly, keeping each better plan (IRM-style).
+
+    Each round covers the clusters with disjoint groups of ``group``
+    neighbouring venues (a new random cover each round); each group's units
+    are planned again with as many clusters, on all their pairs, from the
+    current plan. A round without a gain makes the groups larger (by a
+    quarter, up to four times ``group``).
+
+    Parameters
+    ----------
+    problem : ClusterProblem
+        Must have ``n_clusters`` set.
+    cands : PointCandidates
+        Positions (for neighbours) and ``all_pairs``.
+    venue_of : numpy.ndarray
+        A plan placing every unit (global venue per unit); not changed.
+    deadline : float
+        ``time.perf_counter()`` at which to stop.
+    group : int
+        Venues per group at first.
+    workers : int
+        Processes solving groups at the same time.
+    seed : int
+        Seed of the random covers (the result depends on it and on the time).
+
+    Returns
+    -------
+    (venue_of, cost, rounds)
+        The improved plan, its cost (objective's unit) and the rounds done.
+    """
+    rng = np.random.default_rng(seed)
+    venue_of = np.asarray(venue_of, dtype=np.int64).copy()
+    cost = plan_cost(problem, cands, venue_of)
+    size = float(group)
+    rounds = 0
+    pool = None
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        while time.perf_counter() < deadline - 1.0:
+            rounds += 1
+            venues = np.unique(venue_of)
+            g = max(2, min(int(size), len(venues)))
+            tree = cKDTree(cands.xy[venues])
+            used = np.zeros(len(venues), dtype=bool)
+            groups = []
+            for s0 in rng.permutation(len(venues)):
+                if used[s0]:
+                    continue
+                kq = min(len(venues), 4 * g)
+                _, near = tree.query(cands.xy[venues[s0]], k=kq)
+                near = np.atleast_1d(near)
+                near = near[~used[near]][:g]
+                used[near] = True
+                groups.append(venues[near])
+            members = [np.flatnonzero(np.isin(venue_of, gv)) for gv in groups]
+            left = deadline - time.perf_counter()
+            seconds = max(0.2, min(5.0, left / 4))
+            jobs = [(problem, cands, u, len(gv), seconds, venue_of[u]) for gv, u in zip(groups, members, strict=True)]
+            gained = 0.0
+            results = pool.map(_small_star, jobs, chunksize=8) if pool is not None else map(_small_star, jobs)
+            for u, got in zip(members, results, strict=True):
+                if got is None:
+                    continue
+                old = plan_cost(problem, cands, np.where(np.isin(np.arange(len(venue_of)), u), venue_of, -1))
+                if got[1] < old - 1e-9 * max(1.0, old):
+                    venue_of[u] = got[0]
+                    gained += old - got[1]
+                if time.perf_counter() > deadline:
+                    break
+            cost = plan_cost(problem, cands, venue_of)
+            log.info("local round %d (groups of %d venues): %.4f (-%.4f)", rounds, g, cost, gained)
+            if gained <= 1e-9 * max(1.0, cost):
+                size = min(4.0 * group, size * 1.25)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    return venue_of, cost, rounds
 
 
 def plan_cost(problem: ClusterProblem, cands: PointCandidates, venue_of: np.ndarray) -> float:
