@@ -14,16 +14,25 @@ school-venue pairs: quadratic memory and time. Here nothing is quadratic:
 2. *Plans by blocks*. The units are split into compact blocks of about
    ``block_units`` (recursive coordinate bisection); each block gets as many
    clusters as its venues hold in the LP (rounded, at least what its
-   teachers need) and is solved by :class:`~.solve.ClusterModel` on all its
-   own pairs.
-3. *Improvement*. Groups of neighbouring clusters of the plan (split along
+   teachers need with room to spare) and is solved by a mixed-integer
+   solver on all its own pairs.
+3. *Knapsack bound* (:func:`knapsack_bound`). The LP bound is weak when
+   clusters hold a few units each (about 8 % below the plans of the
+   3,000-point benchmark): it fills capacities with fractions of units. The
+   Lagrangian relaxation of the assignment rows keeps each venue's capacity
+   as a 0-1 knapsack, starts from the LP's prices (so it is never below the
+   LP bound there) and raises them by subgradient steps. Its pairs are
+   fetched with ``cheaper_than`` as in step 1, so it too is valid for the
+   complete problem (about 2 % below the plans of the benchmark).
+4. *Improvement*. Groups of neighbouring clusters of the plan (split along
    other directions, so block borders move) are solved again with the same
-   number of clusters; a better plan replaces the old one, until the time
-   limit.
+   number of clusters, from the current plan; a better plan replaces the old
+   one. Then small groups of a few neighbouring clusters are planned again
+   exactly (:func:`improve_locally`), until the time limit.
 
-The result carries the plan's cost and the proven bound of step 1, so its
-gap is honest; the plan is not proven optimal (the status is ``time_limit``
-unless the gap closes).
+The result carries the plan's cost and the best proven bound (steps 1 and
+3), so its gap is honest; the plan is not proven optimal (the status is
+``time_limit`` unless the gap closes).
 """
 
 from __future__ import annotations
@@ -498,12 +507,16 @@ def _blocks(xy: np.ndarray, idx: np.ndarray, size: int, angle: float) -> list[np
     return out
 
 
-def _allocate(blocks: list[np.ndarray], x_open: np.ndarray, problem: ClusterProblem, can_host: np.ndarray) -> list[int | None]:
-    """Clusters per block: the LP's open venues there, rounded to sum to ``n_clusters``, each block feasible."""
+#: Most share of a block's capacity its first plan may fill (clusters nearly full make slow, costly blocks).
+BLOCK_FILL = 0.87
+
+
+def _allocate(blocks: list[np.ndarray], x_open: np.ndarray, problem: ClusterProblem, can_host: np.ndarray, fill: float = BLOCK_FILL) -> list[int | None]:
+    """Clusters per block: the LP's open venues there, rounded to sum to ``n_clusters``, each block at most ``fill`` full."""
     if problem.n_clusters is None:
         return [None] * len(blocks)
-    # at least what the block's teachers need, with 5 % room: bins are never filled exactly
-    need = np.array([math.ceil(problem.n_teachers[b].sum() / (0.95 * problem.max_teachers)) for b in blocks])
+    # at least what the block's teachers need with room to spare: bins are never filled exactly
+    need = np.array([math.ceil(problem.n_teachers[b].sum() / (fill * problem.max_teachers)) for b in blocks])
     cap = np.array([int(can_host[b].sum()) for b in blocks])
     want = np.array([x_open[b].sum() for b in blocks])
     p = np.maximum(np.floor(want).astype(int), need)
@@ -578,30 +591,18 @@ def _solve_part(
     return np.where(venue_of >= 0, units[np.maximum(venue_of, 0)], -1), r.value
 
 
-def _solve_small(
-    problem: ClusterProblem, cands: PointCandidates, units: np.ndarray, n_clusters: int, seconds: float, hint: np.ndarray | None = None
-) -> tuple[np.ndarray, float] | None:
-    """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
+def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | None = None, lower: np.ndarray | None = None) -> np.ndarray | None:
+    """Solve the model on all columns of ``F`` with HiGHS through highspy: the chosen columns, or None.
 
-    ``hint`` (global venue of each of ``units``) is a plan to start from; the
-    result is None unless HiGHS finds a plan at least as good within
-    ``seconds``.
-
-    Returns
-    -------
-    (venue of each unit as a global index, cost) or None
+    ``hint_cols`` is a plan to start from; ``lower`` (0 or 1 per column)
+    fixes columns to 1. The plan is checked against every row.
     """
     import highspy
     import scipy.sparse as sp
 
     from .bound import new_highs
 
-    m, v, t = cands.all_pairs(units)
-    sub = replace(problem, n_teachers=problem.n_teachers[units], pair_member=m, pair_venue=v, pair_minutes=t, n_clusters=n_clusters, side_rows=[])
-    F = Formulation(sub)
-    main = F.main_rows(all_placed=True, min_placed=None)
-    cols = np.arange(F.P)
-    M, lo, hi = F.sub_rows(main, cols)
+    M, lo, hi = F.sub_rows(main, np.arange(F.P))
     Mc = sp.csc_matrix(M)
     h = new_highs()
     h.setOptionValue("time_limit", max(0.05, float(seconds)))
@@ -610,7 +611,7 @@ def _solve_small(
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = F.P, M.shape[0]
     lp.col_cost_ = F.cost
-    lp.col_lower_ = np.zeros(F.P)
+    lp.col_lower_ = np.zeros(F.P) if lower is None else np.asarray(lower, dtype=float)
     lp.col_upper_ = np.ones(F.P)
     lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
     lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
@@ -620,9 +621,6 @@ def _solve_small(
     lp.a_matrix_.value_ = Mc.data
     lp.integrality_ = [highspy.HighsVarType.kInteger] * F.P
     h.passModel(lp)
-    pos = np.full(len(cands.xy), -1, dtype=np.int64)
-    pos[units] = np.arange(len(units))
-    hint_cols = None if hint is None else F.columns_of(pos[hint])
     if hint_cols is not None:
         start = highspy.HighsSolution()
         x0 = np.zeros(F.P)
@@ -631,11 +629,35 @@ def _solve_small(
         start.value_valid = True
         h.setSolution(start)
     h.run()
+    log.debug("highs mip: %d columns, %s", F.P, h.modelStatusToString(h.getModelStatus()))
     if int(h.getInfo().primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
         return None
-    x = np.asarray(h.getSolution().col_value)
-    chosen = np.flatnonzero(x > 0.5)
-    if not F.is_feasible(main, chosen):
+    chosen = np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
+    return chosen if F.is_feasible(main, chosen) else None
+
+
+def _solve_small(
+    problem: ClusterProblem, cands: PointCandidates, units: np.ndarray, n_clusters: int, seconds: float, hint: np.ndarray | None = None
+) -> tuple[np.ndarray, float] | None:
+    """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
+
+    ``hint`` (global venue of each of ``units``) is a plan to start from. The
+    side rows (edits) are not carried over.
+
+    Returns
+    -------
+    (venue of each unit as a global index, cost) or None
+        None when HiGHS finds no plan placing every unit within ``seconds``.
+    """
+    m, v, t = cands.all_pairs(units)
+    sub = replace(problem, n_teachers=problem.n_teachers[units], pair_member=m, pair_venue=v, pair_minutes=t, n_clusters=n_clusters, side_rows=[])
+    F = Formulation(sub)
+    main = F.main_rows(all_placed=True, min_placed=None)
+    pos = np.full(len(cands.xy), -1, dtype=np.int64)
+    pos[units] = np.arange(len(units))
+    hint_cols = None if hint is None else F.columns_of(pos[hint])
+    chosen = _highs_mip(F, main, seconds, hint_cols)
+    if chosen is None:
         return None
     venue_of = F.venue_of(chosen)
     if np.any(venue_of < 0):
@@ -655,6 +677,7 @@ def improve_locally(
     group: int = 8,
     workers: int = 1,
     seed: int = 0,
+    max_seconds: float = 1.0,
 ) -> tuple[np.ndarray, float, int]:
     """Re-plan small groups of neighbouring clusters exactly, keeping each better plan (IRM-style).
 
@@ -680,6 +703,9 @@ def improve_locally(
         Processes solving groups at the same time.
     seed : int
         Seed of the random covers (the result depends on it and on the time).
+    max_seconds : float
+        Time limit of one group's solve, seconds (its best plan is kept
+        when it stops there).
 
     Returns
     -------
@@ -715,7 +741,7 @@ def improve_locally(
                 groups.append(venues[near])
             members = [np.flatnonzero(np.isin(venue_of, gv)) for gv in groups]
             left = deadline - time.perf_counter()
-            seconds = max(0.2, min(5.0, left / 4))
+            seconds = max(0.2, min(max_seconds, left / 4))
             jobs = [(problem, cands, u, len(gv), seconds, venue_of[u]) for gv, u in zip(groups, members, strict=True)]
             gained = 0.0
             results = pool.map(_small_star, jobs, chunksize=8) if pool is not None else map(_small_star, jobs)
@@ -747,14 +773,15 @@ def plan_cost(problem: ClusterProblem, cands: PointCandidates, venue_of: np.ndar
     return float(_cost(problem, placed, minutes).sum())
 
 
-def _run_parts(jobs: list[tuple], workers: int) -> list:
-    """Run ``_solve_part`` jobs, in ``workers`` processes when more than one."""
+def _run_parts(jobs: list[tuple], workers: int, fn=None) -> list:
+    """Run ``fn`` (default ``_solve_part_star``) on jobs, in ``workers`` processes when more than one."""
+    fn = _solve_part_star if fn is None else fn
     if workers <= 1 or len(jobs) <= 1:
-        return [_solve_part(*j) for j in jobs]
+        return [fn(j) for j in jobs]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_solve_part_star, jobs))
+        return list(pool.map(fn, jobs))
 
 
 def _solve_part_star(job: tuple):
@@ -770,6 +797,9 @@ def solve_large(
     block_units: int = BLOCK_UNITS,
     bound_share: float = 0.1,
     knapsack_share: float = 0.1,
+    first_share: float = 0.4,
+    local_share: float = 0.1,
+    polish_share: float = 0.03,
     workers: int = 1,
 ) -> ClusterSolution:
     """Solve a large problem on sparse candidates: a valid bound, a plan by blocks, improved by regrouping.
@@ -788,6 +818,12 @@ def solve_large(
         Share of the time for the LP bound (candidate growth).
     knapsack_share : float
         Most share of the time for the knapsack bound (:func:`knapsack_bound`).
+    first_share : float
+        Share of the time by which the first plan (by blocks) should be done.
+    local_share : float
+        Share of the time for small exact re-plans (:func:`improve_locally`) after the regrouping.
+    polish_share : float
+        Share of the time kept at the end for the knapsack bound again.
     workers : int
         Processes solving blocks at the same time (blocks are independent).
 
@@ -809,7 +845,7 @@ def solve_large(
     blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
     alloc = _allocate(blocks, x_open, problem, cands.can_host)
     venue_of = np.full(n, -1, dtype=np.int64)
-    first_end = t0 + 0.45 * time_limit_seconds
+    first_end = t0 + first_share * time_limit_seconds
     part_seconds = max(2.0, workers * (first_end - time.perf_counter()) / max(1, len(blocks)))
     results = _run_parts([(problem, cands, b, pb, part_seconds, backend) for b, pb in zip(blocks, alloc, strict=True)], workers)
     for b, pb, got in zip(blocks, alloc, results, strict=True):
@@ -822,18 +858,18 @@ def solve_large(
     cost = plan_cost(problem, cands, venue_of)
     log.info("first plan %.4f in %.1f s (%d blocks)", cost, time.perf_counter() - t0, len(blocks))
     # a stronger bound: the capacities kept as knapsacks, from the LP's prices towards the plan's cost
-    kb = knapsack_bound(problem, cands, time.perf_counter() + knapsack_share * time_limit_seconds, lp.prices, cost if np.all(venue_of >= 0) else None)
-    notes.append(f"LP bound {bound:,.2f}; knapsack Lagrangian bound {kb.bound:,.2f} after {kb.steps} subgradient steps")
-    bound = max(bound, kb.bound)
+    all_placed = bool(np.all(venue_of >= 0))
+    kb = knapsack_bound(problem, cands, time.perf_counter() + knapsack_share * time_limit_seconds, lp.prices, cost if all_placed else None)
     # improvement: regroup neighbouring clusters along other directions
     angles = [math.pi / 4, math.pi / 8, 3 * math.pi / 8, math.pi / 6, math.pi / 3, 0.1, math.pi / 2 - 0.1]
     rnd = 0
-    while time.perf_counter() < end - 2.0 and problem.n_clusters is not None:
+    regroup_end = end - (local_share + polish_share) * time_limit_seconds
+    while time.perf_counter() < regroup_end - 2.0 and problem.n_clusters is not None:
         venues = np.unique(venue_of[venue_of >= 0])
         per_cluster = max(1.0, (venue_of >= 0).sum() / max(1, len(venues)))
         groups = _blocks(cands.xy, venues, max(2, int(block_units / per_cluster)), angles[rnd % len(angles)] + 0.05 * (rnd // len(angles)))
         rnd += 1
-        left = end - time.perf_counter()
+        left = regroup_end - time.perf_counter()
         seconds = min(part_seconds, max(1.0, workers * (left - 1.0) / max(1, len(groups))))
         members = [np.flatnonzero(np.isin(venue_of, g)) for g in groups]
         jobs = [(problem, cands, u, len(g), seconds, backend, venue_of[u]) for g, u in zip(groups, members, strict=True)]
@@ -845,6 +881,17 @@ def solve_large(
                 improved += old - got[1]
         cost = plan_cost(problem, cands, venue_of)
         log.info("regroup round %d: %.4f (-%.4f) at %.1f s", rnd, cost, improved, time.perf_counter() - t0)
+    all_placed = bool(np.all(venue_of >= 0))
+    # then small groups of neighbouring clusters planned again exactly
+    local_rounds = 0
+    if problem.n_clusters is not None and all_placed and local_share > 0:
+        venue_of, cost, local_rounds = improve_locally(problem, cands, venue_of, end - polish_share * time_limit_seconds, workers=workers)
+    # the knapsack bound again, from its best prices towards the final plan's cost
+    if math.isfinite(kb.bound) and all_placed and time.perf_counter() < end:
+        kb2 = knapsack_bound(problem, cands, end, kb.prices, cost)
+        kb = kb2 if kb2.bound > kb.bound else kb
+    notes.append(f"LP bound {bound:,.2f}; knapsack Lagrangian bound {kb.bound:,.2f}; {rnd} regroup round(s), {local_rounds} round(s) of small exact re-plans")
+    bound = max(bound, kb.bound)
     placed = int(problem.n_teachers[venue_of >= 0].sum())
     all_placed = bool(np.all(venue_of >= 0))
     if all_placed or problem.n_clusters is None:
