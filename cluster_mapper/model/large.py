@@ -545,6 +545,8 @@ def _allocate(blocks: list[np.ndarray], x_open: np.ndarray, problem: ClusterProb
 #: Mixed-integer backend of the blocks: SCIP returns its best plan when the time limit stops it
 #: (OR-Tools' HiGHS wrapper returns none), which a time-limited block needs.
 BLOCK_BACKEND = "SCIP"
+#: Most seconds for one group of a regrouping round (short rounds improve faster than long ones).
+REGROUP_SECONDS = 1.5
 #: Nearest venues per unit inside a block.
 BLOCK_NEIGHBOURS = 10
 
@@ -798,7 +800,7 @@ def solve_large(
     bound_share: float = 0.1,
     knapsack_share: float = 0.1,
     first_share: float = 0.4,
-    local_share: float = 0.1,
+    local_share: float = 0.05,
     polish_share: float = 0.03,
     workers: int = 1,
 ) -> ClusterSolution:
@@ -863,14 +865,15 @@ def solve_large(
     # improvement: regroup neighbouring clusters along other directions
     angles = [math.pi / 4, math.pi / 8, 3 * math.pi / 8, math.pi / 6, math.pi / 3, 0.1, math.pi / 2 - 0.1]
     rnd = 0
+    size, stalled = float(block_units), 0
     regroup_end = end - (local_share + polish_share) * time_limit_seconds
     while time.perf_counter() < regroup_end - 2.0 and problem.n_clusters is not None:
         venues = np.unique(venue_of[venue_of >= 0])
         per_cluster = max(1.0, (venue_of >= 0).sum() / max(1, len(venues)))
-        groups = _blocks(cands.xy, venues, max(2, int(block_units / per_cluster)), angles[rnd % len(angles)] + 0.05 * (rnd // len(angles)))
+        groups = _blocks(cands.xy, venues, max(2, int(size / per_cluster)), angles[rnd % len(angles)] + 0.05 * (rnd // len(angles)))
         rnd += 1
         left = regroup_end - time.perf_counter()
-        seconds = min(part_seconds, max(1.0, workers * (left - 1.0) / max(1, len(groups))))
+        seconds = min(part_seconds, REGROUP_SECONDS * size / block_units, max(0.5, workers * (left - 1.0) / max(1, len(groups))))
         members = [np.flatnonzero(np.isin(venue_of, g)) for g in groups]
         jobs = [(problem, cands, u, len(g), seconds, backend, venue_of[u]) for g, u in zip(groups, members, strict=True)]
         improved = 0.0
@@ -880,7 +883,11 @@ def solve_large(
                 venue_of[u] = got[0]
                 improved += old - got[1]
         cost = plan_cost(problem, cands, venue_of)
-        log.info("regroup round %d: %.4f (-%.4f) at %.1f s", rnd, cost, improved, time.perf_counter() - t0)
+        log.info("regroup round %d (%d units per group): %.4f (-%.4f) at %.1f s", rnd, size, cost, improved, time.perf_counter() - t0)
+        # two rounds without a gain (under 0.01 %): larger groups (moves the small ones cannot make)
+        stalled = stalled + 1 if improved <= 1e-4 * max(1.0, cost) else 0
+        if stalled >= 2:
+            size, stalled = min(4.0 * block_units, 1.5 * size), 0
     all_placed = bool(np.all(venue_of >= 0))
     # then small groups of neighbouring clusters planned again exactly
     local_rounds = 0
