@@ -800,8 +800,8 @@ def solve_large(
     bound_share: float = 0.1,
     knapsack_share: float = 0.1,
     first_share: float = 0.4,
-    local_share: float = 0.05,
-    polish_share: float = 0.03,
+    local_share: float = 0.03,
+    polish_share: float = 0.015,
     workers: int = 1,
 ) -> ClusterSolution:
     """Solve a large problem on sparse candidates: a valid bound, a plan by blocks, improved by regrouping.
