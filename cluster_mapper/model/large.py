@@ -593,11 +593,12 @@ def _solve_part(
     return np.where(venue_of >= 0, units[np.maximum(venue_of, 0)], -1), r.value
 
 
-def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | None = None, lower: np.ndarray | None = None) -> np.ndarray | None:
+def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | None = None) -> np.ndarray | None:
     """Solve the model on all columns of ``F`` with HiGHS through highspy: the chosen columns, or None.
 
-    ``hint_cols`` is a plan to start from; ``lower`` (0 or 1 per column)
-    fixes columns to 1. The plan is checked against every row.
+    ``hint_cols`` is a plan to start from; HiGHS keeps its best plan when
+    the time limit (``seconds``) stops it. The plan is checked against every
+    row.
     """
     import highspy
     import scipy.sparse as sp
@@ -613,7 +614,7 @@ def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | Non
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = F.P, M.shape[0]
     lp.col_cost_ = F.cost
-    lp.col_lower_ = np.zeros(F.P) if lower is None else np.asarray(lower, dtype=float)
+    lp.col_lower_ = np.zeros(F.P)
     lp.col_upper_ = np.ones(F.P)
     lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
     lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
@@ -909,4 +910,4 @@ def solve_large(
     return ClusterSolution(venue_of, cost, bound, placed, all_placed, status, time.perf_counter() - t0, backend, notes)
 
 
-__all__ = ["PointCandidates", "solve_large", "sparse_bound", "plan_cost"]
+__all__ = ["KnapsackBound", "PointCandidates", "SparseLP", "improve_locally", "knapsack_bound", "plan_cost", "solve_large", "sparse_bound", "sparse_lp"]
