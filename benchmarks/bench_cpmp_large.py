@@ -12,8 +12,10 @@ Lorena & Senne's TSPLIB-based instances (clustered points, integer demands
 Euclidean, one trip per point), or reads a public instance of
 ``benchmarks/data/cpmp``, and solves it with
 :func:`cluster_mapper.model.large.solve_large`: each point's nearest venues
-first, more where the LP's reduced costs ask for them, a bound valid for the
-complete problem, then a plan by blocks improved by regrouping. Prints the
+first, more where the LP's reduced costs ask for them, an LP bound valid for
+the complete problem, a plan by blocks, a stronger (knapsack Lagrangian)
+bound also valid for the complete problem, then the plan improved by
+regrouping neighbouring clusters. Prints the
 plan's value, the proven bound, the gap between them, the candidate pairs
 used against the ``n^2`` of the complete problem, the time, the peak memory
 and the machine's load.
