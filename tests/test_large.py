@@ -6,10 +6,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from cluster_mapper.model import ClusterProblem, Formulation
 from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound, lagrangian
-from cluster_mapper.model.large import PointCandidates, plan_cost, solve_large, sparse_bound
+from cluster_mapper.model.large import PointCandidates, improve_locally, knapsack_bound, plan_cost, solve_large, sparse_bound, sparse_lp
+from cluster_mapper.model.mip import MipSolver
 
 from .cpmp import DATA, find_file, read_cpmp
 
@@ -66,3 +68,86 @@ def test_solve_large_gives_a_feasible_plan_with_an_honest_gap():
     assert all(dem[v == j].sum() <= cap for j in np.unique(v))
     assert abs(plan_cost(prob, cands, v) - sol.objective) < 1e-6
     assert 0 < sol.lower_bound <= sol.objective + 1e-6  # the gap is reported, not promised, at this time limit
+
+
+def _clustered(seed: int, n: int, p: int, towns: int = 6, tau: float = 0.8) -> tuple[ClusterProblem, PointCandidates]:
+    """A small instance shaped like the benchmark's: clustered points, demands 1-20, capacity ceil(sum / (tau p))."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 1000, (towns, 2))
+    xy = centres[rng.integers(towns, size=n)] + rng.normal(0, 60, (n, 2))
+    dem = rng.integers(1, 21, n)
+    cap = int(np.ceil(dem.sum() / (tau * p)))
+    prob = ClusterProblem(
+        n_teachers=dem,
+        pair_member=np.zeros(0, int),
+        pair_venue=np.zeros(0, int),
+        pair_minutes=np.zeros(0),
+        min_teachers=0,
+        max_teachers=cap,
+        max_schools=n + 1,
+        n_clusters=p,
+        objective="school_trips",
+    )
+    return prob, PointCandidates(xy, np.ones(n, dtype=bool))
+
+
+def _exact(prob: ClusterProblem, cands: PointCandidates) -> float:
+    """The optimum of the complete problem (every pair), proven by HiGHS."""
+    n = prob.n_units
+    m, v, t = cands.all_pairs(np.arange(n))
+    F = Formulation(ClusterProblem(**{**prob.__dict__, "pair_member": m, "pair_venue": v, "pair_minutes": t}))
+    main = F.main_rows(all_placed=True, min_placed=None)
+    r = MipSolver("HIGHS").solve(F, main, np.arange(F.P), F.cost, 60.0)
+    assert r.status == "optimal"
+    return r.value
+
+
+def test_knapsack_bound_is_below_the_exact_optimum_and_above_the_lp_bound():
+    for seed in range(4):
+        prob, cands = _clustered(seed, 45, 15)
+        optimum = _exact(prob, cands)
+        lp = sparse_lp(prob, cands, time.perf_counter() + 10, k=4)  # few candidates: the bound must fetch the rest itself
+        kb = knapsack_bound(prob, cands, time.perf_counter() + 5, lp.prices, optimum)
+        assert lp.bound - 1e-6 <= kb.bound <= optimum + 1e-6, (seed, lp.bound, kb.bound, optimum)
+        # from the LP's prices alone (one step), already at least the LP bound
+        one = knapsack_bound(prob, cands, time.perf_counter() - 1, lp.prices, optimum)
+        assert one.steps == 1 and lp.bound - 1e-6 <= one.bound <= optimum + 1e-6
+
+
+def test_knapsack_bound_is_below_the_optimum_of_a_public_instance():
+    prob, cands, optimum = _sjc1()
+    lp = sparse_lp(prob, cands, time.perf_counter() + 30, k=4)
+    kb = knapsack_bound(prob, cands, time.perf_counter() + 5, lp.prices, optimum)
+    assert lp.bound - 1e-6 <= kb.bound <= optimum + 1e-6
+
+
+def _check_plan(prob: ClusterProblem, v: np.ndarray) -> None:
+    """Independent feasibility check: everyone placed, p venues each serving itself, capacities kept."""
+    dem = prob.n_teachers
+    assert np.all(v >= 0) and np.all(v[v] == v)
+    assert len(np.unique(v)) == prob.n_clusters
+    assert all(dem[v == j].sum() <= prob.max_teachers for j in np.unique(v))
+
+
+def test_solve_large_on_small_instances_brackets_the_exact_optimum():
+    for seed in (0, 3):
+        prob, cands = _clustered(seed, 45, 15)
+        optimum = _exact(prob, cands)
+        sol = solve_large(prob, cands, 6.0, block_units=30)
+        _check_plan(prob, sol.venue_of)
+        assert abs(plan_cost(prob, cands, sol.venue_of) - sol.objective) < 1e-6
+        assert sol.lower_bound <= optimum + 1e-6 <= sol.objective + 2e-6
+        assert sol.gap == pytest.approx((sol.objective - sol.lower_bound) / sol.objective, abs=1e-9)
+        assert sol.objective <= 1.03 * optimum  # small enough to be planned (nearly) exactly
+        assert sol.lower_bound >= 0.93 * optimum  # the knapsack bound, not the LP's (about 10 % below here)
+
+
+def test_improve_locally_keeps_the_plan_feasible_and_never_worse():
+    prob, cands = _clustered(5, 90, 30, towns=4)
+    sol = solve_large(prob, cands, 4.0, block_units=30, local_share=0.0)
+    v0 = sol.venue_of
+    v1, cost, rounds = improve_locally(prob, cands, v0, time.perf_counter() + 3.0, group=4)
+    _check_plan(prob, v1)
+    assert rounds >= 1
+    assert cost == pytest.approx(plan_cost(prob, cands, v1))
+    assert cost <= plan_cost(prob, cands, v0) + 1e-9

@@ -14,16 +14,25 @@ school-venue pairs: quadratic memory and time. Here nothing is quadratic:
 2. *Plans by blocks*. The units are split into compact blocks of about
    ``block_units`` (recursive coordinate bisection); each block gets as many
    clusters as its venues hold in the LP (rounded, at least what its
-   teachers need) and is solved by :class:`~.solve.ClusterModel` on all its
-   own pairs.
-3. *Improvement*. Groups of neighbouring clusters of the plan (split along
+   teachers need with room to spare) and is solved by a mixed-integer
+   solver on all its own pairs.
+3. *Knapsack bound* (:func:`knapsack_bound`). The LP bound is weak when
+   clusters hold a few units each (about 8 % below the plans of the
+   3,000-point benchmark): it fills capacities with fractions of units. The
+   Lagrangian relaxation of the assignment rows keeps each venue's capacity
+   as a 0-1 knapsack, starts from the LP's prices (so it is never below the
+   LP bound there) and raises them by subgradient steps. Its pairs are
+   fetched with ``cheaper_than`` as in step 1, so it too is valid for the
+   complete problem (about 2 % below the plans of the benchmark).
+4. *Improvement*. Groups of neighbouring clusters of the plan (split along
    other directions, so block borders move) are solved again with the same
-   number of clusters; a better plan replaces the old one, until the time
-   limit.
+   number of clusters, from the current plan; a better plan replaces the old
+   one. Then small groups of a few neighbouring clusters are planned again
+   exactly (:func:`improve_locally`), until the time limit.
 
-The result carries the plan's cost and the proven bound of step 1, so its
-gap is honest; the plan is not proven optimal (the status is ``time_limit``
-unless the gap closes).
+The result carries the plan's cost and the best proven bound (steps 1 and
+3), so its gap is honest; the plan is not proven optimal (the status is
+``time_limit`` unless the gap closes).
 """
 
 from __future__ import annotations
@@ -140,6 +149,38 @@ def _with_pairs(problem: ClusterProblem, member, venue, minutes) -> ClusterProbl
     )
 
 
+@dataclass
+class SparseLP:
+    """The sparse LP bound and what the plan and the knapsack bound reuse from it.
+
+    Attributes
+    ----------
+    bound : float
+        The best valid bound (objective's unit), ``-inf`` when none.
+    x_open : numpy.ndarray
+        Per unit, the LP value of its self pair (its venue open).
+    n_pairs, rounds : int
+        Candidate pairs at the end and rounds of growth done.
+    prices : numpy.ndarray or None
+        Per unit, the dual of its assignment row in the last LP (objective's
+        unit): a start for :func:`knapsack_bound`.
+    member, venue, minutes : numpy.ndarray
+        The final candidate pairs.
+    x : numpy.ndarray or None
+        The last LP's value of each candidate pair.
+    """
+
+    bound: float
+    x_open: np.ndarray
+    n_pairs: int
+    rounds: int
+    prices: np.ndarray | None
+    member: np.ndarray
+    venue: np.ndarray
+    minutes: np.ndarray
+    x: np.ndarray | None
+
+
 def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: float, k: int = START_NEIGHBOURS):
     """The LP bound over growing sparse candidates, valid for the complete problem.
 
@@ -153,11 +194,20 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
         The best valid bound, the LP's value of each unit's venue (its self
         pair), the candidate pairs at the end and the rounds done.
     """
+    r = sparse_lp(problem, cands, deadline, k)
+    return r.bound, r.x_open, r.n_pairs, r.rounds
+
+
+def sparse_lp(problem: ClusterProblem, cands: PointCandidates, deadline: float, k: int = START_NEIGHBOURS) -> SparseLP:
+    """:func:`sparse_bound` with the LP's prices, final pairs and values (see :class:`SparseLP`)."""
     member, venue, minutes, outside_min = cands.nearest(k)
     teachers = problem.n_teachers
     outside = _cost(problem, np.arange(problem.n_units), outside_min)
     best = -math.inf
     x_open = np.zeros(problem.n_units)
+    prices = None
+    x_pairs = None
+    F = None
     rounds = 0
     for rounds in range(1, MAX_GROWTH_ROUNDS + 1):  # noqa: B007 - reported
         F = Formulation(_with_pairs(problem, member, venue, minutes))
@@ -181,6 +231,10 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
         best = max(best, L2)
         x_open = np.zeros(problem.n_units)
         x_open[F.venues] = x[F.self_col[F.venues]]
+        units = F.layout["unit_rows"]
+        prices = np.zeros(problem.n_units)
+        prices[units] = lp.duals[0][: len(units)]
+        x_pairs = (F.member.copy(), F.venue.copy(), x.copy())
         grow = np.flatnonzero(rc_out < -1e-7 * max(1.0, abs(L2)))
         log.info("sparse LP round %d: %d pairs, bound %.4f, %d units may gain from more pairs", rounds, F.P, L2, len(grow))
         if len(grow) == 0 or time.perf_counter() > deadline:
@@ -194,7 +248,233 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
         _, first = np.unique(key, return_index=True)
         member, venue, minutes = member[first], venue[first], minutes[first]
         outside[grow] = np.maximum(outside[grow], limit_cost)  # every pair cheaper than this is now in
-    return best, x_open, len(member), rounds
+    x_full = None
+    if x_pairs is not None:  # the LP's values on the final pairs (pairs added after the last LP: 0)
+        key = member * problem.n_units + venue
+        order = np.argsort(key)
+        pos = np.searchsorted(key[order], x_pairs[0] * problem.n_units + x_pairs[1])
+        x_full = np.zeros(len(member))
+        x_full[order[pos]] = x_pairs[2]
+    return SparseLP(best, x_open, len(member), rounds, prices, member, venue, minutes, x_full)
+
+
+#: Most subgradient steps of the knapsack bound.
+KNAPSACK_MAX_STEPS = 3000
+#: Steps without a better bound before the subgradient step size is halved.
+KNAPSACK_PATIENCE = 30
+
+
+class _Items:
+    """Every pair (unit ``i``, venue ``j``) that costs less than ``reach[i]`` (objective's unit), grown on demand."""
+
+    def __init__(self, problem: ClusterProblem, cands: PointCandidates, venue_ok: np.ndarray):
+        self.problem = problem
+        self.cands = cands
+        self.venue_ok = venue_ok
+        n = problem.n_units
+        self.reach = np.zeros(n)
+        self.member = np.zeros(0, dtype=np.int64)
+        self.venue = np.zeros(0, dtype=np.int64)
+        self.cost = np.zeros(0)
+
+    def cover(self, need: np.ndarray) -> None:
+        """Make sure every pair of unit ``i`` cheaper than ``need[i]`` is in (asks for a quarter more)."""
+        short = np.flatnonzero(need > self.reach)
+        if len(short) == 0:
+            return
+        p = self.problem
+        want = 1.25 * need[short] + 1e-9
+        d = p.n_teachers
+        per = want if p.objective == "school_trips" else want / np.maximum(d[short], 1)
+        m, v, t = self.cands.cheaper_than(short, per)
+        m, v = np.asarray(m, dtype=np.int64), np.asarray(v, dtype=np.int64)
+        c = _cost(p, m, np.asarray(t, dtype=float))
+        ok = (m != v) & self.venue_ok[v] & (d[m] + d[v] <= p.max_teachers)
+        # pairs already in for these units are dropped and the units' pairs taken again (the answer covers them)
+        keep = ~np.isin(self.member, short)
+        self.member = np.concatenate([self.member[keep], m[ok]])
+        self.venue = np.concatenate([self.venue[keep], v[ok]])
+        self.cost = np.concatenate([self.cost[keep], c[ok]])
+        self.reach[short] = want
+
+
+def _knapsacks(venue: np.ndarray, weight: np.ndarray, profit: np.ndarray, capacity: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """0-1 knapsacks, one per venue, solved together by dynamic programming over integer weights.
+
+    Parameters
+    ----------
+    venue, weight, profit : numpy.ndarray
+        The items (positive profit, integer weight >= 0) and the venue whose knapsack each is in.
+    capacity : numpy.ndarray of int
+        Per venue (length ``n``), the knapsack's capacity.
+
+    Returns
+    -------
+    (value, taken)
+        Per venue the best total profit, and per item whether it is taken.
+    """
+    value = np.zeros(n)
+    taken = np.zeros(len(venue), dtype=bool)
+    if len(venue) == 0:
+        return value, taken
+    order = np.lexsort((np.arange(len(venue)), venue))
+    vs = venue[order]
+    rows_v, start, count = np.unique(vs, return_index=True, return_counts=True)
+    by_count = np.argsort(-count, kind="stable")  # rows with most items first: rows still active form a prefix
+    rows_v, start, count = rows_v[by_count], start[by_count], count[by_count]
+    R, T = len(rows_v), int(count.max())
+    Q = int(capacity[rows_v].max())
+    item = np.full((R, T), -1, dtype=np.int64)
+    slot = np.arange(T)
+    have = slot[None, :] < count[:, None]
+    item[have] = order[(start[:, None] + slot[None, :])[have]]
+    active = (count[None, :] > slot[:, None]).sum(axis=1)  # per slot t, the rows with more than t items (a prefix)
+    C = np.arange(Q + 1)
+    dp = np.zeros((R, Q + 1))
+    keep = []
+    for t in range(T):
+        r = int(active[t])
+        it = item[:r, t]
+        w = weight[it]
+        src = C[None, :] - w[:, None]
+        cand = np.where(src >= 0, np.take_along_axis(dp[:r], np.maximum(src, 0), axis=1) + profit[it][:, None], -np.inf)
+        take = cand > dp[:r]
+        dp[:r] = np.where(take, cand, dp[:r])
+        keep.append(take)
+    cap = np.minimum(capacity[rows_v], Q)
+    value[rows_v] = dp[np.arange(R), cap]
+    c = cap.copy()
+    for t in range(T - 1, -1, -1):
+        r = int(active[t])
+        tk = keep[t][np.arange(r), c[:r]]
+        it = item[:r, t]
+        taken[it[tk]] = True
+        c[:r] -= np.where(tk, weight[it], 0)
+    return value, taken
+
+
+@dataclass
+class KnapsackBound:
+    """Result of :func:`knapsack_bound`.
+
+    Attributes
+    ----------
+    bound : float
+        The best Lagrangian bound found, objective's unit (``-inf``: none).
+    prices : numpy.ndarray
+        The multipliers (per unit, objective's unit) that gave it.
+    open_order : numpy.ndarray
+        Venues ordered by their Lagrangian value at those prices, best first:
+        the first ``n_clusters`` are the relaxation's venues.
+    steps : int
+        Subgradient steps done.
+    """
+
+    bound: float
+    prices: np.ndarray
+    open_order: np.ndarray
+    steps: int
+
+
+def knapsack_bound(
+    problem: ClusterProblem, cands: PointCandidates, deadline: float, prices: np.ndarray | None = None, target: float | None = None
+) -> KnapsackBound:
+    """Lagrangian bound with the assignment rows dualised and each venue's capacity kept as a 0-1 knapsack.
+
+    For prices ``lam`` (one per unit), every plan costs at least::
+
+        L(lam) = sum_i lam[i] + (sum of the n_clusters least  -lam[j] - K_j(lam))
+
+    where ``K_j`` is the best total of ``lam[i] - c[i, j]`` over units ``i``
+    that fit with ``j``'s own teachers in one cluster (a 0-1 knapsack of
+    capacity ``max_teachers - teachers[j]``). Only pairs with
+    ``c[i, j] < lam[i]`` can be taken, and they are all fetched with
+    ``cands.cheaper_than`` (as in :func:`sparse_bound`), so ``L`` holds for
+    the complete problem, not only for candidate pairs. The rows on the
+    least teachers, the most schools and the edits are dropped (a relaxation).
+    The knapsacks are integral where the LP's are fractional, so from the
+    LP's prices (``prices``) this is at least the LP bound, and subgradient
+    steps (Polyak's rule towards ``target``, e.g. the best plan's cost)
+    raise it further.
+
+    Parameters
+    ----------
+    problem : ClusterProblem
+        Its pairs are ignored. Teachers must be integers (knapsack weights).
+    cands : PointCandidates
+        Any candidate source with ``hosts`` and ``cheaper_than``.
+    deadline : float
+        ``time.perf_counter()`` at which to stop.
+    prices : numpy.ndarray, optional
+        Starting multipliers per unit (objective's unit), e.g. the LP's
+        assignment duals; default 0.
+    target : float, optional
+        A value above the optimum (a plan's cost) for the step size; default
+        5 % above the bound.
+
+    Returns
+    -------
+    KnapsackBound
+    """
+    p = problem
+    n = p.n_units
+    d = np.asarray(p.n_teachers).astype(np.int64)
+    Q = int(p.max_teachers)
+    hosts = np.asarray(cands.hosts, dtype=np.int64)
+    hosts = hosts[d[hosts] <= Q]
+    empty = KnapsackBound(-math.inf, np.zeros(n), hosts, 0)
+    if p.move_weight or len(hosts) == 0 or (p.n_clusters is not None and len(hosts) < p.n_clusters):
+        return empty
+    need = d > 0  # every unit with teachers is placed (as in sparse_bound)
+    if np.any(need & (d > Q)):
+        return empty
+    venue_ok = np.zeros(n, dtype=bool)
+    venue_ok[hosts] = True
+    items = _Items(p, cands, venue_ok)
+    lam = np.zeros(n) if prices is None else np.asarray(prices, dtype=float).copy()
+    lam = np.where(need, lam, np.minimum(lam, 0.0))
+    capacity = np.zeros(n, dtype=np.int64)
+    capacity[hosts] = Q - d[hosts]
+    best, best_lam, best_order = -math.inf, lam.copy(), hosts
+    mu, stall, step = 1.0, 0, 0
+    for step in range(1, KNAPSACK_MAX_STEPS + 1):  # noqa: B007 - reported
+        items.cover(np.maximum(lam, 0.0))
+        profit = lam[items.member] - items.cost
+        pos = profit > 0
+        iv, im = items.venue[pos], items.member[pos]
+        value, taken = _knapsacks(iv, d[im], profit[pos], capacity, n)
+        val = -lam[hosts] - value[hosts]
+        order = np.argsort(val, kind="stable")
+        if p.n_clusters is not None:
+            chosen = order[: p.n_clusters]
+        else:
+            chosen = order[val[order] < 0]
+        L = float(lam.sum() + val[chosen].sum())
+        if best == -math.inf or L > best + 1e-9 * max(1.0, abs(best)):
+            best, best_lam, best_order, stall = L, lam.copy(), hosts[order], 0
+        else:
+            stall += 1
+            if stall >= KNAPSACK_PATIENCE:
+                mu, stall = mu / 2, 0
+        goal = target if target is not None and target > best else best * 1.05 + 1.0
+        # subgradient: 1 - times each unit is served (its own venue, or an item taken by an open venue)
+        is_open = np.zeros(n, dtype=bool)
+        is_open[hosts[chosen]] = True
+        served = np.zeros(n)
+        served[hosts[chosen]] += 1
+        t_open = taken & is_open[iv]
+        np.add.at(served, im[t_open], 1)
+        g = 1.0 - served
+        g = np.where(need | (g < 0) | (lam < 0), g, 0.0)  # prices of units that need not be placed stay <= 0
+        gg = float(g @ g)
+        if gg == 0:  # the relaxation's plan is feasible: the bound is its cost
+            break
+        lam = lam + mu * (goal - L) / gg * g
+        lam = np.where(need, lam, np.minimum(lam, 0.0))
+        if mu < 1e-4 or time.perf_counter() > deadline or (target is not None and best >= target - 1e-9 * max(1.0, target)):
+            break
+    log.info("knapsack bound %.4f after %d steps (step size %.2g)", best, step, mu)
+    return KnapsackBound(best, best_lam, best_order, step)
 
 
 def _radius_for_minutes(cands: PointCandidates, units: np.ndarray, minutes: np.ndarray) -> np.ndarray:
@@ -227,12 +507,16 @@ def _blocks(xy: np.ndarray, idx: np.ndarray, size: int, angle: float) -> list[np
     return out
 
 
-def _allocate(blocks: list[np.ndarray], x_open: np.ndarray, problem: ClusterProblem, can_host: np.ndarray) -> list[int | None]:
-    """Clusters per block: the LP's open venues there, rounded to sum to ``n_clusters``, each block feasible."""
+#: Most share of a block's capacity its first plan may fill (clusters nearly full make slow, costly blocks).
+BLOCK_FILL = 0.87
+
+
+def _allocate(blocks: list[np.ndarray], x_open: np.ndarray, problem: ClusterProblem, can_host: np.ndarray, fill: float = BLOCK_FILL) -> list[int | None]:
+    """Clusters per block: the LP's open venues there, rounded to sum to ``n_clusters``, each block at most ``fill`` full."""
     if problem.n_clusters is None:
         return [None] * len(blocks)
-    # at least what the block's teachers need, with 5 % room: bins are never filled exactly
-    need = np.array([math.ceil(problem.n_teachers[b].sum() / (0.95 * problem.max_teachers)) for b in blocks])
+    # at least what the block's teachers need with room to spare: bins are never filled exactly
+    need = np.array([math.ceil(problem.n_teachers[b].sum() / (fill * problem.max_teachers)) for b in blocks])
     cap = np.array([int(can_host[b].sum()) for b in blocks])
     want = np.array([x_open[b].sum() for b in blocks])
     p = np.maximum(np.floor(want).astype(int), need)
@@ -307,6 +591,179 @@ def _solve_part(
     return np.where(venue_of >= 0, units[np.maximum(venue_of, 0)], -1), r.value
 
 
+def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | None = None, lower: np.ndarray | None = None) -> np.ndarray | None:
+    """Solve the model on all columns of ``F`` with HiGHS through highspy: the chosen columns, or None.
+
+    ``hint_cols`` is a plan to start from; ``lower`` (0 or 1 per column)
+    fixes columns to 1. The plan is checked against every row.
+    """
+    import highspy
+    import scipy.sparse as sp
+
+    from .bound import new_highs
+
+    M, lo, hi = F.sub_rows(main, np.arange(F.P))
+    Mc = sp.csc_matrix(M)
+    h = new_highs()
+    h.setOptionValue("time_limit", max(0.05, float(seconds)))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = F.P, M.shape[0]
+    lp.col_cost_ = F.cost
+    lp.col_lower_ = np.zeros(F.P) if lower is None else np.asarray(lower, dtype=float)
+    lp.col_upper_ = np.ones(F.P)
+    lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = Mc.indptr
+    lp.a_matrix_.index_ = Mc.indices
+    lp.a_matrix_.value_ = Mc.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * F.P
+    h.passModel(lp)
+    if hint_cols is not None:
+        start = highspy.HighsSolution()
+        x0 = np.zeros(F.P)
+        x0[hint_cols] = 1.0
+        start.col_value = list(x0)
+        start.value_valid = True
+        h.setSolution(start)
+    h.run()
+    log.debug("highs mip: %d columns, %s", F.P, h.modelStatusToString(h.getModelStatus()))
+    if int(h.getInfo().primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
+        return None
+    chosen = np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
+    return chosen if F.is_feasible(main, chosen) else None
+
+
+def _solve_small(
+    problem: ClusterProblem, cands: PointCandidates, units: np.ndarray, n_clusters: int, seconds: float, hint: np.ndarray | None = None
+) -> tuple[np.ndarray, float] | None:
+    """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
+
+    ``hint`` (global venue of each of ``units``) is a plan to start from. The
+    side rows (edits) are not carried over.
+
+    Returns
+    -------
+    (venue of each unit as a global index, cost) or None
+        None when HiGHS finds no plan placing every unit within ``seconds``.
+    """
+    m, v, t = cands.all_pairs(units)
+    sub = replace(problem, n_teachers=problem.n_teachers[units], pair_member=m, pair_venue=v, pair_minutes=t, n_clusters=n_clusters, side_rows=[])
+    F = Formulation(sub)
+    main = F.main_rows(all_placed=True, min_placed=None)
+    pos = np.full(len(cands.xy), -1, dtype=np.int64)
+    pos[units] = np.arange(len(units))
+    hint_cols = None if hint is None else F.columns_of(pos[hint])
+    chosen = _highs_mip(F, main, seconds, hint_cols)
+    if chosen is None:
+        return None
+    venue_of = F.venue_of(chosen)
+    if np.any(venue_of < 0):
+        return None
+    return units[venue_of], float(F.cost[chosen].sum())
+
+
+def _small_star(job: tuple):
+    return _solve_small(*job)
+
+
+def improve_locally(
+    problem: ClusterProblem,
+    cands: PointCandidates,
+    venue_of: np.ndarray,
+    deadline: float,
+    group: int = 8,
+    workers: int = 1,
+    seed: int = 0,
+    max_seconds: float = 1.0,
+) -> tuple[np.ndarray, float, int]:
+    """Re-plan small groups of neighbouring clusters exactly, keeping each better plan (IRM-style).
+
+    Each round covers the clusters with disjoint groups of ``group``
+    neighbouring venues (a new random cover each round); each group's units
+    are planned again with as many clusters, on all their pairs, from the
+    current plan. A round without a gain makes the groups larger (by a
+    quarter, up to four times ``group``).
+
+    Parameters
+    ----------
+    problem : ClusterProblem
+        Must have ``n_clusters`` set.
+    cands : PointCandidates
+        Positions (for neighbours) and ``all_pairs``.
+    venue_of : numpy.ndarray
+        A plan placing every unit (global venue per unit); not changed.
+    deadline : float
+        ``time.perf_counter()`` at which to stop.
+    group : int
+        Venues per group at first.
+    workers : int
+        Processes solving groups at the same time.
+    seed : int
+        Seed of the random covers (the result depends on it and on the time).
+    max_seconds : float
+        Time limit of one group's solve, seconds (its best plan is kept
+        when it stops there).
+
+    Returns
+    -------
+    (venue_of, cost, rounds)
+        The improved plan, its cost (objective's unit) and the rounds done.
+    """
+    rng = np.random.default_rng(seed)
+    venue_of = np.asarray(venue_of, dtype=np.int64).copy()
+    cost = plan_cost(problem, cands, venue_of)
+    size = float(group)
+    rounds = 0
+    pool = None
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        while time.perf_counter() < deadline - 1.0:
+            rounds += 1
+            venues = np.unique(venue_of)
+            g = max(2, min(int(size), len(venues)))
+            tree = cKDTree(cands.xy[venues])
+            used = np.zeros(len(venues), dtype=bool)
+            groups = []
+            for s0 in rng.permutation(len(venues)):
+                if used[s0]:
+                    continue
+                kq = min(len(venues), 4 * g)
+                _, near = tree.query(cands.xy[venues[s0]], k=kq)
+                near = np.atleast_1d(near)
+                near = near[~used[near]][:g]
+                used[near] = True
+                groups.append(venues[near])
+            members = [np.flatnonzero(np.isin(venue_of, gv)) for gv in groups]
+            left = deadline - time.perf_counter()
+            seconds = max(0.2, min(max_seconds, left / 4))
+            jobs = [(problem, cands, u, len(gv), seconds, venue_of[u]) for gv, u in zip(groups, members, strict=True)]
+            gained = 0.0
+            results = pool.map(_small_star, jobs, chunksize=8) if pool is not None else map(_small_star, jobs)
+            for u, got in zip(members, results, strict=True):
+                if got is None:
+                    continue
+                old = plan_cost(problem, cands, np.where(np.isin(np.arange(len(venue_of)), u), venue_of, -1))
+                if got[1] < old - 1e-9 * max(1.0, old):
+                    venue_of[u] = got[0]
+                    gained += old - got[1]
+                if time.perf_counter() > deadline:
+                    break
+            cost = plan_cost(problem, cands, venue_of)
+            log.info("local round %d (groups of %d venues): %.4f (-%.4f)", rounds, g, cost, gained)
+            if gained <= 1e-9 * max(1.0, cost):
+                size = min(4.0 * group, size * 1.25)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    return venue_of, cost, rounds
+
+
 def plan_cost(problem: ClusterProblem, cands: PointCandidates, venue_of: np.ndarray) -> float:
     """Cost of a plan (``venue_of`` over all units) in the objective's unit."""
     placed = np.flatnonzero(venue_of >= 0)
@@ -316,14 +773,15 @@ def plan_cost(problem: ClusterProblem, cands: PointCandidates, venue_of: np.ndar
     return float(_cost(problem, placed, minutes).sum())
 
 
-def _run_parts(jobs: list[tuple], workers: int) -> list:
-    """Run ``_solve_part`` jobs, in ``workers`` processes when more than one."""
+def _run_parts(jobs: list[tuple], workers: int, fn=None) -> list:
+    """Run ``fn`` (default ``_solve_part_star``) on jobs, in ``workers`` processes when more than one."""
+    fn = _solve_part_star if fn is None else fn
     if workers <= 1 or len(jobs) <= 1:
-        return [_solve_part(*j) for j in jobs]
+        return [fn(j) for j in jobs]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_solve_part_star, jobs))
+        return list(pool.map(fn, jobs))
 
 
 def _solve_part_star(job: tuple):
@@ -338,6 +796,10 @@ def solve_large(
     backend: str = DEFAULT_BACKEND,
     block_units: int = BLOCK_UNITS,
     bound_share: float = 0.1,
+    knapsack_share: float = 0.1,
+    first_share: float = 0.4,
+    local_share: float = 0.1,
+    polish_share: float = 0.03,
     workers: int = 1,
 ) -> ClusterSolution:
     """Solve a large problem on sparse candidates: a valid bound, a plan by blocks, improved by regrouping.
@@ -353,7 +815,15 @@ def solve_large(
     block_units : int
         Units per block of the first plan (and about per regrouped part).
     bound_share : float
-        Share of the time for the bound (candidate growth).
+        Share of the time for the LP bound (candidate growth).
+    knapsack_share : float
+        Most share of the time for the knapsack bound (:func:`knapsack_bound`).
+    first_share : float
+        Share of the time by which the first plan (by blocks) should be done.
+    local_share : float
+        Share of the time for small exact re-plans (:func:`improve_locally`) after the regrouping.
+    polish_share : float
+        Share of the time kept at the end for the knapsack bound again.
     workers : int
         Processes solving blocks at the same time (blocks are independent).
 
@@ -367,14 +837,15 @@ def solve_large(
     t0 = time.perf_counter()
     end = t0 + 0.97 * time_limit_seconds
     n = problem.n_units
-    bound, x_open, n_pairs, rounds = sparse_bound(problem, cands, t0 + bound_share * time_limit_seconds)
-    notes = [f"sparse candidates: {n_pairs:,} pairs after {rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
+    lp = sparse_lp(problem, cands, t0 + bound_share * time_limit_seconds)
+    bound, x_open = lp.bound, lp.x_open
+    notes = [f"sparse candidates: {lp.n_pairs:,} pairs after {lp.rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
     log.info("bound %.4f in %.1f s", bound, time.perf_counter() - t0)
     # first plan: blocks
     blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
     alloc = _allocate(blocks, x_open, problem, cands.can_host)
     venue_of = np.full(n, -1, dtype=np.int64)
-    first_end = t0 + 0.45 * time_limit_seconds
+    first_end = t0 + first_share * time_limit_seconds
     part_seconds = max(2.0, workers * (first_end - time.perf_counter()) / max(1, len(blocks)))
     results = _run_parts([(problem, cands, b, pb, part_seconds, backend) for b, pb in zip(blocks, alloc, strict=True)], workers)
     for b, pb, got in zip(blocks, alloc, results, strict=True):
@@ -386,15 +857,19 @@ def solve_large(
         venue_of[b] = got[0]
     cost = plan_cost(problem, cands, venue_of)
     log.info("first plan %.4f in %.1f s (%d blocks)", cost, time.perf_counter() - t0, len(blocks))
+    # a stronger bound: the capacities kept as knapsacks, from the LP's prices towards the plan's cost
+    all_placed = bool(np.all(venue_of >= 0))
+    kb = knapsack_bound(problem, cands, time.perf_counter() + knapsack_share * time_limit_seconds, lp.prices, cost if all_placed else None)
     # improvement: regroup neighbouring clusters along other directions
     angles = [math.pi / 4, math.pi / 8, 3 * math.pi / 8, math.pi / 6, math.pi / 3, 0.1, math.pi / 2 - 0.1]
     rnd = 0
-    while time.perf_counter() < end - 2.0 and problem.n_clusters is not None:
+    regroup_end = end - (local_share + polish_share) * time_limit_seconds
+    while time.perf_counter() < regroup_end - 2.0 and problem.n_clusters is not None:
         venues = np.unique(venue_of[venue_of >= 0])
         per_cluster = max(1.0, (venue_of >= 0).sum() / max(1, len(venues)))
         groups = _blocks(cands.xy, venues, max(2, int(block_units / per_cluster)), angles[rnd % len(angles)] + 0.05 * (rnd // len(angles)))
         rnd += 1
-        left = end - time.perf_counter()
+        left = regroup_end - time.perf_counter()
         seconds = min(part_seconds, max(1.0, workers * (left - 1.0) / max(1, len(groups))))
         members = [np.flatnonzero(np.isin(venue_of, g)) for g in groups]
         jobs = [(problem, cands, u, len(g), seconds, backend, venue_of[u]) for g, u in zip(groups, members, strict=True)]
@@ -406,6 +881,17 @@ def solve_large(
                 improved += old - got[1]
         cost = plan_cost(problem, cands, venue_of)
         log.info("regroup round %d: %.4f (-%.4f) at %.1f s", rnd, cost, improved, time.perf_counter() - t0)
+    all_placed = bool(np.all(venue_of >= 0))
+    # then small groups of neighbouring clusters planned again exactly
+    local_rounds = 0
+    if problem.n_clusters is not None and all_placed and local_share > 0:
+        venue_of, cost, local_rounds = improve_locally(problem, cands, venue_of, end - polish_share * time_limit_seconds, workers=workers)
+    # the knapsack bound again, from its best prices towards the final plan's cost
+    if math.isfinite(kb.bound) and all_placed and time.perf_counter() < end:
+        kb2 = knapsack_bound(problem, cands, end, kb.prices, cost)
+        kb = kb2 if kb2.bound > kb.bound else kb
+    notes.append(f"LP bound {bound:,.2f}; knapsack Lagrangian bound {kb.bound:,.2f}; {rnd} regroup round(s), {local_rounds} round(s) of small exact re-plans")
+    bound = max(bound, kb.bound)
     placed = int(problem.n_teachers[venue_of >= 0].sum())
     all_placed = bool(np.all(venue_of >= 0))
     if all_placed or problem.n_clusters is None:
