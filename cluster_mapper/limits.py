@@ -84,6 +84,12 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
+def model_fits(n_units: int, n_pairs: int, available_bytes: int | None = None) -> bool:
+    """Whether a model of ``n_units`` units and ``n_pairs`` pairs fits in memory (see :func:`check_model_size`)."""
+    avail = available_memory_bytes() if available_bytes is None else int(available_bytes)
+    return avail is None or estimate_model_bytes(n_units, n_pairs) <= MAX_FRACTION * avail
+
+
 def check_model_size(n_units: int, n_pairs: int, available_bytes: int | None = None, *, where: str = "") -> int:
     """Refuse a model too large for this machine, before building it.
 
@@ -110,8 +116,9 @@ def check_model_size(n_units: int, n_pairs: int, available_bytes: int | None = N
     """
     need = estimate_model_bytes(n_units, n_pairs)
     avail = available_memory_bytes() if available_bytes is None else int(available_bytes)
-    if avail is None or need <= MAX_FRACTION * avail:
+    if model_fits(n_units, n_pairs, avail):
         return need
+    assert avail is not None
     fits = max(0, int((MAX_FRACTION * avail - BASE_BYTES - BYTES_PER_UNIT * n_units) // BYTES_PER_PAIR))
     label = f" for {where}" if where else ""
     raise InputError(
@@ -130,4 +137,4 @@ def check_model_size(n_units: int, n_pairs: int, available_bytes: int | None = N
     )
 
 
-__all__ = ["check_model_size", "estimate_model_bytes", "available_memory_bytes", "BYTES_PER_PAIR", "MAX_FRACTION"]
+__all__ = ["check_model_size", "model_fits", "estimate_model_bytes", "available_memory_bytes", "BYTES_PER_PAIR", "MAX_FRACTION"]

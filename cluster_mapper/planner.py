@@ -23,8 +23,9 @@ from scipy.sparse.csgraph import connected_components
 
 from .edits import Edits, check_edits
 from .inputs import Inputs
-from .limits import check_model_size
+from .limits import check_model_size, model_fits
 from .model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget, relative_gap
+from .model.candidates import solve_sparse
 from .policy import DistrictPolicy, Policy
 from .travel import TravelTimes
 from .units import build_units
@@ -306,11 +307,24 @@ def solve_plan(
             if previous is not None:
                 hint = _add_moves(problem, sub, stays, dp.max_moved_teachers if whole else None)
                 moved_note = True
-            check_model_size(len(sub), len(sub_pairs), where=str(region))
             if progress:
                 progress(f"{region}: {len(sub)} units", done_units / total_units)
-            budget = LARGE_GROUP_BUDGET if len(group) >= LARGE_GROUP_UNITS and len(sub) <= SMALL_PART_UNITS else None
-            sol = ClusterModel(problem, backend=backend, budget=budget).solve(max(2.0, share), hint=hint) if len(sub_pairs) else _empty(len(sub))
+            sparse = None
+            if (
+                dp.max_travel_minutes is None
+                and not model_fits(len(sub), len(sub_pairs))
+                and not problem.side_rows
+                and hint is None
+                and problem.min_schools <= 1
+            ):
+                # no travel limit and too many pairs for memory: the model is built on the pairs that matter (bound for all)
+                sparse = solve_sparse(problem, max(2.0, share), backend=backend, where=str(region))
+            if sparse is not None:
+                sol = sparse
+            else:
+                check_model_size(len(sub), len(sub_pairs), where=str(region))
+                budget = LARGE_GROUP_BUDGET if len(group) >= LARGE_GROUP_UNITS and len(sub) <= SMALL_PART_UNITS else None
+                sol = ClusterModel(problem, backend=backend, budget=budget).solve(max(2.0, share), hint=hint) if len(sub_pairs) else _empty(len(sub))
             done_units += len(sub)
             if sol.status == "infeasible":
                 notes.append(f"{region}: no plan has exactly {n_clusters} clusters; nobody placed there")
