@@ -41,6 +41,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -58,6 +59,24 @@ START_NEIGHBOURS = 12
 MAX_GROWTH_ROUNDS = 6
 #: Units per block of the first plan.
 BLOCK_UNITS = 90
+
+
+class CandidateSource(Protocol):
+    """What the sparse bounds need from candidate pairs.
+
+    :class:`PointCandidates` (points in a plane) and
+    :class:`~cluster_mapper.model.candidates.TableCandidates` (a travel table) have it.
+    """
+
+    hosts: np.ndarray
+
+    def nearest(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each unit's ``k`` cheapest pairs ``(member, venue, minutes)`` and per unit the least minutes left out."""
+        ...
+
+    def cheaper_than(self, units: np.ndarray, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every pair of each of ``units`` at most its ``minutes`` away: ``(member, venue, minutes)``."""
+        ...
 
 
 @dataclass
@@ -181,7 +200,7 @@ class SparseLP:
     x: np.ndarray | None
 
 
-def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: float, k: int = START_NEIGHBOURS):
+def sparse_bound(problem: ClusterProblem, cands: CandidateSource, deadline: float, k: int = START_NEIGHBOURS):
     """The LP bound over growing sparse candidates, valid for the complete problem.
 
     ``cands`` is any source of candidate pairs with ``hosts`` (the units that
@@ -198,7 +217,7 @@ def sparse_bound(problem: ClusterProblem, cands: PointCandidates, deadline: floa
     return r.bound, r.x_open, r.n_pairs, r.rounds
 
 
-def sparse_lp(problem: ClusterProblem, cands: PointCandidates, deadline: float, k: int = START_NEIGHBOURS) -> SparseLP:
+def sparse_lp(problem: ClusterProblem, cands: CandidateSource, deadline: float, k: int = START_NEIGHBOURS) -> SparseLP:
     """:func:`sparse_bound` with the LP's prices, final pairs and values (see :class:`SparseLP`)."""
     member, venue, minutes, outside_min = cands.nearest(k)
     teachers = problem.n_teachers
@@ -267,7 +286,7 @@ KNAPSACK_PATIENCE = 30
 class _Items:
     """Every pair (unit ``i``, venue ``j``) that costs less than ``reach[i]`` (objective's unit), grown on demand."""
 
-    def __init__(self, problem: ClusterProblem, cands: PointCandidates, venue_ok: np.ndarray):
+    def __init__(self, problem: ClusterProblem, cands: CandidateSource, venue_ok: np.ndarray):
         self.problem = problem
         self.cands = cands
         self.venue_ok = venue_ok
@@ -377,7 +396,7 @@ class KnapsackBound:
 
 
 def knapsack_bound(
-    problem: ClusterProblem, cands: PointCandidates, deadline: float, prices: np.ndarray | None = None, target: float | None = None
+    problem: ClusterProblem, cands: CandidateSource, deadline: float, prices: np.ndarray | None = None, target: float | None = None
 ) -> KnapsackBound:
     """Lagrangian bound with the assignment rows dualised and each venue's capacity kept as a 0-1 knapsack.
 
