@@ -10,6 +10,7 @@ change of policy that would place it.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -292,6 +293,12 @@ def solve_plan(
     moved_note = False
     total_units = max(1, len(units))
     done_units = 0
+    # time_limit_seconds is the solver time of a district: its parts share it by size, and what one part
+    # leaves unused goes to the parts after it (the clock of a region starts at its first part)
+    region_units: dict[Any, int] = defaultdict(int)
+    for region, _, idx, _, _ in jobs:
+        region_units[region] += len(idx)
+    region_deadline: dict[Any, float] = {}
     for region, dp, idx, n_clusters, whole in jobs:
         group = units.loc[idx].reset_index()
         # members may only meet at venues of their own gender and level group
@@ -300,7 +307,9 @@ def solve_plan(
         for comp in comps:
             sub = group.iloc[comp].reset_index(drop=True)
             sub_pairs = _restrict_pairs(pairs, comp, len(group)) if len(comps) > 1 else pairs
-            share = dp.time_limit_seconds * len(sub) / max(1, len(group))
+            deadline = region_deadline.setdefault(region, time.perf_counter() + dp.time_limit_seconds)
+            share = max(0.0, deadline - time.perf_counter()) * len(sub) / max(1, region_units[region])
+            region_units[region] -= len(sub)
             problem = _problem(sub, sub_pairs, dp, n_clusters)
             problem.side_rows = _side_rows(sub, sub_pairs, edits)
             hint = None

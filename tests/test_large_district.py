@@ -97,3 +97,28 @@ def test_reachable_limits():
     assert planner._reachable(minutes, teachers, 5).tolist() == [15.0, 40.0, 50.0]
     assert planner._reachable(minutes, teachers, 10).tolist() == [math.inf] * 3
     assert planner._reachable(np.zeros((0, 2)), np.zeros(0, dtype=int), 1).tolist() == [math.inf, math.inf]
+
+
+def test_time_limit_is_the_districts_whole_solver_time(district, monkeypatch):
+    """``time_limit_seconds`` bounds a district's solve, not each gender and level group's."""
+    import time
+
+    tmp, scenario = district
+    policy = tmp / "limit.toml"
+    policy.write_text("time_limit_seconds = 30\n", encoding="utf-8")
+    calls: list[tuple[float, float]] = []
+    real = planner.ClusterModel.solve
+
+    def spy(self, time_limit_seconds=60.0, hint=None):
+        calls.append((time.perf_counter(), time_limit_seconds))
+        return real(self, time_limit_seconds, hint=hint)
+
+    monkeypatch.setattr(planner.ClusterModel, "solve", spy)
+    result = plan(Scenario(schools=scenario.schools, teachers=scenario.teachers, travel=scenario.travel, policy=policy, cache_dir=False))
+    groups = result.units.groupby(["gender_group", "level_group"]).ngroups
+    assert groups >= 2 and len(calls) >= groups
+    # every part's limit ends by the district's deadline, 30 s after its first part started (a part never
+    # gets less than 2 s); before, each gender and level group had 30 s of its own
+    start = calls[0][0]
+    for at, limit in calls:
+        assert limit == 2.0 or at + limit <= start + 30.0 + 0.5
