@@ -91,7 +91,7 @@ class TableCandidates:
         return self.member[keep], self.venue[keep], self.pair_minutes[keep]
 
 
-def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend: str = DEFAULT_BACKEND, where: str = "") -> ClusterSolution | None:
+def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend: str = DEFAULT_BACKEND, where: str = "") -> ClusterSolution:
     """Plan a problem on sparse candidates with a bound valid for all its pairs.
 
     Parameters
@@ -100,7 +100,7 @@ def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend:
         The complete problem (every allowed pair). Only problems without
         side rows or previous-plan weights are planned this way.
     time_limit_seconds : float
-        Wall-clock budget, seconds (about a tenth for the candidates and
+        Wall-clock budget, seconds (up to a quarter for the candidates and
         their bound, the rest for the model).
     backend : str
         Mixed-integer backend of the model.
@@ -109,38 +109,32 @@ def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend:
 
     Returns
     -------
-    ClusterSolution or None
+    ClusterSolution
         The plan, its ``lower_bound`` valid for the complete problem (a
-        note says on how many pairs the model was built); ``None`` when the LP on the
-        candidates has no solution or the model does not place everyone
-        (the bound holds for plans that place everyone): plan the complete
-        problem instead.
+        note says on how many pairs the model was built). When the LP found
+        no bound in the time, or the model did not place everyone (the LP
+        bound holds for plans that place everyone), the bound is 0 and the
+        note says to give more time: the complete model does not fit.
     """
     from .large import sparse_lp
 
     t0 = time.perf_counter()
     cands = TableCandidates(problem)
-    lp = sparse_lp(problem, cands, t0 + 0.1 * time_limit_seconds)
-    if not math.isfinite(lp.bound):
-        log.info("sparse candidates: no LP bound, the complete problem is planned")
-        return None
-    sparse = replace(problem, pair_member=lp.member, pair_venue=lp.venue, pair_minutes=lp.minutes)
-    check_model_size(problem.n_units, len(lp.member), where=where)  # what is really built
+    lp = sparse_lp(problem, cands, t0 + 0.25 * time_limit_seconds)
+    member, venue, minutes = lp.member, lp.venue, lp.minutes
+    sparse = replace(problem, pair_member=member, pair_venue=venue, pair_minutes=minutes)
+    check_model_size(problem.n_units, len(member), where=where)  # what is really built
     left = max(2.0, time_limit_seconds - (time.perf_counter() - t0))
     sol = ClusterModel(sparse, backend=backend).solve(left)
-    if not np.all(sol.venue_of >= 0):
-        # the LP bound holds for plans that place everyone: without such a plan it says nothing
-        log.info("sparse candidates: not everyone placed, the complete problem is planned")
-        return None
+    note = f"sparse candidates: the model was built on {len(member):,} of {len(problem.pair_member):,} school-venue pairs ({lp.rounds} round(s) of growth); "
+    if not math.isfinite(lp.bound) or not np.all(sol.venue_of >= 0):
+        # the LP bound holds for plans that place everyone: without it, or without such a plan, only 0 is a proven bound
+        note += "no bound valid for all pairs was found in the time (bound 0): give the district more time_limit_seconds"
+        return replace(sol, lower_bound=0.0, status="time_limit", notes=[*sol.notes, note], placement_proven=False)
     bound = min(lp.bound, sol.objective)
     optimal = sol.objective - bound <= 1e-6 * max(1.0, abs(sol.objective))
-    note = (
-        f"sparse candidates: the model was built on {len(lp.member):,} of {len(problem.pair_member):,} school-venue pairs "
-        f"(each school's cheapest venues, grown where the LP's reduced costs asked, {lp.rounds} round(s)); "
-        "the lower bound holds for all pairs"
-    )
-    out = replace(sol, lower_bound=float(bound), status="optimal" if optimal else "time_limit", notes=[*sol.notes, note], placement_proven=True)
-    return out
+    note += "the lower bound holds for all pairs"
+    return replace(sol, lower_bound=float(bound), status="optimal" if optimal else "time_limit", notes=[*sol.notes, note], placement_proven=True)
 
 
 __all__ = ["TableCandidates", "solve_sparse"]
