@@ -37,28 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cluster_mapper.model import ClusterProblem  # noqa: E402
 from cluster_mapper.model.large import PointCandidates, solve_large  # noqa: E402
-from tests.cpmp import DATA, find_file, read_cpmp  # noqa: E402
+from tests.cpmp import DATA, clustered_instance, find_file, read_cpmp  # noqa: E402
 
 
 def generated(n: int, p: int, tau: float, seed: int) -> tuple[ClusterProblem, PointCandidates, str]:
     """A clustered instance: 60 towns, points around them, demands 1-20, capacity ceil(sum / (tau p))."""
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(0, 4000, (60, 2))
-    xy = centres[rng.integers(60, size=n)] + rng.normal(0, 120, (n, 2))
-    dem = rng.integers(1, 21, n)
-    cap = int(np.ceil(dem.sum() / (tau * p)))
-    prob = ClusterProblem(
-        n_teachers=dem,
-        pair_member=np.zeros(0, int),
-        pair_venue=np.zeros(0, int),
-        pair_minutes=np.zeros(0),
-        min_teachers=0,
-        max_teachers=cap,
-        max_schools=n + 1,
-        n_clusters=p,
-        objective="school_trips",
-    )
-    return prob, PointCandidates(xy, np.ones(n, dtype=bool)), f"generated n={n} p={p} tau={tau} seed={seed} capacity={cap}"
+    inst = clustered_instance(seed, n, p, towns=60, side=4000, spread=120, tau=tau)
+    label = f"generated n={n} p={p} tau={tau} seed={seed} capacity={inst.capacity}"
+    return inst.problem(), PointCandidates(inst.xy, np.ones(n, dtype=bool)), label
 
 
 def public(name: str) -> tuple[ClusterProblem, PointCandidates, str, float]:

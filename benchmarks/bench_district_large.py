@@ -45,59 +45,19 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
-
 # The generators live in tests/synthetic.py, not in the package: import from the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.measure import PeakMemory, pin_cores
 
 RUN_LIMIT_S = 60.0
 GAP_LIMIT = 0.01
 MEMORY_LIMIT = 2e9
 CORES = 2
 STEM = "large"
-
-
-class PeakMemory:
-    """Peak resident memory of this process and all its children (bytes), sampled in a thread."""
-
-    def __init__(self, every: float = 0.2):
-        self.every, self.peak, self._stop = every, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for p in [me, *me.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.every)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def pin_cores(n: int) -> str:
-    """Restrict this process (and its children) to ``n`` CPUs where the OS allows it."""
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) > n:
-            os.sched_setaffinity(0, cpus[:n])
-        return f"{len(os.sched_getaffinity(0))} (of {os.cpu_count()} on this machine)"
-    except (AttributeError, OSError):
-        return f"{os.cpu_count()} (affinity not settable here)"
 
 
 def inputs_in(base: Path) -> dict[str, Path] | None:
@@ -123,7 +83,7 @@ def measure(base: Path, review: bool) -> dict:
     out = base / "plan"
     scenario = Scenario(schools=paths["schools"], teachers=paths["teachers"], travel=TravelSource(network_path=str(paths["roads"])), cache_dir=False)
     fig: dict = {"load_before": os.getloadavg()[0]}
-    with PeakMemory() as mem:
+    with PeakMemory(every=0.2) as mem:
         t = time.perf_counter()
         policy = scenario.load_policy()
         inputs = read_inputs(scenario, policy)

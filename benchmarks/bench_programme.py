@@ -37,7 +37,6 @@ The data is generated, not real.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -47,6 +46,7 @@ from pathlib import Path
 # The generators live in tests/synthetic.py, not in the package: import from the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.measure import pin_cores
 from cluster_mapper import Scenario, TravelSource, plan, write_plan
 from cluster_mapper.policy import DistrictPolicy
 from cluster_mapper.validate import validate_plan
@@ -85,17 +85,6 @@ class DistrictRun:
     @property
     def gap(self) -> float:
         return 0.0 if self.objective <= 1e-9 else max(0.0, (self.objective - self.lower_bound) / self.objective)
-
-
-def pin_cores(n: int) -> str:
-    """Restrict this process to ``n`` CPUs where the OS allows it; describe the result."""
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) > n:
-            os.sched_setaffinity(0, cpus[:n])
-        return f"{len(os.sched_getaffinity(0))} (of {os.cpu_count()} on this machine)"
-    except (AttributeError, OSError):
-        return f"{os.cpu_count()} (affinity not settable here)"
 
 
 def run_district(name: str, paths: dict[str, Path], source: TravelSource, work: Path) -> DistrictRun:

@@ -26,49 +26,20 @@ import math
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import networkx as nx
 import pandas as pd
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.measure import PeakMemory  # noqa: E402
 from cluster_mapper.api import Scenario, TravelSource  # noqa: E402
 from cluster_mapper.plan_io import write_plan  # noqa: E402
 from cluster_mapper.programme import ProgrammeSettings, plan_programme, region_table  # noqa: E402
 from cluster_mapper.validate import validate_plan  # noqa: E402
 from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_district  # noqa: E402
-
-
-class PeakMemory:
-    """Peak resident memory of this process and all its children (bytes), sampled in a thread."""
-
-    def __init__(self, every: float = 0.5):
-        self.every, self.peak, self._stop = every, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for p in [me, *me.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.every)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def generate(n_districts: int, n_schools: int, n_teachers: int, seed: int, network: bool, out: Path) -> dict[str, Path]:

@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, default=None)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_programme import pin_cores
+    from benchmarks.measure import pin_cores
 
     print(f"bench_support: {args.teachers:,} teachers, {args.districts} districts, seed {args.seed}, one facilitator per {args.per} clusters (generated data)")
     print(f"cores used: {pin_cores(CORES)}")

@@ -74,12 +74,11 @@ def _add_references(ids: Any, way: Any) -> None:
             ids.add_node(abs(ref.ref))
 
 
-def _contains_any_reference(ids: Any, way: Any) -> bool:
-    """Whether a way uses a node of the id set (by absolute value, as :func:`_add_references`)."""
+def _contains_any_reference(ids: Any, nodes: Any, way: Any) -> bool:
+    """Whether a way uses a node of the tracker ``ids`` (its ``node_ids()`` as ``nodes``; by absolute value, as :func:`_add_references`)."""
     try:
         return bool(ids.contains_any_references(way))
     except RuntimeError:
-        nodes = ids.node_ids()
         return any(nodes.get(abs(ref.ref)) for ref in way.nodes)
 
 
@@ -174,11 +173,12 @@ def cut_by_districts(
                 flush()
     flush()
     # 2. roads touching each district, and every node they need
+    inside_nodes = {n: inside[n].node_ids() for n in names}  # fixed from here on: taken once, not per way
     way_sets: dict[str, set[int]] = {n: set() for n in names}
     needed = {n: osmium.IdTracker() for n in names}
     for way in osmium.FileProcessor(str(pbf), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway")):
         for n in names:
-            if _contains_any_reference(inside[n], way):
+            if _contains_any_reference(inside[n], inside_nodes[n], way):
                 way_sets[n].add(way.id)
                 _add_references(needed[n], way)
     # 3. write each district's file

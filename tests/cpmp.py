@@ -50,6 +50,20 @@ class CpmpInstance:
         )
 
 
+def clustered_instance(seed: int, n: int, p: int, *, towns: int, side: float, spread: float, tau: float = 0.8) -> CpmpInstance:
+    """A generated instance in the way of Lorena & Senne's TSPLIB-based ones.
+
+    ``n`` points around ``towns`` centres (uniform in a square of ``side``,
+    normal spread ``spread``), integer demands 1-20, one capacity
+    ``ceil(sum demand / (tau p))``.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, side, (towns, 2))
+    xy = centres[rng.integers(towns, size=n)] + rng.normal(0, spread, (n, 2))
+    dem = rng.integers(1, 21, n)
+    return CpmpInstance(Path("<generated>"), p, xy, int(np.ceil(dem.sum() / (tau * p))), dem)
+
+
 def find_file(data: Path, folder: str, name: str) -> Path:
     """The file of instance ``name`` in ``data/folder`` (``.txt``, ``.dat`` or no suffix; case ignored)."""
     for f in sorted((data / folder).iterdir()):

@@ -13,7 +13,7 @@ from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound, lagr
 from cluster_mapper.model.large import PointCandidates, improve_locally, knapsack_bound, plan_cost, solve_large, sparse_bound, sparse_lp
 from cluster_mapper.model.mip import MipSolver
 
-from .cpmp import DATA, find_file, read_cpmp
+from .cpmp import DATA, CpmpInstance, clustered_instance, find_file, read_cpmp
 
 
 def _sjc1() -> tuple[ClusterProblem, PointCandidates, float]:
@@ -49,17 +49,7 @@ def test_solve_large_gives_a_feasible_plan_with_an_honest_gap():
     xy = rng.uniform(0, 1000, (n, 2))
     dem = rng.integers(1, 11, n)
     cap = int(np.ceil(dem.sum() / (0.8 * p)))
-    prob = ClusterProblem(
-        n_teachers=dem,
-        pair_member=np.zeros(0, int),
-        pair_venue=np.zeros(0, int),
-        pair_minutes=np.zeros(0),
-        min_teachers=0,
-        max_teachers=cap,
-        max_schools=n + 1,
-        n_clusters=p,
-        objective="school_trips",
-    )
+    prob = CpmpInstance(Path("<generated>"), p, xy, cap, dem).problem()
     cands = PointCandidates(xy, np.ones(n, dtype=bool))
     sol = solve_large(prob, cands, 12.0, block_units=60)
     v = sol.venue_of
@@ -72,23 +62,8 @@ def test_solve_large_gives_a_feasible_plan_with_an_honest_gap():
 
 def _clustered(seed: int, n: int, p: int, towns: int = 6, tau: float = 0.8) -> tuple[ClusterProblem, PointCandidates]:
     """A small instance shaped like the benchmark's: clustered points, demands 1-20, capacity ceil(sum / (tau p))."""
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(0, 1000, (towns, 2))
-    xy = centres[rng.integers(towns, size=n)] + rng.normal(0, 60, (n, 2))
-    dem = rng.integers(1, 21, n)
-    cap = int(np.ceil(dem.sum() / (tau * p)))
-    prob = ClusterProblem(
-        n_teachers=dem,
-        pair_member=np.zeros(0, int),
-        pair_venue=np.zeros(0, int),
-        pair_minutes=np.zeros(0),
-        min_teachers=0,
-        max_teachers=cap,
-        max_schools=n + 1,
-        n_clusters=p,
-        objective="school_trips",
-    )
-    return prob, PointCandidates(xy, np.ones(n, dtype=bool))
+    inst = clustered_instance(seed, n, p, towns=towns, side=1000, spread=60, tau=tau)
+    return inst.problem(), PointCandidates(inst.xy, np.ones(n, dtype=bool))
 
 
 def _exact(prob: ClusterProblem, cands: PointCandidates) -> float:
