@@ -10,7 +10,7 @@ straight-line travel and a policy without a travel limit or school limit
 (``max_travel_minutes = 0``, ``max_schools = 0``; 6-12 teachers, gender
 segregated, levels separate). Every pair of a gender and level group is then
 allowed: the complete model's estimated memory
-(:func:`cluster_mapper.limits.estimate_model_bytes`) is printed per group,
+(:func:`cluster_mapper.model.limits.estimate_model_bytes`) is printed per group,
 and groups whose complete model would not fit are built on sparse candidates
 (:mod:`cluster_mapper.model.candidates`). Prints the pairs built against the
 complete problem's, objective, the bound (valid for every pair), the gap,
@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan  # noqa: E402
-from cluster_mapper.limits import MAX_FRACTION, available_memory_bytes, estimate_model_bytes  # noqa: E402
+from cluster_mapper.model.limits import MAX_FRACTION, available_memory_bytes, estimate_model_bytes  # noqa: E402
 from tests.synthetic import make_district  # noqa: E402
 
 

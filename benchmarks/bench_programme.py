@@ -48,8 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.measure import pin_cores
 from cluster_mapper import Scenario, TravelSource, plan, write_plan
-from cluster_mapper.policy import DistrictPolicy
-from cluster_mapper.validate import validate_plan
+from cluster_mapper.policy.rules import DistrictPolicy
+from cluster_mapper.validate.plan import validate_plan
 from tests.synthetic import make_programme, write_district
 
 NETWORK_BUILD_LIMIT_S = 120.0

@@ -13,7 +13,7 @@ Districts come from ``tests.synthetic.make_district`` (generated settlements,
 schools, rosters and, with ``--travel network``, terrain and a walking
 network; the districts' networks are put into ONE network file, node ids
 made distinct, as a province extract would be). The run is
-:func:`cluster_mapper.programme.plan_programme` on a local Dask cluster of
+:func:`cluster_mapper.programme.run.plan_programme` on a local Dask cluster of
 ``--workers`` single-threaded worker processes, then ``write_plan`` and the
 independent validator. Prints the whole time, the gap, the peak memory of the
 coordinator and its workers (sampled every 0.5 s with psutil) and the load.
@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.measure import PeakMemory  # noqa: E402
 from cluster_mapper.api import Scenario, TravelSource  # noqa: E402
-from cluster_mapper.plan_io import write_plan  # noqa: E402
-from cluster_mapper.programme import ProgrammeSettings, plan_programme, region_table  # noqa: E402
-from cluster_mapper.validate import validate_plan  # noqa: E402
+from cluster_mapper.plan.files import write_plan  # noqa: E402
+from cluster_mapper.programme.run import ProgrammeSettings, plan_programme, region_table  # noqa: E402
+from cluster_mapper.validate.plan import validate_plan  # noqa: E402
 from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_district  # noqa: E402
 
 

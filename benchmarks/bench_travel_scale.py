@@ -7,10 +7,10 @@ Usage::
 Builds the hilly synthetic walking grid of ``bench_travel_times.py`` with
 ``side^2`` nodes (1,000,000 by default; synthetic, not a real road network),
 puts the schools on random nodes and times
-``cluster_mapper.travel.network_travel_times`` with the cutoff: on networks
+``cluster_mapper.travel.times.network_travel_times`` with the cutoff: on networks
 of 200,000 nodes or more it runs tiled cut-off searches, each tile of
 schools on its own window of the network, in one process per core
-(:mod:`cluster_mapper.reach`). Then it checks ``--check`` random schools'
+(:mod:`cluster_mapper.travel.reach`). Then it checks ``--check`` random schools'
 rows against one whole-network ``scipy`` Dijkstra. Floor: under 60 s on
 2 cores, every checked row identical.
 """
@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_travel_times import synthetic_network  # noqa: E402
 
-from cluster_mapper.network import add_travel_minutes  # noqa: E402
-from cluster_mapper.policy import TravelPolicy  # noqa: E402
-from cluster_mapper.travel import _graph_arrays, network_travel_times  # noqa: E402
+from cluster_mapper.policy.rules import TravelPolicy  # noqa: E402
+from cluster_mapper.travel.network import add_travel_minutes  # noqa: E402
+from cluster_mapper.travel.times import _graph_arrays, network_travel_times  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ Builds a synthetic walking network (a perturbed grid of about 102,400 nodes
 around 34.5 N 73.3 E with smooth hills, like a Mansehra valley), places 1,000
 schools on it, then times
 
-(a) ``cluster_mapper.travel.network_travel_times`` with a 60-minute cutoff
+(a) ``cluster_mapper.travel.times.network_travel_times`` with a 60-minute cutoff
     (all pairs, scipy many-source Dijkstra on CSR), and
 (b) the per-pair networkx approach, ``nx.shortest_path_length`` for each pair
     (pairs over the cutoff or without a path are dropped, the same semantics),
@@ -34,9 +34,9 @@ import numpy as np
 import pyproj
 from shapely.geometry import Point
 
-from cluster_mapper.network import add_travel_minutes
-from cluster_mapper.policy import TravelPolicy
-from cluster_mapper.travel import access_minutes, network_travel_times
+from cluster_mapper.policy.rules import TravelPolicy
+from cluster_mapper.travel.network import add_travel_minutes
+from cluster_mapper.travel.times import access_minutes, network_travel_times
 
 LON0, LAT0 = 73.30, 34.50
 GEOD = pyproj.Geod(ellps="WGS84")

@@ -27,9 +27,9 @@ calendar, itineraries, GPX); ``Scenario(..., facilitators=...)`` does it in
 
 __version__ = "0.2.0"
 
-from .api import Scenario, Travel, TravelSource, plan  # noqa: E402
-from .plan_io import read_plan, write_plan  # noqa: E402
-from .support import plan_support  # noqa: E402
-from .validate import validate_plan  # noqa: E402
+from cluster_mapper.api import Scenario, Travel, TravelSource, plan  # noqa: E402
+from cluster_mapper.plan.files import read_plan, write_plan  # noqa: E402
+from cluster_mapper.support import plan_support  # noqa: E402
+from cluster_mapper.validate.plan import validate_plan  # noqa: E402
 
 __all__ = ["Scenario", "Travel", "TravelSource", "plan", "write_plan", "read_plan", "validate_plan", "plan_support", "__version__"]

@@ -1,6 +1,6 @@
 """``python -m cluster_mapper``: the same command line as ``cluster-mapper``."""
 
-from .cli import app
+from cluster_mapper.cli import app
 
 if __name__ == "__main__":
     app()

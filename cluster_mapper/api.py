@@ -1,4 +1,4 @@
-"""The one way in: a :class:`Scenario` planned into a :class:`~cluster_mapper.planner.Plan`.
+"""The one way in: a :class:`Scenario` planned into a :class:`~cluster_mapper.plan.solve.Plan`.
 
 Every caller (the command line, ``compare``, the notebook, the benchmarks)
 goes through :func:`plan`, so the job runs the same steps everywhere::
@@ -26,12 +26,12 @@ from typing import Callable
 import networkx as nx
 import pandas as pd
 
-from .errors import fail
-from .inputs import Inputs, load_inputs, load_schools
-from .model import DEFAULT_BACKEND
-from .planner import Plan, solve_plan
-from .policy import Policy, check_policy_districts, load_policy
-from .travel import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
+from cluster_mapper.errors import fail
+from cluster_mapper.inputs.schools import Inputs, load_inputs, load_schools
+from cluster_mapper.model import DEFAULT_BACKEND
+from cluster_mapper.plan.solve import Plan, solve_plan
+from cluster_mapper.policy.rules import Policy, check_policy_districts, load_policy
+from cluster_mapper.travel.times import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Scenario:
         then the least travel).
     edits : path or None
         An edits file (CSV, or the ``edits`` sheet of an XLSX workbook; see
-        :mod:`cluster_mapper.edits`): hard rules from the people who use the
+        :mod:`cluster_mapper.inputs.edits`): hard rules from the people who use the
         plan. ``lock_cluster`` edits need ``revise``.
     backend : str
         OR-Tools MIP backend (``HIGHS``, ``SCIP``, ``CBC``, ``CP_SAT``).
@@ -130,7 +130,7 @@ class Scenario:
 
         ``policy`` defaults to the sample's own ``policy.toml``.
         """
-        from .sample import sample_paths
+        from cluster_mapper.sample import sample_paths
 
         files = sample_paths()
         return cls(
@@ -187,7 +187,7 @@ def load_road_network(source: TravelSource, policy: Policy) -> nx.MultiDiGraph |
     """
     if not source.network_path:
         return None
-    from .network import add_elevation_from_raster, load_network
+    from cluster_mapper.travel.network import add_elevation_from_raster, load_network
 
     G = load_network(source.network_path, policy.travel)
     if policy.travel.elevation:
@@ -210,7 +210,7 @@ def travel_times(
     Parameters
     ----------
     schools : geopandas.GeoDataFrame
-        Schools as read by :func:`~cluster_mapper.inputs.load_schools`.
+        Schools as read by :func:`~cluster_mapper.inputs.schools.load_schools`.
     source : TravelSource
         Network, matrix or straight lines.
     policy : Policy
@@ -256,7 +256,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     Plan
         Clusters, assignments, reasons, objective, lower bound and gap, the
         travel times and the road network used, ready for
-        :func:`~cluster_mapper.plan_io.write_plan`.
+        :func:`~cluster_mapper.plan.files.write_plan`.
 
     Raises
     ------
@@ -270,7 +270,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     policy = scenario.load_policy()
     edits = None
     if scenario.edits is not None:
-        from .edits import read_edits
+        from cluster_mapper.inputs.edits import read_edits
 
         edits = read_edits(scenario.edits)
     if inputs is None:
@@ -282,7 +282,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
         travel = travel_times(inputs.schools, scenario.travel, policy, cache_dir=scenario.cache_dir)
     previous = None
     if scenario.revise is not None:
-        from .plan_io import read_plan
+        from cluster_mapper.plan.files import read_plan
 
         previous = read_plan(scenario.revise).assignments
     times = edits.apply_travel(travel.times) if edits is not None else travel.times
@@ -293,11 +293,11 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     result.travel_spec = travel.spec
     result.policy_path = scenario.policy_path
     if any(policy.for_district(d).subjects_required for d in result.units["district"].unique()):
-        from .support.roles import apply_subject_rule
+        from cluster_mapper.plan.roles import apply_subject_rule
 
         apply_subject_rule(result)
     if scenario.facilitators is not None:
-        from .support import plan_support
+        from cluster_mapper.support import plan_support
 
         if progress:
             progress("planning facilitator support", 0.95)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import InputError
+from cluster_mapper.errors import InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -103,8 +103,8 @@ def _scenario(schools, teachers, network, travel_matrix, straight_line, policy, 
     ``--district`` and ``--elevation`` go into the scenario, which puts them
     in its policy (:meth:`~cluster_mapper.api.Scenario.load_policy`).
     """
-    from .api import Scenario, TravelSource
-    from .errors import InputProblem
+    from cluster_mapper.api import Scenario, TravelSource
+    from cluster_mapper.errors import InputProblem
 
     kwargs.update(district=district or None, elevation=tuple(str(e) for e in elevation) if elevation else None)
     if schools is None:
@@ -176,10 +176,10 @@ def plan(
     """
 
     def body():
-        from .api import plan as plan_scenario
-        from .errors import InputProblem
-        from .model import BACKENDS, DEFAULT_BACKEND
-        from .plan_io import check_output_folder, write_plan
+        from cluster_mapper.api import plan as plan_scenario
+        from cluster_mapper.errors import InputProblem
+        from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND
+        from cluster_mapper.plan.files import check_output_folder, write_plan
 
         if backend and backend.upper() not in BACKENDS:
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
@@ -228,8 +228,8 @@ def export(
     """Write a plan as a workbook to review and edit in Excel or LibreOffice; its edits sheet feeds --edits."""
 
     def body():
-        from .errors import InputProblem
-        from .export import write_workbook
+        from cluster_mapper.errors import InputProblem
+        from cluster_mapper.review.workbook import write_workbook
 
         if xlsx.suffix.lower() != ".xlsx":
             raise InputError([InputProblem("<command line>", f"--xlsx {xlsx} does not end in .xlsx.", "give a file name ending in .xlsx.", field="--xlsx")])
@@ -248,8 +248,8 @@ def diff(
     """Show what changed between two plans: teachers moved and why, clusters created, kept and dissolved."""
 
     def body():
-        from .changes import change_summary, cluster_changes, plan_changes
-        from .plan_io import read_plan, read_plan_csv, write_csv
+        from cluster_mapper.plan.changes import change_summary, cluster_changes, plan_changes
+        from cluster_mapper.plan.files import read_plan, read_plan_csv, write_csv
 
         a, b = read_plan(old_plan), read_plan(new_plan)
         edits_csv = Path(new_plan) / "edits.csv"
@@ -267,7 +267,7 @@ def diff(
             f"clusters: {c['kept']} kept, {c['changed']} changed, {c['created']} created, {c['dissolved']} dissolved; "
             f"mean travel change {s['mean_travel_change_minutes']:+.1f} minutes per teacher who stayed placed."
         )
-        from .changes import changes_by_school
+        from cluster_mapper.plan.changes import changes_by_school
 
         moved = changes_by_school(teachers)
         if len(moved):
@@ -337,10 +337,10 @@ def support(
     """
 
     def body():
-        from .plan_io import read_plan
-        from .policy import load_policy
-        from .support import plan_support
-        from .support.files import write_support_to_plan
+        from cluster_mapper.plan.files import read_plan
+        from cluster_mapper.policy.rules import load_policy
+        from cluster_mapper.support import plan_support
+        from cluster_mapper.support.files import write_support_to_plan
 
         saved = read_plan(plan_dir)
         pol = load_policy(policy) if policy is not None else None
@@ -388,11 +388,11 @@ def programme(
     """
 
     def body():
-        from .api import Scenario, TravelSource
-        from .errors import InputProblem
-        from .model import BACKENDS, DEFAULT_BACKEND
-        from .plan_io import check_output_folder, write_plan
-        from .programme import ProgrammeFailed, ProgrammeSettings, plan_programme, region_table
+        from cluster_mapper.api import Scenario, TravelSource
+        from cluster_mapper.errors import InputProblem
+        from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND
+        from cluster_mapper.plan.files import check_output_folder, write_plan
+        from cluster_mapper.programme.run import ProgrammeFailed, ProgrammeSettings, plan_programme, region_table
 
         if backend and backend.upper() not in BACKENDS:
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
@@ -431,7 +431,7 @@ def validate(plan_dir: Path = typer.Argument(..., help="A folder written by `clu
     """Check every rule of a plan independently of the planner (exit 1 on violations)."""
 
     def body():
-        from .validate import validate_plan
+        from cluster_mapper.validate.plan import validate_plan
 
         rep = validate_plan(plan_dir)
         if rep.ok:
@@ -466,9 +466,9 @@ def travel_times(
     """Compute school-to-school travel minutes and write them for review and reuse."""
 
     def body():
-        from .api import TravelSource, schools_travel_times
-        from .policy import load_policy
-        from .travel import write_travel_times
+        from cluster_mapper.api import TravelSource, schools_travel_times
+        from cluster_mapper.policy.rules import load_policy
+        from cluster_mapper.travel.times import write_travel_times
 
         pol = load_policy(policy).with_overrides(district=district, elevation=elevation or None)
         source = TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
@@ -492,7 +492,7 @@ def map_(plan_dir: Path = typer.Argument(..., help="A plan folder.")):
     """Write map.html (works offline) and report.html for a plan folder."""
 
     def body():
-        from .plan_io import read_plan, write_review
+        from cluster_mapper.plan.files import read_plan, write_review
 
         write_review(read_plan(plan_dir), plan_dir)
         out_console.print(f"map and report written to {plan_dir}")
@@ -515,7 +515,7 @@ def compare(
     """Plan each scenario on the same inputs and compare them side by side."""
 
     def body():
-        from .compare import compare_scenarios
+        from cluster_mapper.compare import compare_scenarios
 
         scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, None, district=district, elevation=elevation)
         table = compare_scenarios(scenario, [str(p) for p in policy], out)
@@ -542,7 +542,7 @@ def inspect(
     """
 
     def body():
-        from .preview import inspect_scenario, write_preview_map
+        from cluster_mapper.preview import inspect_scenario, write_preview_map
 
         straight = network is None and travel_matrix is None and schools is not None
         scenario = _scenario(schools, teachers, network, travel_matrix, straight, policy, district=district, elevation=elevation)
@@ -600,8 +600,8 @@ def init(
     """
 
     def body():
-        from .errors import InputProblem
-        from .policy import policy_template
+        from cluster_mapper.errors import InputProblem
+        from cluster_mapper.policy.rules import policy_template
 
         if path.exists() and not force:
             raise InputError([InputProblem(str(path), "the file exists and was left as it is.", "give another file name, or --force to replace it.")])

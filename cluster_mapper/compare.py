@@ -16,10 +16,10 @@ from typing import Sequence
 
 import pandas as pd
 
-from .api import Scenario, Travel, plan, read_inputs, travel_times, with_policy
-from .errors import fail
-from .plan_io import read_plan, write_csv, write_plan
-from .policy import Policy, check_policy_districts, load_policy
+from cluster_mapper.api import Scenario, Travel, plan, read_inputs, travel_times, with_policy
+from cluster_mapper.errors import fail
+from cluster_mapper.plan.files import read_plan, write_csv, write_plan
+from cluster_mapper.policy.rules import Policy, check_policy_districts, load_policy
 
 #: Columns of comparison.csv, in order.
 COMPARISON_COLUMNS = [
@@ -96,7 +96,7 @@ def compare_scenarios(
     pandas.DataFrame
         One row per scenario with :data:`COMPARISON_COLUMNS`.
     """
-    from .mapping import write_comparison_map
+    from cluster_mapper.review.map import write_comparison_map
 
     paths = [Path(p) for p in policy_paths]
     if not paths:

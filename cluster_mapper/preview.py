@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .api import Scenario
-    from .inputs import Inputs
-    from .policy import Policy
+    from cluster_mapper.api import Scenario
+    from cluster_mapper.inputs.schools import Inputs
+    from cluster_mapper.policy.rules import Policy
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
         Any problem :func:`~cluster_mapper.api.plan` would stop on while
         reading (files, policy, network, elevation rasters).
     """
-    from .api import load_road_network, read_inputs
-    from .policy import check_policy_districts
+    from cluster_mapper.api import load_road_network, read_inputs
+    from cluster_mapper.policy.rules import check_policy_districts
 
     policy = scenario.load_policy()
     inputs = read_inputs(scenario, policy)
@@ -122,7 +122,7 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
     if not with_travel:
         return result
     if source.network_path:
-        from .network import snap_schools
+        from cluster_mapper.travel.network import snap_schools
 
         G = load_road_network(source, policy)
         assert G is not None
@@ -132,7 +132,7 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
         result.elevation_share = G.graph.get("elevation_share") if policy.travel.elevation else None
         result.notes.extend(G.graph.get("travel_notes", []))
     elif source.matrix_path:
-        from .travel import matrix_travel_times
+        from cluster_mapper.travel.times import matrix_travel_times
 
         result.travel_source = "matrix"
         result.notes.extend(matrix_travel_times(source.matrix_path, inputs.schools).notes)
@@ -152,7 +152,7 @@ def write_preview_map(inspection: Inspection, path: str | Path) -> Path:
     import folium
     from branca.element import Element
 
-    from .mapping import esc, leaflet_inline
+    from cluster_mapper.review.map import esc, leaflet_inline
 
     schools = inspection.inputs.schools
     teachers = inspection.inputs.teachers.groupby("school_id")["n_teachers"].sum()

@@ -12,7 +12,7 @@ from itertools import pairwise, permutations, product
 import numpy as np
 import pandas as pd
 
-from cluster_mapper.policy import SupportPolicy
+from cluster_mapper.policy.rules import SupportPolicy
 from cluster_mapper.support.facilitators import FACILITATOR_COLUMNS
 from cluster_mapper.support.model import SupportProblem
 from cluster_mapper.support.planning import (

@@ -1246,7 +1246,7 @@ def make_programme(n_teachers: int = 10316, n_districts: int = 4, seed: int = 20
 
 def write_district(district: SyntheticDistrict, out_dir: str | Path, stem: str | None = None) -> dict[str, Path]:
     """Write schools CSV, roster CSV and (if any) GraphML of a district."""
-    from cluster_mapper.osm import save_graphml
+    from cluster_mapper.travel.osm import save_graphml
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from cluster_mapper import Scenario, TravelSource, plan, plan_io
-from cluster_mapper.plan_io import read_plan, recover_interrupted, write_plan
-from cluster_mapper.validate import validate_plan
+from cluster_mapper.plan.files import read_plan, recover_interrupted, write_plan
+from cluster_mapper.validate.plan import validate_plan
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 SCHOOLS, ROSTER, POLICY = CORPUS / "good_schools.csv", CORPUS / "good_roster.csv", CORPUS / "good_policy.toml"
@@ -101,7 +101,7 @@ WRITER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {tests!r})
     from test_atomic import make_plan
-    from cluster_mapper import plan_io
+    from cluster_mapper.plan import files as plan_io
 
     result = make_plan()
 

@@ -134,8 +134,8 @@ def test_refused_input(case, previous_plan):
 
 @pytest.mark.parametrize("case", _params(0))
 def test_accepted_input(case, tmp_path):
-    from cluster_mapper.plan_io import read_plan
-    from cluster_mapper.validate import validate_plan
+    from cluster_mapper.plan.files import read_plan
+    from cluster_mapper.validate.plan import validate_plan
 
     out = tmp_path / "plan"
     res = runner.invoke(app, _args(case, out))
@@ -154,7 +154,7 @@ def test_accepted_input(case, tmp_path):
 
 
 def test_urdu_names_survive_the_plan(tmp_path):
-    from cluster_mapper.plan_io import read_plan
+    from cluster_mapper.plan.files import read_plan
 
     out = tmp_path / "plan"
     res = runner.invoke(app, _args({"file": "schools_urdu.csv", "role": "schools"}, out))
@@ -165,7 +165,7 @@ def test_urdu_names_survive_the_plan(tmp_path):
 
 
 def test_off_network_school_is_flagged_in_summary(tmp_path):
-    from cluster_mapper.plan_io import read_plan
+    from cluster_mapper.plan.files import read_plan
 
     out = tmp_path / "plan"
     res = runner.invoke(app, _args({"file": "schools_off_network.csv", "role": "schools", "network": "good_network.graphml"}, out))
@@ -174,7 +174,7 @@ def test_off_network_school_is_flagged_in_summary(tmp_path):
 
 
 def test_disconnected_network_leaves_far_side_unplaced_with_reason(tmp_path):
-    from cluster_mapper.plan_io import read_plan
+    from cluster_mapper.plan.files import read_plan
 
     out = tmp_path / "plan"
     res = runner.invoke(app, _args({"file": "network_disconnected.graphml", "role": "network"}, out))
@@ -206,7 +206,7 @@ def test_refused_in_a_real_process(name, tmp_path):
 def test_check_policy_districts_typo_refused_absent_noted():
     """A [districts.X] override with no schools: a misspelling of a real district is an error; otherwise a note."""
     from cluster_mapper.errors import InputError
-    from cluster_mapper.policy import check_policy_districts, load_policy
+    from cluster_mapper.policy.rules import check_policy_districts, load_policy
 
     typo = load_policy(CORPUS / "policy_district_typo.toml")
     with pytest.raises(InputError) as err:
@@ -218,7 +218,7 @@ def test_check_policy_districts_typo_refused_absent_noted():
     notes = check_policy_districts(absent, ["Mansehra"])
     assert notes == ["policy [districts.Bagh]: no schools of district Bagh in this schools file; its rules are not used"]
     # case/space variants are typos too; a district with its own table is left alone
-    from cluster_mapper.policy import policy_from_dict
+    from cluster_mapper.policy.rules import policy_from_dict
 
     p = policy_from_dict({"districts": {"bagh ": {"gender": "mixed"}, "Poonch": {"gender": "mixed"}}})
     with pytest.raises(InputError):

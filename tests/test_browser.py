@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from cluster_mapper.plan_io import read_plan
+from cluster_mapper.plan.files import read_plan
 from tests.review_fixtures import XSS_NAMES, browser, make_province_plan, sample_plan, xss_plan  # noqa: F401
 
 LOCAL = ("file:", "data:", "about:", "blob:")
@@ -87,7 +87,7 @@ def test_sample_map_renders_offline(browser, sample_plan, tmp_path):
 def test_canvas_mode_renders(browser, sample_plan, tmp_path):
     d = tmp_path / "plan"
     shutil.copytree(sample_plan, d)
-    from cluster_mapper.mapping import write_map
+    from cluster_mapper.review.map import write_map
 
     write_map(read_plan(d), d, renderer="canvas")
     browser.open((d / "map.html").as_uri())
@@ -135,7 +135,7 @@ def test_report_and_comparison_map_open_offline(browser, sample_plan, tmp_path):
 
 
 def test_province_sized_map_loads(browser, tmp_path):
-    from cluster_mapper.mapping import write_map
+    from cluster_mapper.review.map import write_map
 
     d = make_province_plan(tmp_path / "province")
     t0 = time.time()
@@ -162,7 +162,7 @@ def test_edit_mode_downloads_edits_that_replan(browser, tmp_path):
     from typer.testing import CliRunner
 
     from cluster_mapper.cli import app
-    from cluster_mapper.validate import validate_plan
+    from cluster_mapper.validate.plan import validate_plan
     from tests.conftest import write_district, write_policy
 
     runner = CliRunner()
@@ -250,7 +250,7 @@ def test_context_layers_and_changed_schools(browser, sample_plan, tmp_path):
     from typer.testing import CliRunner
 
     from cluster_mapper.cli import app
-    from cluster_mapper.mapping import write_comparison_map
+    from cluster_mapper.review.map import write_comparison_map
     from tests.conftest import write_district, write_policy
 
     runner = CliRunner()

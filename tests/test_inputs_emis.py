@@ -213,7 +213,7 @@ def test_inspect_flags_schools_far_from_the_network_and_elevation(tmp_path):
 def test_init_writes_a_template_that_reads_back_as_the_defaults(tmp_path):
     from dataclasses import fields
 
-    from cluster_mapper.policy import DistrictPolicy, Policy, TravelPolicy, load_policy
+    from cluster_mapper.policy.rules import DistrictPolicy, Policy, TravelPolicy, load_policy
 
     path = tmp_path / "policy.toml"
     res = runner.invoke(app, ["init", str(path)])
@@ -255,8 +255,8 @@ def test_cli_elevation_makes_uphill_walks_slower_than_downhill(tmp_path):
     import networkx as nx
     import pandas as pd
 
-    from cluster_mapper.network import add_elevation_from_raster, load_network
-    from cluster_mapper.policy import TravelPolicy
+    from cluster_mapper.policy.rules import TravelPolicy
+    from cluster_mapper.travel.network import add_elevation_from_raster, load_network
 
     net = OSM / "overpass-response-5.json.gz"
     tiles = [OSM / "elevation1.tif", OSM / "elevation2.tif"]
@@ -307,8 +307,8 @@ def test_elevation_raster_in_another_crs_is_reprojected(tmp_path):
     import rasterio
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-    from cluster_mapper.network import add_elevation_from_raster, load_network
-    from cluster_mapper.policy import TravelPolicy
+    from cluster_mapper.policy.rules import TravelPolicy
+    from cluster_mapper.travel.network import add_elevation_from_raster, load_network
 
     src_path = OSM / "elevation1.tif"
     utm = tmp_path / "elevation1_utm.tif"

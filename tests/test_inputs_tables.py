@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from cluster_mapper.errors import InputError
-from cluster_mapper.inputs import load_inputs, read_schools, teachers_from_counts
-from cluster_mapper.policy import policy_from_dict
-from cluster_mapper.tables import SCHOOLS, column_letter, read_table, split_sheet
+from cluster_mapper.inputs.schools import load_inputs, read_schools, teachers_from_counts
+from cluster_mapper.inputs.tables import SCHOOLS, column_letter, read_table, split_sheet
+from cluster_mapper.policy.rules import policy_from_dict
 
 from .workbooks import write_ods, write_xlsx
 
@@ -235,8 +235,8 @@ def test_an_unmapped_code_lists_the_values_found_and_allowed(tmp_path):
 
 
 def test_counts_by_gender_with_a_school_level_become_units(tmp_path):
-    from cluster_mapper.policy import Policy
-    from cluster_mapper.units import build_units
+    from cluster_mapper.plan.units import build_units
+    from cluster_mapper.policy.rules import Policy
 
     csv = tmp_path / "s.csv"
     csv.write_text(

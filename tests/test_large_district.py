@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import cluster_mapper.planner as planner
+import cluster_mapper.plan.solve as planner
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
 from cluster_mapper.model import ClusterProblem
-from cluster_mapper.travel import TravelTimes
+from cluster_mapper.travel.times import TravelTimes
 
 from .conftest import write_district
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cluster_mapper.errors import InputError
-from cluster_mapper.limits import (
+from cluster_mapper.model.limits import (
     BYTES_PER_PAIR,
     MAX_FRACTION,
     available_memory_bytes,

@@ -18,7 +18,8 @@ import rasterio.transform
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError
-from cluster_mapper.network import (
+from cluster_mapper.policy.rules import TravelPolicy
+from cluster_mapper.travel.network import (
     NON_MOTORABLE_HIGHWAYS,
     add_elevation_from_raster,
     add_travel_minutes,
@@ -26,8 +27,7 @@ from cluster_mapper.network import (
     snap_schools,
     tobler_speed_kmh,
 )
-from cluster_mapper.osm import save_graphml
-from cluster_mapper.policy import TravelPolicy
+from cluster_mapper.travel.osm import save_graphml
 
 DATA = Path(__file__).parent / "data" / "osm"
 OAKLAND_XML = DATA / "West-Oakland.osm.bz2"

@@ -21,11 +21,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cluster_mapper import osm
 from cluster_mapper.cli import app
 from cluster_mapper.errors import InputError
-from cluster_mapper.network import load_network
-from cluster_mapper.policy import TravelPolicy
+from cluster_mapper.policy.rules import TravelPolicy
+from cluster_mapper.travel.network import load_network
+from cluster_mapper.travel.times import osm
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "cluster_mapper"
@@ -102,7 +102,7 @@ def test_the_private_name_scan_finds_them(tmp_path):
 def test_only_the_adapter_and_the_validator_import_osmnx():
     importing = {p.name for p in PACKAGE.rglob("*.py") if _osmnx_uses(p)[0]}
     # validate.py keeps its own (public) osmnx call: it is independent of the planner's travel code
-    assert importing <= {"osm.py", "validate.py"}, importing
+    assert importing <= {"osm.py", "plan.py"}, importing
 
 
 # --------------------------------------------------------------------------- PBF and XML agree

@@ -11,10 +11,10 @@ import pytest
 from shapely.geometry import box
 
 from cluster_mapper.api import Scenario, TravelSource, plan
-from cluster_mapper.pbf_cut import cut_by_districts
-from cluster_mapper.plan_io import write_plan
-from cluster_mapper.programme import ProgrammeSettings, plan_programme
-from cluster_mapper.validate import validate_plan
+from cluster_mapper.plan.files import write_plan
+from cluster_mapper.programme.run import ProgrammeSettings, plan_programme
+from cluster_mapper.travel.pbf_cut import cut_by_districts
+from cluster_mapper.validate.plan import validate_plan
 
 
 def _province(path):
@@ -92,6 +92,6 @@ def test_real_extract_cut_by_the_real_district_polygon_plans_as_the_whole_file(t
     pd.testing.assert_frame_equal(a, b)
     assert cut.objective == pytest.approx(whole.objective)
     # the map outlines the planned district from the bundled KP polygons
-    from cluster_mapper.mapping import map_context
+    from cluster_mapper.review.map import map_context
 
     assert [d[0] for d in map_context(cut, network=False)["d"]] == ["Abbottabad"]

@@ -19,10 +19,10 @@ import pytest
 from ortools.linear_solver import pywraplp
 from pyproj import Geod
 
-from cluster_mapper.inputs import load_inputs
-from cluster_mapper.planner import solve_plan
-from cluster_mapper.policy import policy_from_dict
-from cluster_mapper.travel import straight_line_travel_times
+from cluster_mapper.inputs.schools import load_inputs
+from cluster_mapper.plan.solve import solve_plan
+from cluster_mapper.policy.rules import policy_from_dict
+from cluster_mapper.travel.times import straight_line_travel_times
 
 from .conftest import write_district
 

@@ -14,8 +14,8 @@ import pytest
 from pyproj import Geod
 
 from cluster_mapper import Scenario, TravelSource, plan
-from cluster_mapper.plan_io import write_plan
-from cluster_mapper.validate import validate_plan
+from cluster_mapper.plan.files import write_plan
+from cluster_mapper.validate.plan import validate_plan
 
 from .conftest import write_policy
 

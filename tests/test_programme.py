@@ -13,11 +13,11 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from cluster_mapper import programme as prog
 from cluster_mapper.api import Scenario, TravelSource, plan
-from cluster_mapper.plan_io import read_plan_csv, write_plan
-from cluster_mapper.programme import ProgrammeFailed, ProgrammeSettings, plan_programme
-from cluster_mapper.validate import validate_plan
+from cluster_mapper.plan.files import read_plan_csv, write_plan
+from cluster_mapper.programme.run import ProgrammeFailed, ProgrammeSettings, plan_programme
+from cluster_mapper.programme.run import run as prog
+from cluster_mapper.validate.plan import validate_plan
 from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_programme
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,8 +68,8 @@ def _same_plan(a: Path, b: Path) -> None:
 
 def test_network_parts_are_smaller_than_the_network(files):
     from cluster_mapper.api import load_road_network
-    from cluster_mapper.inputs import load_inputs
-    from cluster_mapper.policy import load_policy
+    from cluster_mapper.inputs.schools import load_inputs
+    from cluster_mapper.policy.rules import load_policy
 
     policy = load_policy(None)
     inputs = load_inputs(files["schools"], files["teachers"])

@@ -16,12 +16,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cluster_mapper.inputs import COUNT_COLUMNS, load_inputs
-from cluster_mapper.plan_io import read_plan, write_plan
-from cluster_mapper.planner import solve_plan
-from cluster_mapper.policy import load_policy
-from cluster_mapper.travel import straight_line_travel_times
-from cluster_mapper.validate import validate_plan
+from cluster_mapper.inputs.schools import COUNT_COLUMNS, load_inputs
+from cluster_mapper.plan.files import read_plan, write_plan
+from cluster_mapper.plan.solve import solve_plan
+from cluster_mapper.policy.rules import load_policy
+from cluster_mapper.travel.times import straight_line_travel_times
+from cluster_mapper.validate.plan import validate_plan
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 

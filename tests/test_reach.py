@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cluster_mapper.reach import local_network_pairs, max_speed
-from cluster_mapper.travel import _network_pairs
+from cluster_mapper.travel.reach import local_network_pairs, max_speed
+from cluster_mapper.travel.times import _network_pairs
 
 
 def _grid(side: int, seed: int):

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cluster_mapper.policy import SupportPolicy
+from cluster_mapper.policy.rules import SupportPolicy
 from cluster_mapper.support.explain import explain_unsupported
 from cluster_mapper.support.model import SupportModel, floor_plan
 

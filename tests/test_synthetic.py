@@ -125,7 +125,7 @@ def test_programme_scale():
 def test_write_district_round_trips(tmp_path, small):
     import osmnx as ox
 
-    from cluster_mapper.inputs import load_inputs
+    from cluster_mapper.inputs.schools import load_inputs
 
     paths = small.write(tmp_path, "bagh")
     inputs = load_inputs(paths["schools"], paths["teachers"])
@@ -138,8 +138,8 @@ def test_write_district_round_trips(tmp_path, small):
 def test_bundled_sample_files():
     import osmnx as ox
 
-    from cluster_mapper.inputs import load_inputs
-    from cluster_mapper.policy import load_policy
+    from cluster_mapper.inputs.schools import load_inputs
+    from cluster_mapper.policy.rules import load_policy
 
     for name in ("mansehra_schools.csv", "mansehra_teachers.csv", "mansehra_roads.graphml", "README.md", "policy.toml", "policy_mixed_levels.toml"):
         assert (SAMPLE / name).exists(), name

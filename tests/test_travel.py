@@ -13,9 +13,9 @@ import pytest
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError
-from cluster_mapper.network import add_elevation_from_raster, add_travel_minutes, load_network
-from cluster_mapper.policy import TravelPolicy
-from cluster_mapper.travel import (
+from cluster_mapper.policy.rules import TravelPolicy
+from cluster_mapper.travel.network import add_elevation_from_raster, add_travel_minutes, load_network
+from cluster_mapper.travel.times import (
     TravelTimes,
     matrix_travel_times,
     network_travel_times,

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from cluster_mapper import Scenario, TravelSource, plan
-from cluster_mapper.plan_io import read_plan_csv, write_csv, write_plan
-from cluster_mapper.validate import validate_plan
+from cluster_mapper.plan.files import read_plan_csv, write_csv, write_plan
+from cluster_mapper.validate.plan import validate_plan
 
 from .conftest import write_district, write_policy
 
@@ -141,8 +141,8 @@ def test_plans_on_a_real_osm_network_validate(tmp_path, mode):
     """Real Oakland/Piedmont streets: the validator's own travel times agree with the plan's."""
     import numpy as np
 
-    from cluster_mapper.network import load_network
-    from cluster_mapper.policy import TravelPolicy
+    from cluster_mapper.policy.rules import TravelPolicy
+    from cluster_mapper.travel.network import load_network
 
     osm = Path(__file__).parent / "data" / "osm" / "overpass-response-7.json.gz"
     G = load_network(osm, TravelPolicy(travel_mode=mode))
@@ -180,9 +180,9 @@ def test_venue_searches_stop_at_a_radius_but_times_stay_exact():
     import geopandas as gpd
     import numpy as np
 
-    from cluster_mapper.network import load_network
-    from cluster_mapper.policy import TravelPolicy, policy_from_dict
-    from cluster_mapper.validate import _TravelCheck
+    from cluster_mapper.policy.rules import TravelPolicy, policy_from_dict
+    from cluster_mapper.travel.network import load_network
+    from cluster_mapper.validate.plan import _TravelCheck
 
     osm = Path(__file__).parent / "data" / "osm" / "overpass-response-7.json.gz"
     G = load_network(osm, TravelPolicy(travel_mode="walk"))

@@ -73,10 +73,10 @@ Modules: :mod:`.formulation` (data to model arrays), :mod:`.bound` (LP bound),
 :mod:`.budget` (time shares), :mod:`.solve` (the orchestration).
 """
 
-from .budget import SolveBudget
-from .formulation import ClusterProblem, Formulation, SideRow
-from .mip import BACKENDS, DEFAULT_BACKEND
-from .solve import ClusterModel, ClusterSolution, relative_gap
+from cluster_mapper.model.budget import SolveBudget
+from cluster_mapper.model.formulation import ClusterProblem, Formulation, SideRow
+from cluster_mapper.model.mip import BACKENDS, DEFAULT_BACKEND
+from cluster_mapper.model.solve import ClusterModel, ClusterSolution, relative_gap
 
 __all__ = [
     "BACKENDS",

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .formulation import Formulation, Rows, link_rows
+from cluster_mapper.model.formulation import Formulation, Rows, link_rows
 
 try:  # the fast LP path; GLOP is the fallback
     import highspy

@@ -3,11 +3,11 @@
 A district with no travel limit allows every school-venue pair of a gender
 and level group: tens of millions for a few thousand schools. Handing them
 all to the mixed-integer model costs about 16 kB each (see
-:mod:`cluster_mapper.limits`), so such a district was refused. Here the
+:mod:`cluster_mapper.model.limits`), so such a district was refused. Here the
 model is built on few pairs, and the bound still holds for all of them:
 
 The planner takes this way only for a group without a travel limit whose
-complete model would not fit in memory (:func:`cluster_mapper.limits.model_fits`);
+complete model would not fit in memory (:func:`cluster_mapper.model.limits.model_fits`);
 a model that fits is built on all its pairs, as before.
 
 1. :class:`TableCandidates` answers, from the complete pair table (arrays,
@@ -42,10 +42,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..limits import check_model_size
-from .formulation import ClusterProblem
-from .mip import DEFAULT_BACKEND
-from .solve import ClusterModel, ClusterSolution
+from cluster_mapper.model.formulation import ClusterProblem
+from cluster_mapper.model.limits import check_model_size
+from cluster_mapper.model.mip import DEFAULT_BACKEND
+from cluster_mapper.model.solve import ClusterModel, ClusterSolution
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend:
         bound holds for plans that place everyone), the bound is 0 and the
         note says to give more time: the complete model does not fit.
     """
-    from .large import sparse_lp
+    from cluster_mapper.model.large import sparse_lp
 
     t0 = time.perf_counter()
     cands = TableCandidates(problem)

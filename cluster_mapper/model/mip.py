@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]
 
-from .formulation import Formulation, Rows
+from cluster_mapper.model.formulation import Formulation, Rows
 
 log = logging.getLogger(__name__)
 

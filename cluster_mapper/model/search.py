@@ -31,10 +31,10 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from .bound import RelaxationLP
-from .budget import SolveBudget
-from .formulation import Formulation, Rows
-from .mip import MipSolver
+from cluster_mapper.model.bound import RelaxationLP
+from cluster_mapper.model.budget import SolveBudget
+from cluster_mapper.model.formulation import Formulation, Rows
+from cluster_mapper.model.mip import MipSolver
 
 log = logging.getLogger(__name__)
 

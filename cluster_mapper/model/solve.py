@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from .bound import PairBounds, RelaxationLP
-from .budget import SolveBudget
-from .formulation import ClusterProblem, Formulation
-from .mip import DEFAULT_BACKEND, MipSolver
-from .search import Incumbent, IncumbentSearch
+from cluster_mapper.model.bound import PairBounds, RelaxationLP
+from cluster_mapper.model.budget import SolveBudget
+from cluster_mapper.model.formulation import ClusterProblem, Formulation
+from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
+from cluster_mapper.model.search import Incumbent, IncumbentSearch
 
 log = logging.getLogger(__name__)
 

@@ -20,15 +20,9 @@ Modules, in the order they run:
 - :mod:`.check`: the validator's independent checks of the support files.
 """
 
-from .facilitators import FACILITATOR_COLUMNS, load_facilitators
-from .model import SupportModel, SupportProblem, SupportSolution
-from .planning import (
-    ITINERARY_COLUMNS,
-    SUPPORT_COLUMNS,
-    SupportPlan,
-    SupportSource,
-    plan_support,
-)
+from cluster_mapper.support.facilitators import FACILITATOR_COLUMNS, load_facilitators
+from cluster_mapper.support.model import SupportModel, SupportProblem, SupportSolution
+from cluster_mapper.support.planning import ITINERARY_COLUMNS, SUPPORT_COLUMNS, SupportPlan, SupportSource, plan_support
 
 __all__ = [
     "FACILITATOR_COLUMNS",

@@ -18,8 +18,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..policy import SupportPolicy
-from .model import NO_LIMIT, SupportProblem, SupportSolution
+from cluster_mapper.policy.rules import SupportPolicy
+from cluster_mapper.support.model import NO_LIMIT, SupportProblem, SupportSolution
 
 GENDER_NOUN = {"female": "woman", "male": "man"}
 #: A longer working day is suggested only up to this many minutes (12 hours).

@@ -2,7 +2,7 @@
 
 One entry function, :func:`load_facilitators`, reads a CSV, workbook
 (``FILE.xlsx#Sheet``) or GeoJSON file with one row per person through the
-one table reader of the package (:func:`cluster_mapper.tables.read_table`:
+one table reader of the package (:func:`cluster_mapper.inputs.tables.read_table`:
 the policy's ``[sheets]``, ``[columns.facilitators]`` and
 ``[values.facilitators.*]`` apply, common headers and codes are recognised
 and announced) and returns a checked table. Like the other inputs, it reads
@@ -43,9 +43,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import ProblemCollector, fail
-from ..inputs import LEVELS, SWAP_CHECK_KM, check_ids, id_key, parse_float
-from ..tables import FieldSpec, Table, TableSpec, read_table, register_table
+from cluster_mapper.errors import ProblemCollector, fail
+from cluster_mapper.inputs.schools import LEVELS, SWAP_CHECK_KM, check_ids, id_key, parse_float
+from cluster_mapper.inputs.tables import FieldSpec, Table, TableSpec, read_table, register_table
 
 FACILITATOR_GENDERS = ("female", "male")
 TRAVEL_MODES = ("walk", "drive")
@@ -192,7 +192,7 @@ def load_facilitators(path: str | Path, schools: gpd.GeoDataFrame, settings=None
     InputError
         Every problem of the file, each with file, row, field and fix.
     """
-    from ..tables import split_sheet
+    from cluster_mapper.inputs.tables import split_sheet
 
     file, _ = split_sheet(path)
     if not file.exists():
@@ -201,7 +201,7 @@ def load_facilitators(path: str | Path, schools: gpd.GeoDataFrame, settings=None
 
 
 def check_facilitators(t: Table, schools: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Check the facilitator rows of a table read by :func:`~cluster_mapper.tables.read_table`.
+    """Check the facilitator rows of a table read by :func:`~cluster_mapper.inputs.tables.read_table`.
 
     Parameters
     ----------

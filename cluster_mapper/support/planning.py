@@ -1,7 +1,7 @@
 """Plan support for a cluster map: read facilitators, build the problem, solve, explain.
 
-:func:`plan_support` is the one entry: a fresh :class:`~cluster_mapper.planner.Plan`
-or a plan folder read with :func:`~cluster_mapper.plan_io.read_plan`, and a
+:func:`plan_support` is the one entry: a fresh :class:`~cluster_mapper.plan.solve.Plan`
+or a plan folder read with :func:`~cluster_mapper.plan.files.read_plan`, and a
 facilitators file, give a :class:`SupportPlan` with every table the plan
 folder, the map and the report need.
 """
@@ -19,11 +19,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..policy import Policy, SupportPolicy
-from .explain import explain_unsupported
-from .facilitators import load_facilitators
-from .model import NO_LIMIT, SupportModel, SupportProblem, SupportSolution
-from .travel import SupportTravel, base_point, points_frame, support_travel
+from cluster_mapper.policy.rules import Policy, SupportPolicy
+from cluster_mapper.support.explain import explain_unsupported
+from cluster_mapper.support.facilitators import load_facilitators
+from cluster_mapper.support.model import NO_LIMIT, SupportModel, SupportProblem, SupportSolution
+from cluster_mapper.support.travel import SupportTravel, base_point, points_frame, support_travel
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class SupportSource:
 
     @classmethod
     def from_plan(cls, plan) -> SupportSource:
-        """From a fresh :class:`~cluster_mapper.planner.Plan`."""
+        """From a fresh :class:`~cluster_mapper.plan.solve.Plan`."""
         spec = plan.travel_spec or {"source": plan.travel.source}
         return cls(
             plan.clusters, plan.teachers, plan.inputs.schools, plan.policy, spec, plan.network, plan.travel.pairs if plan.travel.source == "matrix" else None
@@ -78,8 +78,8 @@ class SupportSource:
 
     @classmethod
     def from_saved(cls, saved, policy: Policy | None = None) -> SupportSource:
-        """From a plan folder read with :func:`~cluster_mapper.plan_io.read_plan` (schools read again)."""
-        from ..inputs import load_schools
+        """From a plan folder read with :func:`~cluster_mapper.plan.files.read_plan` (schools read again)."""
+        from cluster_mapper.inputs.schools import load_schools
 
         s = saved.summary
         pol = policy or saved.policy
@@ -294,7 +294,7 @@ def plan_support(
     programme = programme_table(problem, sol, fac)
     size = pd.DataFrame()
     if sizing and len(ct):
-        from .sizing import size_programme
+        from cluster_mapper.support.sizing import size_programme
 
         size = size_programme(
             ct, fac, candidates, travel.minutes, travel.index(), sp, default_mode, place, time_limit=max(1.0, min(2.0, sp.time_limit_seconds / 30))

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from ..policy import SupportPolicy
-from .explain import kind_words
-from .model import SCALE, _workers
+from cluster_mapper.policy.rules import SupportPolicy
+from cluster_mapper.support.explain import kind_words
+from cluster_mapper.support.model import SCALE, _workers
 
 #: Candidate bases offered to each cluster (its nearest by round trip).
 CANDIDATES_PER_CLUSTER = 25

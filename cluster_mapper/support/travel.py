@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import dijkstra, shortest_path
 
-from ..errors import fail
-from ..policy import TravelPolicy
+from cluster_mapper.errors import fail
+from cluster_mapper.policy.rules import TravelPolicy
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class SupportTravel:
         if G is None:
             return [a, b]
         if mode not in self._csr:
-            from ..travel import _graph_arrays
+            from cluster_mapper.travel.times import _graph_arrays
 
             nodes, csr = _graph_arrays(G)
             self._csr[mode] = (nodes, {n: k for k, n in enumerate(nodes)}, csr)
@@ -200,11 +200,7 @@ def support_travel(
     -------
     SupportTravel
     """
-    from ..travel import (
-        matrix_travel_times,
-        network_travel_times,
-        straight_line_travel_times,
-    )
+    from cluster_mapper.travel.times import matrix_travel_times, network_travel_times, straight_line_travel_times
 
     source = spec.get("source", "straight_line")
     ids = points["point_id"].tolist()
@@ -216,7 +212,7 @@ def support_travel(
             if network is not None and mode == policy_travel.travel_mode:
                 G = network
             else:
-                from ..network import load_network
+                from cluster_mapper.travel.network import load_network
 
                 path = spec.get("network_path")
                 if not path or not Path(path).is_file():

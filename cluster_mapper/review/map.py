@@ -16,7 +16,7 @@ Layers (in the layer control):
   change that would place them;
 - schools outside any cluster;
 - the road network as a light layer (simplified; left out when too large);
-- context to find one's way (offline, :mod:`cluster_mapper.context`): the
+- context to find one's way (offline, :mod:`cluster_mapper.review.context`): the
   district boundary, place names, rivers and main roads;
 - on comparison maps, the schools whose cluster or venue differs from the
   first scenario, ringed in orange, with before and after in the popup.
@@ -172,12 +172,12 @@ def _r(x: float) -> float:
 def plan_payload(plan) -> dict:
     """The compact, escaped data the map script draws for one plan.
 
-    ``plan`` is a :class:`~cluster_mapper.planner.Plan` or a plan read with
-    :func:`~cluster_mapper.plan_io.read_plan`.
+    ``plan`` is a :class:`~cluster_mapper.plan.solve.Plan` or a plan read with
+    :func:`~cluster_mapper.plan.files.read_plan`.
     """
     pf = plan
     if pf.geodata is None:
-        from .errors import fail
+        from cluster_mapper.errors import fail
 
         fail(
             Path(getattr(pf, "directory", ".")) / "clusters.geojson",
@@ -310,11 +310,11 @@ def _alternatives(pf) -> dict[str, list]:
     """{school_id: [[cluster_id (escaped), venue school_id, minutes], ...]} from the plan's ``alternatives.csv``."""
     folder = getattr(pf, "directory", None)
     if folder is not None and (Path(folder) / "alternatives.csv").exists():
-        from .plan_io import read_plan_csv
+        from cluster_mapper.plan.files import read_plan_csv
 
         alts = read_plan_csv(Path(folder) / "alternatives.csv")
     elif hasattr(pf, "units") and hasattr(pf, "travel"):
-        from .export import feasible_alternatives
+        from cluster_mapper.review.workbook import feasible_alternatives
 
         alts = feasible_alternatives(pf)
     else:
@@ -326,8 +326,8 @@ def _alternatives(pf) -> dict[str, list]:
 
 
 def map_context(plan, network: bool = True) -> dict:
-    """The offline context layers of a plan's map (see :mod:`cluster_mapper.context`)."""
-    from .context import district_outlines, network_context, place_labels
+    """The offline context layers of a plan's map (see :mod:`cluster_mapper.review.context`)."""
+    from cluster_mapper.review.context import district_outlines, network_context, place_labels
 
     out: dict = {}
     try:
@@ -632,8 +632,8 @@ def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool
 
     Parameters
     ----------
-    plan : a :class:`~cluster_mapper.planner.Plan` or a plan read with
-        :func:`~cluster_mapper.plan_io.read_plan`.
+    plan : a :class:`~cluster_mapper.plan.solve.Plan` or a plan read with
+        :func:`~cluster_mapper.plan.files.read_plan`.
     folder : where ``map.html`` goes (usually the plan folder).
     renderer : ``"auto"`` (SVG for district plans, canvas above
         :data:`CANVAS_THRESHOLD` features), ``"svg"`` or ``"canvas"``.
@@ -643,7 +643,7 @@ def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool
     net, net_gen, note = network_payload(plan) if network else (None, False, "")
     extra = None
     if getattr(plan, "support", None) is not None:  # a layer per facilitator
-        from .support.review import map_layers
+        from cluster_mapper.review.support_pages import map_layers
 
         extra = map_layers(plan)
     m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer, context=map_context(plan, network=network), extra=extra)

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, InputProblem, ProblemCollector, fail
+from cluster_mapper.errors import InputError, InputProblem, ProblemCollector, fail
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class Edits:
         return pd.DataFrame(rows, columns=["row", *EDIT_COLUMNS])
 
     def apply_travel(self, travel):
-        """A copy of ``travel`` (:class:`~cluster_mapper.travel.TravelTimes`) with the overrides applied both ways.
+        """A copy of ``travel`` (:class:`~cluster_mapper.travel.times.TravelTimes`) with the overrides applied both ways.
 
         An impassable override removes the pair (unreachable is absent).
         """
@@ -207,7 +207,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
             fail(path, f"the '{EDITS_SHEET}' sheet is empty.", fix="write the header row action, school_id, other_school_id, cluster_id, minutes, note.", row=1)
         header = rows[0][1]["__header__"].split("\t")
         return header, rows[1:]
-    from .inputs import read_csv_rows
+    from cluster_mapper.inputs.schools import read_csv_rows
 
     df = read_csv_rows(path)
     df.columns = [str(c).strip().lower() if c != "_row" else c for c in df.columns]
@@ -347,7 +347,7 @@ def check_edits(
     ----------
     edits : Edits
     units : pandas.DataFrame
-        The run's units (:func:`~cluster_mapper.units.build_units`), with
+        The run's units (:func:`~cluster_mapper.plan.units.build_units`), with
         excluded schools still in.
     schools : pandas.DataFrame
         The schools (``school_id``, ``district``, ``can_host``).

@@ -25,10 +25,10 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from .errors import ProblemCollector, fail
-from .network import SNAP_COLUMNS, _school_lonlat, add_travel_minutes, snap_schools
-from .policy import TravelPolicy
-from .reach import MIN_NODES, local_metres, local_network_pairs
+from cluster_mapper.errors import ProblemCollector, fail
+from cluster_mapper.policy.rules import TravelPolicy
+from cluster_mapper.travel.network import SNAP_COLUMNS, _school_lonlat, add_travel_minutes, snap_schools
+from cluster_mapper.travel.reach import MIN_NODES, local_metres, local_network_pairs
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +290,7 @@ def network_travel_times(
     Each school is snapped to its nearest node (:func:`snap_schools`); travel
     from school A to school B is A's walk to its node (:func:`access_minutes`),
     the shortest path from A's node to B's node on ``travel_minutes`` edge
-    weights (computed by :func:`~cluster_mapper.network.add_travel_minutes`
+    weights (computed by :func:`~cluster_mapper.travel.network.add_travel_minutes`
     if the graph does not yet carry them for this travel mode), and the walk
     from B's node to B. Paths are directed: uphill differs
     from downhill, drivers respect one-way streets. All sources are solved at
@@ -302,7 +302,7 @@ def network_travel_times(
     schools : geopandas.GeoDataFrame
         Columns ``school_id`` and Point ``geometry`` (any CRS; EPSG:4326 usual).
     G : networkx.MultiDiGraph
-        Road graph from :func:`~cluster_mapper.network.load_network`.
+        Road graph from :func:`~cluster_mapper.travel.network.load_network`.
     travel : TravelPolicy
         Travel mode, walking speed, ``max_snap_metres``.
     cutoff_minutes : float or None
@@ -410,7 +410,7 @@ def matrix_travel_times(path: str | Path, schools: gpd.GeoDataFrame) -> TravelTi
     TravelTimes
         ``source="matrix"``, no cutoff, empty snaps.
     """
-    from .inputs import id_key, parse_float, read_csv_rows
+    from cluster_mapper.inputs.schools import id_key, parse_float, read_csv_rows
 
     path = Path(path)
     df = read_csv_rows(path)

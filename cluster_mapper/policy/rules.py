@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-from .errors import InputError, ProblemCollector
+from cluster_mapper.errors import InputError, ProblemCollector
 
 GENDER_POLICIES = ("segregated", "mixed")
 LEVEL_POLICIES = ("separate", "mixed")
@@ -536,7 +536,7 @@ def _table_kind(kind: str, col: ProblemCollector, where: str) -> bool:
 
 def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded: bool = False) -> bool:
     """Whether ``name`` is a column of the ``kind`` table (unchecked for a table no reader has declared yet)."""
-    from .tables import table_spec
+    from cluster_mapper.inputs.tables import table_spec
 
     spec = table_spec(kind)
     if spec is None:
@@ -555,7 +555,7 @@ def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded:
 
 def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSettings:
     """The ``district``, ``[sheets]``, ``[columns.*]`` and ``[values.*.*]`` settings, checked."""
-    from .tables import table_spec
+    from cluster_mapper.inputs.tables import table_spec
 
     district = data.get("district")
     if district is not None and not isinstance(district, str):
@@ -834,7 +834,7 @@ def policy_template() -> str:
     ``[values.*]``) and ``[districts.NAME]`` are shown commented out, with
     every column of the tool's tables.
     """
-    from .tables import table_spec
+    from cluster_mapper.inputs.tables import table_spec
 
     d, t, i = DistrictPolicy(), TravelPolicy(), InputSettings()
     out = [

@@ -23,10 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..mapping import PALETTE, esc, script_json, type_label
-from .explain import minutes_words
-from .planning import minutes_clock
-from .roles import CORE_SUBJECTS, subject_leaders
+from cluster_mapper.plan.roles import CORE_SUBJECTS, subject_leaders
+from cluster_mapper.review.map import PALETTE, esc, script_json, type_label
+from cluster_mapper.support.explain import minutes_words
+from cluster_mapper.support.planning import minutes_clock
 
 #: Coordinates budget of the drawn routes (simplified beyond it).
 ROUTE_COORD_BUDGET = 120_000
@@ -200,7 +200,7 @@ REPORT_CSS = """
 
 
 def _t(headers: list[str], rows: list[list[str]], numeric: AbstractSet[int] = frozenset()) -> str:
-    from ..report import _table
+    from cluster_mapper.review.report import _table
 
     return _table(headers, rows, set(numeric))
 

@@ -21,11 +21,11 @@ without being needed, which the network reader ignores (it keeps only the
 nodes its roads use).
 
 How it plugs in: :func:`cut_by_districts` gives ``{district: path}``;
-:func:`cluster_mapper.programme.plan_programme` takes it as
+:func:`cluster_mapper.programme.run.plan_programme` takes it as
 ``district_networks`` (command line: ``cluster-mapper programme --network
 province.osm.pbf --district-polygons districts.geojson``), and each task
 then reads only its district's file with the ordinary network reader
-(:func:`cluster_mapper.network.load_network`).
+(:func:`cluster_mapper.travel.network.load_network`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .errors import fail
+from cluster_mapper.errors import fail
 
 log = logging.getLogger(__name__)
 

@@ -22,14 +22,14 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .edits import Edits, check_edits
-from .inputs import Inputs
-from .limits import check_model_size, model_fits
-from .model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget, relative_gap
-from .model.candidates import solve_sparse
-from .policy import DistrictPolicy, Policy
-from .travel import TravelTimes
-from .units import build_units
+from cluster_mapper.inputs.edits import Edits, check_edits
+from cluster_mapper.inputs.schools import Inputs
+from cluster_mapper.model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget, relative_gap
+from cluster_mapper.model.candidates import solve_sparse
+from cluster_mapper.model.limits import check_model_size, model_fits
+from cluster_mapper.plan.units import build_units
+from cluster_mapper.policy.rules import DistrictPolicy, Policy
+from cluster_mapper.travel.times import TravelTimes
 
 GROUP_WORDS = {"female": "female", "male": "male", "mixed": ""}
 VENUE_WORDS = {"female": "girls' or mixed school", "male": "boys' or mixed school", "mixed": "school"}
@@ -80,7 +80,7 @@ class Plan:
         Who supports each cluster and the month's calendar, when a
         facilitators file was given.
     region_results : list
-        For a programme (:mod:`cluster_mapper.programme`): each district
+        For a programme (:mod:`cluster_mapper.programme.run`): each district
         task's result (where and how long it ran); empty otherwise.
     phase_seconds : dict
         For a programme: wall-clock seconds of its phases (read and split,
@@ -127,7 +127,7 @@ class Plan:
     @property
     def assignments(self) -> pd.DataFrame:
         """One row per teacher (or per school group for count input), as in ``assignments.csv``."""
-        from .plan_io import ASSIGNMENT_COLUMNS
+        from cluster_mapper.plan.files import ASSIGNMENT_COLUMNS
 
         return self.teachers[ASSIGNMENT_COLUMNS]
 
@@ -136,21 +136,21 @@ class Plan:
         """Per teacher, what changed since the revised plan (``changes.csv``); None without one."""
         if self.previous is None:
             return None
-        from .changes import plan_changes
+        from cluster_mapper.plan.changes import plan_changes
 
         return plan_changes(self.previous, self.assignments, self.edits.to_frame() if self.edits else None)
 
     @cached_property
     def summary(self) -> dict:
         """The ``summary.json`` content: figures, bound, travel source, policy, inputs (computed once)."""
-        from .plan_io import plan_summary
+        from cluster_mapper.plan.files import plan_summary
 
         return plan_summary(self)
 
     @cached_property
     def geodata(self):
         """Schools, venues, member lines and hulls as one GeoDataFrame (EPSG:4326), computed once."""
-        from .plan_io import plan_geodata
+        from cluster_mapper.plan.files import plan_geodata
 
         return plan_geodata(self)
 
@@ -238,8 +238,8 @@ def solve_plan(
         policy caps the moves per district. The plan's lower bound then holds
         for plans that place as many teachers and move no more.
     edits : Edits, optional
-        Hard rules from the people who use the plan (see :mod:`cluster_mapper.edits`);
-        checked with :func:`~cluster_mapper.edits.check_edits` before solving.
+        Hard rules from the people who use the plan (see :mod:`cluster_mapper.inputs.edits`);
+        checked with :func:`~cluster_mapper.inputs.edits.check_edits` before solving.
 
     Raises
     ------

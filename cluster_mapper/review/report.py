@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .mapping import GENDER_WORD, esc, schools_generated, type_label
+from cluster_mapper.review.map import GENDER_WORD, esc, schools_generated, type_label
 
 CSS = """
 body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#111;max-width:1100px}
@@ -109,7 +109,7 @@ def _travel_bands(m: np.ndarray, w: np.ndarray) -> list[list[str]]:
 
 
 def build_report(plan) -> str:
-    """The report's HTML text for a plan (a fresh :class:`~cluster_mapper.planner.Plan` or one read from a folder)."""
+    """The report's HTML text for a plan (a fresh :class:`~cluster_mapper.plan.solve.Plan` or one read from a folder)."""
     pf = plan
     s = pf.summary
     a = pf.assignments.copy()
@@ -236,7 +236,7 @@ def build_report(plan) -> str:
     )
 
     # ---- per district (with each cluster's facilitator and subject leaders; support pages at the end)
-    from .support.review import report_hooks
+    from cluster_mapper.review.support_pages import report_hooks
 
     cluster_note, support_html = report_hooks(pf)
     # each cluster's placed rows as plain records, gathered in one pass (not nested groupbys per cluster)
@@ -314,7 +314,7 @@ def build_report(plan) -> str:
 
 def _edits_and_changes(pf) -> list[str]:
     """The "Edits" and "Changes since the previous plan" sections (from ``edits.csv`` and ``changes.csv``)."""
-    from .plan_io import read_plan_csv
+    from cluster_mapper.plan.files import read_plan_csv
 
     folder = getattr(pf, "directory", None)
     out: list[str] = []
@@ -335,7 +335,7 @@ def _edits_and_changes(pf) -> list[str]:
             )
         )
     if changes_csv.exists():
-        from .changes import MOVES
+        from cluster_mapper.plan.changes import MOVES
 
         c = read_plan_csv(changes_csv)
         n = pd.to_numeric(c["n_teachers"], errors="coerce").fillna(1).astype(int)

@@ -65,15 +65,15 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .api import Scenario, Travel, TravelSource, plan, travel_times
-from .errors import InputError, fail
-from .inputs import Inputs, load_inputs
-from .model import DEFAULT_BACKEND
-from .planner import Plan, _name_clusters, _teacher_rows
-from .policy import Policy, check_policy_districts
-from .travel import TravelTimes, _graph_arrays
-from .units import build_units, region_district
+from cluster_mapper import __version__
+from cluster_mapper.api import Scenario, Travel, TravelSource, plan, travel_times
+from cluster_mapper.errors import InputError, fail
+from cluster_mapper.inputs.schools import Inputs, load_inputs
+from cluster_mapper.model import DEFAULT_BACKEND
+from cluster_mapper.plan.solve import Plan, _name_clusters, _teacher_rows
+from cluster_mapper.plan.units import build_units, region_district
+from cluster_mapper.policy.rules import Policy, check_policy_districts
+from cluster_mapper.travel.times import TravelTimes, _graph_arrays
 
 log = logging.getLogger(__name__)
 
@@ -342,7 +342,7 @@ def network_parts(G: nx.MultiDiGraph, schools, regions: pd.Series, policy: Polic
     """
     from scipy.sparse.csgraph import connected_components, dijkstra
 
-    from .network import add_travel_minutes, snap_schools
+    from cluster_mapper.travel.network import add_travel_minutes, snap_schools
 
     travel = policy.travel
     if G.graph.get("travel_minutes_mode") != travel.travel_mode or G.graph.get("travel_minutes_speed_kmh") != travel.walking_speed_kmh:
@@ -397,7 +397,7 @@ def split_programme(
         The loaded road network of ``source`` (loaded here when needed and not given).
     district_networks : dict, optional
         A network file per district (e.g. cut from a province ``.osm.pbf``
-        by :func:`cluster_mapper.pbf_cut.cut_by_districts`): each task reads
+        by :func:`cluster_mapper.travel.pbf_cut.cut_by_districts`): each task reads
         its own file, and the whole network is never loaded.
     """
     regions = region_of_schools(inputs, policy)
@@ -420,7 +420,7 @@ def split_programme(
                 field="district",
             )
     elif source.network_path:
-        from .api import load_road_network
+        from cluster_mapper.api import load_road_network
 
         G = network if network is not None else load_road_network(source, policy)
         assert G is not None
@@ -667,7 +667,7 @@ def merge_results(
 ) -> Plan:
     """One plan from the regions' results: the same tables a whole-programme run builds.
 
-    Units are rebuilt from all inputs (:func:`~cluster_mapper.units.build_units`),
+    Units are rebuilt from all inputs (:func:`~cluster_mapper.plan.units.build_units`),
     given each region's venues, times and reasons, and named and tabled by
     the planner's own functions, so cluster ids and rows are those of a
     sequential run.
@@ -758,7 +758,7 @@ def plan_programme(
     district_polygons : path, optional
         District polygons (GeoJSON, GeoPackage; a ``district`` column): the
         scenario's ``.osm.pbf`` is cut into buffered per-district networks
-        (:func:`cluster_mapper.pbf_cut.cut_by_districts`, cached), and each
+        (:func:`cluster_mapper.travel.pbf_cut.cut_by_districts`, cached), and each
         task reads only its district's cut. The plan can then differ from
         one whole-network run where a shortest path leaves the buffer.
     progress : callable, optional
@@ -787,8 +787,8 @@ def plan_programme(
             fail("<command line>", "--district-polygons cuts a road network, but none was given.", fix="give --network province.osm.pbf.")
         import geopandas as gpd
 
-        from .pbf_cut import cut_by_districts
-        from .travel import default_cache_dir
+        from cluster_mapper.travel.pbf_cut import cut_by_districts
+        from cluster_mapper.travel.times import default_cache_dir
 
         if progress:
             progress("cutting the road network by district polygons", 0.0)
@@ -798,7 +798,7 @@ def plan_programme(
             polygons = polygons[polygons["district"].astype(str).isin(set(inputs.schools["district"].astype(str)))]
         district_networks = cut_by_districts(str(scenario.travel.network_path), polygons, cache / "district_networks")
     elif scenario.travel.network_path:
-        from .api import load_road_network
+        from cluster_mapper.api import load_road_network
 
         if progress:
             progress("reading the road network and cutting it per district", 0.0)
@@ -809,7 +809,7 @@ def plan_programme(
     log.info("programme: %d region(s), %d teachers", len(tasks), sum(t.n_teachers for t in tasks))
     ckpt = Path(out) / CHECKPOINT_DIR if out is not None else None
     if ckpt is not None and settings.checkpoint:
-        from .plan_io import check_output_folder
+        from cluster_mapper.plan.files import check_output_folder
 
         check_output_folder(out)  # type: ignore[arg-type]
     t_split = time.perf_counter()

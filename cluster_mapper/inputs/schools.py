@@ -1,6 +1,6 @@
 """Load and validate the inputs: schools, teacher rosters.
 
-Both are read by the one table reader (:func:`cluster_mapper.tables.read_table`):
+Both are read by the one table reader (:func:`cluster_mapper.inputs.tables.read_table`):
 CSV, workbooks (.xlsx, .ods) and GIS layers, the office's own headers and
 codes mapped by the policy (``[columns.*]``, ``[values.*]``) or recognised
 as common names, every guess announced in :attr:`Inputs.notes`. The loaders
@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
-from .errors import InputError, fail
-from .tables import SCHOOLS, TEACHERS, Table, code_key, read_csv_rows, read_table
+from cluster_mapper.errors import InputError, fail
+from cluster_mapper.inputs.tables import SCHOOLS, TEACHERS, Table, code_key, read_csv_rows, read_table
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from cluster_mapper.policy.rules import Policy
 
 SCHOOL_GENDERS = ("boys", "girls", "mixed")
 TEACHER_GENDERS = ("female", "male")
@@ -101,7 +101,7 @@ class Inputs:
         Where they came from (``FILE.xlsx#Sheet`` for a sheet), for messages
         and plan summaries.
     tables : dict
-        The :class:`~cluster_mapper.tables.Table` of each file read
+        The :class:`~cluster_mapper.inputs.tables.Table` of each file read
         (``schools``, ``teachers``): how each column and value was read.
     """
 
@@ -130,7 +130,7 @@ def _x_y_as_degrees(t: Table, crs: str | None) -> bool:
     ys = [parse_float(v) for v in t.data["y"]]
     if any(v is None for v in xs + ys) or not all(x is not None and y is not None and abs(x) <= 180 and abs(y) <= 90 for x, y in zip(xs, ys, strict=True)):
         return False
-    from .tables import ColumnReading
+    from cluster_mapper.inputs.tables import ColumnReading
 
     hx, hy = t.headers.pop("x"), t.headers.pop("y")
     t.data = t.data.rename(columns={"x": "longitude", "y": "latitude"})
@@ -169,7 +169,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     (geopandas.GeoDataFrame, Table)
         The schools in EPSG:4326, one row per school, and the table as read.
     """
-    from .policy import InputSettings
+    from cluster_mapper.policy.rules import InputSettings
 
     settings = policy.inputs if policy is not None else InputSettings()
     crs = crs if crs is not None else (policy.travel.crs if policy is not None else None)
@@ -489,7 +489,7 @@ def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | 
     ``role`` (teacher|head_teacher, default teacher). Codes such as post
     designations (PST, EST, SST) are mapped by ``[values.teachers.level]``.
     """
-    from .policy import InputSettings
+    from cluster_mapper.policy.rules import InputSettings
 
     t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings())
     path, df, col, F = t.path, t.data, t.problems, t.field

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .errors import InputError, InputProblem
-from .inputs import Inputs
-from .policy import Policy
+from cluster_mapper.errors import InputError, InputProblem
+from cluster_mapper.inputs.schools import Inputs
+from cluster_mapper.policy.rules import Policy
 
 #: Venue schools a cluster of each gender group may meet at.
 VENUE_GENDERS = {"female": ("girls", "mixed"), "male": ("boys", "mixed"), "mixed": ("boys", "girls", "mixed")}

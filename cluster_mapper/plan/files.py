@@ -33,9 +33,9 @@ import networkx as nx
 import pandas as pd
 from shapely.geometry import LineString, MultiPoint
 
-from . import __version__
-from .errors import fail
-from .policy import Policy, policy_from_dict
+from cluster_mapper import __version__
+from cluster_mapper.errors import fail
+from cluster_mapper.policy.rules import Policy, policy_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ def plan_summary(plan) -> dict:
     edits = getattr(plan, "edits", None)
     if edits is not None:
         inputs["edits"] = str(Path(edits.path).resolve())
-    from .tables import split_sheet
+    from cluster_mapper.inputs.tables import split_sheet
 
     files = {k: split_sheet(v)[0] for k, v in inputs.items() if v}  # a workbook's sheet: the workbook's hash
     hashes = {k: file_sha256(f) for k, f in files.items() if f.is_file()}
@@ -322,7 +322,7 @@ def plan_summary(plan) -> dict:
         "changes": _changes_summary(plan),
     }
     if getattr(plan, "support", None) is not None:  # facilitators: figures, file and hash
-        from .support.files import add_to_summary
+        from cluster_mapper.support.files import add_to_summary
 
         add_to_summary(summary, plan.support)
     return summary
@@ -333,7 +333,7 @@ def _changes_summary(plan) -> dict | None:
     changes = getattr(plan, "changes", None)
     if changes is None or getattr(plan, "previous", None) is None:
         return None
-    from .changes import change_summary, cluster_changes
+    from cluster_mapper.plan.changes import change_summary, cluster_changes
 
     return change_summary(changes, cluster_changes(plan.previous, plan.assignments))
 
@@ -356,7 +356,7 @@ def check_output_folder(out: str | Path) -> None:
             fix="give a new folder name for --out, such as outputs/plan.",
             field="out",
         )
-    # a programme run's checkpoints (cluster_mapper.programme) belong to the plan being made
+    # a programme run's checkpoints (cluster_mapper.programme.run) belong to the plan being made
     entries = [e for e in out.iterdir() if e.name != ".programme"]
     if not entries:
         return
@@ -395,7 +395,7 @@ def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict
             write_csv(plan.edits.to_frame(), tmp / "edits.csv")
         if getattr(plan, "changes", None) is not None:
             write_csv(plan.changes, tmp / "changes.csv")
-        from .export import feasible_alternatives
+        from cluster_mapper.review.workbook import feasible_alternatives
 
         write_csv(feasible_alternatives(plan), tmp / "alternatives.csv")
         for name, table in (extra_tables or {}).items():
@@ -404,7 +404,7 @@ def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         support = getattr(plan, "support", None)
         if support is not None:  # support.csv, itineraries.csv, gpx/
-            from .support.files import write_support_files
+            from cluster_mapper.support.files import write_support_files
 
             write_support_files(support, tmp, dict(zip(plan.inputs.schools["school_id"], plan.inputs.schools["name"])))
         if review:
@@ -414,8 +414,8 @@ def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict
 
 def write_review(plan, folder: str | Path) -> None:
     """Write ``map.html`` and ``report.html`` of a plan into ``folder``."""
-    from .mapping import write_map
-    from .report import write_report
+    from cluster_mapper.review.map import write_map
+    from cluster_mapper.review.report import write_report
 
     write_map(plan, folder)
     write_report(plan, folder)
@@ -426,7 +426,7 @@ class SavedPlan:
     """A plan as the review needs it: its tables, summary, geometry, policy and road network.
 
     Read from a plan folder by :func:`read_plan`, or made from a fresh
-    :class:`~cluster_mapper.planner.Plan` when it is written. ``network`` is
+    :class:`~cluster_mapper.plan.solve.Plan` when it is written. ``network`` is
     the road network the plan was made on; for a plan read from disk it is
     read from the file named in ``summary.json`` the first time it is asked
     for (``None`` when the plan used no network or the file is gone).
@@ -460,7 +460,7 @@ def _saved_network(summary: dict, policy: Policy) -> nx.MultiDiGraph | None:
     if Path(path).stat().st_size > MAX_REVIEW_NETWORK_BYTES:
         log.warning("road network %s is too large to draw again; the map is drawn without it", path)
         return None
-    from .network import load_network
+    from cluster_mapper.travel.network import load_network
 
     try:
         return load_network(path, policy.travel)
@@ -478,7 +478,7 @@ def read_plan(directory: str | Path) -> SavedPlan:
     geo = gpd.read_file(d / "clusters.geojson", engine="pyogrio") if (d / "clusters.geojson").exists() else None
     summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
     policy = policy_from_dict(summary.get("policy") or {}, source=str(d / "summary.json"))
-    from .support.files import read_support
+    from cluster_mapper.support.files import read_support
 
     return SavedPlan(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"), summary, geo, policy, support=read_support(d, summary))
 

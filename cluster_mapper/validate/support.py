@@ -1,6 +1,6 @@
 """The validator's checks of the support files, independent of the support planner.
 
-Called by :func:`cluster_mapper.validate.validate_plan` when a plan folder
+Called by :func:`cluster_mapper.validate.plan.validate_plan` when a plan folder
 has ``support.csv``. Like the rest of the validator it shares no code with
 the planner: it reads the files (the facilitators file with its reader,
 ``support.csv``, ``itineraries.csv``, ``assignments.csv``, the GPX files) and
@@ -53,7 +53,7 @@ class _Minutes:
         self._graphs: dict[str, tuple] = {}
         self._cache: dict = {}
         if self.source == "matrix":
-            from ..inputs import read_csv_rows
+            from cluster_mapper.inputs.schools import read_csv_rows
 
             m = read_csv_rows(self.spec["matrix_path"])
             G = nx.DiGraph()
@@ -67,8 +67,8 @@ class _Minutes:
         if mode not in self._graphs:
             from dataclasses import replace
 
-            from ..network import load_network  # file reading only
-            from ..validate import _edge_minutes_drive, _edge_minutes_walk
+            from cluster_mapper.travel.network import load_network  # file reading only
+            from cluster_mapper.validate.plan import _edge_minutes_drive, _edge_minutes_walk
 
             tp = replace(self.policy.travel, travel_mode=mode)
             G = load_network(self.spec["network_path"], tp)
@@ -81,7 +81,7 @@ class _Minutes:
         if (a[0] and a[0] == b[0]) or (a[1] == b[1] and a[2] == b[2]):
             return 0.0
         if self.source == "network":
-            from ..validate import _snap
+            from cluster_mapper.validate.plan import _snap
 
             G, H = self._graph(mode)
             ends = []
@@ -118,9 +118,9 @@ class _Minutes:
 
 def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
     """Check the support files of a plan folder; violations are added to ``rep``."""
-    from ..plan_io import read_plan_csv
-    from ..policy import SupportPolicy
-    from .facilitators import load_facilitators
+    from cluster_mapper.plan.files import read_plan_csv
+    from cluster_mapper.policy.rules import SupportPolicy
+    from cluster_mapper.support.facilitators import load_facilitators
 
     d = Path(plan_dir)
     s = saved.summary

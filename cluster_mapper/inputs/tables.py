@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .errors import InputError, ProblemCollector, fail
+from cluster_mapper.errors import InputError, ProblemCollector, fail
 
 if TYPE_CHECKING:
-    from .policy import InputSettings
+    from cluster_mapper.policy.rules import InputSettings
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -1117,7 +1117,7 @@ def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | No
         The file cannot be read, or its header or columns are wrong (every
         such problem at once).
     """
-    from .policy import InputSettings
+    from cluster_mapper.policy.rules import InputSettings
 
     settings = settings or InputSettings()
     path, sheet = split_sheet(source)

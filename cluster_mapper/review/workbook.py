@@ -11,7 +11,7 @@ writes the sheets ``clusters``, ``schools`` (each school group with its
 cluster and alternatives), ``edits`` (the plan's edits, if any, then empty
 rows with drop-down lists for ``action``, the school ids and the cluster
 ids) and ``help``. The same workbook is read by ``--edits``
-(:func:`cluster_mapper.edits.read_edits` reads its ``edits`` sheet).
+(:func:`cluster_mapper.inputs.edits.read_edits` reads its ``edits`` sheet).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .edits import ACTIONS, EDIT_COLUMNS, EDITS_SHEET
+from cluster_mapper.inputs.edits import ACTIONS, EDIT_COLUMNS, EDITS_SHEET
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .plan_io import read_plan, read_plan_csv
+    from cluster_mapper.plan.files import read_plan, read_plan_csv
 
     pf = read_plan(plan_dir)
     a = pf.assignments.copy()

@@ -28,7 +28,7 @@ geodesic for straight lines) and checks:
   another venue than in the previous plan).
 - cluster roles (``subjects_required``) and, where the plan has support
   files, facilitators' eligibility, capacity, meetings and working days
-  (:mod:`cluster_mapper.support.check`).
+  (:mod:`cluster_mapper.validate.support`).
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ import pandas as pd
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
-from .inputs import load_inputs, read_csv_rows
-from .plan_io import read_plan, read_plan_csv
-from .policy import Policy, load_policy, policy_from_dict
+from cluster_mapper.inputs.schools import load_inputs, read_csv_rows
+from cluster_mapper.plan.files import read_plan, read_plan_csv
+from cluster_mapper.policy.rules import Policy, load_policy, policy_from_dict
 
 #: Relative tolerance for recomputed travel minutes.
 TRAVEL_RTOL = 0.01
@@ -108,7 +108,7 @@ def _edge_minutes_drive(G: nx.MultiDiGraph) -> nx.DiGraph:
     """Driving graph: osmnx free-flow speeds under the same speed assumptions (data) as the plan."""
     import osmnx as ox
 
-    from .network import DEFAULT_DRIVE_SPEEDS_KMH, FALLBACK_DRIVE_SPEED_KMH  # the speed table, not code
+    from cluster_mapper.travel.network import DEFAULT_DRIVE_SPEEDS_KMH, FALLBACK_DRIVE_SPEED_KMH  # the speed table, not code
 
     G2 = G.copy()
     for *_, d in G2.edges(data=True):
@@ -220,7 +220,7 @@ class _TravelCheck:
         self._cache: dict[str, dict] = {}
         spec = summary["travel"]
         if self.source == "network":
-            from .network import add_elevation_from_raster, load_network  # file reading only
+            from cluster_mapper.travel.network import add_elevation_from_raster, load_network  # file reading only
 
             G = load_network(spec["network_path"], policy.travel)
             if policy.travel.elevation:
@@ -481,7 +481,7 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
                 rep.add(f"district {d}: {k} teachers meet at another venue than in the previous plan, more than max_moved_teachers = {limit}")
 
     # 7. cluster roles and support files (facilitators, itineraries), on their own travel computation
-    from .support.check import check_roles, check_support
+    from cluster_mapper.validate.support import check_roles, check_support
 
     check_roles(pf, policy, rep)
     if (Path(plan_dir) / "support.csv").exists() or s.get("support"):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import InputError, InputProblem
+from cluster_mapper.errors import InputError, InputProblem
 
 #: Estimated peak bytes per allowed member/venue pair while solving.
 BYTES_PER_PAIR = 16_000
