@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from cluster_mapper import Scenario, TravelSource, plan, plan_io
+from cluster_mapper import Scenario, TravelSource, plan
+from cluster_mapper.plan import files as plan_io
 from cluster_mapper.plan.files import read_plan, recover_interrupted, write_plan
 from cluster_mapper.validate.plan import validate_plan
 

@@ -45,7 +45,7 @@ from cluster_mapper.errors import InputError, InputProblem, fail
 from cluster_mapper.policy.rules import TravelPolicy
 
 if TYPE_CHECKING:
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def _read_osm_file(path: Path, fmt: str, travel: TravelPolicy) -> osm.OsmRoads:
     XML is checked for a DOCTYPE/ENTITY in its first 64 KiB before it is
     parsed; libosmium refuses entity declarations anywhere in the file too.
     """
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
     if fmt == "osm_xml":
         try:
@@ -251,7 +251,7 @@ def _way_allowed(tags: dict[str, Any], mode: str) -> bool:
 
 
 def _roads_from_json(path: Path, data: dict[str, Any], travel: TravelPolicy) -> osm.OsmRoads:
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
     try:
         return osm.roads_from_overpass(data, lambda tags: _way_allowed(tags, travel.travel_mode))
@@ -261,7 +261,7 @@ def _roads_from_json(path: Path, data: dict[str, Any], travel: TravelPolicy) -> 
 
 def _graph_from_roads(path: Path, roads: osm.OsmRoads, travel: TravelPolicy, simplify: bool, ways_word: str) -> nx.MultiDiGraph:
     """Build the road graph of the mode's ways (osmnx conventions), split at missing nodes."""
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
     if not roads.ways:
         what = "motorable roads" if travel.travel_mode == "drive" else "roads or paths"
@@ -287,7 +287,7 @@ def _graph_from_roads(path: Path, roads: osm.OsmRoads, travel: TravelPolicy, sim
 
 
 def _load_graphml(path: Path) -> nx.MultiDiGraph:
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
     try:
         with _open_binary(path) as fh:
@@ -369,7 +369,7 @@ def load_network(path: str | Path, travel: TravelPolicy, *, simplify: bool = Tru
         Missing file, unknown extension, corrupt or truncated file (XML, PBF,
         compressed stream), XML with entity declarations, or no usable roads.
     """
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
     path = Path(path)
     if not path.exists():
@@ -444,7 +444,7 @@ def download_network(place_or_polygon: str | Any, travel: TravelPolicy) -> nx.Mu
         As :func:`load_network`; save it with ``osmnx.save_graphml`` to work
         offline afterwards.
     """
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
     network_type: Literal["walk", "drive"] = "drive" if travel.travel_mode == "drive" else "walk"
     try:
@@ -642,7 +642,7 @@ def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGr
         on every edge, ``grade`` on walk edges, and the notes of this step in
         ``G.graph["travel_minutes_notes"]`` (replaced on every call).
     """
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
     notes: list[str] = []
     # a graph may have been prepared for the other mode before
@@ -768,7 +768,7 @@ def snap_schools(G: nx.MultiDiGraph, schools: gpd.GeoDataFrame, travel: TravelPo
         ``snap_metres`` (float, metres) and ``off_network`` (bool), one row per
         school in input order.
     """
-    from cluster_mapper.travel.times import osm
+    from cluster_mapper.travel import osm
 
     if len(schools) == 0:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(SNAP_COLUMNS, ["str", "object", "float", "bool"])})
