@@ -1,4 +1,4 @@
-"""The one way in: a :class:`Scenario` planned into a :class:`~cluster_mapper.plan.solve.Plan`.
+"""The one way in: a :class:`Scenario` planned into a :class:`~cluster_mapper.planning.solve.Plan`.
 
 Every caller (the command line, ``compare``, the notebook, the benchmarks)
 goes through :func:`plan`, so the job runs the same steps everywhere::
@@ -29,7 +29,7 @@ import pandas as pd
 from cluster_mapper.errors import fail
 from cluster_mapper.inputs.schools import Inputs, load_inputs, load_schools
 from cluster_mapper.model import DEFAULT_BACKEND
-from cluster_mapper.plan.solve import Plan, solve_plan
+from cluster_mapper.planning.solve import Plan, solve_plan
 from cluster_mapper.policy.rules import Policy, check_policy_districts, load_policy
 from cluster_mapper.travel.times import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
 
@@ -256,7 +256,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     Plan
         Clusters, assignments, reasons, objective, lower bound and gap, the
         travel times and the road network used, ready for
-        :func:`~cluster_mapper.plan.files.write_plan`.
+        :func:`~cluster_mapper.planning.files.write_plan`.
 
     Raises
     ------
@@ -282,7 +282,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
         travel = travel_times(inputs.schools, scenario.travel, policy, cache_dir=scenario.cache_dir)
     previous = None
     if scenario.revise is not None:
-        from cluster_mapper.plan.files import read_plan
+        from cluster_mapper.planning.files import read_plan
 
         previous = read_plan(scenario.revise).assignments
     times = edits.apply_travel(travel.times) if edits is not None else travel.times
@@ -293,7 +293,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     result.travel_spec = travel.spec
     result.policy_path = scenario.policy_path
     if any(policy.for_district(d).subjects_required for d in result.units["district"].unique()):
-        from cluster_mapper.plan.roles import apply_subject_rule
+        from cluster_mapper.planning.roles import apply_subject_rule
 
         apply_subject_rule(result)
     if scenario.facilitators is not None:

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from cluster_mapper import Scenario, TravelSource, plan
-from cluster_mapper.plan import files as plan_io
-from cluster_mapper.plan.files import read_plan, recover_interrupted, write_plan
+from cluster_mapper.planning import files as plan_io
+from cluster_mapper.planning.files import read_plan, recover_interrupted, write_plan
 from cluster_mapper.validate.plan import validate_plan
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -102,7 +102,7 @@ WRITER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {tests!r})
     from test_atomic import make_plan
-    from cluster_mapper.plan import files as plan_io
+    from cluster_mapper.planning import files as plan_io
 
     result = make_plan()
 

@@ -9,7 +9,7 @@ import cluster_mapper.compare as compare_mod
 from cluster_mapper import Scenario, TravelSource
 from cluster_mapper.compare import COMPARISON_COLUMNS, compare_scenarios
 from cluster_mapper.errors import InputError
-from cluster_mapper.plan.files import read_plan_csv
+from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.sample import sample_paths
 
 SAMPLE = sample_paths()

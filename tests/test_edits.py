@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cluster_mapper.cli import app
 from cluster_mapper.model import ClusterModel, ClusterProblem, SideRow
-from cluster_mapper.plan.files import read_plan, read_plan_csv
+from cluster_mapper.planning.files import read_plan, read_plan_csv
 from cluster_mapper.validate.plan import validate_plan
 
 from .conftest import write_district, write_policy
@@ -352,7 +352,7 @@ def test_validator_catches_a_broken_edit(first, tmp_path):
 
 
 def test_changes_of_a_plan_frame():
-    from cluster_mapper.plan.changes import change_summary, cluster_changes, plan_changes
+    from cluster_mapper.planning.changes import change_summary, cluster_changes, plan_changes
 
     cols = ["teacher_id", "school_id", "status", "cluster_id", "venue_school_id", "travel_minutes", "n_teachers", "reason"]
     old = pd.DataFrame(

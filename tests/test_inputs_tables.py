@@ -235,7 +235,7 @@ def test_an_unmapped_code_lists_the_values_found_and_allowed(tmp_path):
 
 
 def test_counts_by_gender_with_a_school_level_become_units(tmp_path):
-    from cluster_mapper.plan.units import build_units
+    from cluster_mapper.planning.units import build_units
     from cluster_mapper.policy.rules import Policy
 
     csv = tmp_path / "s.csv"

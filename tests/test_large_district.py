@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import cluster_mapper.plan.solve as planner
+import cluster_mapper.planning.solve as planner
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
 from cluster_mapper.model import ClusterProblem
 from cluster_mapper.travel.times import TravelTimes

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cluster_mapper.api import Scenario, TravelSource, plan
-from cluster_mapper.plan.files import read_plan_csv, write_plan
+from cluster_mapper.planning.files import read_plan_csv, write_plan
 from cluster_mapper.programme.run import ProgrammeFailed, ProgrammeSettings, plan_programme
 from cluster_mapper.programme import run as prog
 from cluster_mapper.validate.plan import validate_plan

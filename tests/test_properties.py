@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cluster_mapper.inputs.schools import COUNT_COLUMNS, load_inputs
-from cluster_mapper.plan.files import read_plan, write_plan
-from cluster_mapper.plan.solve import solve_plan
+from cluster_mapper.planning.files import read_plan, write_plan
+from cluster_mapper.planning.solve import solve_plan
 from cluster_mapper.policy.rules import load_policy
 from cluster_mapper.travel.times import straight_line_travel_times
 from cluster_mapper.validate.plan import validate_plan

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cluster_mapper.model.candidates as candidates
-import cluster_mapper.plan.solve as planner
+import cluster_mapper.planning.solve as planner
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
 from cluster_mapper.model import ClusterProblem
 from cluster_mapper.model.candidates import TableCandidates

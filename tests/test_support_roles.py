@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
-from cluster_mapper.plan.roles import subject_leaders
+from cluster_mapper.planning.roles import subject_leaders
 
 # two pairs of boys' middle schools 3 km apart; each school's pair partner is 0.5 km away
 SCHOOLS = [("A", 0.0), ("C", 0.5), ("B", 3.0), ("D", 3.5)]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cluster_mapper.plan.files import read_plan_csv
+from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.sample import sample_paths
 from tests.review_fixtures import browser  # noqa: F401
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cluster_mapper import Scenario, TravelSource, plan
-from cluster_mapper.plan.files import read_plan_csv, write_csv, write_plan
+from cluster_mapper.planning.files import read_plan_csv, write_csv, write_plan
 from cluster_mapper.validate.plan import validate_plan
 
 from .conftest import write_district, write_policy

@@ -347,7 +347,7 @@ def check_edits(
     ----------
     edits : Edits
     units : pandas.DataFrame
-        The run's units (:func:`~cluster_mapper.plan.units.build_units`), with
+        The run's units (:func:`~cluster_mapper.planning.units.build_units`), with
         excluded schools still in.
     schools : pandas.DataFrame
         The schools (``school_id``, ``district``, ``can_host``).

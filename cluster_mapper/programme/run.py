@@ -70,8 +70,8 @@ from cluster_mapper.api import Scenario, Travel, TravelSource, plan, travel_time
 from cluster_mapper.errors import InputError, fail
 from cluster_mapper.inputs.schools import Inputs, load_inputs
 from cluster_mapper.model import DEFAULT_BACKEND
-from cluster_mapper.plan.solve import Plan, _name_clusters, _teacher_rows
-from cluster_mapper.plan.units import build_units, region_district
+from cluster_mapper.planning.solve import Plan, _name_clusters, _teacher_rows
+from cluster_mapper.planning.units import build_units, region_district
 from cluster_mapper.policy.rules import Policy, check_policy_districts
 from cluster_mapper.travel.times import TravelTimes, _graph_arrays
 
@@ -667,7 +667,7 @@ def merge_results(
 ) -> Plan:
     """One plan from the regions' results: the same tables a whole-programme run builds.
 
-    Units are rebuilt from all inputs (:func:`~cluster_mapper.plan.units.build_units`),
+    Units are rebuilt from all inputs (:func:`~cluster_mapper.planning.units.build_units`),
     given each region's venues, times and reasons, and named and tabled by
     the planner's own functions, so cluster ids and rows are those of a
     sequential run.
@@ -809,7 +809,7 @@ def plan_programme(
     log.info("programme: %d region(s), %d teachers", len(tasks), sum(t.n_teachers for t in tasks))
     ckpt = Path(out) / CHECKPOINT_DIR if out is not None else None
     if ckpt is not None and settings.checkpoint:
-        from cluster_mapper.plan.files import check_output_folder
+        from cluster_mapper.planning.files import check_output_folder
 
         check_output_folder(out)  # type: ignore[arg-type]
     t_split = time.perf_counter()

@@ -172,8 +172,8 @@ def _r(x: float) -> float:
 def plan_payload(plan) -> dict:
     """The compact, escaped data the map script draws for one plan.
 
-    ``plan`` is a :class:`~cluster_mapper.plan.solve.Plan` or a plan read with
-    :func:`~cluster_mapper.plan.files.read_plan`.
+    ``plan`` is a :class:`~cluster_mapper.planning.solve.Plan` or a plan read with
+    :func:`~cluster_mapper.planning.files.read_plan`.
     """
     pf = plan
     if pf.geodata is None:
@@ -310,7 +310,7 @@ def _alternatives(pf) -> dict[str, list]:
     """{school_id: [[cluster_id (escaped), venue school_id, minutes], ...]} from the plan's ``alternatives.csv``."""
     folder = getattr(pf, "directory", None)
     if folder is not None and (Path(folder) / "alternatives.csv").exists():
-        from cluster_mapper.plan.files import read_plan_csv
+        from cluster_mapper.planning.files import read_plan_csv
 
         alts = read_plan_csv(Path(folder) / "alternatives.csv")
     elif hasattr(pf, "units") and hasattr(pf, "travel"):
@@ -632,8 +632,8 @@ def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool
 
     Parameters
     ----------
-    plan : a :class:`~cluster_mapper.plan.solve.Plan` or a plan read with
-        :func:`~cluster_mapper.plan.files.read_plan`.
+    plan : a :class:`~cluster_mapper.planning.solve.Plan` or a plan read with
+        :func:`~cluster_mapper.planning.files.read_plan`.
     folder : where ``map.html`` goes (usually the plan folder).
     renderer : ``"auto"`` (SVG for district plans, canvas above
         :data:`CANVAS_THRESHOLD` features), ``"svg"`` or ``"canvas"``.

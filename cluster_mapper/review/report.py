@@ -109,7 +109,7 @@ def _travel_bands(m: np.ndarray, w: np.ndarray) -> list[list[str]]:
 
 
 def build_report(plan) -> str:
-    """The report's HTML text for a plan (a fresh :class:`~cluster_mapper.plan.solve.Plan` or one read from a folder)."""
+    """The report's HTML text for a plan (a fresh :class:`~cluster_mapper.planning.solve.Plan` or one read from a folder)."""
     pf = plan
     s = pf.summary
     a = pf.assignments.copy()
@@ -314,7 +314,7 @@ def build_report(plan) -> str:
 
 def _edits_and_changes(pf) -> list[str]:
     """The "Edits" and "Changes since the previous plan" sections (from ``edits.csv`` and ``changes.csv``)."""
-    from cluster_mapper.plan.files import read_plan_csv
+    from cluster_mapper.planning.files import read_plan_csv
 
     folder = getattr(pf, "directory", None)
     out: list[str] = []
@@ -335,7 +335,7 @@ def _edits_and_changes(pf) -> list[str]:
             )
         )
     if changes_csv.exists():
-        from cluster_mapper.plan.changes import MOVES
+        from cluster_mapper.planning.changes import MOVES
 
         c = read_plan_csv(changes_csv)
         n = pd.to_numeric(c["n_teachers"], errors="coerce").fillna(1).astype(int)

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from cluster_mapper.plan.roles import CORE_SUBJECTS, subject_leaders
+from cluster_mapper.planning.roles import CORE_SUBJECTS, subject_leaders
 from cluster_mapper.review.map import PALETTE, esc, script_json, type_label
 from cluster_mapper.support.explain import minutes_words
 from cluster_mapper.support.planning import minutes_clock

@@ -128,7 +128,7 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from cluster_mapper.plan.files import read_plan, read_plan_csv
+    from cluster_mapper.planning.files import read_plan, read_plan_csv
 
     pf = read_plan(plan_dir)
     a = pf.assignments.copy()

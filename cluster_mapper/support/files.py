@@ -14,7 +14,7 @@
 
 :func:`write_support_to_plan` adds support to an existing plan folder (the
 ``cluster-mapper support`` command), replacing the folder in one move like
-:func:`~cluster_mapper.plan.files.write_plan`.
+:func:`~cluster_mapper.planning.files.write_plan`.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def write_support_files(sp: SupportPlan, folder: str | Path, place: dict[str, st
     ``generated`` (default: read from the facilitators file's ``generated``
     column) marks the GPX files as generated sample data.
     """
-    from cluster_mapper.plan.files import write_csv
+    from cluster_mapper.planning.files import write_csv
 
     folder = Path(folder)
     if generated is None:
@@ -131,7 +131,7 @@ def write_support_files(sp: SupportPlan, folder: str | Path, place: dict[str, st
 
 def add_to_summary(summary: dict, sp: SupportPlan) -> dict:
     """Put the support figures, the facilitators file and its hash into a plan summary (in place)."""
-    from cluster_mapper.plan.files import file_sha256
+    from cluster_mapper.planning.files import file_sha256
 
     summary["support"] = sp.figures
     if sp.facilitators_path:
@@ -143,7 +143,7 @@ def add_to_summary(summary: dict, sp: SupportPlan) -> dict:
 
 def read_support(folder: str | Path, summary: dict) -> SupportPlan | None:
     """The support plan of a plan folder (None when the folder has none)."""
-    from cluster_mapper.plan.files import read_plan_csv
+    from cluster_mapper.planning.files import read_plan_csv
 
     folder = Path(folder)
     fig = summary.get("support")
@@ -187,7 +187,7 @@ def write_support_to_plan(plan_dir: str | Path, saved, sp: SupportPlan, *, revie
     the support figures; the map and report are written again with the
     facilitator layers and pages.
     """
-    from cluster_mapper.plan.files import SavedPlan, atomic_directory, write_review
+    from cluster_mapper.planning.files import SavedPlan, atomic_directory, write_review
 
     src = Path(plan_dir)
     summary = dict(saved.summary)

@@ -1,7 +1,7 @@
 """Plan support for a cluster map: read facilitators, build the problem, solve, explain.
 
-:func:`plan_support` is the one entry: a fresh :class:`~cluster_mapper.plan.solve.Plan`
-or a plan folder read with :func:`~cluster_mapper.plan.files.read_plan`, and a
+:func:`plan_support` is the one entry: a fresh :class:`~cluster_mapper.planning.solve.Plan`
+or a plan folder read with :func:`~cluster_mapper.planning.files.read_plan`, and a
 facilitators file, give a :class:`SupportPlan` with every table the plan
 folder, the map and the report need.
 """
@@ -70,7 +70,7 @@ class SupportSource:
 
     @classmethod
     def from_plan(cls, plan) -> SupportSource:
-        """From a fresh :class:`~cluster_mapper.plan.solve.Plan`."""
+        """From a fresh :class:`~cluster_mapper.planning.solve.Plan`."""
         spec = plan.travel_spec or {"source": plan.travel.source}
         return cls(
             plan.clusters, plan.teachers, plan.inputs.schools, plan.policy, spec, plan.network, plan.travel.pairs if plan.travel.source == "matrix" else None
@@ -78,7 +78,7 @@ class SupportSource:
 
     @classmethod
     def from_saved(cls, saved, policy: Policy | None = None) -> SupportSource:
-        """From a plan folder read with :func:`~cluster_mapper.plan.files.read_plan` (schools read again)."""
+        """From a plan folder read with :func:`~cluster_mapper.planning.files.read_plan` (schools read again)."""
         from cluster_mapper.inputs.schools import load_schools
 
         s = saved.summary

@@ -44,7 +44,7 @@ from pyproj import Geod
 from scipy.spatial import cKDTree
 
 from cluster_mapper.inputs.schools import load_inputs, read_csv_rows
-from cluster_mapper.plan.files import read_plan, read_plan_csv
+from cluster_mapper.planning.files import read_plan, read_plan_csv
 from cluster_mapper.policy.rules import Policy, load_policy, policy_from_dict
 
 #: Relative tolerance for recomputed travel minutes.

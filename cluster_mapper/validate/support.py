@@ -118,7 +118,7 @@ class _Minutes:
 
 def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
     """Check the support files of a plan folder; violations are added to ``rep``."""
-    from cluster_mapper.plan.files import read_plan_csv
+    from cluster_mapper.planning.files import read_plan_csv
     from cluster_mapper.policy.rules import SupportPolicy
     from cluster_mapper.support.facilitators import load_facilitators
 

@@ -50,7 +50,7 @@ def needs_subjects(levels: set[str]) -> bool:
 
 def apply_subject_rule(plan) -> None:
     """Apply ``subjects_required`` to a fresh plan, in place (units, teachers, clusters, objective, notes)."""
-    from cluster_mapper.plan.solve import _name_clusters
+    from cluster_mapper.planning.solve import _name_clusters
 
     units = plan.units
     t = plan.teachers

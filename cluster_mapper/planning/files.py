@@ -333,7 +333,7 @@ def _changes_summary(plan) -> dict | None:
     changes = getattr(plan, "changes", None)
     if changes is None or getattr(plan, "previous", None) is None:
         return None
-    from cluster_mapper.plan.changes import change_summary, cluster_changes
+    from cluster_mapper.planning.changes import change_summary, cluster_changes
 
     return change_summary(changes, cluster_changes(plan.previous, plan.assignments))
 
@@ -426,7 +426,7 @@ class SavedPlan:
     """A plan as the review needs it: its tables, summary, geometry, policy and road network.
 
     Read from a plan folder by :func:`read_plan`, or made from a fresh
-    :class:`~cluster_mapper.plan.solve.Plan` when it is written. ``network`` is
+    :class:`~cluster_mapper.planning.solve.Plan` when it is written. ``network`` is
     the road network the plan was made on; for a plan read from disk it is
     read from the file named in ``summary.json`` the first time it is asked
     for (``None`` when the plan used no network or the file is gone).

@@ -27,7 +27,7 @@ from cluster_mapper.inputs.schools import Inputs
 from cluster_mapper.model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget, relative_gap
 from cluster_mapper.model.candidates import solve_sparse
 from cluster_mapper.model.limits import check_model_size, model_fits
-from cluster_mapper.plan.units import build_units
+from cluster_mapper.planning.units import build_units
 from cluster_mapper.policy.rules import DistrictPolicy, Policy
 from cluster_mapper.travel.times import TravelTimes
 
@@ -127,7 +127,7 @@ class Plan:
     @property
     def assignments(self) -> pd.DataFrame:
         """One row per teacher (or per school group for count input), as in ``assignments.csv``."""
-        from cluster_mapper.plan.files import ASSIGNMENT_COLUMNS
+        from cluster_mapper.planning.files import ASSIGNMENT_COLUMNS
 
         return self.teachers[ASSIGNMENT_COLUMNS]
 
@@ -136,21 +136,21 @@ class Plan:
         """Per teacher, what changed since the revised plan (``changes.csv``); None without one."""
         if self.previous is None:
             return None
-        from cluster_mapper.plan.changes import plan_changes
+        from cluster_mapper.planning.changes import plan_changes
 
         return plan_changes(self.previous, self.assignments, self.edits.to_frame() if self.edits else None)
 
     @cached_property
     def summary(self) -> dict:
         """The ``summary.json`` content: figures, bound, travel source, policy, inputs (computed once)."""
-        from cluster_mapper.plan.files import plan_summary
+        from cluster_mapper.planning.files import plan_summary
 
         return plan_summary(self)
 
     @cached_property
     def geodata(self):
         """Schools, venues, member lines and hulls as one GeoDataFrame (EPSG:4326), computed once."""
-        from cluster_mapper.plan.files import plan_geodata
+        from cluster_mapper.planning.files import plan_geodata
 
         return plan_geodata(self)
 
