@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.measure import PeakMemory  # noqa: E402
 from cluster_mapper.api import Scenario, TravelSource  # noqa: E402
-from cluster_mapper.planning.files import write_plan  # noqa: E402
+from cluster_mapper.folder import write_plan
 from cluster_mapper.programme.run import ProgrammeSettings, plan_programme, region_table  # noqa: E402
 from cluster_mapper.validate.plan import validate_plan  # noqa: E402
 from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_district  # noqa: E402

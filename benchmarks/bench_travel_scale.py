@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_travel_times import synthetic_network  # noqa: E402
 
 from cluster_mapper.policy.rules import TravelPolicy  # noqa: E402
-from cluster_mapper.travel.network import add_travel_minutes  # noqa: E402
+from cluster_mapper.travel.minutes import add_travel_minutes
 from cluster_mapper.travel.times import _graph_arrays, network_travel_times  # noqa: E402
 
 

@@ -35,7 +35,7 @@ import pyproj
 from shapely.geometry import Point
 
 from cluster_mapper.policy.rules import TravelPolicy
-from cluster_mapper.travel.network import add_travel_minutes
+from cluster_mapper.travel.minutes import add_travel_minutes
 from cluster_mapper.travel.times import access_minutes, network_travel_times
 
 LON0, LAT0 = 73.30, 34.50

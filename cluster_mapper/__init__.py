@@ -25,10 +25,9 @@ calendar, itineraries, GPX); ``Scenario(..., facilitators=...)`` does it in
 ``plan``.
 """
 
-__version__ = "0.2.0"
-
+from cluster_mapper._version import __version__
 from cluster_mapper.api import Scenario, Travel, TravelSource, plan  # noqa: E402
-from cluster_mapper.planning.files import read_plan, write_plan  # noqa: E402
+from cluster_mapper.folder import read_plan, write_plan  # noqa: E402
 from cluster_mapper.support import plan_support  # noqa: E402
 from cluster_mapper.validate.plan import validate_plan  # noqa: E402
 

@@ -282,7 +282,7 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
         travel = travel_times(inputs.schools, scenario.travel, policy, cache_dir=scenario.cache_dir)
     previous = None
     if scenario.revise is not None:
-        from cluster_mapper.planning.files import read_plan
+        from cluster_mapper.planning.files import read_saved_plan as read_plan
 
         previous = read_plan(scenario.revise).assignments
     times = edits.apply_travel(travel.times) if edits is not None else travel.times

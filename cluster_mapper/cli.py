@@ -178,8 +178,8 @@ def plan(
     def body():
         from cluster_mapper.api import plan as plan_scenario
         from cluster_mapper.errors import InputProblem
+        from cluster_mapper.folder import check_output_folder, write_plan
         from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND
-        from cluster_mapper.planning.files import check_output_folder, write_plan
 
         if backend and backend.upper() not in BACKENDS:
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
@@ -248,8 +248,10 @@ def diff(
     """Show what changed between two plans: teachers moved and why, clusters created, kept and dissolved."""
 
     def body():
+        from cluster_mapper._files import write_csv
+        from cluster_mapper.folder import read_plan
         from cluster_mapper.planning.changes import change_summary, cluster_changes, plan_changes
-        from cluster_mapper.planning.files import read_plan, read_plan_csv, write_csv
+        from cluster_mapper.planning.files import read_plan_csv
 
         a, b = read_plan(old_plan), read_plan(new_plan)
         edits_csv = Path(new_plan) / "edits.csv"
@@ -337,10 +339,9 @@ def support(
     """
 
     def body():
-        from cluster_mapper.planning.files import read_plan
+        from cluster_mapper.folder import read_plan, write_support_to_plan
         from cluster_mapper.policy.rules import load_policy
         from cluster_mapper.support import plan_support
-        from cluster_mapper.support.files import write_support_to_plan
 
         saved = read_plan(plan_dir)
         pol = load_policy(policy) if policy is not None else None
@@ -390,8 +391,8 @@ def programme(
     def body():
         from cluster_mapper.api import Scenario, TravelSource
         from cluster_mapper.errors import InputProblem
+        from cluster_mapper.folder import check_output_folder, write_plan
         from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND
-        from cluster_mapper.planning.files import check_output_folder, write_plan
         from cluster_mapper.programme.run import ProgrammeFailed, ProgrammeSettings, plan_programme, region_table
 
         if backend and backend.upper() not in BACKENDS:
@@ -492,7 +493,7 @@ def map_(plan_dir: Path = typer.Argument(..., help="A plan folder.")):
     """Write map.html (works offline) and report.html for a plan folder."""
 
     def body():
-        from cluster_mapper.planning.files import read_plan, write_review
+        from cluster_mapper.folder import read_plan, write_review
 
         write_review(read_plan(plan_dir), plan_dir)
         out_console.print(f"map and report written to {plan_dir}")

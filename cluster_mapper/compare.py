@@ -16,9 +16,10 @@ from typing import Sequence
 
 import pandas as pd
 
+from cluster_mapper._files import write_csv
 from cluster_mapper.api import Scenario, Travel, plan, read_inputs, travel_times, with_policy
 from cluster_mapper.errors import fail
-from cluster_mapper.planning.files import read_plan, write_csv, write_plan
+from cluster_mapper.folder import read_plan, write_plan
 from cluster_mapper.policy.rules import Policy, check_policy_districts, load_policy
 
 #: Columns of comparison.csv, in order.

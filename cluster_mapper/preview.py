@@ -122,7 +122,7 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
     if not with_travel:
         return result
     if source.network_path:
-        from cluster_mapper.travel.network import snap_schools
+        from cluster_mapper.travel.minutes import snap_schools
 
         G = load_road_network(source, policy)
         assert G is not None
@@ -152,7 +152,8 @@ def write_preview_map(inspection: Inspection, path: str | Path) -> Path:
     import folium
     from branca.element import Element
 
-    from cluster_mapper.review.map import esc, leaflet_inline
+    from cluster_mapper.review.html import esc
+    from cluster_mapper.review.map import leaflet_inline
 
     schools = inspection.inputs.schools
     teachers = inspection.inputs.teachers.groupby("school_id")["n_teachers"].sum()

@@ -207,7 +207,7 @@ def make_province_plan(out: Path, n_schools: int = 10_000, n_clusters: int = 1_0
                 }
             )
     gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326").to_file(out / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
-    from cluster_mapper.planning.files import write_csv
+    from cluster_mapper._files import write_csv
 
     write_csv(pd.DataFrame(assign), out / "assignments.csv")
     write_csv(pd.DataFrame(clusters), out / "clusters.csv")

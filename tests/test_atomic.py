@@ -18,11 +18,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from cluster_mapper import Scenario, TravelSource, plan
-from cluster_mapper.planning import files as plan_io
-from cluster_mapper.planning.files import read_plan, recover_interrupted, write_plan
+from cluster_mapper import folder as plan_io
+from cluster_mapper.folder import read_plan, recover_interrupted, write_plan
 from cluster_mapper.validate.plan import validate_plan
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -59,7 +60,7 @@ def test_keyboard_interrupt_mid_write_keeps_previous_plan(previous, monkeypatch,
         def boom(*_args, **_kwargs):
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(plan_io.gpd.GeoDataFrame, "to_file", boom)  # after assignments.csv and clusters.csv
+        monkeypatch.setattr(gpd.GeoDataFrame, "to_file", boom)  # after assignments.csv and clusters.csv
     else:
 
         def review(_plan, tmp):
@@ -102,7 +103,7 @@ WRITER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {tests!r})
     from test_atomic import make_plan
-    from cluster_mapper.planning import files as plan_io
+    from cluster_mapper import folder as plan_io
 
     result = make_plan()
 

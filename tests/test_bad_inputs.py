@@ -134,7 +134,7 @@ def test_refused_input(case, previous_plan):
 
 @pytest.mark.parametrize("case", _params(0))
 def test_accepted_input(case, tmp_path):
-    from cluster_mapper.planning.files import read_plan
+    from cluster_mapper.folder import read_plan
     from cluster_mapper.validate.plan import validate_plan
 
     out = tmp_path / "plan"
@@ -154,7 +154,7 @@ def test_accepted_input(case, tmp_path):
 
 
 def test_urdu_names_survive_the_plan(tmp_path):
-    from cluster_mapper.planning.files import read_plan
+    from cluster_mapper.folder import read_plan
 
     out = tmp_path / "plan"
     res = runner.invoke(app, _args({"file": "schools_urdu.csv", "role": "schools"}, out))
@@ -165,7 +165,7 @@ def test_urdu_names_survive_the_plan(tmp_path):
 
 
 def test_off_network_school_is_flagged_in_summary(tmp_path):
-    from cluster_mapper.planning.files import read_plan
+    from cluster_mapper.folder import read_plan
 
     out = tmp_path / "plan"
     res = runner.invoke(app, _args({"file": "schools_off_network.csv", "role": "schools", "network": "good_network.graphml"}, out))
@@ -174,7 +174,7 @@ def test_off_network_school_is_flagged_in_summary(tmp_path):
 
 
 def test_disconnected_network_leaves_far_side_unplaced_with_reason(tmp_path):
-    from cluster_mapper.planning.files import read_plan
+    from cluster_mapper.folder import read_plan
 
     out = tmp_path / "plan"
     res = runner.invoke(app, _args({"file": "network_disconnected.graphml", "role": "network"}, out))

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from cluster_mapper.planning.files import read_plan
+from cluster_mapper.folder import read_plan
 from tests.review_fixtures import XSS_NAMES, browser, make_province_plan, sample_plan, xss_plan  # noqa: F401
 
 LOCAL = ("file:", "data:", "about:", "blob:")

@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cluster_mapper.cli import app
+from cluster_mapper.folder import read_plan
 from cluster_mapper.model import ClusterModel, ClusterProblem, SideRow
-from cluster_mapper.planning.files import read_plan, read_plan_csv
+from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.validate.plan import validate_plan
 
 from .conftest import write_district, write_policy

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from cluster_mapper.planning.files import read_plan
-from cluster_mapper.review.map import plan_payload, script_json, write_map
+from cluster_mapper.folder import read_plan
+from cluster_mapper.review.html import script_json
+from cluster_mapper.review.map import plan_payload, write_map
 from tests.review_fixtures import XSS_NAMES, make_province_plan, sample_plan, xss_plan  # noqa: F401
 
 

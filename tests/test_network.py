@@ -19,14 +19,8 @@ from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError
 from cluster_mapper.policy.rules import TravelPolicy
-from cluster_mapper.travel.network import (
-    NON_MOTORABLE_HIGHWAYS,
-    add_elevation_from_raster,
-    add_travel_minutes,
-    load_network,
-    snap_schools,
-    tobler_speed_kmh,
-)
+from cluster_mapper.travel.minutes import add_travel_minutes, snap_schools, tobler_speed_kmh
+from cluster_mapper.travel.network import NON_MOTORABLE_HIGHWAYS, add_elevation_from_raster, load_network
 from cluster_mapper.travel.osm import save_graphml
 
 DATA = Path(__file__).parent / "data" / "osm"

@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 from cluster_mapper.cli import app
 from cluster_mapper.errors import InputError
 from cluster_mapper.policy.rules import TravelPolicy
-from cluster_mapper.travel.network import load_network
 from cluster_mapper.travel import osm
+from cluster_mapper.travel.network import load_network
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "cluster_mapper"

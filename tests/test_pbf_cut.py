@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import box
 
 from cluster_mapper.api import Scenario, TravelSource, plan
-from cluster_mapper.planning.files import write_plan
+from cluster_mapper.folder import write_plan
 from cluster_mapper.programme.run import ProgrammeSettings, plan_programme
 from cluster_mapper.travel.pbf_cut import cut_by_districts
 from cluster_mapper.validate.plan import validate_plan

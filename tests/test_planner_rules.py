@@ -14,7 +14,7 @@ import pytest
 from pyproj import Geod
 
 from cluster_mapper import Scenario, TravelSource, plan
-from cluster_mapper.planning.files import write_plan
+from cluster_mapper.folder import write_plan
 from cluster_mapper.validate.plan import validate_plan
 
 from .conftest import write_policy

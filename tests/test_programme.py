@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from cluster_mapper.api import Scenario, TravelSource, plan
-from cluster_mapper.planning.files import read_plan_csv, write_plan
-from cluster_mapper.programme.run import ProgrammeFailed, ProgrammeSettings, plan_programme
+from cluster_mapper.folder import write_plan
+from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.programme import run as prog
+from cluster_mapper.programme.run import ProgrammeFailed, ProgrammeSettings, plan_programme
 from cluster_mapper.validate.plan import validate_plan
 from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_programme
 

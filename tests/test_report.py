@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 
-from cluster_mapper.planning.files import read_plan
+from cluster_mapper.folder import read_plan
 from tests.review_fixtures import XSS_NAMES, sample_plan, xss_plan  # noqa: F401
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from cluster_mapper.cli import app
-from cluster_mapper.planning.files import read_plan
+from cluster_mapper.folder import read_plan
 from cluster_mapper.validate.plan import validate_plan
 
 from .conftest import write_district, write_policy

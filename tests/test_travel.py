@@ -14,7 +14,8 @@ from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError
 from cluster_mapper.policy.rules import TravelPolicy
-from cluster_mapper.travel.network import add_elevation_from_raster, add_travel_minutes, load_network
+from cluster_mapper.travel.minutes import add_travel_minutes
+from cluster_mapper.travel.network import add_elevation_from_raster, load_network
 from cluster_mapper.travel.times import (
     TravelTimes,
     matrix_travel_times,

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from cluster_mapper import Scenario, TravelSource, plan
-from cluster_mapper.planning.files import read_plan_csv, write_csv, write_plan
+from cluster_mapper._files import write_csv
+from cluster_mapper.folder import write_plan
+from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.validate.plan import validate_plan
 
 from .conftest import write_district, write_policy

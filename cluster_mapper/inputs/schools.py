@@ -24,7 +24,8 @@ import pandas as pd
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError, fail
-from cluster_mapper.inputs.tables import SCHOOLS, TEACHERS, Table, code_key, read_csv_rows, read_table
+from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS
+from cluster_mapper.inputs.tables import Table, code_key, read_csv_rows, read_table
 
 if TYPE_CHECKING:
     from cluster_mapper.policy.rules import Policy
@@ -169,7 +170,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     (geopandas.GeoDataFrame, Table)
         The schools in EPSG:4326, one row per school, and the table as read.
     """
-    from cluster_mapper.policy.rules import InputSettings
+    from cluster_mapper.inputs.specs import InputSettings
 
     settings = policy.inputs if policy is not None else InputSettings()
     crs = crs if crs is not None else (policy.travel.crs if policy is not None else None)
@@ -489,7 +490,7 @@ def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | 
     ``role`` (teacher|head_teacher, default teacher). Codes such as post
     designations (PST, EST, SST) are mapped by ``[values.teachers.level]``.
     """
-    from cluster_mapper.policy.rules import InputSettings
+    from cluster_mapper.inputs.specs import InputSettings
 
     t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings())
     path, df, col, F = t.path, t.data, t.problems, t.field

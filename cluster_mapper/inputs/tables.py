@@ -25,23 +25,21 @@ the feature number, starting at 1.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from cluster_mapper.errors import InputError, ProblemCollector, fail
+from cluster_mapper.errors import ProblemCollector, fail
+from cluster_mapper.inputs.cells import cell_text, csv_cells, split_sheet, workbook_cells
+from cluster_mapper.inputs.specs import FieldSpec, TableSpec, code_key, column_letter, header_key
 
 if TYPE_CHECKING:
-    from cluster_mapper.policy.rules import InputSettings
+    from cluster_mapper.inputs.specs import InputSettings
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -49,331 +47,7 @@ GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 #: Most values listed when a column holds values the tool does not know.
 MAX_VALUES_LISTED = 12
 
-_TRUE = ("true", "yes", "y", "1", "t")
-_FALSE = ("false", "no", "n", "0", "f")
 _TOTAL_ROW = re.compile(r"^(grand\s*)?(total|sum)\b", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------- names and codes
-
-
-def header_key(name: Any) -> str:
-    """How headers are compared: case, spaces and punctuation ignored (``"No. of Male Teachers"`` -> ``"noofmaleteachers"``)."""
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(name))).casefold()
-
-
-def code_key(value: Any) -> str:
-    """How a file's codes are compared: case, spaces, hyphens and underscores ignored."""
-    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(value))).casefold()
-
-
-def column_letter(index: int) -> str:
-    """Spreadsheet column letter of a 0-based column index (0 -> A, 27 -> AB)."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-# --------------------------------------------------------------------------- what a table holds
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One column of the tool's: its name, the headers it is known by, its codes.
-
-    Attributes
-    ----------
-    name : str
-        The tool's name for the column (``school_id``).
-    description : str
-        What it holds, for messages and the policy template.
-    synonyms : tuple of str
-        Headers recognised without a mapping (compared with :func:`header_key`);
-        using one is announced.
-    choices : tuple of str or None
-        The tool's codes for a column with codes (``("boys", "girls", "mixed")``);
-        ``("true", "false")`` for a yes/no column; ``None`` for free values.
-    aliases : tuple of (str, str)
-        Common file codes read as a tool's code without a mapping
-        (``("co-ed", "mixed")``); using one is announced.
-    blank : str or None
-        The code a blank cell stands for (``"teacher"`` for a blank role);
-        ``None`` leaves it blank for the reader to judge.
-    required : bool
-        The table cannot be read without it.
-    """
-
-    name: str
-    description: str
-    synonyms: tuple[str, ...] = ()
-    choices: tuple[str, ...] | None = None
-    aliases: tuple[tuple[str, str], ...] = ()
-    blank: str | None = None
-    required: bool = False
-
-    @property
-    def coded(self) -> bool:
-        """Whether the column holds codes that ``[values.KIND.FIELD]`` may map."""
-        return self.choices is not None
-
-    @property
-    def boolean(self) -> bool:
-        """Whether the column is a yes/no column."""
-        return self.choices == ("true", "false")
-
-    def canonical(self, value: Any) -> str | None:
-        """The tool's code that ``value`` (a mapping's target) names, or ``None``."""
-        if self.boolean:
-            if isinstance(value, bool):
-                return "true" if value else "false"
-            key = code_key(value)
-            return "true" if key in _TRUE else "false" if key in _FALSE else None
-        if not isinstance(value, str):
-            return None
-        return next((c for c in self.choices or () if code_key(c) == code_key(value)), None)
-
-    def allowed_text(self) -> str:
-        """``"boys, girls or mixed"``."""
-        c = list(self.choices or ())
-        return c[0] if len(c) == 1 else ", ".join(c[:-1]) + " or " + c[-1]
-
-    def plain_codes(self) -> dict[str, str]:
-        """File codes read as the tool's without a note: the codes themselves, and yes/no words."""
-        out = {code_key(c): c for c in self.choices or ()}
-        if self.boolean:
-            out.update({k: "true" for k in _TRUE})
-            out.update({k: "false" for k in _FALSE})
-        return out
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """The columns of one kind of input table (``schools``, ``teachers`` ...).
-
-    Attributes
-    ----------
-    kind : str
-        The table's name in ``[sheets]``, ``[columns.KIND]`` and ``[values.KIND.*]``.
-    fields : tuple of FieldSpec
-        Its columns.
-    id_field : str
-        The column that identifies a row (advice for a missing id column
-        points at an id-like column, not a name column).
-    item : str
-        What one row is, for messages ("school", "teacher").
-    sheet_words : tuple of str
-        Words in a sheet's name that say it holds this table.
-    """
-
-    kind: str
-    fields: tuple[FieldSpec, ...]
-    id_field: str
-    item: str = "row"
-    sheet_words: tuple[str, ...] = ()
-
-    def field(self, name: str) -> FieldSpec:
-        """The column called ``name``."""
-        return next(f for f in self.fields if f.name == name)
-
-
-_TABLE_SPECS: dict[str, TableSpec] = {}
-
-
-def register_table(spec: TableSpec) -> TableSpec:
-    """Declare a table kind so the policy checks its ``[columns.KIND]`` and ``[values.KIND.*]``."""
-    _TABLE_SPECS[spec.kind] = spec
-    return spec
-
-
-def table_spec(kind: str) -> TableSpec | None:
-    """The declared spec of a table kind, or ``None`` when no reader has declared one."""
-    return _TABLE_SPECS.get(kind)
-
-
-_COUNT = "number of teachers"
-SCHOOLS = register_table(
-    TableSpec(
-        kind="schools",
-        id_field="school_id",
-        item="school",
-        sheet_words=("school",),
-        fields=(
-            FieldSpec(
-                "school_id",
-                "the school's unique id (EMIS code)",
-                required=True,
-                synonyms=(
-                    "emis code",
-                    "emis",
-                    "emis no",
-                    "emis number",
-                    "emiscode",
-                    "semis code",
-                    "school code",
-                    "school no",
-                    "school number",
-                    "sch id",
-                    "code",
-                    "id",
-                ),
-            ),
-            FieldSpec(
-                "name",
-                "the school's name",
-                required=True,
-                synonyms=("school name", "name of school", "school", "school title", "institution", "institution name"),
-            ),
-            FieldSpec(
-                "district",
-                'the school\'s district; a file of one district can do without it: --district NAME, or district = "NAME" in the policy',
-                required=True,
-                synonyms=("district name", "dist", "zila"),
-            ),
-            FieldSpec(
-                "gender",
-                "boys, girls or mixed",
-                required=True,
-                synonyms=("school gender", "gender of school", "sex"),
-                choices=("boys", "girls", "mixed"),
-                aliases=(
-                    ("boy", "boys"),
-                    ("male", "boys"),
-                    ("b", "boys"),
-                    ("girl", "girls"),
-                    ("female", "girls"),
-                    ("g", "girls"),
-                    ("co-ed", "mixed"),
-                    ("coed", "mixed"),
-                    ("co-education", "mixed"),
-                    ("coeducation", "mixed"),
-                ),
-            ),
-            FieldSpec("latitude", "WGS84 degrees north", synonyms=("lat", "gps lat", "gps latitude", "latitude dd", "lat dd", "latitude n")),
-            FieldSpec(
-                "longitude",
-                "WGS84 degrees east",
-                synonyms=("lon", "long", "lng", "gps lon", "gps long", "gps longitude", "longitude dd", "lon dd", "long dd", "longitude e"),
-            ),
-            FieldSpec("x", "easting in metres of the policy's crs (degrees of longitude without a crs)", synonyms=("easting", "x coordinate", "x coord")),
-            FieldSpec("y", "northing in metres of the policy's crs (degrees of latitude without a crs)", synonyms=("northing", "y coordinate", "y coord")),
-            FieldSpec(
-                "can_host",
-                "whether the school can host cluster meetings (default yes)",
-                choices=("true", "false"),
-                blank="true",
-                synonyms=("host", "can be venue", "venue", "hosts", "cluster venue"),
-            ),
-            FieldSpec(
-                "level",
-                "the school's level, for per-school counts (primary, middle or high)",
-                choices=("primary", "middle", "high"),
-                synonyms=("school level", "levels taught", "level taught", "level of school"),
-                aliases=(
-                    ("primary school", "primary"),
-                    ("middle school", "middle"),
-                    ("high school", "high"),
-                    ("secondary", "high"),
-                    ("higher secondary", "high"),
-                    ("secondary school", "high"),
-                ),
-            ),
-            FieldSpec(
-                "teachers",
-                f"{_COUNT} (gender and level unknown)",
-                synonyms=("total teachers", "no of teachers", "number of teachers", "teachers total", "total staff", "teaching staff"),
-            ),
-            FieldSpec(
-                "male_teachers",
-                f"{_COUNT}, men (level from the level column)",
-                synonyms=("teachers male", "male teaching staff", "no of male teachers", "number of male teachers", "male staff"),
-            ),
-            FieldSpec(
-                "female_teachers",
-                f"{_COUNT}, women (level from the level column)",
-                synonyms=("teachers female", "female teaching staff", "no of female teachers", "number of female teachers", "female staff"),
-            ),
-            *(
-                FieldSpec(f"{g}_{lvl}", f"{_COUNT}, {'women' if g == 'female' else 'men'} teaching {lvl}")
-                for g in ("female", "male")
-                for lvl in ("primary", "middle", "high")
-            ),
-            FieldSpec("generated", "true for a made-up school (samples)", choices=("true", "false"), blank="false"),
-        ),
-    )
-)
-
-TEACHERS = register_table(
-    TableSpec(
-        kind="teachers",
-        id_field="teacher_id",
-        item="teacher",
-        sheet_words=("teacher", "staff", "roster"),
-        fields=(
-            FieldSpec(
-                "teacher_id",
-                "the teacher's unique id (personal number)",
-                required=True,
-                synonyms=(
-                    "personal no",
-                    "personal number",
-                    "personnel no",
-                    "personnel number",
-                    "employee id",
-                    "employee no",
-                    "employee number",
-                    "emp id",
-                    "emp no",
-                    "staff id",
-                    "staff no",
-                    "teacher code",
-                    "teacher no",
-                    "cnic",
-                    "id",
-                ),
-            ),
-            FieldSpec(
-                "school_id",
-                "the id of the teacher's school (as in the schools file)",
-                required=True,
-                synonyms=("emis code", "emis", "emis no", "school emis", "school code", "school emis code", "emiscode"),
-            ),
-            FieldSpec(
-                "gender",
-                "female or male",
-                required=True,
-                synonyms=("sex", "teacher gender"),
-                choices=("female", "male"),
-                aliases=(("f", "female"), ("woman", "female"), ("women", "female"), ("m", "male"), ("man", "male"), ("men", "male")),
-            ),
-            FieldSpec(
-                "level",
-                "the level taught: primary, middle or high",
-                required=True,
-                choices=("primary", "middle", "high"),
-                synonyms=("level taught", "teaching level", "designation", "cadre"),
-            ),
-            FieldSpec("subject", "the subject taught (optional)", synonyms=("subject taught", "specialisation", "specialization")),
-            FieldSpec(
-                "role",
-                "teacher or head_teacher (default teacher)",
-                choices=("teacher", "head_teacher"),
-                blank="teacher",
-                synonyms=("position", "post", "teacher role"),
-                aliases=(
-                    ("head", "head_teacher"),
-                    ("headteacher", "head_teacher"),
-                    ("head master", "head_teacher"),
-                    ("headmaster", "head_teacher"),
-                    ("headmistress", "head_teacher"),
-                    ("head mistress", "head_teacher"),
-                ),
-            ),
-        ),
-    )
-)
 
 
 # --------------------------------------------------------------------------- what was read, and how
@@ -480,155 +154,6 @@ class Table:
             if v.how != "same" or code_key(v.value) != code_key(v.code or ""):
                 lines.append(f"{v.field:<16} '{v.value}' -> {v.code or '?'} ({v.count} row{'s' if v.count != 1 else ''}, {vwords[v.how]})")
         return lines
-
-
-# --------------------------------------------------------------------------- cells
-
-
-def split_sheet(source: str | Path) -> tuple[Path, str | None]:
-    """``"schools.xlsx#Sheet1"`` -> (``schools.xlsx``, ``"Sheet1"``); a path that exists as given has no sheet."""
-    text = str(source)
-    if "#" not in text or Path(text).exists():
-        return Path(text), None
-    base, sheet = text.rsplit("#", 1)
-    return Path(base), sheet.strip() or None
-
-
-def _cell_text(v: Any) -> str:
-    """A workbook cell as text: whole numbers without ``.0`` (ids, counts), dates in ISO form."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ""
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-    if isinstance(v, (datetime, date, time)):
-        return v.isoformat()
-    return unicodedata.normalize("NFC", str(v)).strip()
-
-
-def decode_text(path: Path) -> str:
-    """A text file's content: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
-    if not path.exists():
-        fail(path, "the file does not exist.", fix="check the path.")
-    if path.is_dir():
-        fail(path, "this is a folder, not a file.", fix="give the path of the CSV file.")
-    raw = path.read_bytes()
-    if not raw.strip():
-        fail(path, "the file is empty.", fix="export the table again with its header row.", row=1)
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp1252", errors="replace")
-    if "\x00" in text:
-        fail(path, "the file contains binary data, not text.", fix="export the table as CSV (UTF-8), or give the workbook itself (.xlsx, .ods).")
-    return text
-
-
-def csv_cells(path: Path) -> list[list[str]]:
-    """Every row of a CSV as stripped text; comma, semicolon or tab separated (guessed from the first line)."""
-    text = decode_text(path)
-    first = text.splitlines()[0] if text.splitlines() else ""
-    delim = max([",", ";", "\t"], key=first.count)
-    return [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
-
-
-@dataclass
-class _Sheet:
-    cells: list[list[str]]
-    merged: list[tuple[int, int, int, int]] | None
-    name: str | None
-    notes: list[str] = field(default_factory=list)
-
-
-def _pick_sheet(path: Path, names: list[str], filled: dict[str, bool], wanted: str | None, spec: TableSpec, from_policy: bool) -> tuple[str, list[str]]:
-    """The sheet to read: the one asked for, the only one with data, or the one named like the table (announced)."""
-    if wanted is not None:
-        if wanted in names:
-            return wanted, []
-        same = [n for n in names if code_key(n) == code_key(wanted)]
-        if same:
-            return same[0], []
-        close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
-        where = "[sheets] in the policy" if from_policy else "the sheet after # in the file name"
-        fail(
-            path,
-            f"the workbook has no sheet '{wanted}' (sheets: {', '.join(names)}).",
-            fix=f"correct {where}" + (f": did you mean '{close[0]}'?" if close else "."),
-            field="sheet",
-        )
-    with_data = [n for n in names if filled[n]]
-    if not with_data:
-        fail(path, "every sheet of the workbook is empty.", fix="save the workbook with the table in it.", row=1)
-    if len(with_data) == 1:
-        return with_data[0], []
-    named = [n for n in with_data if any(w in code_key(n) for w in spec.sheet_words)]
-    if len(named) == 1:
-        return named[0], [
-            f"{len(with_data)} sheets hold data; read sheet '{named[0]}' for the {spec.kind} (by its name; to choose another: {path.name}#SHEET or [sheets] {spec.kind} = \"...\")"
-        ]
-    fail(
-        path,
-        f"the workbook has {len(with_data)} sheets with data ({', '.join(with_data)}); which one holds the {spec.kind}?",
-        fix=f'add the sheet to the file name ({path.name}#{with_data[0]}), or set [sheets] {spec.kind} = "{with_data[0]}" in the policy.',
-        field="sheet",
-    )
-    raise AssertionError  # pragma: no cover - fail raises
-
-
-def workbook_cells(path: Path, sheet: str | None, spec: TableSpec, from_policy: bool = False) -> _Sheet:
-    """The cells of one sheet of an .xlsx, .xlsm, .xls, .xlsb or .ods workbook (python-calamine).
-
-    Rows and columns are absolute: ``cells[0][0]`` is cell A1. Merged ranges
-    are 0-based ``(first_row, first_col, last_row, last_col)``; ``None`` when
-    the format does not say (calamine reports them for Excel files, not ODS).
-    """
-    import python_calamine as pc
-
-    if not path.exists():
-        fail(path, "the file does not exist.", fix="check the path.")
-    if path.is_dir():
-        fail(path, "this is a folder, not a workbook.", fix="give the path of the .xlsx or .ods file.")
-    try:
-        wb = pc.CalamineWorkbook.from_path(str(path))
-    except pc.PasswordError:
-        fail(path, "the workbook is protected by a password.", fix="save a copy without the password (File > Info > Protect Workbook) and give that.")
-    except Exception as exc:  # noqa: BLE001 - calamine raises several types for corrupt or mislabelled files
-        fail(
-            path,
-            f"could not be read as a {path.suffix.lower()} workbook ({type(exc).__name__}: {exc}).",
-            fix="check the file opens in Excel or LibreOffice; save it again as .xlsx, or export the sheet as CSV.",
-        )
-    try:
-        meta = {m.name: m for m in wb.sheets_metadata}
-        names = [n for n in wb.sheet_names if str(getattr(meta.get(n), "typ", "WorkSheet")).endswith("WorkSheet")]
-        if not names:
-            fail(path, "the workbook has no worksheets.", fix="save the workbook with the table on a worksheet.")
-        cache: dict[str, list[list[Any]]] = {}
-
-        def rows(name: str) -> list[list[Any]]:
-            if name not in cache:
-                cache[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            return cache[name]
-
-        filled = {n: any(_cell_text(v) for r in rows(n) for v in r) for n in names} if sheet is None else {}
-        name, notes = _pick_sheet(path, names, filled, sheet, spec, from_policy)
-        ws = wb.get_sheet_by_name(name)
-        merged = ws.merged_cell_ranges
-        cells = [[_cell_text(v) for v in r] for r in rows(name)]
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a sheet calamine cannot decode
-        fail(path, f"the workbook could not be read ({type(exc).__name__}: {exc}).", fix="save it again as .xlsx, or export the sheet as CSV.")
-    finally:
-        wb.close()
-    ranges = None if merged is None else [(int(a[0]), int(a[1]), int(b[0]), int(b[1])) for a, b in merged]
-    return _Sheet(cells, ranges, name, notes)
 
 
 # --------------------------------------------------------------------------- table structure
@@ -865,7 +390,7 @@ def geo_table(path: Path) -> RawTable:
     def text(v: Any) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return ""
-        return _cell_text(v)
+        return cell_text(v)
 
     records = [[text(v) for v in r] for r in gdf[props].itertuples(index=False, name=None)]
     return RawTable([str(p) for p in props], records, list(range(1, len(gdf) + 1)), 1, [], False, list(gdf.geometry), gdf.crs)
@@ -1117,7 +642,7 @@ def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | No
         The file cannot be read, or its header or columns are wrong (every
         such problem at once).
     """
-    from cluster_mapper.policy.rules import InputSettings
+    from cluster_mapper.inputs.specs import InputSettings
 
     settings = settings or InputSettings()
     path, sheet = split_sheet(source)
@@ -1187,21 +712,11 @@ def read_csv_rows(path: str | Path) -> pd.DataFrame:
 
 
 __all__ = [
-    "SCHOOLS",
-    "TEACHERS",
     "ColumnReading",
-    "FieldSpec",
     "RawTable",
     "Table",
-    "TableSpec",
     "ValueReading",
-    "code_key",
-    "column_letter",
-    "header_key",
     "read_csv_rows",
     "read_table",
-    "register_table",
-    "split_sheet",
     "structure",
-    "table_spec",
 ]

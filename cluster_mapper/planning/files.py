@@ -1,4 +1,4 @@
-"""Plan files: write a plan directory completely or not at all, and read it back.
+"""Plan files: the cluster tables, geometry and summary of a plan, and reading a plan folder back.
 
 A plan directory holds ``assignments.csv`` (one row per teacher, or per
 school group for count input; its ``edits`` column names the edits on the
@@ -11,38 +11,29 @@ moved or not, and why) and ``edits.csv`` (the edits honoured);
 ``alternatives.csv`` lists, per school group, the other clusters it could
 join within the rules, with travel minutes. Files are first written to a temporary folder
 beside the target and moved into place at the end, so an interrupted run
-leaves the previous plan as it was.
+leaves the previous plan as it was (:mod:`cluster_mapper.folder` composes and writes the folder).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
-import os
-import shutil
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
 import pandas as pd
 from shapely.geometry import LineString, MultiPoint
 
-from cluster_mapper import __version__
+from cluster_mapper._files import file_sha256, read_plan_csv
+from cluster_mapper._version import __version__
 from cluster_mapper.errors import fail
 from cluster_mapper.policy.rules import Policy, policy_from_dict
 
 log = logging.getLogger(__name__)
 
-#: Characters that make a spreadsheet treat a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: Cells that get a leading apostrophe: formulas, and cells already starting with one.
-_ESCAPED = (*FORMULA_START, "'")
 ASSIGNMENT_COLUMNS = [
     "teacher_id",
     "school_id",
@@ -61,136 +52,6 @@ ASSIGNMENT_COLUMNS = [
     "subject",
     "edits",
 ]
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe.
-
-    A cell that already starts with an apostrophe gets one more, so that
-    :func:`restore_formulas` gives every value back exactly.
-    """
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(_ESCAPED) else v for v in out[col]]
-    return out
-
-
-def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Undo :func:`neutralise_formulas` when reading a plan back."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = [v[1:] if isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1:].startswith(_ESCAPED) else v for v in out[col]]
-    return out
-
-
-def write_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a CSV that is safe to open in a spreadsheet (UTF-8 with BOM for Excel)."""
-    neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig")
-
-
-def read_plan_csv(path: str | Path) -> pd.DataFrame:
-    """Read a CSV written by :func:`write_csv`, ids kept as text."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    return restore_formulas(df)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    AT_FDCWD, RENAME_EXCHANGE = -100, 2
-    rc = renameat2(AT_FDCWD, os.fsencode(str(a)), AT_FDCWD, os.fsencode(str(b)), RENAME_EXCHANGE)
-    return rc == 0
-
-
-def recover_interrupted(out: str | Path) -> list[str]:
-    """Clean up after a run that was killed while replacing ``out`` (SIGKILL, power loss).
-
-    Leftover ``.NAME.writing-PID-*`` folders of dead processes are removed; if
-    ``out`` is missing but a ``.NAME.old-PID`` folder of a dead process holds
-    the previous plan, it is put back. Returns what was done, for the user.
-    """
-    out = Path(out).resolve()
-    done: list[str] = []
-    if not out.parent.is_dir():
-        return done
-    for p in sorted(out.parent.glob(f".{out.name}.*-*")):
-        kind, _, rest = p.name[len(out.name) + 2 :].partition("-")
-        try:
-            pid = int(rest.split("-")[0])
-        except ValueError:
-            continue
-        if kind not in ("writing", "old") or _pid_alive(pid):  # a live process (or this one) may still be writing
-            continue
-        if kind == "old" and not out.exists():
-            os.replace(p, out)
-            done.append(f"restored the previous plan in {out} from an interrupted run")
-        else:
-            shutil.rmtree(p, ignore_errors=True)
-            done.append(f"removed {p.name} left by an interrupted run")
-    return done
-
-
-@contextlib.contextmanager
-def atomic_directory(out: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it replaces ``out`` in one move.
-
-    If the block raises (an error, Ctrl-C), the temporary folder is removed
-    and ``out`` keeps its previous content. On Linux the old and new folders
-    are swapped in one atomic ``renameat2(RENAME_EXCHANGE)``, so ``out`` is
-    complete at every instant, even if the process is killed; elsewhere there
-    is a short window between two renames, and :func:`recover_interrupted`
-    (run at the start of every write) puts the previous plan back after a kill.
-    """
-    out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    recover_interrupted(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.writing-{os.getpid()}-", dir=out.parent))
-    try:
-        yield tmp
-        if out.exists() and _exchange(tmp, out):
-            shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous plan
-            return
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def plan_geodata(plan) -> gpd.GeoDataFrame:
@@ -321,10 +182,6 @@ def plan_summary(plan) -> dict:
         },
         "changes": _changes_summary(plan),
     }
-    if getattr(plan, "support", None) is not None:  # facilitators: figures, file and hash
-        from cluster_mapper.support.files import add_to_summary
-
-        add_to_summary(summary, plan.support)
     return summary
 
 
@@ -336,89 +193,6 @@ def _changes_summary(plan) -> dict | None:
     from cluster_mapper.planning.changes import change_summary, cluster_changes
 
     return change_summary(changes, cluster_changes(plan.previous, plan.assignments))
-
-
-def check_output_folder(out: str | Path) -> None:
-    """Refuse an ``--out`` that is not a plan folder: a plan replaces its whole folder.
-
-    Allowed: a path that does not exist, an empty folder, or a folder written
-    by ``cluster-mapper plan`` (it has a ``summary.json`` of ours). A file, or
-    a folder with other content (``--out .`` or ``--out ~/Documents`` by
-    mistake), would be deleted by the replacement, so it is refused.
-    """
-    out = Path(out)
-    if not out.exists() and not out.is_symlink():
-        return
-    if not out.is_dir():
-        fail(
-            out,
-            "--out names an existing file; a plan is a folder and would replace it.",
-            fix="give a new folder name for --out, such as outputs/plan.",
-            field="out",
-        )
-    # a programme run's checkpoints (cluster_mapper.programme.run) belong to the plan being made
-    entries = [e for e in out.iterdir() if e.name != ".programme"]
-    if not entries:
-        return
-    summary = out / "summary.json"
-    try:
-        ours = "cluster_mapper_version" in json.loads(summary.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError):
-        ours = False
-    if not ours:
-        shown = ", ".join(sorted(e.name for e in entries)[:3])
-        fail(
-            out,
-            f"--out is a folder that holds other files ({shown}{', ...' if len(entries) > 3 else ''}), not a plan; writing the plan would delete them.",
-            fix="give a new or empty folder for --out, such as outputs/plan.",
-            field="out",
-        )
-
-
-def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict[str, pd.DataFrame] | None = None) -> Path:
-    """Write all plan files to ``out`` atomically, with the map and report unless ``review`` is False.
-
-    ``extra_tables`` are more CSV files to write with the plan (name to table),
-    such as a programme's ``districts.csv``.
-
-    ``out`` must be new, empty, or an earlier plan folder (see
-    :func:`check_output_folder`); it is replaced only when every file is
-    written, so an interrupted run leaves the previous plan as it was.
-    """
-    check_output_folder(out)
-    summary = plan.summary
-    geo = plan.geodata
-    with atomic_directory(out) as tmp:
-        write_csv(plan.assignments, tmp / "assignments.csv")
-        write_csv(plan.clusters, tmp / "clusters.csv")
-        if getattr(plan, "edits", None) is not None:
-            write_csv(plan.edits.to_frame(), tmp / "edits.csv")
-        if getattr(plan, "changes", None) is not None:
-            write_csv(plan.changes, tmp / "changes.csv")
-        from cluster_mapper.review.workbook import feasible_alternatives
-
-        write_csv(feasible_alternatives(plan), tmp / "alternatives.csv")
-        for name, table in (extra_tables or {}).items():
-            write_csv(table, tmp / name)
-        geo.to_file(tmp / "clusters.geojson", driver="GeoJSON", engine="pyogrio")
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-        support = getattr(plan, "support", None)
-        if support is not None:  # support.csv, itineraries.csv, gpx/
-            from cluster_mapper.support.files import write_support_files
-
-            write_support_files(support, tmp, dict(zip(plan.inputs.schools["school_id"], plan.inputs.schools["name"])))
-        if review:
-            write_review(SavedPlan(tmp, plan.assignments, plan.clusters, summary, geo, plan.policy, plan.network, support=support), tmp)
-    return Path(out)
-
-
-def write_review(plan, folder: str | Path) -> None:
-    """Write ``map.html`` and ``report.html`` of a plan into ``folder``."""
-    from cluster_mapper.review.map import write_map
-    from cluster_mapper.review.report import write_report
-
-    write_map(plan, folder)
-    write_report(plan, folder)
 
 
 @dataclass
@@ -469,8 +243,11 @@ def _saved_network(summary: dict, policy: Policy) -> nx.MultiDiGraph | None:
         return None
 
 
-def read_plan(directory: str | Path) -> SavedPlan:
-    """Read a plan folder written by :func:`write_plan`: the one plan reader."""
+__all__ = ["SavedPlan", "plan_summary", "read_plan_csv", "file_sha256", "plan_geodata"]
+
+
+def read_saved_plan(directory: str | Path) -> SavedPlan:
+    """Read the cluster files of a plan folder (no support files: :func:`cluster_mapper.folder.read_plan` adds them)."""
     d = Path(directory)
     missing = [f for f in ("assignments.csv", "clusters.csv", "summary.json") if not (d / f).exists()]
     if missing:
@@ -478,22 +255,4 @@ def read_plan(directory: str | Path) -> SavedPlan:
     geo = gpd.read_file(d / "clusters.geojson", engine="pyogrio") if (d / "clusters.geojson").exists() else None
     summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
     policy = policy_from_dict(summary.get("policy") or {}, source=str(d / "summary.json"))
-    from cluster_mapper.support.files import read_support
-
-    return SavedPlan(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"), summary, geo, policy, support=read_support(d, summary))
-
-
-__all__ = [
-    "write_plan",
-    "write_review",
-    "read_plan",
-    "SavedPlan",
-    "plan_summary",
-    "atomic_directory",
-    "recover_interrupted",
-    "check_output_folder",
-    "write_csv",
-    "read_plan_csv",
-    "file_sha256",
-    "plan_geodata",
-]
+    return SavedPlan(d, read_plan_csv(d / "assignments.csv"), read_plan_csv(d / "clusters.csv"), summary, geo, policy)

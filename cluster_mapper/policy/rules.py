@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from cluster_mapper.errors import InputError, ProblemCollector
+from cluster_mapper.inputs.specs import TABLE_KINDS, InputSettings
 
 GENDER_POLICIES = ("segregated", "mixed")
 LEVEL_POLICIES = ("separate", "mixed")
@@ -164,41 +165,6 @@ class TravelPolicy:
     max_snap_metres: float = 500.0
     crs: str | None = None
     elevation: tuple[str, ...] = ()
-
-
-#: The tables the tool reads, as named in ``[sheets]``, ``[columns.*]`` and ``[values.*]``.
-TABLE_KINDS = ("schools", "teachers", "facilitators")
-
-
-@dataclass(frozen=True)
-class InputSettings:
-    """How the input tables are read, for the whole run.
-
-    Attributes
-    ----------
-    district : str or None
-        The district of every school, for a file of one district with no
-        district column (``district`` in the policy, ``--district`` on the
-        command line). Blank district cells take it; a different district in
-        the file is an error.
-    sheets : dict
-        Table kind (``schools``, ``teachers``, ``facilitators``) to the sheet
-        of a workbook to read (``[sheets]``); ``FILE.xlsx#Sheet`` on the
-        command line wins.
-    columns : dict
-        Table kind to ``{tool's column name: the file's header}``
-        (``[columns.schools]`` ...). A header named here must be in the file:
-        an explicit mapping never falls back to a guess.
-    values : dict
-        Table kind to ``{tool's column: {the file's value: the tool's value}}``
-        (``[values.teachers.level]`` ...). Case and spacing of the file's
-        values are ignored.
-    """
-
-    district: str | None = None
-    sheets: dict[str, str] = field(default_factory=dict)
-    columns: dict[str, dict[str, str]] = field(default_factory=dict)
-    values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -536,7 +502,7 @@ def _table_kind(kind: str, col: ProblemCollector, where: str) -> bool:
 
 def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded: bool = False) -> bool:
     """Whether ``name`` is a column of the ``kind`` table (unchecked for a table no reader has declared yet)."""
-    from cluster_mapper.inputs.tables import table_spec
+    from cluster_mapper.inputs.specs import table_spec
 
     spec = table_spec(kind)
     if spec is None:
@@ -555,7 +521,7 @@ def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded:
 
 def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSettings:
     """The ``district``, ``[sheets]``, ``[columns.*]`` and ``[values.*.*]`` settings, checked."""
-    from cluster_mapper.inputs.tables import table_spec
+    from cluster_mapper.inputs.specs import table_spec
 
     district = data.get("district")
     if district is not None and not isinstance(district, str):
@@ -834,7 +800,7 @@ def policy_template() -> str:
     ``[values.*]``) and ``[districts.NAME]`` are shown commented out, with
     every column of the tool's tables.
     """
-    from cluster_mapper.inputs.tables import table_spec
+    from cluster_mapper.inputs.specs import table_spec
 
     d, t, i = DistrictPolicy(), TravelPolicy(), InputSettings()
     out = [

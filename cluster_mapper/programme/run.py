@@ -65,7 +65,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from cluster_mapper import __version__
+from cluster_mapper._version import __version__
 from cluster_mapper.api import Scenario, Travel, TravelSource, plan, travel_times
 from cluster_mapper.errors import InputError, fail
 from cluster_mapper.inputs.schools import Inputs, load_inputs
@@ -342,7 +342,7 @@ def network_parts(G: nx.MultiDiGraph, schools, regions: pd.Series, policy: Polic
     """
     from scipy.sparse.csgraph import connected_components, dijkstra
 
-    from cluster_mapper.travel.network import add_travel_minutes, snap_schools
+    from cluster_mapper.travel.minutes import add_travel_minutes, snap_schools
 
     travel = policy.travel
     if G.graph.get("travel_minutes_mode") != travel.travel_mode or G.graph.get("travel_minutes_speed_kmh") != travel.walking_speed_kmh:
@@ -809,7 +809,7 @@ def plan_programme(
     log.info("programme: %d region(s), %d teachers", len(tasks), sum(t.n_teachers for t in tasks))
     ckpt = Path(out) / CHECKPOINT_DIR if out is not None else None
     if ckpt is not None and settings.checkpoint:
-        from cluster_mapper.planning.files import check_output_folder
+        from cluster_mapper.folder import check_output_folder
 
         check_output_folder(out)  # type: ignore[arg-type]
     t_split = time.perf_counter()

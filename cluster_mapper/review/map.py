@@ -51,6 +51,8 @@ from typing import Any, Iterable, cast
 import numpy as np
 import pandas as pd
 
+from cluster_mapper.review.html import GENDER_WORD, PALETTE, esc, schools_generated, script_json, type_key, type_label
+
 log = logging.getLogger(__name__)
 
 #: Above this many drawn features the cluster layers use canvas rendering.
@@ -60,57 +62,10 @@ MAX_NETWORK_EDGES = 250_000
 #: Budget of coordinates for the drawn (simplified) network.
 NETWORK_COORD_BUDGET = 150_000
 
-#: Cluster colours (no red: red marks teachers not placed).
-PALETTE = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#393b79",
-    "#637939",
-    "#8c6d31",
-    "#7b4173",
-    "#3182bd",
-    "#31a354",
-    "#756bb1",
-    "#e6550d",
-]
 NOT_PLACED_COLOUR = "#d62728"
 
-GENDER_LABEL = {"female": "Women", "male": "Men", "mixed": "Women and men"}
-LEVEL_LABEL = {"primary": "primary", "middle": "middle & high", "mixed": "mixed levels"}
-GENDER_WORD = {"female": "women", "male": "men"}
 
 OSM_ATTRIBUTION = "Map data &copy; OpenStreetMap contributors, ODbL 1.0"
-
-
-def esc(value: Any) -> str:
-    """HTML-escape any value as text (None and NaN become an empty string)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def script_json(obj: Any) -> str:
-    """JSON that is safe to place inside a ``<script>`` element.
-
-    ``<``, ``>`` and ``&`` are written as unicode escapes, so neither
-    ``</script>`` nor ``<!--`` can appear; U+2028/U+2029 are escaped too.
-    """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def type_key(gender_group: str, level_group: str) -> str:
-    return f"{gender_group}|{level_group}"
-
-
-def type_label(gender_group: str, level_group: str) -> str:
-    return f"{GENDER_LABEL.get(gender_group, str(gender_group).title())}, {LEVEL_LABEL.get(level_group, str(level_group))}"
 
 
 def _num(x: Any, default: float = 0.0) -> float:
@@ -140,11 +95,6 @@ def _teachers_texts(rows: pd.DataFrame, keys: list[str]) -> dict:
 
 def _truthy(v: Any) -> bool:
     return str(v).strip().lower() in ("true", "1", "yes", "y", "t")
-
-
-def schools_generated(summary: dict) -> bool:
-    """Whether the plan's schools file marks its rows as generated data (``summary.json``)."""
-    return bool(summary.get("schools_generated", False))
 
 
 def _assign_colours(venue_xy: np.ndarray) -> list[str]:
@@ -314,7 +264,7 @@ def _alternatives(pf) -> dict[str, list]:
 
         alts = read_plan_csv(Path(folder) / "alternatives.csv")
     elif hasattr(pf, "units") and hasattr(pf, "travel"):
-        from cluster_mapper.review.workbook import feasible_alternatives
+        from cluster_mapper.planning.alternatives import feasible_alternatives
 
         alts = feasible_alternatives(pf)
     else:

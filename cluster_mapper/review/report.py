@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cluster_mapper.review.map import GENDER_WORD, esc, schools_generated, type_label
+from cluster_mapper.review.html import GENDER_WORD, esc, html_table, schools_generated, type_label
 
 CSS = """
 body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#111;max-width:1100px}
@@ -79,14 +79,6 @@ def travel_histogram_png(minutes: np.ndarray, weights: np.ndarray, limit: float 
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
-
-
-def _table(headers: list[str], rows: list[list[str]], numeric: frozenset[int] | set[int] = frozenset(), cls: str = "") -> str:
-    """An HTML table; cells must already be escaped."""
-    h = "".join(f"<th>{c}</th>" for c in headers) if any(headers) else ""
-    body = "".join("<tr>" + "".join(f"<td class='n'>{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows)
-    head = f"<thead><tr>{h}</tr></thead>" if h else ""
-    return f"<table class='{cls}'>{head}<tbody>{body}</tbody></table>"
 
 
 def _travel_bands(m: np.ndarray, w: np.ndarray) -> list[list[str]]:
@@ -192,7 +184,7 @@ def build_report(plan) -> str:
         ["Solver status", esc(s.get("status", ""))],
         ["Travel times", esc(travel_text)],
     ]
-    out.append("<h2>Summary</h2>" + _table(["", ""], [[f"<b>{k}</b>", v] for k, v in rows]))
+    out.append("<h2>Summary</h2>" + html_table(["", ""], [[f"<b>{k}</b>", v] for k, v in rows]))
     if s.get("travel_notes"):
         out.append("<p class='note'>" + "<br>".join(esc(n) for n in s["travel_notes"]) + "</p>")
     if s.get("schools_off_network"):
@@ -200,7 +192,7 @@ def build_report(plan) -> str:
     other_notes = [n for n in s.get("notes") or [] if n not in (s.get("travel_notes") or [])]
     if other_notes:
         out.append("<p class='note'>" + "<br>".join(esc(n) for n in other_notes) + "</p>")
-    out.append("<h3>Travel time distribution (teachers placed)</h3>" + _table(["travel to venue", "teachers", "share"], _travel_bands(m, w), {1, 2}))
+    out.append("<h3>Travel time distribution (teachers placed)</h3>" + html_table(["travel to venue", "teachers", "share"], _travel_bands(m, w), {1, 2}))
     png = travel_histogram_png(m, w, float(limit) if limit else None)
     out.append(f"<img class='hist' alt='histogram of travel minutes to the venue' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>")
 
@@ -228,7 +220,7 @@ def build_report(plan) -> str:
         )
     out.append(
         "<h2>Districts</h2>"
-        + _table(
+        + html_table(
             ["district", "clusters", "teachers placed", "not placed", "head teachers (support role)", "mean travel (min)", "longest travel (min)"],
             ov,
             {1, 2, 3, 4, 5, 6},
@@ -261,7 +253,7 @@ def build_report(plan) -> str:
                 ]
             )
         out.append(
-            _table(["cluster type", "clusters", "teachers", "teachers per cluster", "schools per cluster", "longest travel (min)"], trows, {1, 2, 3, 4, 5})
+            html_table(["cluster type", "clusters", "teachers", "teachers per cluster", "schools per cluster", "longest travel (min)"], trows, {1, 2, 3, 4, 5})
         )
         for c in cd.itertuples(index=False):
             schools_of: dict[str, list] = {}
@@ -285,7 +277,7 @@ def build_report(plan) -> str:
                 f"<div class='cluster'><h3>Cluster {esc(c.cluster_id)}: {esc(type_label(c.gender_group, c.level_group))}</h3>"
                 f"<div>Venue: <b>{sname(c.venue_school_id)}</b>. {esc(c.n_teachers)} teachers from {esc(c.n_schools)} school(s); "
                 f"longest travel {_f(c.max_travel_minutes)} min.</div>"
-                + _table(["school", "travel to venue", "teachers", "teachers (ids)"], mem, {2})
+                + html_table(["school", "travel to venue", "teachers", "teachers (ids)"], mem, {2})
                 + cluster_note(c.cluster_id)
                 + "</div>"
             )
@@ -298,7 +290,7 @@ def build_report(plan) -> str:
                     [sname(sid), esc(_who(gender, level)), f"{int(g['n'].sum())}", esc(", ".join(g["teacher_id"])), esc(reason), esc(sugg) or "none found"]
                 )
             out.append(
-                _table(["school", "teachers", "how many", "teacher ids", "why not placed", "smallest change that would place them"], nrows, {2}, cls="np")
+                html_table(["school", "teachers", "how many", "teacher ids", "why not placed", "smallest change that would place them"], nrows, {2}, cls="np")
             )
         heads = a[(a["district"] == d) & a["left_out"]]
         if len(heads):
@@ -325,7 +317,7 @@ def _edits_and_changes(pf) -> list[str]:
         e = read_plan_csv(edits_csv)
         out.append(f"<h2>Edits honoured ({len(e)})</h2><p class='note'>Rules set by the people who use the plan; every one is a hard rule.</p>")
         out.append(
-            _table(
+            html_table(
                 ["row", "action", "school", "other school", "cluster", "minutes", "note"],
                 [
                     [esc(r["row"]), esc(r["action"]), esc(r["school_id"]), esc(r["other_school_id"]), esc(r["cluster_id"]), esc(r["minutes"]), esc(r["note"])]
@@ -351,7 +343,7 @@ def _edits_and_changes(pf) -> list[str]:
         )
         if len(moved):
             out.append(
-                _table(
+                html_table(
                     ["teacher", "school", "change", "from cluster", "to cluster", "travel change (min)", "why"],
                     [
                         [

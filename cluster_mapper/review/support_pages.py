@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from cluster_mapper.planning.roles import CORE_SUBJECTS, subject_leaders
-from cluster_mapper.review.map import PALETTE, esc, script_json, type_label
+from cluster_mapper.review.html import PALETTE, esc, html_table, script_json, type_label
 from cluster_mapper.support.explain import minutes_words
 from cluster_mapper.support.planning import minutes_clock
 
@@ -200,9 +200,8 @@ REPORT_CSS = """
 
 
 def _t(headers: list[str], rows: list[list[str]], numeric: AbstractSet[int] = frozenset()) -> str:
-    from cluster_mapper.review.report import _table
 
-    return _table(headers, rows, set(numeric))
+    return html_table(headers, rows, set(numeric))
 
 
 def cluster_note(plan) -> Callable[[str], str]:

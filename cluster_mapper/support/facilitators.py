@@ -45,7 +45,8 @@ import pandas as pd
 
 from cluster_mapper.errors import ProblemCollector, fail
 from cluster_mapper.inputs.schools import LEVELS, SWAP_CHECK_KM, check_ids, id_key, parse_float
-from cluster_mapper.inputs.tables import FieldSpec, Table, TableSpec, read_table, register_table
+from cluster_mapper.inputs.specs import FACILITATORS
+from cluster_mapper.inputs.tables import Table, read_table
 
 FACILITATOR_GENDERS = ("female", "male")
 TRAVEL_MODES = ("walk", "drive")
@@ -66,60 +67,6 @@ FACILITATOR_COLUMNS = [
     "travel_mode",
     "_row",
 ]
-#: The facilitators table as the one table reader reads it (``[columns.facilitators]``, ``[values.facilitators.*]``).
-FACILITATORS = register_table(
-    TableSpec(
-        kind="facilitators",
-        id_field="facilitator_id",
-        item="facilitator",
-        sheet_words=("facilitator", "mentor", "tto", "ttf"),
-        fields=(
-            FieldSpec(
-                "facilitator_id",
-                "the facilitator's unique id",
-                required=True,
-                synonyms=("personal no", "personal number", "employee id", "employee no", "staff id", "mentor id", "id"),
-            ),
-            FieldSpec("name", "the facilitator's name", required=True, synonyms=("facilitator name", "mentor name", "full name")),
-            FieldSpec(
-                "gender",
-                "female or male",
-                required=True,
-                synonyms=("sex",),
-                choices=("female", "male"),
-                aliases=(("f", "female"), ("woman", "female"), ("women", "female"), ("m", "male"), ("man", "male"), ("men", "male")),
-            ),
-            FieldSpec(
-                "base_school_id",
-                "the school the facilitator starts from (or latitude and longitude)",
-                synonyms=("base school", "base emis", "base emis code", "base school id", "office school id"),
-            ),
-            FieldSpec("latitude", "the base's WGS84 degrees north", synonyms=("lat", "base lat", "base latitude")),
-            FieldSpec("longitude", "the base's WGS84 degrees east", synonyms=("lon", "long", "lng", "base lon", "base longitude")),
-            FieldSpec("levels", "levels supported, ';'-separated from primary, middle, high", required=True, synonyms=("level", "levels supported", "grades")),
-            FieldSpec("subjects", "subjects, ';'-separated (optional)", synonyms=("subject", "specialisation", "specialization")),
-            FieldSpec("max_clusters", "most clusters supported (blank: no limit)", required=True, synonyms=("clusters", "max clusters")),
-            FieldSpec("max_teachers", "most teachers over their clusters (blank: no limit)", synonyms=("mentees", "max mentees")),
-            FieldSpec("days_per_month", "working days a month given to clusters", required=True, synonyms=("days", "days per month", "days a month")),
-            FieldSpec("district", "the only district they support (optional)", synonyms=("district name",)),
-            FieldSpec(
-                "travel_mode",
-                "walk or drive (blank: the policy's)",
-                choices=("walk", "drive"),
-                synonyms=("mode", "transport"),
-                aliases=(
-                    ("walking", "walk"),
-                    ("foot", "walk"),
-                    ("on foot", "walk"),
-                    ("car", "drive"),
-                    ("vehicle", "drive"),
-                    ("motorbike", "drive"),
-                    ("driving", "drive"),
-                ),
-            ),
-        ),
-    )
-)
 _SPLIT = re.compile(r"[;,/|+]+|\s+")
 
 

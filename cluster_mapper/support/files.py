@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil
@@ -109,7 +108,7 @@ def write_support_files(sp: SupportPlan, folder: str | Path, place: dict[str, st
     ``generated`` (default: read from the facilitators file's ``generated``
     column) marks the GPX files as generated sample data.
     """
-    from cluster_mapper.planning.files import write_csv
+    from cluster_mapper._files import write_csv
 
     folder = Path(folder)
     if generated is None:
@@ -180,32 +179,7 @@ def read_gpx_legs(gdir: Path, facilitator_ids: list[str]) -> dict:
     return out
 
 
-def write_support_to_plan(plan_dir: str | Path, saved, sp: SupportPlan, *, review: bool = True) -> Path:
-    """Add (or replace) the support files of an existing plan folder, atomically.
-
-    The folder's cluster files are kept as they are; ``summary.json`` gains
-    the support figures; the map and report are written again with the
-    facilitator layers and pages.
-    """
-    from cluster_mapper.planning.files import SavedPlan, atomic_directory, write_review
-
-    src = Path(plan_dir)
-    summary = dict(saved.summary)
-    add_to_summary(summary, sp)
-    place = _school_names(saved)
-    with atomic_directory(src) as tmp:
-        for p in src.iterdir():
-            if p.name in SUPPORT_FILES or p.name == GPX_DIR or p.name in ("map.html", "report.html", "summary.json"):
-                continue
-            (shutil.copytree if p.is_dir() else shutil.copy2)(p, tmp / p.name)
-        write_support_files(sp, tmp, place)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-        if review:
-            write_review(SavedPlan(tmp, saved.assignments, saved.clusters, summary, saved.geodata, saved.policy, saved._network, support=sp), tmp)
-    return src
-
-
-def _school_names(saved) -> dict[str, str]:
+def school_names(saved) -> dict[str, str]:
     geo = saved.geodata
     if geo is None:
         return {}
@@ -225,14 +199,4 @@ def _generated(path: str | None) -> bool:
     return bool(col) and df[col].str.strip().str.lower().isin(["true", "1", "yes"]).any()
 
 
-__all__ = [
-    "GPX_DIR",
-    "SUPPORT_FILES",
-    "add_to_summary",
-    "gpx_names",
-    "gpx_text",
-    "read_gpx_legs",
-    "read_support",
-    "write_support_files",
-    "write_support_to_plan",
-]
+__all__ = ["GPX_DIR", "SUPPORT_FILES", "add_to_summary", "gpx_names", "gpx_text", "read_gpx_legs", "read_support", "write_support_files"]

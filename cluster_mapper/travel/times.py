@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from cluster_mapper.errors import ProblemCollector, fail
 from cluster_mapper.policy.rules import TravelPolicy
-from cluster_mapper.travel.network import SNAP_COLUMNS, _school_lonlat, add_travel_minutes, snap_schools
+from cluster_mapper.travel.minutes import SNAP_COLUMNS, add_travel_minutes, school_lonlat, snap_schools
 from cluster_mapper.travel.reach import MIN_NODES, local_metres, local_network_pairs
 
 log = logging.getLogger(__name__)
@@ -362,7 +362,7 @@ def network_travel_times(
 
     cache_path = None
     if cache_dir is not False:
-        lon, lat = _school_lonlat(schools)
+        lon, lat = school_lonlat(schools)
         key = _cache_key(_graph_hash(nodes, G, csr), ids, lon, lat, travel, cutoff_minutes)
         folder = default_cache_dir() if cache_dir is None or cache_dir is True else Path(cache_dir)
         cache_path = folder / f"travel_{key}.npz"
@@ -513,7 +513,7 @@ def straight_line_travel_times(schools: gpd.GeoDataFrame, travel: TravelPolicy, 
     ]
     if n == 0:
         return TravelTimes(_empty_pairs(), "straight_line", cutoff_minutes, _empty_snaps(), notes)
-    lon, lat = _school_lonlat(schools)
+    lon, lat = school_lonlat(schools)
     f_parts, t_parts, m_parts = [], [], []
     block = max(1, 2_000_000 // n)
     for i0 in range(0, n, block):

@@ -68,11 +68,11 @@ class _Minutes:
             from dataclasses import replace
 
             from cluster_mapper.travel.network import load_network  # file reading only
-            from cluster_mapper.validate.plan import _edge_minutes_drive, _edge_minutes_walk
+            from cluster_mapper.validate.travel import edge_minutes_drive, edge_minutes_walk
 
             tp = replace(self.policy.travel, travel_mode=mode)
             G = load_network(self.spec["network_path"], tp)
-            H = _edge_minutes_walk(G, tp.walking_speed_kmh) if mode == "walk" else _edge_minutes_drive(G)
+            H = edge_minutes_walk(G, tp.walking_speed_kmh) if mode == "walk" else edge_minutes_drive(G)
             self._graphs[mode] = (G, H)
         return self._graphs[mode]
 
@@ -81,14 +81,14 @@ class _Minutes:
         if (a[0] and a[0] == b[0]) or (a[1] == b[1] and a[2] == b[2]):
             return 0.0
         if self.source == "network":
-            from cluster_mapper.validate.plan import _snap
+            from cluster_mapper.validate.travel import snap_points
 
             G, H = self._graph(mode)
             ends = []
             for pt in (a, b):
                 key = (mode, pt)
                 if key not in self._cache:
-                    node, metres = _snap(G, np.array([pt[2]]), np.array([pt[1]]))
+                    node, metres = snap_points(G, np.array([pt[2]]), np.array([pt[1]]))
                     self._cache[key] = (node[0], float(metres[0]))
                 ends.append(self._cache[key])
             (node_a, ma), (node_b, mb) = ends

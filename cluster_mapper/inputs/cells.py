@@ -1,0 +1,168 @@
+"""Cells of CSV files and workbooks: text per cell, spreadsheet row numbers, the sheet to read."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cluster_mapper.errors import InputError, fail
+from cluster_mapper.inputs.specs import TableSpec, code_key
+
+if TYPE_CHECKING:
+    pass
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def split_sheet(source: str | Path) -> tuple[Path, str | None]:
+    """``"schools.xlsx#Sheet1"`` -> (``schools.xlsx``, ``"Sheet1"``); a path that exists as given has no sheet."""
+    text = str(source)
+    if "#" not in text or Path(text).exists():
+        return Path(text), None
+    base, sheet = text.rsplit("#", 1)
+    return Path(base), sheet.strip() or None
+
+
+def cell_text(v: Any) -> str:
+    """A workbook cell as text: whole numbers without ``.0`` (ids, counts), dates in ISO form."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, (datetime, date, time)):
+        return v.isoformat()
+    return unicodedata.normalize("NFC", str(v)).strip()
+
+
+def decode_text(path: Path) -> str:
+    """A text file's content: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    if not path.exists():
+        fail(path, "the file does not exist.", fix="check the path.")
+    if path.is_dir():
+        fail(path, "this is a folder, not a file.", fix="give the path of the CSV file.")
+    raw = path.read_bytes()
+    if not raw.strip():
+        fail(path, "the file is empty.", fix="export the table again with its header row.", row=1)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")
+    if "\x00" in text:
+        fail(path, "the file contains binary data, not text.", fix="export the table as CSV (UTF-8), or give the workbook itself (.xlsx, .ods).")
+    return text
+
+
+def csv_cells(path: Path) -> list[list[str]]:
+    """Every row of a CSV as stripped text; comma, semicolon or tab separated (guessed from the first line)."""
+    text = decode_text(path)
+    first = text.splitlines()[0] if text.splitlines() else ""
+    delim = max([",", ";", "\t"], key=first.count)
+    return [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
+
+
+@dataclass
+class _Sheet:
+    cells: list[list[str]]
+    merged: list[tuple[int, int, int, int]] | None
+    name: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _pick_sheet(path: Path, names: list[str], filled: dict[str, bool], wanted: str | None, spec: TableSpec, from_policy: bool) -> tuple[str, list[str]]:
+    """The sheet to read: the one asked for, the only one with data, or the one named like the table (announced)."""
+    if wanted is not None:
+        if wanted in names:
+            return wanted, []
+        same = [n for n in names if code_key(n) == code_key(wanted)]
+        if same:
+            return same[0], []
+        close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
+        where = "[sheets] in the policy" if from_policy else "the sheet after # in the file name"
+        fail(
+            path,
+            f"the workbook has no sheet '{wanted}' (sheets: {', '.join(names)}).",
+            fix=f"correct {where}" + (f": did you mean '{close[0]}'?" if close else "."),
+            field="sheet",
+        )
+    with_data = [n for n in names if filled[n]]
+    if not with_data:
+        fail(path, "every sheet of the workbook is empty.", fix="save the workbook with the table in it.", row=1)
+    if len(with_data) == 1:
+        return with_data[0], []
+    named = [n for n in with_data if any(w in code_key(n) for w in spec.sheet_words)]
+    if len(named) == 1:
+        return named[0], [
+            f"{len(with_data)} sheets hold data; read sheet '{named[0]}' for the {spec.kind} (by its name; to choose another: {path.name}#SHEET or [sheets] {spec.kind} = \"...\")"
+        ]
+    fail(
+        path,
+        f"the workbook has {len(with_data)} sheets with data ({', '.join(with_data)}); which one holds the {spec.kind}?",
+        fix=f'add the sheet to the file name ({path.name}#{with_data[0]}), or set [sheets] {spec.kind} = "{with_data[0]}" in the policy.',
+        field="sheet",
+    )
+    raise AssertionError  # pragma: no cover - fail raises
+
+
+def workbook_cells(path: Path, sheet: str | None, spec: TableSpec, from_policy: bool = False) -> _Sheet:
+    """The cells of one sheet of an .xlsx, .xlsm, .xls, .xlsb or .ods workbook (python-calamine).
+
+    Rows and columns are absolute: ``cells[0][0]`` is cell A1. Merged ranges
+    are 0-based ``(first_row, first_col, last_row, last_col)``; ``None`` when
+    the format does not say (calamine reports them for Excel files, not ODS).
+    """
+    import python_calamine as pc
+
+    if not path.exists():
+        fail(path, "the file does not exist.", fix="check the path.")
+    if path.is_dir():
+        fail(path, "this is a folder, not a workbook.", fix="give the path of the .xlsx or .ods file.")
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+    except pc.PasswordError:
+        fail(path, "the workbook is protected by a password.", fix="save a copy without the password (File > Info > Protect Workbook) and give that.")
+    except Exception as exc:  # noqa: BLE001 - calamine raises several types for corrupt or mislabelled files
+        fail(
+            path,
+            f"could not be read as a {path.suffix.lower()} workbook ({type(exc).__name__}: {exc}).",
+            fix="check the file opens in Excel or LibreOffice; save it again as .xlsx, or export the sheet as CSV.",
+        )
+    try:
+        meta = {m.name: m for m in wb.sheets_metadata}
+        names = [n for n in wb.sheet_names if str(getattr(meta.get(n), "typ", "WorkSheet")).endswith("WorkSheet")]
+        if not names:
+            fail(path, "the workbook has no worksheets.", fix="save the workbook with the table on a worksheet.")
+        cache: dict[str, list[list[Any]]] = {}
+
+        def rows(name: str) -> list[list[Any]]:
+            if name not in cache:
+                cache[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            return cache[name]
+
+        filled = {n: any(cell_text(v) for r in rows(n) for v in r) for n in names} if sheet is None else {}
+        name, notes = _pick_sheet(path, names, filled, sheet, spec, from_policy)
+        ws = wb.get_sheet_by_name(name)
+        merged = ws.merged_cell_ranges
+        cells = [[cell_text(v) for v in r] for r in rows(name)]
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a sheet calamine cannot decode
+        fail(path, f"the workbook could not be read ({type(exc).__name__}: {exc}).", fix="save it again as .xlsx, or export the sheet as CSV.")
+    finally:
+        wb.close()
+    ranges = None if merged is None else [(int(a[0]), int(a[1]), int(b[0]), int(b[1])) for a, b in merged]
+    return _Sheet(cells, ranges, name, notes)

@@ -1,0 +1,75 @@
+"""Helpers every HTML page of the review shares: escaping, JSON for scripts, colours and labels of cluster types, tables."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from typing import Any
+
+#: Cluster colours (no red: red marks teachers not placed).
+PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#7b4173",
+    "#3182bd",
+    "#31a354",
+    "#756bb1",
+    "#e6550d",
+]
+
+
+GENDER_LABEL = {"female": "Women", "male": "Men", "mixed": "Women and men"}
+
+
+LEVEL_LABEL = {"primary": "primary", "middle": "middle & high", "mixed": "mixed levels"}
+
+
+GENDER_WORD = {"female": "women", "male": "men"}
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value as text (None and NaN become an empty string)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def script_json(obj: Any) -> str:
+    """JSON that is safe to place inside a ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` are written as unicode escapes, so neither
+    ``</script>`` nor ``<!--`` can appear; U+2028/U+2029 are escaped too.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def type_key(gender_group: str, level_group: str) -> str:
+    return f"{gender_group}|{level_group}"
+
+
+def type_label(gender_group: str, level_group: str) -> str:
+    return f"{GENDER_LABEL.get(gender_group, str(gender_group).title())}, {LEVEL_LABEL.get(level_group, str(level_group))}"
+
+
+def schools_generated(summary: dict) -> bool:
+    """Whether the plan's schools file marks its rows as generated data (``summary.json``)."""
+    return bool(summary.get("schools_generated", False))
+
+
+def html_table(headers: list[str], rows: list[list[str]], numeric: frozenset[int] | set[int] = frozenset(), cls: str = "") -> str:
+    """An HTML table; cells must already be escaped."""
+    h = "".join(f"<th>{c}</th>" for c in headers) if any(headers) else ""
+    body = "".join("<tr>" + "".join(f"<td class='n'>{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows)
+    head = f"<thead><tr>{h}</tr></thead>" if h else ""
+    return f"<table class='{cls}'>{head}<tbody>{body}</tbody></table>"
