@@ -36,7 +36,7 @@ from bench_travel_times import synthetic_network  # noqa: E402
 
 from cluster_mapper.policy.rules import TravelPolicy  # noqa: E402
 from cluster_mapper.travel.minutes import add_travel_minutes
-from cluster_mapper.travel.times import _graph_arrays, network_travel_times  # noqa: E402
+from cluster_mapper.travel.times import graph_arrays, network_travel_times  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(load average before {load:.2f}, after {os.getloadavg()[0]:.2f}; 2 shared cores); peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.1f} GB"
     )
     # check some rows against one whole-network Dijkstra (node-to-node + the access walks, 0 here: schools sit on nodes)
-    order, csr = _graph_arrays(G)
+    order, csr = graph_arrays(G)
     index = {n: i for i, n in enumerate(order)}
     pos = np.array([index[n] for n in tt.snaps["node"]])
     ids = schools["school_id"].to_numpy()

@@ -27,10 +27,16 @@ import networkx as nx
 import pandas as pd
 
 from cluster_mapper.errors import fail
+from cluster_mapper.inputs.edits import read_edits
 from cluster_mapper.inputs.schools import Inputs, load_inputs, load_schools
 from cluster_mapper.model import DEFAULT_BACKEND
+from cluster_mapper.planning.files import read_saved_plan as read_plan
+from cluster_mapper.planning.roles import apply_subject_rule
 from cluster_mapper.planning.solve import Plan, solve_plan
 from cluster_mapper.policy.rules import Policy, check_policy_districts, load_policy
+from cluster_mapper.sample import sample_paths
+from cluster_mapper.support import plan_support
+from cluster_mapper.travel.network import add_elevation_from_raster, load_network
 from cluster_mapper.travel.times import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
 
 log = logging.getLogger(__name__)
@@ -130,7 +136,6 @@ class Scenario:
 
         ``policy`` defaults to the sample's own ``policy.toml``.
         """
-        from cluster_mapper.sample import sample_paths
 
         files = sample_paths()
         return cls(
@@ -187,7 +192,6 @@ def load_road_network(source: TravelSource, policy: Policy) -> nx.MultiDiGraph |
     """
     if not source.network_path:
         return None
-    from cluster_mapper.travel.network import add_elevation_from_raster, load_network
 
     G = load_network(source.network_path, policy.travel)
     if policy.travel.elevation:
@@ -270,8 +274,6 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     policy = scenario.load_policy()
     edits = None
     if scenario.edits is not None:
-        from cluster_mapper.inputs.edits import read_edits
-
         edits = read_edits(scenario.edits)
     if inputs is None:
         inputs = read_inputs(scenario, policy)
@@ -282,8 +284,6 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
         travel = travel_times(inputs.schools, scenario.travel, policy, cache_dir=scenario.cache_dir)
     previous = None
     if scenario.revise is not None:
-        from cluster_mapper.planning.files import read_saved_plan as read_plan
-
         previous = read_plan(scenario.revise).assignments
     times = edits.apply_travel(travel.times) if edits is not None else travel.times
     result = solve_plan(inputs, times, policy, backend=scenario.backend, progress=progress, previous=previous, edits=edits)
@@ -293,12 +293,8 @@ def plan(scenario: Scenario, *, inputs: Inputs | None = None, travel: Travel | N
     result.travel_spec = travel.spec
     result.policy_path = scenario.policy_path
     if any(policy.for_district(d).subjects_required for d in result.units["district"].unique()):
-        from cluster_mapper.planning.roles import apply_subject_rule
-
         apply_subject_rule(result)
     if scenario.facilitators is not None:
-        from cluster_mapper.support import plan_support
-
         if progress:
             progress("planning facilitator support", 0.95)
         result.support = plan_support(result, scenario.facilitators)

@@ -21,6 +21,7 @@ from cluster_mapper.api import Scenario, Travel, plan, read_inputs, travel_times
 from cluster_mapper.errors import fail
 from cluster_mapper.folder import read_plan, write_plan
 from cluster_mapper.policy.rules import Policy, check_policy_districts, load_policy
+from cluster_mapper.review.map import write_comparison_map
 
 #: Columns of comparison.csv, in order.
 COMPARISON_COLUMNS = [
@@ -97,7 +98,6 @@ def compare_scenarios(
     pandas.DataFrame
         One row per scenario with :data:`COMPARISON_COLUMNS`.
     """
-    from cluster_mapper.review.map import write_comparison_map
 
     paths = [Path(p) for p in policy_paths]
     if not paths:

@@ -20,6 +20,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cluster_mapper.api import load_road_network, read_inputs
+from cluster_mapper.policy.rules import check_policy_districts
+from cluster_mapper.review.html import esc
+from cluster_mapper.review.map import leaflet_inline
+from cluster_mapper.travel.minutes import snap_schools
+from cluster_mapper.travel.times import matrix_travel_times
+
 if TYPE_CHECKING:
     from cluster_mapper.api import Scenario
     from cluster_mapper.inputs.schools import Inputs
@@ -110,8 +117,6 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
         Any problem :func:`~cluster_mapper.api.plan` would stop on while
         reading (files, policy, network, elevation rasters).
     """
-    from cluster_mapper.api import load_road_network, read_inputs
-    from cluster_mapper.policy.rules import check_policy_districts
 
     policy = scenario.load_policy()
     inputs = read_inputs(scenario, policy)
@@ -122,8 +127,6 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
     if not with_travel:
         return result
     if source.network_path:
-        from cluster_mapper.travel.minutes import snap_schools
-
         G = load_road_network(source, policy)
         assert G is not None
         result.travel_source = "network"
@@ -132,8 +135,6 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
         result.elevation_share = G.graph.get("elevation_share") if policy.travel.elevation else None
         result.notes.extend(G.graph.get("travel_notes", []))
     elif source.matrix_path:
-        from cluster_mapper.travel.times import matrix_travel_times
-
         result.travel_source = "matrix"
         result.notes.extend(matrix_travel_times(source.matrix_path, inputs.schools).notes)
     elif source.straight_line:
@@ -151,9 +152,6 @@ def write_preview_map(inspection: Inspection, path: str | Path) -> Path:
     """
     import folium
     from branca.element import Element
-
-    from cluster_mapper.review.html import esc
-    from cluster_mapper.review.map import leaflet_inline
 
     schools = inspection.inputs.schools
     teachers = inspection.inputs.teachers.groupby("school_id")["n_teachers"].sum()

@@ -10,14 +10,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cluster_mapper.errors import InputError, fail
 from cluster_mapper.inputs.specs import TableSpec, code_key
-
-if TYPE_CHECKING:
-    pass
-
 
 # --------------------------------------------------------------------------- cells
 

@@ -42,6 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_mapper.errors import InputError, InputProblem, ProblemCollector, fail
+from cluster_mapper.inputs.schools import read_csv_rows
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,6 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
             fail(path, f"the '{EDITS_SHEET}' sheet is empty.", fix="write the header row action, school_id, other_school_id, cluster_id, minutes, note.", row=1)
         header = rows[0][1]["__header__"].split("\t")
         return header, rows[1:]
-    from cluster_mapper.inputs.schools import read_csv_rows
 
     df = read_csv_rows(path)
     df.columns = [str(c).strip().lower() if c != "_row" else c for c in df.columns]

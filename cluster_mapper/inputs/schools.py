@@ -24,8 +24,8 @@ import pandas as pd
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError, fail
-from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS
-from cluster_mapper.inputs.tables import Table, code_key, read_csv_rows, read_table
+from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings
+from cluster_mapper.inputs.tables import ColumnReading, Table, code_key, read_csv_rows, read_table
 
 if TYPE_CHECKING:
     from cluster_mapper.policy.rules import Policy
@@ -131,7 +131,6 @@ def _x_y_as_degrees(t: Table, crs: str | None) -> bool:
     ys = [parse_float(v) for v in t.data["y"]]
     if any(v is None for v in xs + ys) or not all(x is not None and y is not None and abs(x) <= 180 and abs(y) <= 90 for x, y in zip(xs, ys, strict=True)):
         return False
-    from cluster_mapper.inputs.tables import ColumnReading
 
     hx, hy = t.headers.pop("x"), t.headers.pop("y")
     t.data = t.data.rename(columns={"x": "longitude", "y": "latitude"})
@@ -170,7 +169,6 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     (geopandas.GeoDataFrame, Table)
         The schools in EPSG:4326, one row per school, and the table as read.
     """
-    from cluster_mapper.inputs.specs import InputSettings
 
     settings = policy.inputs if policy is not None else InputSettings()
     crs = crs if crs is not None else (policy.travel.crs if policy is not None else None)
@@ -490,7 +488,6 @@ def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | 
     ``role`` (teacher|head_teacher, default teacher). Codes such as post
     designations (PST, EST, SST) are mapped by ``[values.teachers.level]``.
     """
-    from cluster_mapper.inputs.specs import InputSettings
 
     t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings())
     path, df, col, F = t.path, t.data, t.problems, t.field

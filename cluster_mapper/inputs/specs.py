@@ -5,15 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 #: Words read as true and as false in yes/no columns.
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
-
-
-if TYPE_CHECKING:
-    from cluster_mapper.inputs.specs import InputSettings
 
 
 # --------------------------------------------------------------------------- names and codes

@@ -30,16 +30,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from cluster_mapper.errors import ProblemCollector, fail
 from cluster_mapper.inputs.cells import cell_text, csv_cells, split_sheet, workbook_cells
-from cluster_mapper.inputs.specs import FieldSpec, TableSpec, code_key, column_letter, header_key
-
-if TYPE_CHECKING:
-    from cluster_mapper.inputs.specs import InputSettings
+from cluster_mapper.inputs.specs import FieldSpec, InputSettings, TableSpec, code_key, column_letter, header_key
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -642,7 +639,6 @@ def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | No
         The file cannot be read, or its header or columns are wrong (every
         such problem at once).
     """
-    from cluster_mapper.inputs.specs import InputSettings
 
     settings = settings or InputSettings()
     path, sheet = split_sheet(source)

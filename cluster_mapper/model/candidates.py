@@ -43,6 +43,7 @@ from dataclasses import replace
 import numpy as np
 
 from cluster_mapper.model.formulation import ClusterProblem
+from cluster_mapper.model.large import sparse_lp
 from cluster_mapper.model.limits import check_model_size
 from cluster_mapper.model.mip import DEFAULT_BACKEND
 from cluster_mapper.model.solve import ClusterModel, ClusterSolution
@@ -116,7 +117,6 @@ def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend:
         bound holds for plans that place everyone), the bound is 0 and the
         note says to give more time: the complete model does not fit.
     """
-    from cluster_mapper.model.large import sparse_lp
 
     t0 = time.perf_counter()
     cands = TableCandidates(problem)

@@ -46,9 +46,9 @@ from typing import Protocol
 import numpy as np
 from scipy.spatial import cKDTree
 
-from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound
+from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound, new_highs
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
-from cluster_mapper.model.mip import DEFAULT_BACKEND
+from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
 from cluster_mapper.model.solve import ClusterSolution
 
 log = logging.getLogger(__name__)
@@ -578,7 +578,6 @@ def _solve_part(
     ``hint`` is a plan of the units (global venue indices) to start from; it
     stays allowed, so the result is never worse.
     """
-    from cluster_mapper.model.mip import MipSolver
 
     m, v, t = cands.all_pairs(units)
     sub = ClusterProblem(
@@ -621,8 +620,6 @@ def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | Non
     """
     import highspy
     import scipy.sparse as sp
-
-    from cluster_mapper.model.bound import new_highs
 
     M, lo, hi = F.sub_rows(main, np.arange(F.P))
     Mc = sp.csc_matrix(M)

@@ -30,7 +30,10 @@ from shapely.geometry import LineString, MultiPoint
 from cluster_mapper._files import file_sha256, read_plan_csv
 from cluster_mapper._version import __version__
 from cluster_mapper.errors import fail
+from cluster_mapper.inputs.tables import split_sheet
+from cluster_mapper.planning.changes import change_summary, cluster_changes
 from cluster_mapper.policy.rules import Policy, policy_from_dict
+from cluster_mapper.travel.network import load_network
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,6 @@ def plan_summary(plan) -> dict:
     edits = getattr(plan, "edits", None)
     if edits is not None:
         inputs["edits"] = str(Path(edits.path).resolve())
-    from cluster_mapper.inputs.tables import split_sheet
 
     files = {k: split_sheet(v)[0] for k, v in inputs.items() if v}  # a workbook's sheet: the workbook's hash
     hashes = {k: file_sha256(f) for k, f in files.items() if f.is_file()}
@@ -190,7 +192,6 @@ def _changes_summary(plan) -> dict | None:
     changes = getattr(plan, "changes", None)
     if changes is None or getattr(plan, "previous", None) is None:
         return None
-    from cluster_mapper.planning.changes import change_summary, cluster_changes
 
     return change_summary(changes, cluster_changes(plan.previous, plan.assignments))
 
@@ -234,7 +235,6 @@ def _saved_network(summary: dict, policy: Policy) -> nx.MultiDiGraph | None:
     if Path(path).stat().st_size > MAX_REVIEW_NETWORK_BYTES:
         log.warning("road network %s is too large to draw again; the map is drawn without it", path)
         return None
-    from cluster_mapper.travel.network import load_network
 
     try:
         return load_network(path, policy.travel)

@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
+from cluster_mapper.planning.solve import name_clusters
+
 log = logging.getLogger(__name__)
 
 #: Subjects whose leaders the report lists when the policy requires none (000: math, science, English).
@@ -50,7 +52,6 @@ def needs_subjects(levels: set[str]) -> bool:
 
 def apply_subject_rule(plan) -> None:
     """Apply ``subjects_required`` to a fresh plan, in place (units, teachers, clusters, objective, notes)."""
-    from cluster_mapper.planning.solve import _name_clusters
 
     units = plan.units
     t = plan.teachers
@@ -129,7 +130,7 @@ def apply_subject_rule(plan) -> None:
         for u, (reason, sugg) in unplaced_reason.items():
             units.at[row_of[u], "reason"] = reason
             units.at[row_of[u], "suggestion"] = sugg
-        units, clusters = _name_clusters(units, plan.inputs, {v: c for v, c in old_names.items() if v in set(units["venue_unit"])})
+        units, clusters = name_clusters(units, plan.inputs, {v: c for v, c in old_names.items() if v in set(units["venue_unit"])})
         plan.units, plan.clusters = units, clusters
         _refresh_teachers(plan)
         plan.objective = _objective(plan)

@@ -27,6 +27,8 @@ from cluster_mapper.inputs.schools import Inputs
 from cluster_mapper.model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget, relative_gap
 from cluster_mapper.model.candidates import solve_sparse
 from cluster_mapper.model.limits import check_model_size, model_fits
+from cluster_mapper.planning.changes import plan_changes
+from cluster_mapper.planning.files import ASSIGNMENT_COLUMNS, plan_geodata, plan_summary
 from cluster_mapper.planning.units import build_units
 from cluster_mapper.policy.rules import DistrictPolicy, Policy
 from cluster_mapper.travel.times import TravelTimes
@@ -127,7 +129,6 @@ class Plan:
     @property
     def assignments(self) -> pd.DataFrame:
         """One row per teacher (or per school group for count input), as in ``assignments.csv``."""
-        from cluster_mapper.planning.files import ASSIGNMENT_COLUMNS
 
         return self.teachers[ASSIGNMENT_COLUMNS]
 
@@ -136,21 +137,18 @@ class Plan:
         """Per teacher, what changed since the revised plan (``changes.csv``); None without one."""
         if self.previous is None:
             return None
-        from cluster_mapper.planning.changes import plan_changes
 
         return plan_changes(self.previous, self.assignments, self.edits.to_frame() if self.edits else None)
 
     @cached_property
     def summary(self) -> dict:
         """The ``summary.json`` content: figures, bound, travel source, policy, inputs (computed once)."""
-        from cluster_mapper.planning.files import plan_summary
 
         return plan_summary(self)
 
     @cached_property
     def geodata(self):
         """Schools, venues, member lines and hulls as one GeoDataFrame (EPSG:4326), computed once."""
-        from cluster_mapper.planning.files import plan_geodata
 
         return plan_geodata(self)
 
@@ -381,9 +379,9 @@ def solve_plan(
     if previous is not None:
         kept_names.update(_continuing_ids(units, previous, kept_names))
         reserved = set(previous.loc[previous["status"] == "placed", "cluster_id"])
-    units, clusters = _name_clusters(units, inputs, kept_names, reserved)
+    units, clusters = name_clusters(units, inputs, kept_names, reserved)
     units["edits"] = [" | ".join(e.describe() for e in named.get(sid, [])) for sid in units["school_id"]]
-    teachers_out = _teacher_rows(teachers, units, named)
+    teachers_out = teacher_rows(teachers, units, named)
     status = "optimal" if all(s == "optimal" or s == "infeasible" for s in statuses) else "time_limit"
     return Plan(
         units=units,
@@ -561,7 +559,7 @@ def _typed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.D
     return pd.concat(parts, ignore_index=True).sort_values(["venue", "member"], kind="stable").reset_index(drop=True)
 
 
-def _name_clusters(
+def name_clusters(
     units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | None = None, reserved: set[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Give clusters stable ids and build the cluster table.
@@ -616,7 +614,7 @@ def _name_clusters(
     return units, clusters
 
 
-def _teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame, named: dict | None = None) -> pd.DataFrame:
+def teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame, named: dict | None = None) -> pd.DataFrame:
     u = units.set_index("unit_id")
     out = pd.DataFrame(
         {

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from cluster_mapper.errors import InputError, ProblemCollector
-from cluster_mapper.inputs.specs import TABLE_KINDS, InputSettings
+from cluster_mapper.inputs.specs import TABLE_KINDS, InputSettings, table_spec
 
 GENDER_POLICIES = ("segregated", "mixed")
 LEVEL_POLICIES = ("separate", "mixed")
@@ -502,7 +502,6 @@ def _table_kind(kind: str, col: ProblemCollector, where: str) -> bool:
 
 def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded: bool = False) -> bool:
     """Whether ``name`` is a column of the ``kind`` table (unchecked for a table no reader has declared yet)."""
-    from cluster_mapper.inputs.specs import table_spec
 
     spec = table_spec(kind)
     if spec is None:
@@ -521,7 +520,6 @@ def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded:
 
 def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSettings:
     """The ``district``, ``[sheets]``, ``[columns.*]`` and ``[values.*.*]`` settings, checked."""
-    from cluster_mapper.inputs.specs import table_spec
 
     district = data.get("district")
     if district is not None and not isinstance(district, str):
@@ -800,7 +798,6 @@ def policy_template() -> str:
     ``[values.*]``) and ``[districts.NAME]`` are shown commented out, with
     every column of the tool's tables.
     """
-    from cluster_mapper.inputs.specs import table_spec
 
     d, t, i = DistrictPolicy(), TravelPolicy(), InputSettings()
     out = [

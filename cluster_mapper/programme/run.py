@@ -66,14 +66,17 @@ import numpy as np
 import pandas as pd
 
 from cluster_mapper._version import __version__
-from cluster_mapper.api import Scenario, Travel, TravelSource, plan, travel_times
+from cluster_mapper.api import Scenario, Travel, TravelSource, load_road_network, plan, travel_times
 from cluster_mapper.errors import InputError, fail
+from cluster_mapper.folder import check_output_folder
 from cluster_mapper.inputs.schools import Inputs, load_inputs
 from cluster_mapper.model import DEFAULT_BACKEND
-from cluster_mapper.planning.solve import Plan, _name_clusters, _teacher_rows
+from cluster_mapper.planning.solve import Plan, name_clusters, teacher_rows
 from cluster_mapper.planning.units import build_units, region_district
 from cluster_mapper.policy.rules import Policy, check_policy_districts
-from cluster_mapper.travel.times import TravelTimes, _graph_arrays
+from cluster_mapper.travel.minutes import add_travel_minutes, snap_schools
+from cluster_mapper.travel.pbf_cut import cut_by_districts
+from cluster_mapper.travel.times import TravelTimes, default_cache_dir, graph_arrays
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +185,7 @@ class DistrictTask:
             st = Path(self.source.network_path).stat()
             h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
         if self.network is not None:
-            nodes, csr = _graph_arrays(self.network)
+            nodes, csr = graph_arrays(self.network)
             h.update("\x1f".join(map(repr, nodes)).encode())
             h.update(csr.indptr.tobytes() + csr.indices.tobytes() + csr.data.tobytes())
         if self.travel is not None:
@@ -342,13 +345,11 @@ def network_parts(G: nx.MultiDiGraph, schools, regions: pd.Series, policy: Polic
     """
     from scipy.sparse.csgraph import connected_components, dijkstra
 
-    from cluster_mapper.travel.minutes import add_travel_minutes, snap_schools
-
     travel = policy.travel
     if G.graph.get("travel_minutes_mode") != travel.travel_mode or G.graph.get("travel_minutes_speed_kmh") != travel.walking_speed_kmh:
         add_travel_minutes(G, travel)
     snaps = snap_schools(G, schools, travel)
-    nodes, csr = _graph_arrays(G)
+    nodes, csr = graph_arrays(G)
     index = {n: i for i, n in enumerate(nodes)}
     school_pos = pd.Series([index[n] for n in snaps["node"]], index=snaps["school_id"].to_numpy())
     cutoff = policy.travel_cutoff_minutes
@@ -420,8 +421,6 @@ def split_programme(
                 field="district",
             )
     elif source.network_path:
-        from cluster_mapper.api import load_road_network
-
         G = network if network is not None else load_road_network(source, policy)
         assert G is not None
         parts = network_parts(G, inputs.schools, regions, policy)
@@ -685,8 +684,8 @@ def merge_results(
     for col in UNIT_RESULT_COLUMNS[1:]:
         units[col] = found.loc[units["unit_id"], col].to_numpy()
     units["travel_minutes"] = units["travel_minutes"].astype(float)
-    units, clusters = _name_clusters(units, inputs, {})
-    teachers_out = _teacher_rows(teachers, units)
+    units, clusters = name_clusters(units, inputs, {})
+    teachers_out = teacher_rows(teachers, units)
     order = {k: i for i, k in enumerate(sorted(r.key for r in results))}
     ordered = sorted(results, key=lambda r: order[r.key])
     travel = _merge_travel([r.travel for r in ordered], inputs)
@@ -787,9 +786,6 @@ def plan_programme(
             fail("<command line>", "--district-polygons cuts a road network, but none was given.", fix="give --network province.osm.pbf.")
         import geopandas as gpd
 
-        from cluster_mapper.travel.pbf_cut import cut_by_districts
-        from cluster_mapper.travel.times import default_cache_dir
-
         if progress:
             progress("cutting the road network by district polygons", 0.0)
         cache = Path(scenario.cache_dir) if isinstance(scenario.cache_dir, (str, Path)) else default_cache_dir()
@@ -798,8 +794,6 @@ def plan_programme(
             polygons = polygons[polygons["district"].astype(str).isin(set(inputs.schools["district"].astype(str)))]
         district_networks = cut_by_districts(str(scenario.travel.network_path), polygons, cache / "district_networks")
     elif scenario.travel.network_path:
-        from cluster_mapper.api import load_road_network
-
         if progress:
             progress("reading the road network and cutting it per district", 0.0)
         network = load_road_network(scenario.travel, policy)
@@ -809,8 +803,6 @@ def plan_programme(
     log.info("programme: %d region(s), %d teachers", len(tasks), sum(t.n_teachers for t in tasks))
     ckpt = Path(out) / CHECKPOINT_DIR if out is not None else None
     if ckpt is not None and settings.checkpoint:
-        from cluster_mapper.folder import check_output_folder
-
         check_output_folder(out)  # type: ignore[arg-type]
     t_split = time.perf_counter()
     results = run_programme(tasks, settings, checkpoint_dir=ckpt, progress=progress)

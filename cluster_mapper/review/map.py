@@ -51,7 +51,12 @@ from typing import Any, Iterable, cast
 import numpy as np
 import pandas as pd
 
+from cluster_mapper.errors import fail
+from cluster_mapper.planning.alternatives import feasible_alternatives
+from cluster_mapper.planning.files import read_plan_csv
+from cluster_mapper.review.context import district_outlines, network_context, place_labels
 from cluster_mapper.review.html import GENDER_WORD, PALETTE, esc, schools_generated, script_json, type_key, type_label
+from cluster_mapper.review.support_pages import map_layers
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +132,6 @@ def plan_payload(plan) -> dict:
     """
     pf = plan
     if pf.geodata is None:
-        from cluster_mapper.errors import fail
-
         fail(
             Path(getattr(pf, "directory", ".")) / "clusters.geojson",
             "the plan has no clusters.geojson, so there is nothing to draw.",
@@ -260,12 +263,8 @@ def _alternatives(pf) -> dict[str, list]:
     """{school_id: [[cluster_id (escaped), venue school_id, minutes], ...]} from the plan's ``alternatives.csv``."""
     folder = getattr(pf, "directory", None)
     if folder is not None and (Path(folder) / "alternatives.csv").exists():
-        from cluster_mapper.planning.files import read_plan_csv
-
         alts = read_plan_csv(Path(folder) / "alternatives.csv")
     elif hasattr(pf, "units") and hasattr(pf, "travel"):
-        from cluster_mapper.planning.alternatives import feasible_alternatives
-
         alts = feasible_alternatives(pf)
     else:
         return {}
@@ -277,7 +276,6 @@ def _alternatives(pf) -> dict[str, list]:
 
 def map_context(plan, network: bool = True) -> dict:
     """The offline context layers of a plan's map (see :mod:`cluster_mapper.review.context`)."""
-    from cluster_mapper.review.context import district_outlines, network_context, place_labels
 
     out: dict = {}
     try:
@@ -593,8 +591,6 @@ def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool
     net, net_gen, note = network_payload(plan) if network else (None, False, "")
     extra = None
     if getattr(plan, "support", None) is not None:  # a layer per facilitator
-        from cluster_mapper.review.support_pages import map_layers
-
         extra = map_layers(plan)
     m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer, context=map_context(plan, network=network), extra=extra)
     out = Path(folder) / "map.html"

@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cluster_mapper.planning.changes import MOVES
+from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.review.html import GENDER_WORD, esc, html_table, schools_generated, type_label
+from cluster_mapper.review.support_pages import report_hooks
 
 CSS = """
 body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#111;max-width:1100px}
@@ -228,7 +231,6 @@ def build_report(plan) -> str:
     )
 
     # ---- per district (with each cluster's facilitator and subject leaders; support pages at the end)
-    from cluster_mapper.review.support_pages import report_hooks
 
     cluster_note, support_html = report_hooks(pf)
     # each cluster's placed rows as plain records, gathered in one pass (not nested groupbys per cluster)
@@ -306,7 +308,6 @@ def build_report(plan) -> str:
 
 def _edits_and_changes(pf) -> list[str]:
     """The "Edits" and "Changes since the previous plan" sections (from ``edits.csv`` and ``changes.csv``)."""
-    from cluster_mapper.planning.files import read_plan_csv
 
     folder = getattr(pf, "directory", None)
     out: list[str] = []
@@ -327,8 +328,6 @@ def _edits_and_changes(pf) -> list[str]:
             )
         )
     if changes_csv.exists():
-        from cluster_mapper.planning.changes import MOVES
-
         c = read_plan_csv(changes_csv)
         n = pd.to_numeric(c["n_teachers"], errors="coerce").fillna(1).astype(int)
         ch = pf.summary.get("changes") or {}

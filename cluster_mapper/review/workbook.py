@@ -24,6 +24,8 @@ import pandas as pd
 
 from cluster_mapper.inputs.edits import ACTIONS, EDIT_COLUMNS, EDITS_SHEET
 from cluster_mapper.planning.alternatives import ALTERNATIVE_COLUMNS
+from cluster_mapper.planning.files import read_plan_csv
+from cluster_mapper.planning.files import read_saved_plan as read_plan
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,6 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
-
-    from cluster_mapper.planning.files import read_plan_csv
-    from cluster_mapper.planning.files import read_saved_plan as read_plan
 
     pf = read_plan(plan_dir)
     a = pf.assignments.copy()

@@ -46,7 +46,7 @@ import pandas as pd
 from cluster_mapper.errors import ProblemCollector, fail
 from cluster_mapper.inputs.schools import LEVELS, SWAP_CHECK_KM, check_ids, id_key, parse_float
 from cluster_mapper.inputs.specs import FACILITATORS
-from cluster_mapper.inputs.tables import Table, read_table
+from cluster_mapper.inputs.tables import Table, read_table, split_sheet
 
 FACILITATOR_GENDERS = ("female", "male")
 TRAVEL_MODES = ("walk", "drive")
@@ -139,7 +139,6 @@ def load_facilitators(path: str | Path, schools: gpd.GeoDataFrame, settings=None
     InputError
         Every problem of the file, each with file, row, field and fix.
     """
-    from cluster_mapper.inputs.tables import split_sheet
 
     file, _ = split_sheet(path)
     if not file.exists():

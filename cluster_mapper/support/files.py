@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cluster_mapper._files import write_csv
+from cluster_mapper.planning.files import file_sha256, read_plan_csv
 from cluster_mapper.support.planning import ITINERARY_COLUMNS, SUPPORT_COLUMNS, SupportPlan, minutes_clock
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,6 @@ def write_support_files(sp: SupportPlan, folder: str | Path, place: dict[str, st
     ``generated`` (default: read from the facilitators file's ``generated``
     column) marks the GPX files as generated sample data.
     """
-    from cluster_mapper._files import write_csv
 
     folder = Path(folder)
     if generated is None:
@@ -130,7 +131,6 @@ def write_support_files(sp: SupportPlan, folder: str | Path, place: dict[str, st
 
 def add_to_summary(summary: dict, sp: SupportPlan) -> dict:
     """Put the support figures, the facilitators file and its hash into a plan summary (in place)."""
-    from cluster_mapper.planning.files import file_sha256
 
     summary["support"] = sp.figures
     if sp.facilitators_path:
@@ -142,7 +142,6 @@ def add_to_summary(summary: dict, sp: SupportPlan) -> dict:
 
 def read_support(folder: str | Path, summary: dict) -> SupportPlan | None:
     """The support plan of a plan folder (None when the folder has none)."""
-    from cluster_mapper.planning.files import read_plan_csv
 
     folder = Path(folder)
     fig = summary.get("support")

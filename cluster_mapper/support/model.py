@@ -115,7 +115,7 @@ DAY_TOLERANCE = 1e-6
 STAGE3_SECONDS = 1.0
 
 
-def _workers() -> int:
+def solver_workers() -> int:
     """CP-SAT workers: one, so the same inputs give the same plan.
 
     Measured on the Mansehra sample: one worker proves the optimum in 4.5 s,
@@ -419,7 +419,7 @@ def floor_plan(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarray
     m.maximize(sum(big * v - cost[fc] for fc, v in x.items()))
     s = cp_model.CpSolver()
     s.parameters.max_time_in_seconds = max(1.0, time_limit)
-    s.parameters.num_workers = _workers()
+    s.parameters.num_workers = solver_workers()
     st = s.solve(m)
     if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         for (f, c), v in x.items():
@@ -472,7 +472,7 @@ class SupportModel:
 
     def __init__(self, problem: SupportProblem, workers: int | None = None):
         self.problem = problem
-        self.workers = workers or _workers()
+        self.workers = workers or solver_workers()
         self.routes: list[list[DayRoute]] = []
         self.complete = True
         self.solution: SupportSolution | None = None

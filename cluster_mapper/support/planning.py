@@ -19,10 +19,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from cluster_mapper.inputs.schools import load_schools
 from cluster_mapper.policy.rules import Policy, SupportPolicy
 from cluster_mapper.support.explain import explain_unsupported
 from cluster_mapper.support.facilitators import load_facilitators
 from cluster_mapper.support.model import NO_LIMIT, SupportModel, SupportProblem, SupportSolution
+from cluster_mapper.support.sizing import size_programme
 from cluster_mapper.support.travel import SupportTravel, base_point, points_frame, support_travel
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,6 @@ class SupportSource:
     @classmethod
     def from_saved(cls, saved, policy: Policy | None = None) -> SupportSource:
         """From a plan folder read with :func:`~cluster_mapper.planning.files.read_plan` (schools read again)."""
-        from cluster_mapper.inputs.schools import load_schools
 
         s = saved.summary
         pol = policy or saved.policy
@@ -294,8 +295,6 @@ def plan_support(
     programme = programme_table(problem, sol, fac)
     size = pd.DataFrame()
     if sizing and len(ct):
-        from cluster_mapper.support.sizing import size_programme
-
         size = size_programme(
             ct, fac, candidates, travel.minutes, travel.index(), sp, default_mode, place, time_limit=max(1.0, min(2.0, sp.time_limit_seconds / 30))
         )

@@ -27,7 +27,7 @@ from ortools.sat.python import cp_model
 
 from cluster_mapper.policy.rules import SupportPolicy
 from cluster_mapper.support.explain import kind_words
-from cluster_mapper.support.model import SCALE, _workers
+from cluster_mapper.support.model import SCALE, solver_workers
 
 #: Candidate bases offered to each cluster (its nearest by round trip).
 CANDIDATES_PER_CLUSTER = 25
@@ -201,7 +201,7 @@ def size_programme(
         m.minimize(big * total + sum(round(k * rt[b, j] * SCALE) * v for (b, j), v in serve.items()))
         s = cp_model.CpSolver()
         s.parameters.max_time_in_seconds = time_limit
-        s.parameters.num_workers = _workers()
+        s.parameters.num_workers = solver_workers()
         st = s.solve(m) if staff else cp_model.OPTIMAL
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE) and staff:
             counts = {b: int(s.value(y)) for b, y in staff.items() if s.value(y)}

@@ -27,6 +27,8 @@ from scipy.sparse.csgraph import dijkstra, shortest_path
 
 from cluster_mapper.errors import fail
 from cluster_mapper.policy.rules import TravelPolicy
+from cluster_mapper.travel.network import load_network
+from cluster_mapper.travel.times import graph_arrays, matrix_travel_times, network_travel_times, straight_line_travel_times
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +84,7 @@ class SupportTravel:
         if G is None:
             return [a, b]
         if mode not in self._csr:
-            from cluster_mapper.travel.times import _graph_arrays
-
-            nodes, csr = _graph_arrays(G)
+            nodes, csr = graph_arrays(G)
             self._csr[mode] = (nodes, {n: k for k, n in enumerate(nodes)}, csr)
         nodes, where, csr = self._csr[mode]
         s, t = where[self.nodes[mode][i]], where[self.nodes[mode][j]]
@@ -200,7 +200,6 @@ def support_travel(
     -------
     SupportTravel
     """
-    from cluster_mapper.travel.times import matrix_travel_times, network_travel_times, straight_line_travel_times
 
     source = spec.get("source", "straight_line")
     ids = points["point_id"].tolist()
@@ -212,8 +211,6 @@ def support_travel(
             if network is not None and mode == policy_travel.travel_mode:
                 G = network
             else:
-                from cluster_mapper.travel.network import load_network
-
                 path = spec.get("network_path")
                 if not path or not Path(path).is_file():
                     fail(

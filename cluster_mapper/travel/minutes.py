@@ -12,6 +12,7 @@ import pyproj
 
 from cluster_mapper.errors import InputError, InputProblem, fail
 from cluster_mapper.policy.rules import TravelPolicy
+from cluster_mapper.travel import osm
 from cluster_mapper.travel.network import DEFAULT_DRIVE_SPEEDS_KMH, FALLBACK_DRIVE_SPEED_KMH
 
 #: Tobler's hiking function peaks at this grade (slightly downhill).
@@ -94,7 +95,6 @@ def add_travel_minutes(G: nx.MultiDiGraph, travel: TravelPolicy) -> nx.MultiDiGr
         on every edge, ``grade`` on walk edges, and the notes of this step in
         ``G.graph["travel_minutes_notes"]`` (replaced on every call).
     """
-    from cluster_mapper.travel import osm
 
     notes: list[str] = []
     # a graph may have been prepared for the other mode before
@@ -220,7 +220,6 @@ def snap_schools(G: nx.MultiDiGraph, schools: gpd.GeoDataFrame, travel: TravelPo
         ``snap_metres`` (float, metres) and ``off_network`` (bool), one row per
         school in input order.
     """
-    from cluster_mapper.travel import osm
 
     if len(schools) == 0:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(SNAP_COLUMNS, ["str", "object", "float", "bool"])})

@@ -32,7 +32,7 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 import networkx as nx
 import numpy as np
@@ -40,9 +40,7 @@ import pyproj
 
 from cluster_mapper.errors import fail
 from cluster_mapper.policy.rules import TravelPolicy
-
-if TYPE_CHECKING:
-    from cluster_mapper.travel import osm
+from cluster_mapper.travel import osm
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +173,6 @@ def _read_osm_file(path: Path, fmt: str, travel: TravelPolicy) -> osm.OsmRoads:
     XML is checked for a DOCTYPE/ENTITY in its first 64 KiB before it is
     parsed; libosmium refuses entity declarations anywhere in the file too.
     """
-    from cluster_mapper.travel import osm
 
     if fmt == "osm_xml":
         try:
@@ -240,7 +237,6 @@ def _way_allowed(tags: dict[str, Any], mode: str) -> bool:
 
 
 def _roads_from_json(path: Path, data: dict[str, Any], travel: TravelPolicy) -> osm.OsmRoads:
-    from cluster_mapper.travel import osm
 
     try:
         return osm.roads_from_overpass(data, lambda tags: _way_allowed(tags, travel.travel_mode))
@@ -250,7 +246,6 @@ def _roads_from_json(path: Path, data: dict[str, Any], travel: TravelPolicy) -> 
 
 def _graph_from_roads(path: Path, roads: osm.OsmRoads, travel: TravelPolicy, simplify: bool, ways_word: str) -> nx.MultiDiGraph:
     """Build the road graph of the mode's ways (osmnx conventions), split at missing nodes."""
-    from cluster_mapper.travel import osm
 
     if not roads.ways:
         what = "motorable roads" if travel.travel_mode == "drive" else "roads or paths"
@@ -276,7 +271,6 @@ def _graph_from_roads(path: Path, roads: osm.OsmRoads, travel: TravelPolicy, sim
 
 
 def _load_graphml(path: Path) -> nx.MultiDiGraph:
-    from cluster_mapper.travel import osm
 
     try:
         with _open_binary(path) as fh:
@@ -358,7 +352,6 @@ def load_network(path: str | Path, travel: TravelPolicy, *, simplify: bool = Tru
         Missing file, unknown extension, corrupt or truncated file (XML, PBF,
         compressed stream), XML with entity declarations, or no usable roads.
     """
-    from cluster_mapper.travel import osm
 
     path = Path(path)
     if not path.exists():
@@ -433,7 +426,6 @@ def download_network(place_or_polygon: str | Any, travel: TravelPolicy) -> nx.Mu
         As :func:`load_network`; save it with ``osmnx.save_graphml`` to work
         offline afterwards.
     """
-    from cluster_mapper.travel import osm
 
     network_type: Literal["walk", "drive"] = "drive" if travel.travel_mode == "drive" else "walk"
     try:

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from cluster_mapper.errors import ProblemCollector, fail
+from cluster_mapper.inputs.schools import id_key, parse_float, read_csv_rows
 from cluster_mapper.policy.rules import TravelPolicy
 from cluster_mapper.travel.minutes import SNAP_COLUMNS, add_travel_minutes, school_lonlat, snap_schools
 from cluster_mapper.travel.reach import MIN_NODES, local_metres, local_network_pairs
@@ -137,7 +138,7 @@ class TravelTimes:
 # --------------------------------------------------------------------------- network
 
 
-def _graph_arrays(G: nx.MultiDiGraph) -> tuple[list, sp.csr_matrix]:
+def graph_arrays(G: nx.MultiDiGraph) -> tuple[list, sp.csr_matrix]:
     """Node list and CSR matrix of ``travel_minutes`` (min over parallel edges)."""
     nodes = list(G.nodes)
     index = {n: i for i, n in enumerate(nodes)}
@@ -344,7 +345,7 @@ def network_travel_times(
     if shared:
         notes.append(f"{shared} school(s) share their nearest network node with another school (only their walks to that node lie between them)")
 
-    nodes, csr = _graph_arrays(G)
+    nodes, csr = graph_arrays(G)
     if len(ids) == 0:
         return TravelTimes(_empty_pairs(), "network", cutoff_minutes, snaps, notes)
     index = {n: i for i, n in enumerate(nodes)}
@@ -410,7 +411,6 @@ def matrix_travel_times(path: str | Path, schools: gpd.GeoDataFrame) -> TravelTi
     TravelTimes
         ``source="matrix"``, no cutoff, empty snaps.
     """
-    from cluster_mapper.inputs.schools import id_key, parse_float, read_csv_rows
 
     path = Path(path)
     df = read_csv_rows(path)

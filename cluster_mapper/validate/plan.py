@@ -46,6 +46,8 @@ from cluster_mapper.inputs.schools import load_inputs, read_csv_rows
 from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.planning.files import read_saved_plan as read_plan
 from cluster_mapper.policy.rules import Policy, load_policy, policy_from_dict
+from cluster_mapper.travel.network import add_elevation_from_raster, load_network
+from cluster_mapper.validate.support import check_roles, check_support
 from cluster_mapper.validate.travel import edge_minutes_drive, edge_minutes_walk, snap_points
 
 #: Relative tolerance for recomputed travel minutes.
@@ -154,8 +156,6 @@ class _TravelCheck:
         self._cache: dict[str, dict] = {}
         spec = summary["travel"]
         if self.source == "network":
-            from cluster_mapper.travel.network import add_elevation_from_raster, load_network  # file reading only
-
             G = load_network(spec["network_path"], policy.travel)
             if policy.travel.elevation:
                 add_elevation_from_raster(G, policy.travel.elevation)
@@ -415,7 +415,6 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
                 rep.add(f"district {d}: {k} teachers meet at another venue than in the previous plan, more than max_moved_teachers = {limit}")
 
     # 7. cluster roles and support files (facilitators, itineraries), on their own travel computation
-    from cluster_mapper.validate.support import check_roles, check_support
 
     check_roles(pf, policy, rep)
     if (Path(plan_dir) / "support.csv").exists() or s.get("support"):

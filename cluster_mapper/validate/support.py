@@ -33,6 +33,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from cluster_mapper.inputs.schools import read_csv_rows
+from cluster_mapper.planning.files import read_plan_csv
+from cluster_mapper.policy.rules import SupportPolicy
+from cluster_mapper.support.facilitators import load_facilitators
+from cluster_mapper.travel.network import load_network
+from cluster_mapper.validate.travel import edge_minutes_drive, edge_minutes_walk, snap_points
+
 #: Tolerance on recomputed minutes: relative and absolute.
 RTOL = 0.01
 ATOL = 0.5
@@ -53,8 +60,6 @@ class _Minutes:
         self._graphs: dict[str, tuple] = {}
         self._cache: dict = {}
         if self.source == "matrix":
-            from cluster_mapper.inputs.schools import read_csv_rows
-
             m = read_csv_rows(self.spec["matrix_path"])
             G = nx.DiGraph()
             for a, b, t in zip(m["from_school_id"], m["to_school_id"], m["minutes"]):
@@ -67,9 +72,6 @@ class _Minutes:
         if mode not in self._graphs:
             from dataclasses import replace
 
-            from cluster_mapper.travel.network import load_network  # file reading only
-            from cluster_mapper.validate.travel import edge_minutes_drive, edge_minutes_walk
-
             tp = replace(self.policy.travel, travel_mode=mode)
             G = load_network(self.spec["network_path"], tp)
             H = edge_minutes_walk(G, tp.walking_speed_kmh) if mode == "walk" else edge_minutes_drive(G)
@@ -81,8 +83,6 @@ class _Minutes:
         if (a[0] and a[0] == b[0]) or (a[1] == b[1] and a[2] == b[2]):
             return 0.0
         if self.source == "network":
-            from cluster_mapper.validate.travel import snap_points
-
             G, H = self._graph(mode)
             ends = []
             for pt in (a, b):
@@ -118,9 +118,6 @@ class _Minutes:
 
 def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
     """Check the support files of a plan folder; violations are added to ``rep``."""
-    from cluster_mapper.planning.files import read_plan_csv
-    from cluster_mapper.policy.rules import SupportPolicy
-    from cluster_mapper.support.facilitators import load_facilitators
 
     d = Path(plan_dir)
     s = saved.summary

@@ -9,6 +9,8 @@ import numpy as np
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
+from cluster_mapper.travel.network import DEFAULT_DRIVE_SPEEDS_KMH, FALLBACK_DRIVE_SPEED_KMH
+
 
 def edge_minutes_walk(G: nx.MultiDiGraph, speed_kmh: float) -> nx.DiGraph:
     """Walking graph: every edge both ways, Tobler speed on its own grade."""
@@ -34,8 +36,6 @@ def edge_minutes_walk(G: nx.MultiDiGraph, speed_kmh: float) -> nx.DiGraph:
 def edge_minutes_drive(G: nx.MultiDiGraph) -> nx.DiGraph:
     """Driving graph: osmnx free-flow speeds under the same speed assumptions (data) as the plan."""
     import osmnx as ox
-
-    from cluster_mapper.travel.network import DEFAULT_DRIVE_SPEEDS_KMH, FALLBACK_DRIVE_SPEED_KMH  # the speed table, not code
 
     G2 = G.copy()
     for *_, d in G2.edges(data=True):
