@@ -33,7 +33,8 @@ from cluster_mapper.model import DEFAULT_BACKEND
 from cluster_mapper.planning.files import read_saved_plan as read_plan
 from cluster_mapper.planning.roles import apply_subject_rule
 from cluster_mapper.planning.solve import Plan, solve_plan
-from cluster_mapper.policy.rules import Policy, check_policy_districts, load_policy
+from cluster_mapper.policy.load import check_policy_districts, load_policy
+from cluster_mapper.policy.rules import Policy
 from cluster_mapper.sample import sample_paths
 from cluster_mapper.support import plan_support
 from cluster_mapper.travel.network import add_elevation_from_raster, load_network

@@ -340,7 +340,7 @@ def support(
 
     def body():
         from cluster_mapper.folder import read_plan, write_support_to_plan
-        from cluster_mapper.policy.rules import load_policy
+        from cluster_mapper.policy.load import load_policy
         from cluster_mapper.support import plan_support
 
         saved = read_plan(plan_dir)
@@ -468,7 +468,7 @@ def travel_times(
 
     def body():
         from cluster_mapper.api import TravelSource, schools_travel_times
-        from cluster_mapper.policy.rules import load_policy
+        from cluster_mapper.policy.load import load_policy
         from cluster_mapper.travel.times import write_travel_times
 
         pol = load_policy(policy).with_overrides(district=district, elevation=elevation or None)
@@ -602,7 +602,7 @@ def init(
 
     def body():
         from cluster_mapper.errors import InputProblem
-        from cluster_mapper.policy.rules import policy_template
+        from cluster_mapper.policy.template import policy_template
 
         if path.exists() and not force:
             raise InputError([InputProblem(str(path), "the file exists and was left as it is.", "give another file name, or --force to replace it.")])

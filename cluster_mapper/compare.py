@@ -20,7 +20,8 @@ from cluster_mapper._files import write_csv
 from cluster_mapper.api import Scenario, Travel, plan, read_inputs, travel_times, with_policy
 from cluster_mapper.errors import fail
 from cluster_mapper.folder import read_plan, write_plan
-from cluster_mapper.policy.rules import Policy, check_policy_districts, load_policy
+from cluster_mapper.policy.load import check_policy_districts, load_policy
+from cluster_mapper.policy.rules import Policy
 from cluster_mapper.review.map import write_comparison_map
 
 #: Columns of comparison.csv, in order.

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from cluster_mapper.api import load_road_network, read_inputs
-from cluster_mapper.policy.rules import check_policy_districts
+from cluster_mapper.policy.load import check_policy_districts
 from cluster_mapper.review.html import esc
 from cluster_mapper.review.map import leaflet_inline
 from cluster_mapper.travel.minutes import snap_schools

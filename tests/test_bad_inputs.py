@@ -206,7 +206,7 @@ def test_refused_in_a_real_process(name, tmp_path):
 def test_check_policy_districts_typo_refused_absent_noted():
     """A [districts.X] override with no schools: a misspelling of a real district is an error; otherwise a note."""
     from cluster_mapper.errors import InputError
-    from cluster_mapper.policy.rules import check_policy_districts, load_policy
+    from cluster_mapper.policy.load import check_policy_districts, load_policy
 
     typo = load_policy(CORPUS / "policy_district_typo.toml")
     with pytest.raises(InputError) as err:
@@ -218,7 +218,7 @@ def test_check_policy_districts_typo_refused_absent_noted():
     notes = check_policy_districts(absent, ["Mansehra"])
     assert notes == ["policy [districts.Bagh]: no schools of district Bagh in this schools file; its rules are not used"]
     # case/space variants are typos too; a district with its own table is left alone
-    from cluster_mapper.policy.rules import policy_from_dict
+    from cluster_mapper.policy.load import policy_from_dict
 
     p = policy_from_dict({"districts": {"bagh ": {"gender": "mixed"}, "Poonch": {"gender": "mixed"}}})
     with pytest.raises(InputError):

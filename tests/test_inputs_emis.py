@@ -213,7 +213,8 @@ def test_inspect_flags_schools_far_from_the_network_and_elevation(tmp_path):
 def test_init_writes_a_template_that_reads_back_as_the_defaults(tmp_path):
     from dataclasses import fields
 
-    from cluster_mapper.policy.rules import DistrictPolicy, Policy, TravelPolicy, load_policy
+    from cluster_mapper.policy.load import load_policy
+    from cluster_mapper.policy.rules import DistrictPolicy, Policy, TravelPolicy
 
     path = tmp_path / "policy.toml"
     res = runner.invoke(app, ["init", str(path)])

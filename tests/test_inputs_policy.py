@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cluster_mapper.errors import InputError
-from cluster_mapper.policy.rules import Policy, load_policy, policy_from_dict, policy_template
+from cluster_mapper.policy.load import load_policy, policy_from_dict
+from cluster_mapper.policy.rules import Policy
+from cluster_mapper.policy.template import policy_template
 
 
 def _load(tmp_path, text: str):

@@ -10,7 +10,7 @@ from cluster_mapper.errors import InputError
 from cluster_mapper.inputs.schools import load_inputs, read_schools, teachers_from_counts
 from cluster_mapper.inputs.specs import SCHOOLS
 from cluster_mapper.inputs.tables import column_letter, read_table, split_sheet
-from cluster_mapper.policy.rules import policy_from_dict
+from cluster_mapper.policy.load import policy_from_dict
 
 from .workbooks import write_ods, write_xlsx
 

@@ -21,7 +21,7 @@ from pyproj import Geod
 
 from cluster_mapper.inputs.schools import load_inputs
 from cluster_mapper.planning.solve import solve_plan
-from cluster_mapper.policy.rules import policy_from_dict
+from cluster_mapper.policy.load import policy_from_dict
 from cluster_mapper.travel.times import straight_line_travel_times
 
 from .conftest import write_district

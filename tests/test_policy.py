@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cluster_mapper.errors import InputError
-from cluster_mapper.policy.rules import load_policy
+from cluster_mapper.policy.load import load_policy
 
 from .conftest import write_policy
 
@@ -67,7 +67,7 @@ def test_toml_syntax_error_names_the_line(tmp_path):
 
 
 def test_zero_means_no_limit():
-    from cluster_mapper.policy.rules import policy_from_dict
+    from cluster_mapper.policy.load import policy_from_dict
 
     p = policy_from_dict({"max_travel_minutes": 0, "max_schools": 0})
     assert p.default.travel_limit == float("inf")

@@ -70,7 +70,7 @@ def _same_plan(a: Path, b: Path) -> None:
 def test_network_parts_are_smaller_than_the_network(files):
     from cluster_mapper.api import load_road_network
     from cluster_mapper.inputs.schools import load_inputs
-    from cluster_mapper.policy.rules import load_policy
+    from cluster_mapper.policy.load import load_policy
 
     policy = load_policy(None)
     inputs = load_inputs(files["schools"], files["teachers"])

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from cluster_mapper.folder import read_plan, write_plan
 from cluster_mapper.inputs.schools import COUNT_COLUMNS, load_inputs
 from cluster_mapper.planning.solve import solve_plan
-from cluster_mapper.policy.rules import load_policy
+from cluster_mapper.policy.load import load_policy
 from cluster_mapper.travel.times import straight_line_travel_times
 from cluster_mapper.validate.plan import validate_plan
 

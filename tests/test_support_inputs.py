@@ -9,7 +9,8 @@ import pytest
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError
-from cluster_mapper.policy.rules import SupportPolicy, load_policy, policy_from_dict
+from cluster_mapper.policy.load import load_policy, policy_from_dict
+from cluster_mapper.policy.rules import SupportPolicy
 from cluster_mapper.support.facilitators import load_facilitators
 
 HEADER = "facilitator_id,name,gender,base_school_id,latitude,longitude,levels,subjects,max_clusters,max_teachers,days_per_month,district,travel_mode\n"

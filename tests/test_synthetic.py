@@ -139,7 +139,7 @@ def test_bundled_sample_files():
     import osmnx as ox
 
     from cluster_mapper.inputs.schools import load_inputs
-    from cluster_mapper.policy.rules import load_policy
+    from cluster_mapper.policy.load import load_policy
 
     for name in ("mansehra_schools.csv", "mansehra_teachers.csv", "mansehra_roads.graphml", "README.md", "policy.toml", "policy_mixed_levels.toml"):
         assert (SAMPLE / name).exists(), name

@@ -182,7 +182,8 @@ def test_venue_searches_stop_at_a_radius_but_times_stay_exact():
     import geopandas as gpd
     import numpy as np
 
-    from cluster_mapper.policy.rules import TravelPolicy, policy_from_dict
+    from cluster_mapper.policy.load import policy_from_dict
+    from cluster_mapper.policy.rules import TravelPolicy
     from cluster_mapper.travel.network import load_network
     from cluster_mapper.validate.plan import _TravelCheck
 

@@ -1,1 +1,1 @@
-"""inputs"""
+"""Inputs as offices keep them: table specs (``specs``), cells of CSV files and workbooks (``cells``), tables with their headers and codes (``tables``), schools and rosters (``schools``), reviewers' edits (``edits``)."""

@@ -32,7 +32,8 @@ from cluster_mapper._version import __version__
 from cluster_mapper.errors import fail
 from cluster_mapper.inputs.tables import split_sheet
 from cluster_mapper.planning.changes import change_summary, cluster_changes
-from cluster_mapper.policy.rules import Policy, policy_from_dict
+from cluster_mapper.policy.load import policy_from_dict
+from cluster_mapper.policy.rules import Policy
 from cluster_mapper.travel.network import load_network
 
 log = logging.getLogger(__name__)

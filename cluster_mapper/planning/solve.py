@@ -12,11 +12,8 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
@@ -24,17 +21,15 @@ from scipy.sparse.csgraph import connected_components
 
 from cluster_mapper.inputs.edits import Edits, check_edits
 from cluster_mapper.inputs.schools import Inputs
-from cluster_mapper.model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget, relative_gap
+from cluster_mapper.model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget
 from cluster_mapper.model.candidates import solve_sparse
 from cluster_mapper.model.limits import check_model_size, model_fits
-from cluster_mapper.planning.changes import plan_changes
-from cluster_mapper.planning.files import ASSIGNMENT_COLUMNS, plan_geodata, plan_summary
+from cluster_mapper.planning.explain import explain_not_placed
+from cluster_mapper.planning.naming import name_clusters, teacher_rows
+from cluster_mapper.planning.result import Plan
 from cluster_mapper.planning.units import build_units
 from cluster_mapper.policy.rules import DistrictPolicy, Policy
 from cluster_mapper.travel.times import TravelTimes
-
-GROUP_WORDS = {"female": "female", "male": "male", "mixed": ""}
-VENUE_WORDS = {"female": "girls' or mixed school", "male": "boys' or mixed school", "mixed": "school"}
 
 #: A group (district, gender and level group) of at least this many units is *large*: see :data:`LARGE_GROUP_BUDGET`.
 LARGE_GROUP_UNITS = 1000
@@ -47,115 +42,6 @@ SMALL_PART_UNITS = 300
 #: generated district of 5,000 schools: 39 s -> 14 s of model time, the same optimum, every part proven).
 #: Smaller districts keep the default budget, so their plans do not change.
 LARGE_GROUP_BUDGET = SolveBudget(lns_share=0.0)
-
-
-@dataclass
-class Plan:
-    """A cluster plan and how good it is.
-
-    Attributes
-    ----------
-    units : pandas.DataFrame
-        One row per unit: who, which cluster, venue, travel minutes, status
-        (``placed`` / ``not_placed``), reason and suggested change.
-    teachers : pandas.DataFrame
-        One row per input teacher row, as written to ``assignments.csv``.
-    clusters : pandas.DataFrame
-        One row per cluster, as written to ``clusters.csv``.
-    objective, lower_bound : float
-        Total travel (teacher-minutes or school trips) and a proven lower bound.
-    travel : TravelTimes
-        The school-to-school minutes the plan was made with.
-    network : networkx.MultiDiGraph or None
-        The road network the travel times came from (drawn on the map).
-    travel_spec : dict
-        Where travel times came from, as written in ``summary.json``.
-    policy_path : str or None
-        The policy file, when the policy came from one.
-    edits : Edits or None
-        The edits the plan honours.
-    previous : pandas.DataFrame or None
-        ``assignments.csv`` of the plan this one revises.
-    revised_from : str or None
-        The folder of the plan this one revises.
-    support : cluster_mapper.support.SupportPlan or None
-        Who supports each cluster and the month's calendar, when a
-        facilitators file was given.
-    region_results : list
-        For a programme (:mod:`cluster_mapper.programme.run`): each district
-        task's result (where and how long it ran); empty otherwise.
-    phase_seconds : dict
-        For a programme: wall-clock seconds of its phases (read and split,
-        tasks, merge); empty otherwise.
-    """
-
-    units: pd.DataFrame
-    teachers: pd.DataFrame
-    clusters: pd.DataFrame
-    objective: float
-    lower_bound: float
-    solve_seconds: float
-    status: str
-    placement_proven: bool
-    travel: TravelTimes
-    policy: Policy
-    inputs: Inputs
-    backend: str = DEFAULT_BACKEND
-    notes: list[str] = field(default_factory=list)
-    kept_clusters: int = 0
-    network: nx.MultiDiGraph | None = None
-    travel_spec: dict = field(default_factory=dict)
-    policy_path: str | None = None
-    edits: Edits | None = None
-    previous: pd.DataFrame | None = None
-    revised_from: str | None = None
-    support: Any = None
-    region_results: list = field(default_factory=list)
-    phase_seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def gap(self) -> float:
-        """Relative gap between objective and lower bound (0 = proven optimal)."""
-        return relative_gap(self.objective, self.lower_bound)
-
-    @property
-    def teachers_placed(self) -> int:
-        return int(self.teachers.loc[self.teachers["status"] == "placed", "n_teachers"].sum())
-
-    @property
-    def teachers_not_placed(self) -> int:
-        return int(self.teachers.loc[self.teachers["status"] != "placed", "n_teachers"].sum())
-
-    @property
-    def assignments(self) -> pd.DataFrame:
-        """One row per teacher (or per school group for count input), as in ``assignments.csv``."""
-
-        return self.teachers[ASSIGNMENT_COLUMNS]
-
-    @cached_property
-    def changes(self) -> pd.DataFrame | None:
-        """Per teacher, what changed since the revised plan (``changes.csv``); None without one."""
-        if self.previous is None:
-            return None
-
-        return plan_changes(self.previous, self.assignments, self.edits.to_frame() if self.edits else None)
-
-    @cached_property
-    def summary(self) -> dict:
-        """The ``summary.json`` content: figures, bound, travel source, policy, inputs (computed once)."""
-
-        return plan_summary(self)
-
-    @cached_property
-    def geodata(self):
-        """Schools, venues, member lines and hulls as one GeoDataFrame (EPSG:4326), computed once."""
-
-        return plan_geodata(self)
-
-
-def _group_label(gender: str, level: str) -> str:
-    words = [w for w in (GROUP_WORDS[gender], "" if level == "mixed" else level) if w]
-    return " ".join(words) + " teachers" if words else "teachers"
 
 
 def _allowed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.DataFrame:
@@ -557,210 +443,6 @@ def _typed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.D
     if not parts:
         return pd.DataFrame({"member": [], "venue": [], "minutes": []})
     return pd.concat(parts, ignore_index=True).sort_values(["venue", "member"], kind="stable").reset_index(drop=True)
-
-
-def name_clusters(
-    units: pd.DataFrame, inputs: Inputs, kept: dict[str, str] | None = None, reserved: set[str] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Give clusters stable ids and build the cluster table.
-
-    Clusters kept from a previous plan keep their ids (``kept``: venue unit to
-    id); new clusters are numbered after them, never reusing an id (neither a
-    kept one nor one of ``reserved``, the previous plan's ids).
-    """
-    kept = kept or {}
-    placed = units[units["status"] == "placed"]
-    info = units.set_index("unit_id")[["region", "district", "gender_group", "level_group", "school_id"]]
-    venue_info = info.loc[pd.unique(placed["venue_unit"].to_numpy())].sort_values(["region", "gender_group", "level_group", "school_id"], kind="stable")
-    venues = list(venue_info.index)
-    counters: dict[tuple, int] = {}
-    cluster_of: dict[str, str] = {v: kept[v] for v in venues if v in kept}
-    used = set(cluster_of.values()) | set(reserved or ())
-    for v, region, gender, level in zip(venues, venue_info["region"], venue_info["gender_group"], venue_info["level_group"], strict=True):
-        if v in cluster_of:
-            continue
-        key = (region, gender[0].upper() + level[0].upper())
-        while True:
-            counters[key] = counters.get(key, 0) + 1
-            name = f"{key[0].replace(' ', '_')}-{key[1]}-{counters[key]:03d}"
-            if name not in used:
-                break
-        cluster_of[v] = name
-        used.add(name)
-    school_of = dict(zip(info.index, info["school_id"], strict=True))
-    units["cluster_id"] = [cluster_of.get(v, "") for v in units["venue_unit"]]
-    units["venue_school_id"] = [school_of[v] if v else "" for v in units["venue_unit"]]
-    # the members of all clusters at once (not one scan of all units per cluster)
-    with_venue = units[units["venue_unit"] != ""]
-    by_venue = (
-        with_venue.assign(_tm=with_venue["travel_minutes"] * with_venue["n_teachers"])
-        .groupby("venue_unit", sort=False)
-        .agg(n_teachers=("n_teachers", "sum"), n_schools=("school_id", "nunique"), max_travel=("travel_minutes", "max"), tm=("_tm", "sum"))
-        .reindex(venues)
-    )
-    clusters = pd.DataFrame(
-        {
-            "cluster_id": [cluster_of[v] for v in venues],
-            "district": venue_info["district"].to_numpy(),
-            "gender_group": venue_info["gender_group"].to_numpy(),
-            "level_group": venue_info["level_group"].to_numpy(),
-            "venue_school_id": venue_info["school_id"].to_numpy(),
-            "n_teachers": by_venue["n_teachers"].to_numpy(dtype=int),
-            "n_schools": by_venue["n_schools"].to_numpy(dtype=int),
-            "max_travel_minutes": [round(float(x), 2) for x in by_venue["max_travel"]],
-            "teacher_minutes": [round(float(x), 2) for x in by_venue["tm"]],
-        }
-    )
-    return units, clusters
-
-
-def teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame, named: dict | None = None) -> pd.DataFrame:
-    u = units.set_index("unit_id")
-    out = pd.DataFrame(
-        {
-            "teacher_id": teachers["teacher_id"].to_numpy(),
-            "school_id": teachers["school_id"].to_numpy(),
-            "unit_id": teachers["unit_id"].to_numpy(),
-            "district": teachers["district"].to_numpy(),
-            "gender": teachers["gender"].to_numpy(),
-            "level": teachers["level"].to_numpy(),
-            "role": teachers["role"].to_numpy(),
-            "n_teachers": teachers["n_teachers"].to_numpy(dtype=int),
-            "subject": teachers["subject"].fillna("").astype(str).to_numpy() if "subject" in teachers.columns else "",
-        }
-    )
-    has = out["unit_id"] != ""
-    for col in ("cluster_id", "venue_school_id", "travel_minutes", "status", "reason", "suggestion"):
-        out[col] = None
-        out.loc[has, col] = u.loc[out.loc[has, "unit_id"], col].to_numpy()
-    out.loc[~has, "status"] = "not_placed"
-    out.loc[~has, "reason"] = teachers.loc[~has.to_numpy(), "excluded_reason"].to_numpy()
-    out.loc[~has, "suggestion"] = "set include_head_teachers = true to place head teachers as members"
-    by_edit = (~has) & out["reason"].astype(str).str.startswith("excluded by edit")
-    out.loc[by_edit, "suggestion"] = "delete the exclude edit to plan the school again"
-    named = named or {}
-    out["edits"] = [" | ".join(e.describe() for e in named.get(s, [])) for s in out["school_id"]]
-    out[["cluster_id", "venue_school_id", "reason", "suggestion"]] = out[["cluster_id", "venue_school_id", "reason", "suggestion"]].fillna("")
-    out["travel_minutes"] = pd.to_numeric(out["travel_minutes"], errors="coerce").round(2)
-    return out
-
-
-def _reachable(minutes: np.ndarray, teachers: np.ndarray, need: int) -> np.ndarray:
-    """Per column, the smallest travel limit at which the nearest rows reach ``need`` teachers.
-
-    Parameters
-    ----------
-    minutes : numpy.ndarray
-        ``(rows, columns)`` travel minutes of each unit (row) to each venue
-        (column); ``inf`` where a unit does not count.
-    teachers : numpy.ndarray of int
-        Teachers per row.
-    need : int
-        Teachers wanted (at least 1).
-
-    Returns
-    -------
-    numpy.ndarray
-        Minutes per column; ``inf`` when the finite rows hold fewer than ``need``.
-    """
-    if minutes.shape[0] == 0:  # nobody else: never enough
-        return np.full(minutes.shape[1], np.inf)
-    order = np.argsort(minutes, axis=0, kind="stable")
-    t = np.take_along_axis(minutes, order, axis=0)
-    k = np.where(np.isfinite(t), np.asarray(teachers, dtype=np.int64)[order], 0)
-    total = np.cumsum(k, axis=0)
-    hit = total >= need
-    first = np.argmax(hit, axis=0)
-    return np.where(hit.any(axis=0), t[first, np.arange(t.shape[1])], np.inf)
-
-
-def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: TravelTimes, limit: float) -> int:
-    """Most teachers of ``pool`` that could meet with unit ``u`` at one host within the limit."""
-    h = pd.unique(hosts["school_id"].to_numpy())
-    h = h[tt.minutes_block([u["school_id"]], h)[0] <= limit]
-    if len(h) == 0:
-        return 0
-    within = tt.minutes_block(pool["school_id"].to_numpy(), h) <= limit
-    totals = pool["n_teachers"].to_numpy(dtype=np.int64) @ within
-    if u["school_id"] not in set(pool["school_id"]):
-        totals = totals + int(u["n_teachers"])
-    return int(max(0, totals.max()))
-
-
-def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy) -> tuple[str, str]:
-    """Why unit ``i`` is not in any cluster, and the smallest change that would place it."""
-    tt = travel
-    u = units.iloc[i]
-    dp = policy.for_district(u["district"])
-    limit = dp.travel_limit
-    n = int(u["n_teachers"])
-    who = f"{n} {_group_label(u['gender_group'], u['level_group'])}".replace(" teachers", " teacher" if n == 1 else " teachers")
-    limit_words = "any distance" if limit == float("inf") else f"{limit:g} minutes"
-    if n > dp.max_teachers:
-        return (
-            f"{who} at school {u['school_id']}: more than the cluster maximum of {dp.max_teachers}, and a school's teachers are never split",
-            f"max_teachers = {n}",
-        )
-    same = units[(units["region"] == u["region"]) & (units["gender_group"] == u["gender_group"]) & (units["level_group"] == u["level_group"])]
-    hosts = same[same["can_be_venue"]]
-    venue_word = VENUE_WORDS[u["gender_group"]]
-    host_ids = hosts["school_id"].to_numpy()
-    to_host = tt.minutes_block([u["school_id"]], host_ids)[0]  # minutes from this unit to each host
-    in_reach = host_ids[to_host <= limit]
-    changes = []
-    region = units[units["region"] == u["region"]]
-    if dp.gender == "segregated" and u["gender_group"] != "mixed":
-        pool = region[region["level_group"] == u["level_group"]]
-        if _best_total(u, pool, pool[pool["can_host"]], tt, limit) >= dp.min_teachers:
-            changes.append('gender = "mixed" for the district')
-    if dp.levels == "separate" and u["level_group"] != "mixed":
-        pool = region[region["gender_group"] == u["gender_group"]]
-        if _best_total(u, pool, pool[pool["can_be_venue"]], tt, limit) >= dp.min_teachers:
-            changes.append('levels = "mixed"')
-    if len(in_reach) == 0:
-        best = float(to_host.min(initial=np.inf))
-        need = f"max_travel_minutes = {int(np.ceil(best))}" if np.isfinite(best) else "a road to a host school"
-        return (f"{who}: no {venue_word} that can host within {limit_words}", "; or ".join([need, *changes]))
-    # teachers that could meet at each reachable venue (a member's time counts as at least this unit's)
-    near = np.isfinite(to_host)
-    to_h = to_host[near]
-    others = same[same["school_id"] != u["school_id"]]
-    k = others["n_teachers"].to_numpy(dtype=np.int64)
-    times = np.maximum(tt.minutes_block(others["school_id"].to_numpy(), host_ids[near]), to_h[None, :])
-    within = n + k @ (np.isfinite(times) & (times <= limit))
-    best_total = int(within[to_h <= limit].max(initial=0))
-    if n < dp.min_teachers:
-        best_limit = float(np.maximum(to_h, _reachable(times, k, dp.min_teachers - n)).min(initial=np.inf))
-    else:
-        best_limit = float(to_h.min(initial=np.inf))
-    if dp.min_schools > 1:
-        # schools of the group that could meet with this one at one host within the limit
-        ids = pd.unique(same["school_id"].to_numpy())
-        meet = tt.minutes_block(ids, in_reach) <= limit
-        meet[ids == u["school_id"]] = True  # this school itself
-        most = int(meet.sum(axis=0).max(initial=0))
-        if most < dp.min_schools:
-            return (
-                f"{who}: only {most} school(s) with {_group_label(u['gender_group'], u['level_group'])} can meet at one venue within {limit_words} (a cluster needs {dp.min_schools} schools, min_schools)",
-                "; or ".join([f"min_schools = {most}", *changes]),
-            )
-    if best_total < dp.min_teachers:
-        opts = [f"min_teachers = {best_total}"]
-        if np.isfinite(best_limit):
-            opts.insert(0, f"max_travel_minutes = {int(np.ceil(best_limit))}")
-        return (
-            f"{who}: only {best_total} {_group_label(u['gender_group'], u['level_group'])} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
-            "; or ".join(opts + changes),
-        )
-    if dp.n_clusters is not None:
-        return (
-            f"{who}: the district's {dp.n_clusters} clusters have no room within {limit_words}",
-            f"n_clusters = {dp.n_clusters + 1}; or max_teachers = {dp.max_teachers + n}",
-        )
-    return (
-        f"{who}: every cluster within {limit_words} is full ({dp.max_teachers} teachers or {dp.max_schools} schools) and the rest are too few to form another",
-        "; or ".join([f"max_teachers = {dp.max_teachers + n}", *(f"max_schools = {dp.max_schools + 1}" for _ in [0] if dp.max_schools), *changes]),
-    )
 
 
 __all__ = ["Plan", "solve_plan", "explain_not_placed"]

@@ -73,7 +73,8 @@ from cluster_mapper.inputs.schools import Inputs, load_inputs
 from cluster_mapper.model import DEFAULT_BACKEND
 from cluster_mapper.planning.solve import Plan, name_clusters, teacher_rows
 from cluster_mapper.planning.units import build_units, region_district
-from cluster_mapper.policy.rules import Policy, check_policy_districts
+from cluster_mapper.policy.load import check_policy_districts
+from cluster_mapper.policy.rules import Policy
 from cluster_mapper.travel.minutes import add_travel_minutes, snap_schools
 from cluster_mapper.travel.pbf_cut import cut_by_districts
 from cluster_mapper.travel.times import TravelTimes, default_cache_dir, graph_arrays

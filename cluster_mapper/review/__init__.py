@@ -1,1 +1,1 @@
-"""review"""
+"""The review: shared HTML helpers (``html``), the offline map (``map``, ``context``), the printable report (``report``), facilitators' layers and pages (``support_pages``) and the review workbook (``workbook``)."""

@@ -1,1 +1,1 @@
-"""travel"""
+"""Travel times: the OSM adapter (``osm``, the one gateway to osmnx), province cuts (``pbf_cut``), road networks read from disk (``network``), edge minutes and snapping (``minutes``), cut-off searches (``reach``) and school-to-school times with their cache (``times``)."""

@@ -45,7 +45,8 @@ from pyproj import Geod
 from cluster_mapper.inputs.schools import load_inputs, read_csv_rows
 from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.planning.files import read_saved_plan as read_plan
-from cluster_mapper.policy.rules import Policy, load_policy, policy_from_dict
+from cluster_mapper.policy.load import load_policy, policy_from_dict
+from cluster_mapper.policy.rules import Policy
 from cluster_mapper.travel.network import add_elevation_from_raster, load_network
 from cluster_mapper.validate.support import check_roles, check_support
 from cluster_mapper.validate.travel import edge_minutes_drive, edge_minutes_walk, snap_points

@@ -1,0 +1,138 @@
+"""Nothing hidden: why a unit of teachers is not placed, and the smallest change of policy that would place it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cluster_mapper.policy.rules import Policy
+from cluster_mapper.travel.times import TravelTimes
+
+
+def _reachable(minutes: np.ndarray, teachers: np.ndarray, need: int) -> np.ndarray:
+    """Per column, the smallest travel limit at which the nearest rows reach ``need`` teachers.
+
+    Parameters
+    ----------
+    minutes : numpy.ndarray
+        ``(rows, columns)`` travel minutes of each unit (row) to each venue
+        (column); ``inf`` where a unit does not count.
+    teachers : numpy.ndarray of int
+        Teachers per row.
+    need : int
+        Teachers wanted (at least 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        Minutes per column; ``inf`` when the finite rows hold fewer than ``need``.
+    """
+    if minutes.shape[0] == 0:  # nobody else: never enough
+        return np.full(minutes.shape[1], np.inf)
+    order = np.argsort(minutes, axis=0, kind="stable")
+    t = np.take_along_axis(minutes, order, axis=0)
+    k = np.where(np.isfinite(t), np.asarray(teachers, dtype=np.int64)[order], 0)
+    total = np.cumsum(k, axis=0)
+    hit = total >= need
+    first = np.argmax(hit, axis=0)
+    return np.where(hit.any(axis=0), t[first, np.arange(t.shape[1])], np.inf)
+
+
+def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: TravelTimes, limit: float) -> int:
+    """Most teachers of ``pool`` that could meet with unit ``u`` at one host within the limit."""
+    h = pd.unique(hosts["school_id"].to_numpy())
+    h = h[tt.minutes_block([u["school_id"]], h)[0] <= limit]
+    if len(h) == 0:
+        return 0
+    within = tt.minutes_block(pool["school_id"].to_numpy(), h) <= limit
+    totals = pool["n_teachers"].to_numpy(dtype=np.int64) @ within
+    if u["school_id"] not in set(pool["school_id"]):
+        totals = totals + int(u["n_teachers"])
+    return int(max(0, totals.max()))
+
+
+def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy) -> tuple[str, str]:
+    """Why unit ``i`` is not in any cluster, and the smallest change that would place it."""
+    tt = travel
+    u = units.iloc[i]
+    dp = policy.for_district(u["district"])
+    limit = dp.travel_limit
+    n = int(u["n_teachers"])
+    who = f"{n} {group_label(u['gender_group'], u['level_group'])}".replace(" teachers", " teacher" if n == 1 else " teachers")
+    limit_words = "any distance" if limit == float("inf") else f"{limit:g} minutes"
+    if n > dp.max_teachers:
+        return (
+            f"{who} at school {u['school_id']}: more than the cluster maximum of {dp.max_teachers}, and a school's teachers are never split",
+            f"max_teachers = {n}",
+        )
+    same = units[(units["region"] == u["region"]) & (units["gender_group"] == u["gender_group"]) & (units["level_group"] == u["level_group"])]
+    hosts = same[same["can_be_venue"]]
+    venue_word = VENUE_WORDS[u["gender_group"]]
+    host_ids = hosts["school_id"].to_numpy()
+    to_host = tt.minutes_block([u["school_id"]], host_ids)[0]  # minutes from this unit to each host
+    in_reach = host_ids[to_host <= limit]
+    changes = []
+    region = units[units["region"] == u["region"]]
+    if dp.gender == "segregated" and u["gender_group"] != "mixed":
+        pool = region[region["level_group"] == u["level_group"]]
+        if _best_total(u, pool, pool[pool["can_host"]], tt, limit) >= dp.min_teachers:
+            changes.append('gender = "mixed" for the district')
+    if dp.levels == "separate" and u["level_group"] != "mixed":
+        pool = region[region["gender_group"] == u["gender_group"]]
+        if _best_total(u, pool, pool[pool["can_be_venue"]], tt, limit) >= dp.min_teachers:
+            changes.append('levels = "mixed"')
+    if len(in_reach) == 0:
+        best = float(to_host.min(initial=np.inf))
+        need = f"max_travel_minutes = {int(np.ceil(best))}" if np.isfinite(best) else "a road to a host school"
+        return (f"{who}: no {venue_word} that can host within {limit_words}", "; or ".join([need, *changes]))
+    # teachers that could meet at each reachable venue (a member's time counts as at least this unit's)
+    near = np.isfinite(to_host)
+    to_h = to_host[near]
+    others = same[same["school_id"] != u["school_id"]]
+    k = others["n_teachers"].to_numpy(dtype=np.int64)
+    times = np.maximum(tt.minutes_block(others["school_id"].to_numpy(), host_ids[near]), to_h[None, :])
+    within = n + k @ (np.isfinite(times) & (times <= limit))
+    best_total = int(within[to_h <= limit].max(initial=0))
+    if n < dp.min_teachers:
+        best_limit = float(np.maximum(to_h, _reachable(times, k, dp.min_teachers - n)).min(initial=np.inf))
+    else:
+        best_limit = float(to_h.min(initial=np.inf))
+    if dp.min_schools > 1:
+        # schools of the group that could meet with this one at one host within the limit
+        ids = pd.unique(same["school_id"].to_numpy())
+        meet = tt.minutes_block(ids, in_reach) <= limit
+        meet[ids == u["school_id"]] = True  # this school itself
+        most = int(meet.sum(axis=0).max(initial=0))
+        if most < dp.min_schools:
+            return (
+                f"{who}: only {most} school(s) with {group_label(u['gender_group'], u['level_group'])} can meet at one venue within {limit_words} (a cluster needs {dp.min_schools} schools, min_schools)",
+                "; or ".join([f"min_schools = {most}", *changes]),
+            )
+    if best_total < dp.min_teachers:
+        opts = [f"min_teachers = {best_total}"]
+        if np.isfinite(best_limit):
+            opts.insert(0, f"max_travel_minutes = {int(np.ceil(best_limit))}")
+        return (
+            f"{who}: only {best_total} {group_label(u['gender_group'], u['level_group'])} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
+            "; or ".join(opts + changes),
+        )
+    if dp.n_clusters is not None:
+        return (
+            f"{who}: the district's {dp.n_clusters} clusters have no room within {limit_words}",
+            f"n_clusters = {dp.n_clusters + 1}; or max_teachers = {dp.max_teachers + n}",
+        )
+    return (
+        f"{who}: every cluster within {limit_words} is full ({dp.max_teachers} teachers or {dp.max_schools} schools) and the rest are too few to form another",
+        "; or ".join([f"max_teachers = {dp.max_teachers + n}", *(f"max_schools = {dp.max_schools + 1}" for _ in [0] if dp.max_schools), *changes]),
+    )
+
+
+GROUP_WORDS = {"female": "female", "male": "male", "mixed": ""}
+
+
+VENUE_WORDS = {"female": "girls' or mixed school", "male": "boys' or mixed school", "mixed": "school"}
+
+
+def group_label(gender: str, level: str) -> str:
+    words = [w for w in (GROUP_WORDS[gender], "" if level == "mixed" else level) if w]
+    return " ".join(words) + " teachers" if words else "teachers"
