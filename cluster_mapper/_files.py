@@ -16,12 +16,9 @@ _ESCAPED = (*FORMULA_START, "'")
 
 
 def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
+    """The SHA-256 of a file's bytes, as hex."""
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from cluster_mapper._geo import utm_crs
 from cluster_mapper.errors import InputError, InputProblem, fail
 from cluster_mapper.policy.rules import TravelPolicy
 from cluster_mapper.travel import osm
@@ -183,16 +184,7 @@ def _projected_crs(lon: np.ndarray, lat: np.ndarray, travel: TravelPolicy) -> py
         crs = pyproj.CRS.from_user_input(travel.crs)
         if crs.is_projected:
             return crs
-    from pyproj.aoi import AreaOfInterest
-    from pyproj.database import query_utm_crs_info
-
-    info = query_utm_crs_info(
-        datum_name="WGS 84",
-        area_of_interest=AreaOfInterest(float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))),
-    )
-    if info:
-        return pyproj.CRS.from_epsg(info[0].code)
-    return pyproj.CRS.from_epsg(3857)
+    return utm_crs(lon, lat)
 
 
 def snap_schools(G: nx.MultiDiGraph, schools: gpd.GeoDataFrame, travel: TravelPolicy) -> pd.DataFrame:

@@ -41,6 +41,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from cluster_mapper._geo import utm_crs
 from cluster_mapper.errors import fail
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ def _contains_any_reference(ids: Any, nodes: Any, way: Any) -> bool:
 def buffered_polygons(districts: gpd.GeoDataFrame, name_column: str, buffer_m: float) -> dict[str, shapely.Geometry]:
     """Each district's polygon grown by ``buffer_m`` metres (in its UTM zone), back in EPSG:4326."""
     gdf = districts.to_crs(4326) if districts.crs is not None else districts.set_crs(4326)
-    utm = gdf.estimate_utm_crs()
+    minx, miny, maxx, maxy = gdf.total_bounds
+    utm = utm_crs(np.array([minx, maxx]), np.array([miny, maxy]))
     grown = gdf.to_crs(utm).buffer(buffer_m).to_crs(4326)
     out = {}
     for name, geom in zip(gdf[name_column].astype(str), grown, strict=True):

@@ -36,13 +36,6 @@ MIN_NODES = 200_000
 BLOCK_FLOATS = 25_000_000
 
 
-def local_metres(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """``(n, 2)`` equirectangular metres around the mean latitude."""
-    lat0 = math.radians(float(np.mean(lat))) if len(lat) else 0.0
-    r = 6_371_008.8
-    return np.column_stack([np.radians(lon) * r * math.cos(lat0), np.radians(lat) * r])
-
-
 def max_speed(csr: sp.csr_matrix, xy: np.ndarray) -> float:
     """Largest chord length per minute of any edge (metres per minute); ``inf`` if a zero-minute edge has length."""
     rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
@@ -143,4 +136,4 @@ def local_network_pairs(
     return pd.DataFrame({"from_school_id": ids[fi], "to_school_id": ids[ti], "minutes": mm.astype(float)})
 
 
-__all__ = ["local_network_pairs", "local_metres", "max_speed", "MIN_NODES"]
+__all__ = ["local_network_pairs", "max_speed", "MIN_NODES"]

@@ -25,11 +25,12 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from cluster_mapper._geo import local_metres
 from cluster_mapper.errors import ProblemCollector, fail
 from cluster_mapper.inputs.schools import id_key, parse_float, read_csv_rows
 from cluster_mapper.policy.rules import TravelPolicy
 from cluster_mapper.travel.minutes import SNAP_COLUMNS, add_travel_minutes, school_lonlat, snap_schools
-from cluster_mapper.travel.reach import MIN_NODES, local_metres, local_network_pairs
+from cluster_mapper.travel.reach import MIN_NODES, local_network_pairs
 
 log = logging.getLogger(__name__)
 
