@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Form teacher peer-learning clusters from schools, rosters and a road network.",
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 console = Console(stderr=True)
 out_console = Console()
@@ -41,8 +42,19 @@ ELEVATION_HELP = (
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from cluster_mapper._version import __version__
+
+        out_console.print(f"cluster-mapper {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Say more about each step (-v: steps, -vv: solver details).")) -> None:
+def _main(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Say more about each step (-v: steps, -vv: solver details)."),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the installed version and exit."),
+) -> None:
     """Form teacher peer-learning clusters from schools, rosters and a road network."""
     import logging
 
