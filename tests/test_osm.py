@@ -99,12 +99,6 @@ def test_the_private_name_scan_finds_them(tmp_path):
     assert _osmnx_uses(good) == (True, [])
 
 
-def test_only_the_adapter_and_the_validator_import_osmnx():
-    importing = {p.name for p in PACKAGE.rglob("*.py") if _osmnx_uses(p)[0]}
-    # validate.py keeps its own (public) osmnx call: it is independent of the planner's travel code
-    assert importing <= {"osm.py", "plan.py"}, importing
-
-
 # --------------------------------------------------------------------------- PBF and XML agree
 
 
