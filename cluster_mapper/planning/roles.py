@@ -52,11 +52,8 @@ def needs_subjects(levels: set[str]) -> bool:
 
 def apply_subject_rule(plan) -> None:
     """Apply ``subjects_required`` to a fresh plan, in place (units, teachers, clusters, objective, notes)."""
-
     units = plan.units
     t = plan.teachers
-    policy = plan.policy
-    travel = plan.travel
     if "subject" not in t.columns:
         plan.notes.append("subjects_required: the roster has no subject column, so the rule cannot be applied")
         return
@@ -73,79 +70,98 @@ def apply_subject_rule(plan) -> None:
     missing_rows: dict[str, tuple[str, str]] = {}
     unplaced_reason: dict[str, tuple[str, str]] = {}
     placed = units[units["status"] == "placed"]
-    for (region, gg, lg), grp in placed.groupby(["region", "gender_group", "level_group"], sort=True):
-        venue_units = sorted(set(grp["venue_unit"]))
-        dp = policy.for_district(units.at[row_of[venue_units[0]], "district"])
-        req = tuple(dp.subjects_required)
-        if not req:
-            continue
-        # clusters of this group that must hold the subjects
-        cl_levels = {v: frozenset().union(*[levels.get(u, frozenset()) for u in grp.loc[grp["venue_unit"] == v, "unit_id"]]) for v in venue_units}
-        venues = [v for v in venue_units if needs_subjects(set(cl_levels[v]))]
-        if not venues:
-            continue
-        have = {v: frozenset().union(*[subj.get(u, frozenset()) for u in grp.loc[grp["venue_unit"] == v, "unit_id"]]) for v in venues}
-        if all(set(req) <= have[v] for v in venues):
-            continue
-        us = grp[grp["venue_unit"].isin(venues)]
-        res = _repair(us, venues, req, dp, travel, subj, hard=dp.subjects_rule == "hard", fixed_count=dp.n_clusters is not None)
-        if res is None:
-            plan.notes.append(f"{region}: subjects_required could not be applied to the {gg} {lg} clusters in time; they are as planned")
-            res = (dict(zip(us["unit_id"], us["venue_unit"])), {v: True for v in venues})
-        venue_of, open_v = res
-        for u, v in venue_of.items():
-            i = row_of[u]
-            before = units.at[i, "venue_unit"]
-            if v != before:
-                changed = True
-            if v:
-                units.at[i, "venue_unit"] = v
-                units.at[i, "travel_minutes"] = round(float(travel.minutes(units.at[i, "school_id"], units.at[row_of[v], "school_id"])), 2)
-            else:
-                units.at[i, "venue_unit"] = ""
-                units.at[i, "travel_minutes"] = np.nan
-                units.at[i, "status"] = "not_placed"
-                units.at[i, "cluster_id"] = ""
-                units.at[i, "venue_school_id"] = ""
-                lacking = ", ".join(s for s in req if s not in have.get(before, frozenset()))
-                vs = units.at[row_of[before], "school_id"]
-                unplaced_reason[u] = (
-                    (
-                        f"their cluster at {vs} could not include a teacher of {lacking or 'every required subject'} "
-                        f"(subjects_required, hard rule) and no other cluster within {dp.travel_limit:g} minutes had room"
-                    ),
-                    'subjects_rule = "preferred"; or a ' + (lacking or "subject") + f" teacher within {dp.travel_limit:g} minutes of {vs}",
-                )
-        # clusters still lacking a subject
-        for v in venues:
-            if not open_v.get(v, True):
-                continue
-            members = [u for u, vv in venue_of.items() if vv == v]
-            got = frozenset().union(*[subj.get(u, frozenset()) for u in members])
-            lack = [s for s in req if s not in got]
-            if lack:
-                missing_rows[v] = (";".join(lack), _why_missing(v, lack, grp, subj, travel, dp, row_of, units))
+    for key, grp in placed.groupby(["region", "gender_group", "level_group"], sort=True):
+        changed |= _repair_group(plan, key, grp, subj, levels, row_of, missing_rows, unplaced_reason)
     if changed:
-        units["status"] = np.where(units["venue_unit"] != "", "placed", "not_placed")
-        for u, (reason, sugg) in unplaced_reason.items():
-            units.at[row_of[u], "reason"] = reason
-            units.at[row_of[u], "suggestion"] = sugg
-        units, clusters = name_clusters(units, plan.inputs, {v: c for v, c in old_names.items() if v in set(units["venue_unit"])})
-        plan.units, plan.clusters = units, clusters
-        _refresh_teachers(plan)
-        plan.objective = _objective(plan)
-        placed_after = int(units.loc[units["status"] == "placed", "n_teachers"].sum())
-        if placed_after < placed_before:
-            plan.lower_bound = 0.0
-            plan.placement_proven = False
-            plan.status = "heuristic"
-            plan.notes.append(
-                f"subjects_required (hard rule) left {placed_before - placed_after} teacher(s) out whose clusters could not "
-                "include every required subject; the rule is applied after the cluster model, so no lower bound is proven for this plan"
-            )
-        else:
-            plan.lower_bound = min(plan.lower_bound, plan.objective)
-    clusters = plan.clusters
+        _apply_repairs(plan, unplaced_reason, old_names, placed_before, row_of)
+    _note_missing_subjects(plan, missing_rows)
+
+
+def _repair_group(plan, key, grp: pd.DataFrame, subj, levels, row_of, missing_rows: dict, unplaced_reason: dict) -> bool:
+    """Repair one gender and level group's clusters so that they hold the required subjects; True if any unit moved."""
+    region, gg, lg = key
+    units, travel = plan.units, plan.travel
+    venue_units = sorted(set(grp["venue_unit"]))
+    dp = plan.policy.for_district(units.at[row_of[venue_units[0]], "district"])
+    req = tuple(dp.subjects_required)
+    if not req:
+        return False
+    # clusters of this group that must hold the subjects
+    cl_levels = {v: frozenset().union(*[levels.get(u, frozenset()) for u in grp.loc[grp["venue_unit"] == v, "unit_id"]]) for v in venue_units}
+    venues = [v for v in venue_units if needs_subjects(set(cl_levels[v]))]
+    if not venues:
+        return False
+    have = {v: frozenset().union(*[subj.get(u, frozenset()) for u in grp.loc[grp["venue_unit"] == v, "unit_id"]]) for v in venues}
+    if all(set(req) <= have[v] for v in venues):
+        return False
+    us = grp[grp["venue_unit"].isin(venues)]
+    res = _repair(us, venues, req, dp, travel, subj, hard=dp.subjects_rule == "hard", fixed_count=dp.n_clusters is not None)
+    if res is None:
+        plan.notes.append(f"{region}: subjects_required could not be applied to the {gg} {lg} clusters in time; they are as planned")
+        res = (dict(zip(us["unit_id"], us["venue_unit"])), {v: True for v in venues})
+    venue_of, open_v = res
+    changed = False
+    for u, v in venue_of.items():
+        i = row_of[u]
+        before = units.at[i, "venue_unit"]
+        changed |= v != before
+        if v:
+            units.at[i, "venue_unit"] = v
+            units.at[i, "travel_minutes"] = round(float(travel.minutes(units.at[i, "school_id"], units.at[row_of[v], "school_id"])), 2)
+            continue
+        units.at[i, "venue_unit"] = ""
+        units.at[i, "travel_minutes"] = np.nan
+        units.at[i, "status"] = "not_placed"
+        units.at[i, "cluster_id"] = ""
+        units.at[i, "venue_school_id"] = ""
+        lacking = ", ".join(s for s in req if s not in have.get(before, frozenset()))
+        vs = units.at[row_of[before], "school_id"]
+        unplaced_reason[u] = (
+            (
+                f"their cluster at {vs} could not include a teacher of {lacking or 'every required subject'} "
+                f"(subjects_required, hard rule) and no other cluster within {dp.travel_limit:g} minutes had room"
+            ),
+            'subjects_rule = "preferred"; or a ' + (lacking or "subject") + f" teacher within {dp.travel_limit:g} minutes of {vs}",
+        )
+    # clusters still lacking a subject
+    for v in venues:
+        if not open_v.get(v, True):
+            continue
+        members = [u for u, vv in venue_of.items() if vv == v]
+        got = frozenset().union(*[subj.get(u, frozenset()) for u in members])
+        lack = [s for s in req if s not in got]
+        if lack:
+            missing_rows[v] = (";".join(lack), _why_missing(v, lack, grp, subj, travel, dp, row_of, units))
+    return changed
+
+
+def _apply_repairs(plan, unplaced_reason: dict, old_names: dict, placed_before: int, row_of: dict) -> None:
+    """Rename clusters and refresh teachers, objective and bound after the repair moved units."""
+    units = plan.units
+    units["status"] = np.where(units["venue_unit"] != "", "placed", "not_placed")
+    for u, (reason, sugg) in unplaced_reason.items():
+        units.at[row_of[u], "reason"] = reason
+        units.at[row_of[u], "suggestion"] = sugg
+    units, clusters = name_clusters(units, plan.inputs, {v: c for v, c in old_names.items() if v in set(units["venue_unit"])})
+    plan.units, plan.clusters = units, clusters
+    _refresh_teachers(plan)
+    plan.objective = _objective(plan)
+    placed_after = int(units.loc[units["status"] == "placed", "n_teachers"].sum())
+    if placed_after < placed_before:
+        plan.lower_bound = 0.0
+        plan.placement_proven = False
+        plan.status = "heuristic"
+        plan.notes.append(
+            f"subjects_required (hard rule) left {placed_before - placed_after} teacher(s) out whose clusters could not "
+            "include every required subject; the rule is applied after the cluster model, so no lower bound is proven for this plan"
+        )
+    else:
+        plan.lower_bound = min(plan.lower_bound, plan.objective)
+
+
+def _note_missing_subjects(plan, missing_rows: dict) -> None:
+    """Mark the clusters still lacking a required subject in ``clusters.csv`` and the notes."""
+    units, clusters = plan.units, plan.clusters
     vu = {c: v for c, v in zip(units["cluster_id"], units["venue_unit"]) if c}
     clusters["subjects_missing"] = [missing_rows.get(vu.get(c, ""), ("", ""))[0] for c in clusters["cluster_id"]]
     clusters["subjects_reason"] = [missing_rows.get(vu.get(c, ""), ("", ""))[1] for c in clusters["cluster_id"]]
