@@ -58,4 +58,4 @@ def test_own_imports_inside_functions_only_in_the_command_line():
 
 def test_the_package_root_holds_entry_points_and_leaves_only():
     modules = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert modules == ["__init__", "__main__", "_files", "_version", "api", "cli", "compare", "errors", "folder", "preview", "sample"]
+    assert modules == ["__init__", "__main__", "_files", "_geo", "_version", "api", "cli", "compare", "errors", "folder", "preview", "sample"]
