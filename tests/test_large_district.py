@@ -96,8 +96,8 @@ def test_reachable_limits():
     teachers = np.array([2, 3, 4])
     # nearest first: column 0 reaches 2 at 10, 6 at 15; column 1: 3 at 30, 7 at 40; column 2: 2 at 5, 6 at 50
     assert explain._reachable(minutes, teachers, 5).tolist() == [15.0, 40.0, 50.0]
-    assert planner._reachable(minutes, teachers, 10).tolist() == [math.inf] * 3
-    assert planner._reachable(np.zeros((0, 2)), np.zeros(0, dtype=int), 1).tolist() == [math.inf, math.inf]
+    assert explain._reachable(minutes, teachers, 10).tolist() == [math.inf] * 3
+    assert explain._reachable(np.zeros((0, 2)), np.zeros(0, dtype=int), 1).tolist() == [math.inf, math.inf]
 
 
 def test_time_limit_is_the_districts_whole_solver_time(district, monkeypatch):
