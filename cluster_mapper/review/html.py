@@ -1,11 +1,23 @@
-"""Helpers every HTML page of the review shares: escaping, JSON for scripts, colours and labels of cluster types, tables."""
+"""Helpers every HTML page of the review shares: the Jinja2 templates, escaping, JSON for scripts, colours and labels of cluster types, tables.
+
+Pages are rendered from the templates in ``review/templates/`` by
+:func:`render`, with autoescape on for every template: a value reaches the
+page as text unless a template marks it otherwise. Values for a script go
+through the ``json`` filter (:func:`script_json`), so they are JSON data that
+cannot close the ``<script>`` element. A template is rendered in one pass:
+text inserted from the data is never read again as template or placeholder.
+"""
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 #: Cluster colours (no red: red marks teachers not placed).
 PALETTE = [
@@ -73,3 +85,35 @@ def html_table(headers: list[str], rows: list[list[str]], numeric: frozenset[int
     body = "".join("<tr>" + "".join(f"<td class='n'>{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows)
     head = f"<thead><tr>{h}</tr></thead>" if h else ""
     return f"<table class='{cls}'>{head}<tbody>{body}</tbody></table>"
+
+
+@functools.cache
+def environment() -> Environment:
+    """The Jinja2 environment of the review's templates (autoescaped, undefined names an error)."""
+    env = Environment(
+        loader=PackageLoader("cluster_mapper.review", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["json"] = lambda value: Markup(script_json(value))
+    env.filters["num"] = number
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of the review's templates (``review/templates/<template>``) with ``context``."""
+    return environment().get_template(template).render(**context)
+
+
+def number(x: Any, nd: int = 1) -> str:
+    """A number with thousands separators and ``nd`` decimals; empty for NaN, the text itself if not a number."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "" if x is None else str(x)
+    if math.isnan(v):
+        return ""
+    return f"{v:,.{nd}f}"

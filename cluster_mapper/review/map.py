@@ -40,22 +40,23 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import logging
 import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, cast
+from typing import Any, Iterable, Iterator, cast
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
+from cluster_mapper._files import write_atomic
 from cluster_mapper.errors import fail
 from cluster_mapper.planning.alternatives import feasible_alternatives
 from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.review.context import district_outlines, network_context, place_labels
-from cluster_mapper.review.html import GENDER_WORD, PALETTE, esc, schools_generated, script_json, type_key, type_label
+from cluster_mapper.review.html import GENDER_WORD, PALETTE, environment, esc, render, schools_generated, script_json, type_key, type_label
 from cluster_mapper.review.support_pages import map_layers
 
 log = logging.getLogger(__name__)
@@ -422,42 +423,20 @@ def _asset(name: str) -> str:
 MAP_CSS = "<style>\n" + _asset("map.css") + "</style>"
 
 
-#: The script that draws the plan, ``assets/map.js``; :func:`build_map` fills in its ``__NAME__`` placeholders.
-MAP_JS = "\n" + _asset("map.js")
-
-
 def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_note: str, compare: bool) -> tuple[str, str, list[str]]:
+    """The legend's head and tail (HTML from the ``map_legend.html`` template) and the attribution lines."""
     P = payloads[0][1]
-    if compare:
-        head = (
-            "<h4>Scenario comparison</h4><div>"
-            + "<br>".join(
-                f"<b>{esc(label)}</b>: {p['stats']['clusters']:,} clusters, {p['stats']['placed']:,} placed, {p['stats']['not_placed']:,} not placed"
-                for label, p in payloads
-            )
-            + "</div>"
-        )
-    else:
-        st = P["stats"]
-        head = (
-            f"<h4>Cluster plan ({P['title']})</h4><div>{st['clusters']:,} clusters; {st['placed']:,} teachers placed, "
-            f"{st['not_placed']:,} not placed (of whom {st['head']:,} head teachers, by policy)<br>"
-            f"travel to venue: mean {st['mean']:.1f}, longest {st['max']:.1f} minutes</div>"
-        )
-    tail = f"<div>Travel times: {P['travel']}</div>"
-    if P["straight"]:
-        tail = "<div class='warn'>Travel times are straight-line estimates, not road travel.</div>"
-    if P["gen"]:
-        tail += "<div><i>Schools, names and teachers: generated sample data.</i></div>"
-    if net_note:
-        tail += f"<div><i>{net_note}</i></div>"
+    legend = environment().get_template("map_legend.html").module
+    # title, travel and the network note hold text already escaped for the page (plan_payload, network_payload)
+    head = str(legend.head(payloads, compare, Markup(P["title"])))
+    tail = str(legend.tail(P["straight"], Markup(P["travel"]), P["gen"], Markup(net_note)))
     attrib = []
     if P["gen"]:
         attrib.append("Schools: generated sample data")
     if net_generated:
         attrib.append("Road network: generated")
     attrib.append("Settlements and place data &copy; OpenStreetMap contributors, ODbL 1.0" if P["gen"] else OSM_ATTRIBUTION)
-    return json.dumps(head), json.dumps(tail), attrib
+    return head, tail, attrib
 
 
 def build_map(
@@ -493,7 +472,7 @@ def build_map(
     n_features = sum(len(p["s"]) + 2 * len(p["c"]) + len(p["np"]) for _, p in payloads)
     canvas = renderer == "canvas" or (renderer == "auto" and n_features > CANVAS_THRESHOLD)
 
-    plans_js = []
+    plans: list[list] = []
     for k, (label, P) in enumerate(payloads):
         groups: dict[str, str] = {}
         if compare:
@@ -506,6 +485,10 @@ def build_map(
                 og = folium.FeatureGroup(name="Schools in no cluster (first scenario)", show=True)
                 og.add_to(m)
                 groups["other"] = og.get_name()
+            elif P.get("chg"):  # the changes are what a comparison is for: their own layer, shown when the map opens
+                cg = folium.FeatureGroup(name=f"Changed from {esc(payloads[0][0])}: {esc(label)}", show=True)
+                cg.add_to(m)
+                groups["chg"] = cg.get_name()
         else:
             for key, lab in P["types"]:
                 fg = folium.FeatureGroup(name=f"Clusters: {lab}", show=True)
@@ -517,22 +500,22 @@ def build_map(
             npg = folium.FeatureGroup(name=f"<span style='color:{NOT_PLACED_COLOUR}'>Teachers not placed</span>", show=True)
             npg.add_to(m)
             groups["np"] = npg.get_name()
-        plans_js.append("[" + script_json(P) + ",{" + ",".join(f"{json.dumps(k2)}:{v}" for k2, v in groups.items()) + "}]")
-    net_group = "null"
+        plans.append([P, groups])
+    net_group = None
     if network:
         ng = folium.FeatureGroup(name="Road network" + (" (generated)" if net_generated else ""), show=True)
         ng.add_to(m)
         net_group = ng.get_name()
-    ctx_js = "null"
+    ctx: dict | None = None
     if context:
-        parts = []
+        ctx = {}
         for key, label in (("d", "District boundary"), ("p", "Place names"), ("r", "Rivers"), ("m", "Main roads")):
             if context.get(key):
                 g = folium.FeatureGroup(name=label, show=True)
                 g.add_to(m)
-                parts.append(f"{key}:{script_json(context[key])},g{key}:{g.get_name()}")
-        if parts:
-            ctx_js = "{" + ",".join(parts) + ",pnote:" + script_json(context.get("pnote", "")) + "}"
+                ctx[key] = context[key]
+                ctx["g" + key] = g.get_name()
+        ctx = {**ctx, "pnote": context.get("pnote", "")} if ctx else None
     folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, attr="&copy; OpenStreetMap contributors, ODbL"
     ).add_to(m)
@@ -543,19 +526,20 @@ def build_map(
     head, tail, attrib = _legend_parts(payloads, net_generated, net_note, compare)
     if context and context.get("d"):
         attrib = [*attrib, "Boundary: OCHA/HDX"]
-    js = (
-        MAP_JS.replace("__MAP__", m.get_name())
-        .replace("__PLANS__", "[" + ",".join(plans_js) + "]")
-        .replace("__NET__", script_json(network) if network else "null")
-        .replace("__NETGROUP__", net_group)
-        .replace("__CANVAS__", "true" if canvas else "false")
-        .replace("__EDIT__", "false" if compare else "true")
-        .replace("__CTX__", ctx_js)
-        .replace("__NETGEN__", "true" if net_generated else "false")
-        .replace("__LEGEND_HEAD__", head.replace("<", "\\u003c").replace(">", "\\u003e"))
-        .replace("__LEGEND_TAIL__", tail.replace("<", "\\u003c").replace(">", "\\u003e"))
-        .replace("__ATTRIB__", script_json(attrib))
-    )
+    config = {
+        "map": m.get_name(),
+        "plans": plans,
+        "net": network or None,
+        "netGroup": net_group,
+        "canvas": canvas,
+        "edit": not compare,
+        "ctx": ctx,
+        "netGen": net_generated,
+        "legendHead": head,
+        "legendTail": tail,
+        "attrib": attrib,
+    }
+    js = render("map.js", config=config)
 
     class _Layers(MacroElement):
         _template = Template("{% macro script(this, kwargs) %}" + "{{ this.js }}" + "{% endmacro %}")
@@ -569,10 +553,37 @@ def build_map(
     return m
 
 
+def _elements(root) -> Iterator:
+    """Every branca element under ``root`` (itself included), depth first."""
+    yield root
+    for child in list(getattr(root, "_children", {}).values()):
+        yield from _elements(child)
+    for part in ("header", "html", "script"):  # a Figure's and a Popup's own parts
+        sub = getattr(root, part, None)
+        if sub is not None and sub is not root and hasattr(sub, "_children"):
+            yield from _elements(sub)
+
+
 def render_html(m) -> str:
-    """The map's HTML, checked for any outside link."""
-    text = m.get_root().render()
-    return text
+    """The map's HTML, the same bytes for the same plan.
+
+    folium names every element with a random 32-digit hex id; each id of an
+    element of this map is replaced by its number in order of first
+    appearance in the page (ids in user text are left alone: only the
+    elements' own ids are renumbered).
+    """
+    root = m.get_root()
+    text = root.render()
+    ids = {str(e._id) for e in _elements(root) if isinstance(getattr(e, "_id", None), str)}
+    order: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        hexid = match.group(0)
+        if hexid not in ids:
+            return hexid
+        return order.setdefault(hexid, f"{len(order) + 1:032x}")
+
+    return re.sub(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", renumber, text)
 
 
 def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool = True) -> Path:
@@ -593,9 +604,7 @@ def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool
     if getattr(plan, "support", None) is not None:  # a layer per facilitator
         extra = map_layers(plan)
     m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer, context=map_context(plan, network=network), extra=extra)
-    out = Path(folder) / "map.html"
-    out.write_text(render_html(m), encoding="utf-8")
-    return out
+    return write_atomic(Path(folder) / "map.html", render_html(m))
 
 
 def write_comparison_map(scenarios: Iterable[tuple[str, Any]], out: str | Path, *, renderer: str = "auto") -> Path:
@@ -613,9 +622,7 @@ def write_comparison_map(scenarios: Iterable[tuple[str, Any]], out: str | Path, 
         else:
             payloads[-1][1]["chg"] = changed_schools(first, plan, payloads[-1][1], payloads[0][0])
     m = build_map(payloads, net, net_gen, note, compare=True, renderer=renderer, context=context)
-    out = Path(out)
-    out.write_text(render_html(m), encoding="utf-8")
-    return out
+    return write_atomic(Path(out), render_html(m))
 
 
 __all__ = ["write_map", "write_comparison_map", "plan_payload", "network_payload", "build_map", "esc", "script_json", "leaflet_inline"]
