@@ -14,6 +14,7 @@ import functools
 import html
 import json
 import math
+import re
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -53,16 +54,20 @@ def esc(value: Any) -> str:
     """HTML-escape any value as text (None and NaN become an empty string)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    # braces as entities too: folium reads the text of its elements as Jinja templates ("{{7*7}}" would become 49)
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def script_json(obj: Any) -> str:
     """JSON that is safe to place inside a ``<script>`` element.
 
     ``<``, ``>`` and ``&`` are written as unicode escapes, so neither
-    ``</script>`` nor ``<!--`` can appear; U+2028/U+2029 are escaped too.
+    ``</script>`` nor ``<!--`` can appear; U+2028/U+2029 are escaped too,
+    and a ``{`` before ``{``, ``%`` or ``#`` (template syntax).
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # "{{", "{%" and "{#" occur in JSON only inside strings: written as \u007b, no template engine can read them
+    text = re.sub(r"\{(?=[{%#])", r"\\u007b", text)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 

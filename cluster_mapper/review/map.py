@@ -458,8 +458,7 @@ def build_map(
     added, to add more layers (the facilitator layers of the support step).
     """
     import folium
-    from branca.element import Element, Figure, MacroElement
-    from jinja2 import Template
+    from branca.element import Element, Figure
 
     m = folium.Map(location=[30, 70], zoom_start=6, tiles=None, control_scale=True, prefer_canvas=False)
     m.default_js = []
@@ -541,16 +540,38 @@ def build_map(
     }
     js = render("map.js", config=config)
 
-    class _Layers(MacroElement):
-        _template = Template("{% macro script(this, kwargs) %}" + "{{ this.js }}" + "{% endmacro %}")
+    m.add_child(_script_element()(js))
+    return m
 
+
+class _RawText:
+    """Text that goes into the page as it is (branca would read an ``Element``'s text as a Jinja template again)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._parent = None
+        self._children: dict = {}
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+def _script_element():
+    """The class of the map's own script: a folium child whose code is added to the page once, never re-read as a template."""
+    from branca.element import Figure, MacroElement
+
+    class _Script(MacroElement):
         def __init__(self, code: str):
             super().__init__()
             self._name = "ClusterLayers"
-            self.js = code
+            self.code = code
 
-    m.add_child(_Layers(js))
-    return m
+        def render(self, **kwargs) -> None:
+            figure = self.get_root()
+            assert isinstance(figure, Figure)
+            figure.script.add_child(_RawText(self.code), name=self.get_name())  # type: ignore[arg-type]
+
+    return _Script
 
 
 def _elements(root) -> Iterator:
