@@ -54,3 +54,13 @@ def test_names_with_markup_are_text_in_the_report(xss_plan):
 def test_straight_line_travel_is_announced_in_the_report(xss_plan):
     html = (xss_plan / "report.html").read_text(encoding="utf-8")
     assert "STRAIGHT-LINE" in html and "not travel on roads" in html
+
+
+def test_histogram_with_an_absurd_travel_limit_is_drawn():
+    """max_travel_minutes = 1e300 (no real limit) must not stop the report (np.arange up to the limit did)."""
+    import numpy as np
+
+    from cluster_mapper.review.report import travel_histogram_png
+
+    png = travel_histogram_png(np.array([3.0, 25.0, 40.0]), np.array([2.0, 1.0, 1.0]), 1e300)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"

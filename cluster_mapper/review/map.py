@@ -428,8 +428,8 @@ def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_not
     P = payloads[0][1]
     legend = environment().get_template("map_legend.html").module
     # title, travel and the network note hold text already escaped for the page (plan_payload, network_payload)
-    head = str(legend.head(payloads, compare, Markup(P["title"])))
-    tail = str(legend.tail(P["straight"], Markup(P["travel"]), P["gen"], Markup(net_note)))
+    head = str(legend.head(payloads, compare, Markup(P["title"])))  # type: ignore[attr-defined]  # a template macro
+    tail = str(legend.tail(P["straight"], Markup(P["travel"]), P["gen"], Markup(net_note)))  # type: ignore[attr-defined]
     attrib = []
     if P["gen"]:
         attrib.append("Schools: generated sample data")
@@ -566,10 +566,11 @@ def _script_element():
             self._name = "ClusterLayers"
             self.code = code
 
-        def render(self, **kwargs) -> None:
+        def render(self, **kwargs) -> str:
             figure = self.get_root()
             assert isinstance(figure, Figure)
             figure.script.add_child(_RawText(self.code), name=self.get_name())  # type: ignore[arg-type]
+            return ""
 
     return _Script
 
