@@ -12,16 +12,25 @@ cluster and alternatives), ``edits`` (the plan's edits, if any, then empty
 rows with drop-down lists for ``action``, the school ids and the cluster
 ids) and ``help``. The same workbook is read by ``--edits``
 (:func:`cluster_mapper.inputs.edits.read_edits` reads its ``edits`` sheet).
+
+Text is stored as text, never as a formula (a name or note starting with
+``=`` stays that text and comes back unchanged as an edit); numbers are
+stored as numbers (:func:`is_number_column`). The file is written to a
+temporary file beside it and moved into place, so it is whole at every
+instant.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cluster_mapper._files import atomic_path
 from cluster_mapper.inputs.edits import ACTIONS, EDIT_COLUMNS, EDITS_SHEET
 from cluster_mapper.planning.alternatives import ALTERNATIVE_COLUMNS
 from cluster_mapper.planning.files import read_plan_csv
@@ -49,6 +58,41 @@ def _alternatives_text(alts: pd.DataFrame) -> dict[str, str]:
     for unit, g in alts.groupby("unit_id", sort=False):
         out[str(unit)] = "; ".join(f"{c} at {v} ({float(m):g} min)" for c, v, m in zip(g["cluster_id"], g["venue_school_id"], g["travel_minutes"], strict=True))
     return out
+
+
+#: Columns of the workbook that hold numbers (stored as numbers: sums and sorting work, no "number stored as text").
+NUMBER_COLUMNS = frozenset({"teachers", "minutes", "row"})
+
+
+def is_number_column(header: str) -> bool:
+    """Whether a column of the plan's tables holds numbers (``n_*``, ``*_minutes``, ``*_metres``, counts); ids never do."""
+    h = str(header)
+    return h in NUMBER_COLUMNS or h.startswith("n_") or h.endswith(("_minutes", "_metres", "_km"))
+
+
+def cell_value(value: Any, *, number: bool = False) -> Any:
+    """A value as the workbook stores it: empty for missing, a number in a number column when it reads as one, else as given."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if number and isinstance(value, str) and value.strip():
+        try:
+            v = float(value)
+        except ValueError:
+            return value  # "impassable" and other words stay text
+        if not math.isfinite(v):
+            return value
+        return int(v) if v.is_integer() and not any(ch in value for ch in ".eE") else v
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def keep_text(cells) -> None:
+    """Store every text cell as text: one that starts with ``=`` would otherwise become a live formula."""
+    for c in cells:
+        if isinstance(c.value, str) and c.data_type == "f":
+            c.data_type = "s"
+            c.quotePrefix = True  # and Excel keeps it text when the cell is edited
 
 
 def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
@@ -83,8 +127,10 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
         ws.append(header)
         for c in ws[1]:
             c.font = bold
+        numeric = [is_number_column(h) for h in header]
         for r in rows:
-            ws.append(["" if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in r])
+            ws.append([cell_value(v, number=k < len(numeric) and numeric[k]) for k, v in enumerate(r)])
+            keep_text(ws[ws.max_row])
         ws.freeze_panes = "A2"
         return ws
 
@@ -153,6 +199,7 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
         lists.append(
             [ACTIONS[i] if i < len(ACTIONS) else None, school_ids[i] if i < len(school_ids) else None, cl["cluster_id"].iloc[i] if i < len(cl) else None]
         )
+        keep_text(lists[lists.max_row])
     edits_csv = Path(plan_dir) / "edits.csv"
     prior = read_plan_csv(edits_csv)[EDIT_COLUMNS].values.tolist() if edits_csv.exists() else []
     ws = sheet(EDITS_SHEET, EDIT_COLUMNS, prior)
@@ -191,7 +238,8 @@ def write_workbook(plan_dir: str | Path, xlsx: str | Path) -> Path:
     )
     xlsx = Path(xlsx)
     xlsx.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(xlsx)
+    with atomic_path(xlsx) as tmp:  # a full disk or Ctrl-C leaves any earlier workbook as it was
+        wb.save(tmp)
     log.info("workbook written to %s (%d clusters, %d school groups)", xlsx, len(cl), len(srows))
     return xlsx
 
