@@ -71,6 +71,19 @@ def script_json(obj: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def text_column(df, column: str):
+    """A text column of a plan file as strings, empty where a plan (of an older version) has no such column."""
+    import pandas as pd
+
+    return df[column].fillna("").astype(str) if column in df.columns else pd.Series("", index=df.index, dtype=object)
+
+
+def person(teacher_id: Any, name: Any) -> str:
+    """``Name (id)`` when the roster gave a name, else the id (plain text)."""
+    name = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name).strip()
+    return f"{name} ({teacher_id})" if name else str(teacher_id)
+
+
 def type_key(gender_group: str, level_group: str) -> str:
     return f"{gender_group}|{level_group}"
 

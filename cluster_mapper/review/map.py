@@ -56,7 +56,7 @@ from cluster_mapper.errors import fail
 from cluster_mapper.planning.alternatives import feasible_alternatives
 from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.review.context import district_outlines, network_context, place_labels
-from cluster_mapper.review.html import GENDER_WORD, PALETTE, environment, esc, render, schools_generated, script_json, type_key, type_label
+from cluster_mapper.review.html import GENDER_WORD, PALETTE, environment, esc, person, render, schools_generated, script_json, text_column, type_key, type_label
 from cluster_mapper.review.support_pages import map_layers
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,17 @@ def _teachers_texts(rows: pd.DataFrame, keys: list[str]) -> dict:
         k = idx[:-2] if len(keys) > 1 else idx[0]
         parts.setdefault(k, []).append(_who_text(idx[-2], idx[-1], n))
     return {k: esc(", ".join(v)) for k, v in parts.items()}
+
+
+def _names_texts(rows: pd.DataFrame, keys: list[str]) -> dict:
+    """{key: 'Ayesha Khan (T1), Sana Bibi (T2)'} (escaped) for each group of assignment rows with a teacher's name."""
+    named = rows[rows["teacher_name"] != ""]
+    if named.empty:
+        return {}
+    out: dict = {}
+    for k, g in named.groupby(keys if len(keys) > 1 else keys[0], sort=True):
+        out[k] = esc(", ".join(person(t, n) for t, n in zip(g["teacher_id"], g["teacher_name"], strict=True)))
+    return out
 
 
 def _truthy(v: Any) -> bool:
@@ -143,6 +154,7 @@ def plan_payload(plan) -> dict:
     a = pf.assignments.copy()
     a["n"] = pd.to_numeric(a.get("n_teachers", 1), errors="coerce").fillna(1).astype(int)
     a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
+    a["teacher_name"] = text_column(a, "teacher_name")
     gen_schools = schools_generated(summary)
 
     sch = geo[geo["kind"] == "school"].reset_index(drop=True)
@@ -154,12 +166,13 @@ def plan_payload(plan) -> dict:
     edit_notes = {}
     if "edits" in a.columns:
         edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
+    school_names = dict(zip(a["school_id"], text_column(a, "school_name"), strict=True))
     schools = []
     for _i, r in enumerate(sch.itertuples(index=False)):
         pt = r.geometry
         schools.append(
             [
-                esc(r.name),
+                esc(r.name if isinstance(r.name, str) and r.name else school_names.get(r.school_id, "")),
                 esc(r.school_id),
                 _r(pt.y),
                 _r(pt.x),
@@ -176,6 +189,7 @@ def plan_payload(plan) -> dict:
         row[9] = [[c, sidx[v], m] for c, v, m in row[9] if v in sidx]
     placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
     member_text = _teachers_texts(placed, ["cluster_id", "school_id"])
+    member_names = _names_texts(placed, ["cluster_id", "school_id"])
     member_minutes = placed.groupby(["cluster_id", "school_id"], sort=True)["minutes"].max()
     members_by_cluster: dict = {}
     for (cid, sid), mins in member_minutes.items():
@@ -195,7 +209,7 @@ def plan_payload(plan) -> dict:
             in_cluster.add(sid)
             if sid not in sidx:
                 continue
-            members.append([sidx[sid], round(_num(mins), 1), member_text.get((c.cluster_id, sid), "")])
+            members.append([sidx[sid], round(_num(mins), 1), member_text.get((c.cluster_id, sid), ""), member_names.get((c.cluster_id, sid), "")])
         members.sort(key=lambda m: (m[0] != sidx.get(c.venue_school_id), m[1]))
         hull = hulls.get(c.cluster_id)
         ring: list = []
@@ -226,7 +240,8 @@ def plan_payload(plan) -> dict:
         detail = []
         for (gender, level, reason, sugg), gg in g.groupby(["gender", "level", "reason", "suggestion"], sort=True, dropna=False):
             who = f"{GENDER_WORD.get(gender, gender or 'teachers')} {level}".strip()
-            detail.append([int(gg["n"].sum()), esc(who), esc(reason), esc(sugg)])
+            names = ", ".join(person(t, n) for t, n in zip(gg["teacher_id"], gg["teacher_name"], strict=True) if n)
+            detail.append([int(gg["n"].sum()), esc(who), esc(reason), esc(sugg), esc(names)])
         not_placed.append([sidx[sid], int(g["n"].sum()), detail])
 
     outside = [i for i, sid in enumerate(sch["school_id"]) if sid not in in_cluster]

@@ -26,7 +26,7 @@ from markupsafe import Markup
 from cluster_mapper._files import write_atomic
 from cluster_mapper.planning.changes import MOVES
 from cluster_mapper.planning.files import read_plan_csv
-from cluster_mapper.review.html import GENDER_WORD, number, render, schools_generated, type_label
+from cluster_mapper.review.html import GENDER_WORD, number, render, schools_generated, text_column, type_label
 from cluster_mapper.review.support_pages import report_hooks
 
 CSS = """
@@ -115,11 +115,6 @@ def _school(names: dict[str, str], sid) -> dict:
 def _people(ids, names) -> dict:
     """A cell of teachers: ``name (id)`` where the roster gave a name, else the id."""
     return {"kind": "people", "people": [{"id": i, "name": n if isinstance(n, str) else ""} for i, n in zip(ids, names, strict=True)]}
-
-
-def _text_column(df: pd.DataFrame, column: str) -> pd.Series:
-    """A text column of the plan files, empty strings where a plan of an older version has none."""
-    return df[column].fillna("").astype(str) if column in df.columns else pd.Series("", index=df.index)
 
 
 def _summary_rows(s: dict, pol_name: str, cl: pd.DataFrame, m: np.ndarray, w: np.ndarray) -> list[list]:
@@ -279,7 +274,7 @@ def report_context(plan) -> dict:
     a = pf.assignments.copy()
     a["n"] = pd.to_numeric(a["n_teachers"], errors="coerce").fillna(1).astype(int)
     a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
-    a["teacher_name"] = _text_column(a, "teacher_name")
+    a["teacher_name"] = text_column(a, "teacher_name")
     a["left_out"] = pf.policy.left_out(a)
     cl = pf.clusters.copy()
     names = _school_names(pf, a)
@@ -298,6 +293,7 @@ def report_context(plan) -> dict:
         by_cluster.setdefault(r.cluster_id, []).append(r)
     return {
         "css": Markup(CSS),
+        "has_names": bool((a["teacher_name"] != "").any()),
         "policy_name": pol_name,
         "schools_file": Path(inputs.get("schools") or "").name,
         "teachers_file": Path(inputs.get("teachers") or "").name or "counts in the schools file",
@@ -335,7 +331,7 @@ def _edits_and_changes(pf, names: dict[str, str]) -> dict:
         n = pd.to_numeric(c["n_teachers"], errors="coerce").fillna(1).astype(int)
         cl = (pf.summary.get("changes") or {}).get("clusters") or {}
         moved = c[c["change"].isin([*MOVES, "newly_placed"])]
-        tnames = _text_column(moved, "teacher_name")
+        tnames = text_column(moved, "teacher_name")
         out["changes"] = {
             "moved": int(n[c["change"].isin(MOVES)].sum()),
             "lost": int(n[c["change"] == "lost_place"].sum()),

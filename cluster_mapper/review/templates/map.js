@@ -74,7 +74,7 @@
         mk.bindPopup(function () {
           return '<div class="cm-pop"><b>' + sname(i) + '</b><table>' + schoolFacts(i) +
             '<tr><td>In cluster</td><td>' + c[0] + ' (' + P.typeLabel[c[1]] + ')</td></tr>' +
-            '<tr><td>Teachers in this cluster</td><td>' + m[2] + '</td></tr>' +
+            '<tr><td>Teachers in this cluster</td><td>' + m[2] + (m[3] ? '<br><span class="cm-names">' + m[3] + '</span>' : '') + '</td></tr>' +
             '<tr><td>Travel to venue</td><td>' + (i === v ? 'this school is the venue' : m[1] + ' minutes (' + P.travel + ')') + '</td></tr>' +
             '<tr><td>Venue</td><td>' + vs[0] + '</td></tr>' +
             '<tr><td>Cluster size</td><td>' + c[4] + ' teachers, ' + c[5] + ' schools</td></tr></table>' + editButtons(i, c[0]) + gen + '</div>';
@@ -88,7 +88,7 @@
       vm.bindTooltip(function () { return 'Venue of cluster ' + c[0] + ': ' + vs[0]; });
       vm.bindPopup(function () {
         var rows = c[8].map(function (m) {
-          return '<tr><td>' + S[m[0]][0] + '</td><td>' + (m[0] === v ? 'venue' : m[1] + ' min') + '</td><td>' + m[2] + '</td></tr>';
+          return '<tr><td>' + S[m[0]][0] + '</td><td>' + (m[0] === v ? 'venue' : m[1] + ' min') + '</td><td>' + m[2] + (m[3] ? '<br><span class="cm-names">' + m[3] + '</span>' : '') + '</td></tr>';
         }).join('');
         return '<div class="cm-pop">' + head + '<br>Longest travel: ' + c[6] + ' minutes (' + P.travel + ')' +
           '<table><tr><td><i>Member school</i></td><td><i>Travel</i></td><td><i>Teachers</i></td></tr>' + rows + '</table>' + gen + '</div>';
@@ -125,7 +125,7 @@
       mk.bindTooltip(function () { return s[0] + ': ' + n[1] + ' teacher' + (n[1] == 1 ? '' : 's') + ' not placed'; });
       mk.bindPopup(function () {
         var rows = n[2].map(function (d) {
-          return '<tr><td><b>' + d[0] + ' ' + d[1] + '</b></td><td>Why: ' + d[2] + '<br>Suggested change: ' + (d[3] || 'none found') + '</td></tr>';
+          return '<tr><td><b>' + d[0] + ' ' + d[1] + '</b>' + (d[4] ? '<br><span class="cm-names">' + d[4] + '</span>' : '') + '</td><td>Why: ' + d[2] + '<br>Suggested change: ' + (d[3] || 'none found') + '</td></tr>';
         }).join('');
         return '<div class="cm-pop"><b class="np">' + sname(i) + ': ' + n[1] + ' teacher' + (n[1] == 1 ? '' : 's') + ' not placed</b><table>' + rows + '</table>' +
           '<table>' + schoolFacts(i) + '</table>' + editButtons(i, null) + gen + '</div>';
