@@ -1,6 +1,7 @@
 """Helpers every HTML page of the review shares: the Jinja2 templates, escaping, JSON for scripts, colours and labels of cluster types, tables.
 
-Pages are rendered from the templates in ``review/templates/`` by
+Pages are rendered from the templates in ``review/templates/`` (and the
+map's script, ``assets/map.js``) by
 :func:`render`, with autoescape on for every template: a value reaches the
 page as text unless a template marks it otherwise. Values for a script go
 through the ``json`` filter (:func:`script_json`), so they are JSON data that
@@ -17,7 +18,7 @@ import math
 import re
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 #: Cluster colours (no red: red marks teachers not placed).
@@ -109,7 +110,8 @@ def html_table(headers: list[str], rows: list[list[str]], numeric: frozenset[int
 def environment() -> Environment:
     """The Jinja2 environment of the review's templates (autoescaped, undefined names an error)."""
     env = Environment(
-        loader=PackageLoader("cluster_mapper.review", "templates"),
+        # pages in review/templates/, the map's script (a template too) in the package's assets/
+        loader=ChoiceLoader([PackageLoader("cluster_mapper.review", "templates"), PackageLoader("cluster_mapper", "assets")]),
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -122,7 +124,7 @@ def environment() -> Environment:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render one of the review's templates (``review/templates/<template>``) with ``context``."""
+    """Render one of the review's templates (``review/templates/<template>`` or ``assets/<template>``) with ``context``."""
     return environment().get_template(template).render(**context)
 
 
