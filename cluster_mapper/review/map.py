@@ -136,6 +136,93 @@ def _r(x: float) -> float:
     return round(float(x), 5)
 
 
+def _schools_part(pf, a: pd.DataFrame, sch: pd.DataFrame, head_mask: pd.Series) -> list[list]:
+    """``[name, id, lat, lon, gender, can host, teachers text, head teachers, edit notes, alternatives]`` per school (escaped)."""
+    heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
+    school_text = _teachers_texts(a, ["school_id"])
+    alternatives = _alternatives(pf)
+    edit_notes = {}
+    if "edits" in a.columns:
+        edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
+    school_names = dict(zip(a["school_id"], text_column(a, "school_name"), strict=True))
+    sidx = {sid: i for i, sid in enumerate(sch["school_id"])}
+    schools = []
+    for r in sch.itertuples(index=False):
+        pt = r.geometry
+        name = r.name if isinstance(r.name, str) and r.name else school_names.get(r.school_id, "")
+        alts = [[c, sidx[v], m] for c, v, m in alternatives.get(r.school_id, []) if v in sidx]  # alternatives whose venue is not drawn are dropped
+        schools.append(
+            [
+                esc(name),
+                esc(r.school_id),
+                _r(pt.y),
+                _r(pt.x),
+                esc(r.school_gender),
+                1 if _truthy(r.can_host) else 0,
+                school_text.get(r.school_id, "no teachers"),
+                int(heads.get(r.school_id, 0)),
+                esc(edit_notes.get(r.school_id, "")),
+                alts,
+            ]
+        )
+    return schools
+
+
+def _hull_ring(hull) -> list:
+    if hull is None or hull.is_empty:
+        return []
+    if hull.geom_type == "Polygon":
+        return [[_r(y), _r(x)] for x, y in hull.exterior.coords]
+    if hull.geom_type == "LineString":
+        return [[_r(y), _r(x)] for x, y in hull.coords]
+    return []
+
+
+def _clusters_part(pf, a: pd.DataFrame, geo, sidx: dict, schools: list[list]) -> tuple[list[list], dict[str, str], set[str]]:
+    """``[id, type, colour, venue index, teachers, schools, longest minutes, hull ring, members]`` per cluster; the types; the schools in a cluster."""
+    placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
+    member_text = _teachers_texts(placed, ["cluster_id", "school_id"])
+    member_names = _names_texts(placed, ["cluster_id", "school_id"])
+    members_by_cluster: dict = {}
+    for (cid, sid), mins in placed.groupby(["cluster_id", "school_id"], sort=True)["minutes"].max().items():
+        members_by_cluster.setdefault(cid, []).append((sid, mins))
+    cl = pf.clusters
+    hulls = {r.cluster_id: r.geometry for r in geo[geo["kind"] == "hull"].itertuples(index=False)}
+    venue_xy = np.array([[schools[sidx[v]][3], schools[sidx[v]][2]] for v in cl["venue_school_id"]]) if len(cl) else np.zeros((0, 2))
+    colours = _assign_colours(venue_xy)
+    types: dict[str, str] = {}
+    clusters = []
+    in_cluster: set[str] = set()
+    for ci, c in enumerate(cl.itertuples(index=False)):
+        key = type_key(c.gender_group, c.level_group)
+        types.setdefault(key, type_label(c.gender_group, c.level_group))
+        members = []
+        for sid, mins in members_by_cluster.get(c.cluster_id, []):
+            in_cluster.add(sid)
+            if sid in sidx:
+                members.append([sidx[sid], round(_num(mins), 1), member_text.get((c.cluster_id, sid), ""), member_names.get((c.cluster_id, sid), "")])
+        members.sort(key=lambda m: (m[0] != sidx.get(c.venue_school_id), m[1]))
+        venue = sidx.get(c.venue_school_id, -1)
+        row = [esc(c.cluster_id), key, colours[ci], venue, int(_num(c.n_teachers)), int(_num(c.n_schools)), round(_num(c.max_travel_minutes), 1)]
+        clusters.append([*row, _hull_ring(hulls.get(c.cluster_id)), members])
+    return clusters, types, in_cluster
+
+
+def _not_placed_part(a: pd.DataFrame, head_mask: pd.Series, sidx: dict) -> list[list]:
+    """``[school index, teachers, [[n, who, reason, suggestion, names], ...]]`` per school with teachers not placed (escaped)."""
+    out = []
+    for sid, g in a[(a["status"] != "placed") & ~head_mask].groupby("school_id", sort=True):
+        if sid not in sidx:
+            continue
+        detail = []
+        for (gender, level, reason, sugg), gg in g.groupby(["gender", "level", "reason", "suggestion"], sort=True, dropna=False):
+            who = f"{GENDER_WORD.get(gender, gender or 'teachers')} {level}".strip()
+            names = ", ".join(person(t, n) for t, n in zip(gg["teacher_id"], gg["teacher_name"], strict=True) if n)
+            detail.append([int(gg["n"].sum()), esc(who), esc(reason), esc(sugg), esc(names)])
+        out.append([sidx[sid], int(g["n"].sum()), detail])
+    return out
+
+
 def plan_payload(plan) -> dict:
     """The compact, escaped data the map script draws for one plan.
 
@@ -155,96 +242,11 @@ def plan_payload(plan) -> dict:
     a["n"] = pd.to_numeric(a.get("n_teachers", 1), errors="coerce").fillna(1).astype(int)
     a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
     a["teacher_name"] = text_column(a, "teacher_name")
-    gen_schools = schools_generated(summary)
-
     sch = geo[geo["kind"] == "school"].reset_index(drop=True)
     sidx = {sid: i for i, sid in enumerate(sch["school_id"])}
     head_mask = pf.policy.left_out(a)
-    heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
-    school_text = _teachers_texts(a, ["school_id"])
-    alternatives = _alternatives(pf)
-    edit_notes = {}
-    if "edits" in a.columns:
-        edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
-    school_names = dict(zip(a["school_id"], text_column(a, "school_name"), strict=True))
-    schools = []
-    for _i, r in enumerate(sch.itertuples(index=False)):
-        pt = r.geometry
-        schools.append(
-            [
-                esc(r.name if isinstance(r.name, str) and r.name else school_names.get(r.school_id, "")),
-                esc(r.school_id),
-                _r(pt.y),
-                _r(pt.x),
-                esc(r.school_gender),
-                1 if _truthy(r.can_host) else 0,
-                school_text.get(r.school_id, "no teachers"),
-                int(heads.get(r.school_id, 0)),
-                esc(edit_notes.get(r.school_id, "")),
-                alternatives.get(r.school_id, []),
-            ]
-        )
-
-    for row in schools:  # venue ids to school indices (alternatives whose venue is not drawn are dropped)
-        row[9] = [[c, sidx[v], m] for c, v, m in row[9] if v in sidx]
-    placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
-    member_text = _teachers_texts(placed, ["cluster_id", "school_id"])
-    member_names = _names_texts(placed, ["cluster_id", "school_id"])
-    member_minutes = placed.groupby(["cluster_id", "school_id"], sort=True)["minutes"].max()
-    members_by_cluster: dict = {}
-    for (cid, sid), mins in member_minutes.items():
-        members_by_cluster.setdefault(cid, []).append((sid, mins))
-    cl = pf.clusters.copy()
-    hulls = {r.cluster_id: r.geometry for r in geo[geo["kind"] == "hull"].itertuples(index=False)}
-    venue_xy = np.array([[schools[sidx[v]][3], schools[sidx[v]][2]] for v in cl["venue_school_id"]]) if len(cl) else np.zeros((0, 2))
-    colours = _assign_colours(venue_xy)
-    types: dict[str, str] = {}
-    clusters = []
-    in_cluster: set[str] = set()
-    for ci, c in enumerate(cl.itertuples(index=False)):
-        key = type_key(c.gender_group, c.level_group)
-        types.setdefault(key, type_label(c.gender_group, c.level_group))
-        members = []
-        for sid, mins in members_by_cluster.get(c.cluster_id, []):
-            in_cluster.add(sid)
-            if sid not in sidx:
-                continue
-            members.append([sidx[sid], round(_num(mins), 1), member_text.get((c.cluster_id, sid), ""), member_names.get((c.cluster_id, sid), "")])
-        members.sort(key=lambda m: (m[0] != sidx.get(c.venue_school_id), m[1]))
-        hull = hulls.get(c.cluster_id)
-        ring: list = []
-        if hull is not None and not hull.is_empty:
-            if hull.geom_type == "Polygon":
-                ring = [[_r(y), _r(x)] for x, y in hull.exterior.coords]
-            elif hull.geom_type == "LineString":
-                ring = [[_r(y), _r(x)] for x, y in hull.coords]
-        clusters.append(
-            [
-                esc(c.cluster_id),
-                key,
-                colours[ci],
-                sidx.get(c.venue_school_id, -1),
-                int(_num(c.n_teachers)),
-                int(_num(c.n_schools)),
-                round(_num(c.max_travel_minutes), 1),
-                ring,
-                members,
-            ]
-        )
-
-    np_rows = a[(a["status"] != "placed") & ~head_mask]
-    not_placed = []
-    for sid, g in np_rows.groupby("school_id", sort=True):
-        if sid not in sidx:
-            continue
-        detail = []
-        for (gender, level, reason, sugg), gg in g.groupby(["gender", "level", "reason", "suggestion"], sort=True, dropna=False):
-            who = f"{GENDER_WORD.get(gender, gender or 'teachers')} {level}".strip()
-            names = ", ".join(person(t, n) for t, n in zip(gg["teacher_id"], gg["teacher_name"], strict=True) if n)
-            detail.append([int(gg["n"].sum()), esc(who), esc(reason), esc(sugg), esc(names)])
-        not_placed.append([sidx[sid], int(g["n"].sum()), detail])
-
-    outside = [i for i, sid in enumerate(sch["school_id"]) if sid not in in_cluster]
+    schools = _schools_part(pf, a, sch, head_mask)
+    clusters, types, in_cluster = _clusters_part(pf, a, geo, sidx, schools)
     policy = summary.get("policy") or {}
     source = summary.get("travel_source", "")
     mode = policy.get("travel_mode", "walk")
@@ -258,14 +260,14 @@ def plan_payload(plan) -> dict:
         "title": esc(Path(pol_path).name if pol_path else "default policy"),
         "s": schools,
         "c": clusters,
-        "o": outside,
-        "np": not_placed,
+        "o": [i for i, sid in enumerate(sch["school_id"]) if sid not in in_cluster],
+        "np": _not_placed_part(a, head_mask, sidx),
         "types": [[k, esc(v)] for k, v in sorted(types.items(), key=lambda kv: _type_order(kv[0]))],
         "travel": esc(travel_word),
         "straight": source == "straight_line",
-        "gen": gen_schools,
+        "gen": schools_generated(summary),
         "stats": {
-            "clusters": int(len(cl)),
+            "clusters": int(len(pf.clusters)),
             "placed": int(summary.get("teachers_placed", 0)),
             "not_placed": int(summary.get("teachers_not_placed", 0)),
             "head": int(summary.get("head_teachers_left_out", 0)),
@@ -454,6 +456,50 @@ def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_not
     return head, tail, attrib
 
 
+def _plan_groups(m, payloads: list[tuple[str, dict]], *, compare: bool) -> list[list]:
+    """Each plan's payload with the names of its layers (folium feature groups added to ``m``), as the map script takes them."""
+    import folium
+
+    def group(name: str, show: bool = True) -> str:
+        fg = folium.FeatureGroup(name=name, show=show)
+        fg.add_to(m)
+        return fg.get_name()
+
+    plans: list[list] = []
+    for k, (label, P) in enumerate(payloads):
+        groups: dict[str, str] = {}
+        if compare:
+            scenario = group(f"Scenario: {esc(label)}", show=(k == 0))
+            groups.update({"t:" + key: scenario for key, _ in P["types"]}, np=scenario)
+            if k == 0:
+                groups["other"] = group("Schools in no cluster (first scenario)")
+            elif P.get("chg"):  # the changes are what a comparison is for: their own layer, shown when the map opens
+                groups["chg"] = group(f"Changed from {esc(payloads[0][0])}: {esc(label)}")
+        else:
+            for key, lab in P["types"]:
+                groups["t:" + key] = group(f"Clusters: {lab}")
+            groups["other"] = group("Schools in no cluster")
+            groups["np"] = group(f"<span style='color:{NOT_PLACED_COLOUR}'>Teachers not placed</span>")
+        plans.append([P, groups])
+    return plans
+
+
+def _context_groups(m, context: dict | None) -> dict | None:
+    """The context layers' data with the names of their feature groups (added to ``m``), or ``None``."""
+    import folium
+
+    if not context:
+        return None
+    ctx: dict = {}
+    for key, label in (("d", "District boundary"), ("p", "Place names"), ("r", "Rivers"), ("m", "Main roads")):
+        if context.get(key):
+            g = folium.FeatureGroup(name=label, show=True)
+            g.add_to(m)
+            ctx[key] = context[key]
+            ctx["g" + key] = g.get_name()
+    return {**ctx, "pnote": context.get("pnote", "")} if ctx else None
+
+
 def build_map(
     payloads: list[tuple[str, dict]],
     network: list | None = None,
@@ -486,50 +532,13 @@ def build_map(
     n_features = sum(len(p["s"]) + 2 * len(p["c"]) + len(p["np"]) for _, p in payloads)
     canvas = renderer == "canvas" or (renderer == "auto" and n_features > CANVAS_THRESHOLD)
 
-    plans: list[list] = []
-    for k, (label, P) in enumerate(payloads):
-        groups: dict[str, str] = {}
-        if compare:
-            fg = folium.FeatureGroup(name=f"Scenario: {esc(label)}", show=(k == 0))
-            fg.add_to(m)
-            for key, _ in P["types"]:
-                groups["t:" + key] = fg.get_name()
-            groups["np"] = fg.get_name()
-            if k == 0:
-                og = folium.FeatureGroup(name="Schools in no cluster (first scenario)", show=True)
-                og.add_to(m)
-                groups["other"] = og.get_name()
-            elif P.get("chg"):  # the changes are what a comparison is for: their own layer, shown when the map opens
-                cg = folium.FeatureGroup(name=f"Changed from {esc(payloads[0][0])}: {esc(label)}", show=True)
-                cg.add_to(m)
-                groups["chg"] = cg.get_name()
-        else:
-            for key, lab in P["types"]:
-                fg = folium.FeatureGroup(name=f"Clusters: {lab}", show=True)
-                fg.add_to(m)
-                groups["t:" + key] = fg.get_name()
-            og = folium.FeatureGroup(name="Schools in no cluster", show=True)
-            og.add_to(m)
-            groups["other"] = og.get_name()
-            npg = folium.FeatureGroup(name=f"<span style='color:{NOT_PLACED_COLOUR}'>Teachers not placed</span>", show=True)
-            npg.add_to(m)
-            groups["np"] = npg.get_name()
-        plans.append([P, groups])
+    plans = _plan_groups(m, payloads, compare=compare)
     net_group = None
     if network:
         ng = folium.FeatureGroup(name="Road network" + (" (generated)" if net_generated else ""), show=True)
         ng.add_to(m)
         net_group = ng.get_name()
-    ctx: dict | None = None
-    if context:
-        ctx = {}
-        for key, label in (("d", "District boundary"), ("p", "Place names"), ("r", "Rivers"), ("m", "Main roads")):
-            if context.get(key):
-                g = folium.FeatureGroup(name=label, show=True)
-                g.add_to(m)
-                ctx[key] = context[key]
-                ctx["g" + key] = g.get_name()
-        ctx = {**ctx, "pnote": context.get("pnote", "")} if ctx else None
+    ctx = _context_groups(m, context)
     folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, attr="&copy; OpenStreetMap contributors, ODbL"
     ).add_to(m)
