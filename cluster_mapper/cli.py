@@ -13,6 +13,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -248,15 +249,12 @@ def export(
         try:
             path = write_workbook(plan_dir, xlsx)
         except OSError as exc:  # a full disk or a folder one may not write to: the earlier workbook, if any, is unchanged
-            raise InputError(
-                [
-                    InputProblem(
-                        str(xlsx),
-                        f"could not be written ({exc.strerror or exc}); any earlier file there is unchanged.",
-                        "free disk space, or choose another --xlsx.",
-                    )
-                ]
-            ) from None
+            console.print(
+                f"[bold red]Cannot write {escape(str(xlsx))}:[/] {escape(str(exc.strerror or exc))}. Any earlier file there is unchanged. "
+                "Fix: free disk space, or choose another --xlsx.",
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
         out_console.print(f"workbook written to {path}; add edits on its 'edits' sheet, then: cluster-mapper plan ... --revise {plan_dir} --edits {path}")
 
     _run(body)
@@ -516,21 +514,17 @@ def map_(plan_dir: Path = typer.Argument(..., help="A plan folder.")):
     """Write map.html (works offline) and report.html for a plan folder."""
 
     def body():
-        from cluster_mapper.errors import InputProblem
         from cluster_mapper.folder import read_plan, write_review
 
         try:
             write_review(read_plan(plan_dir), plan_dir)  # each file written whole, then moved into place
         except OSError as exc:
-            raise InputError(
-                [
-                    InputProblem(
-                        str(plan_dir),
-                        f"map.html or report.html could not be written ({exc.strerror or exc}); each is whole, the earlier or the new one.",
-                        "free disk space, or copy the plan folder somewhere writable.",
-                    )
-                ]
-            ) from None
+            console.print(
+                f"[bold red]map.html or report.html could not be written:[/] {escape(str(exc.strerror or exc))}. Each is whole: the earlier file or the new one. "
+                "Fix: free disk space, or copy the plan folder somewhere writable.",
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
         out_console.print(f"map and report written to {plan_dir}")
 
     _run(body)
