@@ -32,8 +32,15 @@ edits.csv``, without leaving the machine (a ``blob:`` link).
 
 The plan is embedded once as compact JSON and drawn by a small script, with
 canvas rendering for large plans (a province: 10,000 schools, 1,000
-clusters). Every name and id is HTML-escaped in Python before it reaches the
-page, and the JSON is made safe inside ``<script>``.
+clusters). The script is the Jinja2 template ``assets/map.js``; everything it
+is given (the plans, the names of folium's layers, the legend, rendered from
+the autoescaped ``review/templates/map_legend.html``) arrives as one
+script-safe JSON value (:func:`~cluster_mapper.review.html.script_json`), and
+the script reaches the page once, never re-read as a template, so no name,
+note or file name can change the page's code. Every name and id is
+HTML-escaped in Python before the script puts it into a popup. folium's
+random element ids are numbered in page order, so the same plan gives the
+same bytes.
 """
 
 from __future__ import annotations
