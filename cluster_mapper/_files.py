@@ -1,9 +1,13 @@
-"""Small file helpers shared by every layer: CSV cells safe from spreadsheet formulas, SHA-256 of a file, atomic single-file writes."""
+"""Small file helpers shared by every layer: CSV cells safe from spreadsheet formulas, SHA-256 of a file, atomic single-file writes (:func:`atomic_path`, :func:`write_atomic`)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import secrets
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -19,6 +23,44 @@ def file_sha256(path: str | Path) -> str:
     """The SHA-256 of a file's bytes, as hex."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block ends without error it replaces ``path`` in one move.
+
+    The temporary file is in the same folder (so :func:`os.replace` is one
+    atomic rename), flushed to disk before the swap, and removed if the block
+    raises (a full disk, Ctrl-C): ``path`` then keeps its previous content,
+    never a truncated one. The new file gets the mode the user's umask gives.
+    """
+    path = Path(path)
+    while True:  # O_EXCL with mode 0o666: the new file gets the mode the user's umask gives (mkstemp would make it 0600)
+        tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8") -> Path:
+    """Write ``data`` to ``path`` through :func:`atomic_path`: the file is whole, old or new, at every instant."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding=encoding)
+        else:
+            tmp.write_bytes(data)
+    return path
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -236,6 +237,7 @@ def plan(
 def export(
     plan_dir: Path = typer.Argument(..., help="A plan folder."),
     xlsx: Path = typer.Option(..., help="Workbook to write (.xlsx): clusters, schools with their alternatives, and an edits sheet with drop-down lists."),
+    force: bool = typer.Option(False, "--force", help="Replace the workbook if it exists (without it, an existing file is left alone)."),
 ):
     """Write a plan as a workbook to review and edit in Excel or LibreOffice; its edits sheet feeds --edits."""
 
@@ -245,7 +247,26 @@ def export(
 
         if xlsx.suffix.lower() != ".xlsx":
             raise InputError([InputProblem("<command line>", f"--xlsx {xlsx} does not end in .xlsx.", "give a file name ending in .xlsx.", field="--xlsx")])
-        path = write_workbook(plan_dir, xlsx)
+        if (xlsx.exists() or xlsx.is_symlink()) and not force:
+            raise InputError(
+                [
+                    InputProblem(
+                        "<command line>",
+                        f"--xlsx {xlsx} exists (a reviewer's edits or an input workbook may be in it); it was left as it is.",
+                        "give a new file name, or add --force to replace it.",
+                        field="--xlsx",
+                    )
+                ]
+            )
+        try:
+            path = write_workbook(plan_dir, xlsx)
+        except OSError as exc:  # a full disk or a folder one may not write to: the earlier workbook, if any, is unchanged
+            console.print(
+                f"[bold red]Cannot write {escape(str(xlsx))}:[/] {escape(str(exc.strerror or exc))}. Any earlier file there is unchanged. "
+                "Fix: free disk space, or choose another --xlsx.",
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
         out_console.print(f"workbook written to {path}; add edits on its 'edits' sheet, then: cluster-mapper plan ... --revise {plan_dir} --edits {path}")
 
     _run(body)
@@ -507,7 +528,15 @@ def map_(plan_dir: Path = typer.Argument(..., help="A plan folder.")):
     def body():
         from cluster_mapper.folder import read_plan, write_review
 
-        write_review(read_plan(plan_dir), plan_dir)
+        try:
+            write_review(read_plan(plan_dir), plan_dir)  # each file written whole, then moved into place
+        except OSError as exc:
+            console.print(
+                f"[bold red]map.html or report.html could not be written:[/] {escape(str(exc.strerror or exc))}. Each is whole: the earlier file or the new one. "
+                "Fix: free disk space, or copy the plan folder somewhere writable.",
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
         out_console.print(f"map and report written to {plan_dir}")
 
     _run(body)

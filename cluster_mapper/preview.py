@@ -13,17 +13,16 @@ offline map. Nothing else is written.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cluster_mapper._files import write_atomic
 from cluster_mapper.api import load_road_network, read_inputs
 from cluster_mapper.policy.load import check_policy_districts
-from cluster_mapper.review.html import esc
-from cluster_mapper.review.map import leaflet_inline
+from cluster_mapper.review.preview_page import preview_page, preview_school
 from cluster_mapper.travel.minutes import snap_schools
 from cluster_mapper.travel.times import matrix_travel_times
 
@@ -33,10 +32,6 @@ if TYPE_CHECKING:
     from cluster_mapper.policy.rules import Policy
 
 log = logging.getLogger(__name__)
-
-#: Marker colours of the preview map, by school gender.
-GENDER_COLOURS = {"boys": "#1f77b4", "girls": "#e377c2", "mixed": "#2ca02c"}
-OFF_NETWORK_COLOUR = "#d62728"
 
 
 @dataclass
@@ -143,71 +138,40 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
 
 
 def write_preview_map(inspection: Inspection, path: str | Path) -> Path:
-    """Draw the schools as read on an offline map (``path``, HTML).
+    """Draw the schools as read on an offline map (``path``, HTML; see :mod:`cluster_mapper.review.preview_page`).
 
     One layer per school gender (marker size grows with the teachers), and,
     with a road network, the schools far from it in red with their distance.
     Leaflet is inlined (no request leaves the machine); an OpenStreetMap
     background is an optional layer, off when the map opens.
     """
-    import folium
-    from branca.element import Element
-
     schools = inspection.inputs.schools
     teachers = inspection.inputs.teachers.groupby("school_id")["n_teachers"].sum()
     snap = {} if inspection.snaps is None else dict(zip(inspection.snaps["school_id"], inspection.snaps["snap_metres"], strict=True))
     off = set(inspection.off_network["school_id"])
-    lat = schools.geometry.y.to_numpy()
-    lon = schools.geometry.x.to_numpy()
-    m = folium.Map(location=[float(lat.mean()), float(lon.mean())], zoom_start=11, tiles=None, control_scale=True)
-    m.default_js = []
-    m.default_css = []
-    root = m.get_root()
-    root.header.add_child(Element(leaflet_inline()), name="leaflet_inline")  # type: ignore[attr-defined]  # a branca Figure
-    root.title = "Inputs preview"  # type: ignore[attr-defined]
-    groups = {g: folium.FeatureGroup(name=f"{g.capitalize()} schools", show=True).add_to(m) for g in GENDER_COLOURS}
-    far = folium.FeatureGroup(name=f"<span style='color:{OFF_NETWORK_COLOUR}'>Far from the road network</span>", show=True).add_to(m)
-    rows = zip(schools["school_id"], schools["name"], schools["district"], schools["gender"], schools["_row"], lat, lon, strict=True)
-    for sid, name, district, gender, row, y, x in rows:
-        n = int(teachers.get(sid, 0))
-        lines = [
-            f"<b>{esc(name)}</b>",
-            f"id {esc(sid)}",
-            f"district {esc(district)}, {esc(gender)}",
-            f"{n} teacher{'s' if n != 1 else ''}",
-            f"row {int(row)} of the schools file",
+    rows = zip(
+        schools["school_id"], schools["name"], schools["district"], schools["gender"], schools["_row"], schools.geometry.y, schools.geometry.x, strict=True
+    )
+    page = preview_page(
+        [
+            preview_school(
+                school_id=sid,
+                name=name,
+                district=district,
+                gender=gender,
+                row=int(row),
+                teachers=int(teachers.get(sid, 0)),
+                lat=float(y),
+                lon=float(x),
+                snap_metres=snap.get(sid),
+                off_network=sid in off,
+            )
+            for sid, name, district, gender, row, y, x in rows
         ]
-        if sid in snap:
-            lines.append(f"{snap[sid]:,.0f} m from the road network")
-        radius = 4 + 1.5 * math.sqrt(n)
-        folium.CircleMarker(
-            [float(y), float(x)],
-            radius=radius,
-            color=GENDER_COLOURS.get(gender, "#555555"),
-            fill=True,
-            fill_opacity=0.7,
-            weight=1,
-            popup=folium.Popup("<br>".join(lines), max_width=320),
-            tooltip=esc(name),
-        ).add_to(groups.get(gender, m))
-        if sid in off:
-            folium.CircleMarker(
-                [float(y), float(x)],
-                radius=radius + 4,
-                color=OFF_NETWORK_COLOUR,
-                fill=False,
-                weight=3,
-                tooltip=f"{esc(name)}: {snap[sid]:,.0f} m from the road network",
-            ).add_to(far)
-    folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, attr="&copy; OpenStreetMap contributors, ODbL"
-    ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.fit_bounds([[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]])
+    )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(m.get_root().render(), encoding="utf-8")
-    return out
+    return write_atomic(out, page)
 
 
 __all__ = ["Inspection", "inspect_scenario", "write_preview_map"]

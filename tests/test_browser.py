@@ -280,6 +280,14 @@ def test_context_layers_and_changed_schools(browser, sample_plan, tmp_path):
     page = write_comparison_map(plans, tmp_path / "compare.html")
     browser.open(page.as_uri())
     _assert_offline_and_clean(browser)
+    # the changes are what a comparison is for: shown when the map opens, in a layer of their own
+    shown = browser.evaluate("""({
+        rings: document.querySelectorAll('path.cm-changed').length,
+        layers: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(function(l){
+            return [l.textContent.trim(), l.querySelector('input').checked]; })})""")
+    assert shown["rings"] > 0, shown
+    assert ["Changed from wide: narrow", True] in shown["layers"], shown["layers"]
+    assert ["Scenario: narrow", False] in shown["layers"]
     # show the second scenario, then read a changed school's popup
     text = browser.evaluate(
         MAP_VAR

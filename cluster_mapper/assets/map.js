@@ -1,11 +1,22 @@
+{#- The script that draws a plan on the folium map (review/map.py renders it).
+    Everything it is given arrives as one JSON value (the json filter: script-safe JSON);
+    folium's map and layer groups are named in it and looked up as page globals. -#}
 (function () {
-  var map = __MAP__;
-  var PLANS = __PLANS__;
-  var NET = __NET__;
-  var NETGROUP = __NETGROUP__;
-  var CANVAS = __CANVAS__;
-  var EDIT = __EDIT__;
-  var CTX = __CTX__;
+  var CFG = {{ config|json }};
+  function layer(name) { return name ? window[name] : null; }
+  var map = layer(CFG.map);
+  var PLANS = CFG.plans.map(function (pg) {
+    var groups = {};
+    Object.keys(pg[1]).forEach(function (k) { groups[k] = layer(pg[1][k]); });
+    return [pg[0], groups];
+  });
+  var NET = CFG.net;
+  var NETGROUP = layer(CFG.netGroup);
+  var CANVAS = CFG.canvas;
+  var EDIT = CFG.edit;
+  var NETGEN = CFG.netGen;
+  var CTX = CFG.ctx;
+  if (CTX) ['gd', 'gp', 'gr', 'gm'].forEach(function (k) { if (CTX[k]) CTX[k] = layer(CTX[k]); });
   var rend = CANVAS ? L.canvas({padding: 0.3}) : L.svg({padding: 0.3});
   var stats = {schools: 0, members: 0, venues: 0, lines: 0, hulls: 0, notPlaced: 0, outside: 0, roads: 0, renderer: CANVAS ? 'canvas' : 'svg'};
   var bounds = L.latLngBounds([]);
@@ -63,7 +74,7 @@
         mk.bindPopup(function () {
           return '<div class="cm-pop"><b>' + sname(i) + '</b><table>' + schoolFacts(i) +
             '<tr><td>In cluster</td><td>' + c[0] + ' (' + P.typeLabel[c[1]] + ')</td></tr>' +
-            '<tr><td>Teachers in this cluster</td><td>' + m[2] + '</td></tr>' +
+            '<tr><td>Teachers in this cluster</td><td>' + m[2] + (m[3] ? '<br><span class="cm-names">' + m[3] + '</span>' : '') + '</td></tr>' +
             '<tr><td>Travel to venue</td><td>' + (i === v ? 'this school is the venue' : m[1] + ' minutes (' + P.travel + ')') + '</td></tr>' +
             '<tr><td>Venue</td><td>' + vs[0] + '</td></tr>' +
             '<tr><td>Cluster size</td><td>' + c[4] + ' teachers, ' + c[5] + ' schools</td></tr></table>' + editButtons(i, c[0]) + gen + '</div>';
@@ -77,7 +88,7 @@
       vm.bindTooltip(function () { return 'Venue of cluster ' + c[0] + ': ' + vs[0]; });
       vm.bindPopup(function () {
         var rows = c[8].map(function (m) {
-          return '<tr><td>' + S[m[0]][0] + '</td><td>' + (m[0] === v ? 'venue' : m[1] + ' min') + '</td><td>' + m[2] + '</td></tr>';
+          return '<tr><td>' + S[m[0]][0] + '</td><td>' + (m[0] === v ? 'venue' : m[1] + ' min') + '</td><td>' + m[2] + (m[3] ? '<br><span class="cm-names">' + m[3] + '</span>' : '') + '</td></tr>';
         }).join('');
         return '<div class="cm-pop">' + head + '<br>Longest travel: ' + c[6] + ' minutes (' + P.travel + ')' +
           '<table><tr><td><i>Member school</i></td><td><i>Travel</i></td><td><i>Teachers</i></td></tr>' + rows + '</table>' + gen + '</div>';
@@ -95,7 +106,7 @@
       og.addLayer(mk); stats.outside++; stats.schools++;
     });
     if (P.chg) {
-      var chgGroup = groups['np'];
+      var chgGroup = groups['chg'] || groups['np'];
       P.chg.forEach(function (ch) {
         var i = ch[0], s = S[i], ll = [s[2], s[3]];
         var mk = L.circleMarker(ll, {renderer: rend, radius: 11, color: '#ff7f00', weight: 3, fill: false, className: cls('cm-changed')});
@@ -114,7 +125,7 @@
       mk.bindTooltip(function () { return s[0] + ': ' + n[1] + ' teacher' + (n[1] == 1 ? '' : 's') + ' not placed'; });
       mk.bindPopup(function () {
         var rows = n[2].map(function (d) {
-          return '<tr><td><b>' + d[0] + ' ' + d[1] + '</b></td><td>Why: ' + d[2] + '<br>Suggested change: ' + (d[3] || 'none found') + '</td></tr>';
+          return '<tr><td><b>' + d[0] + ' ' + d[1] + '</b>' + (d[4] ? '<br><span class="cm-names">' + d[4] + '</span>' : '') + '</td><td>Why: ' + d[2] + '<br>Suggested change: ' + (d[3] || 'none found') + '</td></tr>';
         }).join('');
         return '<div class="cm-pop"><b class="np">' + sname(i) + ': ' + n[1] + ' teacher' + (n[1] == 1 ? '' : 's') + ' not placed</b><table>' + rows + '</table>' +
           '<table>' + schoolFacts(i) + '</table>' + editButtons(i, null) + gen + '</div>';
@@ -175,28 +186,28 @@
   var legend = L.control({position: 'bottomleft'});
   legend.onAdd = function () {
     var d = L.DomUtil.create('div', 'cm-legend');
-    var h = __LEGEND_HEAD__;
+    var h = CFG.legendHead;
     h += '<div><span class="cm-sym school"></span>school in a cluster (colour = cluster)</div>' +
       '<div><span class="cm-sym venue"></span>venue: where the cluster meets</div>' +
       '<div><span class="cm-sym line"></span>member school to venue</div>' +
       '<div><span class="cm-sym hull"></span>area of a cluster</div>' +
       '<div><span class="cm-sym np"></span>school with teachers not placed</div>' +
       '<div><span class="cm-sym other"></span>school in no cluster</div>' +
-      (NET ? '<div><span class="cm-sym road"></span>road network' + (__NETGEN__ ? ' (generated, not real roads)' : '') + '</div>' : '') +
+      (NET ? '<div><span class="cm-sym road"></span>road network' + (NETGEN ? ' (generated, not real roads)' : '') + '</div>' : '') +
       (CTX && CTX.m ? '<div><span class="cm-sym mainroad"></span>main road</div>' : '') +
-      (CTX && CTX.r ? '<div><span class="cm-sym river"></span>river' + (__NETGEN__ ? ' (generated)' : '') + '</div>' : '') +
+      (CTX && CTX.r ? '<div><span class="cm-sym river"></span>river' + (NETGEN ? ' (generated)' : '') + '</div>' : '') +
       (CTX && CTX.d ? '<div><span class="cm-sym boundary"></span>district boundary</div>' : '') +
       (CTX && CTX.p ? '<div><span class="cm-place-sym">Name</span> place (' + CTX.pnote + ')</div>' : '') +
       (PLANS.some(function (pg) { return pg[0].chg && pg[0].chg.length; }) ? '<div><span class="cm-sym changed"></span>school whose cluster or venue changed from the first scenario</div>' : '');
-    h += __LEGEND_TAIL__;
+    h += CFG.legendTail;
     d.innerHTML = h;
     L.DomEvent.disableClickPropagation(d);
     L.DomEvent.disableScrollPropagation(d);
     return d;
   };
   legend.addTo(map);
-  if (map.attributionControl) { __ATTRIB__.forEach(function (a) { map.attributionControl.addAttribution(a); }); }
-  else { var ac = L.control.attribution({prefix: false}).addTo(map); __ATTRIB__.forEach(function (a) { ac.addAttribution(a); }); }
+  if (map.attributionControl) { CFG.attrib.forEach(function (a) { map.attributionControl.addAttribution(a); }); }
+  else { var ac = L.control.attribution({prefix: false}).addTo(map); CFG.attrib.forEach(function (a) { ac.addAttribution(a); }); }
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.05));
   // ---- edit mode: mark edits on the map and download them as an edits file (offline: a blob link)
   function editPanel() {

@@ -32,30 +32,38 @@ edits.csv``, without leaving the machine (a ``blob:`` link).
 
 The plan is embedded once as compact JSON and drawn by a small script, with
 canvas rendering for large plans (a province: 10,000 schools, 1,000
-clusters). Every name and id is HTML-escaped in Python before it reaches the
-page, and the JSON is made safe inside ``<script>``.
+clusters). The script is the Jinja2 template ``assets/map.js``; everything it
+is given (the plans, the names of folium's layers, the legend, rendered from
+the autoescaped ``review/templates/map_legend.html``) arrives as one
+script-safe JSON value (:func:`~cluster_mapper.review.html.script_json`), and
+the script reaches the page once, never re-read as a template, so no name,
+note or file name can change the page's code. Every name and id is
+HTML-escaped in Python before the script puts it into a popup. folium's
+random element ids are numbered in page order, so the same plan gives the
+same bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import json
 import logging
 import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, cast
+from typing import Any, Iterable, Iterator, cast
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
+from cluster_mapper._files import write_atomic
 from cluster_mapper.errors import fail
 from cluster_mapper.planning.alternatives import feasible_alternatives
 from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.review.context import district_outlines, network_context, place_labels
-from cluster_mapper.review.html import GENDER_WORD, PALETTE, esc, schools_generated, script_json, type_key, type_label
+from cluster_mapper.review.html import GENDER_WORD, PALETTE, environment, esc, person, render, schools_generated, script_json, text_column, type_key, type_label
 from cluster_mapper.review.support_pages import map_layers
 
 log = logging.getLogger(__name__)
@@ -98,6 +106,17 @@ def _teachers_texts(rows: pd.DataFrame, keys: list[str]) -> dict:
     return {k: esc(", ".join(v)) for k, v in parts.items()}
 
 
+def _names_texts(rows: pd.DataFrame, keys: list[str]) -> dict:
+    """{key: 'Ayesha Khan (T1), Sana Bibi (T2)'} (escaped) for each group of assignment rows with a teacher's name."""
+    named = rows[rows["teacher_name"] != ""]
+    if named.empty:
+        return {}
+    out: dict = {}
+    for k, g in named.groupby(keys if len(keys) > 1 else keys[0], sort=True):
+        out[k] = esc(", ".join(person(t, n) for t, n in zip(g["teacher_id"], g["teacher_name"], strict=True)))
+    return out
+
+
 def _truthy(v: Any) -> bool:
     return str(v).strip().lower() in ("true", "1", "yes", "y", "t")
 
@@ -124,6 +143,93 @@ def _r(x: float) -> float:
     return round(float(x), 5)
 
 
+def _schools_part(pf, a: pd.DataFrame, sch: pd.DataFrame, head_mask: pd.Series) -> list[list]:
+    """``[name, id, lat, lon, gender, can host, teachers text, head teachers, edit notes, alternatives]`` per school (escaped)."""
+    heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
+    school_text = _teachers_texts(a, ["school_id"])
+    alternatives = _alternatives(pf)
+    edit_notes = {}
+    if "edits" in a.columns:
+        edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
+    school_names = dict(zip(a["school_id"], text_column(a, "school_name"), strict=True))
+    sidx = {sid: i for i, sid in enumerate(sch["school_id"])}
+    schools = []
+    for r in sch.itertuples(index=False):
+        pt = r.geometry
+        name = r.name if isinstance(r.name, str) and r.name else school_names.get(r.school_id, "")
+        alts = [[c, sidx[v], m] for c, v, m in alternatives.get(r.school_id, []) if v in sidx]  # alternatives whose venue is not drawn are dropped
+        schools.append(
+            [
+                esc(name),
+                esc(r.school_id),
+                _r(pt.y),
+                _r(pt.x),
+                esc(r.school_gender),
+                1 if _truthy(r.can_host) else 0,
+                school_text.get(r.school_id, "no teachers"),
+                int(heads.get(r.school_id, 0)),
+                esc(edit_notes.get(r.school_id, "")),
+                alts,
+            ]
+        )
+    return schools
+
+
+def _hull_ring(hull) -> list:
+    if hull is None or hull.is_empty:
+        return []
+    if hull.geom_type == "Polygon":
+        return [[_r(y), _r(x)] for x, y in hull.exterior.coords]
+    if hull.geom_type == "LineString":
+        return [[_r(y), _r(x)] for x, y in hull.coords]
+    return []
+
+
+def _clusters_part(pf, a: pd.DataFrame, geo, sidx: dict, schools: list[list]) -> tuple[list[list], dict[str, str], set[str]]:
+    """``[id, type, colour, venue index, teachers, schools, longest minutes, hull ring, members]`` per cluster; the types; the schools in a cluster."""
+    placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
+    member_text = _teachers_texts(placed, ["cluster_id", "school_id"])
+    member_names = _names_texts(placed, ["cluster_id", "school_id"])
+    members_by_cluster: dict = {}
+    for (cid, sid), mins in placed.groupby(["cluster_id", "school_id"], sort=True)["minutes"].max().items():
+        members_by_cluster.setdefault(cid, []).append((sid, mins))
+    cl = pf.clusters
+    hulls = {r.cluster_id: r.geometry for r in geo[geo["kind"] == "hull"].itertuples(index=False)}
+    venue_xy = np.array([[schools[sidx[v]][3], schools[sidx[v]][2]] for v in cl["venue_school_id"]]) if len(cl) else np.zeros((0, 2))
+    colours = _assign_colours(venue_xy)
+    types: dict[str, str] = {}
+    clusters = []
+    in_cluster: set[str] = set()
+    for ci, c in enumerate(cl.itertuples(index=False)):
+        key = type_key(c.gender_group, c.level_group)
+        types.setdefault(key, type_label(c.gender_group, c.level_group))
+        members = []
+        for sid, mins in members_by_cluster.get(c.cluster_id, []):
+            in_cluster.add(sid)
+            if sid in sidx:
+                members.append([sidx[sid], round(_num(mins), 1), member_text.get((c.cluster_id, sid), ""), member_names.get((c.cluster_id, sid), "")])
+        members.sort(key=lambda m: (m[0] != sidx.get(c.venue_school_id), m[1]))
+        venue = sidx.get(c.venue_school_id, -1)
+        row = [esc(c.cluster_id), key, colours[ci], venue, int(_num(c.n_teachers)), int(_num(c.n_schools)), round(_num(c.max_travel_minutes), 1)]
+        clusters.append([*row, _hull_ring(hulls.get(c.cluster_id)), members])
+    return clusters, types, in_cluster
+
+
+def _not_placed_part(a: pd.DataFrame, head_mask: pd.Series, sidx: dict) -> list[list]:
+    """``[school index, teachers, [[n, who, reason, suggestion, names], ...]]`` per school with teachers not placed (escaped)."""
+    out = []
+    for sid, g in a[(a["status"] != "placed") & ~head_mask].groupby("school_id", sort=True):
+        if sid not in sidx:
+            continue
+        detail = []
+        for (gender, level, reason, sugg), gg in g.groupby(["gender", "level", "reason", "suggestion"], sort=True, dropna=False):
+            who = f"{GENDER_WORD.get(gender, gender or 'teachers')} {level}".strip()
+            names = ", ".join(person(t, n) for t, n in zip(gg["teacher_id"], gg["teacher_name"], strict=True) if n)
+            detail.append([int(gg["n"].sum()), esc(who), esc(reason), esc(sugg), esc(names)])
+        out.append([sidx[sid], int(g["n"].sum()), detail])
+    return out
+
+
 def plan_payload(plan) -> dict:
     """The compact, escaped data the map script draws for one plan.
 
@@ -142,93 +248,12 @@ def plan_payload(plan) -> dict:
     a = pf.assignments.copy()
     a["n"] = pd.to_numeric(a.get("n_teachers", 1), errors="coerce").fillna(1).astype(int)
     a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
-    gen_schools = schools_generated(summary)
-
+    a["teacher_name"] = text_column(a, "teacher_name")
     sch = geo[geo["kind"] == "school"].reset_index(drop=True)
     sidx = {sid: i for i, sid in enumerate(sch["school_id"])}
     head_mask = pf.policy.left_out(a)
-    heads = a[head_mask & (a["status"] != "placed")].groupby("school_id")["n"].sum()
-    school_text = _teachers_texts(a, ["school_id"])
-    alternatives = _alternatives(pf)
-    edit_notes = {}
-    if "edits" in a.columns:
-        edit_notes = {sid: v for sid, v in a.groupby("school_id")["edits"].first().items() if isinstance(v, str) and v}
-    schools = []
-    for _i, r in enumerate(sch.itertuples(index=False)):
-        pt = r.geometry
-        schools.append(
-            [
-                esc(r.name),
-                esc(r.school_id),
-                _r(pt.y),
-                _r(pt.x),
-                esc(r.school_gender),
-                1 if _truthy(r.can_host) else 0,
-                school_text.get(r.school_id, "no teachers"),
-                int(heads.get(r.school_id, 0)),
-                esc(edit_notes.get(r.school_id, "")),
-                alternatives.get(r.school_id, []),
-            ]
-        )
-
-    for row in schools:  # venue ids to school indices (alternatives whose venue is not drawn are dropped)
-        row[9] = [[c, sidx[v], m] for c, v, m in row[9] if v in sidx]
-    placed = a[(a["status"] == "placed") & (a["cluster_id"] != "")]
-    member_text = _teachers_texts(placed, ["cluster_id", "school_id"])
-    member_minutes = placed.groupby(["cluster_id", "school_id"], sort=True)["minutes"].max()
-    members_by_cluster: dict = {}
-    for (cid, sid), mins in member_minutes.items():
-        members_by_cluster.setdefault(cid, []).append((sid, mins))
-    cl = pf.clusters.copy()
-    hulls = {r.cluster_id: r.geometry for r in geo[geo["kind"] == "hull"].itertuples(index=False)}
-    venue_xy = np.array([[schools[sidx[v]][3], schools[sidx[v]][2]] for v in cl["venue_school_id"]]) if len(cl) else np.zeros((0, 2))
-    colours = _assign_colours(venue_xy)
-    types: dict[str, str] = {}
-    clusters = []
-    in_cluster: set[str] = set()
-    for ci, c in enumerate(cl.itertuples(index=False)):
-        key = type_key(c.gender_group, c.level_group)
-        types.setdefault(key, type_label(c.gender_group, c.level_group))
-        members = []
-        for sid, mins in members_by_cluster.get(c.cluster_id, []):
-            in_cluster.add(sid)
-            if sid not in sidx:
-                continue
-            members.append([sidx[sid], round(_num(mins), 1), member_text.get((c.cluster_id, sid), "")])
-        members.sort(key=lambda m: (m[0] != sidx.get(c.venue_school_id), m[1]))
-        hull = hulls.get(c.cluster_id)
-        ring: list = []
-        if hull is not None and not hull.is_empty:
-            if hull.geom_type == "Polygon":
-                ring = [[_r(y), _r(x)] for x, y in hull.exterior.coords]
-            elif hull.geom_type == "LineString":
-                ring = [[_r(y), _r(x)] for x, y in hull.coords]
-        clusters.append(
-            [
-                esc(c.cluster_id),
-                key,
-                colours[ci],
-                sidx.get(c.venue_school_id, -1),
-                int(_num(c.n_teachers)),
-                int(_num(c.n_schools)),
-                round(_num(c.max_travel_minutes), 1),
-                ring,
-                members,
-            ]
-        )
-
-    np_rows = a[(a["status"] != "placed") & ~head_mask]
-    not_placed = []
-    for sid, g in np_rows.groupby("school_id", sort=True):
-        if sid not in sidx:
-            continue
-        detail = []
-        for (gender, level, reason, sugg), gg in g.groupby(["gender", "level", "reason", "suggestion"], sort=True, dropna=False):
-            who = f"{GENDER_WORD.get(gender, gender or 'teachers')} {level}".strip()
-            detail.append([int(gg["n"].sum()), esc(who), esc(reason), esc(sugg)])
-        not_placed.append([sidx[sid], int(g["n"].sum()), detail])
-
-    outside = [i for i, sid in enumerate(sch["school_id"]) if sid not in in_cluster]
+    schools = _schools_part(pf, a, sch, head_mask)
+    clusters, types, in_cluster = _clusters_part(pf, a, geo, sidx, schools)
     policy = summary.get("policy") or {}
     source = summary.get("travel_source", "")
     mode = policy.get("travel_mode", "walk")
@@ -242,14 +267,14 @@ def plan_payload(plan) -> dict:
         "title": esc(Path(pol_path).name if pol_path else "default policy"),
         "s": schools,
         "c": clusters,
-        "o": outside,
-        "np": not_placed,
+        "o": [i for i, sid in enumerate(sch["school_id"]) if sid not in in_cluster],
+        "np": _not_placed_part(a, head_mask, sidx),
         "types": [[k, esc(v)] for k, v in sorted(types.items(), key=lambda kv: _type_order(kv[0]))],
         "travel": esc(travel_word),
         "straight": source == "straight_line",
-        "gen": gen_schools,
+        "gen": schools_generated(summary),
         "stats": {
-            "clusters": int(len(cl)),
+            "clusters": int(len(pf.clusters)),
             "placed": int(summary.get("teachers_placed", 0)),
             "not_placed": int(summary.get("teachers_not_placed", 0)),
             "head": int(summary.get("head_teachers_left_out", 0)),
@@ -422,42 +447,64 @@ def _asset(name: str) -> str:
 MAP_CSS = "<style>\n" + _asset("map.css") + "</style>"
 
 
-#: The script that draws the plan, ``assets/map.js``; :func:`build_map` fills in its ``__NAME__`` placeholders.
-MAP_JS = "\n" + _asset("map.js")
-
-
 def _legend_parts(payloads: list[tuple[str, dict]], net_generated: bool, net_note: str, compare: bool) -> tuple[str, str, list[str]]:
+    """The legend's head and tail (HTML from the ``map_legend.html`` template) and the attribution lines."""
     P = payloads[0][1]
-    if compare:
-        head = (
-            "<h4>Scenario comparison</h4><div>"
-            + "<br>".join(
-                f"<b>{esc(label)}</b>: {p['stats']['clusters']:,} clusters, {p['stats']['placed']:,} placed, {p['stats']['not_placed']:,} not placed"
-                for label, p in payloads
-            )
-            + "</div>"
-        )
-    else:
-        st = P["stats"]
-        head = (
-            f"<h4>Cluster plan ({P['title']})</h4><div>{st['clusters']:,} clusters; {st['placed']:,} teachers placed, "
-            f"{st['not_placed']:,} not placed (of whom {st['head']:,} head teachers, by policy)<br>"
-            f"travel to venue: mean {st['mean']:.1f}, longest {st['max']:.1f} minutes</div>"
-        )
-    tail = f"<div>Travel times: {P['travel']}</div>"
-    if P["straight"]:
-        tail = "<div class='warn'>Travel times are straight-line estimates, not road travel.</div>"
-    if P["gen"]:
-        tail += "<div><i>Schools, names and teachers: generated sample data.</i></div>"
-    if net_note:
-        tail += f"<div><i>{net_note}</i></div>"
+    legend = environment().get_template("map_legend.html").module
+    # title, travel and the network note hold text already escaped for the page (plan_payload, network_payload)
+    head = str(legend.head(payloads, compare, Markup(P["title"])))  # type: ignore[attr-defined]  # a template macro
+    tail = str(legend.tail(P["straight"], Markup(P["travel"]), P["gen"], Markup(net_note)))  # type: ignore[attr-defined]
     attrib = []
     if P["gen"]:
         attrib.append("Schools: generated sample data")
     if net_generated:
         attrib.append("Road network: generated")
     attrib.append("Settlements and place data &copy; OpenStreetMap contributors, ODbL 1.0" if P["gen"] else OSM_ATTRIBUTION)
-    return json.dumps(head), json.dumps(tail), attrib
+    return head, tail, attrib
+
+
+def _plan_groups(m, payloads: list[tuple[str, dict]], *, compare: bool) -> list[list]:
+    """Each plan's payload with the names of its layers (folium feature groups added to ``m``), as the map script takes them."""
+    import folium
+
+    def group(name: str, show: bool = True) -> str:
+        fg = folium.FeatureGroup(name=name, show=show)
+        fg.add_to(m)
+        return fg.get_name()
+
+    plans: list[list] = []
+    for k, (label, P) in enumerate(payloads):
+        groups: dict[str, str] = {}
+        if compare:
+            scenario = group(f"Scenario: {esc(label)}", show=(k == 0))
+            groups.update({"t:" + key: scenario for key, _ in P["types"]}, np=scenario)
+            if k == 0:
+                groups["other"] = group("Schools in no cluster (first scenario)")
+            elif P.get("chg"):  # the changes are what a comparison is for: their own layer, shown when the map opens
+                groups["chg"] = group(f"Changed from {esc(payloads[0][0])}: {esc(label)}")
+        else:
+            for key, lab in P["types"]:
+                groups["t:" + key] = group(f"Clusters: {lab}")
+            groups["other"] = group("Schools in no cluster")
+            groups["np"] = group(f"<span style='color:{NOT_PLACED_COLOUR}'>Teachers not placed</span>")
+        plans.append([P, groups])
+    return plans
+
+
+def _context_groups(m, context: dict | None) -> dict | None:
+    """The context layers' data with the names of their feature groups (added to ``m``), or ``None``."""
+    import folium
+
+    if not context:
+        return None
+    ctx: dict = {}
+    for key, label in (("d", "District boundary"), ("p", "Place names"), ("r", "Rivers"), ("m", "Main roads")):
+        if context.get(key):
+            g = folium.FeatureGroup(name=label, show=True)
+            g.add_to(m)
+            ctx[key] = context[key]
+            ctx["g" + key] = g.get_name()
+    return {**ctx, "pnote": context.get("pnote", "")} if ctx else None
 
 
 def build_map(
@@ -479,8 +526,7 @@ def build_map(
     added, to add more layers (the facilitator layers of the support step).
     """
     import folium
-    from branca.element import Element, Figure, MacroElement
-    from jinja2 import Template
+    from branca.element import Element, Figure
 
     m = folium.Map(location=[30, 70], zoom_start=6, tiles=None, control_scale=True, prefer_canvas=False)
     m.default_js = []
@@ -493,46 +539,13 @@ def build_map(
     n_features = sum(len(p["s"]) + 2 * len(p["c"]) + len(p["np"]) for _, p in payloads)
     canvas = renderer == "canvas" or (renderer == "auto" and n_features > CANVAS_THRESHOLD)
 
-    plans_js = []
-    for k, (label, P) in enumerate(payloads):
-        groups: dict[str, str] = {}
-        if compare:
-            fg = folium.FeatureGroup(name=f"Scenario: {esc(label)}", show=(k == 0))
-            fg.add_to(m)
-            for key, _ in P["types"]:
-                groups["t:" + key] = fg.get_name()
-            groups["np"] = fg.get_name()
-            if k == 0:
-                og = folium.FeatureGroup(name="Schools in no cluster (first scenario)", show=True)
-                og.add_to(m)
-                groups["other"] = og.get_name()
-        else:
-            for key, lab in P["types"]:
-                fg = folium.FeatureGroup(name=f"Clusters: {lab}", show=True)
-                fg.add_to(m)
-                groups["t:" + key] = fg.get_name()
-            og = folium.FeatureGroup(name="Schools in no cluster", show=True)
-            og.add_to(m)
-            groups["other"] = og.get_name()
-            npg = folium.FeatureGroup(name=f"<span style='color:{NOT_PLACED_COLOUR}'>Teachers not placed</span>", show=True)
-            npg.add_to(m)
-            groups["np"] = npg.get_name()
-        plans_js.append("[" + script_json(P) + ",{" + ",".join(f"{json.dumps(k2)}:{v}" for k2, v in groups.items()) + "}]")
-    net_group = "null"
+    plans = _plan_groups(m, payloads, compare=compare)
+    net_group = None
     if network:
         ng = folium.FeatureGroup(name="Road network" + (" (generated)" if net_generated else ""), show=True)
         ng.add_to(m)
         net_group = ng.get_name()
-    ctx_js = "null"
-    if context:
-        parts = []
-        for key, label in (("d", "District boundary"), ("p", "Place names"), ("r", "Rivers"), ("m", "Main roads")):
-            if context.get(key):
-                g = folium.FeatureGroup(name=label, show=True)
-                g.add_to(m)
-                parts.append(f"{key}:{script_json(context[key])},g{key}:{g.get_name()}")
-        if parts:
-            ctx_js = "{" + ",".join(parts) + ",pnote:" + script_json(context.get("pnote", "")) + "}"
+    ctx = _context_groups(m, context)
     folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, attr="&copy; OpenStreetMap contributors, ODbL"
     ).add_to(m)
@@ -543,36 +556,87 @@ def build_map(
     head, tail, attrib = _legend_parts(payloads, net_generated, net_note, compare)
     if context and context.get("d"):
         attrib = [*attrib, "Boundary: OCHA/HDX"]
-    js = (
-        MAP_JS.replace("__MAP__", m.get_name())
-        .replace("__PLANS__", "[" + ",".join(plans_js) + "]")
-        .replace("__NET__", script_json(network) if network else "null")
-        .replace("__NETGROUP__", net_group)
-        .replace("__CANVAS__", "true" if canvas else "false")
-        .replace("__EDIT__", "false" if compare else "true")
-        .replace("__CTX__", ctx_js)
-        .replace("__NETGEN__", "true" if net_generated else "false")
-        .replace("__LEGEND_HEAD__", head.replace("<", "\\u003c").replace(">", "\\u003e"))
-        .replace("__LEGEND_TAIL__", tail.replace("<", "\\u003c").replace(">", "\\u003e"))
-        .replace("__ATTRIB__", script_json(attrib))
-    )
+    config = {
+        "map": m.get_name(),
+        "plans": plans,
+        "net": network or None,
+        "netGroup": net_group,
+        "canvas": canvas,
+        "edit": not compare,
+        "ctx": ctx,
+        "netGen": net_generated,
+        "legendHead": head,
+        "legendTail": tail,
+        "attrib": attrib,
+    }
+    js = render("map.js", config=config)
 
-    class _Layers(MacroElement):
-        _template = Template("{% macro script(this, kwargs) %}" + "{{ this.js }}" + "{% endmacro %}")
-
-        def __init__(self, code: str):
-            super().__init__()
-            self._name = "ClusterLayers"
-            self.js = code
-
-    m.add_child(_Layers(js))
+    m.add_child(_script_element()(js))
     return m
 
 
+class _RawText:
+    """Text that goes into the page as it is (branca would read an ``Element``'s text as a Jinja template again)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._parent = None
+        self._children: dict = {}
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+def _script_element():
+    """The class of the map's own script: a folium child whose code is added to the page once, never re-read as a template."""
+    from branca.element import Figure, MacroElement
+
+    class _Script(MacroElement):
+        def __init__(self, code: str):
+            super().__init__()
+            self._name = "ClusterLayers"
+            self.code = code
+
+        def render(self, **kwargs) -> str:
+            figure = self.get_root()
+            assert isinstance(figure, Figure)
+            figure.script.add_child(_RawText(self.code), name=self.get_name())  # type: ignore[arg-type]
+            return ""
+
+    return _Script
+
+
+def _elements(root) -> Iterator:
+    """Every branca element under ``root`` (itself included), depth first."""
+    yield root
+    for child in list(getattr(root, "_children", {}).values()):
+        yield from _elements(child)
+    for part in ("header", "html", "script"):  # a Figure's and a Popup's own parts
+        sub = getattr(root, part, None)
+        if sub is not None and sub is not root and hasattr(sub, "_children"):
+            yield from _elements(sub)
+
+
 def render_html(m) -> str:
-    """The map's HTML, checked for any outside link."""
-    text = m.get_root().render()
-    return text
+    """The map's HTML, the same bytes for the same plan.
+
+    folium names every element with a random 32-digit hex id; each id of an
+    element of this map is replaced by its number in order of first
+    appearance in the page (ids in user text are left alone: only the
+    elements' own ids are renumbered).
+    """
+    root = m.get_root()
+    text = root.render()
+    ids = {str(e._id) for e in _elements(root) if isinstance(getattr(e, "_id", None), str)}
+    order: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        hexid = match.group(0)
+        if hexid not in ids:
+            return hexid
+        return order.setdefault(hexid, f"{len(order) + 1:032x}")
+
+    return re.sub(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", renumber, text)
 
 
 def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool = True) -> Path:
@@ -593,9 +657,7 @@ def write_map(plan, folder: str | Path, *, renderer: str = "auto", network: bool
     if getattr(plan, "support", None) is not None:  # a layer per facilitator
         extra = map_layers(plan)
     m = build_map([("plan", payload)], net, net_gen, note, renderer=renderer, context=map_context(plan, network=network), extra=extra)
-    out = Path(folder) / "map.html"
-    out.write_text(render_html(m), encoding="utf-8")
-    return out
+    return write_atomic(Path(folder) / "map.html", render_html(m))
 
 
 def write_comparison_map(scenarios: Iterable[tuple[str, Any]], out: str | Path, *, renderer: str = "auto") -> Path:
@@ -613,9 +675,7 @@ def write_comparison_map(scenarios: Iterable[tuple[str, Any]], out: str | Path, 
         else:
             payloads[-1][1]["chg"] = changed_schools(first, plan, payloads[-1][1], payloads[0][0])
     m = build_map(payloads, net, net_gen, note, compare=True, renderer=renderer, context=context)
-    out = Path(out)
-    out.write_text(render_html(m), encoding="utf-8")
-    return out
+    return write_atomic(Path(out), render_html(m))
 
 
 __all__ = ["write_map", "write_comparison_map", "plan_payload", "network_payload", "build_map", "esc", "script_json", "leaflet_inline"]

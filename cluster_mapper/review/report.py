@@ -5,8 +5,11 @@ embedded PNG) that a district manager can print: the summary of the plan,
 a table per district, one block per cluster with its venue, member schools
 and teachers with their travel times (what a cluster's focal person needs),
 and every teacher not placed with the reason and the suggested change.
-Districts start on a new page when printed. All text from the plan files is
-HTML-escaped.
+Districts start on a new page when printed. The page is the Jinja2 template
+``review/templates/report.html`` (autoescaped): this module gathers plain
+values (:func:`report_context`), so every text from the plan files reaches the
+page as text. Teachers' and schools' names are shown beside their ids where
+the plan has them (``teacher_name``, ``school_name`` in ``assignments.csv``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
+from cluster_mapper._files import write_atomic
 from cluster_mapper.planning.changes import MOVES
 from cluster_mapper.planning.files import read_plan_csv
-from cluster_mapper.review.html import GENDER_WORD, esc, html_table, schools_generated, type_label
+from cluster_mapper.review.html import GENDER_WORD, number, render, schools_generated, text_column, type_label
 from cluster_mapper.review.support_pages import report_hooks
 
 CSS = """
@@ -42,13 +47,7 @@ img.hist{max-width:640px;width:100%}
 
 
 def _f(x, nd: int = 1) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return esc(x)
-    if np.isnan(v):
-        return ""
-    return f"{v:,.{nd}f}"
+    return number(x, nd)
 
 
 def _limit(value, limited: str, unlimited: str) -> str:
@@ -69,10 +68,15 @@ def travel_histogram_png(minutes: np.ndarray, weights: np.ndarray, limit: float 
 
     fig = Figure(figsize=(7, 3), dpi=100)
     ax = fig.add_subplot(111)
-    top = max(float(np.max(minutes)) if len(minutes) else 0.0, float(limit or 0), 10.0)
+    longest = max(float(np.max(minutes)) if len(minutes) else 0.0, 10.0)
+    drawn = limit if limit and limit <= 4 * longest else None  # a limit far beyond every trip (1e6 minutes) is named, not drawn
+    top = max(longest, float(drawn or 0))
     bins = np.arange(0, top + 5.0, 5.0)
     ax.hist(minutes, bins=bins.tolist(), weights=weights, color="#3182bd", edgecolor="white")
-    if limit:
+    if limit and not drawn:
+        ax.set_title(f"(limit {limit:g} min, far beyond every trip)", loc="right", fontsize=8, color="#b00")
+    if drawn:
+        limit = drawn
         ax.axvline(limit, color="#b00", linestyle="--", linewidth=1)
         ax.text(limit, ax.get_ylim()[1] * 0.95, f" limit {limit:g} min", color="#b00", va="top", fontsize=8)
     ax.set_xlabel("travel to the venue (minutes)")
@@ -99,58 +103,23 @@ def _travel_bands(m: np.ndarray, w: np.ndarray) -> list[list[str]]:
         sel = (m == 0) if hi == 0 else ((m > lo) & (m <= hi))
         n = float(w[sel].sum())
         if n or hi != np.inf:
-            rows.append([esc(label), f"{n:,.0f}", f"{100 * n / total:.1f}%"])
+            rows.append([label, f"{n:,.0f}", f"{100 * n / total:.1f}%"])
     return rows
 
 
-def build_report(plan) -> str:
-    """The report's HTML text for a plan (a fresh :class:`~cluster_mapper.planning.solve.Plan` or one read from a folder)."""
-    pf = plan
-    s = pf.summary
-    a = pf.assignments.copy()
-    a["n"] = pd.to_numeric(a["n_teachers"], errors="coerce").fillna(1).astype(int)
-    a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
-    cl = pf.clusters.copy()
-    names: dict[str, str] = {}
-    if pf.geodata is not None:
-        sch = pf.geodata[pf.geodata["kind"] == "school"]
-        names = dict(zip(sch["school_id"], sch["name"]))
+def _school(names: dict[str, str], sid) -> dict:
+    """A school cell: its name (when known) beside its id."""
+    return {"kind": "school", "id": sid, "name": names.get(sid, "")}
 
-    def sname(sid: str) -> str:
-        n = names.get(sid)
-        return f"{esc(n)} <span class='note'>({esc(sid)})</span>" if n else esc(sid)
 
+def _people(ids, names) -> dict:
+    """A cell of teachers: ``name (id)`` where the roster gave a name, else the id."""
+    return {"kind": "people", "people": [{"id": i, "name": n if isinstance(n, str) else ""} for i, n in zip(ids, names, strict=True)]}
+
+
+def _summary_rows(s: dict, pol_name: str, cl: pd.DataFrame, m: np.ndarray, w: np.ndarray) -> list[list]:
     policy = s.get("policy") or {}
-    inputs = s.get("inputs") or {}
-    pol_name = Path(inputs["policy"]).name if inputs.get("policy") else "default policy"
-    a["left_out"] = pf.policy.left_out(a)
-    placed = a[a["status"] == "placed"]
-    m = placed["minutes"].fillna(0).to_numpy(float)
-    w = placed["n"].to_numpy(float)
-    limit = policy.get("max_travel_minutes")
-    source = s.get("travel_source", "")
-    mode = policy.get("travel_mode", "walk")
-
-    out = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>Cluster plan report: {esc(pol_name)}</title><style>{CSS}</style></head><body>",
-        f"<h1>Cluster plan report</h1><p class='note'>Policy {esc(pol_name)}; schools {esc(Path(inputs.get('schools') or '').name)}; "
-        f"teachers {esc(Path(inputs.get('teachers') or '').name or 'counts in the schools file')}; cluster_mapper {esc(s.get('cluster_mapper_version', ''))}.</p>",
-    ]
-    if source == "straight_line":
-        out.append(
-            "<div class='warn'>Travel times in this plan are STRAIGHT-LINE estimates (distance x detour factor at walking speed), "
-            "not travel on roads and paths. In hilly districts real travel can be much longer. Check clusters on the ground "
-            "or plan again with a road network.</div>"
-        )
-    if schools_generated(s):
-        out.append(
-            "<div class='warn' style='border-color:#777;background:#f6f6f6;color:#333'>The schools, names and teachers in this plan are "
-            "generated sample data, not real schools.</div>"
-        )
-
-    # ---- summary
+    source, mode = s.get("travel_source", ""), policy.get("travel_mode", "walk")
     travel_text = {
         "network": f"road network ({'walking, Tobler hiking function' if mode == 'walk' else 'driving'})",
         "matrix": "travel-time table supplied by the user",
@@ -159,16 +128,14 @@ def build_report(plan) -> str:
     if source == "network" and (s.get("travel") or {}).get("network_path"):
         travel_text += f": {Path(s['travel']['network_path']).name}"
     gap = s.get("gap")
+    policy_text = (
+        f"{pol_name}: {policy.get('min_teachers')}-{policy.get('max_teachers')} teachers, {_limit(policy.get('max_schools'), '1-{} schools per cluster', 'any number of schools per cluster')}, "
+        f"{_limit(policy.get('max_travel_minutes'), 'travel limit {} min', 'no travel limit')}, gender {policy.get('gender')}, levels {policy.get('levels')}"
+        + (f", {policy.get('n_clusters')} clusters per district" if policy.get("n_clusters") else "")
+        + ("; head teachers placed as members" if policy.get("include_head_teachers") else "; head teachers not placed (they support clusters)")
+    )
     rows = [
-        [
-            "Policy",
-            esc(
-                f"{pol_name}: {policy.get('min_teachers')}-{policy.get('max_teachers')} teachers, {_limit(policy.get('max_schools'), '1-{} schools per cluster', 'any number of schools per cluster')}, "
-                f"{_limit(policy.get('max_travel_minutes'), 'travel limit {} min', 'no travel limit')}, gender {policy.get('gender')}, levels {policy.get('levels')}"
-                + (f", {policy.get('n_clusters')} clusters per district" if policy.get("n_clusters") else "")
-                + ("; head teachers placed as members" if policy.get("include_head_teachers") else "; head teachers not placed (they support clusters)")
-            ),
-        ],
+        ["Policy", policy_text],
         ["Clusters", f"{int(s.get('clusters', len(cl))):,}"],
         ["Teachers", f"{int(s.get('teachers_total', 0)):,}"],
         ["Teachers placed", f"{int(s.get('teachers_placed', 0)):,}"],
@@ -181,28 +148,26 @@ def build_report(plan) -> str:
             f"mean {_f(s.get('mean_travel_minutes'))} min, longest {_f(s.get('max_travel_minutes'))} min, "
             f"median {_f(np.median(np.repeat(m, w.astype(int))) if len(m) else 0)} min",
         ],
-        ["Objective", f"{_f(s.get('objective'))} ({esc(', '.join(s.get('objective_kind', [])))})"],
-        ["Lower bound", f"{_f(s.get('lower_bound'))}"],
+        ["Objective", f"{_f(s.get('objective'))} ({', '.join(s.get('objective_kind', []))})"],
+        ["Lower bound", _f(s.get("lower_bound"))],
         ["Gap", f"{100 * float(gap):.2f}% (0% means proven best travel for this placement)" if gap is not None else ""],
-        ["Solver status", esc(s.get("status", ""))],
-        ["Travel times", esc(travel_text)],
+        ["Solver status", s.get("status", "")],
+        ["Travel times", travel_text],
     ]
-    out.append("<h2>Summary</h2>" + html_table(["", ""], [[f"<b>{k}</b>", v] for k, v in rows]))
-    if s.get("travel_notes"):
-        out.append("<p class='note'>" + "<br>".join(esc(n) for n in s["travel_notes"]) + "</p>")
-    if s.get("schools_off_network"):
-        out.append(f"<p class='note'>Schools far from the road network: {esc(', '.join(s['schools_off_network']))}</p>")
-    other_notes = [n for n in s.get("notes") or [] if n not in (s.get("travel_notes") or [])]
-    if other_notes:
-        out.append("<p class='note'>" + "<br>".join(esc(n) for n in other_notes) + "</p>")
-    out.append("<h3>Travel time distribution (teachers placed)</h3>" + html_table(["travel to venue", "teachers", "share"], _travel_bands(m, w), {1, 2}))
-    png = travel_histogram_png(m, w, float(limit) if limit else None)
-    out.append(f"<img class='hist' alt='histogram of travel minutes to the venue' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>")
+    return [[{"kind": "bold", "text": k}, v] for k, v in rows]
 
-    out.extend(_edits_and_changes(pf))
 
-    # ---- districts overview
-    districts = sorted(set(a["district"]) | set(cl["district"]))
+def _note_blocks(s: dict) -> list[list[str]]:
+    travel_notes = s.get("travel_notes") or []
+    off = s.get("schools_off_network") or []
+    return [
+        list(travel_notes),
+        [f"Schools far from the road network: {', '.join(off)}"] if off else [],
+        [n for n in s.get("notes") or [] if n not in travel_notes],
+    ]
+
+
+def _districts_overview(a: pd.DataFrame, cl: pd.DataFrame, districts: list[str]) -> list[list]:
     ov = []
     for d in districts:
         ad = a[a["district"] == d]
@@ -212,7 +177,7 @@ def build_report(plan) -> str:
         mm = (pd_["minutes"].fillna(0) * pd_["n"]).sum() / max(1, pd_["n"].sum())
         ov.append(
             [
-                esc(d),
+                d,
                 f"{int((cl['district'] == d).sum()):,}",
                 f"{int(pd_['n'].sum()):,}",
                 f"{int(npl['n'].sum() - heads):,}",
@@ -221,152 +186,177 @@ def build_report(plan) -> str:
                 _f(pd_["minutes"].max() if len(pd_) else 0),
             ]
         )
-    out.append(
-        "<h2>Districts</h2>"
-        + html_table(
-            ["district", "clusters", "teachers placed", "not placed", "head teachers (support role)", "mean travel (min)", "longest travel (min)"],
-            ov,
-            {1, 2, 3, 4, 5, 6},
+    return ov
+
+
+def _cluster_types(cd: pd.DataFrame) -> list[list]:
+    cd = cd.assign(_t=[type_label(g, lv) for g, lv in zip(cd["gender_group"], cd["level_group"], strict=True)])
+    rows = []
+    for t, g in cd.groupby("_t", sort=True):
+        nt = pd.to_numeric(g["n_teachers"], errors="coerce")
+        rows.append(
+            [
+                t,
+                f"{len(g):,}",
+                f"{int(nt.sum()):,}",
+                _f(nt.mean()),
+                _f(pd.to_numeric(g["n_schools"], errors="coerce").mean()),
+                _f(pd.to_numeric(g["max_travel_minutes"], errors="coerce").max()),
+            ]
         )
-    )
+    return rows
 
-    # ---- per district (with each cluster's facilitator and subject leaders; support pages at the end)
 
+def _cluster_block(c, rows: list, names: dict[str, str], note: str) -> dict:
+    """One cluster: venue, and each member school with its travel and its teachers (names beside ids)."""
+    schools_of: dict[str, list] = {}
+    for r in rows:
+        schools_of.setdefault(r.school_id, []).append(r)
+    longest = {sid: max((float(r.minutes) for r in rs if not pd.isna(r.minutes)), default=math.nan) for sid, rs in schools_of.items()}
+    members = []
+    for sid in sorted(sorted(schools_of), key=lambda k: (k != c.venue_school_id, float(longest[k] or 0))):
+        kinds: dict[tuple, list] = {}
+        for r in schools_of[sid]:
+            if not any(pd.isna(x) for x in (r.gender, r.level, r.role)):  # as groupby, which drops missing keys
+                kinds.setdefault((r.gender, r.level, r.role), []).append(r)
+        groups = []
+        for (gender, level, role), gt in sorted(kinds.items(), key=lambda kv: kv[0]):
+            who = _who(gender, level) + (f" {role.replace('_', ' ')}" if role and role != "teacher" else "")
+            groups.append({"n": sum(int(r.n) for r in gt), "who": who, "people": _people([r.teacher_id for r in gt], [r.teacher_name for r in gt])["people"]})
+        mins = "venue" if sid == c.venue_school_id else f"{_f(longest[sid])} min"
+        members.append([_school(names, sid), mins, f"{sum(int(r.n) for r in schools_of[sid])}", {"kind": "roster", "groups": groups}])
+    return {
+        "id": c.cluster_id,
+        "type": type_label(c.gender_group, c.level_group),
+        "venue": _school(names, c.venue_school_id),
+        "n_teachers": c.n_teachers,
+        "n_schools": str(c.n_schools),
+        "longest": _f(c.max_travel_minutes),
+        "members": members,
+        "note": Markup(note),  # the support step's note (support_pages builds it escaped)
+    }
+
+
+def _district_section(d: str, a: pd.DataFrame, cl: pd.DataFrame, by_cluster: dict, names: dict[str, str], cluster_note) -> dict:
+    cd = cl[cl["district"] == d]
+    npl = a[(a["district"] == d) & (a["status"] != "placed") & ~a["left_out"]]
+    not_placed = []
+    for (sid, gender, level, reason, sugg), g in npl.groupby(["school_id", "gender", "level", "reason", "suggestion"], sort=True):
+        not_placed.append(
+            [_school(names, sid), _who(gender, level), f"{int(g['n'].sum())}", _people(g["teacher_id"], g["teacher_name"]), reason, sugg or "none found"]
+        )
+    heads = a[(a["district"] == d) & a["left_out"]]
+    return {
+        "name": d,
+        "types": _cluster_types(cd),
+        "clusters": [_cluster_block(c, by_cluster.get(c.cluster_id, []), names, cluster_note(c.cluster_id)) for c in cd.itertuples(index=False)],
+        "n_not_placed": int(npl["n"].sum()),
+        "not_placed": not_placed,
+        "heads": int(heads["n"].sum()),
+    }
+
+
+def _school_names(pf, a: pd.DataFrame) -> dict[str, str]:
+    """School names by id: from the plan's map data, else the ``school_name`` column of ``assignments.csv``."""
+    names: dict[str, str] = {}
+    if "school_name" in a.columns:
+        names.update({k: v for k, v in zip(a["school_id"], a["school_name"], strict=True) if isinstance(v, str) and v})
+    if pf.geodata is not None:
+        sch = pf.geodata[pf.geodata["kind"] == "school"]
+        names.update({k: v for k, v in zip(sch["school_id"], sch["name"], strict=True) if isinstance(v, str) and v})
+    return names
+
+
+def report_context(plan) -> dict:
+    """What the report shows, as plain values for the ``report.html`` template."""
+    pf = plan
+    s = pf.summary
+    a = pf.assignments.copy()
+    a["n"] = pd.to_numeric(a["n_teachers"], errors="coerce").fillna(1).astype(int)
+    a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
+    a["teacher_name"] = text_column(a, "teacher_name")
+    a["left_out"] = pf.policy.left_out(a)
+    cl = pf.clusters.copy()
+    names = _school_names(pf, a)
+    inputs = s.get("inputs") or {}
+    pol_name = Path(inputs["policy"]).name if inputs.get("policy") else "default policy"
+    placed = a[a["status"] == "placed"]
+    m = placed["minutes"].fillna(0).to_numpy(float)
+    w = placed["n"].to_numpy(float)
+    limit = (s.get("policy") or {}).get("max_travel_minutes")
+    png = travel_histogram_png(m, w, float(limit) if limit else None)
+    districts = sorted(set(a["district"]) | set(cl["district"]))
     cluster_note, support_html = report_hooks(pf)
-    # each cluster's placed rows as plain records, gathered in one pass (not nested groupbys per cluster)
-    by_cluster: dict[str, list] = {}
-    for r in a.loc[a["status"] == "placed", ["cluster_id", "school_id", "gender", "level", "role", "teacher_id", "n", "minutes"]].itertuples(index=False):
+    by_cluster: dict[str, list] = {}  # each cluster's placed rows, gathered in one pass
+    cols = ["cluster_id", "school_id", "gender", "level", "role", "teacher_id", "teacher_name", "n", "minutes"]
+    for r in a.loc[a["status"] == "placed", cols].itertuples(index=False):
         by_cluster.setdefault(r.cluster_id, []).append(r)
-    for d in districts:
-        out.append(f"<section class='district'><h2>District: {esc(d)}</h2>")
-        cd = cl[cl["district"] == d].copy()
-        cd["_t"] = [type_label(g, lv) for g, lv in zip(cd["gender_group"], cd["level_group"])]
-        trows = []
-        for t, g in cd.groupby("_t", sort=True):
-            nt = pd.to_numeric(g["n_teachers"], errors="coerce")
-            trows.append(
-                [
-                    esc(t),
-                    f"{len(g):,}",
-                    f"{int(nt.sum()):,}",
-                    _f(nt.mean()),
-                    _f(pd.to_numeric(g["n_schools"], errors="coerce").mean()),
-                    _f(pd.to_numeric(g["max_travel_minutes"], errors="coerce").max()),
-                ]
-            )
-        out.append(
-            html_table(["cluster type", "clusters", "teachers", "teachers per cluster", "schools per cluster", "longest travel (min)"], trows, {1, 2, 3, 4, 5})
-        )
-        for c in cd.itertuples(index=False):
-            schools_of: dict[str, list] = {}
-            for r in by_cluster.get(c.cluster_id, []):
-                schools_of.setdefault(r.school_id, []).append(r)
-            longest = {sid: max((float(r.minutes) for r in rs if not pd.isna(r.minutes)), default=math.nan) for sid, rs in schools_of.items()}
-            mem = []
-            for sid in sorted(sorted(schools_of), key=lambda k: (k != c.venue_school_id, float(longest[k] or 0))):
-                kinds: dict[tuple, list] = {}
-                for r in schools_of[sid]:
-                    if not any(pd.isna(x) for x in (r.gender, r.level, r.role)):  # as groupby, which drops missing keys
-                        kinds.setdefault((r.gender, r.level, r.role), []).append(r)
-                tparts = []
-                for (gender, level, role), gt in sorted(kinds.items(), key=lambda kv: kv[0]):
-                    who = _who(gender, level) + (f" {role.replace('_', ' ')}" if role and role != "teacher" else "")
-                    tparts.append(f"<b>{sum(int(r.n) for r in gt)} {esc(who)}</b>: {esc(', '.join(r.teacher_id for r in gt))}")
-                tlist = "<br>".join(tparts)
-                mins = "venue" if sid == c.venue_school_id else f"{_f(longest[sid])} min"
-                mem.append([sname(sid), mins, f"{sum(int(r.n) for r in schools_of[sid])}", tlist])
-            out.append(
-                f"<div class='cluster'><h3>Cluster {esc(c.cluster_id)}: {esc(type_label(c.gender_group, c.level_group))}</h3>"
-                f"<div>Venue: <b>{sname(c.venue_school_id)}</b>. {esc(c.n_teachers)} teachers from {esc(c.n_schools)} school(s); "
-                f"longest travel {_f(c.max_travel_minutes)} min.</div>"
-                + html_table(["school", "travel to venue", "teachers", "teachers (ids)"], mem, {2})
-                + cluster_note(c.cluster_id)
-                + "</div>"
-            )
-        npl = a[(a["district"] == d) & (a["status"] != "placed") & ~a["left_out"]]
-        out.append(f"<h3>Teachers not placed in {esc(d)}: {int(npl['n'].sum()):,}</h3>")
-        if len(npl):
-            nrows = []
-            for (sid, gender, level, reason, sugg), g in npl.groupby(["school_id", "gender", "level", "reason", "suggestion"], sort=True):
-                nrows.append(
-                    [sname(sid), esc(_who(gender, level)), f"{int(g['n'].sum())}", esc(", ".join(g["teacher_id"])), esc(reason), esc(sugg) or "none found"]
-                )
-            out.append(
-                html_table(["school", "teachers", "how many", "teacher ids", "why not placed", "smallest change that would place them"], nrows, {2}, cls="np")
-            )
-        heads = a[(a["district"] == d) & a["left_out"]]
-        if len(heads):
-            out.append(
-                f"<p class='note'>{int(heads['n'].sum()):,} head teacher(s) in {esc(d)} are not cluster members: they support the clusters "
-                "(policy include_head_teachers = false).</p>"
-            )
-        out.append("</section>")
-    out.append(support_html)
-    out.append("<p class='note'>Generated by cluster_mapper. Map data where used: &copy; OpenStreetMap contributors, ODbL 1.0.</p></body></html>")
-    return "\n".join(out)
+    return {
+        "css": Markup(CSS),
+        "has_names": bool((a["teacher_name"] != "").any()),
+        "policy_name": pol_name,
+        "schools_file": Path(inputs.get("schools") or "").name,
+        "teachers_file": Path(inputs.get("teachers") or "").name or "counts in the schools file",
+        "version": s.get("cluster_mapper_version", ""),
+        "straight_line": s.get("travel_source", "") == "straight_line",
+        "generated": schools_generated(s),
+        "summary_rows": _summary_rows(s, pol_name, cl, m, w),
+        "note_blocks": _note_blocks(s),
+        "bands": _travel_bands(m, w),
+        "histogram_png_base64": base64.b64encode(png).decode("ascii"),
+        **_edits_and_changes(pf, names),
+        "districts_overview": _districts_overview(a, cl, districts),
+        "districts": [_district_section(d, a, cl, by_cluster, names, cluster_note) for d in districts],
+        "support_html": Markup(support_html),  # the support step's sections (support_pages builds them escaped)
+    }
 
 
-def _edits_and_changes(pf) -> list[str]:
-    """The "Edits" and "Changes since the previous plan" sections (from ``edits.csv`` and ``changes.csv``)."""
+def build_report(plan) -> str:
+    """The report's HTML text for a plan (a fresh :class:`~cluster_mapper.planning.solve.Plan` or one read from a folder)."""
+    return render("report.html", **report_context(plan))
 
+
+def _edits_and_changes(pf, names: dict[str, str]) -> dict:
+    """The "Edits" and "Changes since the previous plan" sections (from ``edits.csv`` and ``changes.csv``); ``None`` where absent."""
     folder = getattr(pf, "directory", None)
-    out: list[str] = []
+    out: dict = {"edits": None, "changes": None}
     if folder is None:
         return out
     edits_csv, changes_csv = Path(folder) / "edits.csv", Path(folder) / "changes.csv"
     if edits_csv.exists():
         e = read_plan_csv(edits_csv)
-        out.append(f"<h2>Edits honoured ({len(e)})</h2><p class='note'>Rules set by the people who use the plan; every one is a hard rule.</p>")
-        out.append(
-            html_table(
-                ["row", "action", "school", "other school", "cluster", "minutes", "note"],
-                [
-                    [esc(r["row"]), esc(r["action"]), esc(r["school_id"]), esc(r["other_school_id"]), esc(r["cluster_id"]), esc(r["minutes"]), esc(r["note"])]
-                    for r in e.to_dict("records")
-                ],
-                {0},
-            )
-        )
+        out["edits"] = [[r["row"], r["action"], r["school_id"], r["other_school_id"], r["cluster_id"], r["minutes"], r["note"]] for r in e.to_dict("records")]
     if changes_csv.exists():
         c = read_plan_csv(changes_csv)
         n = pd.to_numeric(c["n_teachers"], errors="coerce").fillna(1).astype(int)
-        ch = pf.summary.get("changes") or {}
-        cl = ch.get("clusters") or {}
+        cl = (pf.summary.get("changes") or {}).get("clusters") or {}
         moved = c[c["change"].isin([*MOVES, "newly_placed"])]
-        out.append("<h2>Changes since the previous plan</h2>")
-        out.append(
-            f"<p>{int(n[c['change'].isin(MOVES)].sum())} teacher(s) moved away from their previous venue "
-            f"({int(n[c['change'] == 'lost_place'].sum())} of them lost their place); {int(n[c['change'] == 'newly_placed'].sum())} newly placed. "
-            f"Clusters: {cl.get('kept', 0)} kept as they were, {cl.get('changed', 0)} changed, {cl.get('created', 0)} created, {cl.get('dissolved', 0)} dissolved. "
-            f"Previous plan: {esc(pf.summary.get('revised_from') or '')}.</p>"
-        )
-        if len(moved):
-            out.append(
-                html_table(
-                    ["teacher", "school", "change", "from cluster", "to cluster", "travel change (min)", "why"],
-                    [
-                        [
-                            esc(r["teacher_id"]),
-                            esc(r["school_id"]),
-                            esc(r["change"].replace("_", " ")),
-                            esc(r["old_cluster_id"]),
-                            esc(r["new_cluster_id"]),
-                            _f(r["travel_change_minutes"]),
-                            esc(r["why"]),
-                        ]
-                        for r in moved.to_dict("records")
-                    ],
-                    {5},
-                )
-            )
+        tnames = text_column(moved, "teacher_name")
+        out["changes"] = {
+            "moved": int(n[c["change"].isin(MOVES)].sum()),
+            "lost": int(n[c["change"] == "lost_place"].sum()),
+            "new": int(n[c["change"] == "newly_placed"].sum()),
+            **{k: cl.get(k, 0) for k in ("kept", "changed", "created", "dissolved")},
+            "previous": pf.summary.get("revised_from") or "",
+            "rows": [
+                [
+                    _people([r["teacher_id"]], [tn]),
+                    _school(names, r["school_id"]),
+                    r["change"].replace("_", " "),
+                    r["old_cluster_id"],
+                    r["new_cluster_id"],
+                    _f(r["travel_change_minutes"]),
+                    r["why"],
+                ]
+                for r, tn in zip(moved.to_dict("records"), tnames, strict=True)
+            ],
+        }
     return out
 
 
 def write_report(plan, folder: str | Path) -> Path:
     """Write ``report.html`` of a plan into ``folder`` and return its path."""
-    p = Path(folder) / "report.html"
-    p.write_text(build_report(plan), encoding="utf-8")
-    return p
+    return write_atomic(Path(folder) / "report.html", build_report(plan))
 
 
-__all__ = ["write_report", "build_report", "travel_histogram_png"]
+__all__ = ["write_report", "build_report", "report_context", "travel_histogram_png"]
