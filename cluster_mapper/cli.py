@@ -59,6 +59,10 @@ def _fail_input(err: InputError) -> None:
     raise typer.Exit(2)
 
 
+#: errno values of a full, read-only or forbidden output: a clean message, not a traceback.
+_WRITE_ERRORS = {28, 30, 13, 1, 122}  # ENOSPC, EROFS, EACCES, EPERM, EDQUOT
+
+
 def _interrupt(signum, frame):  # pragma: no cover - exercised by subprocess tests
     raise KeyboardInterrupt
 
@@ -78,9 +82,26 @@ def _run(fn):
         return fn()
     except InputError as err:
         _fail_input(err)
-    except KeyboardInterrupt:
-        console.print("[yellow]Interrupted.[/] No new files were written; any previous plan in the output folder is unchanged.")
+    except KeyboardInterrupt as exc:
+        done = getattr(sys.modules.get("cluster_mapper.folder"), "WRITTEN", [])  # folders put in place by this run
+        written = getattr(exc, "written", None) or (done[-1] if done else None)
+        if written is not None:
+            console.print(
+                f"[yellow]Interrupted[/] after the new files were written: {written} is complete (check it with `cluster-mapper validate`).", highlight=False
+            )
+        else:
+            console.print("[yellow]Interrupted.[/] No new files were written; any previous plan in the output folder is unchanged.")
         raise typer.Exit(130) from None
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        where = exc.filename or "the output folder"
+        console.print(
+            f"[red]Could not write {where}:[/] {exc.strerror}. The new files were not put in place; any previous plan or file there is unchanged. "
+            "Fix: free disk space, or give an output on a disk and folder you can write to.",
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
     except MemoryError:
         console.print("[red]The input is too large for this machine's memory.[/] Plan one district at a time (split the schools file by district).")
         raise typer.Exit(2) from None
