@@ -271,13 +271,18 @@ def diff(
     def body():
         from cluster_mapper._files import write_csv
         from cluster_mapper.folder import read_plan
-        from cluster_mapper.planning.changes import change_summary, cluster_changes, plan_changes
+        from cluster_mapper.planning.changes import change_summary, cluster_changes, names_of, plan_changes, with_names
         from cluster_mapper.planning.files import read_plan_csv
 
         a, b = read_plan(old_plan), read_plan(new_plan)
         edits_csv = Path(new_plan) / "edits.csv"
         edits_df = read_plan_csv(edits_csv) if edits_csv.exists() else None
-        teachers = plan_changes(a.assignments, b.assignments, edits_df)
+        teacher_names, school_names = names_of(a.assignments, b.assignments)
+
+        def named(sid: str) -> str:
+            return f"{sid} ({school_names[sid]})" if school_names.get(sid) else sid
+
+        teachers = with_names(plan_changes(a.assignments, b.assignments, edits_df), teacher_names, school_names)
         clusters = cluster_changes(a.assignments, b.assignments)
         s = change_summary(teachers, clusters)
         c = s["clusters"]
@@ -298,7 +303,7 @@ def diff(
             for r in moved.head(300).itertuples(index=False):
                 dt = "" if r.travel_change_minutes != r.travel_change_minutes else f", travel {r.travel_change_minutes:+.1f} min"
                 out_console.print(
-                    f"  - {r.school_id}: {r.teachers} teacher(s) {r.change.replace('_', ' ')} ({r.from_cluster or '-'} -> {r.to_cluster or '-'}{dt}); why: {r.why}",
+                    f"  - {named(r.school_id)}: {r.teachers} teacher(s) {r.change.replace('_', ' ')} ({r.from_cluster or '-'} -> {r.to_cluster or '-'}{dt}); why: {r.why}",
                     markup=False,
                     highlight=False,
                 )
@@ -308,7 +313,7 @@ def diff(
             for r in cc.itertuples(index=False):
                 venue = r.new_venue_school_id if r.change != "dissolved" else r.old_venue_school_id
                 out_console.print(
-                    f"  - {r.cluster_id} {r.change} (venue {venue}): {r.old_teachers} -> {r.new_teachers} teachers, {r.joined} joined, {r.left} left",
+                    f"  - {r.cluster_id} {r.change} (venue {named(venue)}): {r.old_teachers} -> {r.new_teachers} teachers, {r.joined} joined, {r.left} left",
                     markup=False,
                     highlight=False,
                 )

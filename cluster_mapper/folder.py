@@ -25,7 +25,8 @@ import pandas as pd
 from cluster_mapper._files import write_csv
 from cluster_mapper.errors import fail
 from cluster_mapper.planning.alternatives import feasible_alternatives
-from cluster_mapper.planning.files import SavedPlan, plan_summary, read_saved_plan, record_inputs
+from cluster_mapper.planning.changes import names_of, with_names
+from cluster_mapper.planning.files import SavedPlan, named_assignments, plan_summary, read_saved_plan, record_inputs
 from cluster_mapper.review.map import write_map
 from cluster_mapper.review.report import write_report
 from cluster_mapper.support.files import GPX_DIR, SUPPORT_FILES, add_to_summary, read_support, school_names, write_support_files
@@ -227,13 +228,14 @@ def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict
         add_to_summary(summary, plan.support)
     record_inputs(summary, out)  # each input also relative to the plan folder: the plan travels
     geo = plan.geodata
+    assignments = named_assignments(plan)  # names beside ids
     with atomic_directory(out) as tmp:
-        write_csv(plan.assignments, tmp / "assignments.csv")
+        write_csv(assignments, tmp / "assignments.csv")
         write_csv(plan.clusters, tmp / "clusters.csv")
         if getattr(plan, "edits", None) is not None:
             write_csv(plan.edits.to_frame(), tmp / "edits.csv")
         if getattr(plan, "changes", None) is not None:
-            write_csv(plan.changes, tmp / "changes.csv")
+            write_csv(with_names(plan.changes, *names_of(assignments)), tmp / "changes.csv")
         write_csv(feasible_alternatives(plan), tmp / "alternatives.csv")
         for name, table in (extra_tables or {}).items():
             write_csv(table, tmp / name)
@@ -243,7 +245,7 @@ def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict
         if support is not None:  # support.csv, itineraries.csv, gpx/
             write_support_files(support, tmp, dict(zip(plan.inputs.schools["school_id"], plan.inputs.schools["name"])))
         if review:
-            write_review(SavedPlan(tmp, plan.assignments, plan.clusters, summary, geo, plan.policy, plan.network, support=support), tmp)
+            write_review(SavedPlan(tmp, assignments, plan.clusters, summary, geo, plan.policy, plan.network, support=support), tmp)
     return Path(out)
 
 

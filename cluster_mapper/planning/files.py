@@ -130,6 +130,22 @@ def plan_geodata(plan) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326")
 
 
+def named_assignments(plan) -> pd.DataFrame:
+    """``assignments.csv``: the plan's assignments with ``school_name`` and, when the roster has names, ``teacher_name`` beside the ids."""
+    a = plan.assignments.copy()
+    roster = getattr(plan.inputs, "teachers", None)
+    name_col = next((c for c in ("teacher_name", "name") if roster is not None and c in roster.columns), None)
+    if roster is not None and name_col is not None and "teacher_name" not in a.columns:
+        names = dict(zip(roster["teacher_id"].astype(str), roster[name_col].fillna("").astype(str), strict=False))
+        if any(names.values()):
+            a.insert(a.columns.get_loc("teacher_id") + 1, "teacher_name", [names.get(str(t), "") for t in a["teacher_id"]])
+    if "school_name" not in a.columns:
+        schools = plan.inputs.schools
+        names = dict(zip(schools["school_id"], schools["name"], strict=True))
+        a.insert(a.columns.get_loc("school_id") + 1, "school_name", [names.get(s, "") for s in a["school_id"]])
+    return a
+
+
 def plan_summary(plan) -> dict:
     """The ``summary.json`` content of a plan."""
     travel_spec = dict(plan.travel_spec or {"source": plan.travel.source})

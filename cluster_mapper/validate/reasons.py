@@ -155,7 +155,7 @@ def _check_no_cluster_left(units: pd.DataFrame, schools: pd.DataFrame, policy: P
             if not _venue_ok(policy, schools, venue, group, no_venue):
                 continue
             near = [int(n_of[s]) for s in part["school_id"] if s != venue and travel.minutes(s, venue) <= dp.travel_limit]
-            if _can_form(int(n_of[venue]), near, dp.min_teachers, dp.max_teachers, dp.min_schools, dp.max_schools):
+            if _can_form(int(n_of[venue]), near, dp.min_teachers, dp.max_teachers, dp.min_schools, dp.max_schools or 0):
                 rep.add(
                     f"district {district}: the unplaced {' '.join(w for w in group if w != 'all') or 'all'} teachers at {venue} and schools within "
                     f"{dp.travel_limit:g} minutes of it could form a cluster within the rules; the reason given ('{why[venue]}') is not true"
