@@ -78,6 +78,8 @@ def _run(fn):
         signal.signal(signal.SIGTERM, _interrupt)
     except ValueError:  # not the main thread (e.g. inside a notebook helper)
         pass
+    done = getattr(sys.modules.get("cluster_mapper.folder"), "WRITTEN", [])
+    done.clear()  # what this command puts in place
     try:
         return fn()
     except InputError as err:
