@@ -232,7 +232,13 @@ def _unplace(a, c, s, rows, reason):
 def test_dissolved_cluster_with_made_up_reason_is_caught(plan_dir, tmp_path):
     def change(a, c, s):
         cid = c["cluster_id"].iloc[0]
-        return _unplace(a, c, s, a.index[a["cluster_id"] == cid], "every cluster within 120 minutes is full (8 teachers or 3 schools) and the rest are too few to form another")
+        return _unplace(
+            a,
+            c,
+            s,
+            a.index[a["cluster_id"] == cid],
+            "every cluster within 120 minutes is full (8 teachers or 3 schools) and the rest are too few to form another",
+        )
 
     rep = _broken(plan_dir, tmp_path, change)
     assert rep.violations
@@ -242,7 +248,7 @@ def test_dissolved_cluster_with_made_up_reason_is_caught(plan_dir, tmp_path):
 def test_full_reason_with_room_in_reach_is_caught(plan_dir, tmp_path):
     def change(a, c, s):
         p = _placed(a)
-        for cid, g in p.groupby("cluster_id"):
+        for _cid, g in p.groupby("cluster_id"):
             per_school = g.groupby("school_id")["n_teachers"].apply(lambda x: int(x.astype(int).sum()))
             movable = [sid for sid, k in per_school.items() if sid != g["venue_school_id"].iloc[0] and per_school.sum() - k >= 3]
             if movable:
@@ -257,7 +263,13 @@ def test_full_reason_with_room_in_reach_is_caught(plan_dir, tmp_path):
 def test_reason_quoting_another_rule_is_caught(plan_dir, tmp_path):
     def change(a, c, s):
         cid = c["cluster_id"].iloc[0]
-        return _unplace(a, c, s, a.index[a["cluster_id"] == cid], "only 2 female primary teachers within 120 minutes of any girls' or mixed school that can host (a cluster needs 9)")
+        return _unplace(
+            a,
+            c,
+            s,
+            a.index[a["cluster_id"] == cid],
+            "only 2 female primary teachers within 120 minutes of any girls' or mixed school that can host (a cluster needs 9)",
+        )
 
     rep = _broken(plan_dir, tmp_path, change)
     assert any("quotes 9 but the policy's min_teachers is 3" in v for v in rep.violations), rep.violations
