@@ -135,6 +135,12 @@ def test_validate_map_support_export_revise_diff_from_another_folder(planned, mo
     assert res.exit_code == 0 and "0 teacher(s) moved" in _flat(res.output), res.output
     s = json.loads((planned / "A" / "plans" / "p2" / "summary.json").read_text())
     assert s["input_files"]["revised_from"]["relative"] == "../p1"
+    changes = pd.read_csv(planned / "A" / "plans" / "p2" / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    names = _names(planned)
+    assert list(changes.columns[:3]) == ["teacher_id", "school_id", "school_name"]
+    assert (changes["school_name"] == changes["school_id"].map(names)).all()
+    placed = changes["new_venue_school_id"] != ""
+    assert placed.any() and (changes.loc[placed, "new_venue_name"] == changes.loc[placed, "new_venue_school_id"].map(names)).all()
 
 
 def test_project_folder_copied_elsewhere_still_validates(planned, tmp_path, monkeypatch):
@@ -155,9 +161,27 @@ def test_project_folder_copied_elsewhere_still_validates(planned, tmp_path, monk
         moved.rename(planned / "A")
 
 
+def _names(planned: Path) -> dict[str, str]:
+    s = pd.read_csv(planned / "A" / "inputs" / "schools.csv", dtype=str)
+    return dict(zip(s["Inst No"], s["Institution Title"], strict=True))
+
+
 def test_assignments_carry_school_names(planned):
     a = pd.read_csv(planned / "A" / "plans" / "p1" / "assignments.csv", dtype=str, encoding="utf-8-sig")
-    s = pd.read_csv(planned / "A" / "inputs" / "schools.csv", dtype=str)
-    names = dict(zip(s["Inst No"], s["Institution Title"], strict=True))
+    names = _names(planned)
     assert list(a.columns[:3]) == ["teacher_id", "school_id", "school_name"]
     assert (a["school_name"] == a["school_id"].map(names)).all()
+
+
+def test_teacher_names_beside_ids_when_the_roster_has_them():
+    """A roster read with names gives assignments.csv a teacher_name column; one without gives none."""
+    from cluster_mapper import Scenario, TravelSource, plan
+    from cluster_mapper.planning.files import named_assignments
+
+    corpus = Path(__file__).parent / "bad_inputs"
+    p = plan(Scenario(corpus / "good_schools.csv", TravelSource(straight_line=True), corpus / "good_roster.csv", corpus / "good_policy.toml"))
+    assert "teacher_name" not in named_assignments(p).columns
+    p.inputs.teachers["name"] = ["Teacher " + t for t in p.inputs.teachers["teacher_id"]]
+    a = named_assignments(p)
+    assert list(a.columns[:2]) == ["teacher_id", "teacher_name"]
+    assert (a["teacher_name"] == "Teacher " + a["teacher_id"]).all()
