@@ -180,6 +180,18 @@ class _TravelCheck:
             kmh = policy.travel.walking_speed_kmh if policy.travel.travel_mode == "walk" else 30.0
             self.factor = policy.travel.detour_factor / (kmh * 1000.0 / 60.0)
 
+    def within(self, member: str, venue: str, limit: float) -> float:
+        """The minutes from member to venue when they are within ``limit``, else ``inf`` (no exact search beyond the venue's radius)."""
+        if self.source == "network" and member != venue and (member, venue) not in self.overrides and self.radius is not None and limit <= self.radius:
+            if venue not in self._cache:
+                source = self.node[venue]
+                self._cache[venue] = nx.single_source_dijkstra_path_length(self.R, source, cutoff=self.radius, weight="w") if source in self.R else {}
+            road = float(self._cache[venue].get(self.node[member], math.inf))  # beyond the radius: more than the limit
+            t = road + self.access[member] + self.access[venue]
+        else:
+            t = self.minutes(member, venue)
+        return t if t <= limit else math.inf
+
     def minutes(self, member: str, venue: str) -> float:
         if member == venue:
             return 0.0

@@ -37,7 +37,7 @@ VENUE_GENDERS = {"female": {"girls", "mixed"}, "male": {"boys", "mixed"}}
 
 
 class _Minutes(Protocol):
-    def minutes(self, member: str, venue: str) -> float: ...
+    def within(self, member: str, venue: str, limit: float) -> float: ...
 
 
 class _Report(Protocol):
@@ -92,33 +92,30 @@ def check_not_placed(a: pd.DataFrame, schools: pd.DataFrame, policy: Policy, tra
         district = schools.at[venue, "district"]
         groups = {_group(policy, district, g, lv) for g, lv in zip(members["gender"], members["level"], strict=True)}
         info.append((cid, venue, district, groups, int(members["n"].sum()), members["school_id"].nunique(), set(members["school_id"])))
+    groups_of: dict[str, set[tuple[str, str]]] = {}  # each school's teacher groups (a venue is a member school)
+    for sid, g, lv in zip(a["school_id"], a["gender"], a["level"], strict=True):
+        groups_of.setdefault(sid, set()).add(_group(policy, schools.at[sid, "district"], g, lv))
     for u in units.itertuples(index=False):
         dp = policy.for_district(u.district)
         _check_quoted_numbers(u, dp, rep)
         if dp.subjects_required or dp.max_moved_teachers is not None:
             continue
         limit = dp.travel_limit
-        m = re.search(r"no .*school that can host within", str(u.reason))
-        if m:
-            for host in schools.index:
-                if host != u.school_id and schools.at[host, "district"] == u.district and _venue_ok(policy, schools, host, u.group, no_venue):
-                    has_group = any(
-                        _group(policy, u.district, g, lv) == u.group
-                        for g, lv in zip(a.loc[a["school_id"] == host, "gender"], a.loc[a["school_id"] == host, "level"], strict=True)
-                    )
-                    if has_group and travel.minutes(u.school_id, host) <= limit:
-                        rep.add(
-                            f"school {u.school_id}: the reason '{u.reason}' is not true: {host} can host and is {travel.minutes(u.school_id, host):.1f} minutes away"
-                        )
+        if re.search(r"no .*school that can host within", str(u.reason)):
+            for host in schools.index[schools["district"] == u.district]:
+                if host != u.school_id and u.group in groups_of.get(host, set()) and _venue_ok(policy, schools, host, u.group, no_venue):
+                    t = travel.within(u.school_id, host, limit)
+                    if t <= limit:
+                        rep.add(f"school {u.school_id}: the reason '{u.reason}' is not true: {host} can host and is {t:.1f} minutes away")
                         break
         for cid, venue, district, groups, n, k, members in info:
             if (district != u.district and not policy.cross_district) or groups != {u.group} or members & chained:
                 continue
             room = n + u.n <= dp.max_teachers and (not dp.max_schools or k + 1 <= dp.max_schools)
-            if room and travel.minutes(u.school_id, venue) <= limit:
+            if room and travel.within(u.school_id, venue, limit) <= limit:
                 rep.add(
                     f"school {u.school_id}: {u.n} teacher(s) not placed ('{u.reason}') although cluster {cid} at {venue} "
-                    f"is {travel.minutes(u.school_id, venue):.1f} minutes away and has room ({n} of {dp.max_teachers} teachers)"
+                    f"is {travel.within(u.school_id, venue, limit):.1f} minutes away and has room ({n} of {dp.max_teachers} teachers)"
                 )
                 break
     _check_no_cluster_left(units, schools, policy, travel, no_venue, rep)
@@ -154,7 +151,7 @@ def _check_no_cluster_left(units: pd.DataFrame, schools: pd.DataFrame, policy: P
         for venue in part["school_id"]:
             if not _venue_ok(policy, schools, venue, group, no_venue):
                 continue
-            near = [int(n_of[s]) for s in part["school_id"] if s != venue and travel.minutes(s, venue) <= dp.travel_limit]
+            near = [int(n_of[s]) for s in part["school_id"] if s != venue and travel.within(s, venue, dp.travel_limit) <= dp.travel_limit]
             if _can_form(int(n_of[venue]), near, dp.min_teachers, dp.max_teachers, dp.min_schools, dp.max_schools or 0):
                 rep.add(
                     f"district {district}: the unplaced {' '.join(w for w in group if w != 'all') or 'all'} teachers at {venue} and schools within "
