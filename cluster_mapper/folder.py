@@ -137,6 +137,7 @@ def atomic_directory(out: str | Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        WRITTEN[:] = [w for w in WRITTEN if tmp not in w.parents]  # folders written inside this one are gone with it
         if swapped and isinstance(exc, KeyboardInterrupt):
             exc.written = out  # type: ignore[attr-defined]  # the new files are in place: the interrupt message says so
         raise
