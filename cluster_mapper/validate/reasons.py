@@ -17,9 +17,10 @@ plan's rules, which the validator checks on its own travel times:
   minutes" is false when such a school is within reach.
 
 Edits make the question harder (a ``together`` chain moves as one, an
-``apart`` pair never meets, a district's ``n_clusters`` or
-``max_moved_teachers`` limits new clusters): schools and districts under
-such rules are left to the other checks rather than judged wrongly.
+``apart`` pair never meets, a ``venue`` school only hosts, a locked cluster
+takes no one, a district's ``n_clusters`` or ``max_moved_teachers`` limits
+new clusters): schools, clusters and districts under such rules are left to
+the other checks rather than judged wrongly.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def _can_form(venue_n: int, others: list[int], min_t: int, max_t: int, min_s: in
 
 def check_not_placed(a: pd.DataFrame, schools: pd.DataFrame, policy: Policy, travel: _Minutes, edits: list[dict[str, str]], rep: _Report) -> None:
     """Add a violation for each "not placed" reason the rules and travel times show to be false (see the module)."""
-    chained = {e.get(k, "") for e in edits if e["action"] in ("together", "apart") for k in ("school_id", "other_school_id")}
+    # schools whose edits bind them to others (together, apart) or to a role (venue) are judged by the edit checks
+    chained = {e.get(k, "") for e in edits if e["action"] in ("together", "apart", "venue") for k in ("school_id", "other_school_id")} - {""}
+    locked = {e.get("cluster_id", "") for e in edits if e["action"] == "lock_cluster"}
     no_venue = {e.get("school_id", "") for e in edits if e["action"] == "no_venue"}
     units = _unplaced_units(a, schools, policy, chained)
     placed = a[a["status"] == "placed"]
@@ -109,7 +112,7 @@ def check_not_placed(a: pd.DataFrame, schools: pd.DataFrame, policy: Policy, tra
                         rep.add(f"school {u.school_id}: the reason '{u.reason}' is not true: {host} can host and is {t:.1f} minutes away")
                         break
         for cid, venue, district, groups, n, k, members in info:
-            if (district != u.district and not policy.cross_district) or groups != {u.group} or members & chained:
+            if (district != u.district and not policy.cross_district) or groups != {u.group} or members & chained or cid in locked:
                 continue
             room = n + u.n <= dp.max_teachers and (not dp.max_schools or k + 1 <= dp.max_schools)
             if room and travel.within(u.school_id, venue, limit) <= limit:
