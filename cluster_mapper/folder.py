@@ -143,6 +143,10 @@ def atomic_directory(out: str | Path) -> Iterator[Path]:
         raise
 
 
+#: Free space below which an output is refused before any work (a plan folder of a small district is about this size).
+MIN_FREE_BYTES = 2 * 1024 * 1024
+
+
 def check_writable(out: str | Path) -> None:
     """Refuse, before any work, an output whose folder cannot be written (read-only disk, no permission).
 
@@ -171,6 +175,17 @@ def check_writable(out: str | Path) -> None:
             out,
             f"the output folder cannot be written ({log_reason}); nothing was planned.",
             fix="give an --out on a disk and folder you can write to, such as outputs/plan in your own project folder.",
+            field="out",
+        )
+    # the new folder is written beside the previous one: it needs about as much room again
+    need = max(MIN_FREE_BYTES, sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else 0)
+    free = shutil.disk_usage(parent).free
+    if free < need:
+        fail(
+            out,
+            f"the disk holding the output folder has {free / 1e6:,.1f} MB free; the plan needs about {need / 1e6:,.1f} MB beside the previous one. "
+            "Nothing was planned.",
+            fix="free disk space, or give an --out on another disk.",
             field="out",
         )
 

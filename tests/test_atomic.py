@@ -321,3 +321,19 @@ def test_network_of_another_place_is_refused_before_solving(previous):
     assert res.exit_code == 2, res.output
     assert "the road network does not reach the schools" in text and "network of another place" in text
     assert tree(out) == before
+
+
+def test_full_disk_is_refused_before_solving(previous, monkeypatch):
+    """A disk with less room than the previous plan needs again is refused before anything is planned."""
+    from collections import namedtuple
+
+    import cluster_mapper.api as api
+
+    out, before = previous
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(plan_io.shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 1000, 1000))
+    monkeypatch.setattr(api, "solve_plan", lambda *a, **k: (_ for _ in ()).throw(AssertionError("nothing may be planned")))
+    res = runner.invoke(app, [*PLAN_ARGS, "--out", str(out)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "MB free" in text and "Nothing was planned" in text, res.output
+    assert tree(out) == before
