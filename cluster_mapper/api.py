@@ -37,7 +37,7 @@ from cluster_mapper.policy.load import check_policy_districts, load_policy
 from cluster_mapper.policy.rules import Policy
 from cluster_mapper.sample import sample_paths
 from cluster_mapper.support import plan_support
-from cluster_mapper.travel.network import add_elevation_from_raster, load_network
+from cluster_mapper.travel.network import add_elevation_from_raster, check_network_reaches, load_network
 from cluster_mapper.travel.times import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
 
 log = logging.getLogger(__name__)
@@ -230,6 +230,7 @@ def travel_times(
     if source.network_path:
         G = network if network is not None else load_road_network(source, policy)
         assert G is not None
+        check_network_reaches(G, schools.geometry.x.to_numpy(), schools.geometry.y.to_numpy(), policy.travel, source=source.network_path)
         times = network_travel_times(schools, G, policy.travel, cutoff_minutes=cutoff, cache_dir=cache_dir)
         return Travel(times, G, source.spec(times.cutoff_minutes))
     if source.matrix_path:

@@ -72,6 +72,10 @@ def _fail_input(err: InputError) -> None:
     raise typer.Exit(2)
 
 
+#: errno values of a full, read-only or forbidden output: a clean message, not a traceback.
+_WRITE_ERRORS = {28, 30, 13, 1, 122}  # ENOSPC, EROFS, EACCES, EPERM, EDQUOT
+
+
 def _interrupt(signum, frame):  # pragma: no cover - exercised by subprocess tests
     raise KeyboardInterrupt
 
@@ -87,13 +91,32 @@ def _run(fn):
         signal.signal(signal.SIGTERM, _interrupt)
     except ValueError:  # not the main thread (e.g. inside a notebook helper)
         pass
+    done = getattr(sys.modules.get("cluster_mapper.folder"), "WRITTEN", [])
+    done.clear()  # what this command puts in place
     try:
         return fn()
     except InputError as err:
         _fail_input(err)
-    except KeyboardInterrupt:
-        console.print("[yellow]Interrupted.[/] No new files were written; any previous plan in the output folder is unchanged.")
+    except KeyboardInterrupt as exc:
+        done = getattr(sys.modules.get("cluster_mapper.folder"), "WRITTEN", [])  # folders put in place by this run
+        written = getattr(exc, "written", None) or (done[-1] if done else None)
+        if written is not None:
+            console.print(
+                f"[yellow]Interrupted[/] after the new files were written: {written} is complete (check it with `cluster-mapper validate`).", highlight=False
+            )
+        else:
+            console.print("[yellow]Interrupted.[/] No new files were written; any previous plan in the output folder is unchanged.")
         raise typer.Exit(130) from None
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        where = exc.filename or "the output folder"
+        console.print(
+            f"[red]Could not write {where}:[/] {exc.strerror}. The new files were not put in place; any previous plan or file there is unchanged. "
+            "Fix: free disk space, or give an output on a disk and folder you can write to.",
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
     except MemoryError:
         console.print("[red]The input is too large for this machine's memory.[/] Plan one district at a time (split the schools file by district).")
         raise typer.Exit(2) from None
@@ -283,13 +306,18 @@ def diff(
     def body():
         from cluster_mapper._files import write_csv
         from cluster_mapper.folder import read_plan
-        from cluster_mapper.planning.changes import change_summary, cluster_changes, plan_changes
+        from cluster_mapper.planning.changes import change_summary, cluster_changes, names_of, plan_changes, with_names
         from cluster_mapper.planning.files import read_plan_csv
 
         a, b = read_plan(old_plan), read_plan(new_plan)
         edits_csv = Path(new_plan) / "edits.csv"
         edits_df = read_plan_csv(edits_csv) if edits_csv.exists() else None
-        teachers = plan_changes(a.assignments, b.assignments, edits_df)
+        teacher_names, school_names = names_of(a.assignments, b.assignments)
+
+        def named(sid: str) -> str:
+            return f"{sid} ({school_names[sid]})" if school_names.get(sid) else sid
+
+        teachers = with_names(plan_changes(a.assignments, b.assignments, edits_df), teacher_names, school_names)
         clusters = cluster_changes(a.assignments, b.assignments)
         s = change_summary(teachers, clusters)
         c = s["clusters"]
@@ -310,7 +338,7 @@ def diff(
             for r in moved.head(300).itertuples(index=False):
                 dt = "" if r.travel_change_minutes != r.travel_change_minutes else f", travel {r.travel_change_minutes:+.1f} min"
                 out_console.print(
-                    f"  - {r.school_id}: {r.teachers} teacher(s) {r.change.replace('_', ' ')} ({r.from_cluster or '-'} -> {r.to_cluster or '-'}{dt}); why: {r.why}",
+                    f"  - {named(r.school_id)}: {r.teachers} teacher(s) {r.change.replace('_', ' ')} ({r.from_cluster or '-'} -> {r.to_cluster or '-'}{dt}); why: {r.why}",
                     markup=False,
                     highlight=False,
                 )
@@ -320,7 +348,7 @@ def diff(
             for r in cc.itertuples(index=False):
                 venue = r.new_venue_school_id if r.change != "dissolved" else r.old_venue_school_id
                 out_console.print(
-                    f"  - {r.cluster_id} {r.change} (venue {venue}): {r.old_teachers} -> {r.new_teachers} teachers, {r.joined} joined, {r.left} left",
+                    f"  - {r.cluster_id} {r.change} (venue {named(venue)}): {r.old_teachers} -> {r.new_teachers} teachers, {r.joined} joined, {r.left} left",
                     markup=False,
                     highlight=False,
                 )

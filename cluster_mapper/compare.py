@@ -19,7 +19,7 @@ import pandas as pd
 from cluster_mapper._files import write_csv
 from cluster_mapper.api import Scenario, Travel, plan, read_inputs, travel_times, with_policy
 from cluster_mapper.errors import fail
-from cluster_mapper.folder import read_plan, write_plan
+from cluster_mapper.folder import atomic_directory, check_writable, read_plan, write_plan
 from cluster_mapper.policy.load import check_policy_districts, load_policy
 from cluster_mapper.policy.rules import Policy
 from cluster_mapper.review.map import write_comparison_map
@@ -69,6 +69,50 @@ def _widest_cutoff_policy(policies: list[Policy]) -> Policy:
     return policies[max(range(len(policies)), key=lambda i: cutoffs[i] or 0.0)]
 
 
+def check_comparison_folder(out: Path) -> None:
+    """Refuse an ``--out`` that is not a comparison folder: a comparison replaces its whole folder."""
+    check_writable(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        fail(
+            out,
+            "--out names an existing file; a comparison is a folder and would replace it.",
+            fix="give a new folder name for --out, such as outputs/compare.",
+        )
+    entries = list(out.iterdir())
+    if entries and not (out / "comparison.csv").exists():
+        shown = ", ".join(sorted(e.name for e in entries)[:3])
+        fail(
+            out,
+            f"--out is a folder that holds other files ({shown}{', ...' if len(entries) > 3 else ''}), not a comparison; writing it would delete them.",
+            fix="give a new or empty folder for --out, such as outputs/compare.",
+        )
+
+
+def _comparison_row(name: str, path: Path, result) -> dict:
+    """One scenario's line of comparison.csv."""
+    s = result.summary
+    cl = result.clusters
+    return {
+        "scenario": name,
+        "policy": path.name,
+        "clusters": int(len(cl)),
+        "teachers_placed": int(s["teachers_placed"]),
+        "teachers_not_placed": int(s["teachers_not_placed"]),
+        "head_teachers_left_out": int(s["head_teachers_left_out"]),
+        "mean_travel_minutes": round(float(s["mean_travel_minutes"]), 1),
+        "max_travel_minutes": round(float(s["max_travel_minutes"]), 1),
+        "mean_schools_per_cluster": round(float(cl["n_schools"].mean()), 2) if len(cl) else 0.0,
+        "mean_teachers_per_cluster": round(float(cl["n_teachers"].mean()), 2) if len(cl) else 0.0,
+        "objective": round(float(s["objective"]), 1),
+        "lower_bound": round(float(s["lower_bound"]), 1),
+        "gap": round(float(s["gap"]), 4),
+        "status": s["status"],
+        "travel_source": s["travel_source"],
+    }
+
+
 def compare_scenarios(
     scenario: Scenario,
     policy_paths: Sequence[str | Path],
@@ -113,7 +157,7 @@ def compare_scenarios(
         check_policy_districts(pol, inputs_by_crs[_reading(pol)].schools["district"])
     names = _scenario_names(paths)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_comparison_folder(out)
 
     # travel times once per set of travel settings
     groups: dict = {}
@@ -136,38 +180,20 @@ def compare_scenarios(
         )
         network, net_elevation = shared[key].network, settings.elevation
 
-    rows = []
-    folders = []
-    for name, path, pol in zip(names, paths, policies):
+    results = []
+    for pol in policies:
         travel: Travel = shared[(pol.travel, _reading(pol))]
-        result = plan(with_policy(scenario, pol), inputs=inputs_by_crs[_reading(pol)], travel=travel)
-        folder = out / name
-        write_plan(result, folder, review=review)
-        folders.append((name, read_plan(folder)))
-        s = result.summary
-        cl = result.clusters
-        rows.append(
-            {
-                "scenario": name,
-                "policy": path.name,
-                "clusters": int(len(cl)),
-                "teachers_placed": int(s["teachers_placed"]),
-                "teachers_not_placed": int(s["teachers_not_placed"]),
-                "head_teachers_left_out": int(s["head_teachers_left_out"]),
-                "mean_travel_minutes": round(float(s["mean_travel_minutes"]), 1),
-                "max_travel_minutes": round(float(s["max_travel_minutes"]), 1),
-                "mean_schools_per_cluster": round(float(cl["n_schools"].mean()), 2) if len(cl) else 0.0,
-                "mean_teachers_per_cluster": round(float(cl["n_teachers"].mean()), 2) if len(cl) else 0.0,
-                "objective": round(float(s["objective"]), 1),
-                "lower_bound": round(float(s["lower_bound"]), 1),
-                "gap": round(float(s["gap"]), 4),
-                "status": s["status"],
-                "travel_source": s["travel_source"],
-            }
-        )
+        results.append(plan(with_policy(scenario, pol), inputs=inputs_by_crs[_reading(pol)], travel=travel))
+    rows = [_comparison_row(name, path, result) for name, path, result in zip(names, paths, results)]
     table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
-    write_csv(table, out / "comparison.csv")
-    write_comparison_map(folders, out / "comparison_map.html")
+    # all scenarios or none: the whole comparison is written beside ``out`` and swapped in at the end
+    with atomic_directory(out) as tmp:
+        folders = []
+        for name, result in zip(names, results):
+            write_plan(result, tmp / name, review=review)
+            folders.append((name, read_plan(tmp / name)))
+        write_csv(table, tmp / "comparison.csv")
+        write_comparison_map(folders, tmp / "comparison_map.html")
     return table
 
 

@@ -25,13 +25,18 @@ import pandas as pd
 from cluster_mapper._files import write_csv
 from cluster_mapper.errors import fail
 from cluster_mapper.planning.alternatives import feasible_alternatives
-from cluster_mapper.planning.files import SavedPlan, plan_summary, read_saved_plan
+from cluster_mapper.planning.changes import names_of, with_names
+from cluster_mapper.planning.files import SavedPlan, named_assignments, plan_summary, read_saved_plan, record_inputs
 from cluster_mapper.review.map import write_map
 from cluster_mapper.review.report import write_report
 from cluster_mapper.support.files import GPX_DIR, SUPPORT_FILES, add_to_summary, read_support, school_names, write_support_files
 
 if TYPE_CHECKING:
     from cluster_mapper.support.planning import SupportPlan
+
+
+#: Folders this process has put in place (so that an interrupt message can say the new files are there).
+WRITTEN: list[Path] = []
 
 
 def _pid_alive(pid: int) -> bool:
@@ -88,6 +93,13 @@ def recover_interrupted(out: str | Path) -> list[str]:
     return done
 
 
+def _umask_mode() -> int:
+    """The mode a new folder gets under the user's umask (``mkdtemp`` always makes 0700)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_directory(out: str | Path) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``out`` in one move.
@@ -103,9 +115,13 @@ def atomic_directory(out: str | Path) -> Iterator[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.writing-{os.getpid()}-", dir=out.parent))
+    swapped = False
     try:
+        os.chmod(tmp, _umask_mode())  # a shared folder stays shared
         yield tmp
         if out.exists() and _exchange(tmp, out):
+            swapped = True
+            WRITTEN.append(out)
             shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous plan
             return
         old = None
@@ -115,11 +131,63 @@ def atomic_directory(out: str | Path) -> Iterator[Path]:
                 shutil.rmtree(old)
             os.replace(out, old)
         os.replace(tmp, out)
+        swapped = True
+        WRITTEN.append(out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        WRITTEN[:] = [w for w in WRITTEN if tmp not in w.parents]  # folders written inside this one are gone with it
+        if swapped and isinstance(exc, KeyboardInterrupt):
+            exc.written = out  # type: ignore[attr-defined]  # the new files are in place: the interrupt message says so
         raise
+
+
+#: Free space below which an output is refused before any work (a plan folder of a small district is about this size).
+MIN_FREE_BYTES = 2 * 1024 * 1024
+
+
+def check_writable(out: str | Path) -> None:
+    """Refuse, before any work, an output whose folder cannot be written (read-only disk, no permission).
+
+    The nearest existing folder above ``out`` must take a new folder (the
+    plan is written beside its target and swapped in); an existing ``out``
+    must be writable itself.
+    """
+    out = Path(out).absolute()
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    probe = None
+    try:
+        probe = tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=parent)
+        writable = not out.exists() or not out.is_dir() or os.access(out, os.W_OK)
+    except OSError as exc:
+        writable = False
+        log_reason = exc.strerror or str(exc)
+    else:
+        log_reason = "permission denied"
+    finally:
+        if probe is not None:
+            shutil.rmtree(probe, ignore_errors=True)
+    if not writable:
+        fail(
+            out,
+            f"the output folder cannot be written ({log_reason}); nothing was planned.",
+            fix="give an --out on a disk and folder you can write to, such as outputs/plan in your own project folder.",
+            field="out",
+        )
+    # the new folder is written beside the previous one: it needs about as much room again
+    need = max(MIN_FREE_BYTES, sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else 0)
+    free = shutil.disk_usage(parent).free
+    if free < need:
+        fail(
+            out,
+            f"the disk holding the output folder has {free / 1e6:,.1f} MB free; the plan needs about {need / 1e6:,.1f} MB beside the previous one. "
+            "Nothing was planned.",
+            fix="free disk space, or give an --out on another disk.",
+            field="out",
+        )
 
 
 def check_output_folder(out: str | Path) -> None:
@@ -131,6 +199,7 @@ def check_output_folder(out: str | Path) -> None:
     mistake), would be deleted by the replacement, so it is refused.
     """
     out = Path(out)
+    check_writable(out)
     if not out.exists() and not out.is_symlink():
         return
     if not out.is_dir():
@@ -173,14 +242,16 @@ def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict
     summary = plan_summary(plan)
     if getattr(plan, "support", None) is not None:  # facilitators: figures, file and hash
         add_to_summary(summary, plan.support)
+    record_inputs(summary, out)  # each input also relative to the plan folder: the plan travels
     geo = plan.geodata
+    assignments = named_assignments(plan)  # names beside ids
     with atomic_directory(out) as tmp:
-        write_csv(plan.assignments, tmp / "assignments.csv")
+        write_csv(assignments, tmp / "assignments.csv")
         write_csv(plan.clusters, tmp / "clusters.csv")
         if getattr(plan, "edits", None) is not None:
             write_csv(plan.edits.to_frame(), tmp / "edits.csv")
         if getattr(plan, "changes", None) is not None:
-            write_csv(plan.changes, tmp / "changes.csv")
+            write_csv(with_names(plan.changes, *names_of(assignments)), tmp / "changes.csv")
         write_csv(feasible_alternatives(plan), tmp / "alternatives.csv")
         for name, table in (extra_tables or {}).items():
             write_csv(table, tmp / name)
@@ -190,7 +261,7 @@ def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict
         if support is not None:  # support.csv, itineraries.csv, gpx/
             write_support_files(support, tmp, dict(zip(plan.inputs.schools["school_id"], plan.inputs.schools["name"])))
         if review:
-            write_review(SavedPlan(tmp, plan.assignments, plan.clusters, summary, geo, plan.policy, plan.network, support=support), tmp)
+            write_review(SavedPlan(tmp, assignments, plan.clusters, summary, geo, plan.policy, plan.network, support=support), tmp)
     return Path(out)
 
 
@@ -217,6 +288,7 @@ def write_support_to_plan(plan_dir: str | Path, saved, sp: SupportPlan, *, revie
     src = Path(plan_dir)
     summary = dict(saved.summary)
     add_to_summary(summary, sp)
+    record_inputs(summary, src)
     place = school_names(saved)
     with atomic_directory(src) as tmp:
         for p in src.iterdir():

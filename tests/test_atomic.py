@@ -20,9 +20,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from typer.testing import CliRunner
 
 from cluster_mapper import Scenario, TravelSource, plan
 from cluster_mapper import folder as plan_io
+from cluster_mapper.cli import app
 from cluster_mapper.folder import read_plan, recover_interrupted, write_plan
 from cluster_mapper.validate.plan import validate_plan
 
@@ -240,3 +242,98 @@ def test_out_naming_a_user_folder_is_refused_and_untouched(tmp_path):
     assert CliRunner().invoke(app, args + ["--out", str(empty)]).exit_code == 0
     assert CliRunner().invoke(app, args + ["--out", str(empty)]).exit_code == 0
     assert validate_plan(empty).ok
+
+
+# -- issue 21: truthful interrupts, folders of the user's mode, outputs that cannot be written, networks of another place
+
+runner = CliRunner()
+PLAN_ARGS = ["plan", "--schools", str(SCHOOLS), "--teachers", str(ROSTER), "--policy", str(POLICY), "--straight-line", "--no-review"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o002, 0o775), (0o077, 0o700)])
+def test_plan_folder_gets_the_mode_of_the_users_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        write_plan(make_plan(), tmp_path / "plan", review=False)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "plan").stat().st_mode & 0o777 == mode
+
+
+def test_interrupt_after_the_swap_says_the_new_plan_is_there(tmp_path, monkeypatch):
+    import cluster_mapper.cli as cli
+
+    def interrupted(*_args, **_kwargs):  # Ctrl-C while the summary is printed: the new plan is already in place
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_summary_table", interrupted)
+    out = tmp_path / "plan"
+    res = runner.invoke(app, [*PLAN_ARGS, "--out", str(out)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 130
+    assert "No new files were written" not in text and "after the new files were written" in text
+    assert validate_plan(out).ok
+
+
+def test_interrupt_before_the_swap_says_nothing_was_written(tmp_path, monkeypatch):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plan_io, "write_csv", interrupted)
+    res = runner.invoke(app, [*PLAN_ARGS, "--out", str(tmp_path / "plan")])
+    assert res.exit_code == 130 and "No new files were written" in " ".join(res.output.split())
+    assert not (tmp_path / "plan").exists()
+
+
+def test_unwritable_out_is_refused_before_solving(monkeypatch):
+    import cluster_mapper.api as api
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("nothing may be planned for an output that cannot be written")
+
+    monkeypatch.setattr(api, "solve_plan", never)
+    res = runner.invoke(app, [*PLAN_ARGS, "--out", "/proc/cluster-mapper-plan"])  # /proc takes no new folder, even for root
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "the output folder cannot be written" in text and "Traceback" not in text
+
+
+def test_full_disk_while_writing_is_a_clean_message(previous, monkeypatch):
+    out, before = previous
+
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device", str(out / "assignments.csv"))
+
+    monkeypatch.setattr(plan_io, "write_csv", full)
+    res = runner.invoke(app, [*PLAN_ARGS, "--out", str(out)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "No space left on device" in text and "previous plan or file there is unchanged" in text
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert tree(out) == before and _siblings(out) == ["plan"]
+
+
+def test_network_of_another_place_is_refused_before_solving(previous):
+    """West Oakland's roads for schools in Mansehra: exit 2 with the reason, the previous plan untouched."""
+    out, before = previous
+    oakland = Path(__file__).parent / "data" / "osm" / "West-Oakland.osm.bz2"
+    args = ["plan", "--schools", str(SCHOOLS), "--teachers", str(ROSTER), "--policy", str(POLICY), "--network", str(oakland), "--out", str(out)]
+    res = runner.invoke(app, args)
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2, res.output
+    assert "the road network does not reach the schools" in text and "network of another place" in text
+    assert tree(out) == before
+
+
+def test_full_disk_is_refused_before_solving(previous, monkeypatch):
+    """A disk with less room than the previous plan needs again is refused before anything is planned."""
+    from collections import namedtuple
+
+    import cluster_mapper.api as api
+
+    out, before = previous
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(plan_io.shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 1000, 1000))
+    monkeypatch.setattr(api, "solve_plan", lambda *a, **k: (_ for _ in ()).throw(AssertionError("nothing may be planned")))
+    res = runner.invoke(app, [*PLAN_ARGS, "--out", str(out)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "MB free" in text and "Nothing was planned" in text, res.output
+    assert tree(out) == before

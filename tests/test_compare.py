@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -133,3 +135,46 @@ def test_compare_refuses_a_misspelt_district_like_plan(tmp_path):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args[0], res.output)
         assert "districts.Mansehrra" in res.output and "rename the table to [districts.Mansehra]" in res.output
+
+
+def test_interrupted_comparison_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    """All scenarios or none: a comparison stopped while writing leaves the previous comparison as it was."""
+    import hashlib
+
+    from cluster_mapper.validate.plan import validate_plan
+
+    corpus = Path(__file__).parent / "bad_inputs"
+    wide = tmp_path / "wide.toml"
+    wide.write_text((corpus / "good_policy.toml").read_text().replace("max_travel_minutes = 60", "max_travel_minutes = 90"))
+    scenario = Scenario(corpus / "good_schools.csv", TravelSource(straight_line=True), corpus / "good_roster.csv")
+    out = tmp_path / "cmp"
+    compare_scenarios(scenario, [corpus / "good_policy.toml", wide], out, review=False)
+
+    def tree():
+        return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    before = tree()
+    assert {"good_policy/summary.json", "wide/summary.json", "comparison.csv", "comparison_map.html"} <= set(before)
+
+    def killed(*_args, **_kwargs):  # both scenarios written, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare_mod, "write_comparison_map", killed)
+    narrow = tmp_path / "narrow.toml"
+    narrow.write_text((corpus / "good_policy.toml").read_text().replace("max_travel_minutes = 60", "max_travel_minutes = 30"))
+    with pytest.raises(KeyboardInterrupt):
+        compare_scenarios(scenario, [narrow, wide], out, review=False)
+    assert tree() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp", "narrow.toml", "wide.toml"]  # no half-written folder left beside it
+    assert validate_plan(out / "good_policy").ok and validate_plan(out / "wide").ok
+
+
+def test_compare_refuses_a_folder_of_other_files(tmp_path):
+    out = tmp_path / "Documents"
+    out.mkdir()
+    (out / "letter.docx").write_text("keep me")
+    corpus = Path(__file__).parent / "bad_inputs"
+    scenario = Scenario(corpus / "good_schools.csv", TravelSource(straight_line=True), corpus / "good_roster.csv")
+    with pytest.raises(InputError, match="holds other files"):
+        compare_scenarios(scenario, [corpus / "good_policy.toml"], out, review=False)
+    assert (out / "letter.docx").read_text() == "keep me"

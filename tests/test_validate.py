@@ -207,3 +207,86 @@ def test_venue_searches_stop_at_a_radius_but_times_stay_exact():
     assert np.array_equal(a, b)
     assert np.isfinite(a).any() and (a[np.isfinite(a)] > 4.0).any(), "some members lie beyond the venues' searches"
     assert not any(math.isnan(x) for x in a.ravel())
+
+
+# -- the validator trusts nothing: the inputs as they are now, and every "not placed" reason against the rules
+
+
+def _unplace(a, c, s, rows, reason):
+    """Mark ``rows`` of assignments not placed with ``reason``; clusters.csv and the summary made to agree, as a tamperer would."""
+    n = a.loc[rows, "n_teachers"].astype(int)
+    minutes = a.loc[rows, "travel_minutes"].astype(float)
+    a.loc[rows, ["status", "cluster_id", "venue_school_id", "travel_minutes", "reason"]] = ["not_placed", "", "", "", reason]
+    p = _placed(a)
+    counts = p.groupby("cluster_id").agg(n=("n_teachers", lambda x: int(x.astype(int).sum())), k=("school_id", "nunique"))
+    c = c[c["cluster_id"].isin(counts.index)].copy()
+    c["n_teachers"] = c["cluster_id"].map(counts["n"]).astype(str)
+    c["n_schools"] = c["cluster_id"].map(counts["k"]).astype(str)
+    s["teachers_placed"] = int(s["teachers_placed"]) - int(n.sum())
+    s["teachers_not_placed"] = int(s["teachers_not_placed"]) + int(n.sum())
+    s["clusters"] = len(c)
+    s["objective"] = float(s["objective"]) - float((minutes * n).sum())
+    return a, c, s
+
+
+def test_dissolved_cluster_with_made_up_reason_is_caught(plan_dir, tmp_path):
+    def change(a, c, s):
+        cid = c["cluster_id"].iloc[0]
+        return _unplace(
+            a,
+            c,
+            s,
+            a.index[a["cluster_id"] == cid],
+            "every cluster within 120 minutes is full (8 teachers or 3 schools) and the rest are too few to form another",
+        )
+
+    rep = _broken(plan_dir, tmp_path, change)
+    assert rep.violations
+    assert all("could form a cluster" in v or "has room" in v for v in rep.violations), rep.violations
+
+
+def test_full_reason_with_room_in_reach_is_caught(plan_dir, tmp_path):
+    def change(a, c, s):
+        p = _placed(a)
+        for _cid, g in p.groupby("cluster_id"):
+            per_school = g.groupby("school_id")["n_teachers"].apply(lambda x: int(x.astype(int).sum()))
+            movable = [sid for sid, k in per_school.items() if sid != g["venue_school_id"].iloc[0] and per_school.sum() - k >= 3]
+            if movable:
+                rows = g.index[g["school_id"] == movable[0]]
+                return _unplace(a, c, s, rows, "every cluster within 120 minutes is full (8 teachers or 3 schools) and the rest are too few to form another")
+        raise AssertionError("the fixture needs a cluster a school can leave")
+
+    rep = _broken(plan_dir, tmp_path, change)
+    assert any("has room" in v for v in rep.violations), rep.violations
+
+
+def test_reason_quoting_another_rule_is_caught(plan_dir, tmp_path):
+    def change(a, c, s):
+        cid = c["cluster_id"].iloc[0]
+        return _unplace(
+            a,
+            c,
+            s,
+            a.index[a["cluster_id"] == cid],
+            "only 2 female primary teachers within 120 minutes of any girls' or mixed school that can host (a cluster needs 9)",
+        )
+
+    rep = _broken(plan_dir, tmp_path, change)
+    assert any("quotes 9 but the policy's min_teachers is 3" in v for v in rep.violations), rep.violations
+
+
+def test_roster_changed_after_planning_is_caught(tmp_path):
+    corpus = Path(__file__).parent / "bad_inputs"
+    for name in ("good_schools.csv", "good_roster.csv", "good_policy.toml"):
+        shutil.copy(corpus / name, tmp_path / name)
+    result = plan(Scenario(tmp_path / "good_schools.csv", TravelSource(straight_line=True), tmp_path / "good_roster.csv", tmp_path / "good_policy.toml"))
+    out = tmp_path / "plan"
+    write_plan(result, out, review=False)
+    assert validate_plan(out).ok
+    roster = pd.read_csv(tmp_path / "good_roster.csv", dtype=str)
+    i = roster.index[roster["gender"] == "male"][0]
+    roster.at[i, "gender"] = "female"  # a teacher's gender corrected after planning
+    roster.to_csv(tmp_path / "good_roster.csv", index=False)
+    rep = validate_plan(out)
+    assert any(v.startswith("the roster changed after planning") and "re-plan, or validate against the recorded files" in v for v in rep.violations)
+    assert f"teacher {roster.at[i, 'teacher_id']} is planned as gender male but the roster says female" in rep.violations

@@ -203,6 +203,30 @@ def cluster_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["cluster_id", "change", "old_venue_school_id", "new_venue_school_id", "old_teachers", "new_teachers", "joined", "left"])
 
 
+def names_of(*assignments: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
+    """Teacher and school names (id to name) from the ``teacher_name`` and ``school_name`` columns of assignments tables."""
+    teachers: dict[str, str] = {}
+    schools: dict[str, str] = {}
+    for a in assignments:
+        if "teacher_name" in a.columns:
+            teachers.update({str(k): str(v) for k, v in zip(a["teacher_id"], a["teacher_name"], strict=True) if isinstance(v, str) and v})
+        if "school_name" in a.columns:
+            schools.update({str(k): str(v) for k, v in zip(a["school_id"], a["school_name"], strict=True) if isinstance(v, str) and v})
+    return teachers, schools
+
+
+def with_names(changes: pd.DataFrame, teachers: dict[str, str], schools: dict[str, str]) -> pd.DataFrame:
+    """The changes with names beside ids: ``teacher_name`` (when known), ``school_name``, ``old_venue_name``, ``new_venue_name``."""
+    out = changes.copy()
+    pairs = [("school_id", "school_name", schools), ("old_venue_school_id", "old_venue_name", schools), ("new_venue_school_id", "new_venue_name", schools)]
+    if teachers:
+        pairs.insert(0, ("teacher_id", "teacher_name", teachers))
+    for col, name, names in pairs:
+        if col in out.columns and name not in out.columns:
+            out.insert(out.columns.get_loc(col) + 1, name, [names.get(str(v), "") for v in out[col]])
+    return out
+
+
 def changes_by_school(teachers: pd.DataFrame) -> pd.DataFrame:
     """Moves grouped per school and change: ``school_id, change, from_cluster, to_cluster, teachers, travel_change_minutes, why``."""
     moved = teachers[teachers["change"].isin([*MOVES, "newly_placed"])].copy()
@@ -243,4 +267,4 @@ def change_summary(teachers: pd.DataFrame, clusters: pd.DataFrame) -> dict:
     }
 
 
-__all__ = ["plan_changes", "cluster_changes", "changes_by_school", "change_summary", "CHANGE_COLUMNS", "MOVES"]
+__all__ = ["names_of", "with_names", "plan_changes", "cluster_changes", "changes_by_school", "change_summary", "CHANGE_COLUMNS", "MOVES"]

@@ -84,7 +84,10 @@ class SupportSource:
 
         s = saved.summary
         pol = policy or saved.policy
-        schools = load_schools(s["inputs"]["schools"], crs=pol.travel.crs)
+        if hasattr(saved, "require_inputs"):  # the plan's inputs, found beside the plan folder or where they were
+            saved.require_inputs("schools", "network_path", "matrix_path", "elevation")
+        # read as the plan read them: the plan's own policy copy (columns, values, district, crs)
+        schools = load_schools(s["inputs"]["schools"], policy=saved.policy)
         return cls(saved.clusters, saved.assignments, schools, pol, s.get("travel") or {"source": s.get("travel_source", "straight_line")})
 
 

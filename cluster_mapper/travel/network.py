@@ -551,3 +551,41 @@ def add_elevation_from_raster(G: nx.MultiDiGraph, raster_paths: str | Path | Ite
 
 # --------------------------------------------------------------------------- travel minutes
 __all__ = ["NETWORK_FORMATS", "add_elevation_from_raster", "download_network", "load_network"]
+
+
+def check_network_reaches(G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray, travel: TravelPolicy, *, source: str | Path) -> None:
+    """Refuse a road network of another place, before any travel time is computed.
+
+    A network that leaves most schools farther than ``max_snap_metres`` from
+    its nearest node, or whose extent lies wholly apart from the schools',
+    is not the schools' network (a wrong file, or positions with longitude
+    and latitude swapped); planning on it would leave nearly everyone out
+    with reasons that blame the rules. Like an elevation raster of another
+    place, it is an input error.
+    """
+    from scipy.spatial import cKDTree
+
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if len(lon) == 0 or G.number_of_nodes() == 0:
+        return
+    nx_ = np.array([d["x"] for _, d in G.nodes(data=True)], dtype=float)
+    ny_ = np.array([d["y"] for _, d in G.nodes(data=True)], dtype=float)
+    r = 6_371_008.8
+    cos0 = np.cos(np.radians(float(np.mean(lat))))
+    tree = cKDTree(np.c_[np.radians(nx_) * cos0 * r, np.radians(ny_) * r])
+    metres, _ = tree.query(np.c_[np.radians(lon) * cos0 * r, np.radians(lat) * r], k=1)
+    far = int((metres > travel.max_snap_metres).sum())
+    margin = travel.max_snap_metres / 111_000.0
+    apart = lon.max() < nx_.min() - margin or lon.min() > nx_.max() + margin or lat.max() < ny_.min() - margin or lat.min() > ny_.max() + margin
+    if far * 2 <= len(lon) and not apart:
+        return
+    fail(
+        source,
+        f"the road network does not reach the schools: {far} of {len(lon)} schools are farther than {travel.max_snap_metres:g} m from its "
+        f"nearest road (median {float(np.median(metres)) / 1000:,.1f} km). The network covers longitude {nx_.min():.3f} to {nx_.max():.3f}, "
+        f"latitude {ny_.min():.3f} to {ny_.max():.3f}; the schools lie at longitude {lon.min():.3f} to {lon.max():.3f}, latitude "
+        f"{lat.min():.3f} to {lat.max():.3f}. It looks like the network of another place; nothing was planned.",
+        fix="give the road network of the schools' area (an .osm.pbf or .osm extract that covers them), or check the schools' positions "
+        "(longitude and latitude swapped?).",
+        field="--network",
+    )

@@ -43,11 +43,12 @@ import pandas as pd
 from pyproj import Geod
 
 from cluster_mapper.inputs.schools import load_inputs, read_csv_rows
-from cluster_mapper.planning.files import read_plan_csv
+from cluster_mapper.planning.files import input_word, locate_inputs, read_plan_csv
 from cluster_mapper.planning.files import read_saved_plan as read_plan
 from cluster_mapper.policy.load import load_policy, policy_from_dict
 from cluster_mapper.policy.rules import Policy
 from cluster_mapper.travel.network import add_elevation_from_raster, load_network
+from cluster_mapper.validate.reasons import check_not_placed
 from cluster_mapper.validate.support import check_roles, check_support
 from cluster_mapper.validate.travel import edge_minutes_drive, edge_minutes_walk, snap_points
 
@@ -179,6 +180,18 @@ class _TravelCheck:
             kmh = policy.travel.walking_speed_kmh if policy.travel.travel_mode == "walk" else 30.0
             self.factor = policy.travel.detour_factor / (kmh * 1000.0 / 60.0)
 
+    def within(self, member: str, venue: str, limit: float) -> float:
+        """The minutes from member to venue when they are within ``limit``, else ``inf`` (no exact search beyond the venue's radius)."""
+        if self.source == "network" and member != venue and (member, venue) not in self.overrides and self.radius is not None and limit <= self.radius:
+            if venue not in self._cache:
+                source = self.node[venue]
+                self._cache[venue] = nx.single_source_dijkstra_path_length(self.R, source, cutoff=self.radius, weight="w") if source in self.R else {}
+            road = float(self._cache[venue].get(self.node[member], math.inf))  # beyond the radius: more than the limit
+            t = road + self.access[member] + self.access[venue]
+        else:
+            t = self.minutes(member, venue)
+        return t if t <= limit else math.inf
+
     def minutes(self, member: str, venue: str) -> float:
         if member == venue:
             return 0.0
@@ -202,11 +215,37 @@ class _TravelCheck:
         return metres * self.factor
 
 
+def check_roster_fields(a: pd.DataFrame, roster: pd.DataFrame, rep: ValidationReport) -> None:
+    """Each teacher's school, gender, level and role in the plan as the roster has them now."""
+    by_id = roster.drop_duplicates("teacher_id").set_index("teacher_id")
+    shown = 0
+    for row in a.itertuples(index=False):
+        if row.teacher_id not in by_id.index or shown >= 50:
+            continue
+        r = by_id.loc[row.teacher_id]
+        for col in ("school_id", "gender", "role", "level"):
+            want = str(r[col]) if col in by_id.columns and pd.notna(r[col]) else ""
+            got = str(getattr(row, col))
+            if col == "level" and (row.role == "head_teacher" or not want):
+                continue  # a head teacher takes the school's level
+            if want and got != want:
+                shown += 1
+                what = "listed at school" if col == "school_id" else f"planned as {col}"
+                rep.add(f"teacher {row.teacher_id} is {what} {got} but the roster says {want}")
+
+
 def validate_plan(plan_dir: str | Path) -> ValidationReport:
     """Check every rule of a plan directory against its inputs."""
     rep = ValidationReport()
     pf = read_plan(plan_dir)
     s = pf.summary
+    located = locate_inputs(s, plan_dir, verify=True)
+    needed = ["schools", "teachers", "network_path", "matrix_path", "elevation"]
+    if any(e.get("action", "") == "lock_cluster" for e in _edits_for(Path(plan_dir), s)):
+        needed.append("revised_from")
+    located.require(plan_dir, needed)  # an input that cannot be found: which, where it was looked for, how to point at it
+    for key, path in sorted(located.changed.items()):
+        rep.add(f"the {input_word(key)} changed after planning ({path}): re-plan, or validate against the recorded files")
     policy = _policy(s)
     inputs = load_inputs(s["inputs"]["schools"], s["inputs"].get("teachers"), policy=policy)
     schools = inputs.schools.set_index("school_id")
@@ -226,10 +265,7 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
             rep.add(f"teacher {t} of the roster is missing from the plan")
         for t in sorted(extra)[:20]:
             rep.add(f"teacher {t} in the plan is not in the roster")
-        by_id = tin.set_index("teacher_id")
-        for row in a.itertuples(index=False):
-            if row.teacher_id in by_id.index and by_id.at[row.teacher_id, "school_id"] != row.school_id:
-                rep.add(f"teacher {row.teacher_id} is listed at school {row.school_id} but the roster says {by_id.at[row.teacher_id, 'school_id']}")
+        check_roster_fields(a, tin, rep)
     else:
         want = tin.groupby(["school_id", "gender", "level"])["n_teachers"].sum()
         got = a.groupby(["school_id", "gender", "level"])["n"].sum()
@@ -415,7 +451,10 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
             if limit is not None and k > limit:
                 rep.add(f"district {d}: {k} teachers meet at another venue than in the previous plan, more than max_moved_teachers = {limit}")
 
-    # 7. cluster roles and support files (facilitators, itineraries), on their own travel computation
+    # 7. every "not placed" reason against the rules: no cluster within reach had room, and the unplaced could form none
+    check_not_placed(a, schools, policy, travel, edits, rep)
+
+    # 8. cluster roles and support files (facilitators, itineraries), on their own travel computation
 
     check_roles(pf, policy, rep)
     if (Path(plan_dir) / "support.csv").exists() or s.get("support"):
