@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from cluster_mapper._files import atomic_path
 from cluster_mapper._geo import local_metres
 from cluster_mapper.errors import ProblemCollector, fail
 from cluster_mapper.inputs.schools import id_key, parse_float, read_csv_rows
@@ -214,15 +214,13 @@ def _read_cache(path: Path) -> pd.DataFrame | None:
 def _write_cache(path: Path, pairs: pd.DataFrame) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(
                 fh,
                 from_id=pairs["from_school_id"].to_numpy(dtype=str),
                 to_id=pairs["to_school_id"].to_numpy(dtype=str),
                 minutes=pairs["minutes"].to_numpy(dtype=float),
             )
-        os.replace(tmp, path)
     except OSError as exc:
         log.warning("could not write travel-time cache %s (%s)", path, exc)
 
