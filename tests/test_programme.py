@@ -17,6 +17,7 @@ from cluster_mapper.api import Scenario, TravelSource, plan
 from cluster_mapper.folder import write_plan
 from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.programme import run as prog
+from cluster_mapper.programme import tasks as prog_tasks
 from cluster_mapper.programme.run import ProgrammeFailed, ProgrammeSettings, plan_programme
 from cluster_mapper.validate.plan import validate_plan
 from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_programme
@@ -75,7 +76,7 @@ def test_network_parts_are_smaller_than_the_network(files):
     policy = load_policy(None)
     inputs = load_inputs(files["schools"], files["teachers"])
     G = load_road_network(TravelSource(network_path=str(files["network"])), policy)
-    tasks = prog.split_programme(inputs, policy, TravelSource(network_path=str(files["network"])), network=G)
+    tasks = prog_tasks.split_programme(inputs, policy, TravelSource(network_path=str(files["network"])), network=G)
     assert sorted(t.key for t in tasks) == sorted(inputs.schools["district"].unique())
     for t in tasks:
         assert t.network is not None and 0 < t.network.number_of_nodes() < G.number_of_nodes()
@@ -98,7 +99,7 @@ def test_programme_inline_equals_sequential_and_resumes(files, sequential, tmp_p
         plan_programme(_scenario(files, tmp_path), ProgrammeSettings(executor="inline"), out=out)
     assert list(err.value.failures) == ["Bagh"] and "solver crashed (injected)" in str(err.value)
     assert len(err.value.finished) == 3 and len(calls) == 4
-    assert len(list((out / ".programme").glob("*.pkl"))) == 3
+    assert len(list((out / ".programme").glob("*.json"))) == 3
     # the rerun plans only the failed district, then writes the plan (and the checkpoints go)
     calls.clear()
     monkeypatch.setattr(prog, "plan_district", lambda task: (calls.append(task.key), real(task))[1])
