@@ -147,7 +147,7 @@ def test_programme_inline_equals_sequential_and_resumes_from_json_checkpoints(fi
     merged = plan_programme(_scenario(files, tmp_path), ProgrammeSettings(executor="inline"), out=out, progress=lambda m, f: seen.append((m, f)))
     assert sorted(calls) == ["Bagh", "Mansehra"] and not marker.exists()
     assert sorted(r.key for r in merged.region_results if r.resumed) == ["Muzaffarabad", "Poonch"]
-    assert any("resumed 2 from checkpoints" in m for m, _ in seen) and seen[-1][1] == 1.0
+    assert any("2 of 4 districts to plan in this process; resumed 2 from checkpoints" in m for m, _ in seen) and seen[-1][1] == 1.0
     write_plan(merged, out, review=False)
     assert not (out / ".programme").exists()
     _same_plan(sequential, out)  # the checkpoints' numbers come back exactly
@@ -157,7 +157,7 @@ def test_programme_inline_equals_sequential_and_resumes_from_json_checkpoints(fi
 def small(tmp_path_factory) -> dict[str, Path]:
     """Four small generated districts, straight-line travel: a run of a few seconds."""
     out = tmp_path_factory.mktemp("small")
-    p = make_programme(n_teachers=1200, n_districts=4, seed=11, with_network=False)
+    p = make_programme(n_teachers=800, n_districts=4, seed=11, with_network=False)
     sch = pd.DataFrame(p.schools[SCHOOL_COLUMNS]).copy()
     sch["can_host"] = sch["can_host"].map({True: "true", False: "false"})
     sch.to_csv(out / "schools.csv", index=False)
@@ -189,7 +189,7 @@ def test_plan_interrupted_keeps_finished_districts_and_resumes(small, tmp_path):
     assert f"{kept} finished districts are kept in" in stderr and "run the same command to resume" in stderr, stderr
     assert "No plan was written" in stderr and not (out / "summary.json").exists()
     # no TTY: progress as plain lines, no bar
-    assert "region(s) planned" in stderr and "\x1b[" not in stderr and "━" not in stderr
+    assert "districts to plan in this process" in stderr and "\x1b[" not in stderr and "━" not in stderr
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"resumed {kept} districts" in " ".join(again.stdout.split()), again.stdout
@@ -256,7 +256,7 @@ def test_plan_on_a_dask_cluster_survives_a_killed_worker(files, sequential, tmp_
         _same_plan(sequential, out)
         # the terminal: Dask's own logs stay quiet without -v, progress comes as plain lines
         assert "distributed." not in stderr and "Traceback" not in stderr, stderr
-        assert "4 of 4 region(s) done" in stderr, stderr
+        assert "4 of 4 districts done" in stderr, stderr
     finally:
         for p in reversed(procs):
             p.terminate()

@@ -137,17 +137,21 @@ class ProgrammeFailed(Exception):
         self.failures = failures
         self.finished = finished
         self.checkpoint_dir = checkpoint_dir
-        lines = [f"{len(failures)} of {len(failures) + len(finished)} region(s) could not be planned; no plan was written:"]
+        lines = [f"{len(failures)} of {_districts(len(failures) + len(finished))} could not be planned; no plan was written:"]
         lines += [f"  - {k}: {why}" for k, why in failures.items()]
         if checkpoint_dir is not None and finished:
             lines.append(
-                f"The {len(finished)} finished region(s) are saved in {checkpoint_dir}; run the same command again after the fix "
-                "and only the failed region(s) are planned."
+                f"The finished districts are kept ({len(finished)}, in {checkpoint_dir}); run the same command again after the fix "
+                "and only the failed ones are planned."
             )
         super().__init__("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- running the tasks
+
+
+def _districts(n: int) -> str:
+    return f"{n} district" if n == 1 else f"{n} districts"
 
 
 def _failure_reason(exc: BaseException) -> str:
@@ -282,12 +286,13 @@ def run_programme(
         if progress:
             done = len(results) + len(failures)
             what = f"{task.key} planned" if res is not None else f"{task.key} failed"
-            progress(f"{done} of {total} region(s) done ({what})", done / max(1, total))
+            progress(f"{done} of {_districts(total)} done ({what})", done / max(1, total))
 
-    if progress:
-        resumed = f", resumed {len(results)} from checkpoints" if results else ""
-        progress(f"{len(results)} of {total} region(s) planned{resumed}", len(results) / max(1, total))
     todo = [t for t in tasks if t.key not in results]
+    if progress:
+        resumed = f"; resumed {len(results)} from checkpoints" if results else ""
+        where = "in this process" if settings.executor == "inline" else f"on Dask ({settings.scheduler_address or 'a local cluster'})"
+        progress(f"{len(todo)} of {_districts(total)} to plan {where}{resumed}", len(results) / max(1, total))
     if todo:
         (_run_inline(todo, on_done) if settings.executor == "inline" else _run_dask(todo, settings, on_done))
     if failures:
