@@ -190,22 +190,28 @@ def _local_cluster(settings: ProgrammeSettings, log_level: int):
 
 
 def _submit_in_window(client, tasks: list[DistrictTask], settings: ProgrammeSettings, on_done: OnDone) -> None:
-    """Submit the tasks by value, at most :data:`TASKS_PER_WORKER` per worker at a time; report each as it finishes."""
+    """Submit the tasks by value, at most :data:`TASKS_PER_WORKER` per worker thread at a time; report each as it finishes.
+
+    The window follows the cluster: workers that join later widen it.
+    """
     from distributed import as_completed
 
     pending = list(tasks)
-    window = max(TASKS_PER_WORKER, TASKS_PER_WORKER * len(client.scheduler_info().get("workers", {})))
     by_key: dict[str, DistrictTask] = {}
+    running = as_completed()
 
-    def submit(task: DistrictTask):
-        # the task is an argument, kept by the scheduler: a lost worker's task runs again elsewhere
-        fut = client.submit(plan_district, task, key=f"plan-{slug(task.key)}-{task.fingerprint()[:12]}", pure=False, retries=settings.retries)
-        by_key[fut.key] = task
-        return fut
+    def top_up() -> None:
+        window = max(TASKS_PER_WORKER, TASKS_PER_WORKER * sum(client.nthreads().values()))
+        while pending and len(by_key) < window:
+            task = pending.pop(0)
+            # the task is an argument, kept by the scheduler: a lost worker's task runs again elsewhere
+            fut = client.submit(plan_district, task, key=f"plan-{slug(task.key)}-{task.fingerprint()[:12]}", pure=False, retries=settings.retries)
+            by_key[fut.key] = task
+            running.add(fut)
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")
-        running = as_completed([submit(pending.pop(0)) for _ in range(min(window, len(pending)))])
+        top_up()
         for fut in running:
             task = by_key.pop(fut.key)
             try:
@@ -215,8 +221,7 @@ def _submit_in_window(client, tasks: list[DistrictTask], settings: ProgrammeSett
             else:
                 on_done(task, res, None)
             fut.release()
-            if pending:
-                running.add(submit(pending.pop(0)))
+            top_up()
 
 
 def _run_dask(tasks: list[DistrictTask], settings: ProgrammeSettings, on_done: OnDone) -> None:
