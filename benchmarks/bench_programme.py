@@ -196,7 +196,11 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
 
-    # 3. totals
+    return report(runs, gen_s=gen_s, inputs_s=inputs_s, want_network=want_network)
+
+
+def report(runs: list[DistrictRun], *, gen_s: float, inputs_s: float, want_network: bool) -> int:
+    """Print the programme's totals, times and floors; 0 when every floor passes, else 1."""
     obj = sum(r.objective for r in runs)
     lb = sum(r.lower_bound for r in runs)
     gap = 0.0 if obj <= 1e-9 else max(0.0, (obj - lb) / obj)

@@ -213,6 +213,42 @@ def _print_plan(result, out: Path, revise) -> None:
         )
 
 
+def _plan_and_write(scenario, settings, *, out: Path, schools, teachers, district_polygons, review: bool):
+    """Plan (one district here, several as tasks) and write the folder; on an interrupt, say truly what is kept."""
+    from cluster_mapper.folder import write_plan
+    from cluster_mapper.programme.run import ProgrammeFailed, plan_districts, region_table
+
+    with _progress() as prog:
+        on_progress = _progress_callback(prog)
+        try:
+            result = plan_districts(
+                scenario,
+                settings,
+                out=out,
+                schools=schools if schools and len(schools) > 1 else None,
+                teachers=teachers if teachers and len(teachers) > 1 else None,
+                district_polygons=district_polygons,
+                progress=on_progress,
+            )
+        except ProgrammeFailed as err:
+            console.print(str(err), markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            kept = _kept_checkpoints(out) if settings.checkpoint else 0
+            if not kept:
+                raise
+            console.print(
+                f"[yellow]Interrupted.[/] No plan was written; any previous plan in {out} is unchanged. "
+                f"{kept} finished districts are kept in {out / '.programme'}; run the same command to resume.",
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
+        on_progress("writing plan files", 1.0)
+        extra = {"districts.csv": region_table(result.region_results)} if result.region_results else None
+        write_plan(result, out, review=review, extra_tables=extra)
+    return result
+
+
 def _plan_command(
     schools: Optional[List[Path]] = typer.Option(
         None, help=SCHOOLS_HELP + " Repeat for several files (one --teachers each, same order). Default: the bundled Mansehra sample."
@@ -259,9 +295,8 @@ def _plan_command(
 
     def body():
         from cluster_mapper.errors import InputProblem
-        from cluster_mapper.folder import check_output_folder, write_plan
+        from cluster_mapper.folder import check_output_folder
         from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND
-        from cluster_mapper.programme.run import ProgrammeFailed, plan_districts, region_table
 
         if backend and backend.upper() not in BACKENDS:
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
@@ -281,34 +316,7 @@ def _plan_command(
             facilitators=facilitators,
         )
         settings = _plan_settings(scheduler, workers, dask, resume)
-        with _progress() as prog:
-            on_progress = _progress_callback(prog)
-            try:
-                result = plan_districts(
-                    scenario,
-                    settings,
-                    out=out,
-                    schools=schools if schools and len(schools) > 1 else None,
-                    teachers=teachers if teachers and len(teachers) > 1 else None,
-                    district_polygons=district_polygons,
-                    progress=on_progress,
-                )
-            except ProgrammeFailed as err:
-                console.print(str(err), markup=False, highlight=False)
-                raise typer.Exit(1) from None
-            except KeyboardInterrupt:
-                kept = _kept_checkpoints(out) if resume else 0
-                if not kept:
-                    raise
-                console.print(
-                    f"[yellow]Interrupted.[/] No plan was written; any previous plan in {out} is unchanged. "
-                    f"{kept} finished districts are kept in {out / '.programme'}; run the same command to resume.",
-                    highlight=False,
-                )
-                raise typer.Exit(130) from None
-            on_progress("writing plan files", 1.0)
-            extra = {"districts.csv": region_table(result.region_results)} if result.region_results else None
-            write_plan(result, out, review=review, extra_tables=extra)
+        result = _plan_and_write(scenario, settings, out=out, schools=schools, teachers=teachers, district_polygons=district_polygons, review=review)
         _print_plan(result, out, revise)
 
     _run(body)
