@@ -431,6 +431,7 @@ def plan_districts(
                 fix="revise one schools file at a time, without --scheduler and --district-polygons.",
             )
         return plan(scenario, progress=progress)
+    t0 = time.perf_counter()
     policy = scenario.load_policy()
     if progress:
         progress("reading schools and teachers", 0.0)
@@ -441,7 +442,11 @@ def plan_districts(
         log.info("one planning region: planned in this process")
         return plan(scenario, inputs=inputs, progress=progress)
     log.info("%d planning regions: planned as tasks (%s)", len(regions), settings.executor)
-    return plan_programme(scenario, settings, out=out, district_polygons=district_polygons, progress=progress, inputs=inputs)
+    read_s = time.perf_counter() - t0
+    merged = plan_programme(scenario, settings, out=out, district_polygons=district_polygons, progress=progress, inputs=inputs)
+    merged.phase_seconds["read_and_split"] += read_s  # the inputs were read here, before plan_programme
+    merged.solve_seconds += read_s
+    return merged
 
 
 __all__ = [
