@@ -172,6 +172,10 @@ def _progress_callback(prog: Progress):
     return _PlainProgress()
 
 
+def _n_districts(n: int) -> str:
+    return f"{n} district" if n == 1 else f"{n} districts"
+
+
 def _kept_checkpoints(out: Path) -> int:
     """Finished districts saved in OUT/.programme (JSON checkpoints) right now."""
     folder = out / ".programme"
@@ -197,8 +201,8 @@ def _print_plan(result, out: Path, revise) -> None:
         table = region_table(regions)
         resumed = sum(r.resumed for r in regions)
         out_console.print(
-            f"{len(regions)} districts planned as tasks"
-            + (f"; resumed {resumed} districts from checkpoints of an earlier run" if resumed else "")
+            f"{_n_districts(len(regions))} planned as tasks"
+            + (f"; resumed {_n_districts(resumed)} from checkpoints of an earlier run" if resumed else "")
             + f" (where and how long each ran: {out / 'districts.csv'}; {table['seconds'].sum():.1f} s of district tasks)",
             markup=False,
             highlight=False,
@@ -237,9 +241,10 @@ def _plan_and_write(scenario, settings, *, out: Path, schools, teachers, distric
             kept = _kept_checkpoints(out) if settings.checkpoint else 0
             if not kept:
                 raise
+            what = "1 finished district is kept" if kept == 1 else f"{kept} finished districts are kept"
             console.print(
                 f"[yellow]Interrupted.[/] No plan was written; any previous plan in {out} is unchanged. "
-                f"{kept} finished districts are kept in {out / '.programme'}; run the same command to resume.",
+                f"{what} in {out / '.programme'}; run the same command to resume.",
                 highlight=False,
             )
             raise typer.Exit(130) from None

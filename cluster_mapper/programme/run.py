@@ -240,6 +240,10 @@ def _run_dask(tasks: list[DistrictTask], settings: ProgrammeSettings, on_done: O
         log.info("started a local Dask cluster with %d worker(s); dashboard %s", len(cluster.workers), cluster.dashboard_link)
     try:
         _submit_in_window(client, tasks, settings, on_done)
+    except BaseException:
+        if level > logging.DEBUG:  # stopping on an interrupt or error: Dask's tracebacks while it shuts down are noise
+            logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+        raise
     finally:
         client.close()
         if cluster is not None:
