@@ -37,12 +37,14 @@ and are checkpointed, so the run can be repeated after the fix.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,15 +180,33 @@ def dask_log_level() -> int:
     return logging.ERROR if root > logging.INFO else logging.WARNING if root == logging.INFO else logging.INFO
 
 
+@contextlib.contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes started inside ignore Ctrl-C (inherited SIG_IGN): the run stops them itself, without a traceback from each.
+
+    While the local cluster starts (seconds), Ctrl-C is ignored here too; SIGTERM still stops the run.
+    """
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def _local_cluster(settings: ProgrammeSettings, log_level: int):
     from distributed import LocalCluster
 
     n = settings.n_workers
     if n is None:
         n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=settings.worker_memory_limit, silence_logs=log_level
-    )
+    with _children_ignore_ctrl_c():
+        return LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=settings.worker_memory_limit, silence_logs=log_level
+        )
 
 
 def _submit_in_window(client, tasks: list[DistrictTask], settings: ProgrammeSettings, on_done: OnDone) -> None:
