@@ -149,7 +149,10 @@ def _summary_table(summary: dict, out: Path) -> Table:
     return t
 
 
-SCHEDULER_HELP = "Address of a running Dask scheduler (tcp://host:8786), left running; default: a local cluster for this run when there are several districts."
+SCHEDULER_HELP = (
+    "Address of a running Dask scheduler (tcp://host:8786), left running; without it DASK_SCHEDULER_ADDRESS, else a local cluster "
+    "for this run when there are several districts."
+)
 
 
 class _PlainProgress:
@@ -279,7 +282,7 @@ def _plan_command(
     district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
     elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
     facilitators: Optional[Path] = typer.Option(None, help="Facilitators file (CSV or GeoJSON): also plan who supports each cluster and their month."),
-    scheduler: Optional[str] = typer.Option(None, envvar="DASK_SCHEDULER_ADDRESS", help=SCHEDULER_HELP),
+    scheduler: Optional[str] = typer.Option(None, help=SCHEDULER_HELP),
     workers: Optional[int] = typer.Option(None, min=1, help="Worker processes of the local Dask cluster (default: one per core)."),
     dask: bool = typer.Option(True, "--dask/--no-dask", help="--no-dask plans several districts one after another in this process."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse districts finished by an interrupted run with the same inputs (OUT/.programme)."),
