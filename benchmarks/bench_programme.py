@@ -2,7 +2,9 @@
 
 Run::
 
-    python benchmarks/bench_programme.py [--teachers 10316] [--districts 4] [--seed 2026] [--travel network|straight]
+    python -m benchmarks.bench_programme [--teachers 10316] [--districts 4] [--seed 2026] [--travel network|straight]
+
+from the repository root (the generators live in ``tests/synthetic.py``, not in the package).
 
 Generates a programme like the field study's (10,316 teachers in Mansehra,
 Bagh, Muzaffarabad and Poonch) with ``tests.synthetic.make_programme``,
@@ -11,7 +13,7 @@ writes each district's schools and roster as the CSV files a user would give
 then runs the real pipeline the way ``cluster-mapper plan`` does:
 ``cluster_mapper.plan`` (the public API) (field-study default policy: 6-12 teachers,
 at most 5 schools, 60 minutes, segregated, separate levels, 60 s solver limit
-per district), ``plan_io.write_plan`` and ``validate.validate_plan`` on the
+per district), ``cluster_mapper.write_plan`` and ``cluster_mapper.validate_plan`` on the
 written plan. Each stage is timed.
 
 Each district is planned with its own files and its own network, one run per
@@ -43,13 +45,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The generators live in tests/synthetic.py, not in the package: import from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from benchmarks.measure import pin_cores
-from cluster_mapper import Scenario, TravelSource, plan, write_plan
+from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
 from cluster_mapper.policy.rules import DistrictPolicy
-from cluster_mapper.validate.plan import validate_plan
 from tests.synthetic import make_programme, write_district
 
 NETWORK_BUILD_LIMIT_S = 120.0
@@ -198,7 +196,11 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
 
-    # 3. totals
+    return report(runs, gen_s=gen_s, inputs_s=inputs_s, want_network=want_network)
+
+
+def report(runs: list[DistrictRun], *, gen_s: float, inputs_s: float, want_network: bool) -> int:
+    """Print the programme's totals, times and floors; 0 when every floor passes, else 1."""
     obj = sum(r.objective for r in runs)
     lb = sum(r.lower_bound for r in runs)
     gap = 0.0 if obj <= 1e-9 else max(0.0, (obj - lb) / obj)

@@ -3,18 +3,18 @@
 Usage::
 
     # a province: 35 districts, about 30,000 schools and 150,000 teachers, one road network, local Dask cluster
-    python benchmarks/bench_province.py --districts 35 --schools 30000 --teachers 150000 --workers 2
+    python -m benchmarks.bench_province --districts 35 --schools 30000 --teachers 150000 --workers 2
 
     # a national simulation: 150 districts, 1,000,000 teachers (straight-line travel); plan a sample of
     # SAMPLE districts on 1 and on 2 workers and extrapolate to 64 workers
-    python benchmarks/bench_province.py --national --sample 8
+    python -m benchmarks.bench_province --national --sample 8
 
 Districts come from ``tests.synthetic.make_district`` (generated settlements,
 schools, rosters and, with ``--travel network``, terrain and a walking
 network; the districts' networks are put into ONE network file, node ids
 made distinct, as a province extract would be). The run is
-:func:`cluster_mapper.programme.run.plan_programme` on a local Dask cluster of
-``--workers`` single-threaded worker processes, then ``write_plan`` and the
+:func:`cluster_mapper.programme.run.plan_districts` (what ``cluster-mapper plan``
+runs) on a local Dask cluster of ``--workers`` single-threaded worker processes, then ``write_plan`` and the
 independent validator. Prints the whole time, the gap, the peak memory of the
 coordinator and its workers (sampled every 0.5 s with psutil) and the load.
 """
@@ -32,14 +32,11 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.measure import PeakMemory  # noqa: E402
-from cluster_mapper.api import Scenario, TravelSource  # noqa: E402
-from cluster_mapper.folder import write_plan
-from cluster_mapper.programme.run import ProgrammeSettings, plan_programme, region_table  # noqa: E402
-from cluster_mapper.validate.plan import validate_plan  # noqa: E402
-from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_district  # noqa: E402
+from benchmarks.measure import PeakMemory
+from cluster_mapper import Scenario, TravelSource, validate_plan, write_plan
+from cluster_mapper.programme.merge import region_table
+from cluster_mapper.programme.run import ProgrammeSettings, plan_districts
+from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_district
 
 
 def generate(n_districts: int, n_schools: int, n_teachers: int, seed: int, network: bool, out: Path) -> dict[str, Path]:
@@ -74,7 +71,7 @@ def run(paths: dict[str, Path], workers: int, out: Path, executor: str = "dask")
     scenario = Scenario(schools=paths["schools"], teachers=paths["teachers"], travel=travel, cache_dir=False)
     with PeakMemory() as mem:
         t0 = time.perf_counter()
-        plan = plan_programme(scenario, ProgrammeSettings(n_workers=workers, executor=executor, checkpoint=False), out=out)
+        plan = plan_districts(scenario, ProgrammeSettings(n_workers=workers, executor=executor, checkpoint=False), out=out)
         seconds = time.perf_counter() - t0
     return seconds, plan, mem.peak
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_travel_scale.py [--side 1000] [--spacing 100] [--schools 10000] [--cutoff 60] [--check 20]
+    python -m benchmarks.bench_travel_scale [--side 1000] [--spacing 100] [--schools 10000] [--cutoff 60] [--check 20]
 
 Builds the hilly synthetic walking grid of ``bench_travel_times.py`` with
 ``side^2`` nodes (1,000,000 by default; synthetic, not a real road network),
@@ -22,21 +22,16 @@ import os
 import resource
 import sys
 import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_travel_times import synthetic_network  # noqa: E402
-
-from cluster_mapper.policy.rules import TravelPolicy  # noqa: E402
+from benchmarks.bench_travel_times import synthetic_network
+from cluster_mapper.policy.rules import TravelPolicy
 from cluster_mapper.travel.minutes import add_travel_minutes
-from cluster_mapper.travel.times import graph_arrays, network_travel_times  # noqa: E402
+from cluster_mapper.travel.times import graph_arrays, network_travel_times
 
 
 def main(argv: list[str] | None = None) -> int:

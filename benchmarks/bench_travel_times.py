@@ -2,7 +2,7 @@
 
 Run::
 
-    python benchmarks/bench_travel_times.py
+    python -m benchmarks.bench_travel_times
 
 Builds a synthetic walking network (a perturbed grid of about 102,400 nodes
 around 34.5 N 73.3 E with smooth hills, like a Mansehra valley), places 1,000

@@ -185,15 +185,128 @@ def _summary_table(summary: dict, out: Path) -> Table:
     return t
 
 
-@app.command()
-def plan(
-    schools: Optional[Path] = typer.Option(None, help=SCHOOLS_HELP + " Default: the bundled Mansehra sample."),
-    teachers: Optional[Path] = typer.Option(None, help=TEACHERS_HELP),
-    network: Optional[Path] = typer.Option(None, help="Road network file: OSM PBF (.osm.pbf), OSM XML (.osm, .osm.bz2), osmnx GraphML or Overpass JSON."),
+SCHEDULER_HELP = (
+    "Address of a running Dask scheduler (tcp://host:8786), left running; without it DASK_SCHEDULER_ADDRESS, else a local cluster "
+    "for this run when there are several districts."
+)
+
+
+class _PlainProgress:
+    """Progress as plain lines on stderr (one per new message), for logs and pipes: no bar, no control characters."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def __call__(self, msg: str, frac: float) -> None:
+        if msg != self.last:
+            self.last = msg
+            console.print(f"{msg} ({100 * frac:.0f} %)" if 0 < frac < 1 else msg, markup=False, highlight=False)
+
+
+def _progress_callback(prog: Progress):
+    """A progress callback: the rich bar on a terminal, plain lines when stdout or stderr is not a terminal."""
+    if console.is_terminal and out_console.is_terminal:
+        task = prog.add_task("planning", total=1.0)
+        return lambda msg, frac: prog.update(task, description=msg, completed=frac)
+    return _PlainProgress()
+
+
+def _n_districts(n: int) -> str:
+    return f"{n} district" if n == 1 else f"{n} districts"
+
+
+def _kept_checkpoints(out: Path) -> int:
+    """Finished districts saved in OUT/.programme (JSON checkpoints) right now."""
+    folder = out / ".programme"
+    return len(list(folder.glob("*.json"))) if folder.is_dir() else 0
+
+
+def _plan_settings(scheduler, workers, dask, resume):
+    from cluster_mapper.programme.run import ProgrammeSettings
+
+    return ProgrammeSettings(scheduler=scheduler, n_workers=workers, executor="dask" if dask else "inline", checkpoint=resume)
+
+
+def _print_plan(result, out: Path, revise) -> None:
+    from cluster_mapper.programme.run import region_table
+
+    out_console.print(_summary_table(result.summary, out))
+    if result.support is not None:
+        out_console.print(_support_table(result.support.figures, out))
+    if result.travel.source != "network":
+        console.print(f"[yellow]Note:[/] travel times are {result.travel.source.replace('_', ' ')}, not from a road network.")
+    regions = result.region_results
+    if regions:
+        table = region_table(regions)
+        resumed = sum(r.resumed for r in regions)
+        out_console.print(
+            f"{_n_districts(len(regions))} planned as tasks"
+            + (f"; resumed {_n_districts(resumed)} from checkpoints of an earlier run" if resumed else "")
+            + f" (where and how long each ran: {out / 'districts.csv'}; {table['seconds'].sum():.1f} s of district tasks)",
+            markup=False,
+            highlight=False,
+        )
+    _print_notes(result.notes, len(result.inputs.notes))
+    ch = result.summary.get("changes")
+    if ch:
+        c = ch["clusters"]
+        out_console.print(
+            f"changes since {revise}: {ch['teachers_moved']} teacher(s) moved; clusters kept {c['kept']}, changed {c['changed']}, "
+            f"created {c['created']}, dissolved {c['dissolved']} (per teacher in {out / 'changes.csv'})"
+        )
+
+
+def _plan_and_write(scenario, settings, *, out: Path, schools, teachers, district_polygons, review: bool):
+    """Plan (one district here, several as tasks) and write the folder; on an interrupt, say truly what is kept."""
+    from cluster_mapper.folder import write_plan
+    from cluster_mapper.programme.run import ProgrammeFailed, plan_districts, region_table
+
+    with _progress() as prog:
+        on_progress = _progress_callback(prog)
+        try:
+            result = plan_districts(
+                scenario,
+                settings,
+                out=out,
+                schools=schools if schools and len(schools) > 1 else None,
+                teachers=teachers if teachers and len(teachers) > 1 else None,
+                district_polygons=district_polygons,
+                progress=on_progress,
+            )
+        except ProgrammeFailed as err:
+            console.print(str(err), markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            kept = _kept_checkpoints(out) if settings.checkpoint else 0
+            if not kept:
+                raise
+            what = "1 finished district is kept" if kept == 1 else f"{kept} finished districts are kept"
+            console.print(
+                f"[yellow]Interrupted.[/] No plan was written; any previous plan in {out} is unchanged. "
+                f"{what} in {out / '.programme'}; run the same command to resume.",
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
+        on_progress("writing plan files", 1.0)
+        extra = {"districts.csv": region_table(result.region_results)} if result.region_results else None
+        write_plan(result, out, review=review, extra_tables=extra)
+    return result
+
+
+def _plan_command(
+    schools: Optional[List[Path]] = typer.Option(
+        None, help=SCHOOLS_HELP + " Repeat for several files (one --teachers each, same order). Default: the bundled Mansehra sample."
+    ),
+    teachers: Optional[List[Path]] = typer.Option(None, help=TEACHERS_HELP + " One per --schools file, in the same order."),
+    network: Optional[Path] = typer.Option(
+        None, help="Road network file: OSM PBF (.osm.pbf), OSM XML (.osm, .osm.bz2), osmnx GraphML or Overpass JSON; each district's task gets only its part."
+    ),
     travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV: from_school_id,to_school_id,minutes."),
     straight_line: bool = typer.Option(False, help="Use straight-line distance x detour factor (announced in every output)."),
     policy: Optional[Path] = typer.Option(None, help="Policy TOML file (defaults: 6-12 teachers, 5 schools, 60 minutes)."),
-    out: Path = typer.Option(DEFAULT_OUT, help="Folder for the plan files; replaced only when the new plan is complete."),
+    out: Path = typer.Option(
+        DEFAULT_OUT, help="Folder for the plan files; replaced only when the new plan is complete. Finished districts wait in OUT/.programme until then."
+    ),
     backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
     review: bool = typer.Option(True, help="Also write map.html and report.html."),
     revise: Optional[Path] = typer.Option(
@@ -205,24 +318,36 @@ def plan(
     district: Optional[str] = typer.Option(None, help=DISTRICT_HELP),
     elevation: Optional[List[Path]] = typer.Option(None, help=ELEVATION_HELP),
     facilitators: Optional[Path] = typer.Option(None, help="Facilitators file (CSV or GeoJSON): also plan who supports each cluster and their month."),
+    scheduler: Optional[str] = typer.Option(None, help=SCHEDULER_HELP),
+    workers: Optional[int] = typer.Option(None, min=1, help="Worker processes of the local Dask cluster (default: one per core)."),
+    dask: bool = typer.Option(True, "--dask/--no-dask", help="--no-dask plans several districts one after another in this process."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse districts finished by an interrupted run with the same inputs (OUT/.programme)."),
+    district_polygons: Optional[Path] = typer.Option(
+        None,
+        help="District polygons (GeoJSON/GeoPackage, 'district' column): cut the --network .osm.pbf into buffered per-district networks (cached); each task reads only its own.",
+    ),
 ):
-    """Form clusters and write the plan files, map and report.
+    """Form clusters for one district or many and write the plan files, map and report.
 
-    With no input options it plans the bundled Mansehra sample.
+    With no input options it plans the bundled Mansehra sample. A file of
+    several districts (a district column, or several --schools files) is
+    planned district by district on a local Dask cluster (or the one at
+    --scheduler); each finished district is kept in OUT/.programme, so an
+    interrupted run resumes where it stopped. One district is planned in
+    this process. The plan is the same either way.
     """
 
     def body():
-        from cluster_mapper.api import plan as plan_scenario
         from cluster_mapper.errors import InputProblem
-        from cluster_mapper.folder import check_output_folder, write_plan
+        from cluster_mapper.folder import check_output_folder
         from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND
 
         if backend and backend.upper() not in BACKENDS:
             raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
         check_output_folder(out)
         scenario = _scenario(
-            schools,
-            teachers,
+            schools[0] if schools else None,
+            teachers[0] if teachers else None,
             network,
             travel_matrix,
             straight_line,
@@ -234,26 +359,18 @@ def plan(
             elevation=elevation,
             facilitators=facilitators,
         )
-        with _progress() as prog:
-            task = prog.add_task("planning", total=1.0)
-            result = plan_scenario(scenario, progress=lambda msg, frac: prog.update(task, description=msg, completed=frac))
-            prog.update(task, description="writing plan files")
-            write_plan(result, out, review=review)
-        out_console.print(_summary_table(result.summary, out))
-        if result.support is not None:
-            out_console.print(_support_table(result.support.figures, out))
-        if result.travel.source != "network":
-            console.print(f"[yellow]Note:[/] travel times are {result.travel.source.replace('_', ' ')}, not from a road network.")
-        _print_notes(result.notes, len(result.inputs.notes))
-        ch = result.summary.get("changes")
-        if ch:
-            c = ch["clusters"]
-            out_console.print(
-                f"changes since {revise}: {ch['teachers_moved']} teacher(s) moved; clusters kept {c['kept']}, changed {c['changed']}, "
-                f"created {c['created']}, dissolved {c['dissolved']} (per teacher in {out / 'changes.csv'})"
-            )
+        settings = _plan_settings(scheduler, workers, dask, resume)
+        result = _plan_and_write(scenario, settings, out=out, schools=schools, teachers=teachers, district_polygons=district_polygons, review=review)
+        _print_plan(result, out, revise)
 
     _run(body)
+
+
+plan = app.command("plan")(_plan_command)
+programme = app.command(
+    "programme",
+    help="Alias of `plan` (same options, same code path), kept for scripts written for earlier versions.",
+)(_plan_command)
 
 
 @app.command()
@@ -412,76 +529,6 @@ def support(
             prog.update(task, description="writing support files")
             write_support_to_plan(plan_dir, saved, result, review=review)
         out_console.print(_support_table(result.figures, plan_dir))
-        for note in result.notes[:10]:
-            console.print(f"note: {note}", markup=False)
-
-    _run(body)
-
-
-@app.command()
-def programme(
-    schools: List[Path] = typer.Option(..., help="Schools file(s) with a district column (repeat --schools for several files)."),
-    teachers: Optional[List[Path]] = typer.Option(None, help="Roster CSV(s), one per --schools file in the same order; none: counts in the schools files."),
-    network: Optional[Path] = typer.Option(None, help="One road network for all districts; each district's task gets only its part."),
-    travel_matrix: Optional[Path] = typer.Option(None, help="Travel-time CSV: from_school_id,to_school_id,minutes."),
-    straight_line: bool = typer.Option(False, help="Use straight-line distance x detour factor (announced in every output)."),
-    policy: Optional[Path] = typer.Option(None, help="Policy TOML file."),
-    out: Path = typer.Option(DEFAULT_OUT, help="Plan folder; finished districts are checkpointed in OUT/.programme until the plan is written."),
-    backend: str = typer.Option("", help="OR-Tools MIP backend (default: the model's own choice)."),
-    review: bool = typer.Option(True, help="Also write map.html and report.html."),
-    scheduler: Optional[str] = typer.Option(
-        None,
-        envvar="DASK_SCHEDULER_ADDRESS",
-        help="Address of a running Dask scheduler (tcp://host:8786), left running; default: a local cluster for this run.",
-    ),
-    workers: Optional[int] = typer.Option(None, min=1, help="Worker processes of the local cluster (default: one per core)."),
-    dask: bool = typer.Option(True, "--dask/--no-dask", help="--no-dask plans the districts one after another in this process."),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse districts checkpointed by an interrupted run with the same inputs."),
-    district_polygons: Optional[Path] = typer.Option(
-        None,
-        help="District polygons (GeoJSON/GeoPackage, 'district' column): cut the --network .osm.pbf into buffered per-district networks (cached); each task reads only its own.",
-    ),
-):
-    """Plan a programme of many districts in parallel on Dask, into one plan folder.
-
-    Each district (with its part of the road network) is a task; the plan is
-    the same as `cluster-mapper plan` on the same files. An interrupted run
-    resumes from the districts already finished.
-    """
-
-    def body():
-        from cluster_mapper.api import Scenario, TravelSource
-        from cluster_mapper.errors import InputProblem
-        from cluster_mapper.folder import check_output_folder, write_plan
-        from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND
-        from cluster_mapper.programme.run import ProgrammeFailed, ProgrammeSettings, plan_programme, region_table
-
-        if backend and backend.upper() not in BACKENDS:
-            raise InputError([InputProblem("<command line>", f"unknown solver backend '{backend}'.", f"use one of {', '.join(BACKENDS)}.", field="--backend")])
-        check_output_folder(out)
-        source = TravelSource(str(network) if network else None, str(travel_matrix) if travel_matrix else None, straight_line)
-        scenario = Scenario(
-            schools=schools[0], teachers=teachers[0] if teachers else None, policy=policy, travel=source, backend=backend.upper() or DEFAULT_BACKEND
-        )
-        settings = ProgrammeSettings(scheduler=scheduler, n_workers=workers, executor="dask" if dask else "inline", checkpoint=resume)
-        with _progress() as prog:
-            task = prog.add_task("planning", total=1.0)
-            try:
-                result = plan_programme(
-                    scenario,
-                    settings,
-                    out=out,
-                    schools=schools,
-                    teachers=teachers or None,
-                    district_polygons=district_polygons,
-                    progress=lambda msg, frac: prog.update(task, description=msg, completed=frac),
-                )
-            except ProgrammeFailed as err:
-                console.print(str(err), markup=False, highlight=False)
-                raise typer.Exit(1) from None
-            prog.update(task, description="writing plan files")
-            write_plan(result, out, review=review, extra_tables={"districts.csv": region_table(result.region_results)})
-        out_console.print(_summary_table(result.summary, out))
         for note in result.notes[:10]:
             console.print(f"note: {note}", markup=False)
 

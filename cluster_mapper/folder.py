@@ -190,6 +190,20 @@ def check_writable(out: str | Path) -> None:
         )
 
 
+PROGRAMME_DIR = ".programme"
+PROGRAMME_README = "Regions of an unfinished cluster_mapper programme run (JSON checkpoints); removed when the plan is written.\n"
+
+
+def programme_checkpoints_ours(folder: Path) -> bool:
+    """True when ``folder`` holds only a programme run's JSON checkpoints (with its README), nothing else."""
+    try:
+        names = [e.name for e in folder.iterdir()] if folder.is_dir() and not folder.is_symlink() else None
+        readme = (folder / "README.txt").read_text(encoding="utf-8") if names is not None and "README.txt" in names else None
+    except OSError:
+        return False
+    return readme == PROGRAMME_README and all(n == "README.txt" or n.endswith((".json", ".tmp")) for n in names or [])
+
+
 def check_output_folder(out: str | Path) -> None:
     """Refuse an ``--out`` that is not a plan folder: a plan replaces its whole folder.
 
@@ -209,8 +223,8 @@ def check_output_folder(out: str | Path) -> None:
             fix="give a new folder name for --out, such as outputs/plan.",
             field="out",
         )
-    # a programme run's checkpoints (cluster_mapper.programme.run) belong to the plan being made
-    entries = [e for e in out.iterdir() if e.name != ".programme"]
+    # a programme run's checkpoints (cluster_mapper.programme.checkpoints) belong to the plan being made; a foreign .programme does not
+    entries = [e for e in out.iterdir() if not (e.name == PROGRAMME_DIR and programme_checkpoints_ours(e))]
     if not entries:
         return
     summary = out / "summary.json"

@@ -1,1 +1,1 @@
-"""Programmes of many districts: independent district plans as tasks, in-process or on Dask distributed (``run``)."""
+"""Many districts at once: region tasks (``tasks``), run in this process or on Dask (``run``), JSON checkpoints (``checkpoints``), merged into one plan (``merge``)."""
