@@ -77,6 +77,33 @@ class _Sheet:
     merged: list[tuple[int, int, int, int]] | None
     name: str | None
     notes: list[str] = field(default_factory=list)
+    #: Several sheets hold data: messages name the sheet (``file.xlsx#Sheet``).
+    several: bool = False
+    #: 0-based ``(row, column)`` of formulas saved without their value, with the formula.
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: 0-based ``(row, column)`` of cells holding a date or time.
+    dates: set[tuple[int, int]] = field(default_factory=set)
+
+
+def _formulas_without_values(path: Path, sheet: str, cells: list[list[str]]) -> dict[tuple[int, int], str]:
+    """Formula cells of an .xlsx/.xlsm sheet that were saved without a value (read as empty by calamine)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception:  # noqa: BLE001 - calamine read it; a second opinion is optional
+        return {}
+    out: dict[tuple[int, int], str] = {}
+    try:
+        for i, row in enumerate(wb[sheet].iter_rows(values_only=True)):
+            for j, v in enumerate(row):
+                if isinstance(v, str) and v.startswith("=") and (i >= len(cells) or j >= len(cells[i]) or not cells[i][j]):
+                    out[(i, j)] = v
+    finally:
+        wb.close()
+    return out
 
 
 def _pick_sheet(path: Path, names: list[str], filled: dict[str, bool], wanted: str | None, spec: TableSpec, from_policy: bool) -> tuple[str, list[str]]:
@@ -154,6 +181,8 @@ def workbook_cells(path: Path, sheet: str | None, spec: TableSpec, from_policy: 
         ws = wb.get_sheet_by_name(name)
         merged = ws.merged_cell_ranges
         cells = [[cell_text(v) for v in r] for r in rows(name)]
+        dates = {(i, j) for i, r in enumerate(rows(name)) for j, v in enumerate(r) if isinstance(v, (datetime, date, time))}
+        several = sum(1 for n in names if n == name or filled.get(n, True)) > 1
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - a sheet calamine cannot decode
@@ -161,4 +190,4 @@ def workbook_cells(path: Path, sheet: str | None, spec: TableSpec, from_policy: 
     finally:
         wb.close()
     ranges = None if merged is None else [(int(a[0]), int(a[1]), int(b[0]), int(b[1])) for a, b in merged]
-    return _Sheet(cells, ranges, name, notes)
+    return _Sheet(cells, ranges, name, notes, several, _formulas_without_values(path, name, cells), dates)

@@ -24,8 +24,8 @@ import pandas as pd
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError, fail
-from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings
-from cluster_mapper.inputs.tables import ColumnReading, Table, code_key, read_csv_rows, read_table
+from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings, table_spec, visible
+from cluster_mapper.inputs.tables import ColumnReading, Table, code_key, position_advice, read_csv_rows, read_table
 
 if TYPE_CHECKING:
     from cluster_mapper.policy.rules import Policy
@@ -54,6 +54,12 @@ def parse_float(value: str) -> float | None:
 def id_key(value: str) -> str:
     """How ids are compared for near-duplicates: case and inner spaces ignored."""
     return re.sub(r"\s+", "", str(value)).casefold()
+
+
+def missing_columns(t: Table, *, optional: tuple[str, ...] = ()) -> list[str]:
+    """The table's required columns that the file does not have (already reported by the reader)."""
+    spec = table_spec(t.kind)
+    return [f.name for f in (spec.fields if spec else ()) if f.required and not t.has(f.name) and f.name not in optional]
 
 
 def check_ids(t: Table, column: str, what: str) -> None:
@@ -173,7 +179,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     settings = policy.inputs if policy is not None else InputSettings()
     crs = crs if crs is not None else (policy.travel.crs if policy is not None else None)
     district = settings.district
-    t = read_table(path, SCHOOLS, settings, optional=("district",) if district else ())
+    t = read_table(path, SCHOOLS, settings, optional=("district",) if district else (), defer=True)
     path = t.path
     col = t.problems
     F = t.field
@@ -183,11 +189,14 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     has_latlon = t.has("latitude") or t.has("longitude")
     has_xy = t.has("x") or t.has("y")
     if not (has_geom or has_latlon or has_xy):
+        pair = position_advice(t.raw, t.unused) if t.raw is not None else None
         col.add(
-            "the schools have no position.",
+            "the schools have no position" + (f": columns '{pair[0]}' and '{pair[1]}' hold degrees north and east." if pair else "."),
             row=t.header_row,
             field="latitude",
-            fix="add 'latitude' and 'longitude' columns (WGS84 degrees), or 'x' and 'y' with the policy key crs, or name the file's columns in [columns.schools].",
+            fix=f'name them in the policy: [columns.schools] latitude = "{pair[0]}" and longitude = "{pair[1]}".'
+            if pair
+            else "add 'latitude' and 'longitude' columns (WGS84 degrees), or 'x' and 'y' with the policy key crs, or name the file's columns in [columns.schools].",
         )
     if has_xy and not has_latlon and not crs:
         col.add(
@@ -196,8 +205,10 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
             field=F("x"),
             fix='set crs = "EPSG:...." in the policy (for example EPSG:32643 for UTM 43N), or give latitude/longitude.',
         )
-    col.raise_if_any()
+    if missing_columns(t, optional=("district",) if district else ()) or not (has_geom or has_latlon or has_xy) or (has_xy and not has_latlon and not crs):
+        col.raise_if_any()  # no row can be checked further
     if len(df) == 0:
+        col.raise_if_any()
         fail(path, "the file has a header but no schools.", fix="export the schools table again with its rows.", row=t.header_row + 1)
 
     check_ids(t, "school_id", "school")
@@ -479,36 +490,29 @@ def teachers_from_counts(schools: gpd.GeoDataFrame) -> pd.DataFrame:
     return df.sort_values(["school_id", "teacher_id"], kind="stable").reset_index(drop=True)
 
 
-def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | None = None) -> tuple[pd.DataFrame, Table]:
+def read_teachers(path: str | Path, schools: gpd.GeoDataFrame | None, policy: Policy | None = None) -> tuple[pd.DataFrame, Table]:
     """Read and check a teacher roster against the schools; the teachers and how the roster was read.
 
     Columns (under these names, names the policy maps in ``[columns.teachers]``,
     or common synonyms): ``teacher_id``, ``school_id``, ``gender``
     (female|male), ``level`` (primary|middle|high); optional ``subject`` and
     ``role`` (teacher|head_teacher, default teacher). Codes such as post
-    designations (PST, EST, SST) are mapped by ``[values.teachers.level]``.
+    designations (PST, EST, SST) are mapped by ``[values.teachers.level]``;
+    one column may feed both level and role (``Designation``: PST, Head
+    Master), and a head teacher needs no level: it takes its school's (the
+    school's ``level`` column, else the level most of its teachers teach).
+    ``schools`` is ``None`` when the schools file could not be read: the
+    roster is then checked on its own (every problem of both files at once).
     """
 
-    t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings())
-    path, df, col, F = t.path, t.data, t.problems, t.field
+    known = None if schools is None else set(schools["school_id"])
+    t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings(), other_ids=known, defer=True)
+    path, df, col = t.path, t.data, t.problems
+    if missing_columns(t):
+        col.raise_if_any()
     check_ids(t, "teacher_id", "teacher")
-    known = set(schools["school_id"])
-    by_key = {id_key(s): s for s in known}
-    for sid, row in zip(df["school_id"], df["_row"], strict=False):
-        if sid == "":
-            col.add("the teacher has no school_id.", row=row, field=F("school_id"), fix="fill in the id of the teacher's school.")
-        elif sid not in known:
-            if id_key(sid) in by_key:
-                col.add(
-                    f"school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).",
-                    row=row,
-                    field=F("school_id"),
-                    fix=f"write '{by_key[id_key(sid)]}'.",
-                )
-            else:
-                col.add(
-                    f"school_id '{sid}' is not in the schools file.", row=row, field=F("school_id"), fix="add the school to the schools file or correct the id."
-                )
+    if known is not None:
+        _check_school_ids(t, known)
     col.raise_if_any()
     if len(df) == 0:
         fail(path, "the roster has a header but no teachers.", fix="export the roster again with its rows.", row=t.header_row + 1)
@@ -524,8 +528,42 @@ def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | 
             "_row": df["_row"].astype(int),
         }
     )
+    _head_teacher_levels(out, schools, t)
     out.attrs["source"] = str(path)
     return out, t
+
+
+def _check_school_ids(t: Table, known: set[str]) -> None:
+    """Every teacher's school is in the schools file (a near miss in case or spaces named)."""
+    col, F = t.problems, t.field
+    by_key = {id_key(s): s for s in known}
+    for sid, row in zip(t.data["school_id"], t.data["_row"], strict=False):
+        if sid == "":
+            col.add("the teacher has no school_id.", row=row, field=F("school_id"), fix="fill in the id of the teacher's school.")
+        elif sid not in known:
+            near = by_key.get(id_key(sid))
+            col.add(
+                f"school_id '{visible(sid)}' is not in the schools file" + (f", but '{near}' is (differs in case or spaces)." if near else "."),
+                row=row,
+                field=F("school_id"),
+                fix=f"write '{near}'." if near else "add the school to the schools file or correct the id.",
+            )
+
+
+def _head_teacher_levels(out: pd.DataFrame, schools: gpd.GeoDataFrame | None, t: Table) -> None:
+    """A head teacher without a level takes the school's: its level column, else the level most of its teachers teach."""
+    blank = (out["level"] == "") & (out["role"] == "head_teacher")
+    if not blank.any():
+        return
+    school_level = dict(zip(schools["school_id"], schools["level"], strict=False)) if schools is not None and "level" in schools.columns else {}
+    taught = out[out["level"] != ""].groupby("school_id")["level"].agg(lambda s: s.value_counts().sort_index().idxmax())
+    fill = [school_level.get(sid) or taught.get(sid, "") for sid in out.loc[blank, "school_id"]]
+    out.loc[blank, "level"] = fill
+    n = int(blank.sum())
+    t.notes.append(
+        f"{t.source}: {n} head teacher{'s' if n != 1 else ''} without a level take their school's level"
+        + (f" ({sum(1 for f in fill if not f)} of them at schools with no level known)" if not all(fill) else "")
+    )
 
 
 def load_teachers(path: str | Path, schools: gpd.GeoDataFrame, *, policy: Policy | None = None) -> pd.DataFrame:
@@ -545,7 +583,15 @@ def load_inputs(schools_path: str | Path, teachers_path: str | Path | None = Non
     policy : Policy, optional
         How the files are read (``policy.inputs``) and the crs (``policy.travel.crs``).
     """
-    schools, st = read_schools(schools_path, policy, crs=crs)
+    try:
+        schools, st = read_schools(schools_path, policy, crs=crs)
+    except InputError as err:  # the roster's own problems too, in the same run
+        if teachers_path is not None:
+            try:
+                read_teachers(teachers_path, None, policy)
+            except InputError as more:
+                raise InputError(err.problems + more.problems) from None
+        raise
     tables = {"schools": st}
     if teachers_path is not None:
         teachers, tt = read_teachers(teachers_path, schools, policy)

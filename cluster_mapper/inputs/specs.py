@@ -25,6 +25,18 @@ def code_key(value: Any) -> str:
     return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(value))).casefold()
 
 
+def visible(text: Any) -> str:
+    """``text`` with invisible characters shown (``"S01\u200b"`` -> ``"S01<U+200B>"``): zero-width, control, non-breaking and other odd spaces."""
+    out = []
+    for ch in str(text):
+        cat = unicodedata.category(ch)
+        if ch != " " and (cat in ("Cf", "Cc", "Co", "Cn", "Zl", "Zp") or (cat == "Zs")):
+            out.append(f"<U+{ord(ch):04X}>")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def column_letter(index: int) -> str:
     """Spreadsheet column letter of a 0-based column index (0 -> A, 27 -> AB)."""
     out = ""
@@ -71,6 +83,9 @@ class FieldSpec:
     aliases: tuple[tuple[str, str], ...] = ()
     blank: str | None = None
     required: bool = False
+    #: ``(field, code)``: a row whose ``field`` is ``code`` needs no value here
+    #: (a head teacher needs no level: it takes the school's where one is needed).
+    not_needed_when: tuple[str, str] | None = None
 
     @property
     def coded(self) -> bool:
@@ -312,6 +327,7 @@ TEACHERS = register_table(
                 required=True,
                 choices=("primary", "middle", "high"),
                 synonyms=("level taught", "teaching level", "designation", "cadre"),
+                not_needed_when=("role", "head_teacher"),
             ),
             FieldSpec("subject", "the subject taught (optional)", synonyms=("subject taught", "specialisation", "specialization")),
             FieldSpec(

@@ -264,6 +264,15 @@ def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded:
     return False
 
 
+def _may_share(kind: str, first: str, second: str) -> bool:
+    """Whether one header may feed both fields: both hold codes (a Designation column for level and role)."""
+    spec = table_spec(kind)
+    if spec is None:
+        return False
+    fields = {f.name: f for f in spec.fields}
+    return all(n in fields and fields[n].coded and not fields[n].boolean for n in (first, second))
+
+
 def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSettings:
     """The ``district``, ``[sheets]``, ``[columns.*]`` and ``[values.*.*]`` settings, checked."""
 
@@ -313,14 +322,15 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
                 )
                 continue
             key = _norm_code(header)
-            if key in seen:
+            if key in seen and not _may_share(kind, seen[key], name):
                 col.add(
                     f"the header '{header}' is given for both {seen[key]} and {name}.",
-                    fix="each column of the file can stand for one column of the tool only.",
+                    fix="one column of the file may feed several of the tool's columns only when each holds codes ([values.KIND.FIELD]), "
+                    "such as a Designation column for both level and role.",
                     field=f"columns.{kind}.{name}",
                 )
                 continue
-            seen[key] = name
+            seen.setdefault(key, name)
             out[name] = header.strip()
         columns[kind] = out
 
