@@ -172,7 +172,7 @@ SCHOOLS = register_table(
         kind="schools",
         id_field="school_id",
         item="school",
-        sheet_words=("school",),
+        sheet_words=("school", "institution"),
         fields=(
             FieldSpec(
                 "school_id",

@@ -684,6 +684,20 @@ def map_codes(
         if how != "unknown":
             continue
         more = f" (also row{'s' if len(rs) > 2 else ''} {', '.join(map(str, rs[1:6]))}{' ...' if len(rs) > 6 else ''})" if len(rs) > 1 else ""
+        post = _other_field_code(fs, spec, v)
+        if post is not None:  # a head post in a Designation column read as the level
+            other, code = post
+            problems.append(
+                (
+                    rs[0],
+                    v,
+                    f"'{visible(v)}' is a {other} ({code}), not a {fs.name}{more}; a {code} needs no {fs.name}.",
+                    f'read the column as the {other} too: [columns.{kind}] {other} = "{header}" and [values.{kind}.{other}] "{visible(v)}" = "{code}" '
+                    f"(one column may feed both).",
+                    fs.name,
+                )
+            )
+            continue
         problems.append(
             (
                 rs[0],
@@ -696,6 +710,16 @@ def map_codes(
     guesses = [f"'{r.value}' as {r.code}" for r in readings if r.how == "common"]
     notes = [f"{fs.name} values read as common codes: {', '.join(guesses)}; to make it explicit: [values.{kind}.{fs.name}]"] if guesses else []
     return out, readings, notes, problems
+
+
+def _other_field_code(fs: FieldSpec, spec: TableSpec, value: str) -> tuple[str, str] | None:
+    """``(field, code)`` when ``value`` is the code that makes ``fs`` unneeded (``"Head Master"``: role head_teacher, so no level)."""
+    if fs.not_needed_when is None:
+        return None
+    other, code = fs.not_needed_when
+    ofs = spec.field(other)
+    k = code_key(value)
+    return (other, code) if ofs.plain_codes().get(k) == code or dict((code_key(a), c) for a, c in ofs.aliases).get(k) == code else None
 
 
 def _known_codes(fs: FieldSpec, policy_map: dict[str, Any]) -> set[str]:
