@@ -63,11 +63,37 @@ def decode_text(path: Path) -> str:
     return text
 
 
+#: How many lines from the top the separator is judged on.
+SNIFF_LINES = 50
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab: the one that splits most of the first lines into the same number of cells.
+
+    Judged over :data:`SNIFF_LINES` non-blank lines (quotes respected), so a
+    title line above a semicolon table ("Schools, District Abbottabad") does
+    not decide it.
+    """
+    lines = [ln for ln in text.splitlines()[: SNIFF_LINES * 2] if ln.strip()][:SNIFF_LINES]
+    best, score = ",", (-1, -1)
+    for d in (",", ";", "\t"):
+        widths = [len(r) for r in csv.reader(lines, delimiter=d)]
+        counts: dict[int, int] = {}
+        for w in widths:
+            if w > 1:
+                counts[w] = counts.get(w, 0) + 1
+        if not counts:
+            continue
+        width, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if (n, width) > score:
+            best, score = d, (n, width)
+    return best
+
+
 def csv_cells(path: Path) -> list[list[str]]:
-    """Every row of a CSV as stripped text; comma, semicolon or tab separated (guessed from the first line)."""
+    """Every row of a CSV as stripped text; comma, semicolon or tab separated (see :func:`sniff_delimiter`)."""
     text = decode_text(path)
-    first = text.splitlines()[0] if text.splitlines() else ""
-    delim = max([",", ";", "\t"], key=first.count)
+    delim = sniff_delimiter(text)
     return [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
 
 

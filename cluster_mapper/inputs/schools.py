@@ -24,7 +24,7 @@ import pandas as pd
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError, fail
-from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings, table_spec, visible
+from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings, ambiguous_number, table_spec, visible
 from cluster_mapper.inputs.tables import ColumnReading, Table, code_key, position_advice, read_csv_rows, read_table
 
 if TYPE_CHECKING:
@@ -423,6 +423,10 @@ def _check_count_columns(t: Table) -> None:
             continue
         for v, row in zip(df[c], df["_row"], strict=False):
             if v == "":
+                continue
+            why = ambiguous_number(v)
+            if why:
+                col.add(f"{c}: {why}.", row=row, field=t.field(c), fix="write the whole number without separators, such as 1000.")
                 continue
             f = parse_float(v)
             if f is None or f != int(f):

@@ -37,6 +37,18 @@ def visible(text: Any) -> str:
     return "".join(out)
 
 
+_AMBIGUOUS_NUMBER = re.compile(r"^([+-]?\d{1,3}),(\d{3})$")
+
+
+def ambiguous_number(text: str) -> str | None:
+    """Why ``text`` cannot be read as one number (``"1,000"``: 1000 with a thousands separator, or 1.0 with a decimal comma), else ``None``."""
+    m = _AMBIGUOUS_NUMBER.match(str(text).strip())
+    if not m:
+        return None
+    whole, frac = m.groups()
+    return f"'{m.group(0)}' could be {whole}{frac} (a thousands separator) or {float(whole + '.' + frac):g} (a decimal comma)"
+
+
 def column_letter(index: int) -> str:
     """Spreadsheet column letter of a 0-based column index (0 -> A, 27 -> AB)."""
     out = ""

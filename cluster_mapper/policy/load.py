@@ -16,9 +16,11 @@ from cluster_mapper.inputs.specs import TABLE_KINDS, InputSettings, table_spec
 from cluster_mapper.policy.rules import (
     GENDER_POLICIES,
     LEVEL_POLICIES,
+    LIMITS,
     OBJECTIVES,
     SUBJECT_RULES,
     TRAVEL_MODES,
+    ZERO_MEANS_NO_LIMIT,
     DistrictPolicy,
     Policy,
     SupportPolicy,
@@ -55,6 +57,23 @@ _CHOICES = {
 
 
 def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any:
+    """Type-check one policy value and its range (:data:`LIMITS`); returns the converted value or None on error."""
+    v = _check_type(key, value, col, where)
+    if v is None or key not in LIMITS or isinstance(v, bool) or not isinstance(v, (int, float)):
+        return v
+    low, high, unit = LIMITS[key]
+    if v > high:
+        no_limit = ", or 0 for no limit" if key in ZERO_MEANS_NO_LIMIT else ""
+        col.add(
+            f"{key} = {value!r} is beyond reason: it accepts up to {high:g}{' ' + unit if unit else ''}{no_limit}.",
+            fix=f"write a number from {max(low, 1 if no_limit else low):g} to {high:g}{no_limit}.",
+            field=f"{where}{key}",
+        )
+        return None
+    return v
+
+
+def _check_type(key: str, value: Any, col: ProblemCollector, where: str) -> Any:
     """Type-check one policy value; returns the converted value or None on error."""
     fieldname = f"{where}{key}"
     if key in _CHOICES:
