@@ -5,8 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cluster_mapper.policy.rules import Policy
+from cluster_mapper.inputs.edits import Edits, edit_rows
+from cluster_mapper.policy.rules import LIMITS, Policy
 from cluster_mapper.travel.times import TravelTimes
+
+#: The smallest cluster a suggestion may propose (a "cluster" of one or two teachers is no peer group).
+MIN_SUGGESTED_TEACHERS = 3
+#: At most this many teachers are "a handful": a local edit is offered before a district-wide rule.
+HANDFUL = 5
+
+
+def plural(n: int, word: str) -> str:
+    """``1 teacher``, ``3 teachers``, ``1 female primary teacher``: ``word`` is the plural form."""
+    return f"{n} {word[:-1] if n == 1 and word.endswith('s') else word}"
+
+
+def stranded(units: pd.DataFrame, sid: str, travel: TravelTimes) -> bool:
+    """Whether school ``sid`` reaches no other school at all (a road fragment joined to nothing)."""
+    others = pd.unique(units.loc[units["school_id"] != sid, "school_id"].to_numpy())
+    return len(others) > 0 and not np.isfinite(travel.minutes_block([sid], others)[0]).any()
 
 
 def _reachable(minutes: np.ndarray, teachers: np.ndarray, need: int) -> np.ndarray:
@@ -51,14 +68,22 @@ def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: Trave
     return int(max(0, totals.max()))
 
 
-def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy) -> tuple[str, str]:
-    """Why unit ``i`` is not in any cluster, and the smallest change that would place it."""
+def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy, *, edits: Edits | None = None) -> tuple[str, str]:
+    """Why unit ``i`` is not in any cluster, and the smallest change that would place it.
+
+    A suggested change stays inside what the policy accepts (no cluster
+    below :data:`MIN_SUGGESTED_TEACHERS` teachers, no limit beyond
+    :data:`~cluster_mapper.policy.rules.LIMITS`); for a handful of teachers a
+    local edit is offered before a district-wide rule. ``edits``' no_venue
+    rows are applied to the hosts and named in the reason when they rule
+    out every venue in reach.
+    """
     tt = travel
     u = units.iloc[i]
     dp = policy.for_district(u["district"])
     limit = dp.travel_limit
     n = int(u["n_teachers"])
-    who = f"{n} {group_label(u['gender_group'], u['level_group'])}".replace(" teachers", " teacher" if n == 1 else " teachers")
+    who = plural(n, group_label(u["gender_group"], u["level_group"]))
     limit_words = "any distance" if limit == float("inf") else f"{limit:g} minutes"
     if n > dp.max_teachers:
         return (
@@ -66,11 +91,28 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
             f"max_teachers = {n}",
         )
     same = units[(units["region"] == u["region"]) & (units["gender_group"] == u["gender_group"]) & (units["level_group"] == u["level_group"])]
-    hosts = same[same["can_be_venue"]]
+    ruled_out = {e.school_id: e for e in edits.of("no_venue")} if edits is not None else {}
     venue_word = VENUE_WORDS[u["gender_group"]]
+    all_hosts = same[same["can_be_venue"]]
+    hosts = all_hosts[~all_hosts["school_id"].isin(ruled_out)]
     host_ids = hosts["school_id"].to_numpy()
     to_host = tt.minutes_block([u["school_id"]], host_ids)[0]  # minutes from this unit to each host
     in_reach = host_ids[to_host <= limit]
+    if set(in_reach) <= {u["school_id"]} and stranded(units, u["school_id"], tt):
+        return (
+            f"{who}: school {u['school_id']} lies on a piece of the road network that reaches no other school "
+            "(its nearest road is joined to nothing else), so no cluster can meet with it",
+            "check the school's position (cluster-mapper inspect names such schools), or add a travel_minutes edit from it to a nearby school",
+        )
+    if len(in_reach) == 0 and ruled_out:
+        before = all_hosts["school_id"].to_numpy()
+        near = before[tt.minutes_block([u["school_id"]], before)[0] <= limit]
+        rows = [ruled_out[s] for s in dict.fromkeys(near) if s in ruled_out]
+        if rows:
+            return (
+                f"{who}: no {venue_word} may host within {limit_words}: the edits rule out every one in reach (no_venue, {edit_rows(*rows)})",
+                f"delete some of the no_venue edits ({edit_rows(*rows)})",
+            )
     changes = []
     region = units[units["region"] == u["region"]]
     if dp.gender == "segregated" and u["gender_group"] != "mixed":
@@ -83,8 +125,9 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
             changes.append('levels = "mixed"')
     if len(in_reach) == 0:
         best = float(to_host.min(initial=np.inf))
-        need = f"max_travel_minutes = {int(np.ceil(best))}" if np.isfinite(best) else "a road to a host school"
-        return (f"{who}: no {venue_word} that can host within {limit_words}", "; or ".join([need, *changes]))
+        nearest = host_ids[int(np.argmin(to_host))] if np.isfinite(best) else None
+        need = _limit_changes(n, u["school_id"], nearest, best) if np.isfinite(best) else ["a road to a host school"]
+        return (f"{who}: no {venue_word} that can host within {limit_words}", "; or ".join([*need, *changes]))
     # teachers that could meet at each reachable venue (a member's time counts as at least this unit's)
     near = np.isfinite(to_host)
     to_h = to_host[near]
@@ -105,16 +148,16 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         most = int(meet.sum(axis=0).max(initial=0))
         if most < dp.min_schools:
             return (
-                f"{who}: only {most} school(s) with {group_label(u['gender_group'], u['level_group'])} can meet at one venue within {limit_words} (a cluster needs {dp.min_schools} schools, min_schools)",
+                f"{who}: only {plural(most, 'schools')} with {group_label(u['gender_group'], u['level_group'])} can meet at one venue within {limit_words} (a cluster needs {dp.min_schools} schools, min_schools)",
                 "; or ".join([f"min_schools = {most}", *changes]),
             )
     if best_total < dp.min_teachers:
-        opts = [f"min_teachers = {best_total}"]
+        opts = [f"min_teachers = {best_total}"] if best_total >= MIN_SUGGESTED_TEACHERS else []
         if np.isfinite(best_limit):
-            opts.insert(0, f"max_travel_minutes = {int(np.ceil(best_limit))}")
+            opts[:0] = _limit_changes(n, u["school_id"], None, best_limit)
         return (
-            f"{who}: only {best_total} {group_label(u['gender_group'], u['level_group'])} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
-            "; or ".join(opts + changes),
+            f"{who}: only {plural(best_total, group_label(u['gender_group'], u['level_group']))} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
+            "; or ".join(opts + changes) or "no change of policy places them: they are too few within any allowed travel limit",
         )
     if dp.n_clusters is not None:
         return (
@@ -125,6 +168,16 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         f"{who}: every cluster within {limit_words} is full ({dp.max_teachers} teachers or {dp.max_schools} schools) and the rest are too few to form another",
         "; or ".join([f"max_teachers = {dp.max_teachers + n}", *(f"max_schools = {dp.max_schools + 1}" for _ in [0] if dp.max_schools), *changes]),
     )
+
+
+def _limit_changes(n: int, sid: str, nearest: str | None, minutes: float) -> list[str]:
+    """The changes that bring a venue within reach: a local travel_minutes edit for a handful, a district-wide limit if allowed."""
+    out = []
+    if n <= HANDFUL and nearest is not None:
+        out.append(f"a travel_minutes edit from {sid} to {nearest} if a shorter way exists (it is {minutes:.0f} minutes by the network)")
+    if minutes <= LIMITS["max_travel_minutes"][1]:
+        out.append(f"max_travel_minutes = {int(np.ceil(minutes))}")
+    return out
 
 
 GROUP_WORDS = {"female": "female", "male": "male", "mixed": ""}
