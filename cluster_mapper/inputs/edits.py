@@ -45,7 +45,7 @@ from networkx.utils import UnionFind
 
 from cluster_mapper.errors import InputError, InputProblem, ProblemCollector, fail
 from cluster_mapper.inputs.schools import read_csv_rows
-from cluster_mapper.inputs.specs import ambiguous_number, visible
+from cluster_mapper.inputs.specs import ambiguous_number, strip_invisible, visible
 
 log = logging.getLogger(__name__)
 
@@ -383,9 +383,12 @@ def _check_ids(c: _Check) -> None:
         for fld, sid in (("school_id", e.school_id), ("other_school_id", e.other_school_id)):
             if sid and sid not in known:
                 close = difflib.get_close_matches(sid, sorted(known), n=1)
+                clean = strip_invisible(sid).strip()
                 c.bad(
                     f"{e.label.replace(sid, visible(sid))}: school {visible(sid)} is not in the schools file.",
-                    (f"did you mean {close[0]}? " if close else "") + "use a school_id of the schools file.",
+                    f"delete the invisible character{'s' if len(sid) - len(clean) > 1 else ''} in the cell: write {clean}."
+                    if clean != sid and clean in known
+                    else (f"did you mean {close[0]}? " if close else "") + "use a school_id of the schools file.",
                     e,
                     fld=fld,
                 )

@@ -24,7 +24,7 @@ import pandas as pd
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError, fail
-from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings, ambiguous_number, table_spec, visible
+from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings, ambiguous_number, strip_invisible, table_spec, visible
 from cluster_mapper.inputs.tables import ColumnReading, Table, code_key, position_advice, read_csv_rows, read_table
 
 if TYPE_CHECKING:
@@ -545,9 +545,10 @@ def _check_school_ids(t: Table, known: set[str]) -> None:
         if sid == "":
             col.add("the teacher has no school_id.", row=row, field=F("school_id"), fix="fill in the id of the teacher's school.")
         elif sid not in known:
-            near = by_key.get(id_key(sid))
+            near = by_key.get(id_key(strip_invisible(sid)))
             col.add(
-                f"school_id '{visible(sid)}' is not in the schools file" + (f", but '{near}' is (differs in case or spaces)." if near else "."),
+                f"school_id '{visible(sid)}' is not in the schools file"
+                + (f", but '{near}' is (differs in case, spaces or invisible characters)." if near else "."),
                 row=row,
                 field=F("school_id"),
                 fix=f"write '{near}'." if near else "add the school to the schools file or correct the id.",

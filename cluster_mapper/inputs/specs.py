@@ -49,6 +49,11 @@ def ambiguous_number(text: str) -> str | None:
     return f"'{m.group(0)}' could be {whole}{frac} (a thousands separator) or {float(whole + '.' + frac):g} (a decimal comma)"
 
 
+def strip_invisible(text: str) -> str:
+    """``text`` without the characters :func:`visible` shows as ``<U+...>`` (ordinary spaces kept)."""
+    return "".join(ch for ch in str(text) if visible(ch) == ch)
+
+
 def column_letter(index: int) -> str:
     """Spreadsheet column letter of a 0-based column index (0 -> A, 27 -> AB)."""
     out = ""
@@ -395,6 +400,8 @@ class InputSettings:
     sheets: dict[str, str] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    #: The policy file these settings come from, for problems in them (``None``: given in code).
+    source: str | None = None
 
 
 #: The facilitators table as the one table reader reads it (``[columns.facilitators]``, ``[values.facilitators.*]``).

@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from cluster_mapper.errors import ProblemCollector, fail
+from cluster_mapper.errors import InputProblem, ProblemCollector, fail
 from cluster_mapper.inputs.cells import cell_text, csv_cells, split_sheet, workbook_cells
 from cluster_mapper.inputs.specs import FieldSpec, InputSettings, TableSpec, code_key, column_letter, header_key, visible
 
@@ -764,12 +764,15 @@ def _map_all_codes(
         col.add(message, row=r, field=header, fix=fix)
     for name in kind_values:
         if name not in index and any(f.name == name for f in spec.fields):
-            col.add(
-                f"[values.{spec.kind}.{name}] maps codes, but no column of the file feeds {name}.",
-                row=None,
-                field=f"values.{spec.kind}.{name}",
-                fix=f'name the column that holds them: [columns.{spec.kind}] {name} = "Header" (one column may feed several coded fields, '
-                f"such as a Designation column for level and role), or delete the [values.{spec.kind}.{name}] table.",
+            col.problems.append(
+                InputProblem(
+                    settings.source or col.file,
+                    f"[values.{spec.kind}.{name}] maps codes, but no column of {Path(col.file).name} feeds {name}.",
+                    f'name the column that holds them: [columns.{spec.kind}] {name} = "Header" (one column may feed several coded fields, '
+                    f"such as a Designation column for level and role), or delete the [values.{spec.kind}.{name}] table.",
+                    None,
+                    f"values.{spec.kind}.{name}",
+                )
             )
     return values, notes
 

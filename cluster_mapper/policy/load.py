@@ -411,7 +411,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
     """Build and validate a :class:`Policy` from parsed TOML."""
     col = ProblemCollector(source)
     dvals, tvals, topvals = _district_values(data, col, "", allow_travel=True)
-    inputs = _input_settings(data, col)
+    inputs = replace(_input_settings(data, col), source=source)
     if "elevation" in tvals:
         tvals["elevation"] = _resolve_elevation(tvals["elevation"], source)
     default = replace(DistrictPolicy(), **dvals)
