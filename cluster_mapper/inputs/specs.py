@@ -401,7 +401,7 @@ class InputSettings:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     #: The policy file these settings come from, for problems in them (``None``: given in code).
-    source: str | None = None
+    source: str | None = field(default=None, compare=False)
 
 
 #: The facilitators table as the one table reader reads it (``[columns.facilitators]``, ``[values.facilitators.*]``).
