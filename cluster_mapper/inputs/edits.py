@@ -166,7 +166,8 @@ class Edits:
                     add.append({"from_school_id": a, "to_school_id": b, "minutes": float(e.minutes)})
         keep = [(a, b) not in drop for a, b in zip(pairs["from_school_id"], pairs["to_school_id"], strict=False)]
         new = pd.concat([pairs[keep], pd.DataFrame(add, columns=["from_school_id", "to_school_id", "minutes"])], ignore_index=True)
-        note = f"{len(overrides)} travel time(s) set by edits in {Path(self.path).name} (local knowledge overrides the computed times)"
+        n = len(overrides)
+        note = f"{n} travel time{'s' if n != 1 else ''} set by edits in {Path(self.path).name} (local knowledge overrides the computed times)"
         return replace(travel, pairs=new.reset_index(drop=True), notes=[*travel.notes, note])
 
 
@@ -602,7 +603,7 @@ def _check_locks(c: _Check) -> None:
         if locks and (len(locks) > 1 or outside):
             lock_rows = [locked_school[s][1] for s in members if s in locked_school]
             c.bad(
-                f"{edit_rows(*rows, *lock_rows)} contradict each other: together joins schools of the locked cluster(s) {', '.join(sorted(locks))} with "
+                f"{edit_rows(*rows, *lock_rows)} contradict each other: together joins schools of the locked cluster{'s' if len(locks) != 1 else ''} {', '.join(sorted(locks))} with "
                 + (f"schools outside it ({', '.join(outside)})." if outside else "each other."),
                 "delete the lock or the together row.",
                 *rows,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -224,74 +224,9 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
             col.add(f"column '{fld}' is missing.", row=t.header_row, field=fld, fix="give both latitude and longitude.")
     districts = _districts(t, district)
     for _, r in df.iterrows():
-        row = int(r["_row"])
         if r["name"] == "":
-            col.add("the school has no name.", row=row, field=F("name"), fix="fill in the school's name.")
-        lon = lat = None
-        if has_latlon:
-            if t.has("latitude") and t.has("longitude"):
-                lat, lon = parse_float(r["latitude"]), parse_float(r["longitude"])
-                if r["latitude"] == "" or r["longitude"] == "":
-                    col.add(
-                        "the school has no coordinates.",
-                        row=row,
-                        field=F("latitude" if r["latitude"] == "" else "longitude"),
-                        fix="fill in latitude and longitude (WGS84 degrees), or remove the school.",
-                    )
-                    lat = lon = None
-                elif lat is None or lon is None:
-                    bad = "latitude" if lat is None else "longitude"
-                    col.add(f"{bad} '{r[bad]}' is not a number.", row=row, field=F(bad), fix="write decimal degrees such as 34.33.")
-                    lat = lon = None
-                elif not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
-                    if -90 <= lon <= 90 and -180 <= lat <= 180:
-                        col.add(
-                            f"latitude {lat} is out of range; latitude and longitude look swapped.",
-                            row=row,
-                            field=F("latitude"),
-                            fix="swap the latitude and longitude values.",
-                        )
-                    else:
-                        col.add(
-                            f"coordinates ({lat}, {lon}) are out of range.",
-                            row=row,
-                            field=F("latitude"),
-                            fix="latitude must be within -90..90 and longitude within -180..180.",
-                        )
-                    lat = lon = None
-        elif has_xy and transformer is not None:
-            x, y = parse_float(r.get("x", "")), parse_float(r.get("y", ""))
-            if x is None or y is None:
-                col.add("x or y is missing or not a number.", row=row, field=F("x" if x is None else "y"), fix="fill in x and y in metres of the policy's crs.")
-            else:
-                lon, lat = transformer.transform(x, y)
-                if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lat) > 90:
-                    col.add(f"x/y ({x}, {y}) do not fall on the earth in {crs}.", row=row, field=F("x"), fix="check the policy's crs matches the coordinates.")
-                    lon = lat = None
-        else:
-            geom = r["_geometry"]
-            if geom is None or geom.is_empty:
-                col.add("the feature has no geometry.", row=row, field="geometry", fix="place the school on the map, or remove it.")
-            else:
-                pt = geom if geom.geom_type == "Point" else geom.representative_point()
-                src_crs = t.crs
-                if src_crs is not None and not src_crs.equals("EPSG:4326"):
-                    import pyproj
-
-                    lon, lat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True).transform(pt.x, pt.y)
-                else:
-                    lon, lat = pt.x, pt.y
-                if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                    col.add(
-                        f"position ({pt.x}, {pt.y}) is not in degrees; the file's CRS is missing or wrong.",
-                        row=row,
-                        field="geometry",
-                        fix="save the file with its CRS, or reproject it to EPSG:4326.",
-                    )
-                    lon = lat = None
-        if lat is not None and lon is not None and lat == 0 and lon == 0:
-            col.add("coordinates are 0, 0 (a blank exported as zero).", row=row, field=F("latitude"), fix="fill in the school's real position.")
-            lat = lon = None
+            col.add("the school has no name.", row=int(r["_row"]), field=F("name"), fix="fill in the school's name.")
+        lon, lat = _row_position(t, r, has_latlon=has_latlon, has_xy=has_xy, transformer=transformer, crs=crs)
         lons.append(lon)
         lats.append(lat)
     _check_count_columns(t)
@@ -317,6 +252,78 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     gdf = gpd.GeoDataFrame(out, geometry=[Point(lo, la) for lo, la in zip(lons, lats, strict=False)], crs="EPSG:4326")
     gdf.attrs["source"] = str(path)
     return gdf, t
+
+
+def _row_position(t: Table, r: pd.Series, *, has_latlon: bool, has_xy: bool, transformer: Any, crs: str | None) -> tuple[float | None, float | None]:
+    """One school's (longitude, latitude) in degrees, or (None, None) with the problem added."""
+    col, F = t.problems, t.field
+    row = int(r["_row"])
+    lon = lat = None
+    if has_latlon:
+        if t.has("latitude") and t.has("longitude"):
+            lat, lon = parse_float(r["latitude"]), parse_float(r["longitude"])
+            if r["latitude"] == "" or r["longitude"] == "":
+                col.add(
+                    "the school has no coordinates.",
+                    row=row,
+                    field=F("latitude" if r["latitude"] == "" else "longitude"),
+                    fix="fill in latitude and longitude (WGS84 degrees), or remove the school.",
+                )
+                lat = lon = None
+            elif lat is None or lon is None:
+                bad = "latitude" if lat is None else "longitude"
+                col.add(f"{bad} '{r[bad]}' is not a number.", row=row, field=F(bad), fix="write decimal degrees such as 34.33.")
+                lat = lon = None
+            elif not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
+                if -90 <= lon <= 90 and -180 <= lat <= 180:
+                    col.add(
+                        f"latitude {lat} is out of range; latitude and longitude look swapped.",
+                        row=row,
+                        field=F("latitude"),
+                        fix="swap the latitude and longitude values.",
+                    )
+                else:
+                    col.add(
+                        f"coordinates ({lat}, {lon}) are out of range.",
+                        row=row,
+                        field=F("latitude"),
+                        fix="latitude must be within -90..90 and longitude within -180..180.",
+                    )
+                lat = lon = None
+    elif has_xy and transformer is not None:
+        x, y = parse_float(r.get("x", "")), parse_float(r.get("y", ""))
+        if x is None or y is None:
+            col.add("x or y is missing or not a number.", row=row, field=F("x" if x is None else "y"), fix="fill in x and y in metres of the policy's crs.")
+        else:
+            lon, lat = transformer.transform(x, y)
+            if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lat) > 90:
+                col.add(f"x/y ({x}, {y}) do not fall on the earth in {crs}.", row=row, field=F("x"), fix="check the policy's crs matches the coordinates.")
+                lon = lat = None
+    else:
+        geom = r["_geometry"]
+        if geom is None or geom.is_empty:
+            col.add("the feature has no geometry.", row=row, field="geometry", fix="place the school on the map, or remove it.")
+        else:
+            pt = geom if geom.geom_type == "Point" else geom.representative_point()
+            src_crs = t.crs
+            if src_crs is not None and not src_crs.equals("EPSG:4326"):
+                import pyproj
+
+                lon, lat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True).transform(pt.x, pt.y)
+            else:
+                lon, lat = pt.x, pt.y
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                col.add(
+                    f"position ({pt.x}, {pt.y}) is not in degrees; the file's CRS is missing or wrong.",
+                    row=row,
+                    field="geometry",
+                    fix="save the file with its CRS, or reproject it to EPSG:4326.",
+                )
+                lon = lat = None
+    if lat is not None and lon is not None and lat == 0 and lon == 0:
+        col.add("coordinates are 0, 0 (a blank exported as zero).", row=row, field=F("latitude"), fix="fill in the school's real position.")
+        lat = lon = None
+    return lon, lat
 
 
 def load_schools(path: str | Path, crs: str | None = None, *, policy: Policy | None = None) -> gpd.GeoDataFrame:
@@ -352,7 +359,9 @@ def _districts(t: Table, district: str | None) -> list[str]:
             )
         out.append(v)
     if filled:
-        t.notes.append(f"{t.source}: {filled} school(s) with a blank district are in district {district} (given for the run)")
+        t.notes.append(
+            f"{t.source}: {filled} school{'s' if filled != 1 else ''} with a blank district {'are' if filled != 1 else 'is'} in district {district} (given for the run)"
+        )
     return out
 
 

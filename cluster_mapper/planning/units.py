@@ -92,7 +92,7 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
             problems.append(
                 InputProblem(
                     src,
-                    f"the teacher counts of {len(sids)} mixed school(s) give no gender ({listed}), and district {district} is gender-segregated.",
+                    f"the teacher counts of {len(sids)} mixed school{'s' if len(sids) != 1 else ''} give no gender ({listed}), and district {district} is gender-segregated.",
                     'give female_teachers and male_teachers (or female_* and male_* count columns, or a roster), or set gender = "mixed" for the district.',
                     where[0][0],
                     "teachers",
@@ -102,7 +102,7 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
             problems.append(
                 InputProblem(
                     src,
-                    f"the teacher counts of {len(sids)} school(s) give no level ({listed}), and district {district} keeps levels separate.",
+                    f"the teacher counts of {len(sids)} school{'s' if len(sids) != 1 else ''} give no level ({listed}), and district {district} keeps levels separate.",
                     "give each school's level (a 'level' column: primary, middle or high; [columns.schools] level = \"...\" names yours), "
                     'or *_primary and *_middle count columns, or a roster; or set levels = "mixed".',
                     where[0][0],
