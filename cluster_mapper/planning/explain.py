@@ -21,7 +21,13 @@ def plural(n: int, word: str) -> str:
 
 
 def stranded(units: pd.DataFrame, sid: str, travel: TravelTimes) -> bool:
-    """Whether school ``sid`` reaches no other school at all (a road fragment joined to nothing)."""
+    """Whether school ``sid`` reaches no other school over the road network (within its cutoff, if it has one).
+
+    Only a road network can strand a school: straight lines and matrices
+    leave pairs out because they are far, not because no road joins them.
+    """
+    if travel.source != "network":
+        return False
     others = pd.unique(units.loc[units["school_id"] != sid, "school_id"].to_numpy())
     return len(others) > 0 and not np.isfinite(travel.minutes_block([sid], others)[0]).any()
 
@@ -99,9 +105,9 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     to_host = tt.minutes_block([u["school_id"]], host_ids)[0]  # minutes from this unit to each host
     in_reach = host_ids[to_host <= limit]
     if set(in_reach) <= {u["school_id"]} and stranded(units, u["school_id"], tt):
+        within = f" within {tt.cutoff_minutes:g} minutes" if tt.cutoff_minutes is not None and np.isfinite(tt.cutoff_minutes) else ""
         return (
-            f"{who}: school {u['school_id']} lies on a piece of the road network that reaches no other school "
-            "(its nearest road is joined to nothing else), so no cluster can meet with it",
+            f"{who}: school {u['school_id']} lies on a piece of the road network that reaches no other school{within}, so no cluster can meet with it",
             "check the school's position (cluster-mapper inspect names such schools), or add a travel_minutes edit from it to a nearby school",
         )
     if len(in_reach) == 0 and ruled_out:
@@ -126,7 +132,7 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     if len(in_reach) == 0:
         best = float(to_host.min(initial=np.inf))
         nearest = host_ids[int(np.argmin(to_host))] if np.isfinite(best) else None
-        need = _limit_changes(n, u["school_id"], nearest, best) if np.isfinite(best) else ["a road to a host school"]
+        need = _limit_changes(n, u["school_id"], nearest, best, tt.source) if np.isfinite(best) else ["a road to a host school"]
         return (f"{who}: no {venue_word} that can host within {limit_words}", "; or ".join([*need, *changes]))
     # teachers that could meet at each reachable venue (a member's time counts as at least this unit's)
     near = np.isfinite(to_host)
@@ -136,10 +142,9 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     times = np.maximum(tt.minutes_block(others["school_id"].to_numpy(), host_ids[near]), to_h[None, :])
     within = n + k @ (np.isfinite(times) & (times <= limit))
     best_total = int(within[to_h <= limit].max(initial=0))
-    if n < dp.min_teachers:
-        best_limit = float(np.maximum(to_h, _reachable(times, k, dp.min_teachers - n)).min(initial=np.inf))
-    else:
-        best_limit = float(to_h.min(initial=np.inf))
+    per_venue = np.maximum(to_h, _reachable(times, k, dp.min_teachers - n)) if n < dp.min_teachers else to_h
+    best_limit = float(per_venue.min(initial=np.inf))
+    best_venue = host_ids[near][int(np.argmin(per_venue))] if np.isfinite(best_limit) else None
     if dp.min_schools > 1:
         # schools of the group that could meet with this one at one host within the limit
         ids = pd.unique(same["school_id"].to_numpy())
@@ -154,10 +159,12 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     if best_total < dp.min_teachers:
         opts = [f"min_teachers = {best_total}"] if best_total >= MIN_SUGGESTED_TEACHERS else []
         if np.isfinite(best_limit):
-            opts[:0] = _limit_changes(n, u["school_id"], None, best_limit)
+            opts[:0] = _limit_changes(n, u["school_id"], best_venue if best_venue != u["school_id"] else None, best_limit, tt.source)
+        elif tt.cutoff_minutes is not None and tt.cutoff_minutes < LIMITS["max_travel_minutes"][1]:
+            opts.insert(0, f"max_travel_minutes above {tt.cutoff_minutes:g} (travel times were computed up to {tt.cutoff_minutes:g} minutes)")
         return (
             f"{who}: only {plural(best_total, group_label(u['gender_group'], u['level_group']))} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
-            "; or ".join(opts + changes) or "no change of policy places them: they are too few within any allowed travel limit",
+            "; or ".join(opts + changes) or "no change of policy places them: too few teachers within any travel limit the policy accepts",
         )
     if dp.n_clusters is not None:
         return (
@@ -170,11 +177,19 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     )
 
 
-def _limit_changes(n: int, sid: str, nearest: str | None, minutes: float) -> list[str]:
+#: How the travel times were found, for a suggestion's words.
+SOURCE_WORDS = {"network": "over the roads", "matrix": "in the travel-time matrix", "straight_line": "in a straight line"}
+
+
+def _limit_changes(n: int, sid: str, nearest: str | None, minutes: float, source: str = "network") -> list[str]:
     """The changes that bring a venue within reach: a local travel_minutes edit for a handful, a district-wide limit if allowed."""
     out = []
     if n <= HANDFUL and nearest is not None:
-        out.append(f"a travel_minutes edit from {sid} to {nearest} if a shorter way exists (it is {minutes:.0f} minutes by the network)")
+        out.append(
+            f"a travel_minutes edit from {sid} to {nearest} if a shorter way exists (it is {minutes:.0f} minutes {SOURCE_WORDS.get(source, '')})".replace(
+                " )", ")"
+            )
+        )
     if minutes <= LIMITS["max_travel_minutes"][1]:
         out.append(f"max_travel_minutes = {int(np.ceil(minutes))}")
     return out
