@@ -6,7 +6,9 @@ import csv
 import difflib
 import io
 import math
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -111,9 +113,22 @@ class _Sheet:
     dates: set[tuple[int, int]] = field(default_factory=set)
 
 
+#: A formula cell saved with no value: ``<f>..</f>`` (or ``<f .../>``) followed by an empty or absent ``<v>``.
+_FORMULA_NO_VALUE = re.compile(rb"(</f>|<f[^>]*/>)\s*(<v\s*/>|<v>\s*</v>)?\s*</c>")
+
+
+def _may_hold_formulas_without_values(path: Path) -> bool:
+    """A quick look at the worksheets' XML: whether any formula cell has no saved value (most exports have none)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(_FORMULA_NO_VALUE.search(z.read(n)) for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False
+
+
 def _formulas_without_values(path: Path, sheet: str, cells: list[list[str]]) -> dict[tuple[int, int], str]:
     """Formula cells of an .xlsx/.xlsm sheet that were saved without a value (read as empty by calamine)."""
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not _may_hold_formulas_without_values(path):
         return {}
     import openpyxl
 
