@@ -339,13 +339,14 @@ def test_a_level_column_that_also_names_head_posts_reads_as_level_and_role(tmp_p
 def test_suggested_columns_come_from_their_values_never_a_running_number(tmp_path):
     csv = tmp_path / "s.csv"
     csv.write_text(
-        "Sr. No,Inst Code,Inst Title,District,GPS North,GPS East,Gender\n"
-        "1,41000,GPS Bala,M,34.33,73.2,boys\n2,41007,GPS Pain,M,34.331,73.202,girls\n3,41014,GPS Kund,M,34.34,73.21,boys\n",
+        "Sr. No,Institution Code,Institution Title,District,GPS North,GPS East,Gender\n"
+        "1,ATD-0101,GPS Bala,M,34.33,73.2,boys\n2,ATD-0108,GPS Pain,M,34.331,73.202,girls\n3,ATD-0115,GPS Kund,M,34.34,73.21,boys\n",
         encoding="utf-8",
     )
     with pytest.raises(InputError) as err:
         read_schools(csv)
     text = str(err.value)
-    assert '[columns.schools] school_id = "Inst Code"' in text and '= "Sr. No"' not in text
+    assert '[columns.schools] school_id = "Institution Code"' in text and '= "Sr. No"' not in text
+    assert '[columns.schools] name = "Institution Title"' in text  # text in words, not the code
     assert "columns 'GPS North' and 'GPS East' hold degrees north and east" in text
     assert {p.field for p in err.value.problems} >= {"school_id", "name", "latitude"}  # together, in one run

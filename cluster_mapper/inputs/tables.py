@@ -464,7 +464,7 @@ def _evidence(fs: FieldSpec, spec: TableSpec, vals: list[str], other_ids: set[st
             return len(set(filled)) == len(filled)
         return other_ids is None or sum(v in other_ids for v in filled) > len(filled) / 2
     if fs.name == "name":
-        return sum(1 for v in filled if re.search(r"[^\W\d_]", v)) > len(filled) / 2 and _numbers(filled) is None
+        return _looks_like_names(vals)  # words with letters ("GPS Bala"), not codes ("ATD-0101")
     if fs.name in ("latitude", "longitude"):
         nums = _numbers(filled)
         bound = 90 if fs.name == "latitude" else 180
