@@ -104,31 +104,10 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     host_ids = hosts["school_id"].to_numpy()
     to_host = tt.minutes_block([u["school_id"]], host_ids)[0]  # minutes from this unit to each host
     in_reach = host_ids[to_host <= limit]
-    if set(in_reach) <= {u["school_id"]} and stranded(units, u["school_id"], tt):
-        within = f" within {tt.cutoff_minutes:g} minutes" if tt.cutoff_minutes is not None and np.isfinite(tt.cutoff_minutes) else ""
-        return (
-            f"{who}: school {u['school_id']} lies on a piece of the road network that reaches no other school{within}, so no cluster can meet with it",
-            "check the school's position (cluster-mapper inspect names such schools), or add a travel_minutes edit from it to a nearby school",
-        )
-    if len(in_reach) == 0 and ruled_out:
-        before = all_hosts["school_id"].to_numpy()
-        near = before[tt.minutes_block([u["school_id"]], before)[0] <= limit]
-        rows = [ruled_out[s] for s in dict.fromkeys(near) if s in ruled_out]
-        if rows:
-            return (
-                f"{who}: no {venue_word} may host within {limit_words}: the edits rule out every one in reach (no_venue, {edit_rows(*rows)})",
-                f"delete some of the no_venue edits ({edit_rows(*rows)})",
-            )
-    changes = []
-    region = units[units["region"] == u["region"]]
-    if dp.gender == "segregated" and u["gender_group"] != "mixed":
-        pool = region[region["level_group"] == u["level_group"]]
-        if _best_total(u, pool, pool[pool["can_host"]], tt, limit) >= dp.min_teachers:
-            changes.append('gender = "mixed" for the district')
-    if dp.levels == "separate" and u["level_group"] != "mixed":
-        pool = region[region["gender_group"] == u["gender_group"]]
-        if _best_total(u, pool, pool[pool["can_be_venue"]], tt, limit) >= dp.min_teachers:
-            changes.append('levels = "mixed"')
+    cut = _cut_off(units, u, in_reach, all_hosts, ruled_out, tt, limit)
+    if cut is not None:
+        return (f"{who}: {cut[0]}", cut[1])
+    changes = _group_changes(units, u, dp, tt, limit)
     if len(in_reach) == 0:
         best = float(to_host.min(initial=np.inf))
         nearest = host_ids[int(np.argmin(to_host))] if np.isfinite(best) else None
@@ -175,6 +154,42 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         f"{who}: every cluster within {limit_words} is full ({dp.max_teachers} teachers or {dp.max_schools} schools) and the rest are too few to form another",
         "; or ".join([f"max_teachers = {dp.max_teachers + n}", *(f"max_schools = {dp.max_schools + 1}" for _ in [0] if dp.max_schools), *changes]),
     )
+
+
+def _cut_off(units: pd.DataFrame, u: pd.Series, in_reach, all_hosts: pd.DataFrame, ruled_out: dict, tt: TravelTimes, limit: float) -> tuple[str, str] | None:
+    """A unit no venue can reach for a reason of its own: a road fragment joined to no other school, or no_venue edits."""
+    if set(in_reach) <= {u["school_id"]} and stranded(units, u["school_id"], tt):
+        within = f" within {tt.cutoff_minutes:g} minutes" if tt.cutoff_minutes is not None and np.isfinite(tt.cutoff_minutes) else ""
+        return (
+            f"school {u['school_id']} lies on a piece of the road network that reaches no other school{within}, so no cluster can meet with it",
+            "check the school's position (cluster-mapper inspect names such schools), or add a travel_minutes edit from it to a nearby school",
+        )
+    if len(in_reach) == 0 and ruled_out:
+        before = all_hosts["school_id"].to_numpy()
+        near = before[tt.minutes_block([u["school_id"]], before)[0] <= limit]
+        rows = [ruled_out[s] for s in dict.fromkeys(near) if s in ruled_out]
+        if rows:
+            words = "any distance" if limit == float("inf") else f"{limit:g} minutes"
+            return (
+                f"no {VENUE_WORDS[u['gender_group']]} may host within {words}: the edits rule out every one in reach (no_venue, {edit_rows(*rows)})",
+                f"delete some of the no_venue edits ({edit_rows(*rows)})",
+            )
+    return None
+
+
+def _group_changes(units: pd.DataFrame, u: pd.Series, dp, tt: TravelTimes, limit: float) -> list[str]:
+    """Mixing genders or levels, where that alone would give the unit enough teachers at one venue."""
+    changes = []
+    region = units[units["region"] == u["region"]]
+    if dp.gender == "segregated" and u["gender_group"] != "mixed":
+        pool = region[region["level_group"] == u["level_group"]]
+        if _best_total(u, pool, pool[pool["can_host"]], tt, limit) >= dp.min_teachers:
+            changes.append('gender = "mixed" for the district')
+    if dp.levels == "separate" and u["level_group"] != "mixed":
+        pool = region[region["gender_group"] == u["gender_group"]]
+        if _best_total(u, pool, pool[pool["can_be_venue"]], tt, limit) >= dp.min_teachers:
+            changes.append('levels = "mixed"')
+    return changes
 
 
 #: How the travel times were found, for a suggestion's words.
