@@ -350,3 +350,13 @@ def test_suggested_columns_come_from_their_values_never_a_running_number(tmp_pat
     assert '[columns.schools] name = "Institution Title"' in text  # text in words, not the code
     assert "columns 'GPS North' and 'GPS East' hold degrees north and east" in text
     assert {p.field for p in err.value.problems} >= {"school_id", "name", "latitude"}  # together, in one run
+
+
+def test_two_school_ids_that_differ_only_by_an_invisible_character_are_shown_apart(tmp_path):
+    csv = tmp_path / "s.csv"
+    csv.write_text(
+        "school_id,name,district,latitude,longitude,gender,teachers\nS01,A,M,34.33,73.2,boys,6\nS01\u200b,B,M,34.331,73.202,boys,6\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as err:
+        read_schools(csv)
+    assert "row 3, field 'school_id': school_id 'S01<U+200B>' differs from 'S01' (row 2) only in case, spaces or invisible characters" in str(err.value)

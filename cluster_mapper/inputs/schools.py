@@ -52,8 +52,8 @@ def parse_float(value: str) -> float | None:
 
 
 def id_key(value: str) -> str:
-    """How ids are compared for near-duplicates: case and inner spaces ignored."""
-    return re.sub(r"\s+", "", str(value)).casefold()
+    """How ids are compared for near-duplicates: case, inner spaces and invisible characters ignored."""
+    return re.sub(r"\s+", "", strip_invisible(str(value))).casefold()
 
 
 def missing_columns(t: Table, *, optional: tuple[str, ...] = ()) -> list[str]:
@@ -74,14 +74,14 @@ def check_ids(t: Table, column: str, what: str) -> None:
             other, other_row = first_seen[key]
             if other == value:
                 col.add(
-                    f"{column} '{value}' is used twice (also row {other_row}).",
+                    f"{column} '{visible(value)}' is used twice (also row {other_row}).",
                     row=row,
                     field=fld,
                     fix=f"give each {what} its own {column}, or delete the duplicate row.",
                 )
             else:
                 col.add(
-                    f"{column} '{value}' differs from '{other}' (row {other_row}) only in case or spaces; they look like the same {what}.",
+                    f"{column} '{visible(value)}' differs from '{visible(other)}' (row {other_row}) only in case, spaces or invisible characters; they look like the same {what}.",
                     row=row,
                     field=fld,
                     fix="make the two ids clearly different, or merge the rows.",
