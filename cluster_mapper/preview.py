@@ -63,6 +63,9 @@ class Inspection:
         rasters; ``None`` without rasters or network.
     travel_source : str
         ``network``, ``matrix``, ``straight_line`` or ``none``.
+    stranded : list of str
+        With a road network: the schools snapped onto a piece of it that
+        holds no other school (they can reach nobody; named in the notes).
     """
 
     policy: Policy
@@ -74,6 +77,7 @@ class Inspection:
     network_nodes: int | None = None
     elevation_share: float | None = None
     travel_source: str = "none"
+    stranded: list[str] = field(default_factory=list)
 
     @property
     def off_network(self) -> pd.DataFrame:
@@ -129,12 +133,34 @@ def inspect_scenario(scenario: Scenario, *, with_travel: bool = True) -> Inspect
         result.snaps = snap_schools(G, inputs.schools, policy.travel)
         result.elevation_share = G.graph.get("elevation_share") if policy.travel.elevation else None
         result.notes.extend(G.graph.get("travel_notes", []))
+        result.stranded = stranded_schools(G, result.snaps)
+        if result.stranded:
+            names = dict(zip(inputs.schools["school_id"], inputs.schools["name"], strict=False))
+            listed = ", ".join(f"{s} ({names.get(s, '')})" for s in result.stranded[:20]) + (" ..." if len(result.stranded) > 20 else "")
+            n = len(result.stranded)
+            result.notes.append(
+                f"{n} school{'s' if n != 1 else ''} on a piece of the road network that reaches no other school: {listed}; "
+                "they cannot meet anyone: check their positions, or give the missing roads (or travel_minutes edits)"
+            )
     elif source.matrix_path:
         result.travel_source = "matrix"
         result.notes.extend(matrix_travel_times(source.matrix_path, inputs.schools).notes)
     elif source.straight_line:
         result.travel_source = "straight_line"
     return result
+
+
+def stranded_schools(G, snaps: pd.DataFrame) -> list[str]:
+    """Schools (on the network) whose part of it (weakly connected) holds no other school, in school order."""
+    import networkx as nx
+
+    on = snaps[~snaps["off_network"]]
+    if len(on) < 2:
+        return []
+    part = {node: k for k, comp in enumerate(nx.weakly_connected_components(G)) for node in comp}
+    parts = [part.get(node, -1) for node in on["node"]]
+    counts = pd.Series(parts).value_counts()
+    return [str(s) for s, p in zip(on["school_id"], parts, strict=True) if counts[p] == 1]
 
 
 def write_preview_map(inspection: Inspection, path: str | Path) -> Path:

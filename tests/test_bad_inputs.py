@@ -231,3 +231,36 @@ def test_unknown_backend_is_a_clear_error(tmp_path):
     res = runner.invoke(app, _args(case, tmp_path / "plan") + ["--backend", "GUROBI"])
     assert res.exit_code == 2, res.output
     assert not (tmp_path / "plan").exists()
+
+
+def test_a_school_stranded_on_a_road_fragment_is_named_and_told_so(tmp_path):
+    """Issue 17: a school snapped onto a piece of road joined to nothing is named by inspect and its reason says so."""
+    import osmnx as ox
+
+    from cluster_mapper import Scenario, TravelSource, plan
+    from cluster_mapper.preview import inspect_scenario
+
+    G = ox.load_graphml(CORPUS / "good_network.graphml")
+    # S05 (34.335 N, 73.22 E): cut its nearest crossing off the grid, keep one short lane to a new node beside it
+    near = min(G.nodes, key=lambda n: (G.nodes[n]["y"] - 34.335) ** 2 + (G.nodes[n]["x"] - 73.22) ** 2)
+    G.remove_edges_from(list(G.in_edges(near, keys=True)) + list(G.out_edges(near, keys=True)))
+    G.add_node(1, x=G.nodes[near]["x"] + 0.0005, y=G.nodes[near]["y"], osmid=1)
+    for u, v in ((near, 1), (1, near)):
+        G.add_edge(u, v, length=46.0, highway="residential", oneway=False, reversed=u == 1, osmid=77)
+    net = tmp_path / "fragment.graphml"
+    ox.save_graphml(G, net)
+    sc = Scenario(
+        schools=CORPUS / "good_schools.csv",
+        teachers=CORPUS / "good_roster.csv",
+        policy=CORPUS / "good_policy.toml",
+        travel=TravelSource(network_path=str(net)),
+        cache_dir=False,
+    )
+    ins = inspect_scenario(sc)
+    assert ins.stranded == ["S05"]
+    assert any("1 school on a piece of the road network that reaches no other school: S05 (GPS Kund (Mixed))" in n for n in ins.notes)
+    a = plan(sc).assignments
+    s05 = a[a["school_id"] == "S05"]
+    assert (s05["status"] == "not_placed").all()
+    assert s05["reason"].str.contains("school S05 lies on a piece of the road network that reaches no other school").all()
+    assert not s05["suggestion"].str.contains("min_teachers").any()

@@ -535,3 +535,29 @@ def test_lock_refused_when_its_teachers_changed_and_ids_reported_together(first,
     )
     text = " ".join(res.output.split())
     assert res.exit_code == 2 and leaver in text and "joined or left" in text, text
+
+
+def test_a_reason_after_edits_names_the_no_venue_rows_that_left_no_venue_in_reach(tmp_path):
+    """Issue 21: S01 and S02 (3.5 minutes apart) are 25+ minutes from every other school; with both made no_venue under
+    an 8-minute limit, nothing can host them, and their reason says which edits did it."""
+    from pathlib import Path
+
+    from cluster_mapper import Scenario, TravelSource, plan
+
+    corpus = Path(__file__).parent / "bad_inputs"
+    edits = tmp_path / "edits.csv"
+    edits.write_text("action,school_id,other_school_id,cluster_id,minutes,note\nno_venue,S01,,,,no hall\nno_venue,S02,,,,no hall\n", encoding="utf-8")
+    sc = Scenario(
+        schools=corpus / "good_schools.csv",
+        teachers=corpus / "good_roster.csv",
+        policy=corpus / "policy_short_travel.toml",
+        travel=TravelSource(straight_line=True),
+        edits=edits,
+        cache_dir=False,
+    )
+    u = plan(sc).units.set_index("unit_id")
+    for sid in ("S01", "S02"):
+        r = u[u["school_id"] == sid].iloc[0]
+        assert r["status"] == "not_placed"
+        assert "no school may host within 8 minutes: the edits rule out every one in reach (no_venue, rows 2-3)" in r["reason"], r["reason"]
+        assert "delete some of the no_venue edits (rows 2-3)" in r["suggestion"]

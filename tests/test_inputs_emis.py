@@ -139,7 +139,8 @@ def test_staff_designations_without_values_table_are_refused_with_the_codes_foun
     )
     assert res.exit_code == 2, res.output
     out = _flat(res.output)
-    assert "abbottabad_staff.xlsx, row 4, field 'Designation': level 'SST' is not one of primary, middle, high (also rows 7, 10" in out
+    # the workbook has two sheets: the message names the sheet; row 7 is a head teacher, who needs no level
+    assert "abbottabad_staff.xlsx#Staff, row 4, field 'Designation': level 'SST' is not one of primary, middle, high (also rows 10, 16" in out
     assert "field 'Designation': level 'PST' is not one of primary, middle, high" in out
     assert "values found in this column: 'EST', 'PST', 'SST'" in out
     assert 'map the code in the policy under [values.teachers.level]: "PST" = one of "primary", "middle", "high".' in out

@@ -279,3 +279,84 @@ def test_district_given_for_the_run_fills_blanks_and_refuses_another(tmp_path):
     with pytest.raises(InputError) as err:
         read_schools(nodist)
     assert "--district NAME" in _problems(err)[0]
+
+
+def test_a_semicolon_table_under_a_title_with_commas_is_split_on_semicolons(tmp_path):
+    """Issue 16: the separator is judged over many lines, not the first (a title) alone."""
+    from cluster_mapper.inputs.cells import csv_cells, sniff_delimiter
+
+    text = "Schools, District Mansehra, 2024\nschool_id;name;latitude\nS01;GPS Bala, Upper;34,33\nS02;GPS Pain;34,34\n"
+    assert sniff_delimiter(text) == ";"
+    p = tmp_path / "s.csv"
+    p.write_text(text, encoding="utf-8")
+    assert csv_cells(p)[2] == ["S01", "GPS Bala, Upper", "34,33"]
+
+
+def test_ambiguous_numbers_and_invisible_characters_are_shown_as_they_are():
+    from cluster_mapper.inputs.specs import ambiguous_number, strip_invisible, visible
+
+    assert ambiguous_number("1,000") == "'1,000' could be 1000 (a thousands separator) or 1 (a decimal comma)"
+    assert ambiguous_number("1,5") is None and ambiguous_number("1000") is None and ambiguous_number("12.5") is None
+    assert visible("S01\u200b") == "S01<U+200B>" and visible("S\u00a001") == "S<U+00A0>01" and visible("GPS Bala") == "GPS Bala"
+    assert strip_invisible("S01\u200b") == "S01"
+
+
+def test_a_roster_id_with_a_zero_width_character_is_named_with_it_made_visible(tmp_path):
+    schools = tmp_path / "s.csv"
+    schools.write_text("school_id,name,district,latitude,longitude,gender\nS01,A,M,34.33,73.2,boys\nS02,B,M,34.331,73.202,boys\n", encoding="utf-8")
+    roster = tmp_path / "t.csv"
+    roster.write_text("teacher_id,school_id,gender,level\nT1,S01\u200b,male,primary\nT2,S02,male,primary\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_inputs(schools, roster)
+    text = str(err.value)
+    assert "t.csv, row 2, field 'school_id': school_id 'S01<U+200B>' is not in the schools file, but 'S01' is" in text
+
+
+def test_a_level_column_that_also_names_head_posts_reads_as_level_and_role(tmp_path):
+    """Issue 17: one Designation column feeds level and role; a head post needs no level and takes its school's."""
+    schools = tmp_path / "s.csv"
+    schools.write_text("school_id,name,district,latitude,longitude,gender\nS01,A,M,34.33,73.2,boys\n", encoding="utf-8")
+    roster = tmp_path / "t.csv"
+    roster.write_text("teacher_id,school_id,gender,Designation\nT1,S01,male,Head Master\nT2,S01,male,EST\nT3,S01,male,EST\nT4,S01,male,PST\n", encoding="utf-8")
+    pol = policy_from_dict(
+        {
+            "columns": {"teachers": {"level": "Designation", "role": "Designation"}},
+            "values": {"teachers": {"level": {"PST": "primary", "EST": "middle"}, "role": {"Head Master": "head_teacher"}}},
+        }
+    )
+    t = load_inputs(schools, roster, policy=pol).teachers.set_index("teacher_id")
+    assert t.loc["T1", "role"] == "head_teacher" and t.loc["T1", "level"] == "middle"  # most of the school's teachers teach middle
+    assert (t.loc[["T2", "T3", "T4"], "role"] == "teacher").all()
+    assert list(t.loc[["T2", "T3", "T4"], "level"]) == ["middle", "middle", "primary"]
+    # a code no field knows is one problem naming both tables
+    roster.write_text("teacher_id,school_id,gender,Designation\nT1,S01,male,Clerk\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_inputs(schools, roster, policy=pol)
+    assert len(err.value.problems) == 1
+    assert "'Clerk' is neither a role (teacher, head_teacher) nor a level (primary, middle, high)" in str(err.value)
+
+
+def test_suggested_columns_come_from_their_values_never_a_running_number(tmp_path):
+    csv = tmp_path / "s.csv"
+    csv.write_text(
+        "Sr. No,Institution Code,Institution Title,District,GPS North,GPS East,Gender\n"
+        "1,ATD-0101,GPS Bala,M,34.33,73.2,boys\n2,ATD-0108,GPS Pain,M,34.331,73.202,girls\n3,ATD-0115,GPS Kund,M,34.34,73.21,boys\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as err:
+        read_schools(csv)
+    text = str(err.value)
+    assert '[columns.schools] school_id = "Institution Code"' in text and '= "Sr. No"' not in text
+    assert '[columns.schools] name = "Institution Title"' in text  # text in words, not the code
+    assert "columns 'GPS North' and 'GPS East' hold degrees north and east" in text
+    assert {p.field for p in err.value.problems} >= {"school_id", "name", "latitude"}  # together, in one run
+
+
+def test_two_school_ids_that_differ_only_by_an_invisible_character_are_shown_apart(tmp_path):
+    csv = tmp_path / "s.csv"
+    csv.write_text(
+        "school_id,name,district,latitude,longitude,gender,teachers\nS01,A,M,34.33,73.2,boys,6\nS01\u200b,B,M,34.331,73.202,boys,6\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as err:
+        read_schools(csv)
+    assert "row 3, field 'school_id': school_id 'S01<U+200B>' differs from 'S01' (row 2) only in case, spaces or invisible characters" in str(err.value)

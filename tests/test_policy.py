@@ -72,3 +72,31 @@ def test_zero_means_no_limit():
     p = policy_from_dict({"max_travel_minutes": 0, "max_schools": 0})
     assert p.default.travel_limit == float("inf")
     assert p.default.school_limit > 10**6
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("max_travel_minutes = 1e300", "max_travel_minutes = 1e+300 is beyond reason: it accepts up to 480 minutes (a working day), or 0 for no limit."),
+        ("max_travel_minutes = 1e6", "max_travel_minutes = 1000000.0 is beyond reason"),
+        ("max_teachers = 100000", "max_teachers = 100000 is beyond reason: it accepts up to 500 teachers."),
+        ("detour_factor = 40", "detour_factor = 40 is beyond reason: it accepts up to 5."),
+    ],
+)
+def test_numbers_beyond_reason_are_refused_with_the_range_the_field_allows(tmp_path, line, words):
+    with pytest.raises(InputError) as err:
+        load_policy(write_policy(tmp_path, line + "\n"))
+    assert words in str(err.value)
+
+
+def test_zero_still_means_no_travel_limit_and_the_top_of_the_range_is_accepted(tmp_path):
+    assert load_policy(write_policy(tmp_path, "max_travel_minutes = 0\n")).default.travel_limit == float("inf")
+    assert load_policy(write_policy(tmp_path, "max_travel_minutes = 480\n")).default.travel_limit == 480.0
+
+
+def test_one_header_may_feed_level_and_role_but_not_two_free_columns(tmp_path):
+    pol = load_policy(write_policy(tmp_path, '[columns.teachers]\nlevel = "Designation"\nrole = "Designation"\n'))
+    assert pol.inputs.columns["teachers"] == {"level": "Designation", "role": "Designation"}
+    with pytest.raises(InputError) as err:
+        load_policy(write_policy(tmp_path, '[columns.teachers]\nteacher_id = "No"\nsubject = "No"\n'))
+    assert "the header 'No' is given for both teacher_id and subject" in str(err.value)

@@ -6,7 +6,9 @@ import csv
 import difflib
 import io
 import math
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -63,11 +65,37 @@ def decode_text(path: Path) -> str:
     return text
 
 
+#: How many lines from the top the separator is judged on.
+SNIFF_LINES = 50
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab: the one that splits most of the first lines into the same number of cells.
+
+    Judged over :data:`SNIFF_LINES` non-blank lines (quotes respected), so a
+    title line above a semicolon table ("Schools, District Abbottabad") does
+    not decide it.
+    """
+    lines = [ln for ln in text.splitlines()[: SNIFF_LINES * 2] if ln.strip()][:SNIFF_LINES]
+    best, score = ",", (-1, -1)
+    for d in (",", ";", "\t"):
+        widths = [len(r) for r in csv.reader(lines, delimiter=d)]
+        counts: dict[int, int] = {}
+        for w in widths:
+            if w > 1:
+                counts[w] = counts.get(w, 0) + 1
+        if not counts:
+            continue
+        width, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if (n, width) > score:
+            best, score = d, (n, width)
+    return best
+
+
 def csv_cells(path: Path) -> list[list[str]]:
-    """Every row of a CSV as stripped text; comma, semicolon or tab separated (guessed from the first line)."""
+    """Every row of a CSV as stripped text; comma, semicolon or tab separated (see :func:`sniff_delimiter`)."""
     text = decode_text(path)
-    first = text.splitlines()[0] if text.splitlines() else ""
-    delim = max([",", ";", "\t"], key=first.count)
+    delim = sniff_delimiter(text)
     return [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
 
 
@@ -77,6 +105,46 @@ class _Sheet:
     merged: list[tuple[int, int, int, int]] | None
     name: str | None
     notes: list[str] = field(default_factory=list)
+    #: Several sheets hold data: messages name the sheet (``file.xlsx#Sheet``).
+    several: bool = False
+    #: 0-based ``(row, column)`` of formulas saved without their value, with the formula.
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: 0-based ``(row, column)`` of cells holding a date or time.
+    dates: set[tuple[int, int]] = field(default_factory=set)
+
+
+#: A formula cell saved with no value: ``<f>..</f>`` (or ``<f .../>``) followed by an empty or absent ``<v>``.
+_FORMULA_NO_VALUE = re.compile(rb"(</f>|<f[^>]*/>)\s*(<v\s*/>|<v>\s*</v>)?\s*</c>")
+
+
+def _may_hold_formulas_without_values(path: Path) -> bool:
+    """A quick look at the worksheets' XML: whether any formula cell has no saved value (most exports have none)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(_FORMULA_NO_VALUE.search(z.read(n)) for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False
+
+
+def _formulas_without_values(path: Path, sheet: str, cells: list[list[str]]) -> dict[tuple[int, int], str]:
+    """Formula cells of an .xlsx/.xlsm sheet that were saved without a value (read as empty by calamine)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not _may_hold_formulas_without_values(path):
+        return {}
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception:  # noqa: BLE001 - calamine read it; a second opinion is optional
+        return {}
+    out: dict[tuple[int, int], str] = {}
+    try:
+        for i, row in enumerate(wb[sheet].iter_rows(values_only=True)):
+            for j, v in enumerate(row):
+                if isinstance(v, str) and v.startswith("=") and (i >= len(cells) or j >= len(cells[i]) or not cells[i][j]):
+                    out[(i, j)] = v
+    finally:
+        wb.close()
+    return out
 
 
 def _pick_sheet(path: Path, names: list[str], filled: dict[str, bool], wanted: str | None, spec: TableSpec, from_policy: bool) -> tuple[str, list[str]]:
@@ -154,6 +222,8 @@ def workbook_cells(path: Path, sheet: str | None, spec: TableSpec, from_policy: 
         ws = wb.get_sheet_by_name(name)
         merged = ws.merged_cell_ranges
         cells = [[cell_text(v) for v in r] for r in rows(name)]
+        dates = {(i, j) for i, r in enumerate(rows(name)) for j, v in enumerate(r) if isinstance(v, (datetime, date, time))}
+        several = sum(1 for n in names if n == name or filled.get(n, True)) > 1
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - a sheet calamine cannot decode
@@ -161,4 +231,4 @@ def workbook_cells(path: Path, sheet: str | None, spec: TableSpec, from_policy: 
     finally:
         wb.close()
     ranges = None if merged is None else [(int(a[0]), int(a[1]), int(b[0]), int(b[1])) for a, b in merged]
-    return _Sheet(cells, ranges, name, notes)
+    return _Sheet(cells, ranges, name, notes, several, _formulas_without_values(path, name, cells), dates)

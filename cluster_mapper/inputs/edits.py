@@ -38,11 +38,14 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from networkx.utils import UnionFind
 
 from cluster_mapper.errors import InputError, InputProblem, ProblemCollector, fail
 from cluster_mapper.inputs.schools import read_csv_rows
+from cluster_mapper.inputs.specs import ambiguous_number, strip_invisible, visible
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +166,8 @@ class Edits:
                     add.append({"from_school_id": a, "to_school_id": b, "minutes": float(e.minutes)})
         keep = [(a, b) not in drop for a, b in zip(pairs["from_school_id"], pairs["to_school_id"], strict=False)]
         new = pd.concat([pairs[keep], pd.DataFrame(add, columns=["from_school_id", "to_school_id", "minutes"])], ignore_index=True)
-        note = f"{len(overrides)} travel time(s) set by edits in {Path(self.path).name} (local knowledge overrides the computed times)"
+        n = len(overrides)
+        note = f"{n} travel time{'s' if n != 1 else ''} set by edits in {Path(self.path).name} (local knowledge overrides the computed times)"
         return replace(travel, pairs=new.reset_index(drop=True), notes=[*travel.notes, note])
 
 
@@ -264,6 +268,10 @@ def read_edits(path: str | Path) -> Edits:
             continue
         minutes = None
         if action == "travel_minutes":
+            why = ambiguous_number(get["minutes"])
+            if why:
+                col.add(f"minutes {why}.", row=row, field="minutes", fix="write the minutes without a separator (1000), or with a decimal point (1.5).")
+                continue
             text = get["minutes"].replace(",", ".").lower()
             if text in IMPASSABLE_WORDS:
                 minutes = math.inf
@@ -305,37 +313,382 @@ def read_edits(path: str | Path) -> Edits:
     return Edits(str(path), edits)
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, a: str) -> str:
-        self.parent.setdefault(a, a)
-        while self.parent[a] != a:
-            self.parent[a] = self.parent[self.parent[a]]
-            a = self.parent[a]
-        return a
-
-    def union(self, a: str, b: str) -> None:
-        self.parent[self.find(a)] = self.find(b)
-
-
 def together_groups(edits: Edits) -> list[tuple[set[str], list[Edit]]]:
     """Schools joined by ``together`` edits (directly or through others), with the edits that join them."""
-    uf = _UnionFind()
+    uf = UnionFind()
     for e in edits.of("together"):
         uf.union(e.school_id, e.other_school_id)
     groups: dict[str, tuple[set[str], list[Edit]]] = {}
     for e in edits.of("together"):
-        g = groups.setdefault(uf.find(e.school_id), (set(), []))
+        g = groups.setdefault(uf[e.school_id], (set(), []))
         g[0].update((e.school_id, e.other_school_id))
         g[1].append(e)
     return list(groups.values())
 
 
-def _rows(*edits: Edit) -> str:
+def edit_rows(*edits: Edit) -> str:
+    """``row 3``, ``rows 2-9`` or ``rows 2, 5, 7``: the spreadsheet rows of some edits."""
     rows = sorted({e.row for e in edits})
-    return ("rows " + ", ".join(map(str, rows))) if len(rows) > 1 else f"row {rows[0]}"
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    if rows[-1] - rows[0] == len(rows) - 1:
+        return f"rows {rows[0]}-{rows[-1]}"
+    return "rows " + ", ".join(map(str, rows))
+
+
+@dataclass
+class _Check:
+    """What every edit checker needs: the run's inputs, the edits whose ids are known, and the problems found."""
+
+    edits: Edits
+    units: pd.DataFrame
+    sch: pd.DataFrame
+    travel: Any
+    policy: Any
+    previous: pd.DataFrame | None
+    teachers: pd.DataFrame | None
+    ok: Edits = field(default_factory=lambda: Edits(""))
+    prev_clusters: dict[str, pd.DataFrame] = field(default_factory=dict)
+    problems: list[InputProblem] = field(default_factory=list)
+
+    def bad(self, msg: str, fix: str, *rows: Edit, fld: str | None = None) -> None:
+        self.problems.append(InputProblem(self.edits.path, msg, fix, min(e.row for e in rows), fld))
+
+    def district(self, sid: str):
+        return self.policy.for_district(self.sch.at[sid, "district"])
+
+    @property
+    def active(self) -> pd.DataFrame:
+        return self.units[~self.units["school_id"].isin(self.ok.excluded())]
+
+    def types(self) -> dict[str, dict[tuple, int]]:
+        """Each school's units by cluster type ``(region, gender group, level group)``, with their teachers."""
+        return {
+            s: {(r, g, lv): int(n) for r, g, lv, n in zip(u["region"], u["gender_group"], u["level_group"], u["n_teachers"], strict=False)}
+            for s, u in self.active.groupby("school_id")
+        }
+
+    def hosts(self, key: tuple) -> pd.DataFrame:
+        """Units of cluster type ``key`` that may host (no_venue edits applied)."""
+        a = self.active
+        no = {e.school_id for e in self.ok.of("no_venue")}
+        h = a[a["can_be_venue"] & ~a["school_id"].isin(no)]
+        return h[(h["region"] == key[0]) & (h["gender_group"] == key[1]) & (h["level_group"] == key[2])]
+
+
+def _check_ids(c: _Check) -> None:
+    """Every school and cluster an edit names exists; edits naming an unknown one are left out of the other checks."""
+    known = set(c.sch.index)
+    bad_rows: set[int] = set()
+    for e in c.edits.rows:
+        for fld, sid in (("school_id", e.school_id), ("other_school_id", e.other_school_id)):
+            if sid and sid not in known:
+                close = difflib.get_close_matches(sid, sorted(known), n=1)
+                clean = strip_invisible(sid).strip()
+                c.bad(
+                    f"{e.label.replace(sid, visible(sid))}: school {visible(sid)} is not in the schools file.",
+                    f"delete the invisible character{'s' if len(sid) - len(clean) > 1 else ''} in the cell: write {clean}."
+                    if clean != sid and clean in known
+                    else (f"did you mean {close[0]}? " if close else "") + "use a school_id of the schools file.",
+                    e,
+                    fld=fld,
+                )
+                bad_rows.add(e.row)
+    if c.previous is not None:
+        p = c.previous[c.previous["status"] == "placed"]
+        c.prev_clusters = {str(k): g for k, g in p.groupby("cluster_id")}
+    for e in c.edits.of("lock_cluster"):
+        if c.previous is None:
+            c.bad(
+                f"{e.label}: lock_cluster keeps a cluster of a previous plan, but no previous plan was given.",
+                "add --revise PREVIOUS_PLAN_FOLDER, or delete the row.",
+                e,
+                fld="cluster_id",
+            )
+            bad_rows.add(e.row)
+        elif e.cluster_id not in c.prev_clusters:
+            close = difflib.get_close_matches(e.cluster_id, sorted(c.prev_clusters), n=1)
+            c.bad(
+                f"{e.label}: cluster {visible(e.cluster_id)} is not in the previous plan.",
+                (f"did you mean {close[0]}? " if close else "") + "use a cluster_id of the previous plan's clusters.csv.",
+                e,
+                fld="cluster_id",
+            )
+            bad_rows.add(e.row)
+    c.ok = Edits(c.edits.path, [e for e in c.edits.rows if e.row not in bad_rows])
+
+
+def _check_exclude(c: _Check) -> None:
+    """An excluded school is named by no edit that places it."""
+    named = c.ok.schools_named()
+    for sid, ex in c.ok.excluded().items():
+        for e in named.get(sid, []):
+            if e is not ex and e.action != "exclude":
+                c.bad(
+                    f"{ex.label} and {e.label} contradict each other: school {sid} is excluded but another edit places it.",
+                    "delete one of the two rows.",
+                    ex,
+                    e,
+                    fld="school_id",
+                )
+
+
+def _check_venues(c: _Check) -> None:
+    """A venue can host and is not also a no_venue."""
+    no_venue = {e.school_id: e for e in c.ok.of("no_venue")}
+    for e in c.ok.of("venue"):
+        sid = e.school_id
+        if sid in no_venue:
+            c.bad(
+                f"{e.label} and {no_venue[sid].label} contradict each other: school {sid} both hosts and does not host.",
+                "delete one of the two rows.",
+                e,
+                no_venue[sid],
+                fld="action",
+            )
+        if not bool(c.sch.at[sid, "can_host"]):
+            c.bad(
+                f"{e.label}: school {sid} cannot host (can_host is false in the schools file).",
+                "set can_host for the school in the schools file, or delete the row.",
+                e,
+                fld="school_id",
+            )
+
+
+def _check_no_venue(c: _Check) -> None:
+    """no_venue edits leave at least one school that may host each group of teachers they concern."""
+    rows = c.ok.of("no_venue")
+    if not rows:
+        return
+    a = c.active
+    for key, g in a.groupby(["region", "gender_group", "level_group"]):
+        could = set(g.loc[g["can_be_venue"], "school_id"])
+        if could and c.hosts(key).empty:
+            mine = [e for e in rows if e.school_id in could]
+            label = " ".join(w for w in (key[1] if key[1] != "mixed" else "", key[2] if key[2] != "mixed" else "") if w)
+            c.bad(
+                f"{edit_rows(*mine)} (no_venue): no school may host the {int(g['n_teachers'].sum())} {label + ' ' if label else ''}teachers "
+                f"of {key[0]}: every school that could host them is a no_venue.",
+                "delete some of the no_venue rows (a cluster needs a venue), or set can_host for another school.",
+                *mine,
+                fld="school_id",
+            )
+
+
+def _check_travel(c: _Check) -> None:
+    """One travel time per pair of schools."""
+    seen: dict[frozenset, Edit] = {}
+    for e in c.ok.of("travel_minutes"):
+        pair = frozenset((e.school_id, e.other_school_id))
+        if pair in seen and seen[pair].minutes != e.minutes:
+            c.bad(
+                f"{seen[pair].label} and {e.label} contradict each other: two travel times for schools {e.school_id} and {e.other_school_id}.",
+                "keep one of the two rows.",
+                seen[pair],
+                e,
+                fld="minutes",
+            )
+        seen[pair] = e
+
+
+def _check_together_pairs(c: _Check) -> None:
+    """Each together pair shares a cluster type (district, gender and level groups)."""
+    excluded = c.ok.excluded()
+    types = c.types()
+    for e in c.ok.of("together"):
+        if e.school_id in excluded or e.other_school_id in excluded:
+            continue  # reported as a contradiction
+        if set(types.get(e.school_id, {})) & set(types.get(e.other_school_id, {})):
+            continue
+        why = (
+            "they are in different districts"
+            if c.sch.at[e.school_id, "district"] != c.sch.at[e.other_school_id, "district"] and not c.policy.cross_district
+            else "their teachers are of different cluster types (gender or level groups the policy keeps apart)"
+        )
+        c.bad(
+            f"{e.label}: schools {e.school_id} and {e.other_school_id} can never meet in one cluster: {why}.",
+            "delete the row, or change the policy (gender, levels, cross_district).",
+            e,
+            fld="other_school_id",
+        )
+
+
+def _check_together_chains(c: _Check) -> None:
+    """The schools a together chain joins fit one cluster: a venue within the limit of all, max_teachers, max_schools."""
+    types = c.types()
+    excluded = c.ok.excluded()
+    for members, rows in together_groups(c.ok):
+        if members & set(excluded):
+            continue
+        by_key: dict[tuple, list[str]] = defaultdict(list)
+        for s in sorted(members):
+            for key in types.get(s, {}):
+                by_key[key].append(s)
+        what = f"{edit_rows(*rows)} (together {', '.join(sorted(members))})"
+        for key, schools in sorted(by_key.items()):
+            if len(schools) < 2:
+                continue
+            dp = c.district(schools[0])
+            n = sum(types[s][key] for s in schools)
+            label = " ".join(w for w in (key[1], key[2]) if w != "mixed")
+            if n > dp.max_teachers:
+                c.bad(
+                    f"{what}: together they have {n} {label + ' ' if label else ''}teachers, more than the cluster maximum of {dp.max_teachers}.",
+                    "delete one of the together rows (or split the chain); the cluster maximum holds for every cluster.",
+                    *rows,
+                    fld="other_school_id",
+                )
+            if len(schools) > dp.school_limit:
+                c.bad(
+                    f"{what}: the chain joins {len(schools)} schools, more than max_schools = {dp.max_schools}.",
+                    "delete one of the together rows (or split the chain).",
+                    *rows,
+                    fld="other_school_id",
+                )
+            _chain_venue(c, what, rows, key, schools, dp.travel_limit)
+        _chain_contradictions(c, members, rows)
+
+
+def _chain_venue(c: _Check, what: str, rows: list[Edit], key: tuple, schools: list[str], limit: float) -> None:
+    """Some school that may host is within the travel limit of every school of the chain."""
+    h = pd.unique(c.hosts(key)["school_id"].to_numpy())
+    reach = [max(c.travel.minutes(s, v) for s in schools) for v in h]
+    if any(m <= limit for m in reach):
+        return
+    best = min(reach, default=math.inf)
+    c.bad(
+        f"{what}: no school that may host is within the {limit:g}-minute limit of all of {', '.join(schools)}"
+        + (f" (the best common venue is {best:.0f} minutes from the farthest)." if math.isfinite(best) else "."),
+        "delete a together row (or the no_venue rows that rule out the venues between them).",
+        *rows,
+        fld="other_school_id",
+    )
+
+
+def _chain_contradictions(c: _Check, members: set[str], rows: list[Edit]) -> None:
+    """A chain holds at most one venue edit, and no apart pair."""
+    venue = {e.school_id: e for e in c.ok.of("venue")}
+    hosting = [venue[s] for s in sorted(members) if s in venue]
+    if len(hosting) > 1:
+        c.bad(
+            f"{edit_rows(*rows, *hosting)}: schools {', '.join(e.school_id for e in hosting)} must each host their own cluster but are also together.",
+            "keep one venue row, or delete a together row.",
+            *rows,
+            *hosting,
+            fld="action",
+        )
+    for e in c.ok.of("apart"):
+        if e.school_id in members and e.other_school_id in members:
+            c.bad(
+                f"{edit_rows(e, *rows)} contradict each other: schools {e.school_id} and {e.other_school_id} are apart in {e.label} but together through {edit_rows(*rows)}.",
+                "delete the apart row or a together row.",
+                e,
+                *rows,
+                fld="action",
+            )
+
+
+def _check_locks(c: _Check) -> None:
+    """A locked cluster contradicts no other edit and still obeys the rules with today's teachers and travel times."""
+    locked_school: dict[str, tuple[str, Edit]] = {}
+    for e in c.ok.of("lock_cluster"):
+        cl = c.prev_clusters[e.cluster_id]
+        for s in set(cl["school_id"]):
+            locked_school[s] = (e.cluster_id, e)
+        _lock_contradictions(c, e, cl)
+        _lock_rules(c, e, cl)
+    for members, rows in together_groups(c.ok):
+        locks = {locked_school[s][0] for s in members if s in locked_school}
+        outside = sorted(s for s in members if s not in locked_school)
+        if locks and (len(locks) > 1 or outside):
+            lock_rows = [locked_school[s][1] for s in members if s in locked_school]
+            c.bad(
+                f"{edit_rows(*rows, *lock_rows)} contradict each other: together joins schools of the locked cluster{'s' if len(locks) != 1 else ''} {', '.join(sorted(locks))} with "
+                + (f"schools outside it ({', '.join(outside)})." if outside else "each other."),
+                "delete the lock or the together row.",
+                *rows,
+                *lock_rows,
+                fld="action",
+            )
+
+
+def _lock_contradictions(c: _Check, e: Edit, cl: pd.DataFrame) -> None:
+    excluded = c.ok.excluded()
+    no_venue = {x.school_id: x for x in c.ok.of("no_venue")}
+    venue = {x.school_id: x for x in c.ok.of("venue")}
+    venue_school = str(cl["venue_school_id"].iloc[0])
+    schools_in = set(cl["school_id"])
+    pairs = [(excluded[s], f"school {s} of the locked cluster {e.cluster_id} is excluded") for s in sorted(schools_in & set(excluded))]
+    if venue_school in no_venue:
+        pairs.append((no_venue[venue_school], f"the locked cluster {e.cluster_id} meets at school {venue_school}"))
+    pairs += [
+        (venue[s], f"school {s} is in the locked cluster {e.cluster_id}, which meets at {venue_school}")
+        for s in sorted(schools_in & set(venue))
+        if s != venue_school
+    ]
+    pairs += [
+        (ap, f"both schools are in the locked cluster {e.cluster_id}")
+        for ap in c.ok.of("apart")
+        if ap.school_id in schools_in and ap.other_school_id in schools_in
+    ]
+    for other, why in pairs:
+        c.bad(f"{e.label} and {other.label} contradict each other: {why}.", "delete one of the two rows.", e, other, fld="cluster_id")
+
+
+def _lock_rules(c: _Check, e: Edit, cl: pd.DataFrame) -> None:
+    """The locked cluster with today's teachers and travel times still obeys the district's rules."""
+    units = c.units
+    gone = sorted(set(cl["unit_id"]) - set(units["unit_id"]))
+    if gone:
+        c.bad(
+            f"{e.label}: cluster {e.cluster_id} cannot be kept: its teachers {', '.join(gone)} are no longer in the roster.",
+            "delete the row (the cluster is then planned again).",
+            e,
+            fld="cluster_id",
+        )
+        return
+    if c.teachers is not None:
+        now = set(c.teachers.loc[c.teachers["unit_id"].isin(set(cl["unit_id"])), "teacher_id"].astype(str))
+        was = set(cl["teacher_id"].astype(str))
+        if now != was:
+            diff = sorted(now ^ was)
+            c.bad(
+                f"{e.label}: cluster {e.cluster_id} cannot be kept exactly: teachers {', '.join(diff[:8])}{' ...' if len(diff) > 8 else ''} "
+                "joined or left its schools since the previous plan.",
+                "delete the row (the cluster is then planned again with the fewest moves).",
+                e,
+                fld="cluster_id",
+            )
+            return
+    venue_school = str(cl["venue_school_id"].iloc[0])
+    members = units[units["unit_id"].isin(set(cl["unit_id"]))]
+    dp = c.district(venue_school)
+    n = int(members["n_teachers"].sum())
+    k = members["school_id"].nunique()
+    broken = []
+    if not dp.min_teachers <= n <= dp.max_teachers:
+        broken.append(f"{n} teachers, outside {dp.min_teachers}..{dp.max_teachers}")
+    if k > dp.school_limit:
+        broken.append(f"{k} schools, more than {dp.max_schools}")
+    if k < dp.min_schools:
+        broken.append(f"{k} school{'s' if k != 1 else ''}, fewer than min_schools = {dp.min_schools}")
+    far = [(s, c.travel.minutes(s, venue_school)) for s in members["school_id"]]
+    far = [(s, m) for s, m in far if m > dp.travel_limit]
+    if far:
+        broken.append("; ".join(f"school {s} is {m:.0f} minutes from the venue" for s, m in far) + f" (limit {dp.travel_limit:g})")
+    if dp.n_clusters is not None:
+        broken.append(f"the district's number of clusters is fixed (n_clusters = {dp.n_clusters})")
+    if broken:
+        c.bad(
+            f"{e.label}: cluster {e.cluster_id} cannot be kept as it is: {', '.join(broken)}.",
+            "delete the row, or change the edits or policy that break it.",
+            e,
+            fld="cluster_id",
+        )
+
+
+#: The checks of :func:`check_edits`, in order: ids first (edits naming unknown ids are left out of the rest).
+EDIT_CHECKS = (_check_ids, _check_exclude, _check_venues, _check_no_venue, _check_travel, _check_together_pairs, _check_together_chains, _check_locks)
 
 
 def check_edits(
@@ -363,279 +716,20 @@ def check_edits(
     Raises
     ------
     InputError
-        Every refused edit, naming its row(s) and the school and cluster ids:
-        unknown schools or clusters; an edit that breaks a rule by itself
-        (a school that cannot host made a venue, ``together`` across cluster
-        types or districts, beyond the travel limit, over ``max_teachers``);
-        edits that contradict each other.
+        Every refused edit at once (one checker per kind, :data:`EDIT_CHECKS`),
+        naming its row(s) and the school and cluster ids: unknown schools or
+        clusters (the other edits are still checked); an edit that breaks a
+        rule by itself (a school that cannot host made a venue, ``together``
+        across cluster types or districts); a together chain that no venue
+        within the limit can hold, or over ``max_teachers`` or
+        ``max_schools``; no_venue edits that leave a group no venue; edits
+        that contradict each other.
     """
-    problems: list[InputProblem] = []
-
-    def bad(msg: str, fix: str, *rows: Edit, fld: str | None = None) -> None:
-        problems.append(InputProblem(edits.path, msg, fix, min(e.row for e in rows), fld))
-
-    known = set(schools["school_id"])
-    sch = schools.set_index("school_id")
-    for e in edits.rows:
-        for fld, sid in (("school_id", e.school_id), ("other_school_id", e.other_school_id)):
-            if sid and sid not in known:
-                close = difflib.get_close_matches(sid, sorted(known), n=1)
-                bad(
-                    f"{e.label}: school {sid} is not in the schools file.",
-                    (f"did you mean {close[0]}? " if close else "") + "use a school_id of the schools file.",
-                    e,
-                    fld=fld,
-                )
-    prev_clusters: dict[str, pd.DataFrame] = {}
-    if previous is not None:
-        p = previous[previous["status"] == "placed"]
-        prev_clusters = {str(c): g for c, g in p.groupby("cluster_id")}
-    for e in edits.of("lock_cluster"):
-        if previous is None:
-            bad(
-                f"{e.label}: lock_cluster keeps a cluster of a previous plan, but no previous plan was given.",
-                "add --revise PREVIOUS_PLAN_FOLDER, or delete the row.",
-                e,
-                fld="cluster_id",
-            )
-        elif e.cluster_id not in prev_clusters:
-            close = difflib.get_close_matches(e.cluster_id, sorted(prev_clusters), n=1)
-            bad(
-                f"{e.label}: cluster {e.cluster_id} is not in the previous plan.",
-                (f"did you mean {close[0]}? " if close else "") + "use a cluster_id of the previous plan's clusters.csv.",
-                e,
-                fld="cluster_id",
-            )
-    if problems:
-        raise InputError(problems)
-
-    excluded = edits.excluded()
-    named = edits.schools_named()
-    for sid, ex in excluded.items():
-        others = [e for e in named.get(sid, []) if e is not ex and e.action != "exclude"]
-        for e in others:
-            bad(
-                f"{ex.label} and {e.label} contradict each other: school {sid} is excluded but another edit places it.",
-                "delete one of the two rows.",
-                ex,
-                e,
-                fld="school_id",
-            )
-
-    # venue / no_venue
-    venue = {e.school_id: e for e in edits.of("venue")}
-    no_venue = {e.school_id: e for e in edits.of("no_venue")}
-    for sid, e in venue.items():
-        if sid in no_venue:
-            bad(
-                f"{e.label} and {no_venue[sid].label} contradict each other: school {sid} both hosts and does not host.",
-                "delete one of the two rows.",
-                e,
-                no_venue[sid],
-                fld="action",
-            )
-        if not bool(sch.at[sid, "can_host"]):
-            bad(
-                f"{e.label}: school {sid} cannot host (can_host is false in the schools file).",
-                "set can_host for the school in the schools file, or delete the row.",
-                e,
-                fld="school_id",
-            )
-
-    # travel overrides twice with different minutes
-    seen: dict[frozenset, Edit] = {}
-    for e in edits.of("travel_minutes"):
-        pair = frozenset((e.school_id, e.other_school_id))
-        if pair in seen and seen[pair].minutes != e.minutes:
-            bad(
-                f"{seen[pair].label} and {e.label} contradict each other: two travel times for schools {e.school_id} and {e.other_school_id}.",
-                "keep one of the two rows.",
-                seen[pair],
-                e,
-                fld="minutes",
-            )
-        seen[pair] = e
-
-    # together: same cluster type, one district, within reach of a common venue, not too many teachers
-    active = units[~units["school_id"].isin(excluded)]
-    types = {
-        s: {(r, g, lv): n for r, g, lv, n in zip(u["region"], u["gender_group"], u["level_group"], u["n_teachers"], strict=False)}
-        for s, u in active.groupby("school_id")
-    }
-    hosts = active[active["can_be_venue"] & ~active["school_id"].isin(no_venue)]
-    for e in edits.of("together"):
-        if e.school_id in excluded or e.other_school_id in excluded:
-            continue  # reported above
-        a, b = types.get(e.school_id, {}), types.get(e.other_school_id, {})
-        common = set(a) & set(b)
-        if not common:
-            why = (
-                "they are in different districts"
-                if sch.at[e.school_id, "district"] != sch.at[e.other_school_id, "district"] and not policy.cross_district
-                else "their teachers are of different cluster types (gender or level groups the policy keeps apart)"
-            )
-            bad(
-                f"{e.label}: schools {e.school_id} and {e.other_school_id} can never meet in one cluster: {why}.",
-                "delete the row, or change the policy (gender, levels, cross_district).",
-                e,
-                fld="other_school_id",
-            )
-            continue
-        for key in sorted(common):
-            dp = policy.for_district(sch.at[e.school_id, "district"])
-            limit = dp.travel_limit
-            h = hosts[(hosts["region"] == key[0]) & (hosts["gender_group"] == key[1]) & (hosts["level_group"] == key[2])]
-            reach = [max(travel.minutes(e.school_id, v), travel.minutes(e.other_school_id, v)) for v in h["school_id"]]
-            if not any(m <= limit for m in reach):
-                best = min(reach, default=math.inf)
-                bad(
-                    f"{e.label}: no school that can host is within the {limit:g}-minute limit of both {e.school_id} and {e.other_school_id}"
-                    + (f" (the nearest common venue is {best:.0f} minutes away)." if math.isfinite(best) else "."),
-                    "delete the row, or raise max_travel_minutes.",
-                    e,
-                    fld="other_school_id",
-                )
-    for members, rows in together_groups(edits):
-        counts: dict[tuple, int] = defaultdict(int)
-        for s in members:
-            for key, n in types.get(s, {}).items():
-                counts[key] += int(n)
-        for key, n in counts.items():
-            dp = policy.for_district(sch.at[next(iter(members)), "district"])
-            if n > dp.max_teachers:
-                bad(
-                    f"{_rows(*rows)} (together {', '.join(sorted(members))}): together they have {n} {key[1] if key[1] != 'mixed' else ''} {key[2] if key[2] != 'mixed' else ''} teachers, more than the cluster maximum of {dp.max_teachers}.".replace(
-                        "  ", " "
-                    ),
-                    "delete one of the together rows, or raise max_teachers.",
-                    *rows,
-                    fld="other_school_id",
-                )
-        hosting = [venue[s] for s in members if s in venue]
-        if len(hosting) > 1:
-            bad(
-                f"{_rows(*rows, *hosting)}: schools {', '.join(e.school_id for e in hosting)} must each host their own cluster but are also together.",
-                "keep one venue row, or delete a together row.",
-                *rows,
-                *hosting,
-                fld="action",
-            )
-        for e in edits.of("apart"):
-            if e.school_id in members and e.other_school_id in members:
-                bad(
-                    f"{_rows(e, *rows)} contradict each other: schools {e.school_id} and {e.other_school_id} are apart in {e.label} but together through {_rows(*rows)}.",
-                    "delete the apart row or a together row.",
-                    e,
-                    *rows,
-                    fld="action",
-                )
-
-    # locks
-    locked_school: dict[str, tuple[str, Edit]] = {}
-    for e in edits.of("lock_cluster"):
-        if previous is None or e.cluster_id not in prev_clusters:
-            continue
-        c = prev_clusters[e.cluster_id]
-        venue_school = str(c["venue_school_id"].iloc[0])
-        schools_in = set(c["school_id"])
-        for s in schools_in:
-            locked_school[s] = (e.cluster_id, e)
-        for s in sorted(schools_in & set(excluded)):
-            bad(
-                f"{e.label} and {excluded[s].label} contradict each other: school {s} of the locked cluster {e.cluster_id} is excluded.",
-                "delete one of the two rows.",
-                e,
-                excluded[s],
-                fld="cluster_id",
-            )
-        if venue_school in no_venue:
-            bad(
-                f"{e.label} and {no_venue[venue_school].label} contradict each other: the locked cluster {e.cluster_id} meets at school {venue_school}.",
-                "delete one of the two rows.",
-                e,
-                no_venue[venue_school],
-                fld="cluster_id",
-            )
-        for s in sorted(schools_in & set(venue)):
-            if s != venue_school:
-                bad(
-                    f"{e.label} and {venue[s].label} contradict each other: school {s} is in the locked cluster {e.cluster_id}, which meets at {venue_school}.",
-                    "delete one of the two rows.",
-                    e,
-                    venue[s],
-                    fld="cluster_id",
-                )
-        for ap in edits.of("apart"):
-            if ap.school_id in schools_in and ap.other_school_id in schools_in:
-                bad(
-                    f"{e.label} and {ap.label} contradict each other: both schools are in the locked cluster {e.cluster_id}.",
-                    "delete one of the two rows.",
-                    e,
-                    ap,
-                    fld="cluster_id",
-                )
-        # the locked cluster must still obey the rules with today's teachers and travel times
-        row_of = set(units["unit_id"])
-        gone = sorted(set(c["unit_id"]) - row_of)
-        if gone:
-            bad(
-                f"{e.label}: cluster {e.cluster_id} cannot be kept: its teachers {', '.join(gone)} are no longer in the roster.",
-                "delete the row (the cluster is then planned again).",
-                e,
-                fld="cluster_id",
-            )
-            continue
-        if teachers is not None:
-            now = set(teachers.loc[teachers["unit_id"].isin(set(c["unit_id"])), "teacher_id"].astype(str))
-            was = set(c["teacher_id"].astype(str))
-            if now != was:
-                diff = sorted(now ^ was)
-                bad(
-                    f"{e.label}: cluster {e.cluster_id} cannot be kept exactly: teachers {', '.join(diff[:8])}{' ...' if len(diff) > 8 else ''} "
-                    "joined or left its schools since the previous plan.",
-                    "delete the row (the cluster is then planned again with the fewest moves).",
-                    e,
-                    fld="cluster_id",
-                )
-                continue
-        members = units[units["unit_id"].isin(set(c["unit_id"]))]
-        dp = policy.for_district(sch.at[venue_school, "district"])
-        n = int(members["n_teachers"].sum())
-        broken = []
-        if not dp.min_teachers <= n <= dp.max_teachers:
-            broken.append(f"{n} teachers, outside {dp.min_teachers}..{dp.max_teachers}")
-        if members["school_id"].nunique() > dp.school_limit:
-            broken.append(f"{members['school_id'].nunique()} schools, more than {dp.max_schools}")
-        if members["school_id"].nunique() < dp.min_schools:
-            broken.append(f"{members['school_id'].nunique()} school(s), fewer than min_schools = {dp.min_schools}")
-        far = [(s, travel.minutes(s, venue_school)) for s in members["school_id"]]
-        far = [(s, m) for s, m in far if m > dp.travel_limit]
-        if far:
-            broken.append("; ".join(f"school {s} is {m:.0f} minutes from the venue" for s, m in far) + f" (limit {dp.travel_limit:g})")
-        if dp.n_clusters is not None:
-            broken.append(f"the district's number of clusters is fixed (n_clusters = {dp.n_clusters})")
-        if broken:
-            bad(
-                f"{e.label}: cluster {e.cluster_id} cannot be kept as it is: {', '.join(broken)}.",
-                "delete the row, or change the edits or policy that break it.",
-                e,
-                fld="cluster_id",
-            )
-    for members, rows in together_groups(edits):
-        locks = {locked_school[s][0] for s in members if s in locked_school}
-        outside = sorted(s for s in members if s not in locked_school)
-        if locks and (len(locks) > 1 or outside):
-            lock_rows = [locked_school[s][1] for s in members if s in locked_school]
-            bad(
-                f"{_rows(*rows, *lock_rows)} contradict each other: together joins schools of the locked cluster(s) {', '.join(sorted(locks))} with "
-                + (f"schools outside it ({', '.join(outside)})." if outside else "each other."),
-                "delete the lock or the together row.",
-                *rows,
-                *lock_rows,
-                fld="action",
-            )
-    if problems:
-        raise InputError(problems)
+    c = _Check(edits, units, schools.set_index("school_id"), travel, policy, previous, teachers)
+    for check in EDIT_CHECKS:
+        check(c)
+    if c.problems:
+        raise InputError(sorted(c.problems, key=lambda p: p.row or 0))
 
 
-__all__ = ["ACTIONS", "EDIT_COLUMNS", "EDITS_SHEET", "Edit", "Edits", "read_edits", "check_edits", "together_groups"]
+__all__ = ["ACTIONS", "EDIT_CHECKS", "EDIT_COLUMNS", "EDITS_SHEET", "Edit", "Edits", "read_edits", "check_edits", "edit_rows", "together_groups"]

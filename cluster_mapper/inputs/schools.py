@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,8 +24,8 @@ import pandas as pd
 from shapely.geometry import Point
 
 from cluster_mapper.errors import InputError, fail
-from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings
-from cluster_mapper.inputs.tables import ColumnReading, Table, code_key, read_csv_rows, read_table
+from cluster_mapper.inputs.specs import SCHOOLS, TEACHERS, InputSettings, ambiguous_number, strip_invisible, table_spec, visible
+from cluster_mapper.inputs.tables import ColumnReading, Table, code_key, position_advice, read_csv_rows, read_table
 
 if TYPE_CHECKING:
     from cluster_mapper.policy.rules import Policy
@@ -52,8 +52,14 @@ def parse_float(value: str) -> float | None:
 
 
 def id_key(value: str) -> str:
-    """How ids are compared for near-duplicates: case and inner spaces ignored."""
-    return re.sub(r"\s+", "", str(value)).casefold()
+    """How ids are compared for near-duplicates: case, inner spaces and invisible characters ignored."""
+    return re.sub(r"\s+", "", strip_invisible(str(value))).casefold()
+
+
+def missing_columns(t: Table, *, optional: tuple[str, ...] = ()) -> list[str]:
+    """The table's required columns that the file does not have (already reported by the reader)."""
+    spec = table_spec(t.kind)
+    return [f.name for f in (spec.fields if spec else ()) if f.required and not t.has(f.name) and f.name not in optional]
 
 
 def check_ids(t: Table, column: str, what: str) -> None:
@@ -68,14 +74,14 @@ def check_ids(t: Table, column: str, what: str) -> None:
             other, other_row = first_seen[key]
             if other == value:
                 col.add(
-                    f"{column} '{value}' is used twice (also row {other_row}).",
+                    f"{column} '{visible(value)}' is used twice (also row {other_row}).",
                     row=row,
                     field=fld,
                     fix=f"give each {what} its own {column}, or delete the duplicate row.",
                 )
             else:
                 col.add(
-                    f"{column} '{value}' differs from '{other}' (row {other_row}) only in case or spaces; they look like the same {what}.",
+                    f"{column} '{visible(value)}' differs from '{visible(other)}' (row {other_row}) only in case, spaces or invisible characters; they look like the same {what}.",
                     row=row,
                     field=fld,
                     fix="make the two ids clearly different, or merge the rows.",
@@ -173,7 +179,7 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     settings = policy.inputs if policy is not None else InputSettings()
     crs = crs if crs is not None else (policy.travel.crs if policy is not None else None)
     district = settings.district
-    t = read_table(path, SCHOOLS, settings, optional=("district",) if district else ())
+    t = read_table(path, SCHOOLS, settings, optional=("district",) if district else (), defer=True)
     path = t.path
     col = t.problems
     F = t.field
@@ -183,11 +189,14 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     has_latlon = t.has("latitude") or t.has("longitude")
     has_xy = t.has("x") or t.has("y")
     if not (has_geom or has_latlon or has_xy):
+        pair = position_advice(t.raw, t.unused) if t.raw is not None else None
         col.add(
-            "the schools have no position.",
+            "the schools have no position" + (f": columns '{pair[0]}' and '{pair[1]}' hold degrees north and east." if pair else "."),
             row=t.header_row,
             field="latitude",
-            fix="add 'latitude' and 'longitude' columns (WGS84 degrees), or 'x' and 'y' with the policy key crs, or name the file's columns in [columns.schools].",
+            fix=f'name them in the policy: [columns.schools] latitude = "{pair[0]}" and longitude = "{pair[1]}".'
+            if pair
+            else "add 'latitude' and 'longitude' columns (WGS84 degrees), or 'x' and 'y' with the policy key crs, or name the file's columns in [columns.schools].",
         )
     if has_xy and not has_latlon and not crs:
         col.add(
@@ -196,8 +205,10 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
             field=F("x"),
             fix='set crs = "EPSG:...." in the policy (for example EPSG:32643 for UTM 43N), or give latitude/longitude.',
         )
-    col.raise_if_any()
+    if missing_columns(t, optional=("district",) if district else ()) or not (has_geom or has_latlon or has_xy) or (has_xy and not has_latlon and not crs):
+        col.raise_if_any()  # no row can be checked further
     if len(df) == 0:
+        col.raise_if_any()
         fail(path, "the file has a header but no schools.", fix="export the schools table again with its rows.", row=t.header_row + 1)
 
     check_ids(t, "school_id", "school")
@@ -213,74 +224,9 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
             col.add(f"column '{fld}' is missing.", row=t.header_row, field=fld, fix="give both latitude and longitude.")
     districts = _districts(t, district)
     for _, r in df.iterrows():
-        row = int(r["_row"])
         if r["name"] == "":
-            col.add("the school has no name.", row=row, field=F("name"), fix="fill in the school's name.")
-        lon = lat = None
-        if has_latlon:
-            if t.has("latitude") and t.has("longitude"):
-                lat, lon = parse_float(r["latitude"]), parse_float(r["longitude"])
-                if r["latitude"] == "" or r["longitude"] == "":
-                    col.add(
-                        "the school has no coordinates.",
-                        row=row,
-                        field=F("latitude" if r["latitude"] == "" else "longitude"),
-                        fix="fill in latitude and longitude (WGS84 degrees), or remove the school.",
-                    )
-                    lat = lon = None
-                elif lat is None or lon is None:
-                    bad = "latitude" if lat is None else "longitude"
-                    col.add(f"{bad} '{r[bad]}' is not a number.", row=row, field=F(bad), fix="write decimal degrees such as 34.33.")
-                    lat = lon = None
-                elif not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
-                    if -90 <= lon <= 90 and -180 <= lat <= 180:
-                        col.add(
-                            f"latitude {lat} is out of range; latitude and longitude look swapped.",
-                            row=row,
-                            field=F("latitude"),
-                            fix="swap the latitude and longitude values.",
-                        )
-                    else:
-                        col.add(
-                            f"coordinates ({lat}, {lon}) are out of range.",
-                            row=row,
-                            field=F("latitude"),
-                            fix="latitude must be within -90..90 and longitude within -180..180.",
-                        )
-                    lat = lon = None
-        elif has_xy and transformer is not None:
-            x, y = parse_float(r.get("x", "")), parse_float(r.get("y", ""))
-            if x is None or y is None:
-                col.add("x or y is missing or not a number.", row=row, field=F("x" if x is None else "y"), fix="fill in x and y in metres of the policy's crs.")
-            else:
-                lon, lat = transformer.transform(x, y)
-                if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lat) > 90:
-                    col.add(f"x/y ({x}, {y}) do not fall on the earth in {crs}.", row=row, field=F("x"), fix="check the policy's crs matches the coordinates.")
-                    lon = lat = None
-        else:
-            geom = r["_geometry"]
-            if geom is None or geom.is_empty:
-                col.add("the feature has no geometry.", row=row, field="geometry", fix="place the school on the map, or remove it.")
-            else:
-                pt = geom if geom.geom_type == "Point" else geom.representative_point()
-                src_crs = t.crs
-                if src_crs is not None and not src_crs.equals("EPSG:4326"):
-                    import pyproj
-
-                    lon, lat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True).transform(pt.x, pt.y)
-                else:
-                    lon, lat = pt.x, pt.y
-                if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                    col.add(
-                        f"position ({pt.x}, {pt.y}) is not in degrees; the file's CRS is missing or wrong.",
-                        row=row,
-                        field="geometry",
-                        fix="save the file with its CRS, or reproject it to EPSG:4326.",
-                    )
-                    lon = lat = None
-        if lat is not None and lon is not None and lat == 0 and lon == 0:
-            col.add("coordinates are 0, 0 (a blank exported as zero).", row=row, field=F("latitude"), fix="fill in the school's real position.")
-            lat = lon = None
+            col.add("the school has no name.", row=int(r["_row"]), field=F("name"), fix="fill in the school's name.")
+        lon, lat = _row_position(t, r, has_latlon=has_latlon, has_xy=has_xy, transformer=transformer, crs=crs)
         lons.append(lon)
         lats.append(lat)
     _check_count_columns(t)
@@ -306,6 +252,78 @@ def read_schools(path: str | Path, policy: Policy | None = None, *, crs: str | N
     gdf = gpd.GeoDataFrame(out, geometry=[Point(lo, la) for lo, la in zip(lons, lats, strict=False)], crs="EPSG:4326")
     gdf.attrs["source"] = str(path)
     return gdf, t
+
+
+def _row_position(t: Table, r: pd.Series, *, has_latlon: bool, has_xy: bool, transformer: Any, crs: str | None) -> tuple[float | None, float | None]:
+    """One school's (longitude, latitude) in degrees, or (None, None) with the problem added."""
+    col, F = t.problems, t.field
+    row = int(r["_row"])
+    lon = lat = None
+    if has_latlon:
+        if t.has("latitude") and t.has("longitude"):
+            lat, lon = parse_float(r["latitude"]), parse_float(r["longitude"])
+            if r["latitude"] == "" or r["longitude"] == "":
+                col.add(
+                    "the school has no coordinates.",
+                    row=row,
+                    field=F("latitude" if r["latitude"] == "" else "longitude"),
+                    fix="fill in latitude and longitude (WGS84 degrees), or remove the school.",
+                )
+                lat = lon = None
+            elif lat is None or lon is None:
+                bad = "latitude" if lat is None else "longitude"
+                col.add(f"{bad} '{r[bad]}' is not a number.", row=row, field=F(bad), fix="write decimal degrees such as 34.33.")
+                lat = lon = None
+            elif not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
+                if -90 <= lon <= 90 and -180 <= lat <= 180:
+                    col.add(
+                        f"latitude {lat} is out of range; latitude and longitude look swapped.",
+                        row=row,
+                        field=F("latitude"),
+                        fix="swap the latitude and longitude values.",
+                    )
+                else:
+                    col.add(
+                        f"coordinates ({lat}, {lon}) are out of range.",
+                        row=row,
+                        field=F("latitude"),
+                        fix="latitude must be within -90..90 and longitude within -180..180.",
+                    )
+                lat = lon = None
+    elif has_xy and transformer is not None:
+        x, y = parse_float(r.get("x", "")), parse_float(r.get("y", ""))
+        if x is None or y is None:
+            col.add("x or y is missing or not a number.", row=row, field=F("x" if x is None else "y"), fix="fill in x and y in metres of the policy's crs.")
+        else:
+            lon, lat = transformer.transform(x, y)
+            if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lat) > 90:
+                col.add(f"x/y ({x}, {y}) do not fall on the earth in {crs}.", row=row, field=F("x"), fix="check the policy's crs matches the coordinates.")
+                lon = lat = None
+    else:
+        geom = r["_geometry"]
+        if geom is None or geom.is_empty:
+            col.add("the feature has no geometry.", row=row, field="geometry", fix="place the school on the map, or remove it.")
+        else:
+            pt = geom if geom.geom_type == "Point" else geom.representative_point()
+            src_crs = t.crs
+            if src_crs is not None and not src_crs.equals("EPSG:4326"):
+                import pyproj
+
+                lon, lat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True).transform(pt.x, pt.y)
+            else:
+                lon, lat = pt.x, pt.y
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                col.add(
+                    f"position ({pt.x}, {pt.y}) is not in degrees; the file's CRS is missing or wrong.",
+                    row=row,
+                    field="geometry",
+                    fix="save the file with its CRS, or reproject it to EPSG:4326.",
+                )
+                lon = lat = None
+    if lat is not None and lon is not None and lat == 0 and lon == 0:
+        col.add("coordinates are 0, 0 (a blank exported as zero).", row=row, field=F("latitude"), fix="fill in the school's real position.")
+        lat = lon = None
+    return lon, lat
 
 
 def load_schools(path: str | Path, crs: str | None = None, *, policy: Policy | None = None) -> gpd.GeoDataFrame:
@@ -341,7 +359,9 @@ def _districts(t: Table, district: str | None) -> list[str]:
             )
         out.append(v)
     if filled:
-        t.notes.append(f"{t.source}: {filled} school(s) with a blank district are in district {district} (given for the run)")
+        t.notes.append(
+            f"{t.source}: {filled} school{'s' if filled != 1 else ''} with a blank district {'are' if filled != 1 else 'is'} in district {district} (given for the run)"
+        )
     return out
 
 
@@ -413,6 +433,10 @@ def _check_count_columns(t: Table) -> None:
         for v, row in zip(df[c], df["_row"], strict=False):
             if v == "":
                 continue
+            why = ambiguous_number(v)
+            if why:
+                col.add(f"{c}: {why}.", row=row, field=t.field(c), fix="write the whole number without separators, such as 1000.")
+                continue
             f = parse_float(v)
             if f is None or f != int(f):
                 col.add(f"{c} '{v}' is not a whole number.", row=row, field=t.field(c), fix="write a whole number of teachers.")
@@ -479,36 +503,29 @@ def teachers_from_counts(schools: gpd.GeoDataFrame) -> pd.DataFrame:
     return df.sort_values(["school_id", "teacher_id"], kind="stable").reset_index(drop=True)
 
 
-def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | None = None) -> tuple[pd.DataFrame, Table]:
+def read_teachers(path: str | Path, schools: gpd.GeoDataFrame | None, policy: Policy | None = None) -> tuple[pd.DataFrame, Table]:
     """Read and check a teacher roster against the schools; the teachers and how the roster was read.
 
     Columns (under these names, names the policy maps in ``[columns.teachers]``,
     or common synonyms): ``teacher_id``, ``school_id``, ``gender``
     (female|male), ``level`` (primary|middle|high); optional ``subject`` and
     ``role`` (teacher|head_teacher, default teacher). Codes such as post
-    designations (PST, EST, SST) are mapped by ``[values.teachers.level]``.
+    designations (PST, EST, SST) are mapped by ``[values.teachers.level]``;
+    one column may feed both level and role (``Designation``: PST, Head
+    Master), and a head teacher needs no level: it takes its school's (the
+    school's ``level`` column, else the level most of its teachers teach).
+    ``schools`` is ``None`` when the schools file could not be read: the
+    roster is then checked on its own (every problem of both files at once).
     """
 
-    t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings())
-    path, df, col, F = t.path, t.data, t.problems, t.field
+    known = None if schools is None else set(schools["school_id"])
+    t = read_table(path, TEACHERS, policy.inputs if policy is not None else InputSettings(), other_ids=known, defer=True)
+    path, df, col = t.path, t.data, t.problems
+    if missing_columns(t):
+        col.raise_if_any()
     check_ids(t, "teacher_id", "teacher")
-    known = set(schools["school_id"])
-    by_key = {id_key(s): s for s in known}
-    for sid, row in zip(df["school_id"], df["_row"], strict=False):
-        if sid == "":
-            col.add("the teacher has no school_id.", row=row, field=F("school_id"), fix="fill in the id of the teacher's school.")
-        elif sid not in known:
-            if id_key(sid) in by_key:
-                col.add(
-                    f"school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).",
-                    row=row,
-                    field=F("school_id"),
-                    fix=f"write '{by_key[id_key(sid)]}'.",
-                )
-            else:
-                col.add(
-                    f"school_id '{sid}' is not in the schools file.", row=row, field=F("school_id"), fix="add the school to the schools file or correct the id."
-                )
+    if known is not None:
+        _check_school_ids(t, known)
     col.raise_if_any()
     if len(df) == 0:
         fail(path, "the roster has a header but no teachers.", fix="export the roster again with its rows.", row=t.header_row + 1)
@@ -524,8 +541,43 @@ def read_teachers(path: str | Path, schools: gpd.GeoDataFrame, policy: Policy | 
             "_row": df["_row"].astype(int),
         }
     )
+    _head_teacher_levels(out, schools, t)
     out.attrs["source"] = str(path)
     return out, t
+
+
+def _check_school_ids(t: Table, known: set[str]) -> None:
+    """Every teacher's school is in the schools file (a near miss in case or spaces named)."""
+    col, F = t.problems, t.field
+    by_key = {id_key(s): s for s in known}
+    for sid, row in zip(t.data["school_id"], t.data["_row"], strict=False):
+        if sid == "":
+            col.add("the teacher has no school_id.", row=row, field=F("school_id"), fix="fill in the id of the teacher's school.")
+        elif sid not in known:
+            near = by_key.get(id_key(strip_invisible(sid)))
+            col.add(
+                f"school_id '{visible(sid)}' is not in the schools file"
+                + (f", but '{near}' is (differs in case, spaces or invisible characters)." if near else "."),
+                row=row,
+                field=F("school_id"),
+                fix=f"write '{near}'." if near else "add the school to the schools file or correct the id.",
+            )
+
+
+def _head_teacher_levels(out: pd.DataFrame, schools: gpd.GeoDataFrame | None, t: Table) -> None:
+    """A head teacher without a level takes the school's: its level column, else the level most of its teachers teach."""
+    blank = (out["level"] == "") & (out["role"] == "head_teacher")
+    if not blank.any():
+        return
+    school_level = dict(zip(schools["school_id"], schools["level"], strict=False)) if schools is not None and "level" in schools.columns else {}
+    taught = out[out["level"] != ""].groupby("school_id")["level"].agg(lambda s: s.value_counts().sort_index().idxmax())
+    fill = [school_level.get(sid) or taught.get(sid, "") for sid in out.loc[blank, "school_id"]]
+    out.loc[blank, "level"] = fill
+    n = int(blank.sum())
+    t.notes.append(
+        f"{t.source}: {n} head teacher{'s' if n != 1 else ''} without a level take their school's level"
+        + (f" ({sum(1 for f in fill if not f)} of them at schools with no level known)" if not all(fill) else "")
+    )
 
 
 def load_teachers(path: str | Path, schools: gpd.GeoDataFrame, *, policy: Policy | None = None) -> pd.DataFrame:
@@ -545,7 +597,15 @@ def load_inputs(schools_path: str | Path, teachers_path: str | Path | None = Non
     policy : Policy, optional
         How the files are read (``policy.inputs``) and the crs (``policy.travel.crs``).
     """
-    schools, st = read_schools(schools_path, policy, crs=crs)
+    try:
+        schools, st = read_schools(schools_path, policy, crs=crs)
+    except InputError as err:  # the roster's own problems too, in the same run
+        if teachers_path is not None:
+            try:
+                read_teachers(teachers_path, None, policy)
+            except InputError as more:
+                raise InputError(err.problems + more.problems) from None
+        raise
     tables = {"schools": st}
     if teachers_path is not None:
         teachers, tt = read_teachers(teachers_path, schools, policy)

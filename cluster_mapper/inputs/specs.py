@@ -25,6 +25,35 @@ def code_key(value: Any) -> str:
     return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(value))).casefold()
 
 
+def visible(text: Any) -> str:
+    """``text`` with invisible characters shown (``"S01\u200b"`` -> ``"S01<U+200B>"``): zero-width, control, non-breaking and other odd spaces."""
+    out = []
+    for ch in str(text):
+        cat = unicodedata.category(ch)
+        if ch != " " and (cat in ("Cf", "Cc", "Co", "Cn", "Zl", "Zp") or (cat == "Zs")):
+            out.append(f"<U+{ord(ch):04X}>")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_AMBIGUOUS_NUMBER = re.compile(r"^([+-]?\d{1,3}),(\d{3})$")
+
+
+def ambiguous_number(text: str) -> str | None:
+    """Why ``text`` cannot be read as one number (``"1,000"``: 1000 with a thousands separator, or 1.0 with a decimal comma), else ``None``."""
+    m = _AMBIGUOUS_NUMBER.match(str(text).strip())
+    if not m:
+        return None
+    whole, frac = m.groups()
+    return f"'{m.group(0)}' could be {whole}{frac} (a thousands separator) or {float(whole + '.' + frac):g} (a decimal comma)"
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without the characters :func:`visible` shows as ``<U+...>`` (ordinary spaces kept)."""
+    return "".join(ch for ch in str(text) if visible(ch) == ch)
+
+
 def column_letter(index: int) -> str:
     """Spreadsheet column letter of a 0-based column index (0 -> A, 27 -> AB)."""
     out = ""
@@ -71,6 +100,9 @@ class FieldSpec:
     aliases: tuple[tuple[str, str], ...] = ()
     blank: str | None = None
     required: bool = False
+    #: ``(field, code)``: a row whose ``field`` is ``code`` needs no value here
+    #: (a head teacher needs no level: it takes the school's where one is needed).
+    not_needed_when: tuple[str, str] | None = None
 
     @property
     def coded(self) -> bool:
@@ -157,7 +189,7 @@ SCHOOLS = register_table(
         kind="schools",
         id_field="school_id",
         item="school",
-        sheet_words=("school",),
+        sheet_words=("school", "institution"),
         fields=(
             FieldSpec(
                 "school_id",
@@ -312,6 +344,7 @@ TEACHERS = register_table(
                 required=True,
                 choices=("primary", "middle", "high"),
                 synonyms=("level taught", "teaching level", "designation", "cadre"),
+                not_needed_when=("role", "head_teacher"),
             ),
             FieldSpec("subject", "the subject taught (optional)", synonyms=("subject taught", "specialisation", "specialization")),
             FieldSpec(
@@ -367,6 +400,8 @@ class InputSettings:
     sheets: dict[str, str] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    #: The policy file these settings come from, for problems in them (``None``: given in code).
+    source: str | None = field(default=None, compare=False)
 
 
 #: The facilitators table as the one table reader reads it (``[columns.facilitators]``, ``[values.facilitators.*]``).

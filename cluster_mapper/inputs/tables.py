@@ -25,6 +25,7 @@ the feature number, starting at 1.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import unicodedata
@@ -34,9 +35,9 @@ from typing import Any
 
 import pandas as pd
 
-from cluster_mapper.errors import ProblemCollector, fail
+from cluster_mapper.errors import InputProblem, ProblemCollector, fail
 from cluster_mapper.inputs.cells import cell_text, csv_cells, split_sheet, workbook_cells
-from cluster_mapper.inputs.specs import FieldSpec, InputSettings, TableSpec, code_key, column_letter, header_key
+from cluster_mapper.inputs.specs import FieldSpec, InputSettings, TableSpec, code_key, column_letter, header_key, visible
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -126,6 +127,7 @@ class Table:
     problems: ProblemCollector
     header_row: int = 1
     crs: Any = None
+    raw: RawTable | None = None
 
     def has(self, name: str) -> bool:
         """Whether the file has the tool's column ``name`` (or a column standing for it)."""
@@ -173,6 +175,9 @@ class RawTable:
     letters: bool = False
     geometry: list | None = None
     crs: Any = None
+    several: bool = False
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    dates: set[tuple[int, int]] = field(default_factory=set)
 
 
 def _quote(text: str, n: int = 40) -> str:
@@ -407,6 +412,7 @@ def read_raw(
         ws = workbook_cells(path, sheet, spec, from_policy=sheet_from_policy)
         raw = structure(ws.cells, ws.merged, col, letters=True, what=f"sheet '{ws.name}'", known=known)
         raw.notes[:0] = ws.notes
+        raw.several, raw.formulas, raw.dates = ws.several, ws.formulas, ws.dates
         return raw, ws.name
     if sheet is not None and not sheet_from_policy:
         fail(path, f"a sheet was given (#{sheet}) but a {suffix or 'text'} file has no sheets.", fix="give the file name without #SHEET, or give the workbook.")
@@ -427,25 +433,86 @@ def _looks_like_names(values: list[str]) -> bool:
     return bool(vals) and sum(1 for v in vals if " " in v.strip() and re.search(r"[^\W\d_]", v)) > len(vals) / 2
 
 
-def _advice(fs: FieldSpec, spec: TableSpec, unused: list[str], raw: RawTable) -> str | None:
-    """The unused header most likely to hold ``fs`` (an id column for an id, never a name column)."""
+def _numbers(values: list[str]) -> list[float] | None:
+    """The values as numbers, or ``None`` when a filled value is not one."""
+    out = []
+    for v in values:
+        if not v:
+            continue
+        try:
+            out.append(float(v))
+        except ValueError:
+            return None
+    return out
+
+
+def _is_serial(values: list[str]) -> bool:
+    """A running number (1, 2, 3 ...): a "Sr. No" column, never an id of the office's."""
+    nums = _numbers(values)
+    return bool(nums) and nums is not None and nums[0] in (0, 1) and all(b - a == 1 for a, b in zip(nums, nums[1:], strict=False))
+
+
+def _evidence(fs: FieldSpec, spec: TableSpec, vals: list[str], other_ids: set[str] | None) -> bool:
+    """Whether a column's values could hold ``fs``: an id unique (or matching the other table's ids), a name as text, a position in range."""
+    filled = [v for v in vals if v]
+    if not filled:
+        return False
+    if fs.name.endswith("_id"):
+        if _looks_like_names(vals) or _is_serial(vals):
+            return False
+        if fs.name == spec.id_field:
+            return len(set(filled)) == len(filled)
+        return other_ids is None or sum(v in other_ids for v in filled) > len(filled) / 2
+    if fs.name == "name":
+        return _looks_like_names(vals)  # words with letters ("GPS Bala"), not codes ("ATD-0101")
+    if fs.name in ("latitude", "longitude"):
+        nums = _numbers(filled)
+        bound = 90 if fs.name == "latitude" else 180
+        return nums is not None and all(abs(x) <= bound for x in nums) and any(x != int(x) for x in nums)
+    return True
+
+
+#: Headers of running numbers, never suggested for an id.
+_SERIAL_HEADERS = {"srno", "sno", "serialno", "serial", "serialnumber", "sr", "sl", "slno", "no", "number", "rowno"}
+
+#: Words in a header that say it holds a latitude or a longitude.
+_POSITION_WORDS = {"latitude": ("north", "lat", "y", "n"), "longitude": ("east", "lon", "long", "lng", "x", "e")}
+
+
+def _advice(fs: FieldSpec, spec: TableSpec, unused: list[str], raw: RawTable, other_ids: set[str] | None = None) -> str | None:
+    """The unused header most likely to hold ``fs``, judged by its name and by its values (see :func:`_evidence`)."""
     keys = [header_key(fs.name)] + [header_key(s) for s in fs.synonyms]
     best, score = None, 0.0
     for h in unused:
         j = raw.headers.index(h)
         vals = [r[j] for r in raw.records]
-        if fs.name.endswith("_id"):
-            filled_vals = [v for v in vals if v]
-            if _looks_like_names(vals) or len(set(filled_vals)) < len(filled_vals):
-                continue
+        if not _evidence(fs, spec, vals, other_ids) or header_key(h) in _SERIAL_HEADERS:
+            continue
         s = max(difflib.SequenceMatcher(None, header_key(h), k).ratio() for k in keys)
+        words = set(re.findall(r"[a-z]+", h.casefold()))
+        if fs.name in _POSITION_WORDS and words & set(_POSITION_WORDS[fs.name]):
+            s = max(s, 0.9)
+        if fs.name.endswith("_id") and ({"code", "id", "no", "number", "emis"} & words):
+            s = max(s, 0.7)
+        if fs.name == "name" and "name" in words:
+            s = max(s, 0.7)
         if s > score:
             best, score = h, s
     return best if score >= 0.6 else None
 
 
+def position_advice(raw: RawTable, unused: list[str]) -> tuple[str, str] | None:
+    """Two unused columns that hold latitude and longitude by their values and names (``"GPS North"``, ``"GPS East"``)."""
+    spec_lat = FieldSpec("latitude", "")
+    spec_lon = FieldSpec("longitude", "")
+    dummy = TableSpec("schools", (), "school_id")
+    lat = _advice(spec_lat, dummy, unused, raw)
+    lon = _advice(spec_lon, dummy, [h for h in unused if h != lat], raw)
+    return (lat, lon) if lat and lon else None
+
+
 def resolve_columns(
-    raw: RawTable, spec: TableSpec, mapping: dict[str, str], col: ProblemCollector, *, optional: tuple[str, ...] = ()
+    raw: RawTable, spec: TableSpec, mapping: dict[str, str], col: ProblemCollector, *, optional: tuple[str, ...] = (), other_ids: set[str] | None = None
 ) -> tuple[dict[str, int], list[ColumnReading], list[str]]:
     """Which column of the file stands for each of the tool's columns.
 
@@ -531,7 +598,7 @@ def resolve_columns(
     unused = [raw.headers[j] for j in range(len(raw.headers)) if j not in used and raw.headers[j]]
     for fs in spec.fields:
         if fs.required and fs.name not in index and fs.name not in mapping and fs.name not in optional:
-            best = _advice(fs, spec, unused, raw)
+            best = _advice(fs, spec, unused, raw, other_ids)
             fix = (
                 f"name the column that holds it in the policy: [columns.{spec.kind}] {fs.name} = \"{best}\" (or rename '{best}' to '{fs.name}')."
                 if best
@@ -544,73 +611,208 @@ def resolve_columns(
 # --------------------------------------------------------------------------- values
 
 
+#: One refused code: (row, the file's value, message, fix, the tool's field).
+CodeProblem = tuple[int, str, str, str, str]
+
+
 def map_codes(
-    values: list[str], rows: list[int], fs: FieldSpec, header: str, spec: TableSpec, policy_map: dict[str, Any], col: ProblemCollector
-) -> tuple[list[str], list[ValueReading], list[str]]:
+    values: list[str],
+    rows: list[int],
+    fs: FieldSpec,
+    header: str,
+    spec: TableSpec,
+    policy_map: dict[str, Any],
+    *,
+    shared_known: set[str] | None = None,
+    free_rows: set[int] | None = None,
+) -> tuple[list[str], list[ValueReading], list[str], list[CodeProblem]]:
     """The tool's code for each cell of a column with codes.
 
     A cell's code comes from the policy's ``[values.KIND.FIELD]``, else the
     tool's own code (case and spacing ignored), else a common code
-    (announced), else a blank cell's default. Any other value is one problem
-    per distinct value (at its first row), listing the rows, the values found
-    in the column and those allowed; its cells become ``""``.
+    (announced), else a blank cell's default. When the file's column also
+    feeds other fields (a Designation column for level and role), a value
+    that another field knows (``shared_known``, :func:`code_key` form) takes
+    this field's blank default, and rows in ``free_rows`` (head teachers, for
+    the level) need no value here. Any other value is one problem per
+    distinct value (at its first row), listing the rows, the values found in
+    the column and those allowed; its cells become ``""``.
 
     Returns
     -------
     codes : list of str
     readings : list of ValueReading
     notes : list of str
+    problems : list of CodeProblem
+        Not yet added to a collector: the caller merges those of a shared column.
     """
     kind = spec.kind
     explicit = {code_key(k): fs.canonical(v) for k, v in policy_map.items()}
     plain = fs.plain_codes()
     common = {code_key(a): c for a, c in fs.aliases}
+    shared_known = shared_known or set()
+    free_rows = free_rows or set()
     out: list[str] = []
     seen: dict[tuple[str, str | None, str], list[int]] = {}
-    problems: list[tuple[int, str, str]] = []  # (row, message, fix), added in row order
+    problems: list[CodeProblem] = []
     for v, r in zip(values, rows, strict=True):
         k = code_key(v)
         code: str | None
         if v == "":
             code, how = (fs.blank or "", "blank")
-            if fs.blank is None and fs.required:
-                problems.append((r, f"the {spec.item} has no {fs.name}.", f"fill in {fs.allowed_text()}."))
+            if fs.blank is None and fs.required and r not in free_rows:
+                problems.append((r, v, f"the {spec.item} has no {fs.name}.", f"fill in {fs.allowed_text()}.", fs.name))
         elif k in explicit:
             code, how = explicit[k], "policy"
         elif k in plain:
             code, how = plain[k], "same"
         elif k in common:
             code, how = common[k], "common"
+        elif r in free_rows or (k in shared_known and fs.blank is not None):
+            code, how = (fs.blank or "", "blank")
         else:
             code, how = None, "unknown"
         out.append(code or "")
         seen.setdefault((v, code, how), []).append(r)
     readings = [ValueReading(fs.name, header, v, code, len(rs), how) for (v, code, how), rs in seen.items()]
     found = sorted({v for (v, _, _) in seen if v}, key=str.casefold)
-    listed = ", ".join(f"'{v}'" for v in found[:MAX_VALUES_LISTED]) + (f" and {len(found) - MAX_VALUES_LISTED} more" if len(found) > MAX_VALUES_LISTED else "")
+    listed = ", ".join(f"'{visible(v)}'" for v in found[:MAX_VALUES_LISTED]) + (
+        f" and {len(found) - MAX_VALUES_LISTED} more" if len(found) > MAX_VALUES_LISTED else ""
+    )
     choices = " or ".join(["true", "false"]) if fs.boolean else ", ".join(f'"{c}"' for c in fs.choices or ())
     for (v, _code, how), rs in seen.items():
         if how != "unknown":
             continue
         more = f" (also row{'s' if len(rs) > 2 else ''} {', '.join(map(str, rs[1:6]))}{' ...' if len(rs) > 6 else ''})" if len(rs) > 1 else ""
+        post = _other_field_code(fs, spec, v)
+        if post is not None:  # a head post in a Designation column read as the level
+            other, code = post
+            problems.append(
+                (
+                    rs[0],
+                    v,
+                    f"'{visible(v)}' is a {other} ({code}), not a {fs.name}{more}; a {code} needs no {fs.name}.",
+                    f'read the column as the {other} too: [columns.{kind}] {other} = "{header}" and [values.{kind}.{other}] "{visible(v)}" = "{code}" '
+                    f"(one column may feed both).",
+                    fs.name,
+                )
+            )
+            continue
         problems.append(
             (
                 rs[0],
-                f"{fs.name} '{v}' is not one of {', '.join(fs.choices or ())}{more}; values found in this column: {listed}.",
-                f'write {fs.allowed_text()}, or map the code in the policy under [values.{kind}.{fs.name}]: "{v}" = one of {choices}.',
+                v,
+                f"{fs.name} '{visible(v)}' is not one of {', '.join(fs.choices or ())}{more}; values found in this column: {listed}.",
+                f'write {fs.allowed_text()}, or map the code in the policy under [values.{kind}.{fs.name}]: "{visible(v)}" = one of {choices}.',
+                fs.name,
             )
         )
-    for r, message, fix in sorted(problems, key=lambda p: p[0]):
-        col.add(message, row=r, field=header, fix=fix)
     guesses = [f"'{r.value}' as {r.code}" for r in readings if r.how == "common"]
     notes = [f"{fs.name} values read as common codes: {', '.join(guesses)}; to make it explicit: [values.{kind}.{fs.name}]"] if guesses else []
-    return out, readings, notes
+    return out, readings, notes, problems
+
+
+def _other_field_code(fs: FieldSpec, spec: TableSpec, value: str) -> tuple[str, str] | None:
+    """``(field, code)`` when ``value`` is the code that makes ``fs`` unneeded (``"Head Master"``: role head_teacher, so no level)."""
+    if fs.not_needed_when is None:
+        return None
+    other, code = fs.not_needed_when
+    ofs = spec.field(other)
+    k = code_key(value)
+    return (other, code) if ofs.plain_codes().get(k) == code or dict((code_key(a), c) for a, c in ofs.aliases).get(k) == code else None
+
+
+def _known_codes(fs: FieldSpec, policy_map: dict[str, Any]) -> set[str]:
+    """The file codes (:func:`code_key` form) a field reads without a problem."""
+    return {code_key(k) for k in policy_map} | set(fs.plain_codes()) | {code_key(a) for a, _ in fs.aliases}
+
+
+def _map_all_codes(
+    data: pd.DataFrame, rows: list[int], index: dict[str, int], headers: dict[str, str], spec: TableSpec, settings: InputSettings, col: ProblemCollector
+):
+    """Map every coded column; a column feeding several fields is read once per field and its problems merged."""
+    kind_values = settings.values.get(spec.kind, {})
+    coded = sorted((fs for fs in spec.fields if fs.coded and fs.name in index), key=lambda f: f.not_needed_when is not None)
+    values: list[ValueReading] = []
+    notes: list[str] = []
+    problems: list[CodeProblem] = []
+    for fs in coded:
+        sharing = [o for o in coded if o is not fs and index[o.name] == index[fs.name]]
+        known = set().union(*(_known_codes(o, kind_values.get(o.name, {})) for o in sharing)) if sharing else set()
+        free: set[int] = set()
+        if fs.not_needed_when and fs.not_needed_when[0] in index:
+            other, code = fs.not_needed_when
+            free = {r for r, c in zip(rows, data[other], strict=True) if c == code}
+        codes, vr, vnotes, vp = map_codes(
+            list(data[fs.name]), rows, fs, headers[fs.name], spec, kind_values.get(fs.name, {}), shared_known=known, free_rows=free
+        )
+        data[fs.name] = codes
+        values.extend(vr)
+        notes.extend(vnotes)
+        problems.extend(vp)
+    by_value: dict[tuple[str, str], list[CodeProblem]] = {}
+    for p in problems:
+        by_value.setdefault((headers[p[4]], p[1] if p[1] else f"\0{p[0]}"), []).append(p)
+    for (header, _v), ps in sorted(by_value.items(), key=lambda kv: kv[1][0][0]):
+        r, v, message, fix, name = ps[0]
+        if len(ps) > 1:
+            also = message[message.index(" (also") : message.index(";")] if " (also" in message else ""
+            kinds = " nor ".join(f"a {p[4]} ({', '.join(spec.field(p[4]).choices or ())})" for p in ps)
+            message = f"'{visible(v)}' is neither {kinds}{also}."
+            first = (spec.field(name).choices or ("...",))[0]
+            fix = "map it under " + " or ".join(f"[values.{spec.kind}.{p[4]}]" for p in ps) + f' (for example "{visible(v)}" = "{first}").'
+        col.add(message, row=r, field=header, fix=fix)
+    for name in kind_values:
+        if name not in index and any(f.name == name for f in spec.fields):
+            col.problems.append(
+                InputProblem(
+                    settings.source or col.file,
+                    f"[values.{spec.kind}.{name}] maps codes, but no column of {Path(col.file).name} feeds {name}.",
+                    f'name the column that holds them: [columns.{spec.kind}] {name} = "Header" (one column may feed several coded fields, '
+                    f"such as a Designation column for level and role), or delete the [values.{spec.kind}.{name}] table.",
+                    None,
+                    f"values.{spec.kind}.{name}",
+                )
+            )
+    return values, notes
 
 
 # --------------------------------------------------------------------------- the one path
 
 
-def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | None = None, *, optional: tuple[str, ...] = ()) -> Table:
+def _cell_problems(raw: RawTable, index: dict[str, int], col: ProblemCollector) -> None:
+    """Workbook cells that cannot be read as they look: formulas saved without a value, dates in an id column."""
+    rows = set(raw.rows)
+    header_of = {j: raw.headers[j] for j in index.values()}
+    for (i, j), formula in sorted(raw.formulas.items()):
+        if i + 1 in rows and j in header_of:
+            col.add(
+                f"cell {column_letter(j)}{i + 1} holds a formula ({_quote(formula)}) saved without its value, so it reads as empty.",
+                row=i + 1,
+                field=header_of[j],
+                fix="open the workbook in Excel or LibreOffice and save it again (formulas are then saved with their values), or paste the column as values.",
+            )
+    ids = {index[n]: n for n in index if n.endswith("_id")}
+    for i, j in sorted(raw.dates):
+        if i + 1 in rows and j in ids:
+            text = raw.records[raw.rows.index(i + 1)][j]
+            col.add(
+                f"{ids[j]} cell {column_letter(j)}{i + 1} holds a date ({text}), not an id: the spreadsheet turned the code into a date.",
+                row=i + 1,
+                field=header_of[j],
+                fix="format the column as Text and type the id again as the office writes it.",
+            )
+
+
+def read_table(
+    source: str | Path,
+    spec: TableSpec,
+    settings: InputSettings | None = None,
+    *,
+    optional: tuple[str, ...] = (),
+    other_ids: set[str] | None = None,
+    defer: bool = False,
+) -> Table:
     """Read one input table under the tool's column names and codes.
 
     Parameters
@@ -626,6 +828,13 @@ def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | No
     optional : tuple of str
         Required columns of ``spec`` that this reading can do without (the
         schools' ``district`` when one is given for the run).
+    other_ids : set of str, optional
+        The ids of the table this one refers to (the schools' ids for a
+        roster): a column suggested for ``school_id`` must hold them.
+    defer : bool
+        Return even when header or column problems were found (the caller
+        adds its own checks and raises every problem at once); by default
+        they are raised, with the code problems of the columns found.
 
     Returns
     -------
@@ -647,25 +856,21 @@ def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | No
         sheet = settings.sheets[spec.kind]
     col = ProblemCollector(path)
     raw, sheet_read = read_raw(path, sheet, spec, col, sheet_from_policy=from_policy, mapping=settings.columns.get(spec.kind, {}))
-    index, readings, notes = resolve_columns(raw, spec, settings.columns.get(spec.kind, {}), col, optional=optional)
-    col.raise_if_any()
+    if raw.several and sheet_read:  # a workbook of several sheets: every message names the sheet
+        col.file = f"{path}#{sheet_read}"
+        col.problems = [dataclasses.replace(p, file=col.file) for p in col.problems]
+    index, readings, notes = resolve_columns(raw, spec, settings.columns.get(spec.kind, {}), col, optional=optional, other_ids=other_ids)
+    _cell_problems(raw, index, col)
+    structural = bool(col.problems)
     data = pd.DataFrame({name: [r[j] for r in raw.records] for name, j in index.items()}, dtype=object)
     data["_row"] = pd.Series(raw.rows, dtype=int)
     if raw.geometry is not None:
         data["_geometry"] = raw.geometry
     headers = {name: raw.headers[j] for name, j in index.items()}
-    values: list[ValueReading] = []
-    kind_values = settings.values.get(spec.kind, {})
-    for fs in spec.fields:
-        if not fs.coded or fs.name not in index:
-            continue
-        codes, vr, vnotes = map_codes(list(data[fs.name]), raw.rows, fs, headers[fs.name], spec, kind_values.get(fs.name, {}), col)
-        data[fs.name] = codes
-        values.extend(vr)
-        notes.extend(vnotes)
-    for name in kind_values:
-        if name not in index and any(f.name == name for f in spec.fields):
-            notes.append(f"[values.{spec.kind}.{name}] is not used: the file has no {name} column")
+    values, vnotes = _map_all_codes(data, raw.rows, index, headers, spec, settings, col)
+    notes.extend(vnotes)
+    if structural and not defer:
+        col.raise_if_any()
     where = f"{path.name}#{sheet_read}" if sheet_read else path.name
     return Table(
         spec.kind,
@@ -680,6 +885,7 @@ def read_table(source: str | Path, spec: TableSpec, settings: InputSettings | No
         col,
         raw.header_row,
         raw.crs,
+        raw,
     )
 
 

@@ -5,8 +5,31 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cluster_mapper.policy.rules import Policy
+from cluster_mapper.inputs.edits import Edits, edit_rows
+from cluster_mapper.policy.rules import LIMITS, Policy
 from cluster_mapper.travel.times import TravelTimes
+
+#: The smallest cluster a suggestion may propose (a "cluster" of one or two teachers is no peer group).
+MIN_SUGGESTED_TEACHERS = 3
+#: At most this many teachers are "a handful": a local edit is offered before a district-wide rule.
+HANDFUL = 5
+
+
+def plural(n: int, word: str) -> str:
+    """``1 teacher``, ``3 teachers``, ``1 female primary teacher``: ``word`` is the plural form."""
+    return f"{n} {word[:-1] if n == 1 and word.endswith('s') else word}"
+
+
+def stranded(units: pd.DataFrame, sid: str, travel: TravelTimes) -> bool:
+    """Whether school ``sid`` reaches no other school over the road network (within its cutoff, if it has one).
+
+    Only a road network can strand a school: straight lines and matrices
+    leave pairs out because they are far, not because no road joins them.
+    """
+    if travel.source != "network":
+        return False
+    others = pd.unique(units.loc[units["school_id"] != sid, "school_id"].to_numpy())
+    return len(others) > 0 and not np.isfinite(travel.minutes_block([sid], others)[0]).any()
 
 
 def _reachable(minutes: np.ndarray, teachers: np.ndarray, need: int) -> np.ndarray:
@@ -51,14 +74,22 @@ def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: Trave
     return int(max(0, totals.max()))
 
 
-def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy) -> tuple[str, str]:
-    """Why unit ``i`` is not in any cluster, and the smallest change that would place it."""
+def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy, *, edits: Edits | None = None) -> tuple[str, str]:
+    """Why unit ``i`` is not in any cluster, and the smallest change that would place it.
+
+    A suggested change stays inside what the policy accepts (no cluster
+    below :data:`MIN_SUGGESTED_TEACHERS` teachers, no limit beyond
+    :data:`~cluster_mapper.policy.rules.LIMITS`); for a handful of teachers a
+    local edit is offered before a district-wide rule. ``edits``' no_venue
+    rows are applied to the hosts and named in the reason when they rule
+    out every venue in reach.
+    """
     tt = travel
     u = units.iloc[i]
     dp = policy.for_district(u["district"])
     limit = dp.travel_limit
     n = int(u["n_teachers"])
-    who = f"{n} {group_label(u['gender_group'], u['level_group'])}".replace(" teachers", " teacher" if n == 1 else " teachers")
+    who = plural(n, group_label(u["gender_group"], u["level_group"]))
     limit_words = "any distance" if limit == float("inf") else f"{limit:g} minutes"
     if n > dp.max_teachers:
         return (
@@ -66,25 +97,22 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
             f"max_teachers = {n}",
         )
     same = units[(units["region"] == u["region"]) & (units["gender_group"] == u["gender_group"]) & (units["level_group"] == u["level_group"])]
-    hosts = same[same["can_be_venue"]]
+    ruled_out = {e.school_id: e for e in edits.of("no_venue")} if edits is not None else {}
     venue_word = VENUE_WORDS[u["gender_group"]]
+    all_hosts = same[same["can_be_venue"]]
+    hosts = all_hosts[~all_hosts["school_id"].isin(ruled_out)]
     host_ids = hosts["school_id"].to_numpy()
     to_host = tt.minutes_block([u["school_id"]], host_ids)[0]  # minutes from this unit to each host
     in_reach = host_ids[to_host <= limit]
-    changes = []
-    region = units[units["region"] == u["region"]]
-    if dp.gender == "segregated" and u["gender_group"] != "mixed":
-        pool = region[region["level_group"] == u["level_group"]]
-        if _best_total(u, pool, pool[pool["can_host"]], tt, limit) >= dp.min_teachers:
-            changes.append('gender = "mixed" for the district')
-    if dp.levels == "separate" and u["level_group"] != "mixed":
-        pool = region[region["gender_group"] == u["gender_group"]]
-        if _best_total(u, pool, pool[pool["can_be_venue"]], tt, limit) >= dp.min_teachers:
-            changes.append('levels = "mixed"')
+    cut = _cut_off(units, u, in_reach, all_hosts, ruled_out, tt, limit)
+    if cut is not None:
+        return (f"{who}: {cut[0]}", cut[1])
+    changes = _group_changes(units, u, dp, tt, limit)
     if len(in_reach) == 0:
         best = float(to_host.min(initial=np.inf))
-        need = f"max_travel_minutes = {int(np.ceil(best))}" if np.isfinite(best) else "a road to a host school"
-        return (f"{who}: no {venue_word} that can host within {limit_words}", "; or ".join([need, *changes]))
+        nearest = host_ids[int(np.argmin(to_host))] if np.isfinite(best) else None
+        need = _limit_changes(n, u["school_id"], nearest, best, tt.source) if np.isfinite(best) else ["a road to a host school"]
+        return (f"{who}: no {venue_word} that can host within {limit_words}", "; or ".join([*need, *changes]))
     # teachers that could meet at each reachable venue (a member's time counts as at least this unit's)
     near = np.isfinite(to_host)
     to_h = to_host[near]
@@ -93,10 +121,9 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     times = np.maximum(tt.minutes_block(others["school_id"].to_numpy(), host_ids[near]), to_h[None, :])
     within = n + k @ (np.isfinite(times) & (times <= limit))
     best_total = int(within[to_h <= limit].max(initial=0))
-    if n < dp.min_teachers:
-        best_limit = float(np.maximum(to_h, _reachable(times, k, dp.min_teachers - n)).min(initial=np.inf))
-    else:
-        best_limit = float(to_h.min(initial=np.inf))
+    per_venue = np.maximum(to_h, _reachable(times, k, dp.min_teachers - n)) if n < dp.min_teachers else to_h
+    best_limit = float(per_venue.min(initial=np.inf))
+    best_venue = host_ids[near][int(np.argmin(per_venue))] if np.isfinite(best_limit) else None
     if dp.min_schools > 1:
         # schools of the group that could meet with this one at one host within the limit
         ids = pd.unique(same["school_id"].to_numpy())
@@ -105,16 +132,18 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         most = int(meet.sum(axis=0).max(initial=0))
         if most < dp.min_schools:
             return (
-                f"{who}: only {most} school(s) with {group_label(u['gender_group'], u['level_group'])} can meet at one venue within {limit_words} (a cluster needs {dp.min_schools} schools, min_schools)",
+                f"{who}: only {plural(most, 'schools')} with {group_label(u['gender_group'], u['level_group'])} can meet at one venue within {limit_words} (a cluster needs {dp.min_schools} schools, min_schools)",
                 "; or ".join([f"min_schools = {most}", *changes]),
             )
     if best_total < dp.min_teachers:
-        opts = [f"min_teachers = {best_total}"]
+        opts = [f"min_teachers = {best_total}"] if best_total >= MIN_SUGGESTED_TEACHERS else []
         if np.isfinite(best_limit):
-            opts.insert(0, f"max_travel_minutes = {int(np.ceil(best_limit))}")
+            opts[:0] = _limit_changes(n, u["school_id"], best_venue if best_venue != u["school_id"] else None, best_limit, tt.source)
+        elif tt.cutoff_minutes is not None and tt.cutoff_minutes < LIMITS["max_travel_minutes"][1]:
+            opts.insert(0, f"max_travel_minutes above {tt.cutoff_minutes:g} (travel times were computed up to {tt.cutoff_minutes:g} minutes)")
         return (
-            f"{who}: only {best_total} {group_label(u['gender_group'], u['level_group'])} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
-            "; or ".join(opts + changes),
+            f"{who}: only {plural(best_total, group_label(u['gender_group'], u['level_group']))} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
+            "; or ".join(opts + changes) or "no change of policy places them: too few teachers within any travel limit the policy accepts",
         )
     if dp.n_clusters is not None:
         return (
@@ -125,6 +154,60 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         f"{who}: every cluster within {limit_words} is full ({dp.max_teachers} teachers or {dp.max_schools} schools) and the rest are too few to form another",
         "; or ".join([f"max_teachers = {dp.max_teachers + n}", *(f"max_schools = {dp.max_schools + 1}" for _ in [0] if dp.max_schools), *changes]),
     )
+
+
+def _cut_off(units: pd.DataFrame, u: pd.Series, in_reach, all_hosts: pd.DataFrame, ruled_out: dict, tt: TravelTimes, limit: float) -> tuple[str, str] | None:
+    """A unit no venue can reach for a reason of its own: a road fragment joined to no other school, or no_venue edits."""
+    if set(in_reach) <= {u["school_id"]} and stranded(units, u["school_id"], tt):
+        within = f" within {tt.cutoff_minutes:g} minutes" if tt.cutoff_minutes is not None and np.isfinite(tt.cutoff_minutes) else ""
+        return (
+            f"school {u['school_id']} lies on a piece of the road network that reaches no other school{within}, so no cluster can meet with it",
+            "check the school's position (cluster-mapper inspect names such schools), or add a travel_minutes edit from it to a nearby school",
+        )
+    if len(in_reach) == 0 and ruled_out:
+        before = all_hosts["school_id"].to_numpy()
+        near = before[tt.minutes_block([u["school_id"]], before)[0] <= limit]
+        rows = [ruled_out[s] for s in dict.fromkeys(near) if s in ruled_out]
+        if rows:
+            words = "any distance" if limit == float("inf") else f"{limit:g} minutes"
+            return (
+                f"no {VENUE_WORDS[u['gender_group']]} may host within {words}: the edits rule out every one in reach (no_venue, {edit_rows(*rows)})",
+                f"delete some of the no_venue edits ({edit_rows(*rows)})",
+            )
+    return None
+
+
+def _group_changes(units: pd.DataFrame, u: pd.Series, dp, tt: TravelTimes, limit: float) -> list[str]:
+    """Mixing genders or levels, where that alone would give the unit enough teachers at one venue."""
+    changes = []
+    region = units[units["region"] == u["region"]]
+    if dp.gender == "segregated" and u["gender_group"] != "mixed":
+        pool = region[region["level_group"] == u["level_group"]]
+        if _best_total(u, pool, pool[pool["can_host"]], tt, limit) >= dp.min_teachers:
+            changes.append('gender = "mixed" for the district')
+    if dp.levels == "separate" and u["level_group"] != "mixed":
+        pool = region[region["gender_group"] == u["gender_group"]]
+        if _best_total(u, pool, pool[pool["can_be_venue"]], tt, limit) >= dp.min_teachers:
+            changes.append('levels = "mixed"')
+    return changes
+
+
+#: How the travel times were found, for a suggestion's words.
+SOURCE_WORDS = {"network": "over the roads", "matrix": "in the travel-time matrix", "straight_line": "in a straight line"}
+
+
+def _limit_changes(n: int, sid: str, nearest: str | None, minutes: float, source: str = "network") -> list[str]:
+    """The changes that bring a venue within reach: a local travel_minutes edit for a handful, a district-wide limit if allowed."""
+    out = []
+    if n <= HANDFUL and nearest is not None:
+        out.append(
+            f"a travel_minutes edit from {sid} to {nearest} if a shorter way exists (it is {minutes:.0f} minutes {SOURCE_WORDS.get(source, '')})".replace(
+                " )", ")"
+            )
+        )
+    if minutes <= LIMITS["max_travel_minutes"][1]:
+        out.append(f"max_travel_minutes = {int(np.ceil(minutes))}")
+    return out
 
 
 GROUP_WORDS = {"female": "female", "male": "male", "mixed": ""}

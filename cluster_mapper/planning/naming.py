@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cluster_mapper.inputs.schools import Inputs
+from cluster_mapper.planning.units import HEAD_TEACHER_REASON, head_teacher_reason
 
 
 def name_clusters(
@@ -83,6 +84,11 @@ def teacher_rows(teachers: pd.DataFrame, units: pd.DataFrame, named: dict | None
         out.loc[has, col] = u.loc[out.loc[has, "unit_id"], col].to_numpy()
     out.loc[~has, "status"] = "not_placed"
     out.loc[~has, "reason"] = teachers.loc[~has.to_numpy(), "excluded_reason"].to_numpy()
+    heads = (~has) & out["reason"].eq(HEAD_TEACHER_REASON)
+    if heads.any():  # the clusters their school's teachers are in: the ones they support
+        placed = out[has & out["cluster_id"].astype(bool)]
+        of_school = placed.groupby("school_id")["cluster_id"].agg(lambda c: sorted(set(c)))
+        out.loc[heads, "reason"] = [head_teacher_reason(of_school.get(s, [])) for s in out.loc[heads, "school_id"]]
     out.loc[~has, "suggestion"] = "set include_head_teachers = true to place head teachers as members"
     by_edit = (~has) & out["reason"].astype(str).str.startswith("excluded by edit")
     out.loc[by_edit, "suggestion"] = "delete the exclude edit to plan the school again"

@@ -251,7 +251,7 @@ def solve_plan(
     units["suggestion"] = ""
     named = edits.schools_named()
     for i in np.flatnonzero(units["status"] == "not_placed"):
-        reason, change = explain_not_placed(units, int(i), travel, policy)
+        reason, change = explain_not_placed(units, int(i), travel, policy, edits=edits)
         sid = units.iat[i, units.columns.get_loc("school_id")]
         if named.get(sid):
             reason += "; edits on this school: " + "; ".join(e.describe() for e in named[sid])

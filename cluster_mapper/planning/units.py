@@ -21,6 +21,14 @@ VENUE_GENDERS = {"female": ("girls", "mixed"), "male": ("boys", "mixed"), "mixed
 HEAD_TEACHER_REASON = "head teacher: supports the cluster but is not a regular member (policy include_head_teachers = false)"
 
 
+def head_teacher_reason(clusters: list[str]) -> str:
+    """Why a head teacher left out by policy is not placed, naming the cluster(s) of their school that they support."""
+    if not clusters:
+        return "head teacher: not a regular member (policy include_head_teachers = false); no teacher of their school is in a cluster to support"
+    which = f"cluster {clusters[0]}" if len(clusters) == 1 else "clusters " + ", ".join(clusters)
+    return f"head teacher: supports {which} (their school's) but is not a regular member (policy include_head_teachers = false)"
+
+
 def region_district(district: str, policy: Policy) -> str:
     """The planning region of a district: itself, or one region when clusters cross districts."""
     return "all districts" if policy.cross_district else district
@@ -68,11 +76,11 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
         dp = policy.for_district(district)
         g = gender_group(gender, schools.at[sid, "gender"], dp.gender == "segregated")
         lvl = level_group(level, dp.levels == "separate")
-        if g is None:
-            unknown.setdefault(("gender", district), []).append((row, sid))
-        if lvl is None:
-            unknown.setdefault(("level", district), []).append((row, sid))
         excluded = dp.leaves_out(role)
+        if g is None and not excluded:
+            unknown.setdefault(("gender", district), []).append((row, sid))
+        if lvl is None and not excluded:
+            unknown.setdefault(("level", district), []).append((row, sid))
         gg.append(g)
         lg.append(lvl)
         reasons.append(HEAD_TEACHER_REASON if excluded else "")
@@ -84,7 +92,7 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
             problems.append(
                 InputProblem(
                     src,
-                    f"the teacher counts of {len(sids)} mixed school(s) give no gender ({listed}), and district {district} is gender-segregated.",
+                    f"the teacher counts of {len(sids)} mixed school{'s' if len(sids) != 1 else ''} give no gender ({listed}), and district {district} is gender-segregated.",
                     'give female_teachers and male_teachers (or female_* and male_* count columns, or a roster), or set gender = "mixed" for the district.',
                     where[0][0],
                     "teachers",
@@ -94,7 +102,7 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
             problems.append(
                 InputProblem(
                     src,
-                    f"the teacher counts of {len(sids)} school(s) give no level ({listed}), and district {district} keeps levels separate.",
+                    f"the teacher counts of {len(sids)} school{'s' if len(sids) != 1 else ''} give no level ({listed}), and district {district} keeps levels separate.",
                     "give each school's level (a 'level' column: primary, middle or high; [columns.schools] level = \"...\" names yours), "
                     'or *_primary and *_middle count columns, or a roster; or set levels = "mixed".',
                     where[0][0],
@@ -126,4 +134,4 @@ def build_units(inputs: Inputs, policy: Policy) -> tuple[pd.DataFrame, pd.DataFr
     return units.reset_index(drop=True), t
 
 
-__all__ = ["build_units", "VENUE_GENDERS", "HEAD_TEACHER_REASON"]
+__all__ = ["build_units", "VENUE_GENDERS", "HEAD_TEACHER_REASON", "head_teacher_reason"]

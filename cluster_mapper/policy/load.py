@@ -16,9 +16,11 @@ from cluster_mapper.inputs.specs import TABLE_KINDS, InputSettings, table_spec
 from cluster_mapper.policy.rules import (
     GENDER_POLICIES,
     LEVEL_POLICIES,
+    LIMITS,
     OBJECTIVES,
     SUBJECT_RULES,
     TRAVEL_MODES,
+    ZERO_MEANS_NO_LIMIT,
     DistrictPolicy,
     Policy,
     SupportPolicy,
@@ -55,6 +57,23 @@ _CHOICES = {
 
 
 def _check_value(key: str, value: Any, col: ProblemCollector, where: str) -> Any:
+    """Type-check one policy value and its range (:data:`LIMITS`); returns the converted value or None on error."""
+    v = _check_type(key, value, col, where)
+    if v is None or key not in LIMITS or isinstance(v, bool) or not isinstance(v, (int, float)):
+        return v
+    low, high, unit = LIMITS[key]
+    if v > high:
+        no_limit = ", or 0 for no limit" if key in ZERO_MEANS_NO_LIMIT else ""
+        col.add(
+            f"{key} = {value!r} is beyond reason: it accepts up to {high:g}{' ' + unit if unit else ''}{no_limit}.",
+            fix=f"write a number from {max(low, 1 if no_limit else low):g} to {high:g}{no_limit}.",
+            field=f"{where}{key}",
+        )
+        return None
+    return v
+
+
+def _check_type(key: str, value: Any, col: ProblemCollector, where: str) -> Any:
     """Type-check one policy value; returns the converted value or None on error."""
     fieldname = f"{where}{key}"
     if key in _CHOICES:
@@ -264,6 +283,15 @@ def _known_field(kind: str, name: str, col: ProblemCollector, where: str, coded:
     return False
 
 
+def _may_share(kind: str, first: str, second: str) -> bool:
+    """Whether one header may feed both fields: both hold codes (a Designation column for level and role)."""
+    spec = table_spec(kind)
+    if spec is None:
+        return False
+    fields = {f.name: f for f in spec.fields}
+    return all(n in fields and fields[n].coded and not fields[n].boolean for n in (first, second))
+
+
 def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSettings:
     """The ``district``, ``[sheets]``, ``[columns.*]`` and ``[values.*.*]`` settings, checked."""
 
@@ -313,14 +341,15 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
                 )
                 continue
             key = _norm_code(header)
-            if key in seen:
+            if key in seen and not _may_share(kind, seen[key], name):
                 col.add(
                     f"the header '{header}' is given for both {seen[key]} and {name}.",
-                    fix="each column of the file can stand for one column of the tool only.",
+                    fix="one column of the file may feed several of the tool's columns only when each holds codes ([values.KIND.FIELD]), "
+                    "such as a Designation column for both level and role.",
                     field=f"columns.{kind}.{name}",
                 )
                 continue
-            seen[key] = name
+            seen.setdefault(key, name)
             out[name] = header.strip()
         columns[kind] = out
 
@@ -382,7 +411,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
     """Build and validate a :class:`Policy` from parsed TOML."""
     col = ProblemCollector(source)
     dvals, tvals, topvals = _district_values(data, col, "", allow_travel=True)
-    inputs = _input_settings(data, col)
+    inputs = replace(_input_settings(data, col), source=source)
     if "elevation" in tvals:
         tvals["elevation"] = _resolve_elevation(tvals["elevation"], source)
     default = replace(DistrictPolicy(), **dvals)

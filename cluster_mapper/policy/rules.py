@@ -53,6 +53,27 @@ OBJECTIVES = ("teacher_minutes", "school_trips")
 TRAVEL_MODES = ("walk", "drive")
 SUBJECT_RULES = ("preferred", "hard")
 
+#: The range each number of the policy accepts: ``(lowest, highest, unit)``; a number beyond it is refused
+#: (a travel limit of 1e6 minutes is a typing slip, not a rule). ``0`` still means "no limit" where the key says so.
+LIMITS: dict[str, tuple[float, float, str]] = {
+    "min_teachers": (1, 500, "teachers"),
+    "max_teachers": (1, 500, "teachers"),
+    "max_schools": (0, 500, "schools"),
+    "min_schools": (1, 500, "schools"),
+    "n_clusters": (1, 100_000, "clusters"),
+    "max_moved_teachers": (0, 1_000_000, "teachers"),
+    "max_travel_minutes": (0, 480, "minutes (a working day)"),
+    "time_limit_seconds": (0, 86_400, "seconds (a day)"),
+    "walking_speed_kmh": (0, 15, "km/h"),
+    "detour_factor": (1, 5, ""),
+    "max_snap_metres": (0, 50_000, "metres"),
+    "meeting_minutes": (0, 1_440, "minutes"),
+    "working_day_minutes": (0, 1_440, "minutes"),
+    "meetings_per_month": (1, 31, "meetings"),
+}
+#: Keys where 0 is written for "no limit".
+ZERO_MEANS_NO_LIMIT = ("max_schools", "max_travel_minutes")
+
 
 @dataclass(frozen=True)
 class DistrictPolicy:
@@ -289,4 +310,4 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-__all__ = ["TABLE_KINDS", "SupportPolicy", "DistrictPolicy", "InputError", "InputSettings", "Policy", "TravelPolicy"]
+__all__ = ["LIMITS", "ZERO_MEANS_NO_LIMIT", "TABLE_KINDS", "SupportPolicy", "DistrictPolicy", "InputError", "InputSettings", "Policy", "TravelPolicy"]

@@ -348,6 +348,7 @@ def main() -> None:
     )
     input_cases()
     edits_corpus()
+    office_cases()
 
 
 EMIS_HEADER = ["EMIS Code", "School Name", "Lat", "Lon", "Gender", "Male Teachers", "Female Teachers"]
@@ -519,8 +520,72 @@ def edits_corpus() -> None:
     wb.save(HERE / "edits_contradict.xlsx")
 
 
+def office_cases() -> None:
+    """Issues 17 and 21: what a real office's files hold, and numbers or edits beyond reason (``python make_corpus.py office``)."""
+    import sys
+
+    sys.path.insert(0, str(HERE.parents[1]))
+    import openpyxl
+
+    from tests.workbooks import write_xlsx
+
+    # numbers and characters that cannot be read as they look
+    write("edits_zero_width_school.csv", lines([EDITS_HEADER, "together,S01\u200b,S02,,,same compound"]))
+    write("edits_minutes_thousands.csv", lines([EDITS_HEADER, 'travel_minutes,S01,S03,,"1,000",river in flood']))
+    write("policy_travel_beyond_reason.toml", "max_travel_minutes = 1e300\n")
+    write("policy_travel_million.toml", "max_travel_minutes = 1e6\nmin_teachers = 6\n")
+    counts = [HEADER + ",teachers"] + [ln + (',"1,000"' if i == 1 else ",6") for i, ln in enumerate(school_lines()[1:], start=1)]
+    write("schools_count_thousands.csv", lines(counts))
+    # a semicolon table under a title line that holds commas
+    write("schools_title_semicolon.csv", lines(["Schools, District Mansehra, 2024 (EMIS)", *school_lines(sep=";")]))
+    # workbook cells: a formula saved without its value; ids turned into dates
+    header = HEADER.split(",")
+    rows = [[r[0], r[1], "Mansehra", r[2], r[3], r[4], r[5]] for r in SCHOOLS]
+    rows[2][3] = "=34.34+0"  # openpyxl saves formulas without a value, as some exporters do
+    write_xlsx(HERE / "schools_formula_no_value.xlsx", {"Schools": [header, *rows]})
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Schools"
+    ws.append(header)
+    import datetime as dt
+
+    for i, r in enumerate(SCHOOLS):
+        ws.append([dt.datetime(2024, 1, 1 + i) if i < 2 else r[0], r[1], "Mansehra", r[2], r[3], r[4], r[5]])
+    wb.save(HERE / "schools_date_id.xlsx")
+    # a [values] table for a field no column feeds
+    write("policy_values_unfed.toml", 'gender = "mixed"\nlevels = "mixed"\n\n[values.schools.level]\n"Primary School" = "primary"\n')
+    # one Designation column for level and role, head posts mapped by the role only
+    roster = ["teacher_id,school_id,gender,Designation"]
+    for line in roster_lines()[1:]:
+        tid, sid, g, lvl, _subj, _role = line.split(",")
+        post = {"primary": "PST", "middle": "EST"}[lvl]
+        roster.append(f"{tid},{sid},{g},{'Head Mistress' if tid == 'T005' else 'Head Master' if tid == 'T001' else post}")
+    write("roster_designation_heads.csv", lines(roster))
+    write("roster_designation_unmapped.csv", lines(roster))
+    write(
+        "policy_designation.toml",
+        'min_teachers = 6\nmax_teachers = 12\nmax_travel_minutes = 60\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n\n'
+        '[columns.teachers]\nlevel = "Designation"\nrole = "Designation"\n\n[values.teachers.level]\nPST = "primary"\nEST = "middle"\n\n'
+        '[values.teachers.role]\n"Head Master" = "head_teacher"\n"Head Mistress" = "head_teacher"\n',
+    )
+    write(
+        "policy_designation_level_only.toml",
+        'gender = "mixed"\nlevels = "mixed"\n\n[columns.teachers]\nlevel = "Designation"\n\n[values.teachers.level]\nPST = "primary"\nEST = "middle"\n',
+    )
+    # edits that no cluster can honour
+    write(
+        "policy_two_schools.toml",
+        'min_teachers = 2\nmax_teachers = 12\nmax_schools = 2\nmax_travel_minutes = 60\ngender = "mixed"\nlevels = "mixed"\ntime_limit_seconds = 5\n',
+    )
+    write("edits_together_chain_over_max_schools.csv", lines([EDITS_HEADER, "together,S01,S03,,,", "together,S03,S05,,,"]))
+    write("edits_no_venue_everywhere.csv", lines([EDITS_HEADER] + [f"no_venue,{r[0]},,,,no hall" for r in SCHOOLS if r[5] == "true"]))
+    write("edits_unknown_school_and_contradiction.csv", lines([EDITS_HEADER, "together,S01,S99,,,", "venue,S05,,,,hall", "no_venue,S05,,,,no hall"]))
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["inputs"]:
         input_cases()
+    elif sys.argv[1:] == ["office"]:
+        office_cases()
     else:
         main()
