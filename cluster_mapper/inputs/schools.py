@@ -541,6 +541,8 @@ def read_teachers(path: str | Path, schools: gpd.GeoDataFrame | None, policy: Po
             "_row": df["_row"].astype(int),
         }
     )
+    if t.has("name"):  # people are known by name: kept beside the id (assignments.csv's teacher_name)
+        out.insert(1, "teacher_name", df["name"].astype(str).str.strip())
     _head_teacher_levels(out, schools, t)
     out.attrs["source"] = str(path)
     return out, t

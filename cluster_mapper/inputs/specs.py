@@ -348,6 +348,11 @@ TEACHERS = register_table(
             ),
             FieldSpec("subject", "the subject taught (optional)", synonyms=("subject taught", "specialisation", "specialization")),
             FieldSpec(
+                "name",
+                "the teacher's name (optional; shown beside the id in the plan's files, report and map)",
+                synonyms=("name of employee", "employee name", "teacher name", "teacher's name", "name of teacher", "staff name", "full name"),
+            ),
+            FieldSpec(
                 "role",
                 "teacher or head_teacher (default teacher)",
                 choices=("teacher", "head_teacher"),
