@@ -133,7 +133,9 @@ def cluster_table(clusters: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataF
     """Per cluster: who is in it (genders, levels, subjects) and the facilitator gender it needs.
 
     ``need_gender`` is ``female`` or ``male`` for a cluster of one gender,
-    None for a cluster of women and men (or of unknown gender).
+    ``""`` for a cluster of women and men (or of unknown gender): anyone may
+    support it under ``same_gender``. (Not None: pandas turns a column of
+    None into NaN, which is truthy, and mixed clusters would match nobody.)
     """
     a = assignments[assignments["status"] == "placed"]
     by = {cid: g for cid, g in a.groupby("cluster_id", sort=False)}
@@ -156,7 +158,7 @@ def cluster_table(clusters: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataF
                 "genders": tuple(genders),
                 "levels": tuple(levels),
                 "subjects": tuple(subjects),
-                "need_gender": genders[0] if len(genders) == 1 else None,
+                "need_gender": genders[0] if len(genders) == 1 else "",
             }
         )
     return pd.DataFrame(
