@@ -309,7 +309,13 @@ class Policy:
         out["sheets"] = dict(self.inputs.sheets)
         out["columns"] = {k: dict(v) for k, v in self.inputs.columns.items()}
         out["values"] = {k: {f: dict(m) for f, m in v.items()} for k, v in self.inputs.values.items()}
-        out["support"] = {f.name: _plain_deep(getattr(self.support, f.name)) for f in fields(SupportPolicy)}
+        out["support"] = {
+            f.name: _plain_deep(getattr(self.support, f.name))
+            for f in fields(SupportPolicy)
+            if f.name != "district_workdays" and getattr(self.support, f.name) is not None
+        }
+        if self.support.district_workdays:  # the table form of workdays, as the policy file has it
+            out["support"]["workdays"] = {"default": list(self.support.workdays), **{d: list(v) for d, v in self.support.district_workdays}}
         out["districts"] = {
             name: {f.name: _plain(getattr(p, f.name)) for f in fields(DistrictPolicy) if getattr(p, f.name) != getattr(self.default, f.name)}
             for name, p in self.districts.items()

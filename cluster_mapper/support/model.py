@@ -170,6 +170,24 @@ class SupportProblem:
     meetings_per_month: int = 1
     meeting_minutes: float = 180.0
     working_day_minutes: float = 480.0
+    earliest_start: float = -math.inf
+    latest_start: float = math.inf
+
+    def window_ok(self, f: int, order: tuple[int, ...]) -> bool:
+        """Every meeting of the day starts by ``latest_start`` (minutes after the day's start).
+
+        The first starts at ``max(arrival, earliest_start)`` (a facilitator
+        who would arrive early leaves the base later), the next on arrival.
+        """
+        if not math.isfinite(self.latest_start):
+            return True
+        B = self.between[self.mode[f]]
+        t = max(self.to_venue[f, order[0]], self.earliest_start)
+        for a, b in itertools.pairwise(order):
+            if t > self.latest_start + DAY_TOLERANCE:
+                return False
+            t += self.meeting_minutes + B[a, b]
+        return bool(t <= self.latest_start + DAY_TOLERANCE)
 
     @property
     def n_clusters(self) -> int:
@@ -187,7 +205,8 @@ class SupportProblem:
     @property
     def reach(self) -> np.ndarray:
         """Eligible pairs whose round trip and one meeting fit in a working day, shape (F, C)."""
-        return self.eligible & (self.round_trip + self.meeting_minutes <= self.working_day_minutes + DAY_TOLERANCE)
+        fits = self.round_trip + self.meeting_minutes <= self.working_day_minutes + DAY_TOLERANCE
+        return self.eligible & fits & (np.maximum(self.to_venue, self.earliest_start) <= self.latest_start + DAY_TOLERANCE)
 
     @property
     def meetings_per_day(self) -> int:
@@ -291,6 +310,9 @@ def enumerate_day_routes(p: SupportProblem, f: int, limit: int = MAX_ROUTES_PER_
     # level 2, vectorised: a -> b in either order
     K = cand
     ab = to[K][:, None] + B[np.ix_(K, K)] + back[K][None, :]
+    # a -> b keeps the meeting window when b starts by latest_start
+    in_window = np.maximum(to[K], p.earliest_start)[:, None] + M + B[np.ix_(K, K)] <= p.latest_start + DAY_TOLERANCE
+    ab = np.where(in_window, ab, np.inf)
     best2 = np.minimum(ab, ab.T)
     ok = np.triu(best2 + 2 * M <= W, k=1)
     ia, ib = np.nonzero(ok)
@@ -327,7 +349,9 @@ def enumerate_day_routes(p: SupportProblem, f: int, limit: int = MAX_ROUTES_PER_
             if not complete:
                 break
         for T, ends in nxt.items():
-            routes.append(DayRoute(f, _order(T, ends, to, back, B), min(v + back[j] for j, v in ends.items())))
+            order = _order(T, ends, to, back, B)
+            if p.window_ok(f, order):  # three or more a day: the best order is kept only when it keeps the window
+                routes.append(DayRoute(f, order, min(v + back[j] for j, v in ends.items())))
         level = nxt
     if not complete:
         routes.sort(key=lambda r: (len(r.clusters) > 1, r.travel_minutes / len(r.clusters)))
