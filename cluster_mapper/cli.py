@@ -306,7 +306,15 @@ def _support_table(fig: dict, out: Path) -> Table:
     bound = fig.get("travel_lower_bound")
     rows = [
         ("facilitators", f"{fig['facilitators']} ({fig['facilitators_supporting']} supporting)"),
-        ("clusters supported", f"{fig['clusters_supported']:,} of {fig['clusters']:,}" + (" (most possible)" if fig.get("supported_proven_maximal") else "")),
+        (
+            "clusters supported",
+            f"{fig['clusters_supported']:,} of {fig['clusters']:,}"
+            + (
+                f" (most possible, proven: equals the bound {fig.get('supported_bound', fig['clusters_supported']):,})"
+                if fig.get("supported_proven_maximal")
+                else f" (NOT proven the most possible: bound {fig.get('supported_bound', '?')}; to settle it: {fig.get('supported_settle') or 'a longer time limit'})"
+            ),
+        ),
         ("out of everyone's reach", f"{fig['clusters_unreachable']:,}"),
         (
             "travel in the month",

@@ -119,19 +119,18 @@ def meeting_starts(travel_to: list[float], meeting_minutes: float, sp: SupportPo
     ``travel_to[i]`` is the travel to meeting ``i`` from the previous stop
     (the base for the first).
     """
-    start = clock_minutes(sp.day_start)
-    lo, hi = (clock_minutes(sp.meeting_window[0]), clock_minutes(sp.meeting_window[1])) if sp.meeting_window else (-1e9, 1e9)
+    start = float(clock_minutes(sp.day_start))
+    lo, hi = (float(clock_minutes(sp.meeting_window[0])), float(clock_minutes(sp.meeting_window[1]))) if sp.meeting_window else (-1e9, 1e9)
     leave = start
     if travel_to and start + travel_to[0] < lo:
         leave = lo - travel_to[0]
     t, starts = leave, []
-    for i, tr in enumerate(travel_to):
+    for tr in travel_to:
         t += tr
         starts.append(t)
         if t > hi + 1e-6:
             return None
         t += meeting_minutes
-        del i
     return leave, starts
 
 

@@ -470,6 +470,7 @@ def support_figures(
         else "feasible: travel is within the reported gap of its proven lower bound"
         if sol.status == "feasible"
         else "heuristic: some day routes were left out, so no bound is proven on the travel"
+        + ("; the count of clusters supported equals its bound" if sol.supported_proven else "")
     )
     return {
         "facilitators_file": fac_path,
@@ -481,6 +482,9 @@ def support_figures(
         "clusters_reachable": reachable,
         "clusters_unreachable": int(p.n_clusters - reachable),
         "supported_proven_maximal": bool(sol.supported_proven),
+        "supported_bound": int(max(sol.supported_bound, sol.n_supported)),
+        "supported_bound_method": "max flow: each facilitator takes at most min(max_clusters, days x meetings a day / meetings_per_month) clusters within a day's reach",
+        "supported_settle": "" if sol.supported_proven else f"a longer [support] time_limit_seconds (now {sp.time_limit_seconds:g})",
         "meetings_per_month": p.meetings_per_month,
         "travel_minutes_month": round(sol.travel_minutes, 2),
         "travel_minutes_per_facilitator_mean": round(float(active["travel_minutes"].mean()), 2) if len(active) else 0.0,
