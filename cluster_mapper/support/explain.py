@@ -127,8 +127,7 @@ def explain_unsupported(
             return (
                 f"the nearest eligible facilitator ({fid[g]}, based at {base_words(fac.iloc[g], place)}) cannot arrive before {clock_text(arrive)}, "
                 f"after the meeting window closes at {sp.meeting_window[1]}",
-                f"meeting_window = [\"{sp.meeting_window[0]}\", \"{clock_text(math.ceil(arrive))}\"]; or a {kind} based within "
-                f"{one_way} minutes of {venue}",
+                f'meeting_window = ["{sp.meeting_window[0]}", "{clock_text(math.ceil(arrive))}"]; or a {kind} based within {one_way} minutes of {venue}',
             )
         if not np.isfinite(rt[f]):
             return (f"no road from any eligible facilitator's base to the venue {venue}", f"a {kind} based within {one_way} minutes of {venue}")

@@ -511,7 +511,9 @@ def _flow_assign(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarr
     return out
 
 
-def paired_plan(p: SupportProblem, routes: list[DayRoute], facilitators: np.ndarray, clusters: np.ndarray, rounds: int = 30) -> tuple[np.ndarray, dict[int, int]]:
+def paired_plan(
+    p: SupportProblem, routes: list[DayRoute], facilitators: np.ndarray, clusters: np.ndarray, rounds: int = 30
+) -> tuple[np.ndarray, dict[int, int]]:
     """A plan that shares days: meetings paired on one day where two fit, to reach the bound quickly.
 
     Each facilitator takes at most ``min(max_clusters, days x meetings a
@@ -678,7 +680,9 @@ class SupportModel:
         filled = self._fill(facilitator_of, chosen)
         if filled:
             travel += sum(r.travel_minutes for f, c in filled for r in chosen[f] if r.clusters == (c,))
-            notes.append(f"{len(filled)} cluster(s) were added after the solver's time with one round trip per meeting, as facilitators within reach had free days")
+            notes.append(
+                f"{len(filled)} cluster(s) were added after the solver's time with one round trip per meeting, as facilitators within reach had free days"
+            )
             n_bound = max(n_bound, int((facilitator_of >= 0).sum()))
         days = [_order_days(rs, int(p.days[f])) for f, rs in enumerate(chosen)]
         n_now = int((facilitator_of >= 0).sum())
