@@ -366,6 +366,53 @@ def support(
 
 
 @app.command()
+def attendance(
+    plan_dir: Path = typer.Argument(..., help="A plan folder with support (written by `plan --facilitators` or `support`)."),
+    records: Path = typer.Option(..., help="Meeting records: CSV or workbook (FILE.xlsx#Sheet) with date, cluster_id, teacher_id, present."),
+    policy: Optional[Path] = typer.Option(None, help="Policy TOML for [support] attendance_threshold and [columns.attendance] (default: the plan's policy)."),
+    review: bool = typer.Option(True, help="Also write map.html and report.html again (registers, attendance, clusters at risk)."),
+):
+    """Read meeting records back: attendance.csv per cluster and teacher, with those at risk set against their travel.
+
+    Revise the clusters at risk with `cluster-mapper plan ... --revise PLAN_DIR` (see the README).
+    """
+
+    def body():
+        from cluster_mapper._files import write_csv
+        from cluster_mapper.folder import read_plan, write_review
+        from cluster_mapper.policy.load import load_policy
+        from cluster_mapper.support.attendance import ATTENDANCE_COLUMNS, attendance_table, read_records
+        from cluster_mapper.support.files import school_names
+
+        saved = read_plan(plan_dir)
+        pol = load_policy(policy) if policy is not None else saved.policy
+        recs, notes = read_records(records, saved.assignments, pol.inputs)
+        itin = saved.support.itineraries if saved.support is not None else None
+        table, more = attendance_table(recs, saved.assignments, itin, school_names(saved), pol.support.attendance_threshold)
+        write_csv(table[ATTENDANCE_COLUMNS], Path(plan_dir) / "attendance.csv")
+        if review:
+            write_review(read_plan(plan_dir), plan_dir)
+        cl = table[table["level"] == "cluster"]
+        te = table[table["level"] == "teacher"]
+        t = Table(title=f"Attendance written to {Path(plan_dir) / 'attendance.csv'}", show_header=False)
+        t.add_column(style="bold")
+        t.add_column()
+        thr = pol.support.attendance_threshold
+        t.add_row("records", f"{len(recs):,} from {records.name}")
+        t.add_row("clusters with meetings", f"{int((cl['meetings_held'] > 0).sum()):,} of {len(cl):,}")
+        t.add_row(f"clusters at risk (< {100 * thr:.0f}%)", f"{int(cl['at_risk'].sum()):,}: {', '.join(cl.loc[cl['at_risk'], 'cluster_id'].head(8))}")
+        t.add_row(f"teachers at risk (< {100 * thr:.0f}%)", f"{int(te['at_risk'].sum()):,}")
+        risk, rest = te.loc[te["at_risk"], "travel_minutes"], te.loc[~te["at_risk"] & (te["meetings_held"] > 0), "travel_minutes"]
+        if len(risk) and len(rest):
+            t.add_row("travel (mean minutes)", f"at risk {risk.mean():.0f}, others {rest.mean():.0f}")
+        out_console.print(t)
+        for note in [*notes, *more][:10]:
+            console.print(f"note: {note}", markup=False)
+
+    _run(body)
+
+
+@app.command()
 def programme(
     schools: List[Path] = typer.Option(..., help="Schools file(s) with a district column (repeat --schools for several files)."),
     teachers: Optional[List[Path]] = typer.Option(None, help="Roster CSV(s), one per --schools file in the same order; none: counts in the schools files."),

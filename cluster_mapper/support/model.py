@@ -452,7 +452,8 @@ def floor_plan(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarray
     big = 1 + sum(cost.values())
     m.maximize(sum(big * v - cost[fc] for fc, v in x.items()))
     s = cp_model.CpSolver()
-    s.parameters.max_time_in_seconds = max(1.0, time_limit)
+    s.parameters.max_deterministic_time = max(1.0, time_limit)
+    s.parameters.max_time_in_seconds = WALL_FACTOR * max(1.0, time_limit)
     s.parameters.num_workers = solver_workers()
     st = s.solve(m)
     if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -298,9 +298,9 @@ def plan_support(
     ct = cluster_table(source.clusters, source.assignments)
     schools = source.schools
     candidates = (
-        schools[schools["can_host"].astype(bool) & schools["district"].isin(set(ct["district"]))][["school_id", "district"]]
+        schools[schools["can_host"].astype(bool) & schools["district"].isin(set(ct["district"]))][["school_id", "district", "gender"]]
         if sizing
-        else schools.iloc[0:0][["school_id", "district"]]
+        else schools.iloc[0:0][["school_id", "district", "gender"]]
     )
     pts = points_frame(schools, list(dict.fromkeys([*ct["venue_school_id"], *candidates["school_id"]])), fac)
     modes = sorted({m or default_mode for m in fac["travel_mode"]} | {default_mode})
