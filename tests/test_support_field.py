@@ -225,6 +225,9 @@ def test_calendar_settings_are_checked_all_at_once():
 def month_plan(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("month")
     schools, teachers, _ = write_district(tmp, 40, seed=5)
+    roster = pd.read_csv(teachers, dtype=str)
+    roster["name"] = [f"Name of {t}" for t in roster["teacher_id"]]  # the register prints names where the roster has them
+    roster.to_csv(teachers, index=False)
     pol = write_policy(tmp, MONTH_POLICY)
     fac = facilitators_csv(tmp / "fac.csv", schools)
     out = tmp / "plan"
@@ -288,3 +291,103 @@ def test_gpx_routes_carry_dates_and_clock_times(month_plan):
     g = gpxpy.parse((month_plan / "gpx" / f"{fid}.gpx").read_text(encoding="utf-8"))
     r = g.routes[0]
     assert "2027-03-" in r.name and "leave base" in r.description and ":" in r.description
+
+
+# --------------------------------------------------------------------------- 5. sizing by the rules
+
+
+def test_sizing_bases_women_at_girls_or_mixed_schools_men_at_boys_or_mixed():
+    from cluster_mapper.support.sizing import size_programme
+
+    p, ct, fac, _ = make_case(
+        [{"id": "CW", "x": 0, "y": 0, "genders": ("female",)}, {"id": "CM", "x": 0, "y": 0, "genders": ("male",)}],
+        [{"id": "W1", "x": 0, "y": 0, "gender": "female"}, {"id": "M1", "x": 0, "y": 0, "gender": "male"}],
+        SP,
+    )
+    # three host schools: a girls' school at the venues, a boys' school 10 minutes away, a mixed school 20 minutes away
+    pts = {"G": 0, "B": 1, "X": 2, "VCW": 3, "VCM": 4}
+    T = np.array([[0, 10, 20, 0, 0], [10, 0, 10, 10, 10], [20, 10, 0, 20, 20], [0, 10, 20, 0, 0], [0, 10, 20, 0, 0]], dtype=float)
+    cand = pd.DataFrame({"school_id": ["G", "B", "X"], "district": ["D"] * 3, "gender": ["girls", "boys", "mixed"]})
+    out = size_programme(ct, fac, cand, {"walk": T}, pts, SP, "walk", {"G": "Girls school", "B": "Boys school", "X": "Mixed school"})
+    by = dict(zip(out["gender"], out["bases"]))
+    assert by["female"].startswith("Girls school (G)")
+    assert by["male"].startswith("Boys school (B)")  # not the girls' school at the venue, although it is nearer
+    assert (out["fewest_needed"] == out["lower_bound"]).all() and out["proven"].all()
+
+
+# --------------------------------------------------------------------------- 6. the month after
+
+
+def test_register_per_cluster_prints_names_dates_and_signatures(month_plan):
+    html = (month_plan / "report.html").read_text(encoding="utf-8")
+    it = read_plan_csv(month_plan / "itineraries.csv")
+    meet = it[it["kind"] == "meeting"]
+    a = read_plan_csv(month_plan / "assignments.csv")
+    cid = meet["cluster_id"].iloc[0]
+    assert f"Cluster {cid}: attendance register" in html
+    t = a[(a["cluster_id"] == cid) & (a["status"] == "placed") & (a["role"] != "head_teacher")]["teacher_id"].iloc[0]
+    assert f"Name of {t}" in html
+    assert meet.loc[meet["cluster_id"] == cid, "date"].iloc[0] + "<br>signature" in html
+
+
+def records_for(plan_dir, low_cluster: str, absent_teacher: str) -> pd.DataFrame:
+    """Generated meeting records: everyone present, except most of one cluster and one teacher of another."""
+    it = read_plan_csv(plan_dir / "itineraries.csv")
+    a = read_plan_csv(plan_dir / "assignments.csv")
+    a = a[a["status"] == "placed"]
+    rows = []
+    for r in it[it["kind"] == "meeting"].itertuples(index=False):
+        ts = a.loc[a["cluster_id"] == r.cluster_id, "teacher_id"].tolist()
+        for i, t in enumerate(ts):
+            present = (i == 0) if r.cluster_id == low_cluster else t != absent_teacher
+            rows.append({"date": r.date, "cluster_id": r.cluster_id, "teacher_id": t, "present": "yes" if present else "no"})
+    return pd.DataFrame(rows)
+
+
+def test_attendance_flags_clusters_and_teachers_below_the_threshold(month_plan, tmp_path):
+    it = read_plan_csv(month_plan / "itineraries.csv")
+    clusters = list(dict.fromkeys(it.loc[it["kind"] == "meeting", "cluster_id"]))
+    low, other = clusters[0], clusters[1]
+    a = read_plan_csv(month_plan / "assignments.csv")
+    absent = a.loc[(a["cluster_id"] == other) & (a["status"] == "placed"), "teacher_id"].iloc[0]
+    rec = records_for(month_plan, low, absent)
+    # as an office keeps it: its own headers, day-first dates, P/A codes
+    office = rec.rename(columns={"date": "Meeting Date", "cluster_id": "Cluster", "teacher_id": "Personal No", "present": "Attended"})
+    office["Meeting Date"] = pd.to_datetime(office["Meeting Date"]).dt.strftime("%d/%m/%Y")
+    office["Attended"] = office["Attended"].map({"yes": "P", "no": "A"})
+    path = tmp_path / "records.csv"
+    office.to_csv(path, index=False)
+    res = runner.invoke(app, ["attendance", str(month_plan), "--records", str(path)])
+    assert res.exit_code == 0, res.output
+    att = pd.read_csv(month_plan / "attendance.csv", dtype={"cluster_id": str, "teacher_id": str})
+    cl = att[att["level"] == "cluster"].set_index("cluster_id")
+    n_low = int(cl.at[low, "teachers"])
+    assert cl.at[low, "attendance_rate"] == pytest.approx(round(1 / n_low, 4)) and cl.at[low, "at_risk"]
+    assert set(cl.index[cl["at_risk"]]) == {low}  # one absent teacher does not put their cluster at risk
+    te = att[att["level"] == "teacher"].set_index("teacher_id")
+    assert te.at[absent, "at_risk"] and te.at[absent, "attendance_rate"] == 0
+    assert te["travel_minutes"].notna().all() and (cl["meetings_held"] == cl["meetings_planned"]).all()
+    html = (month_plan / "report.html").read_text(encoding="utf-8")
+    assert "Attendance read back" in html and f"<td>{low}</td>" in html
+    assert "Clusters at risk: attendance (1)" in (month_plan / "map.html").read_text(encoding="utf-8")
+
+
+def test_bad_records_list_every_problem_and_change_nothing(month_plan, tmp_path):
+    before = (month_plan / "attendance.csv").read_bytes() if (month_plan / "attendance.csv").exists() else None
+    it = read_plan_csv(month_plan / "itineraries.csv")
+    cid = it.loc[it["kind"] == "meeting", "cluster_id"].iloc[0]
+    bad = pd.DataFrame(
+        [
+            {"date": "2027-03-40", "cluster_id": cid, "teacher_id": "NOBODY", "present": "yes"},
+            {"date": "2027-03-02", "cluster_id": "NO-SUCH-CLUSTER", "teacher_id": "x", "present": "maybe"},
+        ]
+    )
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    res = runner.invoke(app, ["attendance", str(month_plan), "--records", str(path)])
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())  # the terminal wraps long lines
+    for word in ("row 2, field 'date'", "is not a date", "is not placed in this plan", "is not a cluster of this plan", "maybe"):
+        assert word in text
+    after = (month_plan / "attendance.csv").read_bytes() if (month_plan / "attendance.csv").exists() else None
+    assert after == before

@@ -175,7 +175,7 @@ def _support_values(table: Any, col: ProblemCollector) -> SupportPolicy:
     for key, value in table.items():
         where = f"support.{key}"
         if key not in _SUPPORT_KEYS:
-            close = difflib.get_close_matches(key, list(_SUPPORT_KEYS), n=1)
+            close = [k for k in _SUPPORT_KEYS if k.startswith(key)][:1] or difflib.get_close_matches(key, list(_SUPPORT_KEYS), n=1)
             col.add(
                 f"unknown key '{key}' in [support].",
                 fix=f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(_SUPPORT_KEYS)}.",

@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_mapper.errors import InputError
-from cluster_mapper.inputs.specs import ATTENDANCE, InputSettings
-from cluster_mapper.inputs.tables import read_table
+from cluster_mapper.inputs.specs import ATTENDANCE, InputSettings, header_key
+from cluster_mapper.inputs.tables import read_csv_rows, read_table
 
 log = logging.getLogger(__name__)
 
@@ -73,36 +73,36 @@ def read_records(path: str | Path, assignments: pd.DataFrame, settings: InputSet
     cluster_of = dict(zip(placed["teacher_id"].astype(str), placed["cluster_id"].astype(str)))
     clusters = set(cluster_of.values())
     dates = []
-    for r in df.itertuples(index=False):
-        d = _date(r.date)
+    for r in df.to_dict("records"):
+        row = int(r["_row"])
+        d = _date(r["date"])
         dates.append(d)
         if d is None:
-            col.add(f"'{r.date}' is not a date.", fix="write the date as 2027-03-02 (or 02/03/2027, day first).", row=r._row, field=t.field("date"))
-        cid, tid = str(r.cluster_id).strip(), str(r.teacher_id).strip()
+            col.add(f"'{r['date']}' is not a date.", fix="write the date as 2027-03-02 (or 02/03/2027, day first).", row=row, field=t.field("date"))
+        cid, tid = str(r["cluster_id"]).strip(), str(r["teacher_id"]).strip()
         if cid not in clusters:
-            col.add(
-                f"cluster '{cid}' is not a cluster of this plan.", fix="use a cluster_id of the plan's clusters.csv.", row=r._row, field=t.field("cluster_id")
-            )
+            col.add(f"cluster '{cid}' is not a cluster of this plan.", fix="use a cluster_id of the plan's clusters.csv.", row=row, field=t.field("cluster_id"))
         elif tid not in cluster_of:
-            col.add(
-                f"teacher '{tid}' is not placed in this plan.", fix="use a teacher_id of the plan's assignments.csv.", row=r._row, field=t.field("teacher_id")
-            )
+            col.add(f"teacher '{tid}' is not placed in this plan.", fix="use a teacher_id of the plan's assignments.csv.", row=row, field=t.field("teacher_id"))
         elif cluster_of[tid] != cid:
             col.add(
                 f"teacher '{tid}' is in cluster {cluster_of[tid]} in this plan, not {cid}.",
                 fix=f"correct the cluster to {cluster_of[tid]}, or the teacher id.",
-                row=r._row,
+                row=row,
                 field=t.field("cluster_id"),
             )
-        if str(r.present) not in ("true", "false"):
-            col.add("present is blank.", fix="write yes or no.", row=r._row, field=t.field("present"))
+        if str(r["present"]) not in ("true", "false") and not any(p.row == row and p.field == t.field("present") for p in col.problems):
+            col.add("present is blank.", fix="write yes or no.", row=row, field=t.field("present"))
     df["date"] = dates
     df["cluster_id"] = df["cluster_id"].astype(str).str.strip()
     df["teacher_id"] = df["teacher_id"].astype(str).str.strip()
     dup = df[df.duplicated(["date", "teacher_id"], keep="first") & df["date"].notna()]
-    for r in dup.itertuples(index=False):
+    for r in dup.to_dict("records"):
         col.add(
-            f"teacher '{r.teacher_id}' is recorded twice on {r.date}.", fix="keep one row per teacher and meeting.", row=r._row, field=t.field("teacher_id")
+            f"teacher '{r['teacher_id']}' is recorded twice on {r['date']}.",
+            fix="keep one row per teacher and meeting.",
+            row=int(r["_row"]),
+            field=t.field("teacher_id"),
         )
     col.raise_if_any()
     df["present"] = df["present"] == "true"
@@ -130,7 +130,7 @@ def attendance_table(
     recorded = records.groupby("teacher_id")["date"].nunique().to_dict()
     travel = pd.to_numeric(placed["travel_minutes"], errors="coerce")
     rows, missing = [], 0
-    for cid, g in placed.assign(_t=travel).groupby("cluster_id", sort=True):
+    for cid, g in placed.assign(tmin=travel).groupby("cluster_id", sort=True):
         h = int(held.get(cid, 0))
         n_att = 0
         trows = []
@@ -151,12 +151,12 @@ def attendance_table(
                     h,
                     a,
                     rate,
-                    t._t,
+                    t.tmin,
                     rate is not None and rate < threshold,
                 ]
             )
         rate = n_att / (h * len(g)) if h else None
-        rows.append(["cluster", cid, "", "", "", len(g), planned.get(cid, 0), h, n_att, rate, float(g["_t"].mean()), rate is not None and rate < threshold])
+        rows.append(["cluster", cid, "", "", "", len(g), planned.get(cid, 0), h, n_att, rate, float(g["tmin"].mean()), rate is not None and rate < threshold])
         rows.extend(trows)
     out = pd.DataFrame(rows, columns=ATTENDANCE_COLUMNS)
     out["attendance_rate"] = out["attendance_rate"].astype(float).round(4)
@@ -176,9 +176,6 @@ NAME_HEADERS = ("name", "teacher name", "full name", "teacher", "name of teacher
 
 def teacher_names(summary: dict) -> dict[str, str]:
     """Teachers' names from the plan's roster(s), where a roster has a name column (else empty: the register leaves a blank to write in)."""
-    from cluster_mapper.inputs.specs import header_key
-    from cluster_mapper.inputs.tables import read_csv_rows
-
     paths = (summary.get("inputs") or {}).get("teachers") or []
     out: dict[str, str] = {}
     for path in [paths] if isinstance(paths, str) else list(paths):
