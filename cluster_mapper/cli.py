@@ -342,7 +342,7 @@ def support(
 ):
     """Plan who supports each cluster of an existing plan, and their month (after a revision, or new facilitators).
 
-    The plan's clusters are kept; support.csv, itineraries.csv, gpx/ and the
+    The plan's clusters are kept; support.csv, itineraries.csv, gpx/, ics/ (with [support] month) and the
     support figures in summary.json are written (replaced) in the folder.
     """
 

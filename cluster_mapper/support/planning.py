@@ -226,7 +226,7 @@ def build_problem(
 
     days = fac["days_per_month"].to_numpy(int)
     if sp.month:  # no more working days than the month has working dates
-        days = np.minimum(days, [len(working_dates(sp, facilitator_district(f, ct))) for f in fac.itertuples(index=False)])
+        days = np.minimum(days, [len(facilitator_dates(f, ct, sp)) for f in fac.itertuples(index=False)])
     earliest, latest = window_offsets(sp)
 
     return SupportProblem(
@@ -255,6 +255,15 @@ def facilitator_district(f, ct: pd.DataFrame) -> str:
         return str(f.district)
     ds = ct["district"].unique() if len(ct) else []
     return str(ds[0]) if len(ds) == 1 else ""
+
+
+def facilitator_dates(f, ct: pd.DataFrame, sp: SupportPolicy) -> list:
+    """A facilitator's working dates: their district's; without one, the dates that are workdays in every district of the plan."""
+    d = facilitator_district(f, ct)
+    if d or not len(ct):
+        return working_dates(sp, d)
+    common = set.intersection(*(set(working_dates(sp, str(x))) for x in ct["district"].unique()))
+    return sorted(common)
 
 
 def plan_support(
@@ -372,7 +381,7 @@ def itineraries(
         dates: list = [None] * len(days)
         if sp.month and days:
             district = facilitator_district(fr, ct)
-            dates = match_dates([[p.cluster_ids[c] for c in r.clusters] for r in days], working_dates(sp, district), sp.workdays_of(district))
+            dates = match_dates([[p.cluster_ids[c] for c in r.clusters] for r in days], facilitator_dates(fr, ct, sp), sp.workdays_of(district))
             order = sorted(range(len(days)), key=lambda i: dates[i])
             days, dates = [days[i] for i in order], [dates[i] for i in order]
         for d, (route, date) in enumerate(zip(days, dates), start=1):

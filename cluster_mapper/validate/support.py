@@ -349,12 +349,13 @@ def _check_dates(it: pd.DataFrame, sp: SupportPolicy, fac: pd.DataFrame, cluster
         rep.add("[support] month is set but itineraries.csv has no date column")
         return {}
     out: dict[str, int] = {}
+    districts = [str(x) for x in clusters["district"].unique()]
     for fid in fac.index:
         d = fac.at[fid, "district"]
-        if not d:
-            ds = clusters["district"].unique()
-            d = ds[0] if len(ds) == 1 else ""
-        out[fid] = len(_month_dates(sp, d))
+        if d or len(districts) <= 1:  # their district's dates; without one, the dates that are workdays everywhere
+            out[fid] = len(_month_dates(sp, d or (districts[0] if districts else "")))
+        else:
+            out[fid] = len(set.intersection(*(set(_month_dates(sp, x)) for x in districts)))
     meet = it[it["kind"] == "meeting"]
     for r in meet.itertuples(index=False):
         district = clusters.at[r.cluster_id, "district"] if r.cluster_id in clusters.index else ""
