@@ -343,6 +343,11 @@ def _month_dates(sp: SupportPolicy, district: str) -> list:
 
 def _check_dates(it: pd.DataFrame, sp: SupportPolicy, fac: pd.DataFrame, clusters: pd.DataFrame, rep) -> dict[str, int]:
     """Every meeting on a working date of the month (its cluster's district's workdays); returns working dates per facilitator."""
+    if sp.meeting_window and "start_time" in it.columns:  # zero-padded HH:MM compare as text
+        lo, hi = sp.meeting_window
+        for r in it[it["kind"] == "meeting"].itertuples(index=False):
+            if not (lo <= str(r.start_time) <= hi):
+                rep.add(f"{r.facilitator_id}'s meeting of {r.cluster_id} starts at {r.start_time or 'no time'}, outside the meeting window {lo}-{hi}")
     if not sp.month:
         return {}
     if "date" not in it.columns:
