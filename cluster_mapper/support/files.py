@@ -86,7 +86,7 @@ def gpx_text(fid: str, name: str, itinerary: pd.DataFrame, legs: list, place: di
             continue
         seen.add(key)
         if r.kind == "base":
-            label = f"Base of {fid}" + (f": {place.get(r.school_id, r.school_id)}" if r.school_id else "")
+            label = f"Base of {fid}: " + (place.get(r.school_id, r.school_id) if r.school_id else f"home ({float(r.latitude):.5f}, {float(r.longitude):.5f})")
         else:
             label = f"{place.get(r.school_id, r.school_id)} ({r.cluster_id})"
         g.waypoints.append(
