@@ -51,12 +51,31 @@ How it is solved
    the floor plan when it supports as many clusters. Independent groups of
    facilitators and clusters (no eligible pair between them) are solved
    apart.
+   *The count against its bound.* No plan supports more clusters than a
+   max flow in which each facilitator takes at most ``min(max_clusters,
+   days x meetings a day / meetings_per_month)`` clusters within a day's
+   reach (an assignment relaxation counting facilitator-days and how many
+   meetings a day can hold). When the floor is below it, a start plan that
+   shares days (:func:`paired_plan`: the flow at those capacities, then a
+   maximum matching of each facilitator's clusters into two-meeting days,
+   excess taken away until every month fits) is tried first; stage 1 runs
+   only while the best plan is below the bound, and the solution says
+   whether the count is proven. Every CP-SAT run is limited in its
+   deterministic work units (``max_deterministic_time``; a wall-clock guard
+   of :data:`WALL_FACTOR` times that only on a very slow machine), with one
+   worker and a fixed seed, and the time is shared among groups by size, not
+   by the clock: the same inputs give the same support plan on a quiet or a
+   busy machine. Last, an unsupported cluster that an eligible facilitator
+   within reach with free days and room could take is given to them with
+   round trips (only possible when the count is not proven), so the reason
+   "everyone within reach is full" is always true.
 4. *Bound.* Because every feasible day route is in the model, CP-SAT's
    bound is a proven lower bound on the month's travel for the number of
    clusters supported; the solution reports it and the gap. If a
    facilitator has more routes than :data:`MAX_ROUTES_PER_FACILITATOR`
    (short meetings, long days, dense venues), only the cheapest routes per
-   meeting are kept and the calendar is reported as heuristic, with no bound.
+   meeting are kept and the calendar is reported as heuristic, with no bound
+   on travel (the count is still set against its bound).
 
 Why CP-SAT and not OR-Tools routing
 -----------------------------------
