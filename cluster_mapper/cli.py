@@ -400,7 +400,11 @@ def attendance(
         thr = pol.support.attendance_threshold
         t.add_row("records", f"{len(recs):,} from {records.name}")
         t.add_row("clusters with meetings", f"{int((cl['meetings_held'] > 0).sum()):,} of {len(cl):,}")
-        t.add_row(f"clusters at risk (< {100 * thr:.0f}%)", f"{int(cl['at_risk'].sum()):,}: {', '.join(cl.loc[cl['at_risk'], 'cluster_id'].head(8))}")
+        at_risk = cl.loc[cl["at_risk"], "cluster_id"].tolist()
+        t.add_row(
+            f"clusters at risk (< {100 * thr:.0f}%)",
+            f"{len(at_risk):,}" + (f": {', '.join(at_risk[:8])}" + (" ..." if len(at_risk) > 8 else "") if at_risk else ""),
+        )
         t.add_row(f"teachers at risk (< {100 * thr:.0f}%)", f"{int(te['at_risk'].sum()):,}")
         risk, rest = te.loc[te["at_risk"], "travel_minutes"], te.loc[~te["at_risk"] & (te["meetings_held"] > 0), "travel_minutes"]
         if len(risk) and len(rest):
