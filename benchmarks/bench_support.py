@@ -1,9 +1,10 @@
 """Benchmark: plan facilitator support for a four-district programme at the field study's scale.
 
-Run::
+Run (from the repository root)::
 
-    python benchmarks/bench_support.py [--teachers 10316] [--districts 4] [--seed 2026]
-                                       [--per 10] [--compare-routing [--routing-seconds 60]] [--sample]
+    python -m benchmarks.bench_support [--teachers 10316] [--districts 4] [--seed 2026]
+                                       [--per 10] [--binding-per 20] [--binding-days 8]
+                                       [--compare-routing [--routing-seconds 60]] [--sample]
 
 Generates the programme as ``bench_programme.py`` does (10,316 teachers in
 four districts, generated road networks, walking with Tobler's function),
@@ -21,6 +22,14 @@ facilitator travel in the month (total, mean and largest per facilitator),
 the one-round-trip-per-meeting floor, the proven lower bound and gap, and
 the times.
 
+Then, per district, a team where facilitator-days bind (issue 18): one
+facilitator per ``--binding-per`` clusters with ``--binding-days`` days, so
+most days must hold two meetings. Support is planned twice with the default
+time: printed are the clusters supported, the bound (the assignment
+relaxation counting facilitator-days and meetings a day), whether the count
+is proven, whether the two runs gave the same support plan, and the
+validator's verdict (which includes the no-false-"full" check).
+
 ``--compare-routing`` also solves each district's support problem with
 OR-Tools routing (one vehicle per facilitator-day, a time dimension for the
 working day, dropped meetings with a penalty, cross-day limits as
@@ -31,7 +40,9 @@ comparison on the bundled Mansehra sample and its facilitators too.
 
 Floors (PASS/FAIL; exit status 1 on any FAIL): support planning of the
 programme under 5 minutes on 2 cores; the validator finds no violation;
-facilitator travel never above the floor when as many clusters are supported.
+facilitator travel never above the floor when as many clusters are supported;
+with days binding, the count equals its bound (or the gap is shown, FAIL)
+and two runs give the same plan.
 
 The data is generated, not real.
 """
@@ -204,7 +215,7 @@ def compare_with_routing(name: str, sp, seconds: float) -> tuple:
 # --------------------------------------------------------------------------- the benchmark
 
 
-def run_district(name: str, paths: dict, work: Path, per: int, prefix: str) -> tuple[Run, object]:
+def run_district(name: str, paths: dict, work: Path, per: int, prefix: str) -> tuple[Run, object, object]:
     r = Run(name)
     cplan = plan(Scenario(paths["schools"], TravelSource(network_path=str(paths["roads"])), paths["teachers"], cache_dir=work / "cache"))
     fac = facilitators_for_plan(cplan, clusters_per_facilitator=per, with_district=True, id_prefix=f"{prefix}-F")
@@ -227,7 +238,54 @@ def run_district(name: str, paths: dict, work: Path, per: int, prefix: str) -> t
     r.travel, r.mean_f, r.max_f = f["travel_minutes_month"], f["travel_minutes_per_facilitator_mean"], f["travel_minutes_per_facilitator_max"]
     r.floor_supported, r.floor_travel = f["floor"]["clusters_supported"], f["floor"]["travel_minutes_month"]
     r.bound, r.status, r.solve_s = f["travel_lower_bound"], f["status"], f["solve_seconds"]
-    return r, sp
+    return r, sp, cplan
+
+
+@dataclass
+class Binding:
+    name: str
+    clusters: int = 0
+    facilitators: int = 0
+    floor: int = 0
+    supported: int = 0
+    bound: int = 0
+    proven: bool = False
+    same: bool = False
+    seconds: float = 0.0
+    violations: int = 0
+    status: str = ""
+
+
+def run_binding(name: str, cplan, work: Path, per: int, days: int, prefix: str) -> Binding:
+    """Facilitator-days binding: supported against the bound, twice, validated."""
+    fac = facilitators_for_plan(cplan, clusters_per_facilitator=per, days_per_month=days, max_clusters="", with_district=True, id_prefix=f"{prefix}-B")
+    fac_path = work / f"{name.lower()}_binding_facilitators.csv"
+    fac.to_csv(fac_path, index=False)
+    t0 = time.perf_counter()
+    a = plan_support(cplan, fac_path)
+    secs = time.perf_counter() - t0
+    b = plan_support(cplan, fac_path)
+    same = a.support.equals(b.support) and a.itineraries.equals(b.itineraries)
+    cplan.support = a
+    out = work / "plans" / f"{name.lower()}_binding"
+    write_plan(cplan, out)
+    rep = validate_plan(out)
+    for v in rep.violations[:5]:
+        print(f"  violation: {v}")
+    f = a.figures
+    return Binding(
+        name,
+        f["clusters"],
+        f["facilitators"],
+        f["floor"]["clusters_supported"],
+        f["clusters_supported"],
+        f["supported_bound"],
+        bool(f["supported_proven_maximal"]),
+        same,
+        secs,
+        len(rep.violations),
+        f["status"],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--districts", type=int, default=4)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--per", type=int, default=10, help="one facilitator per this many clusters of each gender")
+    ap.add_argument("--binding-per", type=int, default=20, help="days binding: one facilitator per this many clusters")
+    ap.add_argument("--binding-days", type=int, default=8, help="days binding: days_per_month of each facilitator")
     ap.add_argument("--compare-routing", action="store_true")
     ap.add_argument("--routing-seconds", type=float, nargs="+", default=[10.0, 60.0], help="routing time limits to measure")
     ap.add_argument("--sample", action="store_true", help="also compare on the bundled Mansehra sample")
@@ -256,15 +316,29 @@ def main(argv: list[str] | None = None) -> int:
             f"{'floor min':>11}{'bound':>11}  {'status':<9}{'support s':>10}{'solve s':>8}{'valid':>7}"
         )
         sps = {}
+        cplans: dict = {}
         for k, (name, d) in enumerate(prog.districts.items()):
             paths = write_district(d, work / "inputs")
-            r, sp = run_district(name, paths, work, args.per, f"D{k + 1}")
+            r, sp, cplans[name] = run_district(name, paths, work, args.per, f"D{k + 1}")
             runs.append(r)
             sps[name] = sp
             print(
                 f"{r.name:<14}{r.clusters:>9,}{r.facilitators:>7}{r.supported:>7,}{r.reachable:>7,}{r.travel:>12,.1f}{r.mean_f:>8,.0f}{r.max_f:>8,.0f}"
                 f"{r.floor_travel:>11,.1f}{(r.bound if r.bound is not None else float('nan')):>11,.1f}  {r.status:<9}{r.support_s:>10.1f}"
                 f"{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}",
+                flush=True,
+            )
+        print(
+            f"\ndays binding: one facilitator per {args.binding_per} clusters, {args.binding_days} days each (two meetings a day needed)\n"
+            f"{'district':<14}{'clusters':>9}{'facil.':>7}{'floor':>7}{'supp.':>7}{'bound':>7}  {'proven':<7}{'same twice':<11}{'status':<10}{'s/run':>7}{'valid':>7}"
+        )
+        binding = []
+        for k, name in enumerate(cplans):
+            b = run_binding(name, cplans[name], work, args.binding_per, args.binding_days, f"D{k + 1}")
+            binding.append(b)
+            print(
+                f"{b.name:<14}{b.clusters:>9,}{b.facilitators:>7}{b.floor:>7,}{b.supported:>7,}{b.bound:>7,}  {'yes' if b.proven else 'NO':<7}"
+                f"{'yes' if b.same else 'NO':<11}{b.status:<10}{b.seconds:>7.1f}{'yes' if not b.violations else 'NO':>7}",
                 flush=True,
             )
         if args.compare_routing:
@@ -304,6 +378,12 @@ def main(argv: list[str] | None = None) -> int:
         (f"support planning {support_s:.1f} s < {SUPPORT_LIMIT_S:.0f} s on {CORES} cores", support_s < SUPPORT_LIMIT_S),
         (f"validator: {violations} violation(s)", violations == 0),
         ("travel never above the one-round-trip floor for as many clusters", floor_ok),
+        (
+            "days binding: supported equals the bound in every district " + ", ".join(f"{b.supported}/{b.bound}" for b in binding),
+            all(b.proven and b.supported == b.bound for b in binding),
+        ),
+        ("days binding: the same support plan on two runs", all(b.same for b in binding)),
+        (f"days binding: validator (with no false 'full'): {sum(b.violations for b in binding)} violation(s)", all(b.violations == 0 for b in binding)),
     ]
     print("floors")
     for text, ok in checks:

@@ -484,7 +484,15 @@ def _support_table(fig: dict, out: Path) -> Table:
     bound = fig.get("travel_lower_bound")
     rows = [
         ("facilitators", f"{fig['facilitators']} ({fig['facilitators_supporting']} supporting)"),
-        ("clusters supported", f"{fig['clusters_supported']:,} of {fig['clusters']:,}" + (" (most possible)" if fig.get("supported_proven_maximal") else "")),
+        (
+            "clusters supported",
+            f"{fig['clusters_supported']:,} of {fig['clusters']:,}"
+            + (
+                f" (most possible, proven: equals the bound {fig.get('supported_bound', fig['clusters_supported']):,})"
+                if fig.get("supported_proven_maximal")
+                else f" (NOT proven the most possible: bound {fig.get('supported_bound', '?')}; to settle it: {fig.get('supported_settle') or 'a longer time limit'})"
+            ),
+        ),
         ("out of everyone's reach", f"{fig['clusters_unreachable']:,}"),
         (
             "travel in the month",
@@ -512,7 +520,7 @@ def support(
 ):
     """Plan who supports each cluster of an existing plan, and their month (after a revision, or new facilitators).
 
-    The plan's clusters are kept; support.csv, itineraries.csv, gpx/ and the
+    The plan's clusters are kept; support.csv, itineraries.csv, gpx/, ics/ (with [support] month) and the
     support figures in summary.json are written (replaced) in the folder.
     """
 
@@ -530,6 +538,57 @@ def support(
             write_support_to_plan(plan_dir, saved, result, review=review)
         out_console.print(_support_table(result.figures, plan_dir))
         for note in result.notes[:10]:
+            console.print(f"note: {note}", markup=False)
+
+    _run(body)
+
+
+@app.command()
+def attendance(
+    plan_dir: Path = typer.Argument(..., help="A plan folder with support (written by `plan --facilitators` or `support`)."),
+    records: Path = typer.Option(..., help="Meeting records: CSV or workbook (FILE.xlsx#Sheet) with date, cluster_id, teacher_id, present."),
+    policy: Optional[Path] = typer.Option(None, help="Policy TOML for [support] attendance_threshold and [columns.attendance] (default: the plan's policy)."),
+    review: bool = typer.Option(True, help="Also write map.html and report.html again (registers, attendance, clusters at risk)."),
+):
+    """Read meeting records back: attendance.csv per cluster and teacher, with those at risk set against their travel.
+
+    Revise the clusters at risk with `cluster-mapper plan ... --revise PLAN_DIR` (see the README).
+    """
+
+    def body():
+        from cluster_mapper._files import write_csv
+        from cluster_mapper.folder import read_plan, write_review
+        from cluster_mapper.policy.load import load_policy
+        from cluster_mapper.support.attendance import ATTENDANCE_COLUMNS, attendance_table, read_records
+        from cluster_mapper.support.files import school_names
+
+        saved = read_plan(plan_dir)
+        pol = load_policy(policy) if policy is not None else saved.policy
+        recs, notes = read_records(records, saved.assignments, pol.inputs)
+        itin = saved.support.itineraries if saved.support is not None else None
+        table, more = attendance_table(recs, saved.assignments, itin, school_names(saved), pol.support.attendance_threshold)
+        write_csv(table[ATTENDANCE_COLUMNS], Path(plan_dir) / "attendance.csv")
+        if review:
+            write_review(read_plan(plan_dir), plan_dir)
+        cl = table[table["level"] == "cluster"]
+        te = table[table["level"] == "teacher"]
+        t = Table(title=f"Attendance written to {Path(plan_dir) / 'attendance.csv'}", show_header=False)
+        t.add_column(style="bold")
+        t.add_column()
+        thr = pol.support.attendance_threshold
+        t.add_row("records", f"{len(recs):,} from {records.name}")
+        t.add_row("clusters with meetings", f"{int((cl['meetings_held'] > 0).sum()):,} of {len(cl):,}")
+        at_risk = cl.loc[cl["at_risk"], "cluster_id"].tolist()
+        t.add_row(
+            f"clusters at risk (< {100 * thr:.0f}%)",
+            f"{len(at_risk):,}" + (f": {', '.join(at_risk[:8])}" + (" ..." if len(at_risk) > 8 else "") if at_risk else ""),
+        )
+        t.add_row(f"teachers at risk (< {100 * thr:.0f}%)", f"{int(te['at_risk'].sum()):,}")
+        risk, rest = te.loc[te["at_risk"], "travel_minutes"], te.loc[~te["at_risk"] & (te["meetings_held"] > 0), "travel_minutes"]
+        if len(risk) and len(rest):
+            t.add_row("travel (mean minutes)", f"at risk {risk.mean():.0f}, others {rest.mean():.0f}")
+        out_console.print(t)
+        for note in [*notes, *more][:10]:
             console.print(f"note: {note}", markup=False)
 
     _run(body)

@@ -82,7 +82,7 @@ def test_plan_with_facilitators_then_support_again(district, tmp_path):
     res = runner.invoke(app, ["map", str(out)])
     assert res.exit_code == 0, res.output
     html = (out / "map.html").read_text(encoding="utf-8")
-    assert "Facilitator W1 (" in html and "Facilitator W2 (" not in html
+    assert "Facilitators (3)" in html and '["W1",' in html and '["W2",' not in html
 
 
 def test_bad_facilitators_file_stops_before_writing(district, tmp_path):

@@ -12,7 +12,22 @@ from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.sample import sample_paths
 from tests.review_fixtures import browser  # noqa: F401
 
-ITINERARY_COLUMNS = ["facilitator_id", "day", "stop", "kind", "cluster_id", "school_id", "latitude", "longitude", "arrive_minute", "leave_minute"]
+ITINERARY_COLUMNS = [
+    "facilitator_id",
+    "day",
+    "date",
+    "stop",
+    "kind",
+    "cluster_id",
+    "school_id",
+    "school_name",
+    "latitude",
+    "longitude",
+    "arrive_minute",
+    "leave_minute",
+    "start_time",
+    "end_time",
+]
 
 
 def sample_facilitators() -> Path:
@@ -112,12 +127,21 @@ def test_report_has_facilitator_pages_and_programme(supported):
     assert "How many facilitators are needed, and where" in html
 
 
-def test_map_has_a_layer_per_facilitator(supported):
+def test_map_has_one_facilitators_layer_off_by_default_with_a_picker(supported):
     html = (supported / "map.html").read_text(encoding="utf-8")
     fac = pd.read_csv(sample_facilitators(), dtype=str)
+    assert f"Facilitators ({len(fac)}): pick one on the map; squares are bases" in html
+    assert html.count("Facilitator F0") == 0  # no layer per facilitator any more
     for fid in fac["facilitator_id"]:
-        assert f"Facilitator {fid} (" in html
-    assert "clusterSupportStats" in html and "Clusters without a facilitator" in html
+        assert f'["{fid}",' in html  # in the layer's data, for the picker
+    assert "clusterSupportStats" in html and "Clusters without a facilitator" in html and "cm-fpicker" in html
+
+
+def test_facilitator_colours_are_distinct():
+    from cluster_mapper.review.support_pages import facilitator_colours
+
+    for n in (1, 8, 30, 120):
+        assert len(set(facilitator_colours(n))) == n
 
 
 def test_gpx_files_parse_and_follow_the_roads(supported):
@@ -146,6 +170,15 @@ def test_support_map_renders_offline_in_a_browser(browser, supported, tmp_path):
     stats = browser.evaluate("window.clusterSupportStats")
     assert stats["facilitators"] == len(pd.read_csv(sample_facilitators()))
     assert stats["unsupported"] == read_plan_csv(supported / "support.csv")["facilitator_id"].eq("").sum()
+    assert browser.evaluate("document.querySelectorAll('.cm-fbase').length") == 0  # the facilitators layer is off by default
+    browser.evaluate(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".find(l => l.textContent.includes('Facilitators (')).querySelector('input').click()"
+    )
+    browser.drain(0.3)
     assert browser.evaluate("document.querySelectorAll('path.cm-froute').length") > 100
     assert browser.evaluate("document.querySelectorAll('.cm-fbase').length") == stats["facilitators"]
+    browser.evaluate("(() => { const s = document.querySelector('.cm-fpicker select'); s.value = '0'; s.dispatchEvent(new Event('change')); })()")
+    browser.drain(0.3)
+    assert browser.evaluate("document.querySelectorAll('.cm-fbase').length") == 1  # the picker shows one facilitator
     browser.screenshot(tmp_path / "support_map.png")

@@ -373,7 +373,7 @@ TEACHERS = register_table(
 
 
 #: The tables the tool reads, as named in ``[sheets]``, ``[columns.*]`` and ``[values.*]``.
-TABLE_KINDS = ("schools", "teachers", "facilitators")
+TABLE_KINDS = ("schools", "teachers", "facilitators", "attendance")
 
 
 @dataclass(frozen=True)
@@ -459,6 +459,35 @@ FACILITATORS = register_table(
                     ("motorbike", "drive"),
                     ("driving", "drive"),
                 ),
+            ),
+        ),
+    )
+)
+
+
+#: Meeting records as offices keep them (``cluster-mapper attendance --records``): one row per teacher per meeting.
+ATTENDANCE = register_table(
+    TableSpec(
+        kind="attendance",
+        id_field="teacher_id",
+        item="record",
+        sheet_words=("attendance", "register", "record"),
+        fields=(
+            FieldSpec("date", "the meeting's date (2027-03-02, or 02/03/2027 day first)", required=True, synonyms=("meeting date", "date of meeting", "day")),
+            FieldSpec("cluster_id", "the cluster that met", required=True, synonyms=("cluster", "cluster code", "cluster no")),
+            FieldSpec(
+                "teacher_id",
+                "the teacher's id (personal number)",
+                required=True,
+                synonyms=("teacher", "personal no", "personal number", "employee id", "teacher code", "staff id"),
+            ),
+            FieldSpec(
+                "present",
+                "whether the teacher attended: yes or no",
+                required=True,
+                synonyms=("attended", "attendance", "status"),
+                choices=("true", "false"),
+                aliases=(("present", "true"), ("p", "true"), ("absent", "false"), ("a", "false")),
             ),
         ),
     )

@@ -194,12 +194,17 @@ def _support_values(table: Any, col: ProblemCollector) -> SupportPolicy:
     for key, value in table.items():
         where = f"support.{key}"
         if key not in _SUPPORT_KEYS:
-            close = difflib.get_close_matches(key, list(_SUPPORT_KEYS), n=1)
+            close = [k for k in _SUPPORT_KEYS if k.startswith(key)][:1] or difflib.get_close_matches(key, list(_SUPPORT_KEYS), n=1)
             col.add(
                 f"unknown key '{key}' in [support].",
                 fix=f"did you mean '{close[0]}'?" if close else f"known keys are: {', '.join(_SUPPORT_KEYS)}.",
                 field=where,
             )
+            continue
+        if key in _SUPPORT_CALENDAR_KEYS:
+            got = _support_calendar_value(key, value, col, where)
+            if got is not None:
+                vals.update(got)
             continue
         default = getattr(SupportPolicy(), key)
         if isinstance(default, bool):
@@ -219,6 +224,19 @@ def _support_values(table: Any, col: ProblemCollector) -> SupportPolicy:
             value = float(value)
         vals[key] = value
     sp = replace(SupportPolicy(), **vals)
+    if sp.meeting_window and sp.meeting_window[0] > sp.meeting_window[1]:
+        col.add(
+            f"meeting_window starts at {sp.meeting_window[0]}, after its end {sp.meeting_window[1]}.",
+            fix='write the earlier time first, e.g. meeting_window = ["09:00", "14:00"].',
+            field="support.meeting_window",
+        )
+    if sp.month and sp.holidays and not all(h.startswith(sp.month) for h in sp.holidays):
+        away = [h for h in sp.holidays if not h.startswith(sp.month)]
+        col.add(
+            f"holidays {', '.join(away[:3])} are not in the planned month {sp.month}, so they cannot apply.",
+            fix=f"list only dates of {sp.month}, or change month.",
+            field="support.holidays",
+        )
     if sp.meeting_minutes > sp.working_day_minutes:
         col.add(
             f"meeting_minutes ({sp.meeting_minutes:g}) is longer than working_day_minutes ({sp.working_day_minutes:g}); no meeting fits in a day.",
@@ -226,6 +244,103 @@ def _support_values(table: Any, col: ProblemCollector) -> SupportPolicy:
             field="support.meeting_minutes",
         )
     return sp
+
+
+#: ``[support]`` keys of the calendar, read by :func:`_support_calendar_value` (the others are numbers and switches).
+_SUPPORT_CALENDAR_KEYS = {"month", "workdays", "district_workdays", "holidays", "day_start", "meeting_window", "attendance_threshold"}
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock(value: Any) -> str | None:
+    """``"8:00"`` / ``"08:00"`` -> ``"08:00"``; None when not a clock time."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value) if isinstance(value, str) else None
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        return None
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def _weekdays(value: Any) -> tuple[str, ...] | None:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip().lower()[:3] in _WEEKDAYS for v in value):
+        return None
+    days = {v.strip().lower()[:3] for v in value}
+    return tuple(d for d in _WEEKDAYS if d in days)
+
+
+def _support_calendar_value(key: str, value: Any, col: ProblemCollector, where: str) -> dict[str, Any] | None:
+    """One calendar key of ``[support]``, checked; the typed values it sets, or None after an error."""
+    import datetime as dt
+
+    if key == "month":
+        try:
+            dt.date.fromisoformat(f"{value}-01") if isinstance(value, str) and len(value) == 7 else None
+            ok = isinstance(value, str) and len(value) == 7
+        except ValueError:
+            ok = False
+        if not ok:
+            col.add(f'month must be a year and month like "2027-03", not {value!r}.', fix='write month = "2027-03" (quoted).', field=where)
+            return None
+        return {"month": value}
+    if key == "workdays":
+        if isinstance(value, dict):
+            parsed = {d: _weekdays(v) for d, v in value.items()}
+            bad = [d for d, v in parsed.items() if v is None]
+            if bad:
+                col.add(
+                    f"workdays for {', '.join(map(str, bad))} must be a list of weekdays.",
+                    fix='write e.g. default = ["mon", "tue", "wed", "thu", "fri"].',
+                    field=where,
+                )
+                return None
+            out: dict[str, Any] = {"district_workdays": tuple(sorted((d, v) for d, v in parsed.items() if d != "default" and v))}
+            if parsed.get("default"):
+                out["workdays"] = parsed["default"]
+            return out
+        days = _weekdays(value)
+        if days is None:
+            col.add(
+                f"workdays must be a list of weekdays (mon, tue, ... sun), or a table of district = list, not {value!r}.",
+                fix='write workdays = ["mon", "tue", "wed", "thu", "fri"].',
+                field=where,
+            )
+            return None
+        return {"workdays": days}
+    if key == "district_workdays":
+        col.add("district_workdays is set through workdays.", fix='write workdays = {default = ["mon", ...], "District" = ["mon", ...]}.', field=where)
+        return None
+    if key == "holidays":
+        good: list[str] = []
+        for v in value if isinstance(value, list) else [value]:
+            try:
+                good.append(dt.date.fromisoformat(v).isoformat() if isinstance(v, str) else "")
+            except ValueError:
+                good.append("")
+        if not isinstance(value, list) or "" in good:
+            col.add(f'holidays must be a list of ISO dates like "2027-03-23", not {value!r}.', fix='write holidays = ["2027-03-23"].', field=where)
+            return None
+        return {"holidays": tuple(sorted(set(good)))}
+    if key == "day_start":
+        c = _clock(value)
+        if c is None:
+            col.add(f'day_start must be a clock time like "08:00", not {value!r}.', fix='write day_start = "08:00" (quoted, 24-hour).', field=where)
+            return None
+        return {"day_start": c}
+    if key == "meeting_window":
+        pair = [_clock(v) for v in value] if isinstance(value, list) and len(value) == 2 else [None]
+        if None in pair:
+            col.add(
+                f"meeting_window must be two clock times, not {value!r}.",
+                fix='write meeting_window = ["09:00", "14:00"] (meetings start within it).',
+                field=where,
+            )
+            return None
+        return {"meeting_window": (pair[0], pair[1])}
+    # attendance_threshold
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        col.add(f"attendance_threshold must be a share between 0 and 1, not {value!r}.", fix="write e.g. attendance_threshold = 0.6.", field=where)
+        return None
+    return {"attendance_threshold": float(value)}
 
 
 def _check_bounds(p: DistrictPolicy, col: ProblemCollector, where: str) -> None:

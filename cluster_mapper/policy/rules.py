@@ -218,7 +218,29 @@ class SupportPolicy:
         A facilitator with a ``district`` supports only clusters of that
         district (true).
     time_limit_seconds : float
-        Solver time for assignment and calendar, for the whole run (60).
+        Solver time for assignment and calendar, for the whole run (60). The
+        solver's work is limited in its own deterministic units scaled from
+        this, so the same inputs give the same plan on a quiet or busy machine.
+    month : str or None
+        The month planned, ``"YYYY-MM"`` (e.g. ``"2027-03"``): meetings get
+        real dates on workdays. None: days are numbered 1..n, no dates.
+    workdays : tuple of str
+        Days of the week facilitators and schools work (``"mon"`` ..
+        ``"sun"``; default the five-day school week). In the policy file
+        either a list for every district or a table ``{default = [...],
+        "District" = [...]}`` (see ``district_workdays``).
+    district_workdays : tuple of (str, tuple of str)
+        A district's own workdays, from the table form of ``workdays``.
+    holidays : tuple of str
+        ISO dates (``"2027-03-23"``) with no meetings.
+    day_start : str
+        Clock time a facilitator leaves the base, ``"HH:MM"`` ("08:00").
+    meeting_window : tuple of (str, str) or None
+        Meetings start within this clock window, e.g. ``("09:00", "14:00")``;
+        a facilitator who would arrive earlier leaves the base later.
+    attendance_threshold : float
+        Attendance rate (0..1) below which a cluster or a teacher is at risk
+        (``cluster-mapper attendance``; 0.6).
     """
 
     meeting_minutes: float = 180.0
@@ -229,6 +251,17 @@ class SupportPolicy:
     match_subjects: bool = False
     same_district: bool = True
     time_limit_seconds: float = 60.0
+    month: str | None = None
+    workdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    district_workdays: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    holidays: tuple[str, ...] = ()
+    day_start: str = "08:00"
+    meeting_window: tuple[str, str] | None = None
+    attendance_threshold: float = 0.6
+
+    def workdays_of(self, district: str) -> tuple[str, ...]:
+        """The workdays of one district (its own, or the run's)."""
+        return dict(self.district_workdays).get(district, self.workdays)
 
 
 @dataclass(frozen=True)
@@ -297,7 +330,13 @@ class Policy:
         out["sheets"] = dict(self.inputs.sheets)
         out["columns"] = {k: dict(v) for k, v in self.inputs.columns.items()}
         out["values"] = {k: {f: dict(m) for f, m in v.items()} for k, v in self.inputs.values.items()}
-        out["support"] = {f.name: getattr(self.support, f.name) for f in fields(SupportPolicy)}
+        out["support"] = {
+            f.name: _plain_deep(getattr(self.support, f.name))
+            for f in fields(SupportPolicy)
+            if f.name != "district_workdays" and getattr(self.support, f.name) is not None
+        }
+        if self.support.district_workdays:  # the table form of workdays, as the policy file has it
+            out["support"]["workdays"] = {"default": list(self.support.workdays), **{d: list(v) for d, v in self.support.district_workdays}}
         out["districts"] = {
             name: {f.name: _plain(getattr(p, f.name)) for f in fields(DistrictPolicy) if getattr(p, f.name) != getattr(self.default, f.name)}
             for name, p in self.districts.items()
@@ -308,6 +347,11 @@ class Policy:
 def _plain(value: Any) -> Any:
     """Policy values as plain TOML/JSON values (tuples as lists)."""
     return list(value) if isinstance(value, tuple) else value
+
+
+def _plain_deep(value: Any) -> Any:
+    """Tuples (nested too) as lists, for the ``[support]`` settings."""
+    return [_plain_deep(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 __all__ = ["LIMITS", "ZERO_MEANS_NO_LIMIT", "TABLE_KINDS", "SupportPolicy", "DistrictPolicy", "InputError", "InputSettings", "Policy", "TravelPolicy"]

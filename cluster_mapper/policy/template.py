@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 from cluster_mapper.inputs.specs import TABLE_KINDS, InputSettings, table_spec
 from cluster_mapper.policy.load import NONE_WHEN_ZERO
-from cluster_mapper.policy.rules import DistrictPolicy, TravelPolicy
+from cluster_mapper.policy.rules import DistrictPolicy, SupportPolicy, TravelPolicy
 
 #: What each policy key means, for the template ``cluster-mapper init`` writes.
 KEY_HELP = {
@@ -37,6 +37,37 @@ KEY_HELP = {
     "cross_district": "plan all districts together: clusters may cross district borders (no [districts.*] tables then)",
     "district": 'the district of every school, for a one-district file without a district column (or --district); "" = from the file',
 }
+
+#: What each ``[support]`` key means (facilitators; shown commented out: support runs only with a facilitators file).
+SUPPORT_HELP = {
+    "meeting_minutes": "length of one cluster meeting, minutes",
+    "working_day_minutes": "a facilitator's day from leaving the base to coming back, minutes",
+    "meetings_per_month": "meetings of each cluster a facilitator attends in a month (different days)",
+    "same_gender": "a cluster of women gets a woman, of men a man; a cluster of both anyone",
+    "match_levels": "the facilitator's levels include every level of the cluster",
+    "match_subjects": "a facilitator who lists subjects supports clusters with a teacher of one",
+    "same_district": "a facilitator with a district supports only that district's clusters",
+    "time_limit_seconds": "solver work for assignment and calendar (deterministic units, about seconds)",
+    "month": 'the month planned, e.g. "2027-03": meetings on real dates',
+    "workdays": 'working weekdays; or a table {default = [...], "District" = [...]}',
+    "holidays": 'ISO dates with no meetings, e.g. ["2027-03-23"]',
+    "day_start": "clock time a facilitator leaves the base",
+    "meeting_window": 'meetings start within this window, e.g. ["09:00", "14:00"]',
+    "attendance_threshold": "attendance rate below which a cluster or teacher is at risk (0..1)",
+}
+
+
+def _support_block() -> list[str]:
+    """The ``[support]`` table, commented out, every key at its default."""
+    sp = SupportPolicy()
+    out = ["# [support]                       # facilitators (with --facilitators or cluster-mapper support)"]
+    for f in fields(SupportPolicy):
+        if f.name not in SUPPORT_HELP:
+            continue
+        value = getattr(sp, f.name)
+        text = f"{f.name} = " + ('"2027-03"' if f.name == "month" and value is None else '["09:00", "14:00"]' if value is None else _toml_value(f.name, value))
+        out.append(f"# {text:<31} # {SUPPORT_HELP[f.name]}")
+    return [*out, ""]
 
 
 def _toml_value(key: str, value: Any) -> str:
@@ -109,6 +140,7 @@ def policy_template() -> str:
         "# [values.schools.can_host]",
         "# Yes = true",
         "",
+        *_support_block(),
         "# [districts.Abbottabad]          # one district's own rules: any key of the clusters block",
         '# gender = "mixed"',
         "",

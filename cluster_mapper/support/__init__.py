@@ -13,8 +13,11 @@ Modules, in the order they run:
   plan's own travel times, and the roads between them;
 - :mod:`.model`: the optimisation (min-cost-flow floor, day routes, CP-SAT);
 - :mod:`.explain` and :mod:`.sizing`: reasons, smallest changes, sizing;
+- :mod:`.calendar`: a real month (working dates, each cluster's regular
+  weekday, clock times and the meeting window);
 - :mod:`.planning`: :func:`plan_support`, joining them;
-- :mod:`.files`: ``support.csv``, ``itineraries.csv``, GPX, summary figures;
+- :mod:`.attendance`: meeting records read back, attendance and who is at risk;
+- :mod:`.files`: ``support.csv``, ``itineraries.csv``, GPX, iCalendar, summary figures;
 - :mod:`.review`: the map layers and report pages;
 - :mod:`.roles`: cluster roles (subjects required, candidate subject leaders);
 - :mod:`.check`: the validator's independent checks of the support files.

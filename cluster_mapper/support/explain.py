@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_mapper.policy.rules import SupportPolicy
+from cluster_mapper.support.calendar import clock_minutes, clock_text
 from cluster_mapper.support.model import NO_LIMIT, SupportProblem, SupportSolution
 
 GENDER_NOUN = {"female": "woman", "male": "man"}
@@ -50,6 +51,14 @@ def kind_words(gender: str | None, levels: tuple[str, ...], district: str | None
     if district:
         text += f" in {district}"
     return text
+
+
+def base_words(f, place: dict[str, str]) -> str:
+    """A facilitator's base as a person reads it: the school's name, or ``home (lat, lon)``."""
+    sid = f["base_school_id"] if "base_school_id" in f else ""
+    if isinstance(sid, str) and sid:
+        return place.get(sid, sid)
+    return f"home ({float(f['latitude']):.5f}, {float(f['longitude']):.5f})"
 
 
 def one_way_minutes(sp: SupportPolicy) -> int:
@@ -110,7 +119,16 @@ def explain_unsupported(
     if not reach.any():
         cand = np.flatnonzero(elig)
         f = int(cand[np.argmin(rt[cand])])
-        base = place.get(fac["base_school_id"].iat[f], "") or "their base"
+        base = base_words(fac.iloc[f], place)
+        in_day = cand[rt[cand] + M <= W + 1e-6]
+        if len(in_day) and sp.meeting_window:  # a day's reach, but not before the meeting window closes
+            g = int(in_day[np.argmin(p.to_venue[in_day, c])])
+            arrive = clock_minutes(sp.day_start) + max(float(p.to_venue[g, c]), p.earliest_start)
+            return (
+                f"the nearest eligible facilitator ({fid[g]}, based at {base_words(fac.iloc[g], place)}) cannot arrive before {clock_text(arrive)}, "
+                f"after the meeting window closes at {sp.meeting_window[1]}",
+                f'meeting_window = ["{sp.meeting_window[0]}", "{clock_text(math.ceil(arrive))}"]; or a {kind} based within {one_way} minutes of {venue}',
+            )
         if not np.isfinite(rt[f]):
             return (f"no road from any eligible facilitator's base to the venue {venue}", f"a {kind} based within {one_way} minutes of {venue}")
         reason = (
@@ -144,10 +162,10 @@ def explain_unsupported(
         if parts:
             full.append(f"{fid[f]} ({', '.join(parts)})")
             fixes.append(f"{' and '.join(needed)} for {fid[f]}")
-    if not full:
-        return ("no facilitator within reach had room in the plan found within the solver's time", "a longer [support] time_limit_seconds")
+    if len(full) < len(cand):  # cannot happen after the planner's fill step; never call them all full when one is not
+        return ("a facilitator within reach has room, but the plan found did not use it", "a longer [support] time_limit_seconds")
     shown = ", ".join(full[:3]) + (f" and {len(full) - 3} more" if len(full) > 3 else "")
     return (f"everyone within reach is full: {shown}", f"{fixes[0]}; or another {kind} based within {one_way} minutes of {venue}")
 
 
-__all__ = ["explain_unsupported", "kind_words", "minutes_words", "one_way_minutes"]
+__all__ = ["base_words", "explain_unsupported", "kind_words", "minutes_words", "one_way_minutes"]

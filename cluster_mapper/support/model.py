@@ -51,12 +51,31 @@ How it is solved
    the floor plan when it supports as many clusters. Independent groups of
    facilitators and clusters (no eligible pair between them) are solved
    apart.
+   *The count against its bound.* No plan supports more clusters than a
+   max flow in which each facilitator takes at most ``min(max_clusters,
+   days x meetings a day / meetings_per_month)`` clusters within a day's
+   reach (an assignment relaxation counting facilitator-days and how many
+   meetings a day can hold). When the floor is below it, a start plan that
+   shares days (:func:`paired_plan`: the flow at those capacities, then a
+   maximum matching of each facilitator's clusters into two-meeting days,
+   excess taken away until every month fits) is tried first; stage 1 runs
+   only while the best plan is below the bound, and the solution says
+   whether the count is proven. Every CP-SAT run is limited in its
+   deterministic work units (``max_deterministic_time``; a wall-clock guard
+   of :data:`WALL_FACTOR` times that only on a very slow machine), with one
+   worker and a fixed seed, and the time is shared among groups by size, not
+   by the clock: the same inputs give the same support plan on a quiet or a
+   busy machine. Last, an unsupported cluster that an eligible facilitator
+   within reach with free days and room could take is given to them with
+   round trips (only possible when the count is not proven), so the reason
+   "everyone within reach is full" is always true.
 4. *Bound.* Because every feasible day route is in the model, CP-SAT's
    bound is a proven lower bound on the month's travel for the number of
    clusters supported; the solution reports it and the gap. If a
    facilitator has more routes than :data:`MAX_ROUTES_PER_FACILITATOR`
    (short meetings, long days, dense venues), only the cheapest routes per
-   meeting are kept and the calendar is reported as heuristic, with no bound.
+   meeting are kept and the calendar is reported as heuristic, with no bound
+   on travel (the count is still set against its bound).
 
 Why CP-SAT and not OR-Tools routing
 -----------------------------------
@@ -113,6 +132,8 @@ NO_LIMIT = 10**6
 DAY_TOLERANCE = 1e-6
 #: Work the workload tie-break (stage 3) gets per group, in CP-SAT's deterministic units (about seconds).
 STAGE3_SECONDS = 1.0
+#: Wall-clock guard on each CP-SAT run, as a multiple of its deterministic work limit.
+WALL_FACTOR = 6.0
 
 
 def solver_workers() -> int:
@@ -170,6 +191,24 @@ class SupportProblem:
     meetings_per_month: int = 1
     meeting_minutes: float = 180.0
     working_day_minutes: float = 480.0
+    earliest_start: float = -math.inf
+    latest_start: float = math.inf
+
+    def window_ok(self, f: int, order: tuple[int, ...]) -> bool:
+        """Every meeting of the day starts by ``latest_start`` (minutes after the day's start).
+
+        The first starts at ``max(arrival, earliest_start)`` (a facilitator
+        who would arrive early leaves the base later), the next on arrival.
+        """
+        if not math.isfinite(self.latest_start):
+            return True
+        B = self.between[self.mode[f]]
+        t = max(self.to_venue[f, order[0]], self.earliest_start)
+        for a, b in itertools.pairwise(order):
+            if t > self.latest_start + DAY_TOLERANCE:
+                return False
+            t += self.meeting_minutes + B[a, b]
+        return bool(t <= self.latest_start + DAY_TOLERANCE)
 
     @property
     def n_clusters(self) -> int:
@@ -187,7 +226,8 @@ class SupportProblem:
     @property
     def reach(self) -> np.ndarray:
         """Eligible pairs whose round trip and one meeting fit in a working day, shape (F, C)."""
-        return self.eligible & (self.round_trip + self.meeting_minutes <= self.working_day_minutes + DAY_TOLERANCE)
+        fits = self.round_trip + self.meeting_minutes <= self.working_day_minutes + DAY_TOLERANCE
+        return self.eligible & fits & (np.maximum(self.to_venue, self.earliest_start) <= self.latest_start + DAY_TOLERANCE)
 
     @property
     def meetings_per_day(self) -> int:
@@ -224,7 +264,14 @@ class SupportSolution:
         Proven lower bound on that travel for as many clusters supported;
         None when the calendar is heuristic.
     supported_proven : bool
-        No plan supports more clusters.
+        No plan supports more clusters: the count equals ``supported_bound``
+        or CP-SAT proved it.
+    supported_bound : int
+        Upper bound on the clusters any plan supports: a max flow where each
+        facilitator takes at most ``min(max_clusters, days x meetings a day
+        / meetings_per_month)`` clusters within a day's reach (the
+        assignment relaxation counting facilitator-days and how many
+        meetings a day can hold), tightened by CP-SAT's bound.
     floor_supported, floor_travel_minutes : int, float
         The one-round-trip-per-meeting plan (min-cost flow): how many
         clusters it supports and its travel.
@@ -248,6 +295,7 @@ class SupportSolution:
     notes: list[str] = field(default_factory=list)
     solve_seconds: float = 0.0
     stats: dict = field(default_factory=dict)
+    supported_bound: int = 0
 
     @property
     def n_supported(self) -> int:
@@ -291,6 +339,9 @@ def enumerate_day_routes(p: SupportProblem, f: int, limit: int = MAX_ROUTES_PER_
     # level 2, vectorised: a -> b in either order
     K = cand
     ab = to[K][:, None] + B[np.ix_(K, K)] + back[K][None, :]
+    # a -> b keeps the meeting window when b starts by latest_start
+    in_window = np.maximum(to[K], p.earliest_start)[:, None] + M + B[np.ix_(K, K)] <= p.latest_start + DAY_TOLERANCE
+    ab = np.where(in_window, ab, np.inf)
     best2 = np.minimum(ab, ab.T)
     ok = np.triu(best2 + 2 * M <= W, k=1)
     ia, ib = np.nonzero(ok)
@@ -327,7 +378,9 @@ def enumerate_day_routes(p: SupportProblem, f: int, limit: int = MAX_ROUTES_PER_
             if not complete:
                 break
         for T, ends in nxt.items():
-            routes.append(DayRoute(f, _order(T, ends, to, back, B), min(v + back[j] for j, v in ends.items())))
+            best_order = _order(T, ends, to, back, B)
+            if p.window_ok(f, best_order):  # three or more a day: the best order is kept only when it keeps the window
+                routes.append(DayRoute(f, best_order, min(v + back[j] for j, v in ends.items())))
         level = nxt
     if not complete:
         routes.sort(key=lambda r: (len(r.clusters) > 1, r.travel_minutes / len(r.clusters)))
@@ -418,7 +471,8 @@ def floor_plan(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarray
     big = 1 + sum(cost.values())
     m.maximize(sum(big * v - cost[fc] for fc, v in x.items()))
     s = cp_model.CpSolver()
-    s.parameters.max_time_in_seconds = max(1.0, time_limit)
+    s.parameters.max_deterministic_time = max(1.0, time_limit)
+    s.parameters.max_time_in_seconds = WALL_FACTOR * max(1.0, time_limit)
     s.parameters.num_workers = solver_workers()
     st = s.solve(m)
     if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -449,6 +503,88 @@ def _upper_supported(p: SupportProblem, facilitators: np.ndarray, clusters: np.n
     smcf.set_node_supply(sink, -len(clusters))
     smcf.solve_max_flow_with_min_cost()
     return int(smcf.maximum_flow())
+
+
+def _flow_assign(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarray, cap: dict[int, int]) -> np.ndarray:
+    """Most clusters, then least round-trip travel, with at most ``cap[f]`` clusters per facilitator (min-cost flow)."""
+    out = np.full(p.n_clusters, -1)
+    reach = p.reach
+    pairs = [(int(f), int(c)) for f in facilitators for c in clusters if reach[f, c]]
+    if not pairs:
+        return out
+    fpos = {int(f): 1 + i for i, f in enumerate(facilitators)}
+    cpos = {int(c): 1 + len(facilitators) + i for i, c in enumerate(clusters)}
+    sink = 1 + len(facilitators) + len(clusters)
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    tails = [0] * len(facilitators) + [fpos[f] for f, _ in pairs] + [cpos[int(c)] for c in clusters]
+    heads = [fpos[int(f)] for f in facilitators] + [cpos[c] for _, c in pairs] + [sink] * len(clusters)
+    caps = [max(0, min(cap[int(f)], len(clusters))) for f in facilitators] + [1] * (len(pairs) + len(clusters))
+    costs = [0] * len(facilitators) + [round(p.round_trip[f, c] * SCALE) for f, c in pairs] + [0] * len(clusters)
+    smcf.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(caps), np.array(costs))
+    smcf.set_node_supply(0, len(clusters))
+    smcf.set_node_supply(sink, -len(clusters))
+    smcf.solve_max_flow_with_min_cost()
+    flows = smcf.flows(np.arange(len(facilitators), len(facilitators) + len(pairs)))
+    for (f, c), fl in zip(pairs, flows):
+        if fl > 0:
+            out[c] = f
+    return out
+
+
+def paired_plan(
+    p: SupportProblem, routes: list[DayRoute], facilitators: np.ndarray, clusters: np.ndarray, rounds: int = 30
+) -> tuple[np.ndarray, dict[int, int]]:
+    """A plan that shares days: meetings paired on one day where two fit, to reach the bound quickly.
+
+    Each facilitator takes at most ``min(max_clusters, days x meetings a
+    day / meetings_per_month)`` clusters (the bound's capacities), assigned
+    by min-cost flow on round trips; the clusters of each are paired by a
+    maximum matching (networkx, most pairs, then the most travel saved)
+    over the two-meeting routes of ``routes``. A facilitator whose clusters
+    need more days than they have (``k x (clusters - pairs)``) has the
+    excess taken away and the flow is run again, until every month fits.
+    Not used when ``max_teachers`` could bind (the flow would ignore it).
+
+    Returns
+    -------
+    facilitator_of : numpy.ndarray
+    counts : dict of int to int
+        Days of each route (index into ``routes``).
+    """
+    import networkx as nx
+
+    k = p.meetings_per_month
+    per_day = p.meetings_per_day
+    index = {(r.facilitator, r.key): i for i, r in enumerate(routes)}
+    cap = {int(f): int(min(p.max_clusters[f], (p.days[f] * min(per_day, 2)) // k)) for f in facilitators}
+    fo = np.full(p.n_clusters, -1)
+    counts: dict[int, int] = {}
+    for _ in range(rounds):
+        fo = _flow_assign(p, facilitators, clusters, cap)
+        counts, fits = {}, True
+        for f in map(int, facilitators):
+            mine = [int(c) for c in clusters if fo[c] == f]
+            G = nx.Graph()
+            G.add_nodes_from(mine)
+            for a, b in itertools.combinations(mine, 2):
+                i = index.get((f, frozenset((a, b))))
+                if i is not None:
+                    G.add_edge(a, b, weight=float(p.round_trip[f, a] + p.round_trip[f, b] - routes[i].travel_minutes) + 1.0, route=i)
+            match = nx.max_weight_matching(G, maxcardinality=True) if G.number_of_edges() else set()
+            paired = {c for e in match for c in e}
+            excess = (len(mine) - len(match)) - int(p.days[f]) // k
+            if excess > 0:
+                fits = False
+                cap[f] = len(mine) - excess
+                continue
+            for a, b in match:
+                counts[G[a][b]["route"]] = k
+            for c in mine:
+                if c not in paired:
+                    counts[index[(f, frozenset((c,)))]] = k
+        if fits:
+            return fo, counts
+    return np.full(p.n_clusters, -1), {}
 
 
 # --------------------------------------------------------------------------- the model
@@ -510,17 +646,21 @@ class SupportModel:
     # -- solving --------------------------------------------------------
 
     def solve(self, time_limit_seconds: float = 60.0) -> SupportSolution:
-        """Solve every group; results on ``self.solution`` (also returned)."""
+        """Solve every group; results on ``self.solution`` (also returned).
+
+        ``time_limit_seconds`` is shared among the groups by their size and
+        given to CP-SAT as deterministic work, so the plan does not depend on
+        the machine's speed or load.
+        """
         t0 = time.perf_counter()
         p = self.problem
-        deadline = t0 + max(1.0, time_limit_seconds)
         self.build_routes()
         comps = self.components()
         facilitator_of = np.full(p.n_clusters, -1)
         chosen: list[list[DayRoute]] = [[] for _ in range(p.n_facilitators)]
         notes: list[str] = []
         travel = bound = floor_travel = 0.0
-        floor_n = 0
+        floor_n = n_bound = 0
         proven_n = proven_t = True
         sizes = [1 + sum(len(self.routes[f]) for f in fs) for fs, _ in comps]
         stats: dict[str, Any] = {
@@ -529,18 +669,24 @@ class SupportModel:
             "multi_stop_routes": int(sum(len(x.clusters) > 1 for r in self.routes for x in r)),
             "stages": [],
         }
-        order = sorted(range(len(comps)), key=lambda i: sizes[i])  # small groups first; time left over goes to the large
-        for pos, gi in enumerate(order):
+        budget = max(1.0, time_limit_seconds)
+        for gi in sorted(range(len(comps)), key=lambda i: sizes[i]):
             fs, cs = comps[gi]
-            remaining = max(0.5, deadline - time.perf_counter())
-            share = remaining * sizes[gi] / sum(sizes[j] for j in order[pos:])
+            share = max(0.5, budget * sizes[gi] / sum(sizes))
             fl = floor_plan(p, fs, cs, time_limit=min(10.0, share / 4))
             floor_n += int((fl.facilitator_of[cs] >= 0).sum())
             floor_travel += fl.travel_minutes
             if not fl.exact:
                 notes.append("the one-round-trip-per-meeting floor was not proven optimal within its time (max_teachers binds)")
             cal = self.build(fs, cs)
-            res = cal.solve(fl, share, self.workers, upper=_upper_supported(p, fs, cs, self._per_day(fs)))
+            upper = _upper_supported(p, fs, cs, self._per_day(fs))
+            start, start_routes = fl, None
+            if fl.method == "min_cost_flow" and int((fl.facilitator_of[cs] >= 0).sum()) < upper and p.meetings_per_day >= 2:
+                fo2, counts2 = paired_plan(p, cal.routes, fs, cs)
+                if int((fo2[cs] >= 0).sum()) > int((fl.facilitator_of[cs] >= 0).sum()):
+                    start, start_routes = FloorPlan(fo2, 0.0, False, "paired"), counts2
+            res = cal.solve(start, share, self.workers, upper=upper, start_routes=start_routes)
+            res["stages"]["start"] = start.method
             stats["stages"].append(res["stages"])
             for c, f in res["facilitator_of"].items():
                 facilitator_of[c] = f
@@ -548,39 +694,78 @@ class SupportModel:
                 chosen[r.facilitator].extend([r] * n)
             travel += res["travel"]
             bound += res["bound"]
+            n_bound += res["n_bound"]
             proven_n &= res["n_proven"]
             proven_t &= res["t_proven"]
+        filled = self._fill(facilitator_of, chosen)
+        if filled:
+            travel += sum(r.travel_minutes for f, c in filled for r in chosen[f] if r.clusters == (c,))
+            notes.append(
+                f"{len(filled)} cluster(s) were added after the solver's time with one round trip per meeting, as facilitators within reach had free days"
+            )
+            n_bound = max(n_bound, int((facilitator_of >= 0).sum()))
         days = [_order_days(rs, int(p.days[f])) for f, rs in enumerate(chosen)]
+        n_now = int((facilitator_of >= 0).sum())
+        proven_n = proven_n or n_now >= n_bound
         heuristic = not self.complete
         if heuristic:
             notes.append(
                 f"some facilitators have more than {MAX_ROUTES_PER_FACILITATOR:,} possible day routes; only the cheapest per meeting were used, "
-                "so the calendar is heuristic (no bound on its travel)"
+                "so no bound is proven on the travel (the count of clusters supported is still measured against its bound)"
             )
-        status = "heuristic" if heuristic else ("optimal" if proven_n and proven_t else "feasible")
+        if not proven_n:
+            notes.append(
+                f"{n_now} clusters supported; no plan supports more than {n_bound}. Not proven the most possible: "
+                f"a longer [support] time_limit_seconds (now {time_limit_seconds:g}) would settle it"
+            )
+        status = "heuristic" if heuristic else ("optimal" if proven_n and proven_t and not filled else "feasible")
         self.solution = SupportSolution(
             facilitator_of=facilitator_of,
             days=days,
             travel_minutes=travel,
-            travel_bound=None if heuristic or not proven_n else min(bound, travel),
-            supported_proven=proven_n and not heuristic,
+            travel_bound=None if heuristic or not proven_n or filled else min(bound, travel),
+            supported_proven=proven_n,
             floor_supported=floor_n,
             floor_travel_minutes=floor_travel,
             status=status,
             notes=notes,
             solve_seconds=time.perf_counter() - t0,
             stats=stats,
+            supported_bound=n_bound,
         )
         log.info(
-            "support: %d of %d clusters supported, travel %.1f min (floor %.1f), status %s, %.1f s",
+            "support: %d of %d clusters supported (bound %d), travel %.1f min (floor %.1f), status %s, %.1f s",
             self.solution.n_supported,
             p.n_clusters,
+            n_bound,
             travel,
             floor_travel,
             status,
             self.solution.solve_seconds,
         )
         return self.solution
+
+    def _fill(self, facilitator_of: np.ndarray, chosen: list[list[DayRoute]]) -> list[tuple[int, int]]:
+        """Give an unsupported cluster to an eligible facilitator within reach who has free days and room (round trips).
+
+        Only a plan not proven the most possible can leave such a cluster; so
+        "everyone within reach is full" is true of every cluster left.
+        """
+        p, k = self.problem, self.problem.meetings_per_month
+        added: list[tuple[int, int]] = []
+        for c in map(int, np.flatnonzero(facilitator_of < 0)):
+            for f in map(int, np.flatnonzero(p.reach[:, c])[np.argsort(p.round_trip[p.reach[:, c], c], kind="stable")]):
+                mine = np.flatnonzero(facilitator_of == f)
+                if (
+                    len(chosen[f]) + k <= p.days[f]
+                    and len(mine) < p.max_clusters[f]
+                    and int(p.n_teachers[mine].sum()) + int(p.n_teachers[c]) <= p.max_teachers[f]
+                ):
+                    facilitator_of[c] = f
+                    chosen[f].extend([DayRoute(f, (c,), float(p.round_trip[f, c]))] * k)
+                    added.append((f, c))
+                    break
+        return added
 
     def _per_day(self, fs: np.ndarray) -> np.ndarray:
         out = np.ones(self.problem.n_facilitators, dtype=int)
@@ -657,11 +842,15 @@ class _CpCalendar:
         for i, d in enumerate(self.days):
             m.add_hint(d, counts.get(i, 0))
 
-    def _run(self, seconds: float, workers: int, deterministic: float | None = None):
+    def _run(self, work: float, workers: int):
+        """Solve with a limit in CP-SAT's deterministic work units (the same result on a quiet or busy machine).
+
+        A wall-clock limit of :data:`WALL_FACTOR` times the work stands
+        guard on a very slow machine only.
+        """
         s = cp_model.CpSolver()
-        s.parameters.max_time_in_seconds = max(0.2, seconds)
-        if deterministic is not None:  # a limit in CP-SAT's own work units: the same result on any machine
-            s.parameters.max_deterministic_time = deterministic
+        s.parameters.max_deterministic_time = max(0.1, work)
+        s.parameters.max_time_in_seconds = WALL_FACTOR * max(1.0, work)
         s.parameters.num_workers = workers
         s.parameters.random_seed = 0
         st = s.solve(self.model)
@@ -672,35 +861,44 @@ class _CpCalendar:
         counts = {i: int(s.value(d)) for i, d in enumerate(self.days) if s.value(d)}
         return fo, counts
 
-    def solve(self, floor: FloorPlan, seconds: float, workers: int, upper: int) -> dict:
-        """Lexicographic stages from the floor plan; returns the best plan and what is proven."""
+    def solve(self, start: FloorPlan, seconds: float, workers: int, upper: int, start_routes: dict[int, int] | None = None) -> dict:
+        """Lexicographic stages from a start plan; returns the best plan and what is proven.
+
+        ``start_routes`` (route index -> days) is the start plan's calendar;
+        without it, one round trip per meeting. Each stage gets a fixed share
+        of ``seconds`` as deterministic work: stage 1 (most clusters) 40 %,
+        stage 2 (least travel) 50 %, stage 3 (even workload) the rest, at
+        most :data:`STAGE3_SECONDS`.
+        """
         t0 = time.perf_counter()
         p, k = self.p, self.p.meetings_per_month
         single = {(r.facilitator, r.clusters[0]): i for i, r in enumerate(self.routes) if len(r.clusters) == 1}
-        fo = {int(c): int(floor.facilitator_of[c]) for c in self.cs if floor.facilitator_of[c] >= 0}
-        counts = {single[f, c]: k for c, f in fo.items()}
+        fo = {int(c): int(start.facilitator_of[c]) for c in self.cs if start.facilitator_of[c] >= 0}
+        counts = dict(start_routes) if start_routes is not None else {single[f, c]: k for c, f in fo.items()}
         n_best = len(fo)
-        stages: dict[str, int | float | str] = {"floor_supported": n_best, "upper_supported": upper}
-        # stage 1: the most clusters supported (skipped when the floor reaches the upper bound)
+        stages: dict[str, int | float | str] = {"start_supported": n_best, "upper_supported": upper}
+        # stage 1: the most clusters supported (skipped when the start reaches the bound)
         n_proven = n_best >= upper
+        n_bound = upper
         if not n_proven:
             self._hint(fo, counts)
             self.model.maximize(self.n_supported)
-            s, st = self._run(seconds * 0.35, workers)
+            s, st = self._run(seconds * 0.4, workers)
             if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 fo2, counts2 = self._read(s)
-                if len(fo2) >= n_best:
+                if len(fo2) > n_best:
                     fo, counts, n_best = fo2, counts2, len(fo2)
-                n_proven = st == cp_model.OPTIMAL or n_best >= int(s.best_objective_bound + 1e-9)
+                n_bound = min(upper, int(s.best_objective_bound + 1e-9))
+                n_proven = st == cp_model.OPTIMAL or n_best >= n_bound
             stages["stage1_status"] = s.status_name(st)
+        stages["supported_bound"] = n_best if n_proven else n_bound
         self.model.add(self.n_supported == n_best)
         # stage 2: the least travel
         travel_now = sum(self.cost[i] * n for i, n in counts.items())
         self.model.add(self.travel <= travel_now)
         self._hint(fo, counts)
         self.model.minimize(self.travel)
-        left = seconds - (time.perf_counter() - t0)
-        s, st = self._run(max(0.5, left * 0.8), workers)
+        s, st = self._run(seconds * (0.5 if "stage1_status" in stages else 0.85), workers)
         bound = 0.0
         t_proven = False
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -713,8 +911,8 @@ class _CpCalendar:
         stages["stage2_status"] = s.status_name(st)
         stages["stage2_seconds"] = round(s.wall_time, 2)
         # stage 3: the most even workload (smallest largest share of available time) at that travel
-        left = min(seconds - (time.perf_counter() - t0), 0.2 * seconds, STAGE3_SECONDS)  # a tie-break: a small share of the time
-        if left > 0.3 and len(self.fs) > 1:
+        left = min(0.1 * seconds, STAGE3_SECONDS)  # a tie-break: a small share of the work
+        if left >= 0.1 and len(self.fs) > 1:
             self.model.add(self.travel == travel_now)
             day = round(p.working_day_minutes * SCALE)
             top = self.model.new_int_var(0, day, "largest_workload_per_day")
@@ -724,7 +922,7 @@ class _CpCalendar:
             self._hint(fo, counts)
             self.model.add_hint(top, max([math.ceil(sum(c * counts.get(i, 0) for i, c in w) / int(p.days[f])) for f, w in self.work.items() if w] or [0]))
             self.model.minimize(top)
-            s, st = self._run(4 * left, workers, deterministic=STAGE3_SECONDS)
+            s, st = self._run(left, workers)
             if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 fo, counts = self._read(s)
             stages["stage3_status"] = s.status_name(st)
@@ -736,6 +934,7 @@ class _CpCalendar:
             "travel": travel,
             "bound": bound / SCALE,
             "n_proven": n_proven,
+            "n_bound": int(stages["supported_bound"]),
             "t_proven": t_proven,
             "stages": stages,
         }

@@ -21,6 +21,7 @@ import pandas as pd
 
 from cluster_mapper.inputs.schools import load_schools
 from cluster_mapper.policy.rules import Policy, SupportPolicy
+from cluster_mapper.support.calendar import clock_text, match_dates, meeting_starts, window_offsets, working_dates
 from cluster_mapper.support.explain import explain_unsupported
 from cluster_mapper.support.facilitators import load_facilitators
 from cluster_mapper.support.model import NO_LIMIT, SupportModel, SupportProblem, SupportSolution
@@ -30,7 +31,22 @@ from cluster_mapper.support.travel import SupportTravel, base_point, points_fram
 log = logging.getLogger(__name__)
 
 SUPPORT_COLUMNS = ["cluster_id", "facilitator_id", "reason", "suggestion"]
-ITINERARY_COLUMNS = ["facilitator_id", "day", "stop", "kind", "cluster_id", "school_id", "latitude", "longitude", "arrive_minute", "leave_minute"]
+ITINERARY_COLUMNS = [
+    "facilitator_id",
+    "day",
+    "date",
+    "stop",
+    "kind",
+    "cluster_id",
+    "school_id",
+    "school_name",
+    "latitude",
+    "longitude",
+    "arrive_minute",
+    "leave_minute",
+    "start_time",
+    "end_time",
+]
 PROGRAMME_COLUMNS = [
     "facilitator_id",
     "name",
@@ -136,7 +152,9 @@ def cluster_table(clusters: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataF
     """Per cluster: who is in it (genders, levels, subjects) and the facilitator gender it needs.
 
     ``need_gender`` is ``female`` or ``male`` for a cluster of one gender,
-    None for a cluster of women and men (or of unknown gender).
+    ``""`` for a cluster of women and men (or of unknown gender): anyone may
+    support it under ``same_gender``. (Not None: pandas turns a column of
+    None into NaN, which is truthy, and mixed clusters would match nobody.)
     """
     a = assignments[assignments["status"] == "placed"]
     by = {cid: g for cid, g in a.groupby("cluster_id", sort=False)}
@@ -159,7 +177,7 @@ def cluster_table(clusters: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataF
                 "genders": tuple(genders),
                 "levels": tuple(levels),
                 "subjects": tuple(subjects),
-                "need_gender": genders[0] if len(genders) == 1 else None,
+                "need_gender": genders[0] if len(genders) == 1 else "",
             }
         )
     return pd.DataFrame(
@@ -209,11 +227,16 @@ def build_problem(
     def lim(col: str) -> np.ndarray:
         return np.array([NO_LIMIT if v is None else int(v) for v in fac[col]], dtype=np.int64)
 
+    days = fac["days_per_month"].to_numpy(int)
+    if sp.month:  # no more working days than the month has working dates
+        days = np.minimum(days, [len(facilitator_dates(f, ct, sp)) for f in fac.itertuples(index=False)])
+    earliest, latest = window_offsets(sp)
+
     return SupportProblem(
         cluster_ids=ct["cluster_id"].tolist(),
         n_teachers=ct["n_teachers"].to_numpy(int),
         facilitator_ids=fac["facilitator_id"].tolist(),
-        days=fac["days_per_month"].to_numpy(int),
+        days=days,
         max_clusters=lim("max_clusters"),
         max_teachers=lim("max_teachers"),
         eligible=eligible,
@@ -224,7 +247,26 @@ def build_problem(
         meetings_per_month=sp.meetings_per_month,
         meeting_minutes=sp.meeting_minutes,
         working_day_minutes=sp.working_day_minutes,
+        earliest_start=earliest,
+        latest_start=latest,
     )
+
+
+def facilitator_district(f, ct: pd.DataFrame) -> str:
+    """The district whose workdays a facilitator keeps: their own, else the clusters' when they are all of one."""
+    if getattr(f, "district", ""):
+        return str(f.district)
+    ds = ct["district"].unique() if len(ct) else []
+    return str(ds[0]) if len(ds) == 1 else ""
+
+
+def facilitator_dates(f, ct: pd.DataFrame, sp: SupportPolicy) -> list:
+    """A facilitator's working dates: their district's; without one, the dates that are workdays in every district of the plan."""
+    d = facilitator_district(f, ct)
+    if d or not len(ct):
+        return working_dates(sp, d)
+    common = set.intersection(*(set(working_dates(sp, str(x))) for x in ct["district"].unique()))
+    return sorted(common)
 
 
 def plan_support(
@@ -268,9 +310,9 @@ def plan_support(
     ct = cluster_table(source.clusters, source.assignments)
     schools = source.schools
     candidates = (
-        schools[schools["can_host"].astype(bool) & schools["district"].isin(set(ct["district"]))][["school_id", "district"]]
+        schools[schools["can_host"].astype(bool) & schools["district"].isin(set(ct["district"]))][["school_id", "district", "gender"]]
         if sizing
-        else schools.iloc[0:0][["school_id", "district"]]
+        else schools.iloc[0:0][["school_id", "district", "gender"]]
     )
     pts = points_frame(schools, list(dict.fromkeys([*ct["venue_school_id"], *candidates["school_id"]])), fac)
     modes = sorted({m or default_mode for m in fac["travel_mode"]} | {default_mode})
@@ -294,7 +336,7 @@ def plan_support(
             rows.append((ct["cluster_id"].iat[c], "", reason, change))
     support = pd.DataFrame(rows, columns=SUPPORT_COLUMNS)
 
-    itin, legs = itineraries(problem, sol, fac, ct, travel, default_mode)
+    itin, legs = itineraries(problem, sol, fac, ct, travel, default_mode, sp, place)
     programme = programme_table(problem, sol, fac)
     size = pd.DataFrame()
     if sizing and len(ct):
@@ -306,12 +348,28 @@ def plan_support(
 
 
 def itineraries(
-    p: SupportProblem, sol: SupportSolution, fac: pd.DataFrame, ct: pd.DataFrame, travel: SupportTravel, default_mode: str
+    p: SupportProblem,
+    sol: SupportSolution,
+    fac: pd.DataFrame,
+    ct: pd.DataFrame,
+    travel: SupportTravel,
+    default_mode: str,
+    sp: SupportPolicy | None = None,
+    place: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
-    """Each facilitator-day as rows (base, meetings, base) with minutes from the start of the day, and its way."""
+    """Each facilitator-day as rows (base, meetings, base), with dates and clock times, and its way.
+
+    ``arrive_minute``/``leave_minute`` count from leaving the base;
+    ``start_time``/``end_time`` are clock times (``day_start``, later when
+    a meeting window makes the facilitator leave later). With ``month``,
+    each day has a ``date`` (see :mod:`cluster_mapper.support.calendar`)
+    and the days are numbered in date order.
+    """
+    sp = sp or SupportPolicy()
+    place = place or {}
     idx = travel.index()
     pts = travel.points
-    rows: list[tuple[Any, int, int, str, str, Any, float, float, float | None, float | None]] = []
+    rows: list[tuple] = []
     legs: dict[str, list] = {}
     M = p.meeting_minutes
     for f, days in enumerate(sol.days):
@@ -321,27 +379,41 @@ def itineraries(
         T = travel.minutes[mode]
         b = idx[base_point(fr)]
         base_sid = fr["base_school_id"]
+        base_name = place.get(base_sid, base_sid) if base_sid else ""
         blat, blon = float(pts["latitude"].iat[b]), float(pts["longitude"].iat[b])
-        for d, route in enumerate(days, start=1):
-            t = 0.0
-            rows.append((fid, d, 0, "base", "", base_sid, blat, blon, None, 0.0))
-            way = []
-            here = b
-            for s, c in enumerate(route.clusters, start=1):
-                v = idx[ct["venue_school_id"].iat[c]]
+        dates: list = [None] * len(days)
+        if sp.month and days:
+            district = facilitator_district(fr, ct)
+            dates = match_dates([[p.cluster_ids[c] for c in r.clusters] for r in days], facilitator_dates(fr, ct, sp), sp.workdays_of(district))
+            order = sorted(range(len(days)), key=lambda i: dates[i])
+            days, dates = [days[i] for i in order], [dates[i] for i in order]
+        for d, (route, date) in enumerate(zip(days, dates), start=1):
+            iso = date.isoformat() if date else ""
+            venues = [idx[ct["venue_school_id"].iat[c]] for c in route.clusters]
+            hops = [T[x, y] for x, y in zip([b, *venues[:-1]], venues)]
+            clock = meeting_starts(hops, M, sp)
+            leave = clock[0] if clock else float(clock_minutes_of(sp))
+            rows.append((fid, d, iso, 0, "base", "", base_sid, base_name, blat, blon, None, 0.0, "", clock_text(leave)))
+            way, here, t = [], b, 0.0
+            for s, (c, v) in enumerate(zip(route.clusters, venues), start=1):
                 t += T[here, v]
+                sid = ct["venue_school_id"].iat[c]
                 rows.append(
                     (
                         fid,
                         d,
+                        iso,
                         s,
                         "meeting",
                         ct["cluster_id"].iat[c],
-                        ct["venue_school_id"].iat[c],
+                        sid,
+                        place.get(sid, sid),
                         float(pts["latitude"].iat[v]),
                         float(pts["longitude"].iat[v]),
                         round(t, 2),
                         round(t + M, 2),
+                        clock_text(leave + t),
+                        clock_text(leave + t + M),
                     )
                 )
                 way.extend(travel.leg(mode, here, v))
@@ -349,10 +421,16 @@ def itineraries(
                 here = v
             t += T[here, b]
             way.extend(travel.leg(mode, here, b))
-            rows.append((fid, d, len(route.clusters) + 1, "base", "", base_sid, blat, blon, round(t, 2), None))
+            rows.append((fid, d, iso, len(route.clusters) + 1, "base", "", base_sid, base_name, blat, blon, round(t, 2), None, clock_text(leave + t), ""))
             legs.setdefault(fid, []).append((d, way))
     it = pd.DataFrame(rows, columns=ITINERARY_COLUMNS)
     return it, legs
+
+
+def clock_minutes_of(sp: SupportPolicy) -> int:
+    """``day_start`` in minutes of the day."""
+    h, m = sp.day_start.split(":")
+    return int(h) * 60 + int(m)
 
 
 def programme_table(p: SupportProblem, sol: SupportSolution, fac: pd.DataFrame) -> pd.DataFrame:
@@ -404,6 +482,7 @@ def support_figures(
         else "feasible: travel is within the reported gap of its proven lower bound"
         if sol.status == "feasible"
         else "heuristic: some day routes were left out, so no bound is proven on the travel"
+        + ("; the count of clusters supported equals its bound" if sol.supported_proven else "")
     )
     return {
         "facilitators_file": fac_path,
@@ -415,6 +494,9 @@ def support_figures(
         "clusters_reachable": reachable,
         "clusters_unreachable": int(p.n_clusters - reachable),
         "supported_proven_maximal": bool(sol.supported_proven),
+        "supported_bound": int(max(sol.supported_bound, sol.n_supported)),
+        "supported_bound_method": "max flow: each facilitator takes at most min(max_clusters, days x meetings a day / meetings_per_month) clusters within a day's reach",
+        "supported_settle": "" if sol.supported_proven else f"a longer [support] time_limit_seconds (now {sp.time_limit_seconds:g})",
         "meetings_per_month": p.meetings_per_month,
         "travel_minutes_month": round(sol.travel_minutes, 2),
         "travel_minutes_per_facilitator_mean": round(float(active["travel_minutes"].mean()), 2) if len(active) else 0.0,

@@ -10,11 +10,14 @@ facilitator of the file (median ``max_clusters``, ``days_per_month`` and
 ``max_teachers`` of those who could do the job; one meeting a day, so the
 answer never counts on sharing trips), and then the least travel.
 
-A capacitated facility-location model in CP-SAT: ``staff[b]`` facilitators
+Bases follow the rules: a woman at a girls' or mixed school, a man at a
+boys' or mixed school (a kind open to either names the gender a base at a
+girls' or boys' school needs). A capacitated facility-location model in CP-SAT: ``staff[b]`` facilitators
 based at school ``b`` and ``serve[b, c]`` for bases within a day's reach of
 the venue (each cluster offered its :data:`CANDIDATES_PER_CLUSTER` nearest
 bases). The answer is proven fewest when it meets the counting bound
-(clusters / capacity) or CP-SAT proves it.
+(clusters / capacity) or CP-SAT's bound; otherwise ``lower_bound`` states the
+gap. The model gets deterministic work, not wall time.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from cluster_mapper.support.model import SCALE, solver_workers
 #: Candidate bases offered to each cluster (its nearest by round trip).
 CANDIDATES_PER_CLUSTER = 25
 LEVEL_RANK = {"primary": 0, "middle": 1, "high": 2}
+#: The schools a facilitator of each gender may be based at.
+SCHOOLS_FOR = {"female": ("girls", "mixed"), "male": ("boys", "mixed")}
 SIZING_COLUMNS = [
     "kind",
     "district",
@@ -137,6 +142,8 @@ def size_programme(
         mode = max(set(modes), key=modes.count) if modes else default_mode
         cap = int(max(1, min(max_c, days // k)))
         cand = candidates if not district else candidates[candidates["district"] == district]
+        if gender and "gender" in cand.columns:  # women based at girls' or mixed schools, men at boys' or mixed schools
+            cand = cand[cand["gender"].isin(SCHOOLS_FOR[gender])]
         cand_pos = np.array([point_index[s] for s in cand["school_id"]], dtype=int)
         venues = np.array([point_index[v] for v in g["venue_school_id"]], dtype=int)
         T = minutes[mode]
@@ -200,7 +207,8 @@ def size_programme(
         big = 1 + int(sum(rt[b, j] for (b, j) in serve) * SCALE * k) if serve else 1
         m.minimize(big * total + sum(round(k * rt[b, j] * SCALE) * v for (b, j), v in serve.items()))
         s = cp_model.CpSolver()
-        s.parameters.max_time_in_seconds = time_limit
+        s.parameters.max_deterministic_time = time_limit
+        s.parameters.max_time_in_seconds = 6 * time_limit
         s.parameters.num_workers = solver_workers()
         st = s.solve(m) if staff else cp_model.OPTIMAL
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE) and staff:
@@ -210,8 +218,12 @@ def size_programme(
             proven = st == cp_model.OPTIMAL or needed <= max(bound, best_bound)
         else:
             counts, needed, proven, best_bound = {}, None, False, 0
+        who = {"girls": ", a woman", "boys": ", a man"}
         bases = "; ".join(
-            f"{place.get(cand['school_id'].iat[b], '')} ({cand['school_id'].iat[b]})" + (f" x{c}" if c > 1 else "")
+            f"{place.get(cand['school_id'].iat[b], '')} ({cand['school_id'].iat[b]}"
+            + ("" if gender or "gender" not in cand.columns else who.get(cand["gender"].iat[b], ""))
+            + ")"
+            + (f" x{c}" if c > 1 else "")
             for b, c in sorted(counts.items(), key=lambda kv: (-kv[1], cand["school_id"].iat[kv[0]]))
         )
         uncovered = len(g) - len(coverable)

@@ -19,6 +19,12 @@ over a user's matrix, or its own geodesic for straight lines. It checks:
 - every day starts and ends at the facilitator's base, its times follow
   from the meeting length and the independently computed travel, and it
   fits in ``working_day_minutes``;
+- with ``[support] month``: every meeting on a working date of the month
+  (workdays of its district, no holiday), one working day per date;
+- no false "full": an unsupported cluster that an eligible facilitator
+  with a free day, a cluster place and teachers to spare could take with
+  one round trip within the working day (and the meeting window) is a
+  violation;
 - the summary's support figures agree with the files, the travel is not
   above the one-round-trip-per-meeting floor when as many clusters are
   supported, and each facilitator's GPX file parses.
@@ -172,26 +178,31 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
             rep.add(f"cluster {r.cluster_id} has no facilitator and no reason")
 
     # 2. eligibility, from the teachers themselves
-    for cid, fid in fac_of.items():
-        if cid not in clusters.index:
-            continue
+    def broken_rules(cid: str, fid: str) -> list[str]:
         f = fac.loc[fid]
         g = placed[placed["cluster_id"] == cid]
+        out = []
         genders = set(g["gender"]) - {"any", ""}
         if not genders and clusters.at[cid, "gender_group"] in ("female", "male"):
             genders = {clusters.at[cid, "gender_group"]}
         if sp.same_gender and len(genders) == 1 and f["gender"] not in genders:
-            rep.add(f"cluster {cid} of {next(iter(genders))} teachers is supported by {fid}, who is {f['gender']} (same_gender)")
+            out.append(f"cluster {cid} of {next(iter(genders))} teachers is supported by {fid}, who is {f['gender']} (same_gender)")
         levels = set(g["level"]) - {"any", ""}
         if not levels:
             levels = {"primary": {"primary"}, "middle": {"middle"}}.get(clusters.at[cid, "level_group"], {"primary", "middle"})
         if sp.match_levels and not levels <= set(f["levels"]):
-            rep.add(f"cluster {cid} has {sorted(levels)} teachers but {fid} supports only {list(f['levels'])} (match_levels)")
+            out.append(f"cluster {cid} has {sorted(levels)} teachers but {fid} supports only {list(f['levels'])} (match_levels)")
         subjects = set(g["subject"]) - {""} if "subject" in g.columns else set()
         if sp.match_subjects and f["subjects"] and not (set(f["subjects"]) & subjects):
-            rep.add(f"cluster {cid} has no teacher of {fid}'s subjects {list(f['subjects'])} (match_subjects)")
+            out.append(f"cluster {cid} has no teacher of {fid}'s subjects {list(f['subjects'])} (match_subjects)")
         if sp.same_district and f["district"] and f["district"] != clusters.at[cid, "district"]:
-            rep.add(f"cluster {cid} of {clusters.at[cid, 'district']} is supported by {fid} of {f['district']} (same_district)")
+            out.append(f"cluster {cid} of {clusters.at[cid, 'district']} is supported by {fid} of {f['district']} (same_district)")
+        return out
+
+    for cid, fid in fac_of.items():
+        if cid in clusters.index:
+            for problem in broken_rules(cid, fid):
+                rep.add(problem)
 
     # 3. capacity
     mine = pd.Series(fac_of).groupby(lambda c: fac_of[c]).apply(list) if fac_of else pd.Series(dtype=object)
@@ -280,6 +291,12 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
     rep.checked["facilitators"] = len(fac)
     rep.checked["facilitator_days"] = n_days
 
+    # 5b. the calendar: dates in the month, on workdays, not holidays
+    dates_of = _check_dates(it, sp, fac, clusters, rep)
+
+    # 5c. no false "full": an unsupported cluster an eligible facilitator with a free day could take with one round trip
+    _check_room(sup, fac_of, fac, clusters, it, sp, k, dates_of, broken_rules, minutes, pos, default_mode, rep)
+
     # 6. summary figures, floor, GPX
     if int(fig.get("clusters_supported", -1)) != len(fac_of):
         rep.add(f"summary.json says {fig.get('clusters_supported')} clusters are supported; support.csv has {len(fac_of)}")
@@ -303,6 +320,98 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
             gpxpy.parse(p.read_text(encoding="utf-8"))
         except Exception as exc:  # noqa: BLE001 - any parse failure is a violation to report
             rep.add(f"gpx/{p.name} does not parse as GPX ({type(exc).__name__})")
+
+
+def _month_dates(sp: SupportPolicy, district: str) -> list:
+    """The validator's own working dates of the month: weekdays listed for the district, holidays out."""
+    import calendar
+    import datetime as dt
+
+    if not sp.month:
+        return []
+    names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    own = {d: tuple(v) for d, v in sp.district_workdays}
+    days = set(own.get(district, sp.workdays))
+    y, m = (int(x) for x in sp.month.split("-"))
+    out = []
+    for d in range(1, calendar.monthrange(y, m)[1] + 1):
+        date = dt.date(y, m, d)
+        if names[date.weekday()] in days and date.isoformat() not in set(sp.holidays):
+            out.append(date.isoformat())
+    return out
+
+
+def _check_dates(it: pd.DataFrame, sp: SupportPolicy, fac: pd.DataFrame, clusters: pd.DataFrame, rep) -> dict[str, int]:
+    """Every meeting on a working date of the month (its cluster's district's workdays); returns working dates per facilitator."""
+    if sp.meeting_window and "start_time" in it.columns:  # zero-padded HH:MM compare as text
+        lo, hi = sp.meeting_window
+        for r in it[it["kind"] == "meeting"].itertuples(index=False):
+            if not (lo <= str(r.start_time) <= hi):
+                rep.add(f"{r.facilitator_id}'s meeting of {r.cluster_id} starts at {r.start_time or 'no time'}, outside the meeting window {lo}-{hi}")
+    if not sp.month:
+        return {}
+    if "date" not in it.columns:
+        rep.add("[support] month is set but itineraries.csv has no date column")
+        return {}
+    out: dict[str, int] = {}
+    districts = [str(x) for x in clusters["district"].unique()]
+    for fid in fac.index:
+        d = fac.at[fid, "district"]
+        if d or len(districts) <= 1:  # their district's dates; without one, the dates that are workdays everywhere
+            out[fid] = len(_month_dates(sp, d or (districts[0] if districts else "")))
+        else:
+            out[fid] = len(set.intersection(*(set(_month_dates(sp, x)) for x in districts)))
+    meet = it[it["kind"] == "meeting"]
+    for r in meet.itertuples(index=False):
+        district = clusters.at[r.cluster_id, "district"] if r.cluster_id in clusters.index else ""
+        if str(r.date) not in _month_dates(sp, district):
+            rep.add(f"{r.facilitator_id} meets cluster {r.cluster_id} on {r.date or 'no date'}, not a working date of {sp.month} in {district}")
+    for (fid, date), g in it.groupby(["facilitator_id", "date"]):
+        if g["day"].nunique() > 1:
+            rep.add(f"{fid} has two working days on {date}")
+    return out
+
+
+def _check_room(sup, fac_of, fac, clusters, it, sp, k, dates_of, broken_rules, minutes, pos, default_mode, rep) -> None:
+    """An unsupported cluster must not be takeable by an eligible facilitator with a free day, room and a day's reach."""
+    W, M = sp.working_day_minutes, sp.meeting_minutes
+    if sp.meeting_window:
+        h0, m0 = sp.day_start.split(":")
+        hs, ms = sp.meeting_window[0].split(":")
+        he, me = sp.meeting_window[1].split(":")
+        start = int(h0) * 60 + int(m0)
+        lo, hi = float(int(hs) * 60 + int(ms) - start), float(int(he) * 60 + int(me) - start)
+    else:
+        lo, hi = -math.inf, math.inf
+    used = it.groupby("facilitator_id")["day"].nunique().to_dict()
+    mine: dict[str, list[str]] = {}
+    for c, f in fac_of.items():
+        mine.setdefault(f, []).append(c)
+    for cid in [c for c in sup.loc[sup["facilitator_id"] == "", "cluster_id"] if c in clusters.index]:
+        venue = clusters.at[cid, "venue_school_id"]
+        vpt = (venue, *pos[venue]) if venue in pos else None
+        n = int(clusters.at[cid, "n_teachers"])
+        for fid in fac.index:
+            f = fac.loc[fid]
+            days = int(f["days_per_month"]) if not sp.month else min(int(f["days_per_month"]), dates_of.get(fid, 0))
+            cs = mine.get(fid, [])
+            teachers = sum(int(clusters.at[c, "n_teachers"]) for c in cs if c in clusters.index)
+            if days - used.get(fid, 0) < k or (f["max_clusters"] is not None and len(cs) >= int(f["max_clusters"])):
+                continue
+            if (f["max_teachers"] is not None and teachers + n > int(f["max_teachers"])) or vpt is None or broken_rules(cid, fid):
+                continue
+            base = (f["base_school_id"], *(pos[f["base_school_id"]] if f["base_school_id"] else (float(f["latitude"]), float(f["longitude"]))))
+            mode = f["travel_mode"] or default_mode
+            there = minutes.minutes(mode, base, vpt)
+            if not math.isfinite(there) or max(there, lo) > hi + ATOL or there + M > W + ATOL:
+                continue
+            back = minutes.minutes(mode, vpt, base)
+            if there + back + M <= W * (1 - RTOL) - ATOL:  # clearly within a day on the validator's travel
+                rep.add(
+                    f"cluster {cid} has no facilitator ('{sup.loc[sup['cluster_id'] == cid, 'reason'].iloc[0]}'), but {fid} is eligible, has "
+                    f"{days - used.get(fid, 0)} free day(s) and room, and a round trip of {there + back:.0f} minutes fits the day"
+                )
+                break
 
 
 def check_roles(saved, policy, rep) -> None:
