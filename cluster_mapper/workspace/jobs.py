@@ -72,7 +72,12 @@ def run_plan_job(spec: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "summary": summary, "valid": report.ok, "violations": report.violations, "seconds": time.perf_counter() - started}
     except InputError as err:
         problems = [{"file": Path(p.file).name, "row": p.row, "field": p.field, "message": p.message, "fix": p.fix} for p in err.problems]
-        return {"ok": False, "error": f"{len(problems)} problem(s) in the inputs or edits; nothing was planned.", "problems": problems, "seconds": time.perf_counter() - started}
+        return {
+            "ok": False,
+            "error": f"{len(problems)} problem(s) in the inputs or edits; nothing was planned.",
+            "problems": problems,
+            "seconds": time.perf_counter() - started,
+        }
     except Exception as exc:  # a job's failure is reported on its version, never lost
         log.exception("plan job failed")
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=8), "seconds": time.perf_counter() - started}

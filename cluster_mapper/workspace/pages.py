@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 router = APIRouter()
 TEMPLATES = Path(__file__).parent / "templates"

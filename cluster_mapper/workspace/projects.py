@@ -91,13 +91,17 @@ def check_upload(kind: str, filename: str, head: bytes, size_bytes: int) -> list
     if not _suffix_ok(kind, filename):
         problems.append(InputProblem(where, f"'{filename}' is not a {kind} file type.", f"send one of {', '.join(UPLOAD_SUFFIXES[kind])}."))
     if size_bytes > MAX_UPLOAD_BYTES[kind]:
-        problems.append(InputProblem(where, f"'{filename}' is {size_bytes:,} bytes, more than {MAX_UPLOAD_BYTES[kind]:,}.", "send a smaller file (cut it to the district)."))
+        problems.append(
+            InputProblem(where, f"'{filename}' is {size_bytes:,} bytes, more than {MAX_UPLOAD_BYTES[kind]:,}.", "send a smaller file (cut it to the district).")
+        )
     textual = filename.lower().endswith((".csv", ".toml", ".graphml", ".osm", ".json", ".geojson"))
     if textual and b"\x00" in head:
         problems.append(InputProblem(where, f"'{filename}' is named as a text file but holds binary data.", "send the file itself, not another file renamed."))
     zipped = filename.lower().endswith((".xlsx", ".ods"))
     if zipped and not head.startswith(b"PK"):
-        problems.append(InputProblem(where, f"'{filename}' is not a workbook (it is not a zip archive).", "save it from Excel or LibreOffice as .xlsx or .ods."))
+        problems.append(
+            InputProblem(where, f"'{filename}' is not a workbook (it is not a zip archive).", "save it from Excel or LibreOffice as .xlsx or .ods.")
+        )
     return problems
 
 
@@ -137,7 +141,9 @@ def _row_problems(i: int, r: dict[str, Any], schools: set[str], clusters: set[st
     out = []
     unknown = sorted(set(r) - set(EDIT_COLUMNS))
     if unknown:
-        out.append({"edit": i, "row": i + 1, "field": unknown[0], "message": f"unknown column(s) {', '.join(unknown)}.", "fix": f"use only {', '.join(EDIT_COLUMNS)}."})
+        out.append(
+            {"edit": i, "row": i + 1, "field": unknown[0], "message": f"unknown column(s) {', '.join(unknown)}.", "fix": f"use only {', '.join(EDIT_COLUMNS)}."}
+        )
     action = str(r.get("action") or "").strip().lower().replace(" ", "_").replace("-", "_")
     if action not in ACTIONS:
         close = difflib.get_close_matches(action, ACTIONS, n=1)
@@ -145,14 +151,32 @@ def _row_problems(i: int, r: dict[str, Any], schools: set[str], clusters: set[st
         return out + [{"edit": i, "row": i + 1, "field": "action", "message": f"unknown action '{r.get('action') or ''}'.", "fix": fix}]
     for fld in REQUIRED[action]:
         if not str(r.get(fld) or "").strip():
-            out.append({"edit": i, "row": i + 1, "field": fld, "message": f"{action} needs {fld}.", "fix": f"fill in {fld} for this {action} edit, or delete the row."})
+            out.append(
+                {"edit": i, "row": i + 1, "field": fld, "message": f"{action} needs {fld}.", "fix": f"fill in {fld} for this {action} edit, or delete the row."}
+            )
     for fld in ("school_id", "other_school_id"):
         sid = str(r.get(fld) or "").strip()
         if sid and sid not in schools:
-            out.append({"edit": i, "row": i + 1, "field": fld, "message": f"{action}: school {sid} is not in this plan.", "fix": "use a school_id shown on the plan's map."})
+            out.append(
+                {
+                    "edit": i,
+                    "row": i + 1,
+                    "field": fld,
+                    "message": f"{action}: school {sid} is not in this plan.",
+                    "fix": "use a school_id shown on the plan's map.",
+                }
+            )
     cid = str(r.get("cluster_id") or "").strip()
     if action == "lock_cluster" and cid and cid not in clusters:
-        out.append({"edit": i, "row": i + 1, "field": "cluster_id", "message": f"lock_cluster: cluster {cid} is not in this plan.", "fix": "use a cluster_id of this plan."})
+        out.append(
+            {
+                "edit": i,
+                "row": i + 1,
+                "field": "cluster_id",
+                "message": f"lock_cluster: cluster {cid} is not in this plan.",
+                "fix": "use a cluster_id of this plan.",
+            }
+        )
     return out
 
 
@@ -176,7 +200,7 @@ def check_edit_rows(rows: list[dict[str, Any]], path: Path, plan_dir: Path) -> l
     except InputError as err:
         seen = {(p["row"], p["field"]) for p in problems}
         problems += [_problem_row(p) for p in err.problems if (p.row, p.field) not in seen]
-    return sorted(problems, key=lambda p: (p["row"] or 0))
+    return sorted(problems, key=lambda p: p["row"] or 0)
 
 
 def _clean(v: Any) -> Any:
@@ -214,7 +238,13 @@ def map_features(plan_dir: Path) -> dict[str, Any]:
     for (_, r), geom in zip(props.iterrows(), pts.geometry):
         if geom is None or geom.is_empty:
             continue
-        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(geom.x, 6), round(geom.y, 6)]}, "properties": {k: _clean(v) for k, v in r.items()}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(geom.x, 6), round(geom.y, 6)]},
+                "properties": {k: _clean(v) for k, v in r.items()},
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 

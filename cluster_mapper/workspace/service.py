@@ -85,7 +85,10 @@ class Workspace:
     def projects(self) -> list[dict[str, Any]]:
         """All projects, newest first."""
         with self.store.session() as s:
-            return [{"id": p.id, "name": p.name, "created_at": p.created_at.isoformat(), "plans": len(p.plans)} for p in s.scalars(select(Project).order_by(Project.id.desc()))]
+            return [
+                {"id": p.id, "name": p.name, "created_at": p.created_at.isoformat(), "plans": len(p.plans)}
+                for p in s.scalars(select(Project).order_by(Project.id.desc()))
+            ]
 
     # ------------------------------------------------------------------ plans
     def _spec(self, p: Project, plan_id: int) -> dict[str, Any]:
