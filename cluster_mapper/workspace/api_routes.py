@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -235,6 +235,13 @@ def download(plan_id: int, request: Request, user: Who = Depends(need("viewer"))
     """The version's plan folder as a zip (``cluster-mapper validate`` accepts it unpacked)."""
     data = workspace(request).zip(plan_id)
     return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.zip"'})
+
+
+@router.get("/plans/{plan_id}/workbook")
+def workbook(plan_id: int, request: Request, user: Who = Depends(need("viewer"))) -> FileResponse:
+    """The version's review workbook (clusters, schools with alternatives, an edits sheet with drop-down lists)."""
+    path = workspace(request).workbook(plan_id)
+    return FileResponse(path, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=path.name)
 
 
 def workspace_error(request: Request, exc: Exception) -> JSONResponse:

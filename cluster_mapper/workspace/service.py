@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cluster_mapper.review.workbook import write_workbook
 from cluster_mapper.workspace import projects
 from cluster_mapper.workspace.db import EDIT_FIELDS, PlanEdit, PlanVersion, Project, Proposal, Store, edit_row
 from cluster_mapper.workspace.jobs import JobRunner, read_progress
@@ -61,7 +62,8 @@ class Workspace:
                 dst = folder / "inputs" / f"{kind}-{projects.safe_name(filename)}"
                 dst.write_bytes(data)
                 inputs[kind] = str(dst)
-            p.folder, p.inputs = str(folder), inputs
+            p.folder = folder.relative_to(self.root).as_posix()
+            p.inputs = {k: Path(v).relative_to(self.root).as_posix() for k, v in inputs.items()}
             s.commit()
             log.info("project %d %r made by %s", p.id, name, author)
             return p.id
@@ -91,10 +93,14 @@ class Workspace:
             ]
 
     # ------------------------------------------------------------------ plans
+    def path(self, relative: str) -> Path:
+        """A path kept in the database (relative to the workspace folder, so the folder can move) made absolute."""
+        return self.root / relative
+
     def _spec(self, p: Project, plan_id: int) -> dict[str, Any]:
-        folder = Path(p.folder)
+        folder = self.path(p.folder)
         return {
-            **{k: p.inputs.get(k) for k in projects.INPUT_KEYS},
+            **{k: str(self.path(p.inputs[k])) if p.inputs.get(k) else None for k in projects.INPUT_KEYS},
             "out": str(folder / "plans" / str(plan_id)),
             "progress_file": str(folder / "jobs" / f"{plan_id}.json"),
             "cache_dir": str(self.root / "cache"),
@@ -110,7 +116,7 @@ class Workspace:
             s.add(v)
             s.flush()
             spec = self._spec(p, v.id)
-            v.folder = spec["out"]
+            v.folder = Path(spec["out"]).relative_to(self.root).as_posix()
             s.commit()
             self.runner.submit(v.id, spec)
             return v.id
@@ -133,9 +139,9 @@ class Workspace:
             used = list(s.scalars(select(Proposal).where(Proposal.plan_id == plan_id, Proposal.used_in_plan_id.is_(None)))) if use_proposals else []
             rows = [dict(r) for r in rows] + [{f: getattr(q, f) for f in EDIT_FIELDS} | {"author": q.author} for q in used]
             authors = [str(r.pop("author", "") or author) for r in rows]
-            folder = Path(parent.project.folder)
+            folder = self.path(parent.project.folder)
             check_path = folder / "edits" / f"check-{plan_id}-{author}.csv"
-            problems = projects.check_edit_rows(rows, check_path, Path(parent.folder))
+            problems = projects.check_edit_rows(rows, check_path, self.path(parent.folder))
             check_path.unlink(missing_ok=True)
             if problems:
                 raise WorkspaceError(422, f"{len(problems)} problem(s) in the edits; nothing was planned.", problems)
@@ -147,8 +153,8 @@ class Workspace:
                 s.add(PlanEdit(plan_id=v.id, author=who, **{f: str(r.get(f) or "") for f in EDIT_FIELDS}))
             for q in used:
                 q.used_in_plan_id = v.id
-            spec = self._spec(parent.project, v.id) | {"revise": parent.folder, "edits": str(edits_file)}
-            v.folder = spec["out"]
+            spec = self._spec(parent.project, v.id) | {"revise": str(self.path(parent.folder)), "edits": str(edits_file)}
+            v.folder = Path(spec["out"]).relative_to(self.root).as_posix()
             s.commit()
             self.runner.submit(v.id, spec)
             return v.id
@@ -157,7 +163,7 @@ class Workspace:
         status = v.status
         progress = None
         if status == "queued":
-            progress = read_progress(Path(v.project.folder) / "jobs" / f"{v.id}.json")
+            progress = read_progress(self.path(v.project.folder) / "jobs" / f"{v.id}.json")
             status = "running" if progress else "queued"
         s = v.summary or {}
         return {
@@ -205,15 +211,15 @@ class Workspace:
     def folder_of(self, plan_id: int) -> Path:
         """The folder of a done version."""
         with self.store.session() as s:
-            return Path(self._done_plan(s, plan_id).folder)
+            return self.path(self._done_plan(s, plan_id).folder)
 
     # ------------------------------------------------------------------ review
     def propose(self, plan_id: int, row: dict[str, Any], *, author: str) -> dict[str, Any]:
         """Record a reviewer's proposed edit on a version (checked like a revision's edits)."""
         with self.store.session() as s:
             v = self._done_plan(s, plan_id)
-            check_path = Path(v.project.folder) / "edits" / f"propose-{plan_id}-{author}.csv"
-            problems = projects.check_edit_rows([row], check_path, Path(v.folder))
+            check_path = self.path(v.project.folder) / "edits" / f"propose-{plan_id}-{author}.csv"
+            problems = projects.check_edit_rows([row], check_path, self.path(v.folder))
             check_path.unlink(missing_ok=True)
             if problems:
                 raise WorkspaceError(422, f"{len(problems)} problem(s) in the proposed edit.", problems)
@@ -231,6 +237,15 @@ class Workspace:
     def diff(self, a: int, b: int) -> dict[str, Any]:
         """Teachers moved from version ``a`` to ``b`` and why (:func:`~cluster_mapper.workspace.projects.plan_diff`)."""
         return {"from": a, "to": b} | projects.plan_diff(self.folder_of(a), self.folder_of(b))
+
+    def workbook(self, plan_id: int) -> Path:
+        """A done version's review workbook (as ``cluster-mapper export`` writes it), made once in the project's folder."""
+        folder = self.folder_of(plan_id)
+        xlsx = folder.parent.parent / "downloads" / f"plan-{plan_id}.xlsx"
+        if not xlsx.exists():
+            xlsx.parent.mkdir(parents=True, exist_ok=True)
+            write_workbook(folder, xlsx)
+        return xlsx
 
     def zip(self, plan_id: int) -> bytes:
         """A done version's plan folder as a zip."""
