@@ -112,6 +112,15 @@ def safe_name(filename: str) -> str:
     return keep or "upload"
 
 
+def used_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """An edit row with only the fields its action uses (a cluster filled in from the map is dropped from an ``apart``)."""
+    action = str(row.get("action") or "").strip()
+    if action not in REQUIRED:
+        return dict(row)
+    keep = {"action", "note", *REQUIRED[action]}
+    return {k: (v if k in keep or k not in EDIT_COLUMNS else "") for k, v in row.items()}
+
+
 def write_edits_file(path: Path, rows: list[dict[str, Any]]) -> Path:
     """Write edit rows (dicts with the edits file's columns) as an edits CSV."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,6 +278,7 @@ __all__ = [
     "check_upload",
     "safe_name",
     "write_edits_file",
+    "used_fields",
     "check_edit_rows",
     "plan_diff",
     "map_features",

@@ -137,7 +137,7 @@ class Workspace:
         with self.store.session() as s:
             parent = self._done_plan(s, plan_id)
             used = list(s.scalars(select(Proposal).where(Proposal.plan_id == plan_id, Proposal.used_in_plan_id.is_(None)))) if use_proposals else []
-            rows = [dict(r) for r in rows] + [{f: getattr(q, f) for f in EDIT_FIELDS} | {"author": q.author} for q in used]
+            rows = [projects.used_fields(r) for r in rows] + [{f: getattr(q, f) for f in EDIT_FIELDS} | {"author": q.author} for q in used]
             authors = [str(r.pop("author", "") or author) for r in rows]
             folder = self.path(parent.project.folder)
             check_path = folder / "edits" / f"check-{plan_id}-{author}.csv"
@@ -218,6 +218,7 @@ class Workspace:
         """Record a reviewer's proposed edit on a version (checked like a revision's edits)."""
         with self.store.session() as s:
             v = self._done_plan(s, plan_id)
+            row = projects.used_fields(row)
             check_path = self.path(v.project.folder) / "edits" / f"propose-{plan_id}-{author}.csv"
             problems = projects.check_edit_rows([row], check_path, self.path(v.folder))
             check_path.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ or Playwright (browsers are never downloaded).
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -59,7 +60,7 @@ def live(planned, tmp_path_factory):
 def browser_page(live):
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        context = browser.new_context(accept_downloads=True)
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 760})
         outside: list[str] = []
         context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live) else (outside.append(route.request.url), route.abort()))
         pg = context.new_page()
@@ -69,6 +70,13 @@ def browser_page(live):
         pg.outside, pg.errors = outside, errors
         yield pg
         browser.close()
+
+
+def _shots(tmp_path: Path) -> Path:
+    """Where screenshots go: ``CLUSTER_MAPPER_SCREENSHOTS`` (the README's come from there), else the test's folder."""
+    folder = Path(os.environ.get("CLUSTER_MAPPER_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _click_school(page, school_id: str, shift: bool = False) -> None:
@@ -96,8 +104,10 @@ def test_create_review_edit_replan_and_see_the_diff(live, browser_page, planned,
     page.fill("#edit-form input[name=note]", "the river cuts them off")
     page.click("#edit-form button[type=submit]")
     page.wait_for_selector("#replan button")
-    assert "the river cuts them off" in page.inner_text("#proposals")
-    page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+    page.wait_for_selector("#map[data-ready]")
+    proposals = page.inner_text("#proposals")
+    assert "the river cuts them off" in proposals and "Mansehra-" not in proposals, "an apart edit keeps no cluster filled in from the map"
+    page.screenshot(path=str(_shots(tmp_path) / "review.png"))
 
     started = time.perf_counter()
     page.click("#replan button")
@@ -119,6 +129,8 @@ def test_create_review_edit_replan_and_see_the_diff(live, browser_page, planned,
     assert s1 in moved or s2 in moved
     assert "the river cuts them off" in moved
     assert page.locator("path.cm-moved").count() >= 1
-    page.screenshot(path=str(tmp_path / "diff.png"), full_page=True)
+    page.screenshot(path=str(_shots(tmp_path) / "diff.png"))
+    page.goto(f"{live}/projects/{planned.project_id}")
+    page.screenshot(path=str(_shots(tmp_path) / "versions.png"))
     assert page.outside == []
     assert page.errors == []

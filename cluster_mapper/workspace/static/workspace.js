@@ -142,7 +142,10 @@
             lyr.on("click", function (e) { CM.selectSchool(p, e.originalEvent && e.originalEvent.shiftKey); });
           }
         }).addTo(map);
-        if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [20, 20] });
+        var focus = layer.getLayers().filter(function (l) { return moved.indexOf(l.feature.properties.school_id) >= 0; });
+        var bounds = focus.length ? L.featureGroup(focus).getBounds() : layer.getBounds();
+        if (layer.getLayers().length) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 12 });
+        focus.forEach(function (l) { l.bringToFront(); });
         el.setAttribute("data-ready", String(layer.getLayers().length));
       });
   };
