@@ -81,8 +81,6 @@ def run_plan_job(spec: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # a job's failure is reported on its version, never lost
         log.exception("plan job failed")
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=8), "seconds": time.perf_counter() - started}
-    finally:
-        progress_file.unlink(missing_ok=True)
 
 
 def make_executor(kind: str = "process", workers: int = 1) -> Executor:
@@ -104,14 +102,15 @@ class JobRunner:
         """Start planning version ``plan_id`` (already ``queued`` in the database)."""
         fut = self.executor.submit(run_plan_job, spec)
         self.futures[plan_id] = fut
-        fut.add_done_callback(lambda f: self._finished(plan_id, f))
+        progress_file = Path(spec["progress_file"])
+        fut.add_done_callback(lambda f: self._finished(plan_id, f, progress_file))
 
     def cancel(self, plan_id: int) -> bool:
         """Cancel a job that has not started yet; whether it was cancelled."""
         fut = self.futures.get(plan_id)
         return bool(fut and fut.cancel())
 
-    def _finished(self, plan_id: int, fut: Future) -> None:
+    def _finished(self, plan_id: int, fut: Future, progress_file: Path) -> None:
         if fut.cancelled():
             out: dict[str, Any] = {"ok": False, "error": "cancelled before it started."}
         else:
@@ -130,6 +129,7 @@ class JobRunner:
             else:
                 p.status, p.error, p.problems = "failed", out.get("error", ""), out.get("problems")
             s.commit()
+        progress_file.unlink(missing_ok=True)  # after the commit: a poll never sees "queued" again
         self.futures.pop(plan_id, None)
         log.info("plan %d finished: %s", plan_id, "done" if out.get("ok") else out.get("error"))
 
