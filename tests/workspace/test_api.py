@@ -15,7 +15,7 @@ import zipfile
 import pandas as pd
 
 from cluster_mapper import read_plan, validate_plan
-from tests.workspace.conftest import csrf, planned, wait_for  # noqa: F401
+from tests.workspace.conftest import csrf
 
 
 def _unzip(client, plan_id, dest):

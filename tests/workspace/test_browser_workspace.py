@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from cluster_mapper.workspace import WorkspaceConfig, create_app
-from tests.workspace.conftest import PLAN_TIMEOUT_SECONDS, planned  # noqa: F401
+from tests.workspace.conftest import PLAN_TIMEOUT_SECONDS
 
 CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")

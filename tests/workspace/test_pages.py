@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cluster_mapper.sample import sample_paths
-from tests.workspace.conftest import csrf, planned  # noqa: F401
+from tests.workspace.conftest import csrf
 
 
 def test_the_pages_of_the_loop_answer(planned):

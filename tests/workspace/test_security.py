@@ -24,7 +24,7 @@ from cluster_mapper.workspace import WorkspaceConfig, create_app
 from cluster_mapper.workspace.app import database_url
 from cluster_mapper.workspace.db import Store, User
 from cluster_mapper.workspace.security import add_user, check_listen
-from tests.workspace.conftest import csrf, planned  # noqa: F401
+from tests.workspace.conftest import csrf
 
 runner = CliRunner()
 PASSWORD = "correct horse battery"
