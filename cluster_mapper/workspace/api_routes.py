@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from cluster_mapper.workspace.db import User
-from cluster_mapper.workspace.projects import INPUT_KEYS, MAX_UPLOAD_BYTES, map_features
+from cluster_mapper.workspace.projects import INPUT_KEYS, MAX_PLAN_ZIP_BYTES, MAX_UPLOAD_BYTES, map_features
 from cluster_mapper.workspace.security import LOCAL_USER, SAFE_METHODS, Who, add_user, authenticate, csrf_ok, csrf_token
 from cluster_mapper.workspace.service import Workspace, WorkspaceError
 
@@ -181,6 +182,20 @@ def get_project(project_id: int, request: Request, user: Who = Depends(need("vie
 def start_plan(project_id: int, request: Request, user: Who = Depends(need("manager"))) -> dict[str, Any]:
     """Start planning the project (a background job); poll ``GET /api/plans/{plan_id}``."""
     return {"plan_id": workspace(request).start_plan(project_id, author=user.username)}
+
+
+@router.post("/projects/{project_id}/plans/import", status_code=201)
+async def import_plan(project_id: int, request: Request, user: Who = Depends(need("manager"))) -> dict[str, Any]:
+    """An existing plan folder, zipped (multipart field ``plan``), as a new version; checked by the validator."""
+    size = int(request.headers.get("content-length") or 0)
+    if size > MAX_PLAN_ZIP_BYTES:
+        raise WorkspaceError(413, f"the upload is {size:,} bytes, more than {MAX_PLAN_ZIP_BYTES:,}.")
+    form = await request.form()
+    upload = form.get("plan")
+    if upload is None or isinstance(upload, str):
+        raise WorkspaceError(422, "send the zipped plan folder as the file field 'plan'.")
+    data = await upload.read(MAX_PLAN_ZIP_BYTES + 1)
+    return {"plan_id": await run_in_threadpool(workspace(request).import_plan, project_id, data, author=user.username)}
 
 
 @router.get("/plans/{plan_id}")

@@ -257,6 +257,42 @@ def map_features(plan_dir: Path) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+#: Largest plan folder accepted as a zip, bytes (packed and unpacked).
+MAX_PLAN_ZIP_BYTES = 500_000_000
+
+
+def unzip_plan(data: bytes, dest: Path) -> list[str]:
+    """Unpack a zipped plan folder into ``dest``; the problems that refused it (nothing unpacked then).
+
+    Refused: not a zip, too large, a member outside the folder (absolute or
+    with ``..``), no ``assignments.csv``, ``clusters.csv`` and ``summary.json``
+    (at the top or in one folder).
+    """
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return ["the file is not a zip archive; download a plan folder as zip, or zip the folder written by cluster-mapper plan."]
+    names = [i.filename for i in z.infolist() if not i.is_dir()]
+    problems = [f"'{n}' would be written outside the plan folder." for n in names if n.startswith(("/", "\\")) or ".." in Path(n).parts]
+    if sum(i.file_size for i in z.infolist()) > MAX_PLAN_ZIP_BYTES:
+        problems.append(f"the plan unpacks to more than {MAX_PLAN_ZIP_BYTES:,} bytes.")
+    tops = {Path(n).parts[0] for n in names if len(Path(n).parts) > 1}
+    prefix = ""
+    if "summary.json" not in names and len(tops) == 1:
+        prefix = tops.pop() + "/"
+    missing = [f for f in ("assignments.csv", "clusters.csv", "summary.json") if prefix + f not in names]
+    if missing:
+        problems.append(f"this is not a plan folder (missing {', '.join(missing)}); zip the folder written by cluster-mapper plan.")
+    if problems:
+        return problems
+    dest.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        target = dest / n[len(prefix) :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(z.read(n))
+    return []
+
+
 def zip_folder(folder: Path) -> bytes:
     """The plan folder as a zip archive (its files at the archive's top level)."""
     buf = io.BytesIO()
@@ -283,4 +319,5 @@ __all__ = [
     "plan_diff",
     "map_features",
     "zip_folder",
+    "unzip_plan",
 ]

@@ -6,6 +6,7 @@ does exactly what a script can do through ``/api/``.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cluster_mapper.review.workbook import write_workbook
+from cluster_mapper.validate.plan import validate_plan
 from cluster_mapper.workspace import projects
 from cluster_mapper.workspace.db import EDIT_FIELDS, PlanEdit, PlanVersion, Project, Proposal, Store, edit_row
 from cluster_mapper.workspace.jobs import JobRunner, read_progress
@@ -119,6 +121,29 @@ class Workspace:
             v.folder = Path(spec["out"]).relative_to(self.root).as_posix()
             s.commit()
             self.runner.submit(v.id, spec)
+            return v.id
+
+    def import_plan(self, project_id: int, data: bytes, *, author: str) -> int:
+        """A zipped plan folder as a new done version of the project, checked by the validator; its id."""
+        with self.store.session() as s:
+            p = s.get(Project, project_id)
+            if p is None:
+                raise WorkspaceError(404, f"there is no project {project_id}.")
+            v = PlanVersion(project_id=p.id, created_by=author, status="failed", error="importing")
+            s.add(v)
+            s.flush()
+            out = self.path(p.folder) / "plans" / str(v.id)
+            problems = projects.unzip_plan(data, out)
+            if problems:
+                s.rollback()
+                raise WorkspaceError(
+                    422, f"{len(problems)} problem(s) in the plan folder; nothing was imported.", [{"field": "plan", "message": m} for m in problems]
+                )
+            report = validate_plan(out)
+            v.folder = out.relative_to(self.root).as_posix()
+            v.summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+            v.status, v.error, v.valid, v.violations = "done", "", report.ok, report.violations
+            s.commit()
             return v.id
 
     def _done_plan(self, s, plan_id: int) -> PlanVersion:

@@ -113,3 +113,31 @@ def test_changes_need_the_csrf_token(planned):
     assert r.status_code == 403 and "CSRF" in r.json()["detail"]
     r = c.post(f"/api/projects/{planned.project_id}/plans", headers={"X-CSRF-Token": "forged"})
     assert r.status_code == 403
+
+
+def test_a_downloaded_plan_imports_as_a_version_of_another_project(planned):
+    c = planned.client
+    h = csrf(c)
+    zipped = c.get(f"/api/plans/{planned.first}/download").content
+    project = c.post("/api/projects", json={"name": "imported", "sample": True}, headers=h).json()["id"]
+    r = c.post(f"/api/projects/{project}/plans/import", files={"plan": ("plan.zip", zipped, "application/zip")}, headers=h)
+    assert r.status_code == 201, r.text
+    imported = c.get(f"/api/plans/{r.json()['plan_id']}").json()
+    assert imported["status"] == "done" and imported["valid"] is True
+    assert imported["summary"] == c.get(f"/api/plans/{planned.first}").json()["summary"]
+    assert c.get(f"/api/plans/{planned.first}/diff/{imported['id']}").json()["moved"] == []
+
+
+def test_a_zip_that_is_not_a_plan_or_climbs_out_is_refused(planned, tmp_path):
+    c = planned.client
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("../../escape.txt", "x")
+        z.writestr("notes.txt", "y")
+    r = c.post(f"/api/projects/{planned.project_id}/plans/import", files={"plan": ("plan.zip", buf.getvalue(), "application/zip")}, headers=csrf(c))
+    assert r.status_code == 422
+    messages = " ".join(p["message"] for p in r.json()["problems"])
+    assert "outside the plan folder" in messages and "missing assignments.csv, clusters.csv, summary.json" in messages
+    assert not (planned.folder / "projects" / "escape.txt").exists()
+    r = c.post(f"/api/projects/{planned.project_id}/plans/import", files={"plan": ("plan.zip", b"not a zip", "application/zip")}, headers=csrf(c))
+    assert r.status_code == 422 and "not a zip" in r.json()["problems"][0]["message"]
