@@ -138,7 +138,9 @@
           onEachFeature: function (f, lyr) {
             var p = f.properties;
             if (p.kind === "school") CM.markers[p.school_id] = lyr;
-            lyr.bindTooltip(p.school_id + (p.name ? " " + p.name : ""));
+            var tip = document.createElement("span");  // text, never HTML: names come from the offices' files
+            tip.textContent = p.school_id + (p.name ? " " + p.name : "");
+            lyr.bindTooltip(tip);
             lyr.on("click", function (e) { CM.selectSchool(p, e.originalEvent && e.originalEvent.shiftKey); });
           }
         }).addTo(map);
