@@ -141,3 +141,11 @@ def test_a_zip_that_is_not_a_plan_or_climbs_out_is_refused(planned, tmp_path):
     assert not (planned.folder / "projects" / "escape.txt").exists()
     r = c.post(f"/api/projects/{planned.project_id}/plans/import", files={"plan": ("plan.zip", b"not a zip", "application/zip")}, headers=csrf(c))
     assert r.status_code == 422 and "not a zip" in r.json()["problems"][0]["message"]
+
+
+def test_a_manager_accepts_a_version_of_the_project(planned):
+    c = planned.client
+    r = c.post(f"/api/plans/{planned.revised}/accept", headers=csrf(c))
+    assert r.status_code == 200
+    assert c.get(f"/api/projects/{planned.project_id}").json()["accepted_plan_id"] == planned.revised
+    assert c.post("/api/plans/999999/accept", headers=csrf(c)).status_code == 404
