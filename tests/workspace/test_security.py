@@ -102,6 +102,10 @@ def _login(client: TestClient, name: str, password: str = PASSWORD) -> dict[str,
 def test_with_accounts_everyone_signs_in_and_wrong_passwords_are_refused(accounts, planned):
     _, c = accounts
     assert c.get("/api/projects").status_code == 401
+    for page in ("/", f"/projects/{planned.project_id}", f"/plans/{planned.first}/review", f"/plans/{planned.first}/files/map.html"):
+        r = c.get(page, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/login", page
+    assert c.get(f"/api/plans/{planned.first}/download").status_code == 401
     r = c.post("/api/login", json={"username": "vera", "password": "wrong password"}, headers=csrf(c))
     assert r.status_code == 401
     r = c.post("/api/login", json={"username": "vera", "password": PASSWORD})
