@@ -788,6 +788,56 @@ def init(
     _run(body)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on. Any other than 127.0.0.1/localhost needs accounts with an administrator (--add-user)."),
+    port: int = typer.Option(8765, min=1, max=65535, help="Port to listen on."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open the browser."),
+    project_dir: Optional[Path] = typer.Option(None, help="Folder of the projects, their plans and the SQLite database (default: the user's data folder)."),
+    database: Optional[str] = typer.Option(None, help="SQLAlchemy database URL, such as postgresql+psycopg://user@host/db (default: SQLite in --project-dir)."),
+    workers: int = typer.Option(1, min=1, help="Plans that run at once (each in its own worker process)."),
+    add_user: Optional[str] = typer.Option(
+        None, help="Add this account and exit (password from CLUSTER_MAPPER_PASSWORD or asked); the first should be a manager."
+    ),
+    role: str = typer.Option("manager", help="Role of --add-user: viewer, reviewer or manager."),
+):
+    """Start the district team's workspace: a local web app over the whole loop (projects, plans, review, versions)."""
+    import os
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    from cluster_mapper.workspace.app import WorkspaceConfig, create_app, database_url, default_project_dir
+    from cluster_mapper.workspace.db import Store
+    from cluster_mapper.workspace.security import add_user as add_account
+    from cluster_mapper.workspace.security import check_listen, is_loopback
+
+    folder = (project_dir or default_project_dir()).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    store = Store(database_url(folder, database))
+    if add_user is not None:
+        password = os.environ.get("CLUSTER_MAPPER_PASSWORD") or typer.prompt(f"password for {add_user}", hide_input=True, confirmation_prompt=True)
+        problems = add_account(store, add_user, password, role)
+        for p in problems:
+            console.print(f"[red]Cannot add the user:[/] {p}")
+        if problems:
+            raise typer.Exit(2)
+        out_console.print(f"user {add_user} ({role}) added to the workspace in {folder}")
+        return
+    refusal = check_listen(host, store)
+    if refusal:
+        console.print(f"[bold red]Not started.[/] {refusal}")
+        raise typer.Exit(2)
+    allowed = ["127.0.0.1", "localhost", "::1", "[::1]"] if is_loopback(host) else None
+    application = create_app(WorkspaceConfig(project_dir=folder, database=database, workers=workers, allowed_hosts=allowed))
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    out_console.print(f"workspace on {url} (projects in {folder}); Ctrl-C stops it")
+    if not no_browser:
+        threading.Timer(1.5, webbrowser.open, args=(url,)).start()
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -159,7 +159,9 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
 def _cut_off(units: pd.DataFrame, u: pd.Series, in_reach, all_hosts: pd.DataFrame, ruled_out: dict, tt: TravelTimes, limit: float) -> tuple[str, str] | None:
     """A unit no venue can reach for a reason of its own: a road fragment joined to no other school, or no_venue edits."""
     if set(in_reach) <= {u["school_id"]} and stranded(units, u["school_id"], tt):
-        within = f" (travel times were searched up to {tt.cutoff_minutes:g} minutes)" if tt.cutoff_minutes is not None and np.isfinite(tt.cutoff_minutes) else ""
+        within = (
+            f" (travel times were searched up to {tt.cutoff_minutes:g} minutes)" if tt.cutoff_minutes is not None and np.isfinite(tt.cutoff_minutes) else ""
+        )
         return (
             f"school {u['school_id']} lies on a piece of the road network that reaches no other school{within}, so no cluster can meet with it",
             "check the school's position (cluster-mapper inspect names such schools), or add a travel_minutes edit from it to a nearby school",

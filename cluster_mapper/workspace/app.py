@@ -1,0 +1,100 @@
+"""The workspace's web application: :func:`create_app` joins the API, the pages and the plan jobs.
+
+``cluster-mapper serve`` runs it on uvicorn; tests drive it with FastAPI's
+``TestClient``. Static files are the package's own (``static/``) and
+Leaflet from the installed ``xstatic-leaflet``: nothing is fetched from the
+internet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import xstatic.pkg.leaflet as xleaflet
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from cluster_mapper.workspace import api_routes, pages
+from cluster_mapper.workspace.db import Store
+from cluster_mapper.workspace.jobs import JobRunner, make_executor
+from cluster_mapper.workspace.security import secret_key
+from cluster_mapper.workspace.service import Workspace, WorkspaceError
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def default_project_dir() -> Path:
+    """Where projects live without ``--project-dir``: the user's data folder."""
+    return Path(platformdirs.user_data_dir("cluster-mapper", appauthor=False)) / "workspace"
+
+
+def database_url(project_dir: Path, database: str | None) -> str:
+    """The database URL: ``--database``, else SQLite ``workspace.db`` in the project folder."""
+    return database or f"sqlite:///{(project_dir / 'workspace.db').resolve()}"
+
+
+@dataclass
+class WorkspaceConfig:
+    """How a workspace runs.
+
+    Attributes
+    ----------
+    project_dir : Path
+        Folder of the projects, their plans and the SQLite database.
+    database : str or None
+        SQLAlchemy URL; ``None`` for SQLite in ``project_dir``.
+    jobs : str
+        ``process`` (worker processes) or ``thread``.
+    workers : int
+        Plans run at once.
+    allowed_hosts : list of str or None
+        Host names the server answers to (``None``: any).
+    """
+
+    project_dir: Path
+    database: str | None = None
+    jobs: str = "process"
+    workers: int = 1
+    allowed_hosts: list[str] | None = None
+
+
+def create_app(config: WorkspaceConfig) -> FastAPI:
+    """The workspace app over ``config.project_dir``; its jobs start and stop with the app."""
+    root = config.project_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    store = Store(database_url(root, config.database))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stale = store.recover()
+        if stale:
+            log.warning("%d plan(s) left unfinished by a stopped server were marked failed", stale)
+        runner = JobRunner(store, make_executor(config.jobs, config.workers))
+        app.state.workspace = Workspace(root, store, runner)
+        try:
+            yield
+        finally:
+            runner.shutdown()
+
+    app = FastAPI(title="cluster_mapper workspace", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.store = store
+    app.add_middleware(SessionMiddleware, secret_key=secret_key(root), same_site="strict", session_cookie="cm_session")
+    if config.allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=config.allowed_hosts)
+    app.add_exception_handler(WorkspaceError, api_routes.workspace_error)
+    app.include_router(api_routes.router)
+    app.include_router(pages.router)
+    app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+__all__ = ["create_app", "WorkspaceConfig", "default_project_dir", "database_url"]

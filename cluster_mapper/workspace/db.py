@@ -1,0 +1,171 @@
+"""The workspace's metadata: users, projects, plan versions, their edits and proposals (SQLAlchemy 2).
+
+SQLite in the project folder by default; any SQLAlchemy URL (such as
+``postgresql+psycopg://...``) with ``serve --database``. The tables are made
+with ``create_all`` when the server starts (no migration tool yet: a new
+column needs a fresh database or a hand migration). Plan files live in the
+project folder (:mod:`cluster_mapper.workspace.projects`); the database
+holds what points at them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+#: Roles, from least to most allowed.
+ROLES = ("viewer", "reviewer", "manager")
+#: Plan statuses as the API reports them.
+STATUSES = ("queued", "running", "done", "failed")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+class Base(DeclarativeBase):
+    """Base of the workspace's tables."""
+
+
+class User(Base):
+    """An account: name, argon2 password hash and role."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class Project(Base):
+    """A project: its name and input files (paths inside the project's folder)."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    folder: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    accepted_plan_id: Mapped[int | None] = mapped_column(default=None)
+    plans: Mapped[list[PlanVersion]] = relationship(back_populates="project", order_by="PlanVersion.id")
+
+
+class PlanVersion(Base):
+    """One version of a project's plan: its parent, status, summary and validator result."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), default=None)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    folder: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    valid: Mapped[bool | None] = mapped_column(default=None)
+    violations: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    error: Mapped[str] = mapped_column(Text, default="")
+    problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    seconds: Mapped[float | None] = mapped_column(default=None)
+    project: Mapped[Project] = relationship(back_populates="plans")
+    edits: Mapped[list[PlanEdit]] = relationship(back_populates="plan", order_by="PlanEdit.id")
+
+
+class PlanEdit(Base):
+    """An edit (a row of the edits file) made for a plan version, with its author."""
+
+    __tablename__ = "edits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    school_id: Mapped[str] = mapped_column(String(120), default="")
+    other_school_id: Mapped[str] = mapped_column(String(120), default="")
+    cluster_id: Mapped[str] = mapped_column(String(120), default="")
+    minutes: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    plan: Mapped[PlanVersion] = relationship(back_populates="edits")
+
+
+class Proposal(Base):
+    """An edit a reviewer proposes on a version; a manager re-plans with the open ones."""
+
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    school_id: Mapped[str] = mapped_column(String(120), default="")
+    other_school_id: Mapped[str] = mapped_column(String(120), default="")
+    cluster_id: Mapped[str] = mapped_column(String(120), default="")
+    minutes: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    used_in_plan_id: Mapped[int | None] = mapped_column(default=None)
+
+
+EDIT_FIELDS = ("action", "school_id", "other_school_id", "cluster_id", "minutes", "note")
+
+
+def edit_row(e: PlanEdit | Proposal) -> dict[str, Any]:
+    """An edit or proposal as a JSON row (the edits file's columns, author and time)."""
+    row: dict[str, Any] = {f: getattr(e, f) for f in EDIT_FIELDS}
+    row.update(id=e.id, author=e.author, created_at=e.created_at.isoformat())
+    return row
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets a busy timeout and foreign keys on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """The database of one workspace: an engine and its sessions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def has_manager(self) -> bool:
+        """Whether an administrator (a manager account) exists."""
+        with self.session() as s:
+            return s.scalar(select(User.id).where(User.role == "manager").limit(1)) is not None
+
+    def has_users(self) -> bool:
+        """Whether any account exists (then everyone signs in)."""
+        with self.session() as s:
+            return s.scalar(select(User.id).limit(1)) is not None
+
+    def recover(self) -> int:
+        """Mark plans left queued or running by a stopped server as failed; their number."""
+        with self.session() as s:
+            stale = s.scalars(select(PlanVersion).where(PlanVersion.status.in_(("queued", "running")))).all()
+            for p in stale:
+                p.status = "failed"
+                p.error = "the server stopped before this plan finished; start the plan again."
+            s.commit()
+            return len(stale)
+
+
+__all__ = ["Base", "User", "Project", "PlanVersion", "PlanEdit", "Proposal", "Store", "ROLES", "STATUSES", "EDIT_FIELDS", "edit_row", "make_engine", "Session"]

@@ -1,0 +1,281 @@
+"""What the workspace does, apart from HTTP: projects, plan versions, revisions, diffs and downloads.
+
+Both the JSON API and the pages call this one :class:`Workspace`, so a page
+does exactly what a script can do through ``/api/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from cluster_mapper.review.workbook import write_workbook
+from cluster_mapper.validate.plan import validate_plan
+from cluster_mapper.workspace import projects
+from cluster_mapper.workspace.db import EDIT_FIELDS, PlanEdit, PlanVersion, Project, Proposal, Store, edit_row
+from cluster_mapper.workspace.jobs import JobRunner, read_progress
+
+log = logging.getLogger(__name__)
+
+
+class WorkspaceError(Exception):
+    """A request the workspace refuses: HTTP status, message and the problems found."""
+
+    def __init__(self, status: int, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.problems = problems or []
+
+
+@dataclass
+class Workspace:
+    """A workspace: its folder, database and job runner."""
+
+    root: Path
+    store: Store
+    runner: JobRunner
+
+    # ------------------------------------------------------------------ projects
+    def create_project(self, name: str, *, author: str, files: dict[str, tuple[str, bytes]] | None = None, sample: bool = False) -> int:
+        """A new project from the bundled sample or uploaded files (``kind -> (file name, bytes)``); its id."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise WorkspaceError(422, "give the project a name of 1 to 200 characters.")
+        if not sample and not (files or {}).get("schools"):
+            raise WorkspaceError(422, "give a schools file, or sample: true for the bundled sample.")
+        problems = []
+        for kind, (filename, data) in (files or {}).items():
+            problems += [{"field": kind, "message": p.message, "fix": p.fix} for p in projects.check_upload(kind, filename, data[:4096], len(data))]
+        if problems:
+            raise WorkspaceError(422, f"{len(problems)} problem(s) in the uploaded files; no project was made.", problems)
+        with self.store.session() as s:
+            p = Project(name=name, folder="", inputs={}, created_by=author)
+            s.add(p)
+            s.flush()
+            folder = projects.new_project_folder(self.root, p.id)
+            inputs = projects.copy_sample(folder) if sample else {}
+            for kind, (filename, data) in (files or {}).items():
+                dst = folder / "inputs" / f"{kind}-{projects.safe_name(filename)}"
+                dst.write_bytes(data)
+                inputs[kind] = str(dst)
+            p.folder = folder.relative_to(self.root).as_posix()
+            p.inputs = {k: Path(v).relative_to(self.root).as_posix() for k, v in inputs.items()}
+            s.commit()
+            log.info("project %d %r made by %s", p.id, name, author)
+            return p.id
+
+    def project(self, project_id: int) -> dict[str, Any]:
+        """A project with its versions."""
+        with self.store.session() as s:
+            p = s.get(Project, project_id)
+            if p is None:
+                raise WorkspaceError(404, f"there is no project {project_id}.")
+            return {
+                "id": p.id,
+                "name": p.name,
+                "created_by": p.created_by,
+                "created_at": p.created_at.isoformat(),
+                "inputs": {k: Path(v).name for k, v in p.inputs.items()},
+                "accepted_plan_id": p.accepted_plan_id,
+                "plans": [self._plan_row(v) for v in p.plans],
+            }
+
+    def projects(self) -> list[dict[str, Any]]:
+        """All projects, newest first."""
+        with self.store.session() as s:
+            return [
+                {"id": p.id, "name": p.name, "created_at": p.created_at.isoformat(), "plans": len(p.plans)}
+                for p in s.scalars(select(Project).order_by(Project.id.desc()))
+            ]
+
+    # ------------------------------------------------------------------ plans
+    def path(self, relative: str) -> Path:
+        """A path kept in the database (relative to the workspace folder, so the folder can move) made absolute."""
+        return self.root / relative
+
+    def _spec(self, p: Project, plan_id: int) -> dict[str, Any]:
+        folder = self.path(p.folder)
+        return {
+            **{k: str(self.path(p.inputs[k])) if p.inputs.get(k) else None for k in projects.INPUT_KEYS},
+            "out": str(folder / "plans" / str(plan_id)),
+            "progress_file": str(folder / "jobs" / f"{plan_id}.json"),
+            "cache_dir": str(self.root / "cache"),
+        }
+
+    def start_plan(self, project_id: int, *, author: str) -> int:
+        """Queue a fresh plan of the project; the new version's id."""
+        with self.store.session() as s:
+            p = s.get(Project, project_id)
+            if p is None:
+                raise WorkspaceError(404, f"there is no project {project_id}.")
+            v = PlanVersion(project_id=p.id, created_by=author)
+            s.add(v)
+            s.flush()
+            spec = self._spec(p, v.id)
+            v.folder = Path(spec["out"]).relative_to(self.root).as_posix()
+            s.commit()
+            self.runner.submit(v.id, spec)
+            return v.id
+
+    def import_plan(self, project_id: int, data: bytes, *, author: str) -> int:
+        """A zipped plan folder as a new done version of the project, checked by the validator; its id."""
+        with self.store.session() as s:
+            p = s.get(Project, project_id)
+            if p is None:
+                raise WorkspaceError(404, f"there is no project {project_id}.")
+            v = PlanVersion(project_id=p.id, created_by=author, status="failed", error="importing")
+            s.add(v)
+            s.flush()
+            out = self.path(p.folder) / "plans" / str(v.id)
+            problems = projects.unzip_plan(data, out)
+            if problems:
+                s.rollback()
+                raise WorkspaceError(
+                    422, f"{len(problems)} problem(s) in the plan folder; nothing was imported.", [{"field": "plan", "message": m} for m in problems]
+                )
+            report = validate_plan(out)
+            v.folder = out.relative_to(self.root).as_posix()
+            v.summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+            v.status, v.error, v.valid, v.violations = "done", "", report.ok, report.violations
+            s.commit()
+            return v.id
+
+    def _done_plan(self, s, plan_id: int) -> PlanVersion:
+        v = s.get(PlanVersion, plan_id)
+        if v is None:
+            raise WorkspaceError(404, f"there is no plan {plan_id}.")
+        if v.status != "done":
+            raise WorkspaceError(409, f"plan {plan_id} is {v.status}, not done; wait for it to finish.")
+        return v
+
+    def revise(self, plan_id: int, rows: list[dict[str, Any]], *, author: str, use_proposals: bool = False) -> int:
+        """Queue a least-change re-plan of ``plan_id`` with edit rows (and its open proposals); the new version's id.
+
+        Raises :class:`WorkspaceError` 422 listing every problem of the edits found before planning.
+        """
+        with self.store.session() as s:
+            parent = self._done_plan(s, plan_id)
+            used = list(s.scalars(select(Proposal).where(Proposal.plan_id == plan_id, Proposal.used_in_plan_id.is_(None)))) if use_proposals else []
+            rows = [projects.used_fields(r) for r in rows] + [{f: getattr(q, f) for f in EDIT_FIELDS} | {"author": q.author} for q in used]
+            authors = [str(r.pop("author", "") or author) for r in rows]
+            folder = self.path(parent.project.folder)
+            check_path = folder / "edits" / f"check-{plan_id}-{author}.csv"
+            problems = projects.check_edit_rows(rows, check_path, self.path(parent.folder))
+            check_path.unlink(missing_ok=True)
+            if problems:
+                raise WorkspaceError(422, f"{len(problems)} problem(s) in the edits; nothing was planned.", problems)
+            v = PlanVersion(project_id=parent.project_id, parent_id=parent.id, created_by=author)
+            s.add(v)
+            s.flush()
+            edits_file = projects.write_edits_file(folder / "edits" / f"{v.id}.csv", rows)
+            for r, who in zip(rows, authors):
+                s.add(PlanEdit(plan_id=v.id, author=who, **{f: str(r.get(f) or "") for f in EDIT_FIELDS}))
+            for q in used:
+                q.used_in_plan_id = v.id
+            spec = self._spec(parent.project, v.id) | {"revise": str(self.path(parent.folder)), "edits": str(edits_file)}
+            v.folder = Path(spec["out"]).relative_to(self.root).as_posix()
+            s.commit()
+            self.runner.submit(v.id, spec)
+            return v.id
+
+    def _plan_row(self, v: PlanVersion) -> dict[str, Any]:
+        status = v.status
+        progress = None
+        if status == "queued":
+            progress = read_progress(self.path(v.project.folder) / "jobs" / f"{v.id}.json")
+            status = "running" if progress else "queued"
+        s = v.summary or {}
+        return {
+            "id": v.id,
+            "project_id": v.project_id,
+            "parent_id": v.parent_id,
+            "status": status,
+            "progress": progress,
+            "created_by": v.created_by,
+            "created_at": v.created_at.isoformat(),
+            "seconds": None if v.seconds is None else round(v.seconds, 1),
+            "valid": v.valid,
+            "error": v.error,
+            "teachers_placed": s.get("teachers_placed"),
+            "clusters": s.get("clusters"),
+            "teachers_moved": (s.get("changes") or {}).get("teachers_moved"),
+            "edits": len(v.edits),
+        }
+
+    def plan(self, plan_id: int) -> dict[str, Any]:
+        """A version: status, progress, and when done its summary and the validator's result."""
+        with self.store.session() as s:
+            v = s.get(PlanVersion, plan_id)
+            if v is None:
+                raise WorkspaceError(404, f"there is no plan {plan_id}.")
+            out = self._plan_row(v)
+            out["problems"] = v.problems or []
+            out["violations"] = v.violations or []
+            out["edits"] = [edit_row(e) for e in v.edits]
+            if v.status == "done":
+                out["summary"] = v.summary
+            return out
+
+    def cancel(self, plan_id: int) -> bool:
+        """Cancel a queued plan; whether it was."""
+        return self.runner.cancel(plan_id)
+
+    def accept(self, plan_id: int) -> None:
+        """Make a done version its project's accepted plan."""
+        with self.store.session() as s:
+            v = self._done_plan(s, plan_id)
+            v.project.accepted_plan_id = v.id
+            s.commit()
+
+    def folder_of(self, plan_id: int) -> Path:
+        """The folder of a done version."""
+        with self.store.session() as s:
+            return self.path(self._done_plan(s, plan_id).folder)
+
+    # ------------------------------------------------------------------ review
+    def propose(self, plan_id: int, row: dict[str, Any], *, author: str) -> dict[str, Any]:
+        """Record a reviewer's proposed edit on a version (checked like a revision's edits)."""
+        with self.store.session() as s:
+            v = self._done_plan(s, plan_id)
+            row = projects.used_fields(row)
+            check_path = self.path(v.project.folder) / "edits" / f"propose-{plan_id}-{author}.csv"
+            problems = projects.check_edit_rows([row], check_path, self.path(v.folder))
+            check_path.unlink(missing_ok=True)
+            if problems:
+                raise WorkspaceError(422, f"{len(problems)} problem(s) in the proposed edit.", problems)
+            q = Proposal(plan_id=plan_id, author=author, **{f: str(row.get(f) or "") for f in EDIT_FIELDS})
+            s.add(q)
+            s.commit()
+            return edit_row(q)
+
+    def proposals(self, plan_id: int) -> list[dict[str, Any]]:
+        """The open proposals on a version."""
+        with self.store.session() as s:
+            rows = s.scalars(select(Proposal).where(Proposal.plan_id == plan_id, Proposal.used_in_plan_id.is_(None)).order_by(Proposal.id))
+            return [edit_row(q) for q in rows]
+
+    def diff(self, a: int, b: int) -> dict[str, Any]:
+        """Teachers moved from version ``a`` to ``b`` and why (:func:`~cluster_mapper.workspace.projects.plan_diff`)."""
+        return {"from": a, "to": b} | projects.plan_diff(self.folder_of(a), self.folder_of(b))
+
+    def workbook(self, plan_id: int) -> Path:
+        """A done version's review workbook (as ``cluster-mapper export`` writes it), made once in the project's folder."""
+        folder = self.folder_of(plan_id)
+        xlsx = folder.parent.parent / "downloads" / f"plan-{plan_id}.xlsx"
+        if not xlsx.exists():
+            xlsx.parent.mkdir(parents=True, exist_ok=True)
+            write_workbook(folder, xlsx)
+        return xlsx
+
+    def zip(self, plan_id: int) -> bytes:
+        """A done version's plan folder as a zip."""
+        return projects.zip_folder(self.folder_of(plan_id))
+
+
+__all__ = ["Workspace", "WorkspaceError"]
