@@ -122,7 +122,7 @@ def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend:
     cands = TableCandidates(problem)
     lp = sparse_lp(problem, cands, t0 + 0.25 * time_limit_seconds)
     member, venue, minutes = lp.member, lp.venue, lp.minutes
-    sparse = replace(problem, pair_member=member, pair_venue=venue, pair_minutes=minutes)
+    sparse = problem.with_pairs(member, venue, minutes)
     check_model_size(problem.n_units, len(member), where=where)  # what is really built
     left = max(2.0, time_limit_seconds - (time.perf_counter() - t0))
     sol = ClusterModel(sparse, backend=backend).solve(left)
