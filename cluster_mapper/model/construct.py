@@ -75,10 +75,10 @@ class _Builder:
         """Open clusters greedily; returns the columns of each."""
         F = self.F
         heap: list[tuple[float, int]] = []
-        for j in F.venues:
-            got = self.cluster(int(j))
-            if got is not None:
-                heap.append((got[0], int(j)))
+        for v in F.venues.tolist():
+            first = self.cluster(v)
+            if first is not None:
+                heap.append((first[0], v))
         heapq.heapify(heap)
         out: list[np.ndarray] = []
         while heap and (n_clusters is None or len(out) < n_clusters):

@@ -220,7 +220,7 @@ class ClusterProblem:
         if n_clusters is None and self.n_clusters is not None:
             if not whole and outside_venue_of is None:
                 raise ValueError("a fixed number of clusters needs n_clusters or outside_venue_of for a subproblem")
-            open_out = 0 if whole else len(np.unique(outside_venue_of[outside_venue_of >= 0]))
+            open_out = 0 if whole or outside_venue_of is None else len(np.unique(outside_venue_of[outside_venue_of >= 0]))
             n_clusters = self.n_clusters - open_out
         max_moved = self.max_moved
         if max_moved is not None and not whole:
