@@ -21,6 +21,7 @@ from cluster_mapper.model.bound import PairBounds, RelaxationLP
 from cluster_mapper.model.budget import SolveBudget
 from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
+from cluster_mapper.model.lagrange import size_lagrangian
 from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
 from cluster_mapper.model.search import Incumbent, IncumbentSearch
 
@@ -300,6 +301,16 @@ class ClusterModel:
         sub_bound = bound
         if mip_bound is not None:
             sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
+        if all_placed and have_lp and lp.duals is not None:
+            # the LP is weak under the cluster rules: the size-aware Lagrangian, from the LP's prices
+            units = F.layout["unit_rows"]
+            prices = np.zeros(F.n)
+            prices[units] = lp.duals[0][: len(units)]
+            lag, _ = size_lagrangian(F, prices, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds))
+            log.debug("bound: LP %.4f, size-aware Lagrangian %.4f, plan %.4f", bound, lag, best[0])
+            if lag >= best[0] - delta + 1e-9:
+                return result("optimal", best[1], best[0])
+            sub_bound = max(sub_bound, lag)
         notes.append(
             f"travel was not proven minimal: the exact search stopped at its work limit ({nodes:,} nodes) or the time limit; "
             "a longer time_limit_seconds gives it more"
