@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 MAX_STEPS = 150
 #: Steps without a better bound before the step size is halved.
 PATIENCE = 15
+#: Most cells of the dynamic programme's trace (venues x schools x teachers x items): clusters of a few schools
+#: and at most a few dozen teachers (the field's rules) are far below; a plain CPMP with capacities in the
+#: hundreds is not planned with this bound (its LP bound is strong anyway).
+MAX_TRACE_CELLS = 50_000_000
 
 
 def _venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: int, lo_t: np.ndarray, lo_s: int, hi_t: np.ndarray):
@@ -133,6 +137,10 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
     lo_s = max(0, p.min_schools - 1)
     self_cost = F.cost[F.self_col[venues]]
     items = np.flatnonzero(~F.is_self & (F.teachers[F.member] > 0))
+    per_venue = int(np.bincount(F.venue[items], minlength=n).max(initial=0))
+    if len(venues) * (S + 1) * (Q + 1) * min(per_venue, S * (Q + 1)) > MAX_TRACE_CELLS:
+        log.debug("size-aware Lagrangian skipped: clusters too large for its dynamic programme")
+        return -math.inf, np.zeros(n) if prices is None else np.asarray(prices, dtype=float)
     lam = np.zeros(n) if prices is None else np.asarray(prices, dtype=float).copy()
     lam = np.where(need, lam, np.minimum(lam, 0.0))
     best, best_lam, mu, stall = -math.inf, lam.copy(), 1.0, 0
