@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import cluster_mapper.planning.explain as explain
 import cluster_mapper.planning.solve as planner
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
 from cluster_mapper.model import ClusterProblem
@@ -94,9 +95,9 @@ def test_reachable_limits():
     minutes = np.array([[10.0, np.inf, 5.0], [20.0, 30.0, np.inf], [15.0, 40.0, 50.0]])
     teachers = np.array([2, 3, 4])
     # nearest first: column 0 reaches 2 at 10, 6 at 15; column 1: 3 at 30, 7 at 40; column 2: 2 at 5, 6 at 50
-    assert planner._reachable(minutes, teachers, 5).tolist() == [15.0, 40.0, 50.0]
-    assert planner._reachable(minutes, teachers, 10).tolist() == [math.inf] * 3
-    assert planner._reachable(np.zeros((0, 2)), np.zeros(0, dtype=int), 1).tolist() == [math.inf, math.inf]
+    assert explain._reachable(minutes, teachers, 5).tolist() == [15.0, 40.0, 50.0]
+    assert explain._reachable(minutes, teachers, 10).tolist() == [math.inf] * 3
+    assert explain._reachable(np.zeros((0, 2)), np.zeros(0, dtype=int), 1).tolist() == [math.inf, math.inf]
 
 
 def test_time_limit_is_the_districts_whole_solver_time(district, monkeypatch):
@@ -109,9 +110,9 @@ def test_time_limit_is_the_districts_whole_solver_time(district, monkeypatch):
     calls: list[tuple[float, float]] = []
     real = planner.ClusterModel.solve
 
-    def spy(self, time_limit_seconds=60.0, hint=None):
+    def spy(self, time_limit_seconds=60.0, hint=None, **kw):
         calls.append((time.perf_counter(), time_limit_seconds))
-        return real(self, time_limit_seconds, hint=hint)
+        return real(self, time_limit_seconds, hint=hint, **kw)
 
     monkeypatch.setattr(planner.ClusterModel, "solve", spy)
     result = plan(Scenario(schools=scenario.schools, teachers=scenario.teachers, travel=scenario.travel, policy=policy, cache_dir=False))

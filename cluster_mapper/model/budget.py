@@ -63,9 +63,9 @@ class SolveBudget:
     lns_min_solves : int
         Sub-models of the search at least, whatever the work seconds (20).
     exact_nodes_per_second : float
-        Branch-and-bound nodes of the exact solve per work second (300).
+        Branch-and-bound nodes of the exact solve per work second (1,000).
     exact_min_nodes : int
-        Nodes of the exact solve at least (2,000).
+        Nodes of the exact solve at least (20,000).
     """
 
     reserve: float = 0.05
@@ -80,8 +80,8 @@ class SolveBudget:
     search_max_nodes: int = 20_000
     lns_solves_per_second: float = 3.0
     lns_min_solves: int = 20
-    exact_nodes_per_second: float = 300.0
-    exact_min_nodes: int = 2_000
+    exact_nodes_per_second: float = 1000.0
+    exact_min_nodes: int = 20_000
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -198,7 +198,10 @@ def solve_plan(
             sub = group.iloc[comp].reset_index(drop=True)
             sub_pairs = _restrict_pairs(pairs, comp, len(group)) if len(comps) > 1 else pairs
             deadline = region_deadline.setdefault(region, time.perf_counter() + dp.time_limit_seconds)
-            share = max(0.0, deadline - time.perf_counter()) * len(sub) / max(1, region_units[region])
+            # the wall-clock ceiling of a part: its share of the time left, plus half of the later parts' shares
+            # (work, not time, decides where a part stops; the ceiling only keeps the district's limit)
+            left = max(0.0, deadline - time.perf_counter())
+            share = left * (len(sub) + 0.5 * (region_units[region] - len(sub))) / max(1, region_units[region])
             work = dp.time_limit_seconds * len(sub) / max(1, region_total[region])
             region_units[region] -= len(sub)
             problem = _problem(sub, sub_pairs, dp, n_clusters)
