@@ -121,7 +121,21 @@ CLI_SCRIPT = "import cluster_mapper.inputs.schools as s; s.MAX_TEACHERS_PER_SCHO
 
 def run_cluster_mapper(schools: Path, travel: Path, policy: Path, out: Path) -> tuple[float, np.ndarray, dict]:
     """The command line in its own process: (seconds, venue of each point, summary.json)."""
-    cmd = [sys.executable, "-c", CLI_SCRIPT, "plan", "--schools", str(schools), "--travel-matrix", str(travel), "--policy", str(policy), "--out", str(out), "--no-review"]
+    cmd = [
+        sys.executable,
+        "-c",
+        CLI_SCRIPT,
+        "plan",
+        "--schools",
+        str(schools),
+        "--travel-matrix",
+        str(travel),
+        "--policy",
+        str(policy),
+        "--out",
+        str(out),
+        "--no-review",
+    ]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=out.parent)
     seconds = time.perf_counter() - t0
