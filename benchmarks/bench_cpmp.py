@@ -2,11 +2,11 @@
 
 Usage::
 
-    python benchmarks/bench_cpmp.py [--only NAME] [--time-limit 60] [--data DIR] [--backend HIGHS]
+    python -m benchmarks.bench_cpmp [--only NAME] [--time-limit 60] [--data DIR] [--backend HIGHS]
 
 A quick subset (about 35 s on 2 cores)::
 
-    python benchmarks/bench_cpmp.py --only cpmp01 --only cpmp05 --only cpmp11 --only SJC1 --only SJC3b
+    python -m benchmarks.bench_cpmp --only cpmp01 --only cpmp05 --only cpmp11 --only SJC1 --only SJC3b
 
 Reads every instance of ``benchmarks/data/cpmp/`` (OR-Library pmedcap1 and
 Lorena & Senne's SJC set; see that folder's README.md), builds a plain CPMP as a
@@ -27,12 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-# The instance reader lives with the tests (tests/cpmp.py): import from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND, ClusterModel, ClusterProblem  # noqa: E402
-from tests.cpmp import DATA as DEFAULT_DATA  # noqa: E402
-from tests.cpmp import find_file, read_cpmp  # noqa: E402
+from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND, ClusterModel, ClusterProblem
+from tests.cpmp import DATA as DEFAULT_DATA
+from tests.cpmp import find_file, read_cpmp
 
 
 def read_instance(path: Path, distance: str) -> ClusterProblem:

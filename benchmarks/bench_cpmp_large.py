@@ -2,9 +2,9 @@
 
 Usage::
 
-    python benchmarks/bench_cpmp_large.py [--n 3000] [--p 1000] [--tau 0.8] [--seed 1] \
+    python -m benchmarks.bench_cpmp_large [--n 3000] [--p 1000] [--tau 0.8] [--seed 1] \
                                           [--time-limit 300] [--workers 2] [--block-units 90]
-    python benchmarks/bench_cpmp_large.py --instance SJC4a --time-limit 60   # a public instance, best known known
+    python -m benchmarks.bench_cpmp_large --instance SJC4a --time-limit 60   # a public instance, best known known
 
 Generates a plain CPMP of ``n`` points and ``p`` medians in the way of
 Lorena & Senne's TSPLIB-based instances (clustered points, integer demands
@@ -29,15 +29,12 @@ import os
 import resource
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cluster_mapper.model import ClusterProblem  # noqa: E402
-from cluster_mapper.model.large import PointCandidates, solve_large  # noqa: E402
-from tests.cpmp import DATA, clustered_instance, find_file, read_cpmp  # noqa: E402
+from cluster_mapper.model import ClusterProblem
+from cluster_mapper.model.large import PointCandidates, solve_large
+from tests.cpmp import DATA, clustered_instance, find_file, read_cpmp
 
 
 def generated(n: int, p: int, tau: float, seed: int) -> tuple[ClusterProblem, PointCandidates, str]:

@@ -2,7 +2,7 @@
 
 Run::
 
-    python benchmarks/bench_district_large.py [--schools 5000] [--teachers 30000] [--seed 2026]
+    python -m benchmarks.bench_district_large [--schools 5000] [--teachers 30000] [--seed 2026]
                                               [--keep DIR] [--no-review]
 
 Generates one district with ``tests.synthetic.make_district`` (settlements,
@@ -49,8 +49,6 @@ import time
 from pathlib import Path
 
 # The generators live in tests/synthetic.py, not in the package: import from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from benchmarks.measure import PeakMemory, pin_cores
 
 RUN_LIMIT_S = 60.0
@@ -150,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated {args.schools:,} schools, {args.teachers:,} teachers and a walking network in {time.perf_counter() - t0:.0f} s")
     else:
         print(f"inputs reused from {base}")
-    cmd = [sys.executable, __file__, "--measure", str(base)] + (["--no-review"] if args.no_review else [])
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    cmd = [sys.executable, "-m", "benchmarks.bench_district_large", "--measure", str(base)] + (["--no-review"] if args.no_review else [])
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
     if done.returncode != 0:
         print(done.stdout, done.stderr, sep="\n")
         return 1

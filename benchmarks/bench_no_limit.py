@@ -2,7 +2,7 @@
 
 Run::
 
-    python benchmarks/bench_no_limit.py [--schools 5000] [--seed 2026] [--time-limit 120] [--keep DIR]
+    python -m benchmarks.bench_no_limit [--schools 5000] [--seed 2026] [--time-limit 120] [--keep DIR]
 
 Generates one district with ``tests.synthetic.make_district`` (schools and
 rosters; generated, none real), and plans it through the public API with
@@ -26,16 +26,13 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan  # noqa: E402
-from cluster_mapper.model.limits import MAX_FRACTION, available_memory_bytes, estimate_model_bytes  # noqa: E402
-from tests.synthetic import make_district  # noqa: E402
+from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
+from cluster_mapper.model.limits import MAX_FRACTION, available_memory_bytes, estimate_model_bytes
+from tests.synthetic import make_district
 
 
 def main(argv: list[str] | None = None) -> int:

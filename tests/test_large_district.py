@@ -110,9 +110,9 @@ def test_time_limit_is_the_districts_whole_solver_time(district, monkeypatch):
     calls: list[tuple[float, float]] = []
     real = planner.ClusterModel.solve
 
-    def spy(self, time_limit_seconds=60.0, hint=None):
+    def spy(self, time_limit_seconds=60.0, hint=None, **kw):
         calls.append((time.perf_counter(), time_limit_seconds))
-        return real(self, time_limit_seconds, hint=hint)
+        return real(self, time_limit_seconds, hint=hint, **kw)
 
     monkeypatch.setattr(planner.ClusterModel, "solve", spy)
     result = plan(Scenario(schools=scenario.schools, teachers=scenario.teachers, travel=scenario.travel, policy=policy, cache_dir=False))
@@ -123,3 +123,40 @@ def test_time_limit_is_the_districts_whole_solver_time(district, monkeypatch):
     start = calls[0][0]
     for at, limit in calls:
         assert limit == 2.0 or at + limit <= start + 30.0 + 0.5
+
+
+def _one_cluster_and_one_left_out():
+    """School A hosts A (4 teachers) and B (3); C (2 teachers) is not placed; all within 10 minutes."""
+    units = pd.DataFrame(
+        {
+            "unit_id": ["A", "B", "C"],
+            "school_id": ["A", "B", "C"],
+            "region": "R",
+            "district": "R",
+            "gender_group": "mixed",
+            "level_group": "mixed",
+            "n_teachers": [4, 3, 2],
+            "can_be_venue": True,
+            "can_host": True,
+            "venue_unit": ["A", "A", ""],
+            "status": ["placed", "placed", "not_placed"],
+        }
+    )
+    ids = ["A", "B", "C"]
+    pairs = pd.DataFrame([(a, b, 10.0) for a in ids for b in ids if a != b], columns=["from_school_id", "to_school_id", "minutes"])
+    return units, TravelTimes(pairs, "matrix")
+
+
+def test_every_cluster_full_is_said_only_when_true():
+    from cluster_mapper.policy.load import policy_from_dict
+
+    units, tt = _one_cluster_and_one_left_out()
+    roomy = policy_from_dict({"min_teachers": 6, "max_teachers": 12, "max_travel_minutes": 60, "gender": "mixed", "levels": "mixed"})
+    reason, change = explain.explain_not_placed(units, 2, tt, roomy, placement_proven=False)
+    assert "is full" not in reason and "school A" in reason and "has room (7 of 12 teachers, 2 school(s))" in reason
+    assert change.startswith("time_limit_seconds = ")
+    reason, _ = explain.explain_not_placed(units, 2, tt, roomy, placement_proven=True)
+    assert "is full" not in reason and "edits" in reason
+    tight = policy_from_dict({"min_teachers": 6, "max_teachers": 8, "max_travel_minutes": 60, "gender": "mixed", "levels": "mixed"})
+    reason, _ = explain.explain_not_placed(units, 2, tt, tight)
+    assert "every cluster within 60 minutes is full" in reason  # 7 + 2 > 8: true, so said

@@ -15,10 +15,14 @@ from cluster_mapper.model import (
     ClusterModel,
     ClusterProblem,
     Formulation,
+    SideRow,
     SolveBudget,
     relative_gap,
 )
-from cluster_mapper.model.mip import MipSolver
+from cluster_mapper.model.bound import RelaxationLP
+from cluster_mapper.model.construct import greedy_plan
+from cluster_mapper.model.lagrange import size_lagrangian
+from cluster_mapper.model.mip import MipResult, MipSolver
 from cluster_mapper.model.search import IncumbentSearch
 
 
@@ -341,3 +345,79 @@ def test_glop_fallback_without_highspy(monkeypatch):
         else:
             assert sol.placed_teachers == expected[0]
             assert sol.objective == pytest.approx(expected[1], abs=1e-6)
+
+
+def test_search_out_of_time_keeps_the_greedy_plan(monkeypatch):
+    """Every solver call stopped by its time limit (a very busy machine): the group still gets a valid plan."""
+    p = _grid_problem(seed=2, min_schools=2)
+
+    def out_of_time(self, *args, **kwargs):
+        self.time_cuts += 1  # what a solve stopped by the clock records
+        return MipResult("unknown", np.zeros(0, dtype=np.int64), 0.0, None)
+
+    monkeypatch.setattr(MipSolver, "solve", out_of_time)
+    sol = ClusterModel(p).solve(5)
+    F = Formulation(p)
+    cols = F.columns_of(sol.venue_of)
+    assert F.is_feasible(F.main_rows(all_placed=False, min_placed=None), cols)  # every rule, min_schools included
+    assert sol.placed_teachers >= 0.5 * p.n_teachers.sum()  # not "nobody placed"
+    assert sol.status == "time_limit" and sol.time_cut and not sol.placement_proven
+    assert sol.lower_bound <= sol.objective
+    assert any("time limit" in n and "differ from run to run" in n for n in sol.notes)
+
+
+def test_greedy_plan_obeys_every_rule_and_is_never_better_than_the_optimum():
+    for seed in range(3):
+        p = _grid_problem(n=30, seed=seed, min_schools=2, max_schools=4)
+        F = Formulation(p)
+        free = F.main_rows(all_placed=False, min_placed=None)
+        chosen = greedy_plan(F, free)
+        assert chosen is not None and F.is_feasible(free, chosen)
+        opt = ClusterModel(p).solve(20)
+        placed = int(F.dem[chosen].sum())
+        assert placed < opt.placed_teachers or float(F.cost[chosen].sum()) >= opt.objective - 1e-6
+
+
+def test_subproblem_keeps_every_rule():
+    p = _grid_problem(n=20, seed=4, min_schools=2, n_clusters=3)
+    p.side_rows = [SideRow(np.array([0, 1]), np.array([5, 5]), np.array([1.0, -1.0]), 0.0, 0.0)]
+    units = np.arange(10)
+    outside = np.full(p.n_units, -1)
+    outside[12:16] = 12  # one cluster open outside
+    sub = p.subproblem(units, outside_venue_of=outside)
+    assert (sub.min_schools, sub.max_schools, sub.min_teachers, sub.max_teachers, sub.objective) == (2, 6, 6, 12, "teacher_minutes")
+    assert sub.n_clusters == 2  # three less the one outside
+    assert len(sub.side_rows) == 1 and list(sub.side_rows[0].member) == [0, 1]
+    assert sub.n_units == 10 and np.all(sub.pair_member < 10) and np.all(sub.pair_venue < 10)
+    # a rule that reaches outside cannot be silently dropped
+    with pytest.raises(ValueError):
+        p.subproblem(np.arange(1, 10))
+    # new pairs keep the rules too; previous-plan weights cannot be moved to new pairs
+    w = p.with_pairs(p.pair_member[:50], p.pair_venue[:50], p.pair_minutes[:50])
+    assert w.min_schools == 2 and w.n_clusters == 3 and len(w.side_rows) == 1 and list(w.side_rows[0].venue) == [5, 5]
+    p.pair_stay = np.zeros(len(p.pair_member))
+    with pytest.raises(ValueError):
+        p.with_pairs(p.pair_member[:50], p.pair_venue[:50], p.pair_minutes[:50])
+
+
+def test_size_aware_lagrangian_is_a_valid_bound_at_least_the_lp():
+    """For plans placing everyone: LP bound <= Lagrangian with the rules kept <= the brute-force optimum."""
+    checked = 0
+    for seed in (2, 8, 16, 19, 25, 35):  # every unit placed; the Lagrangian is above the LP on 2, 8, 16, 19, 25 and 35
+        p = random_problem(seed)
+        expected = brute_force(p)
+        if expected is None or expected[0] < p.n_teachers.sum():
+            continue  # the bound is for plans placing everyone
+        F = Formulation(p)
+        main = F.main_rows(all_placed=True, min_placed=None)
+        lp = RelaxationLP(F, main)
+        st, L, _, _ = lp.solve(time.perf_counter() + 20)
+        assert st == "optimal"
+        prices = np.zeros(F.n)
+        units = F.layout["unit_rows"]
+        prices[units] = lp.duals[0][: len(units)]
+        bound, _ = size_lagrangian(F, prices, expected[1], time.perf_counter() + 20)
+        assert bound <= expected[1] + 1e-6, seed
+        assert bound >= L - 1e-6 * max(1.0, abs(L)), seed
+        checked += bound > L + 1e-6
+    assert checked >= 4  # the rules kept make it stronger than the LP

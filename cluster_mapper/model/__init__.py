@@ -61,16 +61,26 @@ The mixed-integer solver is HiGHS through ``pywraplp`` by default (SCIP, CBC
 and CP-SAT are selectable; :mod:`.mip` documents the workarounds for OR-Tools'
 HiGHS wrapper); the LP is solved with HiGHS (``highspy``) when it is
 installed, else with OR-Tools' GLOP. Everything is single-threaded with fixed
-seeds and the search's sub-models are limited by nodes, not time: the same
-inputs give the same plan unless the time limit cuts the search. How the time
-limit is shared between the steps is a :class:`SolveBudget` (by default 5 %
-of it is kept in reserve, so a solve ends a little before it). Nothing is
+seeds, and every step is limited by work (nodes, search steps, set by
+``work_seconds``, a number from the policy), not by time: the same inputs give
+the same plan on any machine unless the wall-clock ceiling cuts a step, which
+``ClusterSolution.time_cut`` and a note then say. The work limits and the
+shares of the ceiling are a :class:`SolveBudget` (by default 5 % of the
+ceiling is kept in reserve, so a solve ends a little before it).
+
+Two more steps guard the result: a greedy construction (:mod:`.construct`)
+is the floor of every solve (a group whose search runs out of time keeps it,
+never "nobody placed"), and when the exact step stops, a Lagrangian bound
+that keeps the cluster rules per venue (:mod:`.lagrange`) raises the LP
+bound. :meth:`ClusterProblem.subproblem` and :meth:`ClusterProblem.with_pairs`
+are the one way to copy a problem, so no copy drops a rule. Nothing is
 printed: solvers are silenced by their options, and progress goes to
 ``logging`` at debug level under the ``cluster_mapper.model`` loggers.
 
 Modules: :mod:`.formulation` (data to model arrays), :mod:`.bound` (LP bound),
 :mod:`.mip` (mixed-integer solves), :mod:`.search` (heuristics),
-:mod:`.budget` (time shares), :mod:`.solve` (the orchestration).
+:mod:`.budget` (work limits and time shares), :mod:`.construct` (greedy
+floor), :mod:`.lagrange` (size-aware bound), :mod:`.solve` (the orchestration).
 """
 
 from cluster_mapper.model.budget import SolveBudget

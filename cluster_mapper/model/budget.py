@@ -1,10 +1,17 @@
-"""How one solve divides its time limit between its steps.
+"""How much work one solve does, and how its wall-clock ceiling is shared.
 
-A solve gets one wall-clock limit (``ClusterModel.solve(time_limit_seconds)``).
-:class:`SolveBudget` names every share of it that the steps use, so that the
-numbers live in one place instead of inline in the code. The defaults are the
-values the model has always used; changing them changes where a solve that
-runs out of time stops, never what a finished solve proves.
+A solve is driven by *work*, not by the clock, so the same inputs give the
+same plan on a quiet or a busy machine: every step has a deterministic limit
+(LP dive steps, branch-and-bound nodes, sub-models of the search), and the
+limits of the open-ended steps (the search, the exact solve) grow with the
+*work seconds* of the solve (``ClusterModel.solve(work_seconds=...)``, by
+default the time limit): a number taken from the policy, never measured.
+
+The wall clock (``time_limit_seconds``) is only a ceiling. When it stops a
+step before its work is done, the solution says so
+(``ClusterSolution.time_cut``), because the plan may then differ from run to
+run. :class:`SolveBudget` names every limit and share in one place; changing
+them changes where a solve stops, never what a finished solve proves.
 
 Shares are fractions of the time *left* when the step starts (except
 ``reserve``, a fraction of the whole limit); seconds are wall-clock seconds.
@@ -31,22 +38,14 @@ class SolveBudget:
     placement_min_seconds : float
         Seconds that must be left, after the all-placed attempt stopped
         without an answer, for the placement solve to be tried at all (0.5).
-    dive_share : float
-        Fraction of the time left given to the LP dive that picks the first
-        plan's venues (0.25).
-    incumbent_mip_share : float
-        Fraction of the time left given to the mixed-integer solve that
-        assigns units to the dive's venues, and again to its retry on all
-        their pairs (0.3).
-    incumbent_mip_max_seconds : float
-        Cap, in seconds, on the first of those two solves (30).
     locate_allocate_share : float
-        Fraction of the time left given to locate-allocate (0.35).
+        0 turns locate-allocate off; otherwise it runs to its node and
+        round limits under the solve's ceiling (0.35).
     locate_allocate_min_seconds : float
         Locate-allocate stops when fewer seconds than this are left (0.5).
     lns_share : float
-        Fraction of the time left given to the large-neighbourhood search
-        (0.5).
+        Most fraction of the time left the large-neighbourhood search may
+        use, a ceiling on top of its work limit (0.5; 0 turns it off).
     exact_min_seconds : float
         When fewer seconds than this are left before the exact solve, the
         best plan found is returned without it (0.2).
@@ -56,25 +55,41 @@ class SolveBudget:
     mip_min_seconds : float
         No mixed-integer solve of the steps above gets less than this many
         seconds (1.0), even if that passes the deadline.
+    search_max_nodes : int
+        Branch-and-bound nodes of each mixed-integer model of the search
+        (the placement, the first assignment, locate-allocate), 20,000.
+    lns_solves_per_second : float
+        Sub-models of the large-neighbourhood search per work second (3.0).
+    lns_min_solves : int
+        Sub-models of the search at least, whatever the work seconds (20).
+    exact_nodes_per_second : float
+        Branch-and-bound nodes of the exact solve per work second (1,000).
+    exact_min_nodes : int
+        Nodes of the exact solve at least (20,000).
     """
 
     reserve: float = 0.05
     placement_share: float = 0.4
     placement_min_seconds: float = 0.5
-    dive_share: float = 0.25
-    incumbent_mip_share: float = 0.3
-    incumbent_mip_max_seconds: float = 30.0
     locate_allocate_share: float = 0.35
     locate_allocate_min_seconds: float = 0.5
     lns_share: float = 0.5
     exact_min_seconds: float = 0.2
     exact_slack_seconds: float = 0.5
     mip_min_seconds: float = 1.0
+    search_max_nodes: int = 20_000
+    lns_solves_per_second: float = 3.0
+    lns_min_solves: int = 20
+    exact_nodes_per_second: float = 1000.0
+    exact_min_nodes: int = 20_000
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name.endswith("_seconds"):
+            if f.name.endswith(("_nodes", "_solves", "_per_second")):
+                if not value >= 0:
+                    raise ValueError(f"SolveBudget.{f.name} must be >= 0, not {value!r}")
+            elif f.name.endswith("_seconds"):
                 if not value >= 0.0:
                     raise ValueError(f"SolveBudget.{f.name} must be >= 0 seconds, not {value!r}")
             elif not 0.0 <= value <= 1.0:
@@ -103,3 +118,11 @@ class SolveBudget:
             ``time.perf_counter()`` values, seconds.
         """
         return now + fraction * (deadline - now)
+
+    def lns_solves(self, work_seconds: float) -> int:
+        """Most sub-models of the large-neighbourhood search for a solve of ``work_seconds``."""
+        return max(self.lns_min_solves, int(self.lns_solves_per_second * work_seconds))
+
+    def exact_nodes(self, work_seconds: float) -> int:
+        """Node limit of the exact solve for a solve of ``work_seconds``."""
+        return max(self.exact_min_nodes, int(self.exact_nodes_per_second * work_seconds))

@@ -92,7 +92,9 @@ class TableCandidates:
         return self.member[keep], self.venue[keep], self.pair_minutes[keep]
 
 
-def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend: str = DEFAULT_BACKEND, where: str = "") -> ClusterSolution:
+def solve_sparse(
+    problem: ClusterProblem, time_limit_seconds: float, *, backend: str = DEFAULT_BACKEND, where: str = "", work_seconds: float | None = None
+) -> ClusterSolution:
     """Plan a problem on sparse candidates with a bound valid for all its pairs.
 
     Parameters
@@ -107,6 +109,9 @@ def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend:
         Mixed-integer backend of the model.
     where : str
         What is planned (a district), for the memory guard's message.
+    work_seconds : float, optional
+        The model's deterministic work (see :class:`~cluster_mapper.model.SolveBudget`);
+        default ``time_limit_seconds``.
 
     Returns
     -------
@@ -122,10 +127,11 @@ def solve_sparse(problem: ClusterProblem, time_limit_seconds: float, *, backend:
     cands = TableCandidates(problem)
     lp = sparse_lp(problem, cands, t0 + 0.25 * time_limit_seconds)
     member, venue, minutes = lp.member, lp.venue, lp.minutes
-    sparse = replace(problem, pair_member=member, pair_venue=venue, pair_minutes=minutes)
+    sparse = problem.with_pairs(member, venue, minutes)
     check_model_size(problem.n_units, len(member), where=where)  # what is really built
     left = max(2.0, time_limit_seconds - (time.perf_counter() - t0))
-    sol = ClusterModel(sparse, backend=backend).solve(left)
+    work = time_limit_seconds if work_seconds is None else work_seconds
+    sol = ClusterModel(sparse, backend=backend).solve(left, work_seconds=0.75 * work)
     note = f"sparse candidates: the model was built on {len(member):,} of {len(problem.pair_member):,} school-venue pairs ({lp.rounds} round(s) of growth); "
     if not math.isfinite(lp.bound) or not np.all(sol.venue_of >= 0):
         # the LP bound holds for plans that place everyone: without it, or without such a plan, only 0 is a proven bound

@@ -154,6 +154,133 @@ class ClusterProblem:
             cost = cost - self.move_weight * self.stay()
         return cost
 
+    def with_pairs(self, member, venue, minutes) -> ClusterProblem:
+        """The same problem (every rule kept) on other allowed pairs, e.g. sparse candidates.
+
+        Side rows name pairs, so they carry over (entries naming a pair not
+        allowed any more are 0, as always). Previous-plan weights are per pair
+        and cannot be carried to new pairs: a revision raises ``ValueError``.
+        """
+        return self.subproblem(np.arange(self.n_units), pairs=(member, venue, minutes))
+
+    def subproblem(
+        self,
+        units,
+        *,
+        pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        n_clusters: int | None = None,
+        outside_venue_of: np.ndarray | None = None,
+    ) -> ClusterProblem:
+        """The problem of some of its units, every rule kept (the one way to copy a problem).
+
+        Parameters
+        ----------
+        units : array of int
+            The units kept, in their new order (unit ``units[q]`` becomes ``q``).
+        pairs : (member, venue, minutes), optional
+            New allowed pairs, in the new numbering; default: this problem's
+            pairs between kept units (with their previous-plan weights).
+        n_clusters : int, optional
+            Clusters of the subproblem when this problem fixes their number;
+            default: the fixed number less the venues open outside
+            (``outside_venue_of``), or the same number for all units.
+        outside_venue_of : numpy.ndarray, optional
+            The plan of the units left out (venue per unit of *this* problem,
+            -1 unplaced): side rows and the cap on moves that reach outside
+            the subproblem count those units as fixed there.
+
+        Raises
+        ------
+        ValueError
+            When a rule cannot be carried: a side row, fixed number of
+            clusters or cap on moves that reaches outside without
+            ``outside_venue_of``, or previous-plan weights on new pairs.
+        """
+        n = self.n_units
+        units = np.asarray(units, dtype=np.int64)
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[units] = np.arange(len(units))
+        inside = pos >= 0
+        whole = bool(inside.all())
+        if not whole and outside_venue_of is not None:
+            outside_venue_of = np.where(inside, -1, np.asarray(outside_venue_of, dtype=np.int64))
+        pm, pv = np.asarray(self.pair_member, dtype=np.int64), np.asarray(self.pair_venue, dtype=np.int64)
+        stay = prev = None
+        if pairs is None:
+            keep = inside[pm] & inside[pv]
+            member, venue, minutes = pos[pm[keep]], pos[pv[keep]], np.asarray(self.pair_minutes, dtype=float)[keep]
+            stay = None if self.pair_stay is None else np.asarray(self.pair_stay)[keep]
+            prev = None if self.pair_prev is None else np.asarray(self.pair_prev)[keep]
+        else:
+            if self.pair_stay is not None or self.pair_prev is not None:
+                raise ValueError("previous-plan weights are per pair and cannot be carried to new pairs")
+            member, venue, minutes = (np.asarray(a) for a in pairs)
+            member, venue, minutes = member.astype(np.int64), venue.astype(np.int64), minutes.astype(float)
+        fixed = self._fixed_pairs(inside, outside_venue_of)
+        if n_clusters is None and self.n_clusters is not None:
+            if not whole and outside_venue_of is None:
+                raise ValueError("a fixed number of clusters needs n_clusters or outside_venue_of for a subproblem")
+            open_out = 0 if whole or outside_venue_of is None else len(np.unique(outside_venue_of[outside_venue_of >= 0]))
+            n_clusters = self.n_clusters - open_out
+        max_moved = self.max_moved
+        if max_moved is not None and not whole:
+            if outside_venue_of is None:
+                raise ValueError("a cap on moved teachers needs outside_venue_of for a subproblem")
+            k = fixed[fixed >= 0]
+            moved_out = float((np.asarray(self.pair_prev, dtype=float)[k] - self.stay()[k]).sum()) if self.pair_prev is not None else 0.0
+            max_moved = int(max_moved - moved_out)
+        prev_teachers = self.prev_teachers
+        if self.pair_prev is not None and not whole:
+            per_unit = np.zeros(n)
+            np.maximum.at(per_unit, pm, np.asarray(self.pair_prev, dtype=float))
+            prev_teachers = int(per_unit[units].sum())
+        return ClusterProblem(
+            n_teachers=np.asarray(self.n_teachers)[units],
+            pair_member=member,
+            pair_venue=venue,
+            pair_minutes=minutes,
+            min_teachers=self.min_teachers,
+            max_teachers=self.max_teachers,
+            max_schools=self.max_schools,
+            n_clusters=n_clusters,
+            objective=self.objective,
+            min_schools=self.min_schools,
+            side_rows=[r for row in self.side_rows if (r := self._side_row_within(row, pos, outside_venue_of)) is not None],
+            pair_stay=stay,
+            move_weight=self.move_weight,
+            prev_teachers=prev_teachers,
+            pair_prev=prev,
+            max_moved=max_moved,
+        )
+
+    def _fixed_pairs(self, inside: np.ndarray, outside_venue_of: np.ndarray | None) -> np.ndarray:
+        """Per unit left out and placed by ``outside_venue_of``, the index of its pair (-1 otherwise)."""
+        out = np.full(self.n_units, -1, dtype=np.int64)
+        if outside_venue_of is None:
+            return out
+        lookup = {(int(m), int(v)): k for k, (m, v) in enumerate(zip(self.pair_member, self.pair_venue, strict=True))}
+        for i in np.flatnonzero(~inside & (outside_venue_of >= 0)):
+            out[i] = lookup.get((int(i), int(outside_venue_of[i])), -1)
+        return out
+
+    @staticmethod
+    def _side_row_within(row: SideRow, pos: np.ndarray, outside_venue_of: np.ndarray | None) -> SideRow | None:
+        """A side row in the subproblem's numbering; entries outside it are fixed by ``outside_venue_of``."""
+        m, v = np.asarray(row.member, dtype=np.int64), np.asarray(row.venue, dtype=np.int64)
+        coef = np.asarray(row.coef, dtype=float)
+        inner = (pos[m] >= 0) & (pos[v] >= 0)
+        if inner.all():
+            return SideRow(pos[m], pos[v], coef, row.lower, row.upper)
+        if outside_venue_of is None:
+            raise ValueError("a side row (edit) reaches outside the subproblem: give outside_venue_of")
+        # an entry outside is 1 when the fixed plan uses its pair; an entry whose member is inside but venue outside is 0
+        const = float(coef[(pos[m] < 0) & (outside_venue_of[m] == v)].sum())
+        if not inner.any():
+            if not row.lower - 1e-9 <= const <= row.upper + 1e-9:
+                raise ValueError("the plan outside the subproblem breaks a side row (edit)")
+            return None
+        return SideRow(pos[m[inner]], pos[v[inner]], coef[inner], row.lower - const, row.upper - const)
+
 
 class Rows(NamedTuple):
     """Constraint rows ``lower <= matrix @ x <= upper`` (bounds may be infinite)."""

@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -163,9 +163,7 @@ def _cost(problem: ClusterProblem, member: np.ndarray, minutes: np.ndarray) -> n
 
 
 def _with_pairs(problem: ClusterProblem, member, venue, minutes) -> ClusterProblem:
-    return replace(
-        problem, pair_member=np.asarray(member, dtype=np.int64), pair_venue=np.asarray(venue, dtype=np.int64), pair_minutes=np.asarray(minutes, dtype=float)
-    )
+    return problem.with_pairs(member, venue, minutes)
 
 
 @dataclass
@@ -580,17 +578,8 @@ def _solve_part(
     """
 
     m, v, t = cands.all_pairs(units)
-    sub = ClusterProblem(
-        n_teachers=problem.n_teachers[units],
-        pair_member=m,
-        pair_venue=v,
-        pair_minutes=t,
-        min_teachers=problem.min_teachers,
-        max_teachers=problem.max_teachers,
-        max_schools=problem.max_schools,
-        n_clusters=n_clusters,
-        objective=problem.objective,
-    )
+    # every rule of the problem (min_schools, edits) is kept: a part is a subproblem, not a new problem
+    sub = problem.subproblem(units, pairs=(m, v, t), n_clusters=n_clusters)
     F = Formulation(sub)
     main = F.main_rows(all_placed=problem.n_clusters is not None, min_placed=None)
     rank = F.rank_per_unit(F.cost)
@@ -660,8 +649,8 @@ def _solve_small(
 ) -> tuple[np.ndarray, float] | None:
     """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
 
-    ``hint`` (global venue of each of ``units``) is a plan to start from. The
-    side rows (edits) are not carried over.
+    ``hint`` (global venue of each of ``units``) is a plan to start from.
+    Every rule of ``problem`` is kept (:meth:`ClusterProblem.subproblem`).
 
     Returns
     -------
@@ -669,7 +658,7 @@ def _solve_small(
         None when HiGHS finds no plan placing every unit within ``seconds``.
     """
     m, v, t = cands.all_pairs(units)
-    sub = replace(problem, n_teachers=problem.n_teachers[units], pair_member=m, pair_venue=v, pair_minutes=t, n_clusters=n_clusters, side_rows=[])
+    sub = problem.subproblem(units, pairs=(m, v, t), n_clusters=n_clusters)
     F = Formulation(sub)
     main = F.main_rows(all_placed=True, min_placed=None)
     pos = np.full(len(cands.xy), -1, dtype=np.int64)

@@ -6,8 +6,10 @@ each neighbourhood of the search and the final exact solve) is a call to
 
 The solver is HiGHS through ``pywraplp`` by default; SCIP, CBC and CP-SAT are
 selectable. Every backend runs single-threaded with a fixed seed (CP-SAT with
-two workers and a fixed seed) and an exact gap (``mip_rel_gap = 0``), so the
-same model gives the same plan unless a time limit cuts it.
+two workers, a fixed seed and a deterministic-time limit in place of the node
+limit) and an exact gap (``mip_rel_gap = 0``), so the same model with the
+same node limit gives the same plan unless the time limit, a ceiling, cuts
+it; :attr:`MipSolver.time_cuts` counts the solves the clock stopped.
 
 Notes on OR-Tools' HiGHS wrapper (9.15):
 
@@ -78,6 +80,8 @@ class MipSolver:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; use one of {BACKENDS}")
         self.backend = backend
+        #: Solves stopped by their time limit (not by their node limit or a proof): their result depends on the machine.
+        self.time_cuts = 0
 
     def _new_solver(self, max_nodes: int | None):
         """A seeded, single-threaded, quiet solver of the backend (with a node limit, if set)."""
@@ -86,7 +90,8 @@ class MipSolver:
         if solver is None:  # pragma: no cover - depends on the OR-Tools build
             raise RuntimeError(f"OR-Tools has no {backend} solver")
         if backend == "CP_SAT":
-            solver.SetSolverSpecificParametersAsString("num_workers: 2, random_seed: 1")
+            work = f", max_deterministic_time: {max_nodes / 1000.0:g}" if max_nodes else ""
+            solver.SetSolverSpecificParametersAsString("num_workers: 2, random_seed: 1" + work)
         elif backend == "SCIP":
             nodes = f"limits/nodes = {int(max_nodes)}\n" if max_nodes else ""
             solver.SetSolverSpecificParametersAsString("randomization/randomseedshift = 0\n" + nodes)
@@ -167,13 +172,17 @@ class MipSolver:
             solver.SetHint(x, [1.0 if v else 0.0 for v in on])
         # the budget includes building the model and reading the solution back
         left = seconds - (time.perf_counter() - t_start) - READBACK_SECONDS_PER_COLUMN * len(cols)
-        solver.SetTimeLimit(max(MIN_TIME_LIMIT_MS, int(left * 1000)))
+        limit_ms = max(MIN_TIME_LIMIT_MS, int(left * 1000))
+        solver.SetTimeLimit(limit_ms)
         params = pywraplp.MPSolverParameters()
         if backend != "CP_SAT":
             params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, 0.0)
         t_solve = time.perf_counter()
         st = solver.Solve(params)
-        log.debug("mip %d cols, %d rows: status %s, %d nodes, %.2fs", len(cols), M.shape[0], st, solver.nodes(), time.perf_counter() - t_solve)
+        solve_ms = 1000 * (time.perf_counter() - t_solve)
+        log.debug("mip %d cols, %d rows: status %s, %d nodes, %.0f ms", len(cols), M.shape[0], st, solver.nodes(), solve_ms)
+        if st not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.INFEASIBLE) and solve_ms >= 0.95 * limit_ms:
+            self.time_cuts += 1
         if st in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             chosen = cols[np.array([v.solution_value() > 0.5 for v in x])]
             value = float(obj[np.isin(cols, chosen)].sum())

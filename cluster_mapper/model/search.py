@@ -17,8 +17,10 @@ more pairs the exact reduction drops. None of them affects what is proven.
    plan replaces the incumbent. This escapes the local optima of steps 1-3
    (on SJC4a it takes the plan from 0.75 % to under 0.1 % above the optimum).
 
-The sub-models of the search are limited by nodes, not time, so the search
-gives the same plan on any machine unless its deadline cuts it.
+The sub-models of the search are limited by nodes, not time, and the search
+by a number of sub-models, so it gives the same plan on any machine unless
+its deadline (a ceiling) cuts it; :attr:`IncumbentSearch.cuts` names the
+steps the clock cut.
 """
 
 from __future__ import annotations
@@ -63,7 +65,12 @@ class IncumbentSearch:
     mip : MipSolver
         Solves the sub-models.
     budget : SolveBudget
-        Shares of the time each step gets.
+        Work limits of each step (and shares of the time ceiling).
+
+    Attributes
+    ----------
+    cuts : list of str
+        The steps the wall clock stopped before their work was done.
     """
 
     def __init__(self, form: Formulation, main: Rows, mip: MipSolver, budget: SolveBudget):
@@ -71,6 +78,7 @@ class IncumbentSearch:
         self.main = main
         self.mip = mip
         self.budget = budget
+        self.cuts: list[str] = []
 
     def first_plan(self, lp: RelaxationLP, rc: np.ndarray, x_lp: np.ndarray, deadline: float) -> Incumbent | None:
         """A plan from the LP: dive, assign on the core, locate-allocate (None if none is found).
@@ -86,22 +94,22 @@ class IncumbentSearch:
         """
         F, b = self.form, self.budget
         t_dive = time.perf_counter()
-        open_venues, rc_d, x_d = self.dive(lp, rc, x_lp, b.share(b.dive_share, t_dive, deadline))
+        open_venues, rc_d, x_d = self.dive(lp, rc, x_lp, deadline)
         log.debug("dive %.2fs: %d venues", time.perf_counter() - t_dive, int(open_venues.sum()))
         usable = open_venues[F.venue]
         rank = F.rank_per_unit(~usable, rc_d, F.cost)
         core = usable & ((rank < CORE_PER_UNIT) | (x_d > 1e-6) | F.is_self)
         cols = np.flatnonzero(core)
-        remaining = deadline - time.perf_counter()
-        seconds = max(b.mip_min_seconds, min(b.incumbent_mip_share * remaining, b.incumbent_mip_max_seconds))
-        st, chosen, value, _ = self.mip.solve(F, self.main, cols, F.cost, seconds)
+        seconds = max(b.mip_min_seconds, deadline - time.perf_counter())
+        st, chosen, value, _ = self.mip.solve(F, self.main, cols, F.cost, seconds, max_nodes=b.search_max_nodes)
         if st not in ("optimal", "feasible") and len(cols) < usable.sum():
-            seconds = max(b.mip_min_seconds, b.incumbent_mip_share * (deadline - time.perf_counter()))
-            st, chosen, value, _ = self.mip.solve(F, self.main, np.flatnonzero(usable), F.cost, seconds)
+            seconds = max(b.mip_min_seconds, deadline - time.perf_counter())
+            st, chosen, value, _ = self.mip.solve(F, self.main, np.flatnonzero(usable), F.cost, seconds, max_nodes=b.search_max_nodes)
         if st not in ("optimal", "feasible"):
             return None
-        now = time.perf_counter()
-        return self.locate_allocate((value, chosen), rc_d, b.share(b.locate_allocate_share, now, deadline))
+        if b.locate_allocate_share <= 0:
+            return value, chosen
+        return self.locate_allocate((value, chosen), rc_d, deadline)
 
     def dive(self, lp: RelaxationLP, rc: np.ndarray, x_lp: np.ndarray, deadline: float):
         """Open venues one by one (largest LP value first) until the LP opens whole venues.
@@ -119,7 +127,10 @@ class IncumbentSearch:
         for _ in range(len(F.venues)):
             y = x[self_cols]
             frac = (y > 1e-6) & (y < 1 - 1e-6)
-            if not frac.any() or time.perf_counter() > deadline:
+            if not frac.any():
+                break
+            if time.perf_counter() > deadline:
+                self.cuts.append("the first plan's LP dive")
                 break
             cand = np.flatnonzero(frac)
             pick = cand[np.lexsort((cand, -y[cand]))[0]]
@@ -148,6 +159,7 @@ class IncumbentSearch:
         value, chosen = incumbent
         for _ in range(LOCATE_ALLOCATE_ROUNDS):
             if time.perf_counter() > deadline:
+                self.cuts.append("locate-allocate")
                 break
             # locate: the best venue of each cluster among its members
             venues = F.venue[chosen]
@@ -176,8 +188,9 @@ class IncumbentSearch:
             cols = np.union1d(cols, chosen)
             remaining = deadline - time.perf_counter()
             if remaining < self.budget.locate_allocate_min_seconds:
+                self.cuts.append("locate-allocate")
                 break
-            st, c2, v2, _ = self.mip.solve(F, self.main, cols, F.cost, remaining)
+            st, c2, v2, _ = self.mip.solve(F, self.main, cols, F.cost, remaining, max_nodes=self.budget.search_max_nodes)
             found = st in ("optimal", "feasible")
             log.debug("locate-allocate: %.4f -> %s", value, f"{v2:.4f}" if found else "no plan")
             if found and v2 < value - 1e-9:
@@ -186,7 +199,7 @@ class IncumbentSearch:
                 break
         return value, chosen
 
-    def lns(self, incumbent: Incumbent, useful: Callable[[float], np.ndarray], deadline: float) -> Incumbent:
+    def lns(self, incumbent: Incumbent, useful: Callable[[float], np.ndarray], deadline: float, max_solves: int | None = None) -> Incumbent:
         """Large-neighbourhood search: free a few nearby clusters, fix the rest, re-solve exactly.
 
         For each open venue in turn, its cluster and those of the nearest open
@@ -197,7 +210,8 @@ class IncumbentSearch:
         does not depend on the machine's speed; a better plan replaces the
         incumbent. When every venue has failed, more clusters are freed at a
         time; the search ends when the largest size has failed for every
-        venue, or at ``deadline`` (the only cut that depends on time).
+        venue, after ``max_solves`` sub-models (the work limit), or at
+        ``deadline`` (a ceiling: the only cut that depends on time).
 
         Parameters
         ----------
@@ -208,6 +222,8 @@ class IncumbentSearch:
             better than ``ub`` (see :meth:`PairBounds.useful`).
         deadline : float
             ``time.perf_counter()`` at which the search stops.
+        max_solves : int, optional
+            Most sub-models solved (default: no limit but the deadline).
         """
         F = self.form
         p = F.problem
@@ -217,7 +233,10 @@ class IncumbentSearch:
         size, cursor, fails = first, -1, 0
         n_solves = 0
         D = None
-        while time.perf_counter() < deadline:
+        while max_solves is None or n_solves < max_solves:
+            if time.perf_counter() >= deadline:
+                self.cuts.append("the large-neighbourhood search")
+                break
             if D is None:  # the plan changed: its venues and the distances between them
                 venue_of = F.venue_of(chosen)
                 venues = np.unique(venue_of[venue_of >= 0])

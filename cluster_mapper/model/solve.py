@@ -19,13 +19,19 @@ import numpy as np
 
 from cluster_mapper.model.bound import PairBounds, RelaxationLP
 from cluster_mapper.model.budget import SolveBudget
+from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
+from cluster_mapper.model.lagrange import size_lagrangian
 from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
 from cluster_mapper.model.search import Incumbent, IncumbentSearch
 
 log = logging.getLogger(__name__)
 
 _NO_PLAN_IN_TIME = "the solver found no plan within the time limit"
+_GREEDY = (
+    "the search found no plan in its time: this plan is the greedy construction (improved by locate-allocate); "
+    "its lower bound is 0, so give the district more time_limit_seconds for a proven plan"
+)
 
 
 def relative_gap(objective: float, lower_bound: float) -> float:
@@ -59,6 +65,9 @@ class ClusterSolution:
         The mixed-integer backend used.
     notes : list of str
         Plain-language remarks (limits hit, infeasibility).
+    time_cut : bool
+        The wall clock stopped a step before its work was done: the plan
+        may differ from run to run (a note names the steps).
     """
 
     venue_of: np.ndarray
@@ -70,6 +79,7 @@ class ClusterSolution:
     solve_seconds: float
     backend: str = DEFAULT_BACKEND
     notes: list[str] = field(default_factory=list)
+    time_cut: bool = False
 
     @property
     def gap(self) -> float:
@@ -102,19 +112,31 @@ class ClusterModel:
         self.budget = budget if budget is not None else SolveBudget()
         self.solution: ClusterSolution | None = None
         self._t0 = 0.0  # time.perf_counter() at the start of the current solve
+        self._limit = 0.0
+        self._work = 0.0
+        self._cuts: list[str] = []  # steps the wall clock stopped
 
-    def solve(self, time_limit_seconds: float = 60.0, hint: np.ndarray | None = None) -> ClusterSolution:
+    def solve(self, time_limit_seconds: float = 60.0, hint: np.ndarray | None = None, *, work_seconds: float | None = None) -> ClusterSolution:
         """Place the most teachers, then minimise travel; return the plan and its bound.
 
         Parameters
         ----------
         time_limit_seconds : float
-            Wall-clock budget for both phases together, seconds. The solve
+            Wall-clock ceiling for both phases together, seconds. The solve
             aims to end ``budget.reserve`` of it early.
         hint : numpy.ndarray, optional
             A previous ``venue_of`` to start from (warm start, e.g. a revision).
+        work_seconds : float, optional
+            Sets the deterministic work of the search and the exact solve
+            (see :class:`SolveBudget`); default ``time_limit_seconds``. Give
+            a number that does not depend on the clock (e.g. the policy's
+            limit) to get the same plan on any machine.
         """
         self._t0 = time.perf_counter()
+        self._limit = float(time_limit_seconds)
+        self._work = float(time_limit_seconds if work_seconds is None else work_seconds)
+        self._cuts = []
+        self.mip.time_cuts = 0
         self.solution = self._solve(time_limit_seconds, hint)
         return self.solution
 
@@ -122,9 +144,30 @@ class ClusterModel:
         p = self.problem
         venue_of = np.asarray(venue_of)
         placed = int(p.n_teachers[venue_of >= 0].sum()) if p.n_units else 0
-        return ClusterSolution(
-            venue_of, float(objective), float(min(bound, objective)), placed, proven, status, time.perf_counter() - self._t0, self.backend, notes
-        )
+        seconds = time.perf_counter() - self._t0
+        cuts = list(dict.fromkeys(self._cuts + (["mixed-integer solves"] if self.mip.time_cuts else [])))
+        cut = bool(cuts) and status != "optimal"
+        if cut:
+            notes = [
+                *notes,
+                f"the time limit ({self._limit:.1f} s) stopped {', '.join(cuts)} before the planned work was done, so this plan may differ "
+                "from run to run (a busy machine does less in the same time); a longer time_limit_seconds lets the work finish "
+                f"(the gap, {relative_gap(objective, min(bound, objective)):.2%}, is the most it could gain)",
+            ]
+        return ClusterSolution(venue_of, float(objective), float(min(bound, objective)), placed, proven, status, seconds, self.backend, notes, cut)
+
+    def _floor(self, F: Formulation, greedy: np.ndarray | None, deadline: float, note: str) -> ClusterSolution:
+        """The greedy plan, improved by locate-allocate (never "nobody placed" when it places someone)."""
+        if greedy is None or len(greedy) == 0:
+            return self._no_plan(False, "no_solution", note)
+        self._cuts.append("the search")
+        main = F.main_rows(all_placed=False, min_placed=int(F.dem[greedy].sum()))
+        search = IncumbentSearch(F, main, self.mip, self.budget)
+        search.cuts = self._cuts
+        end = max(deadline, time.perf_counter() + self.budget.mip_min_seconds)
+        value, chosen = search.locate_allocate((float(F.cost[greedy].sum()), greedy), F.cost, end)
+        log.debug("greedy floor: %.4f", value)
+        return self._done(F.venue_of(chosen), value, 0.0, False, "time_limit", [_GREEDY])
 
     def _no_plan(self, proven: bool, status: str, note: str) -> ClusterSolution:
         return self._done(np.full(self.problem.n_units, -1), 0.0, 0.0, proven, status, [note])
@@ -140,37 +183,47 @@ class ClusterModel:
             return self._done(np.full(p.n_units, -1), 0.0, 0.0, True, "optimal", [])
         notes: list[str] = []
         hint_cols = None if hint is None else F.columns_of(hint)
+        # the floor: a greedy plan (milliseconds), kept whatever happens to the search
+        greedy = greedy_plan(F, F.main_rows(all_placed=False, min_placed=None))
+        greedy_placed = int(F.dem[greedy].sum()) if greedy is not None else -1
 
         # Try to place everyone placeable; fall back to maximising the placement.
-        result = self._travel(F, all_placed=True, min_placed=None, deadline=deadline, hint_cols=hint_cols)
+        result = self._travel(F, all_placed=True, min_placed=None, deadline=deadline, hint_cols=hint_cols, start=greedy)
         if result["status"] in ("optimal", "feasible"):
             proven = True
         elif result["status"] == "infeasible" or time.perf_counter() < deadline - b.placement_min_seconds:
             # Phase 1: most teachers placed.
             rows = F.main_rows(all_placed=False, min_placed=None)
             seconds = max(b.mip_min_seconds, b.placement_share * (deadline - time.perf_counter()))
-            st1, chosen1, placed1, ub1 = self.mip.solve(F, rows, np.arange(F.P), F.dem, seconds, maximize=True, hint_cols=hint_cols)
+            st1, chosen1, placed1, ub1 = self.mip.solve(
+                F, rows, np.arange(F.P), F.dem, seconds, maximize=True, hint_cols=hint_cols, max_nodes=b.exact_nodes(self._work)
+            )
             if st1 == "infeasible":
                 return self._no_plan(True, "infeasible", no_n_clusters if p.n_clusters is not None else "the model has no plan")
-            if st1 == "unknown":
-                return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
+            if st1 == "unknown" or (st1 == "feasible" and round(placed1) < greedy_placed):
+                if greedy is None:
+                    return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
+                st1, chosen1, placed1 = "feasible", greedy, float(greedy_placed)
             best_placed = round(placed1)
             proven = st1 == "optimal" or (ub1 is not None and math.floor(ub1 + 1e-6) <= best_placed)
             if not proven:
                 notes.append("the most teachers that can be placed was not proven within the time limit")
             result = self._travel(F, all_placed=False, min_placed=best_placed, deadline=deadline, hint_cols=chosen1, fallback=chosen1)
         else:
-            return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
+            return self._floor(F, greedy, deadline, _NO_PLAN_IN_TIME)
         if result["status"] not in ("optimal", "feasible"):
-            return self._no_plan(False, "no_solution", _NO_PLAN_IN_TIME)
+            return self._floor(F, greedy, deadline, _NO_PLAN_IN_TIME)
         chosen = result["chosen"]
         objective = float(F.cost[chosen].sum())
         status = "optimal" if result["status"] == "optimal" else "time_limit"
         bound = objective if status == "optimal" else result["bound"]
         return self._done(F.venue_of(chosen), objective, bound, proven, status, notes + result["notes"])
 
-    def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float, hint_cols=None, fallback=None) -> dict[str, Any]:
+    def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float, hint_cols=None, fallback=None, start=None) -> dict[str, Any]:
         """Least travel with the placement fixed.
+
+        ``fallback`` is a plan kept as the incumbent; ``hint_cols`` and
+        ``start`` (the greedy plan) are used as incumbents when feasible.
 
         Returns a dict with ``status`` ("optimal", "feasible", "infeasible" or
         "unknown"), ``chosen`` columns (None without a plan), ``bound`` (a
@@ -180,6 +233,7 @@ class ClusterModel:
         notes: list[str] = []
         main = F.main_rows(all_placed=all_placed, min_placed=min_placed)
         search = IncumbentSearch(F, main, self.mip, b)
+        search.cuts = self._cuts
 
         def result(status: str, chosen, bound: float) -> dict[str, Any]:
             return {"status": status, "chosen": chosen, "bound": bound, "notes": notes}
@@ -189,11 +243,16 @@ class ClusterModel:
             incumbent = (float(F.cost[fallback].sum()), np.asarray(fallback))
         elif hint_cols is not None and F.is_feasible(main, hint_cols):
             incumbent = (float(F.cost[hint_cols].sum()), np.asarray(hint_cols))
+        greedy = None
+        if start is not None and len(start) and F.is_feasible(main, start):
+            greedy = (float(F.cost[start].sum()), np.asarray(start))
         # 1. LP bound and reduced costs.
         lp = RelaxationLP(F, main)
         lp_status, L, rc, x_lp = lp.solve(deadline)
         if lp_status == "infeasible":
             return result("infeasible", None, 0.0)
+        if lp_status == "stopped":
+            self._cuts.append("the LP bound's pricing")
         have_lp = lp_status in ("optimal", "stopped")
         bound = L if have_lp else 0.0
         pair_bounds = PairBounds.from_lp(F, L if have_lp else None, rc)
@@ -201,10 +260,12 @@ class ClusterModel:
         # 2. Incumbent: dive on the venues, assign, locate-allocate.
         if have_lp and incumbent is None:
             incumbent = search.first_plan(lp, rc, x_lp, deadline)
+        if greedy is not None and (incumbent is None or greedy[0] < incumbent[0]):
+            incumbent = greedy  # never worse than the constructive plan
         # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
-        if incumbent is not None and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
+        if incumbent is not None and b.lns_share > 0 and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
             now = time.perf_counter()
-            incumbent = search.lns(incumbent, pair_bounds.useful, b.share(b.lns_share, now, deadline))
+            incumbent = search.lns(incumbent, pair_bounds.useful, b.share(b.lns_share, now, deadline), max_solves=b.lns_solves(self._work))
         # 4. Exact reduction and the final mixed-integer solve.
         if incumbent is not None and have_lp:
             ub = incumbent[0]
@@ -216,10 +277,12 @@ class ClusterModel:
             cols = np.arange(F.P)
         remaining = deadline - time.perf_counter()
         if remaining < b.exact_min_seconds and incumbent is not None:
+            self._cuts.append("the exact search")
             notes.append("the time limit ended before the exact search; the plan is the best found")
             return result("feasible", incumbent[1], bound)
+        nodes = b.exact_nodes(self._work)
         st, chosen, value, mip_bound = self.mip.solve(
-            F, main, cols, F.cost, max(b.mip_min_seconds, remaining - b.exact_slack_seconds), hint_cols=incumbent[1] if incumbent else None
+            F, main, cols, F.cost, max(b.mip_min_seconds, remaining - b.exact_slack_seconds), hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes
         )
         if st == "optimal":
             if incumbent is not None and incumbent[0] <= value:
@@ -238,5 +301,18 @@ class ClusterModel:
         sub_bound = bound
         if mip_bound is not None:
             sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
-        notes.append("travel was not proven minimal within the time limit")
+        if all_placed and have_lp and lp.duals is not None:
+            # the LP is weak under the cluster rules: the size-aware Lagrangian, from the LP's prices
+            units = F.layout["unit_rows"]
+            prices = np.zeros(F.n)
+            prices[units] = lp.duals[0][: len(units)]
+            lag, _ = size_lagrangian(F, prices, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds))
+            log.debug("bound: LP %.4f, size-aware Lagrangian %.4f, plan %.4f", bound, lag, best[0])
+            if lag >= best[0] - delta + 1e-9:
+                return result("optimal", best[1], best[0])
+            sub_bound = max(sub_bound, lag)
+        notes.append(
+            f"travel was not proven minimal: the exact search stopped at its work limit ({nodes:,} nodes) or the time limit; "
+            "a longer time_limit_seconds gives it more"
+        )
         return result("feasible", best[1], sub_bound)

@@ -74,7 +74,33 @@ def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: Trave
     return int(max(0, totals.max()))
 
 
-def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy, *, edits: Edits | None = None) -> tuple[str, str]:
+def _cluster_with_room(units: pd.DataFrame, u: pd.Series, same: pd.DataFrame, tt: TravelTimes, limit: float, max_teachers: int, max_schools: int):
+    """A cluster of the plan that unit ``u`` could join (venue within ``limit``, room for its teachers and school).
+
+    Returns ``(venue school id, teachers, schools)`` of the first such cluster
+    (by venue school id), or None when every cluster within reach is full.
+    Reads ``venue_unit`` of the placed units of ``same`` (the unit's group).
+    """
+    if "venue_unit" not in units.columns:
+        return None
+    placed = same[same["venue_unit"] != ""]
+    if len(placed) == 0:
+        return None
+    sizes = placed.groupby("venue_unit").agg(teachers=("n_teachers", "sum"), schools=("school_id", "size"))
+    school_of = dict(zip(units["unit_id"], units["school_id"], strict=False))
+    sizes["venue_school"] = [school_of[v] for v in sizes.index]
+    sizes = sizes.sort_values("venue_school", kind="stable")
+    minutes = tt.minutes_block([u["school_id"]], sizes["venue_school"].to_numpy())[0]
+    room = (minutes <= limit) & (sizes["teachers"].to_numpy() + int(u["n_teachers"]) <= max_teachers) & (sizes["schools"].to_numpy() + 1 <= max_schools)
+    if not room.any():
+        return None
+    row = sizes.iloc[int(np.argmax(room))]
+    return str(row["venue_school"]), int(row["teachers"]), int(row["schools"])
+
+
+def explain_not_placed(
+    units: pd.DataFrame, i: int, travel: TravelTimes, policy: Policy, *, edits: Edits | None = None, placement_proven: bool = True
+) -> tuple[str, str]:
     """Why unit ``i`` is not in any cluster, and the smallest change that would place it.
 
     A suggested change stays inside what the policy accepts (no cluster
@@ -82,7 +108,10 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
     :data:`~cluster_mapper.policy.rules.LIMITS`); for a handful of teachers a
     local edit is offered before a district-wide rule. ``edits``' no_venue
     rows are applied to the hosts and named in the reason when they rule
-    out every venue in reach.
+    out every venue in reach. ``placement_proven`` says whether the plan of
+    the unit's district was proven to place the most teachers; "every
+    cluster within reach is full" is said only when it is true of the plan
+    (no cluster within reach has room for the unit).
     """
     tt = travel
     u = units.iloc[i]
@@ -144,6 +173,19 @@ def explain_not_placed(units: pd.DataFrame, i: int, travel: TravelTimes, policy:
         return (
             f"{who}: only {plural(best_total, group_label(u['gender_group'], u['level_group']))} within {limit_words} of any {venue_word} that can host (a cluster needs {dp.min_teachers})",
             "; or ".join(opts + changes) or "no change of policy places them: too few teachers within any travel limit the policy accepts",
+        )
+    room = _cluster_with_room(units, u, same, tt, limit, dp.max_teachers, dp.school_limit)
+    if room is not None:
+        venue, t, sc = room
+        has_room = f"the cluster meeting at school {venue} is within {limit_words} and has room ({t} of {dp.max_teachers} teachers, {plural(sc, 'schools')})"
+        if not placement_proven:
+            return (
+                f"{who}: not placed, though {has_room}: the solver stopped (at its time or work limit) before it proved the most teachers placed",
+                f"time_limit_seconds = {int(np.ceil(2 * dp.time_limit_seconds))}",
+            )
+        return (
+            f"{who}: {has_room}, but this school may not join it under the edits (a locked cluster, together, apart) or the cap on moved teachers",
+            "relax those edits or max_moved_teachers",
         )
     if dp.n_clusters is not None:
         return (

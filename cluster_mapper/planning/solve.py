@@ -9,6 +9,7 @@ change of policy that would place it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -182,7 +183,12 @@ def solve_plan(
     region_units: dict[Any, int] = defaultdict(int)
     for region, _, idx, _, _ in jobs:
         region_units[region] += len(idx)
+    # the work of a part (nodes, search steps) is its share of the policy's limit by size: a number from the
+    # inputs, never from the clock, so the same inputs give the same plan on a quiet or a busy machine
+    region_total = dict(region_units)
     region_deadline: dict[Any, float] = {}
+    cut_regions: dict[Any, DistrictPolicy] = {}
+    unproven_regions: set[Any] = set()
     for region, dp, idx, n_clusters, whole in jobs:
         group = units.loc[idx].reset_index()
         # members may only meet at venues of their own gender and level group
@@ -192,7 +198,11 @@ def solve_plan(
             sub = group.iloc[comp].reset_index(drop=True)
             sub_pairs = _restrict_pairs(pairs, comp, len(group)) if len(comps) > 1 else pairs
             deadline = region_deadline.setdefault(region, time.perf_counter() + dp.time_limit_seconds)
-            share = max(0.0, deadline - time.perf_counter()) * len(sub) / max(1, region_units[region])
+            # the wall-clock ceiling of a part: its share of the time left, plus half of the later parts' shares
+            # (work, not time, decides where a part stops; the ceiling only keeps the district's limit)
+            left = max(0.0, deadline - time.perf_counter())
+            share = left * (len(sub) + 0.5 * (region_units[region] - len(sub))) / max(1, region_units[region])
+            work = dp.time_limit_seconds * len(sub) / max(1, region_total[region])
             region_units[region] -= len(sub)
             problem = _problem(sub, sub_pairs, dp, n_clusters)
             problem.side_rows = _side_rows(sub, sub_pairs, edits)
@@ -211,14 +221,17 @@ def solve_plan(
                 and problem.min_schools <= 1
             ):
                 # no travel limit and too many pairs for memory: the model is built on the pairs that matter (bound for all)
-                sparse = solve_sparse(problem, max(2.0, share), backend=backend, where=str(region))
+                sparse = solve_sparse(problem, max(2.0, share), backend=backend, where=str(region), work_seconds=work)
             if sparse is not None:
                 sol = sparse
             else:
                 check_model_size(len(sub), len(sub_pairs), where=str(region))
                 budget = LARGE_GROUP_BUDGET if len(group) >= LARGE_GROUP_UNITS and len(sub) <= SMALL_PART_UNITS else None
-                sol = ClusterModel(problem, backend=backend, budget=budget).solve(max(2.0, share), hint=hint) if len(sub_pairs) else _empty(len(sub))
+                model = ClusterModel(problem, backend=backend, budget=budget)
+                sol = model.solve(max(2.0, share), hint=hint, work_seconds=work) if len(sub_pairs) else _empty(len(sub))
             done_units += len(sub)
+            if sol.time_cut:
+                cut_regions[region] = dp
             if sol.status == "infeasible":
                 notes.append(f"{region}: no plan has exactly {n_clusters} clusters; nobody placed there")
             placed = sol.venue_of >= 0
@@ -233,11 +246,19 @@ def solve_plan(
             bound += min(sub_bound, travel_cost)
             statuses.append(sol.status)
             proven &= sol.placement_proven
+            if not sol.placement_proven:
+                unproven_regions.add(region)
             notes.extend(f"{region}: {nt}" for nt in sol.notes)
             rows = sub["index"].to_numpy()
             venue_rows = rows[sol.venue_of[placed]]
             units.loc[rows[placed], "venue_unit"] = units.loc[venue_rows, "unit_id"].to_numpy()
             units.loc[rows[placed], "travel_minutes"] = problem.pair_minutes[used]
+    for region, dp in cut_regions.items():
+        notes.append(
+            f"{region}: the time limit ({dp.time_limit_seconds:g} s) cut the solver before its planned work was done, so this plan "
+            "may differ from run to run (a busy machine does less in the same time); set time_limit_seconds = "
+            f"{math.ceil(2 * dp.time_limit_seconds)} for the district (or plan when the machine is less busy) to get the same plan every time"
+        )
     if moved_note:
         notes.append(
             "revision: fewest teachers moved from their previous venue among the plans that place the most teachers, then least travel; "
@@ -251,7 +272,8 @@ def solve_plan(
     units["suggestion"] = ""
     named = edits.schools_named()
     for i in np.flatnonzero(units["status"] == "not_placed"):
-        reason, change = explain_not_placed(units, int(i), travel, policy, edits=edits)
+        region_i = units.iat[i, units.columns.get_loc("region")]
+        reason, change = explain_not_placed(units, int(i), travel, policy, edits=edits, placement_proven=region_i not in unproven_regions)
         sid = units.iat[i, units.columns.get_loc("school_id")]
         if named.get(sid):
             reason += "; edits on this school: " + "; ".join(e.describe() for e in named[sid])
