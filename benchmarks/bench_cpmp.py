@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from cluster_mapper.model import BACKENDS, DEFAULT_BACKEND, ClusterModel, ClusterProblem
-from tests.cpmp import DATA as DEFAULT_DATA
-from tests.cpmp import find_file, read_cpmp
+from tests.fixtures.cpmp import DATA as DEFAULT_DATA
+from tests.fixtures.cpmp import find_file, read_cpmp
 
 
 def read_instance(path: Path, distance: str) -> ClusterProblem:

@@ -34,7 +34,7 @@ import numpy as np
 
 from cluster_mapper.model import ClusterProblem
 from cluster_mapper.model.large import PointCandidates, solve_large
-from tests.cpmp import DATA, clustered_instance, find_file, read_cpmp
+from tests.fixtures.cpmp import DATA, clustered_instance, find_file, read_cpmp
 
 
 def generated(n: int, p: int, tau: float, seed: int) -> tuple[ClusterProblem, PointCandidates, str]:

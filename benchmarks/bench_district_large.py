@@ -5,9 +5,9 @@ Run::
     python -m benchmarks.bench_district_large [--schools 5000] [--teachers 30000] [--seed 2026]
                                               [--keep DIR] [--no-review]
 
-Generates one district with ``tests.synthetic.make_district`` (settlements,
+Generates one district with ``tests.fixtures.synthetic.make_district`` (settlements,
 schools, rosters, terrain and a walking network; all generated, none real),
-writes the files a user would give (``tests.synthetic.write_district``:
+writes the files a user would give (``tests.fixtures.synthetic.write_district``:
 schools CSV, roster CSV, roads GraphML) and plans it as ``cluster-mapper
 plan`` does, through the public API with the field-study default policy
 (6-12 teachers, at most 5 schools, 60-minute walking limit, gender
@@ -48,7 +48,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# The generators live in tests/synthetic.py, not in the package: import from the repository root.
+# The generators live in tests/fixtures/synthetic.py, not in the package: import from the repository root.
 from benchmarks.measure import PeakMemory, pin_cores
 
 RUN_LIMIT_S = 60.0
@@ -65,7 +65,7 @@ def inputs_in(base: Path) -> dict[str, Path] | None:
 
 def generate(n_schools: int, n_teachers: int, seed: int, base: Path) -> dict[str, Path]:
     """Generate the district and write its schools, roster and walking network."""
-    from tests.synthetic import make_district, write_district
+    from tests.fixtures.synthetic import make_district, write_district
 
     d = make_district(n_schools, seed, "Large District", (73.3, 34.6), with_network=True, n_teachers=n_teachers, id_prefix="LRG")
     return write_district(d, base, stem=STEM)

@@ -4,7 +4,7 @@ Run::
 
     python -m benchmarks.bench_no_limit [--schools 5000] [--seed 2026] [--time-limit 120] [--keep DIR]
 
-Generates one district with ``tests.synthetic.make_district`` (schools and
+Generates one district with ``tests.fixtures.synthetic.make_district`` (schools and
 rosters; generated, none real), and plans it through the public API with
 straight-line travel and a policy without a travel limit or school limit
 (``max_travel_minutes = 0``, ``max_schools = 0``; 6-12 teachers, gender
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
 from cluster_mapper.model.limits import MAX_FRACTION, available_memory_bytes, estimate_model_bytes
-from tests.synthetic import make_district
+from tests.fixtures.synthetic import make_district
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,10 +4,10 @@ Run::
 
     python -m benchmarks.bench_programme [--teachers 10316] [--districts 4] [--seed 2026] [--travel network|straight]
 
-from the repository root (the generators live in ``tests/synthetic.py``, not in the package).
+from the repository root (the generators live in ``tests/fixtures/synthetic.py``, not in the package).
 
 Generates a programme like the field study's (10,316 teachers in Mansehra,
-Bagh, Muzaffarabad and Poonch) with ``tests.synthetic.make_programme``,
+Bagh, Muzaffarabad and Poonch) with ``tests.fixtures.synthetic.make_programme``,
 writes each district's schools and roster as the CSV files a user would give
 (and its road network as GraphML in network mode) into a temporary folder,
 then runs the real pipeline the way ``cluster-mapper plan`` does:
@@ -48,7 +48,7 @@ from pathlib import Path
 from benchmarks.measure import pin_cores
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
 from cluster_mapper.policy.rules import DistrictPolicy
-from tests.synthetic import make_programme, write_district
+from tests.fixtures.synthetic import make_programme, write_district
 
 NETWORK_BUILD_LIMIT_S = 120.0
 PLAN_LIMIT_S = 300.0

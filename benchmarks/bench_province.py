@@ -9,7 +9,7 @@ Usage::
     # SAMPLE districts on 1 and on 2 workers and extrapolate to 64 workers
     python -m benchmarks.bench_province --national --sample 8
 
-Districts come from ``tests.synthetic.make_district`` (generated settlements,
+Districts come from ``tests.fixtures.synthetic.make_district`` (generated settlements,
 schools, rosters and, with ``--travel network``, terrain and a walking
 network; the districts' networks are put into ONE network file, node ids
 made distinct, as a province extract would be). The run is
@@ -36,7 +36,7 @@ from benchmarks.measure import PeakMemory
 from cluster_mapper import Scenario, TravelSource, validate_plan, write_plan
 from cluster_mapper.programme.merge import region_table
 from cluster_mapper.programme.run import ProgrammeSettings, plan_districts
-from tests.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_district
+from tests.fixtures.synthetic import SCHOOL_COLUMNS, TEACHER_COLUMNS, make_district
 
 
 def generate(n_districts: int, n_schools: int, n_teachers: int, seed: int, network: bool, out: Path) -> dict[str, Path]:

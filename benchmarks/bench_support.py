@@ -10,7 +10,7 @@ Generates the programme as ``bench_programme.py`` does (10,316 teachers in
 four districts, generated road networks, walking with Tobler's function),
 plans each district's clusters through the public API, then gives each
 district a generated team of facilitators, one per ``--per`` clusters of each
-gender, tied to their district (``tests.generate_facilitators.facilitators_for_plan``:
+gender, tied to their district (``tests.fixtures.generate_facilitators.facilitators_for_plan``:
 TTOs as in Mansehra, all levels, bases chosen among host schools), and plans
 their support with ``support.plan_support`` (the field defaults: 180-minute
 meetings, 480-minute days, one meeting a month). Each plan is written and
@@ -59,14 +59,12 @@ from pathlib import Path
 
 import numpy as np
 
-# The generators live in tests/, not in the package: import from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan  # noqa: E402
-from cluster_mapper.support import SupportProblem, plan_support  # noqa: E402
-from cluster_mapper.support.model import SCALE, floor_plan  # noqa: E402
-from tests.generate_facilitators import facilitators_for_plan  # noqa: E402
-from tests.synthetic import make_programme, write_district  # noqa: E402
+from benchmarks.measure import pin_cores
+from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
+from cluster_mapper.support import SupportProblem, plan_support
+from cluster_mapper.support.model import SCALE, floor_plan
+from tests.fixtures.generate_facilitators import facilitators_for_plan
+from tests.fixtures.synthetic import make_programme, write_district
 
 SUPPORT_LIMIT_S = 300.0
 CORES = 2
@@ -301,8 +299,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", action="store_true", help="also compare on the bundled Mansehra sample")
     ap.add_argument("--keep", type=Path, default=None)
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from benchmarks.measure import pin_cores
 
     print(f"bench_support: {args.teachers:,} teachers, {args.districts} districts, seed {args.seed}, one facilitator per {args.per} clusters (generated data)")
     print(f"cores used: {pin_cores(CORES)}")

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.cpmp import DATA, CpmpInstance, find_file, read_cpmp
+from tests.fixtures.cpmp import DATA, CpmpInstance, find_file, read_cpmp
 
 ROOT = Path(__file__).resolve().parents[1]
 # metres per degree at the equator (the points only need a place on the map)
@@ -91,7 +91,7 @@ def write_district(inst: CpmpInstance, folder: Path, time_limit: float) -> tuple
 SPOPT_SCRIPT = """
 import sys, numpy as np, pulp
 from spopt.locate import PMedian
-from tests.cpmp import read_cpmp
+from tests.fixtures.cpmp import read_cpmp
 from pathlib import Path
 inst = read_cpmp(Path(sys.argv[1]))
 d = np.hypot(*(inst.xy[:, None, :] - inst.xy[None, :, :]).transpose(2, 0, 1))

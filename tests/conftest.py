@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.synthetic import make_district
+from tests.fixtures.synthetic import make_district
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -29,7 +29,7 @@ BUILD_INPUTS = ["pyproject.toml", "README.md", "cluster_mapper", "data/schools",
 
 
 def test_package_does_not_use_the_generators():
-    """The generators (tests/synthetic.py) are for tests and benchmarks, not the installed package."""
+    """The generators (tests/fixtures/synthetic.py) are for tests and benchmarks, not the installed package."""
     users = [str(f.relative_to(REPO)) for f in sorted(PACKAGE.rglob("*.py")) if "synthetic" in f.read_text(encoding="utf-8")]
     assert not users, f"package modules mention the test generators: {users}"
     assert not (PACKAGE / "synthetic.py").exists()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests import synthetic as S
+from tests.fixtures import synthetic as S
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "schools"

@@ -394,7 +394,7 @@ def input_cases() -> None:
     import sys
 
     sys.path.insert(0, str(HERE.parents[1]))
-    from tests.workbooks import write_ods, write_xlsx
+    from tests.fixtures.workbooks import write_ods, write_xlsx
 
     header = HEADER.split(",")
     rows = [list(r[:1]) + [r[1], "Mansehra", r[2], r[3], r[4], r[5]] for r in SCHOOLS]
@@ -527,7 +527,7 @@ def office_cases() -> None:
     sys.path.insert(0, str(HERE.parents[1]))
     import openpyxl
 
-    from tests.workbooks import write_xlsx
+    from tests.fixtures.workbooks import write_xlsx
 
     # numbers and characters that cannot be read as they look
     write("edits_zero_width_school.csv", lines([EDITS_HEADER, "together,S01\u200b,S02,,,same compound"]))

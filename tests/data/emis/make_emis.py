@@ -22,7 +22,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from tests.workbooks import write_xlsx  # noqa: E402
+from tests.fixtures.workbooks import write_xlsx  # noqa: E402
 
 HEADER = ["EMIS Code", "School Name", "Lat", "Lon", "Gender", "Male Teachers", "Female Teachers"]
 ROSTER_HEADER = ["Personal No", "Teacher Name", "EMIS Code", "Gender", "Designation", "Post"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from tests.workbooks import write_xlsx
+from tests.fixtures.workbooks import write_xlsx
 
 HERE = Path(__file__).resolve().parent
 SCHOOLS_HEADER = ["Sr. No", "Institution Code", "Name of Institution", "Gender", "Level", "GPS North", "GPS East", "Tehsil"]

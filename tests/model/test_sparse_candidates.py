@@ -1,0 +1,74 @@
+"""Districts without a travel limit: the model is built on sparse candidates, the bound holds for every pair.
+
+A district with ``max_travel_minutes = 0`` (no limit) allows every pair of a
+group. When that model would not fit in memory the planner builds it only on
+each school's cheapest venues, grown where the LP's reduced costs ask
+(``model.candidates``). On a district small enough to solve completely both
+ways, the sparse plan is a valid plan (the validator checks it), its bound
+is never above the complete problem's proven optimum, and the memory guard
+counts the pairs the model is really built on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cluster_mapper.model.candidates as candidates
+import cluster_mapper.planning.solve as planner
+from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
+from cluster_mapper.model import ClusterProblem
+from cluster_mapper.model.candidates import TableCandidates
+from tests.conftest import write_district, write_policy
+
+
+@pytest.fixture(scope="module")
+def no_limit(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("no_limit")
+    schools, teachers, _ = write_district(tmp, 60, 5)
+    policy = write_policy(tmp, "max_travel_minutes = 0\nmax_schools = 0\ntime_limit_seconds = 20\n")
+    scenario = Scenario(schools=schools, teachers=teachers, policy=policy, travel=TravelSource(straight_line=True), cache_dir=False)
+    return tmp, scenario, plan(scenario)
+
+
+def test_sparse_plan_is_valid_and_its_bound_holds_for_every_pair(no_limit, monkeypatch):
+    tmp, scenario, complete = no_limit
+    assert complete.status == "optimal"
+    assert not any("sparse candidates" in n for n in complete.notes)
+    built: list[int] = []
+    real_guard = candidates.check_model_size
+
+    def guard(n_units, n_pairs, available_bytes=None, *, where=""):
+        built.append(n_pairs)
+        return real_guard(n_units, n_pairs, available_bytes, where=where)
+
+    monkeypatch.setattr(candidates, "check_model_size", guard)
+    monkeypatch.setattr(planner, "model_fits", lambda n_units, n_pairs: n_pairs <= 50)  # a small machine
+    sparse = plan(scenario)
+    assert any("sparse candidates" in n for n in sparse.notes)
+    # the guard saw the pairs the model is built on, fewer than the complete problem's
+    complete_pairs = sum(len(g) ** 2 for _, g in complete.units.groupby(["gender_group", "level_group"]))
+    assert built and sum(built) < complete_pairs
+    assert sparse.teachers_placed == complete.teachers_placed
+    # a valid bound is never above the proven optimum; the plan is never below it
+    assert sparse.lower_bound <= complete.objective + 1e-6
+    assert sparse.objective >= complete.objective - 1e-6
+    assert sparse.objective <= complete.objective * 1.02
+    assert (sparse.status == "optimal") == (sparse.objective - sparse.lower_bound <= 1e-6 * sparse.objective)
+    out = write_plan(sparse, tmp / "sparse", review=False)
+    assert validate_plan(out).violations == []
+
+
+def test_table_candidates_cheapest_first_and_own_school_always_in():
+    # unit 0 hosts; unit 1 sits on the same spot as unit 0 (0 minutes) and also hosts
+    member = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    venue = np.array([1, 0, 2, 0, 1, 2, 0, 1, 2])
+    minutes = np.array([0.0, 0.0, 9.0, 0.0, 0.0, 4.0, 9.0, 4.0, 0.0])
+    prob = ClusterProblem(np.array([3, 3, 3]), member, venue, minutes, 0, 12, 5)
+    c = TableCandidates(prob)
+    m, v, t, outside = c.nearest(1)
+    assert list(zip(m.tolist(), v.tolist(), strict=True)) == [(0, 0), (1, 1), (2, 2)]  # each unit's own school first
+    assert outside.tolist() == [0.0, 0.0, 4.0]
+    m, v, t = c.cheaper_than(np.array([2]), np.array([4.0]))
+    assert sorted(v.tolist()) == [1, 2] and set(m.tolist()) == {2}
+    assert np.isinf(c.nearest(3)[3]).all()
