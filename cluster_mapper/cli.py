@@ -254,6 +254,20 @@ def _print_plan(result, out: Path, revise) -> None:
             f"changes since {revise}: {ch['teachers_moved']} teacher(s) moved; clusters kept {c['kept']}, changed {c['changed']}, "
             f"created {c['created']}, dissolved {c['dissolved']} (per teacher in {out / 'changes.csv'})"
         )
+    out_console.print(_next_steps(out, review=(out / "map.html").exists()), markup=False, highlight=False, soft_wrap=True)
+
+
+def _next_steps(out: Path, *, review: bool) -> str:
+    """What a manager does next with a plan folder: look, check, take it to the people who use it."""
+    steps = ["Next:"]
+    if review:
+        steps.append(f"  open {out / 'map.html'} in a browser (works offline), and print {out / 'report.html'}")
+    steps += [
+        f"  cluster-mapper validate {out}    (check every rule independently)",
+        f"  cluster-mapper export {out} --xlsx {out}_review.xlsx    (a workbook for review, with an edits sheet)",
+        f"  cluster-mapper support {out} --facilitators FILE    (who supports each cluster, and their month)",
+    ]
+    return "\n".join(steps)
 
 
 def _plan_and_write(scenario, settings, *, out: Path, schools, teachers, district_polygons, review: bool):
@@ -676,6 +690,32 @@ def map_(plan_dir: Path = typer.Argument(..., help="A plan folder.")):
     _run(body)
 
 
+def _comparison_table(table, out: Path) -> Table:
+    """The scenarios side by side, one column each, and where their files went."""
+    rows = [
+        ("clusters", "clusters", "{:,.0f}"),
+        ("teachers placed", "teachers_placed", "{:,.0f}"),
+        ("teachers not placed", "teachers_not_placed", "{:,.0f}"),
+        ("head teachers left out", "head_teachers_left_out", "{:,.0f}"),
+        ("mean travel (minutes)", "mean_travel_minutes", "{:.1f}"),
+        ("max travel (minutes)", "max_travel_minutes", "{:.1f}"),
+        ("schools per cluster", "mean_schools_per_cluster", "{:.2f}"),
+        ("teachers per cluster", "mean_teachers_per_cluster", "{:.2f}"),
+        ("objective", "objective", "{:,.1f}"),
+        ("gap", "gap", "{:.2%}"),
+        ("status", "status", "{}"),
+        ("travel times", "travel_source", "{}"),
+    ]
+    t = Table(title=f"Scenarios compared in {out} (comparison.csv, comparison_map.html, one plan folder each)")
+    t.add_column("")
+    for name in table["scenario"]:
+        t.add_column(str(name), justify="right")
+    for label, col, fmt in rows:
+        if col in table.columns:
+            t.add_row(label, *(fmt.format(v) for v in table[col]))
+    return t
+
+
 @app.command()
 def compare(
     policy: List[Path] = typer.Option(..., help="Two or more policy TOML files, one per scenario."),
@@ -695,7 +735,7 @@ def compare(
 
         scenario = _scenario(schools, teachers, network, travel_matrix, straight_line, None, district=district, elevation=elevation)
         table = compare_scenarios(scenario, [str(p) for p in policy], out)
-        typer.echo(table.to_string(index=False))
+        out_console.print(_comparison_table(table, out))
 
     _run(body)
 
