@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -234,8 +235,49 @@ def check_roster_fields(a: pd.DataFrame, roster: pd.DataFrame, rep: ValidationRe
                 rep.add(f"teacher {row.teacher_id} is {what} {got} but the roster says {want}")
 
 
+@dataclass
+class _Plan:
+    """A plan folder as the checks read it: its report, policy, inputs, assignments and the validator's own travel."""
+
+    rep: ValidationReport
+    plan_dir: Path
+    pf: Any
+    summary: dict
+    policy: Policy
+    inputs: Any
+    schools: pd.DataFrame
+    a: pd.DataFrame
+    placed: pd.DataFrame
+    travel: _TravelCheck
+    edits: list[dict[str, str]]
+
+
+#: Level groups of the level policy: middle and high teachers meet together.
+LEVEL_GROUP = {"primary": "primary", "middle": "middle", "high": "middle"}
+
+
 def validate_plan(plan_dir: str | Path) -> ValidationReport:
-    """Check every rule of a plan directory against its inputs."""
+    """Check every rule of a plan directory against its inputs, one numbered step after another."""
+    ctx = _read(Path(plan_dir))
+    _check_teachers(ctx)  # 1. every teacher exactly once, as the roster has them
+    _check_statuses(ctx)  # 2. statuses, reasons, head teachers
+    objective = _check_clusters(ctx)  # sizes, schools, venue, gender, levels, travel
+    _check_schools_together(ctx)  # 3. a school's teachers in one cluster
+    _check_n_clusters(ctx)  # 4. a fixed number of clusters
+    _check_tables_agree(ctx, objective)  # 5. clusters.csv and summary.json agree with the assignments
+    previous = _check_edits(ctx)  # 6. every edit honoured
+    _check_moves(ctx, previous)  # ... and the cap on teachers moved
+    # 7. every "not placed" reason against the rules: no cluster within reach had room, and the unplaced could form none
+    check_not_placed(ctx.a, ctx.schools, ctx.policy, ctx.travel, ctx.edits, ctx.rep)
+    # 8. cluster roles and support files (facilitators, itineraries), on their own travel computation
+    check_roles(ctx.pf, ctx.policy, ctx.rep)
+    if (ctx.plan_dir / "support.csv").exists() or ctx.summary.get("support"):
+        check_support(ctx.plan_dir, ctx.pf, ctx.policy, ctx.inputs.schools, ctx.rep)
+    return ctx.rep
+
+
+def _read(plan_dir: Path) -> _Plan:
+    """Read the plan folder and its inputs (located as the plan recorded them, their hashes compared)."""
     rep = ValidationReport()
     pf = read_plan(plan_dir)
     s = pf.summary
@@ -253,7 +295,15 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
     a["n"] = a["n_teachers"].astype(int)
     a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
 
-    # 1. every teacher exactly once
+    placed = a[a["status"] == "placed"]
+    edits = _edits_for(Path(plan_dir), s)
+    travel = _TravelCheck(s, inputs.schools, policy, _override_minutes(edits))
+    return _Plan(rep, Path(plan_dir), pf, s, policy, inputs, schools, a, placed, travel, edits)
+
+
+def _check_teachers(ctx: _Plan) -> None:
+    """Every teacher of the roster exactly once, with the roster's school, gender, role and level."""
+    rep, inputs, a = ctx.rep, ctx.inputs, ctx.a
     tin = inputs.teachers
     if inputs.teachers_path:
         dup = a["teacher_id"][a["teacher_id"].duplicated()]
@@ -275,7 +325,10 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
     if int(a["n"].sum()) != int(tin["n_teachers"].sum()):
         rep.add(f"the plan holds {int(a['n'].sum())} teachers but the input has {int(tin['n_teachers'].sum())}")
 
-    # 2. statuses
+
+def _check_statuses(ctx: _Plan) -> None:
+    """Placed teachers have a cluster, venue and time; the others a reason; head teachers left out when the policy says so."""
+    rep, policy, schools, a = ctx.rep, ctx.policy, ctx.schools, ctx.a
     for row in a.itertuples(index=False):
         if row.status == "placed":
             if not row.cluster_id or not row.venue_school_id or not np.isfinite(row.minutes):
@@ -291,10 +344,11 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
         if row.role == "head_teacher" and not dp.include_head_teachers and row.status == "placed":
             rep.add(f"head teacher {row.teacher_id} is placed although the policy leaves head teachers out")
 
-    placed = a[a["status"] == "placed"]
-    edits = _edits_for(Path(plan_dir), s)
-    travel = _TravelCheck(s, inputs.schools, policy, _override_minutes(edits))
-    level_group = {"primary": "primary", "middle": "middle", "high": "middle"}
+
+def _check_clusters(ctx: _Plan) -> float:
+    """Each cluster within the rules: size, schools, venue, district, gender, levels, travel; returns the objective it adds up to."""
+    rep, policy, schools, inputs, placed, travel = ctx.rep, ctx.policy, ctx.schools, ctx.inputs, ctx.placed, ctx.travel
+    level_group = LEVEL_GROUP
     objective = 0.0
     rep.checked["clusters"] = 0
     for cid, c in placed.groupby("cluster_id", sort=True):
@@ -348,7 +402,13 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
                 rep.add(f"cluster {cid}: school {sid} cannot reach venue {venue} at all")
             objective += rep_t * (1 if dp.objective == "school_trips" else int(rows["n"].sum()))
 
-    # 3. schools kept together (per gender/level group where the policy splits)
+    return objective
+
+
+def _check_schools_together(ctx: _Plan) -> None:
+    """A school's teachers (per gender and level group where the policy splits) in one cluster, placed or not together."""
+    rep, policy, schools, a = ctx.rep, ctx.policy, ctx.schools, ctx.a
+    level_group = LEVEL_GROUP
     for sid, rows in a[a["status"] == "placed"].groupby("school_id"):
         dp = policy.for_district(schools.at[sid, "district"])
         keys = []
@@ -365,7 +425,10 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
         if rows["status"].nunique() > 1:
             rep.add(f"school {sid}: some {gender} {level} teachers are placed and some are not")
 
-    # 4. n_clusters
+
+def _check_n_clusters(ctx: _Plan) -> None:
+    """A district with a fixed number of clusters has exactly that many."""
+    rep, policy, schools, placed = ctx.rep, ctx.policy, ctx.schools, ctx.placed
     for district in schools["district"].unique():
         dp = policy.for_district(district)
         if dp.n_clusters is not None and not policy.cross_district and len(placed):
@@ -373,7 +436,11 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
             if k and k != dp.n_clusters:
                 rep.add(f"district {district} has {k} clusters; the policy asks for exactly {dp.n_clusters}")
 
-    # 5. cluster table and summary agree
+
+def _check_tables_agree(ctx: _Plan, objective: float) -> None:
+    """clusters.csv and summary.json agree with the assignments (clusters, teachers, venue, objective, bound)."""
+    rep, placed = ctx.rep, ctx.placed
+    s, pf = ctx.summary, ctx.pf
     ct = pf.clusters.set_index("cluster_id")
     if set(ct.index) != set(placed["cluster_id"]):
         rep.add("clusters.csv and assignments.csv list different clusters")
@@ -390,7 +457,13 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
     if int(s["teachers_placed"]) != int(placed["n"].sum()):
         rep.add("summary.json's teachers_placed differs from assignments.csv")
 
-    # 6. edits and the revision
+
+def _check_edits(ctx: _Plan) -> pd.DataFrame | None:
+    """Every edit honoured (exclude, apart, together, venue, no_venue, lock_cluster); returns the previous plan's assignments, if any."""
+    rep, policy, schools, a, placed, edits = ctx.rep, ctx.policy, ctx.schools, ctx.a, ctx.placed, ctx.edits
+    s = ctx.summary
+    level_group = LEVEL_GROUP
+
     def group_key(r) -> tuple[str, str]:
         dp = policy.for_district(schools.at[r.school_id, "district"])
         return (r.gender if dp.gender == "segregated" else "all", level_group.get(r.level, r.level) if dp.levels == "separate" else "all")
@@ -437,29 +510,26 @@ def validate_plan(plan_dir: str | Path) -> ValidationReport:
                 rep.add(f"edit lock_cluster {cid}: the cluster is not in the previous plan")
             elif set(old["teacher_id"]) != set(new["teacher_id"]) or set(old["venue_school_id"]) != set(new["venue_school_id"]):
                 rep.add(f"edit lock_cluster {cid}: the cluster's teachers or venue differ from the previous plan")
-    if previous is not None:
-        prev_venue = dict(
-            zip(previous.loc[previous["status"] == "placed", "teacher_id"], previous.loc[previous["status"] == "placed", "venue_school_id"], strict=False)
-        )
-        moved: dict[str, int] = {}
-        for r in a.itertuples(index=False):
-            if r.teacher_id in prev_venue and r.status == "placed" and r.venue_school_id != prev_venue[r.teacher_id]:
-                d = schools.at[r.school_id, "district"]
-                moved[d] = moved.get(d, 0) + int(r.n)
-        for d, k in sorted(moved.items()):
-            limit = policy.for_district(d).max_moved_teachers
-            if limit is not None and k > limit:
-                rep.add(f"district {d}: {k} teachers meet at another venue than in the previous plan, more than max_moved_teachers = {limit}")
+    return previous
 
-    # 7. every "not placed" reason against the rules: no cluster within reach had room, and the unplaced could form none
-    check_not_placed(a, schools, policy, travel, edits, rep)
 
-    # 8. cluster roles and support files (facilitators, itineraries), on their own travel computation
-
-    check_roles(pf, policy, rep)
-    if (Path(plan_dir) / "support.csv").exists() or s.get("support"):
-        check_support(plan_dir, pf, policy, inputs.schools, rep)
-    return rep
+def _check_moves(ctx: _Plan, previous: pd.DataFrame | None) -> None:
+    """At most max_moved_teachers teachers of a district meet at another venue than in the previous plan."""
+    rep, policy, schools, a = ctx.rep, ctx.policy, ctx.schools, ctx.a
+    if previous is None:
+        return
+    prev_venue = dict(
+        zip(previous.loc[previous["status"] == "placed", "teacher_id"], previous.loc[previous["status"] == "placed", "venue_school_id"], strict=False)
+    )
+    moved: dict[str, int] = {}
+    for r in a.itertuples(index=False):
+        if r.teacher_id in prev_venue and r.status == "placed" and r.venue_school_id != prev_venue[r.teacher_id]:
+            d = schools.at[r.school_id, "district"]
+            moved[d] = moved.get(d, 0) + int(r.n)
+    for d, k in sorted(moved.items()):
+        limit = policy.for_district(d).max_moved_teachers
+        if limit is not None and k > limit:
+            rep.add(f"district {d}: {k} teachers meet at another venue than in the previous plan, more than max_moved_teachers = {limit}")
 
 
 __all__ = ["validate_plan", "ValidationReport"]
