@@ -13,6 +13,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,105 @@ def solve_plan(
     edits = edits if edits is not None else Edits("<none>")
     if edits.rows:
         check_edits(edits, units, inputs.schools, travel, policy, previous, teachers)
+    units = _leave_out_excluded(units, teachers, edits)
+    acc = _Totals(notes=list(travel.notes))
+    kept_names = _lock_clusters(units, previous, edits, travel, policy, acc)
+    stays = _previous_venues(teachers, previous) if previous is not None else {}
+    jobs = _jobs(units, policy, previous)
+    region_units: dict[Any, int] = defaultdict(int)
+    for region, _, idx, _, _ in jobs:
+        region_units[region] += len(idx)
+    clock = _Clock(left=region_units, total=dict(region_units))
+    moved_note, done_units = False, 0
+    for region, dp, idx, n_clusters, whole in jobs:
+        group = units.loc[idx].reset_index()
+        # members may only meet at venues of their own gender and level group
+        pairs = _edit_pairs(group, _typed_pairs(group, travel, dp.travel_limit), edits)
+        comps = [np.arange(len(group))] if whole else _split_components(group, pairs)
+        for comp in comps:
+            sub = group.iloc[comp].reset_index(drop=True)
+            sub_pairs = _restrict_pairs(pairs, comp, len(group)) if len(comps) > 1 else pairs
+            if progress:
+                progress(f"{region}: {len(sub)} units", done_units / max(1, len(units)))
+            moved_note |= previous is not None
+            _solve_part(units, region, dp, sub, sub_pairs, len(group), n_clusters, whole, edits, stays if previous is not None else None, backend, clock, acc)
+            done_units += len(sub)
+    acc.notes.extend(_closing_notes(acc.cut_regions, moved_note))
+    if progress:
+        progress("explaining who could not be placed", 1.0)
+    named = edits.schools_named()
+    _explain_all(units, travel, policy, edits, named, previous, acc.unproven_regions)
+    reserved: set[str] = set()
+    if previous is not None:
+        kept_names.update(_continuing_ids(units, previous, kept_names))
+        reserved = set(previous.loc[previous["status"] == "placed", "cluster_id"])
+    units, clusters = name_clusters(units, inputs, kept_names, reserved)
+    units["edits"] = [" | ".join(e.describe() for e in named.get(sid, [])) for sid in units["school_id"]]
+    teachers_out = teacher_rows(teachers, units, named)
+    status = "optimal" if all(s == "optimal" or s == "infeasible" for s in acc.statuses) else "time_limit"
+    return Plan(
+        units=units,
+        teachers=teachers_out,
+        clusters=clusters,
+        objective=acc.objective,
+        lower_bound=min(acc.bound, acc.objective),
+        solve_seconds=time.perf_counter() - t0,
+        status=status,
+        placement_proven=acc.proven,
+        travel=travel,
+        policy=policy,
+        inputs=inputs,
+        backend=backend,
+        notes=acc.notes,
+        kept_clusters=len(set(kept_names.values()) & set(clusters["cluster_id"])),
+        edits=edits if edits.rows else None,
+        previous=previous,
+    )
+
+
+@dataclass
+class _Totals:
+    """What the parts of a plan add up to: objective, bound, statuses, notes, and where the clock cut or nothing was proven."""
+
+    objective: float = 0.0
+    bound: float = 0.0
+    statuses: list[str] = field(default_factory=list)
+    proven: bool = True
+    notes: list[str] = field(default_factory=list)
+    cut_regions: dict[Any, DistrictPolicy] = field(default_factory=dict)
+    unproven_regions: set[Any] = field(default_factory=set)
+
+
+@dataclass
+class _Clock:
+    """How a district's time limit is shared by its parts.
+
+    ``time_limit_seconds`` is the solver time of a district: its parts share it
+    by size, and what one part leaves unused goes to the parts after it (the
+    clock of a region starts at its first part). The work of a part (nodes,
+    search steps) is its share of the policy's limit by size: a number from
+    the inputs, never from the clock, so the same inputs give the same plan
+    on a quiet or a busy machine.
+    """
+
+    left: dict[Any, int]
+    total: dict[Any, int]
+    deadline: dict[Any, float] = field(default_factory=dict)
+
+    def take(self, region: Any, dp: DistrictPolicy, n: int) -> tuple[float, float]:
+        """The wall-clock ceiling and the work (in seconds of the policy's limit) of a part of ``n`` units."""
+        deadline = self.deadline.setdefault(region, time.perf_counter() + dp.time_limit_seconds)
+        # the ceiling: the part's share of the time left, plus half of the later parts' shares
+        # (work, not time, decides where a part stops; the ceiling only keeps the district's limit)
+        left = max(0.0, deadline - time.perf_counter())
+        share = left * (n + 0.5 * (self.left[region] - n)) / max(1, self.left[region])
+        work = dp.time_limit_seconds * n / max(1, self.total[region])
+        self.left[region] -= n
+        return share, work
+
+
+def _leave_out_excluded(units: pd.DataFrame, teachers: pd.DataFrame, edits: Edits) -> pd.DataFrame:
+    """Drop the schools excluded by edits (their teachers keep the edit as their reason); fresh venue columns."""
     excluded = edits.excluded()
     if excluded:
         out = teachers["school_id"].isin(excluded)
@@ -145,26 +245,27 @@ def solve_plan(
     units = units.reset_index(drop=True).copy()
     units["venue_unit"] = ""
     units["travel_minutes"] = np.nan
-    objective = bound = 0.0
-    statuses: list[str] = []
-    proven = True
-    notes: list[str] = list(travel.notes)
+    return units
+
+
+def _lock_clusters(units: pd.DataFrame, previous: pd.DataFrame | None, edits: Edits, travel: TravelTimes, policy: Policy, acc: _Totals) -> dict[str, str]:
+    """Keep the clusters locked by edits as they were in the previous plan; their travel counts in objective and bound."""
     kept_names: dict[str, str] = {}
-    stays = _previous_venues(teachers, previous) if previous is not None else {}
     for e in edits.of("lock_cluster"):
         kept_names.update(_lock(units, previous, e.cluster_id, travel, policy))
     if kept_names:
-        locked = units["venue_unit"] != ""
-        cost = _unit_travel_cost(units[locked], policy)
-        objective += cost
-        bound += cost
-        notes.append(f"edits: {len(kept_names)} cluster(s) locked as they were in the previous plan")
+        cost = _unit_travel_cost(units[units["venue_unit"] != ""], policy)
+        acc.objective += cost
+        acc.bound += cost
+        acc.notes.append(f"edits: {len(kept_names)} cluster(s) locked as they were in the previous plan")
+    return kept_names
 
-    # n_clusters and max_moved_teachers couple a district's groups; otherwise each group is independent.
+
+def _jobs(units: pd.DataFrame, policy: Policy, previous: pd.DataFrame | None) -> list[tuple[Any, DistrictPolicy, np.ndarray, int | None, bool]]:
+    """The independent problems: a whole district where n_clusters or max_moved_teachers couple its groups, else each group."""
     jobs: list[tuple[Any, DistrictPolicy, np.ndarray, int | None, bool]] = []
     for region, reg_units in units.groupby("region", sort=True):
-        district = reg_units["district"].iloc[0]
-        dp = policy.for_district(district)
+        dp = policy.for_district(reg_units["district"].iloc[0])
         free = reg_units.index[reg_units["venue_unit"] == ""].to_numpy()
         if dp.n_clusters is not None:
             n_locked = len({units.at[i, "venue_unit"] for i in reg_units.index if units.at[i, "venue_unit"]})
@@ -174,103 +275,74 @@ def solve_plan(
         else:
             for _, g in reg_units.groupby(["gender_group", "level_group"], sort=True):
                 jobs.append((region, dp, g.index[g["venue_unit"] == ""].to_numpy(), None, False))
+    return jobs
 
-    moved_note = False
-    total_units = max(1, len(units))
-    done_units = 0
-    # time_limit_seconds is the solver time of a district: its parts share it by size, and what one part
-    # leaves unused goes to the parts after it (the clock of a region starts at its first part)
-    region_units: dict[Any, int] = defaultdict(int)
-    for region, _, idx, _, _ in jobs:
-        region_units[region] += len(idx)
-    # the work of a part (nodes, search steps) is its share of the policy's limit by size: a number from the
-    # inputs, never from the clock, so the same inputs give the same plan on a quiet or a busy machine
-    region_total = dict(region_units)
-    region_deadline: dict[Any, float] = {}
-    cut_regions: dict[Any, DistrictPolicy] = {}
-    unproven_regions: set[Any] = set()
-    for region, dp, idx, n_clusters, whole in jobs:
-        group = units.loc[idx].reset_index()
-        # members may only meet at venues of their own gender and level group
-        pairs = _edit_pairs(group, _typed_pairs(group, travel, dp.travel_limit), edits)
-        comps = [np.arange(len(group))] if whole else _split_components(group, pairs)
-        for comp in comps:
-            sub = group.iloc[comp].reset_index(drop=True)
-            sub_pairs = _restrict_pairs(pairs, comp, len(group)) if len(comps) > 1 else pairs
-            deadline = region_deadline.setdefault(region, time.perf_counter() + dp.time_limit_seconds)
-            # the wall-clock ceiling of a part: its share of the time left, plus half of the later parts' shares
-            # (work, not time, decides where a part stops; the ceiling only keeps the district's limit)
-            left = max(0.0, deadline - time.perf_counter())
-            share = left * (len(sub) + 0.5 * (region_units[region] - len(sub))) / max(1, region_units[region])
-            work = dp.time_limit_seconds * len(sub) / max(1, region_total[region])
-            region_units[region] -= len(sub)
-            problem = _problem(sub, sub_pairs, dp, n_clusters)
-            problem.side_rows = _side_rows(sub, sub_pairs, edits)
-            hint = None
-            if previous is not None:
-                hint = _add_moves(problem, sub, stays, dp.max_moved_teachers if whole else None)
-                moved_note = True
-            if progress:
-                progress(f"{region}: {len(sub)} units", done_units / total_units)
-            sparse = None
-            if (
-                dp.max_travel_minutes is None
-                and not model_fits(len(sub), len(sub_pairs))
-                and not problem.side_rows
-                and hint is None
-                and problem.min_schools <= 1
-            ):
-                # no travel limit and too many pairs for memory: the model is built on the pairs that matter (bound for all)
-                sparse = solve_sparse(problem, max(2.0, share), backend=backend, where=str(region), work_seconds=work)
-            if sparse is not None:
-                sol = sparse
-            else:
-                check_model_size(len(sub), len(sub_pairs), where=str(region))
-                budget = LARGE_GROUP_BUDGET if len(group) >= LARGE_GROUP_UNITS and len(sub) <= SMALL_PART_UNITS else None
-                model = ClusterModel(problem, backend=backend, budget=budget)
-                sol = model.solve(max(2.0, share), hint=hint, work_seconds=work) if len(sub_pairs) else _empty(len(sub))
-            done_units += len(sub)
-            if sol.time_cut:
-                cut_regions[region] = dp
-            if sol.status == "infeasible":
-                notes.append(f"{region}: no plan has exactly {n_clusters} clusters; nobody placed there")
-            placed = sol.venue_of >= 0
-            used = _chosen_pairs(problem, sol.venue_of)  # the pair of each placed unit, in unit order
-            travel_cost = float(sum(problem.travel_cost()[used].tolist()))
-            sub_bound = sol.lower_bound
-            if problem.move_weight:
-                # sol.lower_bound bounds travel - W * stays; plans that move no more teachers have stays >= found
-                found = problem.stay()[used].sum()
-                sub_bound = max(0.0, sol.lower_bound + problem.move_weight * float(found))
-            objective += travel_cost
-            bound += min(sub_bound, travel_cost)
-            statuses.append(sol.status)
-            proven &= sol.placement_proven
-            if not sol.placement_proven:
-                unproven_regions.add(region)
-            notes.extend(f"{region}: {nt}" for nt in sol.notes)
-            rows = sub["index"].to_numpy()
-            venue_rows = rows[sol.venue_of[placed]]
-            units.loc[rows[placed], "venue_unit"] = units.loc[venue_rows, "unit_id"].to_numpy()
-            units.loc[rows[placed], "travel_minutes"] = problem.pair_minutes[used]
-    for region, dp in cut_regions.items():
-        notes.append(
-            f"{region}: the time limit ({dp.time_limit_seconds:g} s) cut the solver before its planned work was done, so this plan "
-            "may differ from run to run (a busy machine does less in the same time); set time_limit_seconds = "
-            f"{math.ceil(2 * dp.time_limit_seconds)} for the district (or plan when the machine is less busy) to get the same plan every time"
-        )
+
+def _solve_part(
+    units, region, dp: DistrictPolicy, sub, sub_pairs, group_size: int, n_clusters, whole: bool, edits: Edits, stays, backend: str, clock: _Clock, acc: _Totals
+) -> None:
+    """Solve one independent part and write its venues and minutes into ``units``; add its figures to ``acc``."""
+    share, work = clock.take(region, dp, len(sub))
+    problem = _problem(sub, sub_pairs, dp, n_clusters)
+    problem.side_rows = _side_rows(sub, sub_pairs, edits)
+    hint = _add_moves(problem, sub, stays, dp.max_moved_teachers if whole else None) if stays is not None else None
+    sparse = None
+    if dp.max_travel_minutes is None and not model_fits(len(sub), len(sub_pairs)) and not problem.side_rows and hint is None and problem.min_schools <= 1:
+        # no travel limit and too many pairs for memory: the model is built on the pairs that matter (bound for all)
+        sparse = solve_sparse(problem, max(2.0, share), backend=backend, where=str(region), work_seconds=work)
+    if sparse is not None:
+        sol = sparse
+    else:
+        check_model_size(len(sub), len(sub_pairs), where=str(region))
+        budget = LARGE_GROUP_BUDGET if group_size >= LARGE_GROUP_UNITS and len(sub) <= SMALL_PART_UNITS else None
+        model = ClusterModel(problem, backend=backend, budget=budget)
+        sol = model.solve(max(2.0, share), hint=hint, work_seconds=work) if len(sub_pairs) else _empty(len(sub))
+    if sol.time_cut:
+        acc.cut_regions[region] = dp
+    if sol.status == "infeasible":
+        acc.notes.append(f"{region}: no plan has exactly {n_clusters} clusters; nobody placed there")
+    placed = sol.venue_of >= 0
+    used = _chosen_pairs(problem, sol.venue_of)  # the pair of each placed unit, in unit order
+    travel_cost = float(sum(problem.travel_cost()[used].tolist()))
+    sub_bound = sol.lower_bound
+    if problem.move_weight:
+        # sol.lower_bound bounds travel - W * stays; plans that move no more teachers have stays >= found
+        found = problem.stay()[used].sum()
+        sub_bound = max(0.0, sol.lower_bound + problem.move_weight * float(found))
+    acc.objective += travel_cost
+    acc.bound += min(sub_bound, travel_cost)
+    acc.statuses.append(sol.status)
+    acc.proven &= sol.placement_proven
+    if not sol.placement_proven:
+        acc.unproven_regions.add(region)
+    acc.notes.extend(f"{region}: {nt}" for nt in sol.notes)
+    rows = sub["index"].to_numpy()
+    venue_rows = rows[sol.venue_of[placed]]
+    units.loc[rows[placed], "venue_unit"] = units.loc[venue_rows, "unit_id"].to_numpy()
+    units.loc[rows[placed], "travel_minutes"] = problem.pair_minutes[used]
+
+
+def _closing_notes(cut_regions: dict[Any, DistrictPolicy], moved_note: bool) -> list[str]:
+    """Notes on districts the clock cut, and on what a revision minimises."""
+    notes = [
+        f"{region}: the time limit ({dp.time_limit_seconds:g} s) cut the solver before its planned work was done, so this plan "
+        "may differ from run to run (a busy machine does less in the same time); set time_limit_seconds = "
+        f"{math.ceil(2 * dp.time_limit_seconds)} for the district (or plan when the machine is less busy) to get the same plan every time"
+        for region, dp in cut_regions.items()
+    ]
     if moved_note:
         notes.append(
             "revision: fewest teachers moved from their previous venue among the plans that place the most teachers, then least travel; "
             "the lower bound holds for plans that place as many teachers and move no more"
         )
-    if progress:
-        progress("explaining who could not be placed", 1.0)
+    return notes
 
+
+def _explain_all(units: pd.DataFrame, travel: TravelTimes, policy: Policy, edits: Edits, named: dict, previous, unproven_regions: set) -> None:
+    """Status, reason and the smallest change that would place them, for every unit."""
     units["status"] = np.where(units["venue_unit"] != "", "placed", "not_placed")
     units["reason"] = ""
     units["suggestion"] = ""
-    named = edits.schools_named()
     for i in np.flatnonzero(units["status"] == "not_placed"):
         region_i = units.iat[i, units.columns.get_loc("region")]
         reason, change = explain_not_placed(units, int(i), travel, policy, edits=edits, placement_proven=region_i not in unproven_regions)
@@ -282,33 +354,6 @@ def solve_plan(
             change += "; or raise max_moved_teachers"
         units.iat[i, units.columns.get_loc("reason")] = reason
         units.iat[i, units.columns.get_loc("suggestion")] = change
-
-    reserved: set[str] = set()
-    if previous is not None:
-        kept_names.update(_continuing_ids(units, previous, kept_names))
-        reserved = set(previous.loc[previous["status"] == "placed", "cluster_id"])
-    units, clusters = name_clusters(units, inputs, kept_names, reserved)
-    units["edits"] = [" | ".join(e.describe() for e in named.get(sid, [])) for sid in units["school_id"]]
-    teachers_out = teacher_rows(teachers, units, named)
-    status = "optimal" if all(s == "optimal" or s == "infeasible" for s in statuses) else "time_limit"
-    return Plan(
-        units=units,
-        teachers=teachers_out,
-        clusters=clusters,
-        objective=objective,
-        lower_bound=min(bound, objective),
-        solve_seconds=time.perf_counter() - t0,
-        status=status,
-        placement_proven=proven,
-        travel=travel,
-        policy=policy,
-        inputs=inputs,
-        backend=backend,
-        notes=notes,
-        kept_clusters=len(set(kept_names.values()) & set(clusters["cluster_id"])),
-        edits=edits if edits.rows else None,
-        previous=previous,
-    )
 
 
 def dp_limit(policy: Policy, district: str) -> int | None:

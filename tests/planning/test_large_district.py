@@ -152,7 +152,7 @@ def test_every_cluster_full_is_said_only_when_true():
     units, tt = _one_cluster_and_one_left_out()
     roomy = policy_from_dict({"min_teachers": 6, "max_teachers": 12, "max_travel_minutes": 60, "gender": "mixed", "levels": "mixed"})
     reason, change = explain.explain_not_placed(units, 2, tt, roomy, placement_proven=False)
-    assert "is full" not in reason and "school A" in reason and "has room (7 of 12 teachers, 2 school(s))" in reason
+    assert "is full" not in reason and "school A" in reason and "has room (7 of 12 teachers, 2 schools)" in reason
     assert change.startswith("time_limit_seconds = ")
     reason, _ = explain.explain_not_placed(units, 2, tt, roomy, placement_proven=True)
     assert "is full" not in reason and "edits" in reason
