@@ -33,8 +33,12 @@ over a user's matrix, or its own geodesic for straight lines. It checks:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import gpxpy
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -122,23 +126,64 @@ class _Minutes:
         return abs(metres) * self.policy.travel.detour_factor / 1000.0 / kmh * 60.0
 
 
-def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
-    """Check the support files of a plan folder; violations are added to ``rep``."""
+@dataclass
+class _Support:
+    """A plan folder's support files as the checks read them."""
 
+    rep: Any
+    d: Path
+    s: dict
+    fig: dict
+    policy: Any
+    schools: Any
+    fac: pd.DataFrame
+    sp: SupportPolicy
+    sup: pd.DataFrame
+    it: pd.DataFrame
+    clusters: pd.DataFrame
+    placed: pd.DataFrame
+    k: int
+    fac_of: dict = field(default_factory=dict)
+
+
+def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
+    """Check the support files of a plan folder, one numbered step after another; violations are added to ``rep``."""
+    ctx = _read_support(plan_dir, saved, policy, schools, rep)
+    if ctx is None:
+        return
+    _check_rows(ctx)  # 1. one row per cluster
+    for cid, fid in ctx.fac_of.items():  # 2. eligibility, from the teachers themselves
+        if cid in ctx.clusters.index:
+            for problem in _broken_rules(ctx, cid, fid):
+                rep.add(problem)
+    _check_capacity(ctx)  # 3. capacity
+    _check_meetings(ctx)  # 4. meetings of each cluster
+    total, minutes, pos = _check_days(ctx)  # 5. each day: base to base, times, length, on independently computed travel
+    # 5b. the calendar: dates in the month, on workdays, not holidays
+    dates_of = _check_dates(ctx.it, ctx.sp, ctx.fac, ctx.clusters, rep)
+    # 5c. no false "full": an unsupported cluster an eligible facilitator with a free day could take with one round trip
+    rules = partial(_broken_rules, ctx)
+    _check_room(ctx.sup, ctx.fac_of, ctx.fac, ctx.clusters, ctx.it, ctx.sp, ctx.k, dates_of, rules, minutes, pos, policy.travel.travel_mode, rep)
+    _check_figures(ctx, total)  # 6. summary figures, floor
+    _check_gpx(ctx)  # ... and one GPX per facilitator
+
+
+def _read_support(plan_dir: str | Path, saved, policy, schools, rep) -> _Support | None:
+    """Read support.csv, itineraries.csv and the facilitators file; None (with the violation) when they cannot be checked."""
     d = Path(plan_dir)
     s = saved.summary
     fig = s.get("support")
     if not (d / "support.csv").is_file():
         if fig:
             rep.add("summary.json has support figures but the folder has no support.csv")
-        return
+        return None
     if not fig:
         rep.add("support.csv is present but summary.json has no support figures")
-        return
+        return None
     path = (s.get("inputs") or {}).get("facilitators")
     if not path or not Path(path).is_file():
         rep.add(f"the facilitators file named in summary.json ({path}) is missing, so support cannot be checked")
-        return
+        return None
     fac = load_facilitators(path, schools, policy.inputs).set_index("facilitator_id")
     sp = SupportPolicy(**{k: v for k, v in (fig.get("policy") or {}).items() if k in SupportPolicy.__dataclass_fields__})
     sup = read_plan_csv(d / "support.csv")
@@ -158,7 +203,12 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
     placed = a[a["status"] == "placed"]
     k = int(sp.meetings_per_month)
 
-    # 1. one row per cluster
+    return _Support(rep, d, s, fig, policy, schools, fac, sp, sup, it, clusters, placed, k)
+
+
+def _check_rows(ctx: _Support) -> None:
+    """One row of support.csv per cluster, each with a known facilitator or a reason."""
+    rep, fac, sup, clusters, fac_of = ctx.rep, ctx.fac, ctx.sup, ctx.clusters, ctx.fac_of
     if sup["cluster_id"].duplicated().any():
         rep.add(f"support.csv lists cluster(s) twice: {sorted(set(sup.loc[sup['cluster_id'].duplicated(), 'cluster_id']))[:5]}")
     missing = set(clusters.index) - set(sup["cluster_id"])
@@ -167,7 +217,6 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
         rep.add(f"cluster {c} has no row in support.csv")
     for c in sorted(extra)[:10]:
         rep.add(f"support.csv names cluster {c}, which is not in clusters.csv")
-    fac_of = {}
     for r in sup.itertuples(index=False):
         if r.facilitator_id:
             if r.facilitator_id not in fac.index:
@@ -177,34 +226,34 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
         elif not r.reason:
             rep.add(f"cluster {r.cluster_id} has no facilitator and no reason")
 
-    # 2. eligibility, from the teachers themselves
-    def broken_rules(cid: str, fid: str) -> list[str]:
-        f = fac.loc[fid]
-        g = placed[placed["cluster_id"] == cid]
-        out = []
-        genders = set(g["gender"]) - {"any", ""}
-        if not genders and clusters.at[cid, "gender_group"] in ("female", "male"):
-            genders = {clusters.at[cid, "gender_group"]}
-        if sp.same_gender and len(genders) == 1 and f["gender"] not in genders:
-            out.append(f"cluster {cid} of {next(iter(genders))} teachers is supported by {fid}, who is {f['gender']} (same_gender)")
-        levels = set(g["level"]) - {"any", ""}
-        if not levels:
-            levels = {"primary": {"primary"}, "middle": {"middle"}}.get(clusters.at[cid, "level_group"], {"primary", "middle"})
-        if sp.match_levels and not levels <= set(f["levels"]):
-            out.append(f"cluster {cid} has {sorted(levels)} teachers but {fid} supports only {list(f['levels'])} (match_levels)")
-        subjects = set(g["subject"]) - {""} if "subject" in g.columns else set()
-        if sp.match_subjects and f["subjects"] and not (set(f["subjects"]) & subjects):
-            out.append(f"cluster {cid} has no teacher of {fid}'s subjects {list(f['subjects'])} (match_subjects)")
-        if sp.same_district and f["district"] and f["district"] != clusters.at[cid, "district"]:
-            out.append(f"cluster {cid} of {clusters.at[cid, 'district']} is supported by {fid} of {f['district']} (same_district)")
-        return out
 
-    for cid, fid in fac_of.items():
-        if cid in clusters.index:
-            for problem in broken_rules(cid, fid):
-                rep.add(problem)
+def _broken_rules(ctx: _Support, cid: str, fid: str) -> list[str]:
+    """The support rules a facilitator breaks for a cluster, judged from the cluster's teachers."""
+    fac, placed, clusters, sp = ctx.fac, ctx.placed, ctx.clusters, ctx.sp
+    f = fac.loc[fid]
+    g = placed[placed["cluster_id"] == cid]
+    out = []
+    genders = set(g["gender"]) - {"any", ""}
+    if not genders and clusters.at[cid, "gender_group"] in ("female", "male"):
+        genders = {clusters.at[cid, "gender_group"]}
+    if sp.same_gender and len(genders) == 1 and f["gender"] not in genders:
+        out.append(f"cluster {cid} of {next(iter(genders))} teachers is supported by {fid}, who is {f['gender']} (same_gender)")
+    levels = set(g["level"]) - {"any", ""}
+    if not levels:
+        levels = {"primary": {"primary"}, "middle": {"middle"}}.get(clusters.at[cid, "level_group"], {"primary", "middle"})
+    if sp.match_levels and not levels <= set(f["levels"]):
+        out.append(f"cluster {cid} has {sorted(levels)} teachers but {fid} supports only {list(f['levels'])} (match_levels)")
+    subjects = set(g["subject"]) - {""} if "subject" in g.columns else set()
+    if sp.match_subjects and f["subjects"] and not (set(f["subjects"]) & subjects):
+        out.append(f"cluster {cid} has no teacher of {fid}'s subjects {list(f['subjects'])} (match_subjects)")
+    if sp.same_district and f["district"] and f["district"] != clusters.at[cid, "district"]:
+        out.append(f"cluster {cid} of {clusters.at[cid, 'district']} is supported by {fid} of {f['district']} (same_district)")
+    return out
 
-    # 3. capacity
+
+def _check_capacity(ctx: _Support) -> None:
+    """No facilitator over max_clusters, max_teachers or days_per_month."""
+    rep, fac, it, clusters, fac_of = ctx.rep, ctx.fac, ctx.it, ctx.clusters, ctx.fac_of
     mine = pd.Series(fac_of).groupby(lambda c: fac_of[c]).apply(list) if fac_of else pd.Series(dtype=object)
     for fid, cids in mine.items():
         f = fac.loc[fid]
@@ -217,7 +266,10 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
         if days > int(f["days_per_month"]):
             rep.add(f"{fid} works {days} days, more than days_per_month {f['days_per_month']}")
 
-    # 4. meetings of each cluster
+
+def _check_meetings(ctx: _Support) -> None:
+    """Each supported cluster meets meetings_per_month times, with its facilitator, at its venue, on distinct days."""
+    rep, fac, it, clusters, k, fac_of = ctx.rep, ctx.fac, ctx.it, ctx.clusters, ctx.k, ctx.fac_of
     meet = it[it["kind"] == "meeting"]
     for cid in clusters.index:
         rows = meet[meet["cluster_id"] == cid]
@@ -238,7 +290,10 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
         if len(bad_days):
             rep.add(f"cluster {cid} meets on day(s) outside 1..{fac.at[fid, 'days_per_month']}")
 
-    # 5. each day: base to base, times, length, on independently computed travel
+
+def _check_days(ctx: _Support) -> tuple[float, Any, dict]:
+    """Each facilitator-day: base to base, arrival times and day length on the validator's own travel; returns the month's travel minutes."""
+    rep, fac, sp, it, s, policy, schools = ctx.rep, ctx.fac, ctx.sp, ctx.it, ctx.s, ctx.policy, ctx.schools
     minutes = _Minutes(s, policy, schools)
     default_mode = policy.travel.travel_mode
     pos = {sid: (g.y, g.x) for sid, g in zip(schools["school_id"], schools.geometry)}
@@ -290,14 +345,12 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
         total += float(last["arrive_minute"]) - (len(rows) - 2) * sp.meeting_minutes
     rep.checked["facilitators"] = len(fac)
     rep.checked["facilitator_days"] = n_days
+    return total, minutes, pos
 
-    # 5b. the calendar: dates in the month, on workdays, not holidays
-    dates_of = _check_dates(it, sp, fac, clusters, rep)
 
-    # 5c. no false "full": an unsupported cluster an eligible facilitator with a free day could take with one round trip
-    _check_room(sup, fac_of, fac, clusters, it, sp, k, dates_of, broken_rules, minutes, pos, default_mode, rep)
-
-    # 6. summary figures, floor, GPX
+def _check_figures(ctx: _Support, total: float) -> None:
+    """summary.json's support figures agree with the files; travel no more than the one-trip-per-meeting plan's."""
+    rep, fac_of, fig = ctx.rep, ctx.fac_of, ctx.fig
     if int(fig.get("clusters_supported", -1)) != len(fac_of):
         rep.add(f"summary.json says {fig.get('clusters_supported')} clusters are supported; support.csv has {len(fac_of)}")
     if not _close(float(fig.get("travel_minutes_month", 0.0)), total):
@@ -309,8 +362,11 @@ def check_support(plan_dir: str | Path, saved, policy, schools, rep) -> None:
         )
     if fig.get("travel_lower_bound") is not None and float(fig["travel_lower_bound"]) > float(fig.get("travel_minutes_month", 0.0)) + 1e-6:
         rep.add("the support travel lower bound exceeds the travel")
-    import gpxpy
 
+
+def _check_gpx(ctx: _Support) -> None:
+    """One GPX file per facilitator, each parsing as GPX."""
+    rep, fac, d = ctx.rep, ctx.fac, ctx.d
     gdir = d / "gpx"
     files = sorted(gdir.glob("*.gpx")) if gdir.is_dir() else []
     if len(files) != len(fac):
