@@ -193,110 +193,8 @@ def check_facilitators(t: Table, schools: gpd.GeoDataFrame) -> pd.DataFrame:
         if get("name") == "":
             col.add("the facilitator has no name.", row=row, field=t.field("name"), fix="fill in the person's name.")
         g = get("gender")  # a code the table reader has checked and mapped
-        # the base
-        sid = get("base_school_id")
-        lat_s, lon_s = get("latitude"), get("longitude")
-        lat = lon = None
-        if sid and (lat_s or lon_s):
-            col.add(
-                "both base_school_id and latitude/longitude are given.",
-                row=row,
-                field=t.field("base_school_id"),
-                fix="give the base either as a school (base_school_id) or as latitude and longitude, not both.",
-            )
-        elif sid:
-            if sid in school_pos:
-                lat, lon = school_pos[sid]
-            elif id_key(sid) in by_key:
-                col.add(
-                    f"base_school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).",
-                    row=row,
-                    field=t.field("base_school_id"),
-                    fix=f"write '{by_key[id_key(sid)]}'.",
-                )
-            else:
-                col.add(
-                    f"base_school_id '{sid}' is not in the schools file.",
-                    row=row,
-                    field=t.field("base_school_id"),
-                    fix="use a school_id of the schools file, or give the base as latitude and longitude.",
-                )
-        elif lat_s or lon_s:
-            lat, lon = parse_float(lat_s), parse_float(lon_s)
-            if lat is None or lon is None:
-                bad = "latitude" if lat is None else "longitude"
-                col.add(
-                    f"{bad} '{get(bad)}' is not a number." if get(bad) else f"{bad} is blank.",
-                    row=row,
-                    field=t.field(bad),
-                    fix="write decimal degrees such as 34.33 (WGS84).",
-                )
-                lat = lon = None
-            elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                swapped = -90 <= lon <= 90 and -180 <= lat <= 180
-                col.add(
-                    f"latitude {lat} is out of range" + ("; latitude and longitude look swapped." if swapped else "."),
-                    row=row,
-                    field=t.field("latitude"),
-                    fix="swap the latitude and longitude values." if swapped else "latitude must be within -90..90 and longitude within -180..180.",
-                )
-                lat = lon = None
-            elif lat == 0 and lon == 0:
-                col.add("the base is at 0, 0 (a blank exported as zero).", row=row, field=t.field("latitude"), fix="fill in the base's real position.")
-                lat = lon = None
-            elif len(school_pos) and _km(lat, lon, centre) > SWAP_CHECK_KM and _km(lon, lat, centre) < SWAP_CHECK_KM / 3:
-                col.add(
-                    f"latitude {lat} and longitude {lon} look swapped: the base lies {_km(lat, lon, centre):,.0f} km from the schools, "
-                    f"swapped it would be {_km(lon, lat, centre):,.0f} km from them.",
-                    row=row,
-                    field=t.field("latitude"),
-                    fix="swap the latitude and longitude values of this row.",
-                )
-                lat = lon = None
-        elif has_geom and r["_geometry"] is not None and not r["_geometry"].is_empty:
-            pt = r["_geometry"] if r["_geometry"].geom_type == "Point" else r["_geometry"].representative_point()
-            src = t.crs
-            if src is not None and not src.equals("EPSG:4326"):
-                import pyproj
-
-                lon, lat = pyproj.Transformer.from_crs(src, "EPSG:4326", always_xy=True).transform(pt.x, pt.y)
-            else:
-                lon, lat = pt.x, pt.y
-        else:
-            col.add(
-                "the facilitator has no base.",
-                row=row,
-                field=t.field("base_school_id"),
-                fix="fill in base_school_id (a school of the schools file), or latitude and longitude.",
-            )
-        # levels, subjects
-        levels = split_list(get("levels"))
-        bad_levels = [lv for lv in levels if lv not in LEVELS]
-        if not levels:
-            col.add("levels is blank.", row=row, field=t.field("levels"), fix="write the levels they support, such as primary;middle.")
-        elif bad_levels:
-            col.add(
-                f"level '{bad_levels[0]}' is not one of primary, middle, high.",
-                row=row,
-                field=t.field("levels"),
-                fix="write levels separated by ';', such as primary;middle.",
-            )
-        subjects = split_list(get("subjects"))
-        max_clusters = _whole(get("max_clusters"), "max_clusters", row, col, low=1, blank_ok=True)
-        days = _whole(get("days_per_month"), "days_per_month", row, col, low=1, high=31, blank_ok=False)
-        max_teachers = _whole(get("max_teachers"), "max_teachers", row, col, low=1, blank_ok=True)
-        district = get("district")
-        if district and district not in districts:
-            close = difflib.get_close_matches(district, districts, n=1, cutoff=0.8) or [d for d in districts if id_key(d) == id_key(district)]
-            if close:
-                col.add(
-                    f"district '{district}' is not a district of the schools file, but '{close[0]}' is.",
-                    row=row,
-                    field=t.field("district"),
-                    fix=f"write '{close[0]}'.",
-                )
-            else:
-                notes.append(f"facilitator {get('facilitator_id')}: district {district} has no schools in this plan; they support no cluster")
+        sid, lat, lon = _base(t, r, get, row, school_pos, by_key, centre, has_geom)
+        levels, subjects, max_clusters, days, max_teachers, district = _capacity(t, get, row, districts, notes)
         mode = get("travel_mode")  # a code the table reader has checked and mapped
         rows.append(
             {
@@ -324,6 +222,120 @@ def check_facilitators(t: Table, schools: gpd.GeoDataFrame) -> pd.DataFrame:
     out.attrs["source"] = str(path)
     out.attrs["notes"] = list(t.notes) + notes
     return out
+
+
+def _base(t: Table, r, get, row: int, school_pos: dict, by_key: dict, centre: tuple[float, float], has_geom: bool) -> tuple[str, float | None, float | None]:
+    """A facilitator's base: a school of the schools file, latitude and longitude (checked for sense), or the row's geometry."""
+    col = t.problems
+    sid = get("base_school_id")
+    lat_s, lon_s = get("latitude"), get("longitude")
+    lat = lon = None
+    if sid and (lat_s or lon_s):
+        col.add(
+            "both base_school_id and latitude/longitude are given.",
+            row=row,
+            field=t.field("base_school_id"),
+            fix="give the base either as a school (base_school_id) or as latitude and longitude, not both.",
+        )
+    elif sid:
+        if sid in school_pos:
+            lat, lon = school_pos[sid]
+        elif id_key(sid) in by_key:
+            col.add(
+                f"base_school_id '{sid}' is not in the schools file, but '{by_key[id_key(sid)]}' is (differs in case or spaces).",
+                row=row,
+                field=t.field("base_school_id"),
+                fix=f"write '{by_key[id_key(sid)]}'.",
+            )
+        else:
+            col.add(
+                f"base_school_id '{sid}' is not in the schools file.",
+                row=row,
+                field=t.field("base_school_id"),
+                fix="use a school_id of the schools file, or give the base as latitude and longitude.",
+            )
+    elif lat_s or lon_s:
+        lat, lon = parse_float(lat_s), parse_float(lon_s)
+        if lat is None or lon is None:
+            bad = "latitude" if lat is None else "longitude"
+            col.add(
+                f"{bad} '{get(bad)}' is not a number." if get(bad) else f"{bad} is blank.",
+                row=row,
+                field=t.field(bad),
+                fix="write decimal degrees such as 34.33 (WGS84).",
+            )
+            lat = lon = None
+        elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            swapped = -90 <= lon <= 90 and -180 <= lat <= 180
+            col.add(
+                f"latitude {lat} is out of range" + ("; latitude and longitude look swapped." if swapped else "."),
+                row=row,
+                field=t.field("latitude"),
+                fix="swap the latitude and longitude values." if swapped else "latitude must be within -90..90 and longitude within -180..180.",
+            )
+            lat = lon = None
+        elif lat == 0 and lon == 0:
+            col.add("the base is at 0, 0 (a blank exported as zero).", row=row, field=t.field("latitude"), fix="fill in the base's real position.")
+            lat = lon = None
+        elif len(school_pos) and _km(lat, lon, centre) > SWAP_CHECK_KM and _km(lon, lat, centre) < SWAP_CHECK_KM / 3:
+            col.add(
+                f"latitude {lat} and longitude {lon} look swapped: the base lies {_km(lat, lon, centre):,.0f} km from the schools, "
+                f"swapped it would be {_km(lon, lat, centre):,.0f} km from them.",
+                row=row,
+                field=t.field("latitude"),
+                fix="swap the latitude and longitude values of this row.",
+            )
+            lat = lon = None
+    elif has_geom and r["_geometry"] is not None and not r["_geometry"].is_empty:
+        pt = r["_geometry"] if r["_geometry"].geom_type == "Point" else r["_geometry"].representative_point()
+        src = t.crs
+        if src is not None and not src.equals("EPSG:4326"):
+            import pyproj
+
+            lon, lat = pyproj.Transformer.from_crs(src, "EPSG:4326", always_xy=True).transform(pt.x, pt.y)
+        else:
+            lon, lat = pt.x, pt.y
+    else:
+        col.add(
+            "the facilitator has no base.",
+            row=row,
+            field=t.field("base_school_id"),
+            fix="fill in base_school_id (a school of the schools file), or latitude and longitude.",
+        )
+    return sid, lat, lon
+
+
+def _capacity(t: Table, get, row: int, districts: list[str], notes: list[str]) -> tuple:
+    """Levels, subjects, the most clusters, days and teachers, and the district of a facilitator's row, checked."""
+    col = t.problems
+    levels = split_list(get("levels"))
+    bad_levels = [lv for lv in levels if lv not in LEVELS]
+    if not levels:
+        col.add("levels is blank.", row=row, field=t.field("levels"), fix="write the levels they support, such as primary;middle.")
+    elif bad_levels:
+        col.add(
+            f"level '{bad_levels[0]}' is not one of primary, middle, high.",
+            row=row,
+            field=t.field("levels"),
+            fix="write levels separated by ';', such as primary;middle.",
+        )
+    subjects = split_list(get("subjects"))
+    max_clusters = _whole(get("max_clusters"), "max_clusters", row, col, low=1, blank_ok=True)
+    days = _whole(get("days_per_month"), "days_per_month", row, col, low=1, high=31, blank_ok=False)
+    max_teachers = _whole(get("max_teachers"), "max_teachers", row, col, low=1, blank_ok=True)
+    district = get("district")
+    if district and district not in districts:
+        close = difflib.get_close_matches(district, districts, n=1, cutoff=0.8) or [d for d in districts if id_key(d) == id_key(district)]
+        if close:
+            col.add(
+                f"district '{district}' is not a district of the schools file, but '{close[0]}' is.",
+                row=row,
+                field=t.field("district"),
+                fix=f"write '{close[0]}'.",
+            )
+        else:
+            notes.append(f"facilitator {get('facilitator_id')}: district {district} has no schools in this plan; they support no cluster")
+    return levels, subjects, max_clusters, days, max_teachers, district
 
 
 __all__ = ["FACILITATORS", "FACILITATOR_COLUMNS", "check_facilitators", "load_facilitators", "split_list"]
