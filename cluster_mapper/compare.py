@@ -57,8 +57,9 @@ def _scenario_names(paths: Sequence[Path]) -> list[str]:
 
 
 def _reading(policy: Policy) -> tuple:
-    """What decides how the input files are read under a policy: the crs and the input settings."""
-    return (policy.travel.crs, repr(policy.inputs))
+    """What decides how the input files are read under a policy: the crs and the input settings (not the file they came from)."""
+    s = policy.inputs
+    return (policy.travel.crs, repr((s.district, s.sheets, s.columns, s.values)))
 
 
 def _widest_cutoff_policy(policies: list[Policy]) -> Policy:
