@@ -228,8 +228,27 @@ def structure(
     """
     width = max((len(r) for r in cells), default=0)
     grid = [r + [""] * (width - len(r)) for r in cells]
-    filled = [sum(1 for c in r if c) for r in grid]
     name_of = (lambda j: f"column {column_letter(j)}") if letters else (lambda j: f"column {j + 1}")
+    h, notes = _header_row(grid, col, what=what, known=known)
+    merged = merged or []
+    header, last_header = _header(grid, h, merged, width, col, notes, name_of)
+    # ---- the table's width: up to the last named column
+    named = [j for j in range(width) if header[j]]
+    ncol = named[-1] + 1 if named else 0
+    data, body, last = _body(grid, header, merged, last_header, width, ncol, notes, name_of)
+    # ---- unnamed columns and stray values
+    for j in range(ncol):
+        if not header[j] and any(data[i][j] for i in body if i <= last):
+            col.add(
+                f"a column has no name in the header row ({name_of(j)} holds values).", row=last_header + 1, fix="name every column or delete the empty one."
+            )
+    records, rows = _records(data, body, last, ncol, width, col, letters, name_of)
+    return RawTable(header[:ncol], records, rows, last_header + 1, notes, letters)
+
+
+def _header_row(grid: list[list[str]], col: ProblemCollector, *, what: str, known: set[str] | None) -> tuple[int, list[str]]:
+    """The header row (the first with two or more values, or the one naming most ``known`` headers); the title rows above it announced."""
+    filled = [sum(1 for c in r if c) for r in grid]
     if not any(filled):
         fail(col.file, f"the {what} has no header row.", fix="export the table again with its header row.", row=1)
     candidates = [i for i, n in enumerate(filled[:HEADER_SEARCH_ROWS]) if n >= 2] or [i for i, n in enumerate(filled) if n >= 2][:1]
@@ -251,10 +270,12 @@ def structure(
     titles = [i for i in range(h) if filled[i]]
     if titles:
         notes.append(f"{_row_span([i + 1 for i in titles])} above the header skipped: " + ", ".join(_quote(next(c for c in grid[i] if c)) for i in titles))
-    merged = merged or []
-    header = list(grid[h])
-    last_header = h
-    # ---- a header over two rows
+    return h, notes
+
+
+def _header_groups(grid: list[list[str]], h: int, merged: list, width: int) -> dict[int, int]:
+    """Columns under a header name that spans several (merged, or a name followed by blank cells with names below): column -> its group's first."""
+    header = grid[h]
     below = grid[h + 1] if h + 1 < len(grid) else None
     groups: dict[int, int] = {}  # column -> first column of its header group
     for r0, c0, r1, c1 in merged:
@@ -271,6 +292,14 @@ def structure(
                 for m in range(j, k):
                     groups[m] = j
             j = max(k, j + 1)
+    return groups
+
+
+def _header(grid: list[list[str]], h: int, merged: list, width: int, col: ProblemCollector, notes: list[str], name_of) -> tuple[list[str], int]:
+    """The column names: one header row, or two (a name over several columns, announced); the last header row's index."""
+    header = list(grid[h])
+    below = grid[h + 1] if h + 1 < len(grid) else None
+    groups = _header_groups(grid, h, merged, width)
     two_rows = False
     if below is not None and groups:
         texts = [c for c in below if c]
@@ -285,25 +314,24 @@ def structure(
             names.append(f"{parent} {child}".strip() if parent and child else parent or child)
         combined = [names[j] for j in sorted(groups)]
         notes.append(f"the header spans rows {h + 1}-{h + 2} (a name over several columns): read as " + ", ".join(_quote(n) for n in combined))
-        header = names
-        last_header = h + 1
-    else:
-        for r0, c0, _r1, c1 in merged:
-            if r0 == h and c1 > c0 and header[c0]:
-                spanned = [j for j in range(c0 + 1, c1 + 1) if any(grid[i][j] for i in range(h + 1, len(grid)))]
-                if spanned:
-                    col.add(
-                        f"the header cell '{header[c0]}' is merged over columns {column_letter(c0)}:{column_letter(c1)}, and {name_of(spanned[0])} holds values but has no name of its own.",
-                        row=h + 1,
-                        field=header[c0],
-                        fix="unmerge the header cells and give each column its own name (or add a second header row naming them).",
-                    )
-                    for j in spanned:
-                        header[j] = f"{header[c0]} ({column_letter(j)})"
-    # ---- the table's width: up to the last named column
-    named = [j for j in range(width) if header[j]]
-    ncol = named[-1] + 1 if named else 0
-    # ---- data rows, with cells merged down the table filled in
+        return names, h + 1
+    for r0, c0, _r1, c1 in merged:
+        if r0 == h and c1 > c0 and header[c0]:
+            spanned = [j for j in range(c0 + 1, c1 + 1) if any(grid[i][j] for i in range(h + 1, len(grid)))]
+            if spanned:
+                col.add(
+                    f"the header cell '{header[c0]}' is merged over columns {column_letter(c0)}:{column_letter(c1)}, and {name_of(spanned[0])} holds values but has no name of its own.",
+                    row=h + 1,
+                    field=header[c0],
+                    fix="unmerge the header cells and give each column its own name (or add a second header row naming them).",
+                )
+                for j in spanned:
+                    header[j] = f"{header[c0]} ({column_letter(j)})"
+    return header, h
+
+
+def _body(grid, header: list[str], merged: list, last_header: int, width: int, ncol: int, notes: list[str], name_of) -> tuple[list[list[str]], list[int], int]:
+    """The data cells (merged cells filled down, announced), the non-blank rows, and the last row of the table (totals and notes below it announced)."""
     start = last_header + 1
     data = [list(r[:width]) for r in grid]
     filled_down: dict[int, list[int]] = {}
@@ -336,12 +364,11 @@ def structure(
             + ", ".join(_quote(next(c for c in data[i] if c)) for i in after[:3])
             + (" ..." if len(after) > 3 else "")
         )
-    # ---- unnamed columns and stray values
-    for j in range(ncol):
-        if not header[j] and any(data[i][j] for i in body if i <= last):
-            col.add(
-                f"a column has no name in the header row ({name_of(j)} holds values).", row=last_header + 1, fix="name every column or delete the empty one."
-            )
+    return data, body, last
+
+
+def _records(data, body: list[int], last: int, ncol: int, width: int, col: ProblemCollector, letters: bool, name_of) -> tuple[list[list[str]], list[int]]:
+    """The table's rows and their spreadsheet numbers; values outside the columns and lone values inside the table refused."""
     records, rows = [], []
     for i in body:
         if i > last:
@@ -361,7 +388,7 @@ def structure(
                     fix="check for a stray separator (for example a comma inside a name) on this row.",
                 )
             continue
-        if counts[i] == 1 and ncol > 2:
+        if sum(1 for c in data[i][:ncol] if c) == 1 and ncol > 2:
             value = next(c for c in data[i][:ncol] if c)
             col.add(
                 f"the row holds a single value ({_quote(value)}) in a table of {ncol} columns: a heading or note inside the table, or a row left unfinished.",
@@ -371,7 +398,7 @@ def structure(
             continue
         records.append(data[i][:ncol])
         rows.append(i + 1)
-    return RawTable(header[:ncol], records, rows, last_header + 1, notes, letters)
+    return records, rows
 
 
 def geo_table(path: Path) -> RawTable:
