@@ -409,22 +409,31 @@ def _may_share(kind: str, first: str, second: str) -> bool:
 
 def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSettings:
     """The ``district``, ``[sheets]``, ``[columns.*]`` and ``[values.*.*]`` settings, checked."""
-
     district = data.get("district")
     if district is not None and not isinstance(district, str):
         col.add(f"district must be text, not {district!r}.", fix='write district = "Abbottabad" (with quotes).', field="district")
         district = None
     district = district.strip() or None if isinstance(district, str) else None
 
-    def table(key: str) -> dict[str, Any]:
-        raw = data.get(key, {})
-        if not isinstance(raw, dict):
-            col.add(f"'{key}' must be a table such as [{key}.schools].", fix=f"write [{key}.schools] followed by its keys.", field=key)
-            return {}
-        return raw
+    sheets = _sheets(_table(data, "sheets", col), col)
+    columns = _columns(_table(data, "columns", col), col)
+    values = _values(_table(data, "values", col), col)
+    return InputSettings(district=district, sheets=sheets, columns=columns, values=values)
 
+
+def _table(data: dict[str, Any], key: str, col: ProblemCollector) -> dict[str, Any]:
+    """A top-level table of the policy (``[sheets]``, ``[columns.*]``, ``[values.*]``), or {} with the problem noted."""
+    raw = data.get(key, {})
+    if not isinstance(raw, dict):
+        col.add(f"'{key}' must be a table such as [{key}.schools].", fix=f"write [{key}.schools] followed by its keys.", field=key)
+        return {}
+    return raw
+
+
+def _sheets(raw: dict[str, Any], col: ProblemCollector) -> dict[str, str]:
+    """``[sheets]``: the sheet of a workbook to read for each table."""
     sheets: dict[str, str] = {}
-    for kind, sheet in table("sheets").items():
+    for kind, sheet in raw.items():
         if not _table_kind(kind, col, "sheets"):
             continue
         if not isinstance(sheet, str) or not sheet.strip():
@@ -432,8 +441,13 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
             continue
         sheets[kind] = sheet.strip()
 
+    return sheets
+
+
+def _columns(raw: dict[str, Any], col: ProblemCollector) -> dict[str, dict[str, str]]:
+    """``[columns.KIND]``: the file's header for each of the tool's columns (one header may feed several coded fields)."""
     columns: dict[str, dict[str, str]] = {}
-    for kind, mapping in table("columns").items():
+    for kind, mapping in raw.items():
         if not _table_kind(kind, col, "columns"):
             continue
         if not isinstance(mapping, dict):
@@ -468,8 +482,13 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
             out[name] = header.strip()
         columns[kind] = out
 
+    return columns
+
+
+def _values(raw: dict[str, Any], col: ProblemCollector) -> dict[str, dict[str, dict[str, Any]]]:
+    """``[values.KIND.FIELD]``: the file's codes and the tool's, each target checked against the field's codes."""
     values: dict[str, dict[str, dict[str, Any]]] = {}
-    for kind, fields_ in table("values").items():
+    for kind, fields_ in raw.items():
         if not _table_kind(kind, col, "values"):
             continue
         if not isinstance(fields_, dict):
@@ -513,7 +532,7 @@ def _input_settings(data: dict[str, Any], col: ProblemCollector) -> InputSetting
                 seen_codes[k] = code
                 out_map[str(code)] = target
             values[kind][name] = out_map
-    return InputSettings(district=district, sheets=sheets, columns=columns, values=values)
+    return values
 
 
 def _resolve_elevation(paths: tuple[str, ...], source: str) -> tuple[str, ...]:
