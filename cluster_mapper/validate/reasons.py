@@ -96,7 +96,8 @@ def check_not_placed(a: pd.DataFrame, schools: pd.DataFrame, policy: Policy, tra
         groups = {_group(policy, district, g, lv) for g, lv in zip(members["gender"], members["level"], strict=True)}
         info.append((cid, venue, district, groups, int(members["n"].sum()), members["school_id"].nunique(), set(members["school_id"])))
     groups_of: dict[str, set[tuple[str, str]]] = {}  # each school's teacher groups (a venue is a member school)
-    for sid, g, lv in zip(a["school_id"], a["gender"], a["level"], strict=True):
+    members_all = a[~policy.left_out(a) & ~a["reason"].astype(str).str.startswith("excluded by edit")]  # head teachers left out join no cluster
+    for sid, g, lv in zip(members_all["school_id"], members_all["gender"], members_all["level"], strict=True):
         groups_of.setdefault(sid, set()).add(_group(policy, schools.at[sid, "district"], g, lv))
     for u in units.itertuples(index=False):
         dp = policy.for_district(u.district)
