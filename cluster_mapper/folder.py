@@ -12,6 +12,7 @@ as it was.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ from cluster_mapper._files import write_csv
 from cluster_mapper.errors import fail
 from cluster_mapper.planning.alternatives import feasible_alternatives
 from cluster_mapper.planning.changes import names_of, with_names
-from cluster_mapper.planning.files import SavedPlan, named_assignments, plan_summary, read_saved_plan, record_inputs
+from cluster_mapper.planning.files import SavedPlan, named_assignments, read_saved_plan, record_inputs
 from cluster_mapper.review.map import write_map
 from cluster_mapper.review.report import write_report
 from cluster_mapper.support.files import GPX_DIR, SUPPORT_FILES, add_to_summary, read_support, school_names, write_support_files
@@ -253,7 +254,8 @@ def write_plan(plan, out: str | Path, *, review: bool = True, extra_tables: dict
     written, so an interrupted run leaves the previous plan as it was.
     """
     check_output_folder(out)
-    summary = plan_summary(plan)
+    # the plan's own summary (computed once: it hashes every input), with the support as attached now
+    summary = copy.deepcopy(plan.summary)
     if getattr(plan, "support", None) is not None:  # facilitators: figures, file and hash
         add_to_summary(summary, plan.support)
     record_inputs(summary, out)  # each input also relative to the plan folder: the plan travels

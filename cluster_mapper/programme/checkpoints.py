@@ -17,14 +17,13 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from cluster_mapper._files import write_atomic
 from cluster_mapper.folder import PROGRAMME_DIR, PROGRAMME_README
 from cluster_mapper.programme.tasks import DistrictResult, DistrictTask
 from cluster_mapper.travel.times import TravelTimes
@@ -145,14 +144,7 @@ def save_checkpoint(folder: Path, res: DistrictResult) -> None:
     readme = folder / "README.txt"
     if not readme.exists():
         readme.write_text(PROGRAMME_README, encoding="utf-8")
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(result_to_json(res), fh, allow_nan=False)
-        os.replace(tmp, checkpoint_path(folder, res.key))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(checkpoint_path(folder, res.key), json.dumps(result_to_json(res), allow_nan=False))
 
 
 __all__ = ["CHECKPOINT_DIR", "load_checkpoint", "save_checkpoint", "checkpoint_path", "result_to_json", "result_from_json"]

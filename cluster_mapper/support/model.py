@@ -437,22 +437,7 @@ def floor_plan(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarray
         return FloorPlan(out, 0.0, True, "min_cost_flow")
     cost = {(f, c): round(k * p.round_trip[f, c] * SCALE) for f, c in pairs}
     if not binds:
-        fpos = {int(f): 1 + i for i, f in enumerate(facilitators)}
-        cpos = {int(c): 1 + len(facilitators) + i for i, c in enumerate(clusters)}
-        sink = 1 + len(facilitators) + len(clusters)
-        smcf = min_cost_flow.SimpleMinCostFlow()
-        tails = [0] * len(facilitators) + [fpos[f] for f, _ in pairs] + [cpos[int(c)] for c in clusters]
-        heads = [fpos[int(f)] for f in facilitators] + [cpos[c] for _, c in pairs] + [sink] * len(clusters)
-        caps = [int(min(cap[f], len(clusters))) for f in facilitators] + [1] * len(pairs) + [1] * len(clusters)
-        costs = [0] * len(facilitators) + [cost[fc] for fc in pairs] + [0] * len(clusters)
-        smcf.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(caps), np.array(costs))
-        smcf.set_node_supply(0, len(clusters))
-        smcf.set_node_supply(sink, -len(clusters))
-        status = smcf.solve_max_flow_with_min_cost()
-        if status != smcf.OPTIMAL:  # pragma: no cover - a well-formed flow always solves
-            raise RuntimeError(f"min-cost flow failed with status {status}")
-        base = len(facilitators)
-        flows = smcf.flows(np.arange(base, base + len(pairs)))
+        flows, _ = _transport(facilitators, clusters, pairs, [int(cap[f]) for f in facilitators], [cost[fc] for fc in pairs])
         for (f, c), fl in zip(pairs, flows):
             if fl > 0:
                 out[c] = f
@@ -490,19 +475,9 @@ def _upper_supported(p: SupportProblem, facilitators: np.ndarray, clusters: np.n
     pairs = [(f, c) for f in facilitators for c in clusters if reach[f, c]]
     if not pairs:
         return 0
-    fpos = {int(f): 1 + i for i, f in enumerate(facilitators)}
-    cpos = {int(c): 1 + len(facilitators) + i for i, c in enumerate(clusters)}
-    sink = 1 + len(facilitators) + len(clusters)
     cap = np.minimum(p.max_clusters, (p.days * per_day) // p.meetings_per_month)
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    tails = [0] * len(facilitators) + [fpos[int(f)] for f, _ in pairs] + [cpos[int(c)] for c in clusters]
-    heads = [fpos[int(f)] for f in facilitators] + [cpos[int(c)] for _, c in pairs] + [sink] * len(clusters)
-    caps = [int(min(cap[f], len(clusters))) for f in facilitators] + [1] * (len(pairs) + len(clusters))
-    smcf.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(caps), np.zeros(len(tails), dtype=np.int64))
-    smcf.set_node_supply(0, len(clusters))
-    smcf.set_node_supply(sink, -len(clusters))
-    smcf.solve_max_flow_with_min_cost()
-    return int(smcf.maximum_flow())
+    _, served = _transport(facilitators, clusters, pairs, [int(cap[f]) for f in facilitators], [0] * len(pairs))
+    return served
 
 
 def _flow_assign(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarray, cap: dict[int, int]) -> np.ndarray:
@@ -512,23 +487,35 @@ def _flow_assign(p: SupportProblem, facilitators: np.ndarray, clusters: np.ndarr
     pairs = [(int(f), int(c)) for f in facilitators for c in clusters if reach[f, c]]
     if not pairs:
         return out
-    fpos = {int(f): 1 + i for i, f in enumerate(facilitators)}
-    cpos = {int(c): 1 + len(facilitators) + i for i, c in enumerate(clusters)}
-    sink = 1 + len(facilitators) + len(clusters)
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    tails = [0] * len(facilitators) + [fpos[f] for f, _ in pairs] + [cpos[int(c)] for c in clusters]
-    heads = [fpos[int(f)] for f in facilitators] + [cpos[c] for _, c in pairs] + [sink] * len(clusters)
-    caps = [max(0, min(cap[int(f)], len(clusters))) for f in facilitators] + [1] * (len(pairs) + len(clusters))
-    costs = [0] * len(facilitators) + [round(p.round_trip[f, c] * SCALE) for f, c in pairs] + [0] * len(clusters)
-    smcf.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(caps), np.array(costs))
-    smcf.set_node_supply(0, len(clusters))
-    smcf.set_node_supply(sink, -len(clusters))
-    smcf.solve_max_flow_with_min_cost()
-    flows = smcf.flows(np.arange(len(facilitators), len(facilitators) + len(pairs)))
+    flows, _ = _transport(facilitators, clusters, pairs, [cap[int(f)] for f in facilitators], [round(p.round_trip[f, c] * SCALE) for f, c in pairs])
     for (f, c), fl in zip(pairs, flows):
         if fl > 0:
             out[c] = f
     return out
+
+
+def _transport(facilitators: np.ndarray, clusters: np.ndarray, pairs: list, capacity: list[int], pair_costs: list[int]) -> tuple[np.ndarray, int]:
+    """Source -> facilitator (``capacity``) -> cluster (1) -> sink over the reachable ``pairs``: the most clusters, then the least cost.
+
+    OR-Tools min-cost flow; returns the flow on each pair (1 where the
+    facilitator takes the cluster) and the number of clusters served.
+    """
+    fpos = {int(f): 1 + i for i, f in enumerate(facilitators)}
+    cpos = {int(c): 1 + len(facilitators) + i for i, c in enumerate(clusters)}
+    sink = 1 + len(facilitators) + len(clusters)
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    tails = [0] * len(facilitators) + [fpos[int(f)] for f, _ in pairs] + [cpos[int(c)] for c in clusters]
+    heads = [fpos[int(f)] for f in facilitators] + [cpos[int(c)] for _, c in pairs] + [sink] * len(clusters)
+    caps = [max(0, min(int(c), len(clusters))) for c in capacity] + [1] * (len(pairs) + len(clusters))
+    costs = [0] * len(facilitators) + list(pair_costs) + [0] * len(clusters)
+    smcf.add_arcs_with_capacity_and_unit_cost(np.array(tails), np.array(heads), np.array(caps), np.array(costs, dtype=np.int64))
+    smcf.set_node_supply(0, len(clusters))
+    smcf.set_node_supply(sink, -len(clusters))
+    status = smcf.solve_max_flow_with_min_cost()
+    if status != smcf.OPTIMAL:  # pragma: no cover - a well-formed flow always solves
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    flows = smcf.flows(np.arange(len(facilitators), len(facilitators) + len(pairs)))
+    return flows, int(smcf.maximum_flow())
 
 
 def paired_plan(

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
+from cluster_mapper._files import file_sha256
 from cluster_mapper.inputs.schools import load_inputs, read_csv_rows
 from cluster_mapper.planning.files import input_word, locate_inputs, read_plan_csv
 from cluster_mapper.planning.files import read_saved_plan as read_plan
@@ -125,12 +126,10 @@ def _edit_rows(path: Path) -> list[dict[str, str]]:
 
 def _edits_for(plan_dir: Path, summary: dict) -> list[dict[str, str]]:
     """The plan's edits: its edits file when unchanged since planning, else the copy in the plan folder."""
-    import hashlib
-
     path = (summary.get("inputs") or {}).get("edits")
     if path and Path(path).is_file():
         want = (summary.get("input_sha256") or {}).get("edits")
-        if want is None or hashlib.sha256(Path(path).read_bytes()).hexdigest() == want:
+        if want is None or file_sha256(path) == want:
             return _edit_rows(Path(path))
     if (Path(plan_dir) / "edits.csv").is_file():
         return _edit_rows(Path(plan_dir) / "edits.csv")
@@ -282,8 +281,9 @@ def _read(plan_dir: Path) -> _Plan:
     pf = read_plan(plan_dir)
     s = pf.summary
     located = locate_inputs(s, plan_dir, verify=True)
+    edits = _edits_for(Path(plan_dir), s)
     needed = ["schools", "teachers", "network_path", "matrix_path", "elevation"]
-    if any(e.get("action", "") == "lock_cluster" for e in _edits_for(Path(plan_dir), s)):
+    if any(e.get("action", "") == "lock_cluster" for e in edits):
         needed.append("revised_from")
     located.require(plan_dir, needed)  # an input that cannot be found: which, where it was looked for, how to point at it
     for key, path in sorted(located.changed.items()):
@@ -296,7 +296,6 @@ def _read(plan_dir: Path) -> _Plan:
     a["minutes"] = pd.to_numeric(a["travel_minutes"], errors="coerce")
 
     placed = a[a["status"] == "placed"]
-    edits = _edits_for(Path(plan_dir), s)
     travel = _TravelCheck(s, inputs.schools, policy, _override_minutes(edits))
     return _Plan(rep, Path(plan_dir), pf, s, policy, inputs, schools, a, placed, travel, edits)
 

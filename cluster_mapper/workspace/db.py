@@ -17,6 +17,8 @@ from sqlalchemy import JSON, ForeignKey, String, Text, create_engine, event, sel
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from cluster_mapper.inputs.edits import EDIT_COLUMNS
+
 #: Roles, from least to most allowed.
 ROLES = ("viewer", "reviewer", "manager")
 #: Plan statuses as the API reports them.
@@ -78,41 +80,39 @@ class PlanVersion(Base):
     edits: Mapped[list[PlanEdit]] = relationship(back_populates="plan", order_by="PlanEdit.id")
 
 
-class PlanEdit(Base):
+class _EditColumns:
+    """The columns of a row of the edits file, with who wrote it and when (edits of a version, proposals)."""
+
+    action: Mapped[str] = mapped_column(String(40))
+    school_id: Mapped[str] = mapped_column(String(120), default="")
+    other_school_id: Mapped[str] = mapped_column(String(120), default="")
+    cluster_id: Mapped[str] = mapped_column(String(120), default="")
+    minutes: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class PlanEdit(_EditColumns, Base):
     """An edit (a row of the edits file) made for a plan version, with its author."""
 
     __tablename__ = "edits"
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
-    action: Mapped[str] = mapped_column(String(40))
-    school_id: Mapped[str] = mapped_column(String(120), default="")
-    other_school_id: Mapped[str] = mapped_column(String(120), default="")
-    cluster_id: Mapped[str] = mapped_column(String(120), default="")
-    minutes: Mapped[str] = mapped_column(String(40), default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    author: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     plan: Mapped[PlanVersion] = relationship(back_populates="edits")
 
 
-class Proposal(Base):
+class Proposal(_EditColumns, Base):
     """An edit a reviewer proposes on a version; a manager re-plans with the open ones."""
 
     __tablename__ = "proposals"
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
-    action: Mapped[str] = mapped_column(String(40))
-    school_id: Mapped[str] = mapped_column(String(120), default="")
-    other_school_id: Mapped[str] = mapped_column(String(120), default="")
-    cluster_id: Mapped[str] = mapped_column(String(120), default="")
-    minutes: Mapped[str] = mapped_column(String(40), default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    author: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     used_in_plan_id: Mapped[int | None] = mapped_column(default=None)
 
 
-EDIT_FIELDS = ("action", "school_id", "other_school_id", "cluster_id", "minutes", "note")
+#: The edits file's columns, as stored for each edit and proposal.
+EDIT_FIELDS = tuple(EDIT_COLUMNS)
 
 
 def edit_row(e: PlanEdit | Proposal) -> dict[str, Any]:

@@ -13,13 +13,13 @@ import datetime as dt
 import json
 import logging
 import multiprocessing
-import os
 import time
 import traceback
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from cluster_mapper._files import write_atomic
 from cluster_mapper.api import Scenario, TravelSource, plan
 from cluster_mapper.errors import InputError
 from cluster_mapper.folder import write_plan
@@ -30,9 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _write_progress(path: Path, message: str, fraction: float) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"message": message, "fraction": round(float(fraction), 3), "time": time.time()}), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps({"message": message, "fraction": round(float(fraction), 3), "time": time.time()}))
 
 
 def read_progress(path: Path) -> dict[str, Any] | None:
