@@ -44,6 +44,7 @@ import pandas as pd
 from networkx.utils import UnionFind
 
 from cluster_mapper.errors import InputError, InputProblem, ProblemCollector, fail
+from cluster_mapper.inputs.cells import csv_cells
 from cluster_mapper.inputs.schools import read_csv_rows
 from cluster_mapper.inputs.specs import ambiguous_number, strip_invisible, visible
 
@@ -217,7 +218,16 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     df.columns = [str(c).strip().lower() if c != "_row" else c for c in df.columns]
     header = [c for c in df.columns if c != "_row"]
     records = [(int(r["_row"]), {c: str(r[c]).strip() for c in header}) for r in df.to_dict("records")]
-    return header, records
+    return header, records + _rows_below(path, header, records)
+
+
+def _rows_below(path: Path, header: list[str], records: list[tuple[int, dict[str, str]]]) -> list[tuple[int, dict[str, str]]]:
+    """Rows after the last edit that the table reader took for notes: in an edits file every row is an edit, so they are checked as edits."""
+    cells = csv_cells(path)
+    header_row = next((i + 1 for i, r in enumerate(cells) if "action" in (c.strip().lower() for c in r)), len(cells))
+    last = max((row for row, _ in records), default=header_row)
+    below = [(i + 1, r) for i, r in enumerate(cells) if i + 1 > last and any(r)]
+    return [(row, dict(zip(header, r, strict=False))) for row, r in below]
 
 
 def read_edits(path: str | Path) -> Edits:

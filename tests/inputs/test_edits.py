@@ -11,7 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cluster_mapper.cli import app
+from cluster_mapper.errors import InputError
 from cluster_mapper.folder import read_plan
+from cluster_mapper.inputs.edits import read_edits
 from cluster_mapper.model import ClusterModel, ClusterProblem, SideRow
 from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.validate.plan import validate_plan
@@ -560,3 +562,21 @@ def test_a_reason_after_edits_names_the_no_venue_rows_that_left_no_venue_in_reac
         assert r["status"] == "not_placed"
         assert "no school may host within 8 minutes: the edits rule out every one in reach (no_venue, rows 2-3)" in r["reason"], r["reason"]
         assert "delete some of the no_venue edits (rows 2-3)" in r["suggestion"]
+
+
+@pytest.mark.parametrize(
+    ("text", "row"),
+    [
+        ("action,school_id,other_school_id,cluster_id,minutes,note\napart,S1,S2,,,x\nno_venue,,,,,\n", 3),
+        ("Edits for the district\naction,school_id,other_school_id,cluster_id,minutes,note\nvenue,,,,,\n", 3),
+    ],
+)
+def test_an_unfinished_last_edit_is_refused_not_taken_for_a_note(tmp_path, text, row):
+    """Every row of an edits file is an edit: a last row with only its action is an edit missing its school."""
+    path = tmp_path / "edits.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_edits(path)
+    [problem] = err.value.problems
+    assert (problem.row, problem.field) == (row, "school_id")
+    assert "needs school_id" in problem.message
