@@ -114,9 +114,13 @@ def run_spopt(path: Path) -> tuple[float, np.ndarray]:
     return seconds, np.array([int(v) for v in line.split()[1:]])
 
 
-# the command line as installed (cluster_mapper.cli:app), with the input check's 500-teachers-a-school limit lifted:
-# SJC2's points have demands up to 654, which the check would take for a typing error in a real schools file
-CLI_SCRIPT = "import cluster_mapper.inputs.schools as s; s.MAX_TEACHERS_PER_SCHOOL = 10**6; from cluster_mapper.cli import app; app()"
+# the command line as installed (cluster_mapper.cli:app), with the input checks' 500-teachers limits lifted:
+# SJC2's points have demands up to 654 and its capacity is 840, which the checks take for typing errors in a
+# real schools file or policy
+CLI_SCRIPT = (
+    "import cluster_mapper.inputs.schools as s, cluster_mapper.policy.rules as r; s.MAX_TEACHERS_PER_SCHOOL = 10**6; "
+    "r.LIMITS['max_teachers'] = (1, 10**6, 'teachers'); from cluster_mapper.cli import app; app()"
+)
 
 
 def run_cluster_mapper(schools: Path, travel: Path, policy: Path, out: Path) -> tuple[float, np.ndarray, dict]:

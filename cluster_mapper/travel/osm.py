@@ -44,9 +44,16 @@ import numpy as np
 import osmium
 import osmium.filter
 import osmium.io
-import osmnx as ox
 
 log = logging.getLogger(__name__)
+
+
+def _ox() -> Any:
+    """osmnx, imported on first use: it loads scikit-learn and takes seconds that a plan from a travel matrix, or reading a plan folder, does not need."""
+    import osmnx
+
+    return osmnx
+
 
 #: ``oneway`` values meaning travel in one direction only (as osmnx reads them).
 ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
@@ -171,8 +178,8 @@ def read_osm_roads(path: str | Path, keep_way: WayFilter, *, kind: Literal["pbf"
         Corrupt, truncated or not an OSM file, or a node without a location.
     """
     path = Path(path)
-    way_tags = tuple(ox.settings.useful_tags_way)
-    node_tags = tuple(ox.settings.useful_tags_node)
+    way_tags = tuple(_ox().settings.useful_tags_way)
+    node_tags = tuple(_ox().settings.useful_tags_node)
     roads = OsmRoads()
     try:
         ways = osmium.FileProcessor(_osmium_file(path, kind), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
@@ -236,8 +243,8 @@ def roads_from_overpass(data: dict[str, Any], keep_way: WayFilter) -> OsmRoads:
     KeyError, TypeError, ValueError
         Malformed elements (a node without ``lat``, a way without ``nodes`` ...).
     """
-    way_tags = tuple(ox.settings.useful_tags_way)
-    node_tags = tuple(ox.settings.useful_tags_node)
+    way_tags = tuple(_ox().settings.useful_tags_way)
+    node_tags = tuple(_ox().settings.useful_tags_node)
     roads = OsmRoads()
     for e in data["elements"]:
         if e.get("type") != "way":
@@ -322,8 +329,8 @@ def graph_from_roads(
     """
     G = nx.MultiDiGraph(
         created_date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-        created_with=f"cluster_mapper with pyosmium and OSMnx {ox.__version__}",
-        crs=ox.settings.default_crs,
+        created_with=f"cluster_mapper with pyosmium and OSMnx {_ox().__version__}",
+        crs=_ox().settings.default_crs,
     )
     G.add_nodes_from((nid, {"y": lat, "x": lon, **tags}) for nid, (lat, lon, tags) in nodes.items())
     for wid, refs, tags in ways:
@@ -337,7 +344,7 @@ def graph_from_roads(
         if not oneway:
             G.add_edges_from([(v, u) for u, v in edges], **attrs, reversed=True)
     if len(G.edges):
-        ox.distance.add_edge_lengths(G)
+        _ox().distance.add_edge_lengths(G)
     return G
 
 
@@ -357,7 +364,7 @@ def simplify_graph(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     networkx.MultiDiGraph
         A new graph whose edges run between intersections and dead ends.
     """
-    return ox.simplify_graph(G)
+    return _ox().simplify_graph(G)
 
 
 def bool_from_text(value: bool | str) -> bool:
@@ -400,7 +407,7 @@ def load_graphml(text: str) -> nx.MultiDiGraph:
     -------
     networkx.MultiDiGraph
     """
-    return ox.load_graphml(graphml_str=text, edge_dtypes=GRAPHML_EDGE_DTYPES)
+    return _ox().load_graphml(graphml_str=text, edge_dtypes=GRAPHML_EDGE_DTYPES)
 
 
 def save_graphml(G: nx.MultiDiGraph, path: str | Path) -> None:
@@ -413,7 +420,7 @@ def save_graphml(G: nx.MultiDiGraph, path: str | Path) -> None:
     path : str or Path
         The ``.graphml`` file to write (folders are created).
     """
-    ox.save_graphml(G, Path(path))
+    _ox().save_graphml(G, Path(path))
 
 
 def project_to_lonlat(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
@@ -424,7 +431,7 @@ def project_to_lonlat(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     networkx.MultiDiGraph
         A new graph in ``osmnx.settings.default_crs`` (EPSG:4326), degrees.
     """
-    return ox.projection.project_graph(G, to_latlong=True)
+    return _ox().projection.project_graph(G, to_latlong=True)
 
 
 def add_drive_speeds(G: nx.MultiDiGraph, hwy_speeds_kmh: dict[str, float], fallback_kmh: float) -> nx.MultiDiGraph:
@@ -448,8 +455,8 @@ def add_drive_speeds(G: nx.MultiDiGraph, hwy_speeds_kmh: dict[str, float], fallb
     networkx.MultiDiGraph
         The same graph.
     """
-    ox.routing.add_edge_speeds(G, hwy_speeds=hwy_speeds_kmh, fallback=fallback_kmh)
-    return ox.routing.add_edge_travel_times(G)
+    _ox().routing.add_edge_speeds(G, hwy_speeds=hwy_speeds_kmh, fallback=fallback_kmh)
+    return _ox().routing.add_edge_travel_times(G)
 
 
 def nearest_nodes(G: nx.MultiDiGraph, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -467,7 +474,7 @@ def nearest_nodes(G: nx.MultiDiGraph, x: np.ndarray, y: np.ndarray) -> np.ndarra
     numpy.ndarray
         The node id nearest to each point.
     """
-    return np.asarray(ox.distance.nearest_nodes(G, np.asarray(x), np.asarray(y)))
+    return np.asarray(_ox().distance.nearest_nodes(G, np.asarray(x), np.asarray(y)))
 
 
 def download_graph(place_or_polygon: str | Any, network_type: Literal["walk", "drive"]) -> nx.MultiDiGraph:
@@ -486,8 +493,8 @@ def download_graph(place_or_polygon: str | Any, network_type: Literal["walk", "d
         Simplified, all connected components kept.
     """
     if isinstance(place_or_polygon, str):
-        return ox.graph_from_place(place_or_polygon, network_type=network_type, retain_all=True)
-    return ox.graph_from_polygon(place_or_polygon, network_type=network_type, retain_all=True)
+        return _ox().graph_from_place(place_or_polygon, network_type=network_type, retain_all=True)
+    return _ox().graph_from_polygon(place_or_polygon, network_type=network_type, retain_all=True)
 
 
 __all__ = [
