@@ -104,8 +104,8 @@ def comparison_row(name: str, path: Path, result) -> dict:
         "head_teachers_left_out": int(s["head_teachers_left_out"]),
         "mean_travel_minutes": round(float(s["mean_travel_minutes"]), 1),
         "max_travel_minutes": round(float(s["max_travel_minutes"]), 1),
-        "mean_schools_per_cluster": round(float(cl["n_schools"].mean()), 2) if len(cl) else 0.0,
-        "mean_teachers_per_cluster": round(float(cl["n_teachers"].mean()), 2) if len(cl) else 0.0,
+        "mean_schools_per_cluster": round(float(pd.to_numeric(cl["n_schools"]).mean()), 2) if len(cl) else 0.0,  # text in a folder read back
+        "mean_teachers_per_cluster": round(float(pd.to_numeric(cl["n_teachers"]).mean()), 2) if len(cl) else 0.0,
         "objective": round(float(s["objective"]), 1),
         "lower_bound": round(float(s["lower_bound"]), 1),
         "gap": round(float(s["gap"]), 4),
