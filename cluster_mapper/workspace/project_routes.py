@@ -72,10 +72,18 @@ def _read(ws: Workspace, project_id: int) -> dict[str, Any]:
     return reading.read_project(inputs, folder / "read")
 
 
+def _policy_text(ws: Workspace, project_id: int) -> tuple[str, str]:
+    """The project's policy file name and text (none yet: every setting at its default; reading makes no file)."""
+    _, files = project_files(ws, project_id)
+    if not files.get("policy"):
+        return "(none yet: every setting at its default)", ""
+    path = Path(files["policy"])
+    return path.name, path.read_text(encoding="utf-8-sig")
+
+
 def _policy(ws: Workspace, project_id: int) -> dict[str, Any]:
-    path = policy_path(ws, project_id)
-    text = path.read_text(encoding="utf-8-sig")
-    return {"file": path.name, "toml": text, "settings": policy_form.settings(), "given": policy_form.form_values(text)}
+    name, text = _policy_text(ws, project_id)
+    return {"file": name, "toml": text, "settings": policy_form.settings(), "given": policy_form.form_values(text)}
 
 
 # ---------------------------------------------------------------------------------------- API
@@ -125,9 +133,9 @@ def get_policy(project_id: int, request: Request, user: Who = Depends(need("view
 
 @api.get("/projects/{project_id}/policy.toml")
 def download_policy(project_id: int, request: Request, user: Who = Depends(need("viewer"))) -> PlainTextResponse:
-    path = policy_path(workspace(request), project_id)
+    _, text = _policy_text(workspace(request), project_id)
     return PlainTextResponse(
-        path.read_text(encoding="utf-8-sig"),
+        text,
         media_type="application/toml",
         headers={"Content-Disposition": f'attachment; filename="project-{project_id}-policy.toml"'},
     )

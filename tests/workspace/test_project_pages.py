@@ -237,3 +237,20 @@ def test_support_needs_a_facilitators_file(planned):
     c = planned.client
     r = c.post(f"/api/plans/{planned.first}/support", files={"facilitators": ("f.exe", b"MZ\x00", "application/octet-stream")}, headers=csrf(c))
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "facilitators"
+
+
+def test_a_project_without_a_policy_reads_the_defaults_and_gets_one_when_saved(planned):
+    c = planned.client
+    paths = sample_paths()
+    files = {k: (paths[k].name, paths[k].read_bytes(), "text/csv") for k in ("schools", "teachers")}
+    r = c.post("/api/projects", data={"name": "no policy"}, files=files, headers=csrf(c))
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    form = c.get(f"/api/projects/{pid}/policy").json()
+    assert form["toml"] == "" and form["given"][""] == {}
+    inputs = planned.folder / "projects" / str(pid) / "inputs"
+    assert not (inputs / "policy.toml").exists(), "reading the form makes no file"
+    r = c.post(f"/api/projects/{pid}/policy", json={"settings": {"max_teachers": "10"}}, headers=csrf(c))
+    assert r.status_code == 200, r.text
+    assert load_policy(inputs / "policy.toml").default.max_teachers == 10
+    assert c.get(f"/api/projects/{pid}").json()["inputs"]["policy"] == "policy.toml"
