@@ -29,6 +29,7 @@ from cluster_mapper.inputs.tables import Table, read_table
 from cluster_mapper.policy.load import load_policy
 from cluster_mapper.policy.rules import Policy
 from cluster_mapper.preview import inspect_scenario, write_preview_map
+from cluster_mapper.support import load_facilitators
 
 log = logging.getLogger(__name__)
 #: The tables the Read page shows, in order (facilitators when the project has them).
@@ -143,6 +144,12 @@ def read_project(inputs: dict[str, str], folder: Path) -> dict[str, Any]:
         problems += [r for r in map(problem_row, err.problems) if (r["file"], r["row"], r["field"], r["message"]) not in seen]
         return result | {"problems": problems}
     write_preview_map(ins, folder / PREVIEW_FILE)
+    if inputs.get("facilitators"):  # checked as the support step reads them: against the schools (their problems stop support, not plans)
+        try:
+            ins.notes.extend(load_facilitators(inputs["facilitators"], ins.inputs.schools, ins.policy.inputs).attrs.get("notes", []))
+        except InputError as err:
+            seen = {(p["file"], p["row"], p["field"], p["message"]) for p in problems}
+            problems += [r for r in map(problem_row, err.problems) if (r["file"], r["row"], r["field"], r["message"]) not in seen]
     off = ins.off_network
     return result | {
         "ok": True,

@@ -254,3 +254,20 @@ def test_a_project_without_a_policy_reads_the_defaults_and_gets_one_when_saved(p
     assert r.status_code == 200, r.text
     assert load_policy(inputs / "policy.toml").default.max_teachers == 10
     assert c.get(f"/api/projects/{pid}").json()["inputs"]["policy"] == "policy.toml"
+
+
+def test_read_lists_the_facilitators_problems_as_stopping_support_only(planned):
+    c = planned.client
+    paths = sample_paths()
+    text = paths["facilitators"].read_text(encoding="utf-8")
+    bad = text.replace("F001,", "F001x,", 1).replace(",MSR-S00256,", ",NOPE-1,", 1).replace(",female,", ",femme,", 1)
+    files = {k: (paths[k].name, paths[k].read_bytes(), "text/csv") for k in ("schools", "teachers")}
+    files["facilitators"] = ("facilitators.csv", bad.encode(), "text/csv")
+    r = c.post("/api/projects", data={"name": "bad facilitators"}, files=files, headers=csrf(c))
+    assert r.status_code == 201, r.text
+    read = c.get(f"/api/projects/{r.json()['id']}/inputs").json()
+    assert read["ok"], "the schools and teachers read: clusters can be planned"
+    assert sorted((p["row"], p["field"]) for p in read["problems"]) == [(2, "base_school_id"), (2, "gender")]
+    assert all(p["file"] == "facilitators-facilitators.csv" for p in read["problems"])
+    page = c.get(f"/projects/{r.json()['id']}/read").text
+    assert "planning support would stop on these" in page and 'id="read-ok"' not in page
