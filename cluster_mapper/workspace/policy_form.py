@@ -121,8 +121,8 @@ def toml_value(kind: str, text: str) -> Any:
     if kind == "bool" and text in ("true", "false"):
         return text == "true"
     if kind in ("int", "float"):
-        if _WHOLE.match(text):
-            return int(text) if kind == "int" else float(text)
+        if _WHOLE.match(text):  # a whole number as written (max_travel_minutes = 45), for a number of minutes too
+            return int(text)
         try:
             return float(text)
         except ValueError:

@@ -180,6 +180,7 @@ def test_a_scenario_with_mixed_levels_is_planned_and_shown_beside_the_first_plan
     report = validate_plan(folder)
     assert report.ok, report.violations
     assert j["summary"]["policy"]["levels"] == "mixed"
+    assert "<td>mixed-levels.toml</td>" in c.get(f"/plans/{mixed}").text, "the version's page names the scenario's policy"
 
     side = c.get(f"/api/projects/{planned.project_id}/compare", params={"plans": f"{planned.first},{mixed}"}).json()
     first = c.get(f"/api/plans/{planned.first}").json()["summary"]
@@ -230,6 +231,8 @@ def test_support_is_planned_as_a_new_version_with_each_facilitators_month(planne
     ics = c.get(f"/plans/{sup}/files/{person['ics']}")
     assert ics.status_code == 200 and ics.text.startswith("BEGIN:VCALENDAR")
     assert 'id="programme"' in c.get(f"/plans/{sup}/support").text
+    figures = j["summary"]["support"]
+    assert f"{figures['clusters_supported']} of {figures['clusters']} clusters supported by {len(people)} facilitator(s)" in c.get(f"/plans/{sup}").text
     assert c.get(f"/plans/{sup}/support/NOBODY").status_code == 404
 
 
