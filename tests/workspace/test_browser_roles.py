@@ -151,7 +151,7 @@ def test_a_project_from_the_upload_form_is_read_and_its_policy_saved(live_with_a
     page.wait_for_selector("#read-ok")
     assert "school_id" in page.inner_text("#table-schools") and "teacher_id" in page.inner_text("#table-teachers")
     page.wait_for_function("document.getElementById('preview').contentDocument && document.getElementById('preview').contentDocument.readyState === 'complete'")
-    page.screenshot(path=str(_shots(tmp_path) / "read.png"), full_page=False)
+    page.screenshot(path=str(_shots(tmp_path) / "read-sample.png"), full_page=False)
 
     page.click("#nav-policy")
     page.fill("#policy-form input[name=max_travel_minutes]", "an hour")
