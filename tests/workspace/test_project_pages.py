@@ -23,6 +23,7 @@ from cluster_mapper.policy.template import KEY_HELP, SUPPORT_HELP
 from cluster_mapper.sample import sample_paths
 from cluster_mapper.validate.plan import validate_plan
 from tests.workspace.conftest import csrf, wait_for
+from tests.workspace.test_security import _login, accounts
 
 #: The first facilitators of the sample: support on them is quick enough for a test.
 FACILITATORS = 4
@@ -274,3 +275,27 @@ def test_read_lists_the_facilitators_problems_as_stopping_support_only(planned):
     assert all(p["file"] == "facilitators-facilitators.csv" for p in read["problems"])
     page = c.get(f"/projects/{r.json()['id']}/read").text
     assert "planning support would stop on these" in page and 'id="read-ok"' not in page
+
+
+def test_viewers_and_reviewers_read_these_pages_and_only_managers_change_them(accounts, planned):
+    _, c = accounts
+    pid, first = planned.project_id, planned.first
+    changes = (
+        (f"/api/projects/{pid}/mapping", {"columns": {"schools": {"gender": "gender"}}}),
+        (f"/api/projects/{pid}/policy", {"settings": {"max_teachers": "10"}}),
+        (f"/api/projects/{pid}/scenarios", {"name": "x", "settings": {"levels": "mixed"}}),
+        (f"/api/plans/{first}/support", {}),
+    )
+    for who in ("vera", "rashid"):
+        h = _login(c, who)
+        assert c.get(f"/api/projects/{pid}/inputs").status_code == 200
+        assert c.get(f"/api/projects/{pid}/policy").status_code == 200
+        for url, body in changes:
+            r = c.post(url, json=body, headers=h)
+            assert r.status_code == 403 and "manager" in r.json()["detail"], url
+        page = c.get(f"/projects/{pid}/policy").text
+        assert "disabled" in page and 'id="policy-form"' in page and "Check and save the policy" not in page
+        assert "<select data-path" not in c.get(f"/projects/{pid}/read").text
+    c.post("/api/logout", headers=h)
+    assert c.get(f"/api/projects/{pid}/inputs").status_code == 401
+    assert c.get(f"/projects/{pid}/read", follow_redirects=False).status_code == 303
