@@ -75,7 +75,7 @@ def _rules(summary: dict[str, Any]) -> dict[str, Any]:
 def side_by_side(versions: list[tuple[int, Path]], map_path: Path | None = None) -> dict[str, Any]:
     """Done versions (id, folder) side by side: compare's figures, the policy settings that differ, and the comparison map.
 
-    ``map_path``: where to write the map with one layer per version (not written when ``None``).
+    ``map_path``: where to write the map with one layer per version (not written when ``None`` or already there).
     """
     plans = [(vid, read_plan(folder)) for vid, folder in versions]
     labels = [f"version {vid} ({_policy_label(p.summary)})" for vid, p in plans]
@@ -87,7 +87,7 @@ def side_by_side(versions: list[tuple[int, Path]], map_path: Path | None = None)
     districts = [(p.summary.get("policy") or {}).get("districts") or {} for _, p in plans]
     if len({repr(d) for d in districts}) > 1:
         differ.append(("districts", [", ".join(f"{n}: {o}" for n, o in d.items()) or "none" for d in districts]))
-    if map_path is not None:
+    if map_path is not None and not map_path.exists():  # versions never change: a map once written stays right
         write_comparison_map(list(zip(labels, (p for _, p in plans))), map_path)
     return {"labels": labels, "ids": [vid for vid, _ in plans], "rows": rows, "policy_differences": differ, "table": table, "columns": COMPARISON_COLUMNS}
 
