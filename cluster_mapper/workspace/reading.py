@@ -24,7 +24,7 @@ from tomlkit.exceptions import TOMLKitError
 from cluster_mapper._files import write_atomic
 from cluster_mapper.api import Scenario, TravelSource
 from cluster_mapper.errors import InputError, InputProblem
-from cluster_mapper.inputs.specs import table_spec
+from cluster_mapper.inputs.specs import code_key, table_spec
 from cluster_mapper.inputs.tables import Table, read_table
 from cluster_mapper.policy.load import load_policy
 from cluster_mapper.policy.rules import Policy
@@ -193,10 +193,10 @@ def mapped_policy_text(text: str, *, columns: dict[str, dict[str, str]], values:
         for name, codes in by_field.items():
             for value, code in codes.items():
                 t = _table_at(doc, "values", kind, name)
+                for same in [k for k in t if code_key(k) == code_key(value)]:  # codes are compared without case and spaces: one entry each
+                    del t[same]
                 if code:
                     t[value] = code
-                elif value in t:
-                    del t[value]
     return tomlkit.dumps(doc)
 
 

@@ -109,6 +109,9 @@ def test_a_header_and_codes_chosen_on_the_read_page_go_into_the_policy(planned):
     assert policy.inputs.columns["schools"] == {"gender": "School Type"}
     assert policy.inputs.values["schools"]["gender"] == {"B": "boys", "G": "girls", "Co-ed": "mixed"}
     assert policy_file.read_text(encoding="utf-8").startswith("# Sample policy"), "the file's comments are kept"
+    r = c.post(f"/api/projects/{pid}/mapping", json={"values": {"schools": {"gender": {"co-ed": "mixed"}}}}, headers=h)
+    assert r.status_code == 200, r.text
+    assert load_policy(policy_file).inputs.values["schools"]["gender"] == {"B": "boys", "G": "girls", "co-ed": "mixed"}, "one entry per code, case aside"
     toml = c.get(f"/api/projects/{pid}/policy.toml")
     assert toml.status_code == 200 and "attachment" in toml.headers["content-disposition"] and 'gender = "School Type"' in toml.text
 
