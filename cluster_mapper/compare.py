@@ -91,8 +91,8 @@ def check_comparison_folder(out: Path) -> None:
         )
 
 
-def _comparison_row(name: str, path: Path, result) -> dict:
-    """One scenario's line of comparison.csv."""
+def comparison_row(name: str, path: Path, result) -> dict:
+    """One scenario's line of comparison.csv: ``result`` is a plan or a plan folder read back (its ``summary`` and ``clusters``)."""
     s = result.summary
     cl = result.clusters
     return {
@@ -104,8 +104,8 @@ def _comparison_row(name: str, path: Path, result) -> dict:
         "head_teachers_left_out": int(s["head_teachers_left_out"]),
         "mean_travel_minutes": round(float(s["mean_travel_minutes"]), 1),
         "max_travel_minutes": round(float(s["max_travel_minutes"]), 1),
-        "mean_schools_per_cluster": round(float(cl["n_schools"].mean()), 2) if len(cl) else 0.0,
-        "mean_teachers_per_cluster": round(float(cl["n_teachers"].mean()), 2) if len(cl) else 0.0,
+        "mean_schools_per_cluster": round(float(pd.to_numeric(cl["n_schools"]).mean()), 2) if len(cl) else 0.0,  # text in a folder read back
+        "mean_teachers_per_cluster": round(float(pd.to_numeric(cl["n_teachers"]).mean()), 2) if len(cl) else 0.0,
         "objective": round(float(s["objective"]), 1),
         "lower_bound": round(float(s["lower_bound"]), 1),
         "gap": round(float(s["gap"]), 4),
@@ -185,7 +185,7 @@ def compare_scenarios(
     for pol in policies:
         travel: Travel = shared[(pol.travel, _reading(pol))]
         results.append(plan(with_policy(scenario, pol), inputs=inputs_by_crs[_reading(pol)], travel=travel))
-    rows = [_comparison_row(name, path, result) for name, path, result in zip(names, paths, results)]
+    rows = [comparison_row(name, path, result) for name, path, result in zip(names, paths, results)]
     table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     # all scenarios or none: the whole comparison is written beside ``out`` and swapped in at the end
     with atomic_directory(out) as tmp:
@@ -198,4 +198,4 @@ def compare_scenarios(
     return table
 
 
-__all__ = ["compare_scenarios", "COMPARISON_COLUMNS"]
+__all__ = ["compare_scenarios", "comparison_row", "COMPARISON_COLUMNS"]

@@ -478,6 +478,21 @@ def _facilitator_page(r, rows: pd.DataFrame, ct: pd.DataFrame, names: dict[str, 
     }
 
 
+def facilitator_pages(plan) -> list[dict]:
+    """One page per facilitator of a plan with support: who, base, clusters, and each working day of the month with its steps and times."""
+    sp = plan.support
+    names = _names(plan)
+    ct = plan.clusters.set_index("cluster_id")
+    mm = float((sp.figures.get("policy") or {}).get("meeting_minutes", 0))
+    it = sp.itineraries
+    return [_facilitator_page(r, it[it["facilitator_id"] == r.facilitator_id], ct, names, mm) for r in sp.programme.itertuples(index=False)]
+
+
+def support_figure_rows(figures: dict) -> list[tuple[str, str]]:
+    """The support figures of a plan summary as (label, words) rows, as the report shows them."""
+    return _figure_rows(figures)
+
+
 def report_sections(plan) -> str:
     """The support section, the facilitator pages, the registers and the attendance of the report (HTML, autoescaped)."""
     sp = plan.support
@@ -519,9 +534,8 @@ def report_sections(plan) -> str:
         ]
         for r in sp.sizing.itertuples(index=False)
     ]
-    mm = float((fig.get("policy") or {}).get("meeting_minutes", 0))
+    pages = facilitator_pages(plan)
     it = sp.itineraries
-    pages = [_facilitator_page(r, it[it["facilitator_id"] == r.facilitator_id], ct, names, mm) for r in sp.programme.itertuples(index=False)]
     has_clock = "start_time" in it.columns and (it["start_time"].astype(str) != "").any()
     html = _ENV.get_template("support.html").render(
         figures=_figure_rows(fig),
@@ -615,4 +629,15 @@ def report_hooks(plan) -> tuple[Callable[[str], str], str]:
     return note, report_sections(plan) if getattr(plan, "support", None) is not None else ""
 
 
-__all__ = ["attendance_html", "cluster_note", "facilitator_colours", "map_layers", "registers_html", "report_hooks", "report_sections", "support_payload"]
+__all__ = [
+    "attendance_html",
+    "cluster_note",
+    "facilitator_colours",
+    "facilitator_pages",
+    "support_figure_rows",
+    "map_layers",
+    "registers_html",
+    "report_hooks",
+    "report_sections",
+    "support_payload",
+]

@@ -152,7 +152,7 @@ async def _uploaded(request: Request) -> tuple[str, bool, dict[str, tuple[str, b
     form = await request.form()
     files: dict[str, tuple[str, bytes]] = {}
     for key, value in form.multi_items():
-        if isinstance(value, str):
+        if isinstance(value, str) or not value.filename:  # a file field left empty in a browser's form comes without a name
             continue
         if key not in INPUT_KEYS:
             raise WorkspaceError(422, f"unknown file field '{key}'.", [{"field": key, "message": "unknown file field", "fix": f"use {', '.join(INPUT_KEYS)}."}])

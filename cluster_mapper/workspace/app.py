@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from cluster_mapper.workspace import api_routes, pages
+from cluster_mapper.workspace import api_routes, pages, project_routes
 from cluster_mapper.workspace.db import Store
 from cluster_mapper.workspace.jobs import JobRunner, make_executor
 from cluster_mapper.workspace.security import secret_key
@@ -91,7 +91,9 @@ def create_app(config: WorkspaceConfig) -> FastAPI:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=config.allowed_hosts)
     app.add_exception_handler(WorkspaceError, api_routes.workspace_error)
     app.include_router(api_routes.router)
+    app.include_router(project_routes.api)
     app.include_router(pages.router)
+    app.include_router(project_routes.pages)
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

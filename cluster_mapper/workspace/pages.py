@@ -91,4 +91,8 @@ def plan_file(plan_id: int, name: str, request: Request) -> FileResponse:
     return FileResponse(path)
 
 
-__all__ = ["router", "PLAN_FILES"]
+#: For the pages of other modules (:mod:`cluster_mapper.workspace.project_routes`): a page, and the signed-in user or a redirect to sign in.
+page = _page
+signed_in = _user
+
+__all__ = ["router", "PLAN_FILES", "page", "signed_in"]

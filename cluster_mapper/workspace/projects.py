@@ -36,16 +36,17 @@ from cluster_mapper.planning.changes import MOVES, change_summary, cluster_chang
 from cluster_mapper.planning.files import read_plan_csv
 from cluster_mapper.sample import sample_paths
 
-#: Input files a project can have, and the sample file each is copied from.
-INPUT_KEYS = ("schools", "teachers", "network", "policy")
+#: Input files a project can have, and the sample file each is copied from (facilitators: for the Support page).
+INPUT_KEYS = ("schools", "teachers", "network", "policy", "facilitators")
 #: Largest upload accepted, bytes, per kind of file (a district's road network is the largest).
-MAX_UPLOAD_BYTES = {"schools": 50_000_000, "teachers": 50_000_000, "network": 500_000_000, "policy": 1_000_000}
+MAX_UPLOAD_BYTES = {"schools": 50_000_000, "teachers": 50_000_000, "network": 500_000_000, "policy": 1_000_000, "facilitators": 10_000_000}
 #: File name endings accepted per upload.
 UPLOAD_SUFFIXES = {
     "schools": (".csv", ".xlsx", ".ods", ".geojson", ".gpkg"),
     "teachers": (".csv", ".xlsx", ".ods"),
     "network": (".graphml", ".graphml.gz", ".osm", ".osm.bz2", ".osm.pbf", ".json"),
     "policy": (".toml",),
+    "facilitators": (".csv", ".xlsx", ".ods", ".geojson"),
 }
 
 

@@ -108,8 +108,8 @@ class Workspace:
             "cache_dir": str(self.root / "cache"),
         }
 
-    def start_plan(self, project_id: int, *, author: str) -> int:
-        """Queue a fresh plan of the project; the new version's id."""
+    def start_plan(self, project_id: int, *, author: str, policy: Path | None = None) -> int:
+        """Queue a fresh plan of the project (under another ``policy`` file for a scenario); the new version's id."""
         with self.store.session() as s:
             p = s.get(Project, project_id)
             if p is None:
@@ -117,7 +117,7 @@ class Workspace:
             v = PlanVersion(project_id=p.id, created_by=author)
             s.add(v)
             s.flush()
-            spec = self._spec(p, v.id)
+            spec = self._spec(p, v.id) | ({"policy": str(policy)} if policy is not None else {})
             v.folder = Path(spec["out"]).relative_to(self.root).as_posix()
             s.commit()
             self.runner.submit(v.id, spec)

@@ -38,7 +38,7 @@ def test_a_sample_project_plans_in_the_background_and_reports_its_summary(planne
     assert j["valid"] is True and j["violations"] == []
     project = c.get(f"/api/projects/{planned.project_id}").json()
     assert [p["id"] for p in project["plans"]][:2] == [planned.first, planned.revised]
-    assert set(project["inputs"]) == {"schools", "teachers", "network", "policy"}
+    assert set(project["inputs"]) == {"schools", "teachers", "network", "policy", "facilitators"}
 
 
 def test_the_downloaded_zip_is_a_plan_folder_the_validator_accepts(planned, tmp_path):

@@ -55,6 +55,6 @@ def test_projects_accounts_and_roles_on_postgresql(pg_url, tmp_path):
         r = c.post("/api/projects", json={"name": "Mansehra on PostgreSQL", "sample": True}, headers=h)
         assert r.status_code == 201
         project = c.get(f"/api/projects/{r.json()['id']}").json()
-        assert project["name"] == "Mansehra on PostgreSQL" and set(project["inputs"]) == {"schools", "teachers", "network", "policy"}
+        assert project["name"] == "Mansehra on PostgreSQL" and set(project["inputs"]) == {"schools", "teachers", "network", "policy", "facilitators"}
         assert (tmp_path / "projects" / str(project["id"]) / "inputs" / project["inputs"]["schools"]).is_file()
         assert not (tmp_path / "workspace.db").exists(), "the metadata went to PostgreSQL, not SQLite"

@@ -14,7 +14,7 @@
       var ul = document.createElement("ul");
       problems.forEach(function (p) {
         var li = document.createElement("li");
-        li.textContent = (p.edit ? "edit " + p.edit + ": " : "") + (p.field ? p.field + ": " : "") + p.message + (p.fix ? " " + p.fix : "");
+        li.textContent = (p.file ? p.file + (p.row ? " " + (p.row_word || "row") + " " + p.row : "") + ", " : "") + (p.edit ? "edit " + p.edit + ": " : "") + (p.field ? p.field + ": " : "") + p.message + (p.fix ? " " + p.fix : "");
         ul.appendChild(li);
       });
       box.appendChild(ul);
@@ -34,7 +34,22 @@
       });
   };
 
+  /* A form with data-nested sends its fields that carry data-path (a JSON list of keys) as nested JSON:
+     data-path='["values","schools","gender","Co-ed"]' -> {"values": {"schools": {"gender": {"Co-ed": value}}}}
+     (keys are the files' own headers and codes: a path, never a dotted name). */
+  function nestedBody(form) {
+    var out = {};
+    Array.prototype.forEach.call(form.querySelectorAll("[data-path]"), function (el) {
+      if (el.disabled) return;
+      var path = JSON.parse(el.getAttribute("data-path")), node = out;
+      for (var i = 0; i < path.length - 1; i++) node = node[path[i]] = node[path[i]] || {};
+      node[path[path.length - 1]] = el.value;
+    });
+    return out;
+  }
+
   function formBody(form) {
+    if (form.hasAttribute("data-nested")) return nestedBody(form);
     var data = new FormData(form);
     if (!form.hasAttribute("data-json")) return data;
     var out = {};
