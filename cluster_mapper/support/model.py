@@ -117,7 +117,8 @@ from typing import Any
 import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
-from scipy.sparse import coo_matrix
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix, csr_matrix, vstack
 from scipy.sparse.csgraph import connected_components
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ DAY_TOLERANCE = 1e-6
 STAGE3_SECONDS = 1.0
 #: Wall-clock guard on each CP-SAT run, as a multiple of its deterministic work limit.
 WALL_FACTOR = 6.0
+#: Branch-and-bound nodes HiGHS may explore per second of a stage's work share (deterministic, like CP-SAT's work units).
+MILP_NODES_PER_SECOND = 200
 
 
 def solver_workers() -> int:
@@ -843,6 +846,88 @@ class _CpCalendar:
         st = s.solve(self.model)
         return s, st
 
+    def _milp(self, *, n_supported: int | None, work: float) -> tuple[dict[int, int], dict[int, int], float, bool] | None:
+        """The same model as a mixed-integer program, solved by HiGHS (``scipy.optimize.milp``).
+
+        ``n_supported`` None: the most clusters supported; else the least
+        travel (whole hundredths of a minute, as in CP-SAT) with exactly that
+        many. Limited by a number of branch-and-bound nodes scaled from
+        ``work`` (deterministic: the same result on a quiet or busy machine),
+        a wall clock of :data:`WALL_FACTOR` times ``work`` only as a guard.
+        The linear relaxation of set partitioning over day routes is tight:
+        on real networks HiGHS proves in seconds what CP-SAT with one worker
+        does not reach in minutes (``benchmarks/bench_support.py --real``).
+        Returns ``(facilitator_of, route days, bound, proven)`` or None when
+        no integral plan was found or the rounded plan breaks a constraint.
+        """
+        k = self.p.meetings_per_month
+        A, lo, hi = self._milp_rows()
+        nR, pairs = len(self.routes), list(self.assign)
+        if n_supported is None:
+            cost = np.r_[np.zeros(nR), -np.ones(len(pairs))]
+        else:
+            cost = np.r_[np.array(self.cost, dtype=float), np.zeros(len(pairs))]
+            A = vstack([A, csr_matrix(np.r_[np.zeros(nR), np.ones(len(pairs))])]).tocsr()
+            lo, hi = np.r_[lo, n_supported], np.r_[hi, n_supported]
+        res = milp(
+            cost,
+            constraints=LinearConstraint(A, lo, hi),
+            bounds=Bounds(0, np.r_[np.full(nR, k), np.ones(len(pairs))]),
+            integrality=np.ones(len(cost)),
+            options={"node_limit": max(100, round(MILP_NODES_PER_SECOND * work)), "time_limit": WALL_FACTOR * max(1.0, work), "mip_rel_gap": 0.0},
+        )
+        if res.x is None:
+            return None
+        x = np.rint(res.x).astype(np.int64)
+        if not (np.all(A @ x >= lo - 1e-6) and np.all(A @ x <= hi + 1e-6)):  # pragma: no cover - HiGHS's integrality tolerance
+            log.warning("support: the MILP's rounded plan breaks a constraint; kept the CP-SAT plan")
+            return None
+        fo = {c: f for (f, c), v in zip(pairs, x[nR:]) if v}
+        counts = {i: int(v) for i, v in enumerate(x[:nR]) if v}
+        bound = float(getattr(res, "mip_dual_bound", np.nan))
+        return fo, counts, -bound if n_supported is None else bound, res.status == 0
+
+    def _milp_rows(self) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
+        """The constraints of :class:`_CpCalendar` as a sparse matrix over ``[days[r]..., assign[f, c]...]`` with row bounds."""
+        p, k = self.p, self.p.meetings_per_month
+        nR = len(self.routes)
+        col = {fc: nR + j for j, fc in enumerate(self.assign)}
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        lo: list[float] = []
+        hi: list[float] = []
+
+        def row(entries, low, high) -> None:
+            for c, v in entries:
+                rows.append(len(lo))
+                cols.append(c)
+                vals.append(v)
+            lo.append(low)
+            hi.append(high)
+
+        holds: dict[tuple[int, int], list[int]] = {}
+        by_f: dict[int, list[int]] = {}
+        for i, r in enumerate(self.routes):
+            by_f.setdefault(r.facilitator, []).append(i)
+            for c in r.clusters:
+                holds.setdefault((r.facilitator, c), []).append(i)
+        for fc, j in col.items():
+            row([*((i, 1.0) for i in holds.get(fc, [])), (j, -float(k))], 0.0, 0.0)
+        for c in self.cs:
+            js = [col[int(f), int(c)] for f in self.fs if (int(f), int(c)) in col]
+            if len(js) > 1:
+                row(((j, 1.0) for j in js), 0.0, 1.0)
+        for f in map(int, self.fs):
+            row(((i, 1.0) for i in by_f.get(f, [])), 0.0, float(p.days[f]))
+            mine = [(c, j) for (ff, c), j in col.items() if ff == f]
+            if mine and p.max_clusters[f] < len(mine):
+                row(((j, 1.0) for _, j in mine), 0.0, float(p.max_clusters[f]))
+            if mine and p.max_teachers[f] < sum(int(p.n_teachers[c]) for c, _ in mine):
+                row(((j, float(p.n_teachers[c])) for c, j in mine), 0.0, float(p.max_teachers[f]))
+        A = coo_matrix((vals, (rows, cols)), shape=(len(lo), nR + len(col))).tocsr()
+        return A, np.array(lo), np.array(hi)
+
     def _read(self, s) -> tuple[dict[int, int], dict[int, int]]:
         fo = {c: f for (f, c), v in self.assign.items() if s.value(v)}
         counts = {i: int(s.value(d)) for i, d in enumerate(self.days) if s.value(d)}
@@ -864,39 +949,59 @@ class _CpCalendar:
         counts = dict(start_routes) if start_routes is not None else {single[f, c]: k for c, f in fo.items()}
         n_best = len(fo)
         stages: dict[str, int | float | str] = {"start_supported": n_best, "upper_supported": upper}
-        # stage 1: the most clusters supported (skipped when the start reaches the bound)
+        # stage 1: the most clusters supported (skipped when the start reaches the bound): HiGHS, then CP-SAT if not proven
         n_proven = n_best >= upper
         n_bound = upper
         if not n_proven:
+            mi = self._milp(n_supported=None, work=seconds * 0.2)
+            if mi is not None:
+                if len(mi[0]) > n_best:
+                    fo, counts, n_best = mi[0], mi[1], len(mi[0])
+                if np.isfinite(mi[2]):
+                    n_bound = min(n_bound, math.floor(mi[2] + 1e-6))
+                n_proven = mi[3] or n_best >= n_bound
+            stages["stage1_milp"] = "OPTIMAL" if n_proven else "FEASIBLE" if mi is not None else "UNKNOWN"
+        if not n_proven:
             self._hint(fo, counts)
             self.model.maximize(self.n_supported)
-            s, st = self._run(seconds * 0.4, workers)
+            s, st = self._run(seconds * 0.2, workers)
             if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 fo2, counts2 = self._read(s)
                 if len(fo2) > n_best:
                     fo, counts, n_best = fo2, counts2, len(fo2)
-                n_bound = min(upper, int(s.best_objective_bound + 1e-9))
+                n_bound = min(n_bound, int(s.best_objective_bound + 1e-9))
                 n_proven = st == cp_model.OPTIMAL or n_best >= n_bound
             stages["stage1_status"] = s.status_name(st)
         stages["supported_bound"] = n_best if n_proven else n_bound
         self.model.add(self.n_supported == n_best)
-        # stage 2: the least travel
+        # stage 2: the least travel: HiGHS, then CP-SAT from the best plan if not proven
         travel_now = sum(self.cost[i] * n for i, n in counts.items())
-        self.model.add(self.travel <= travel_now)
-        self._hint(fo, counts)
-        self.model.minimize(self.travel)
-        s, st = self._run(seconds * (0.5 if "stage1_status" in stages else 0.85), workers)
         bound = 0.0
         t_proven = False
-        if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            fo2, counts2 = self._read(s)
-            t2 = sum(self.cost[i] * n for i, n in counts2.items())
+        mi = self._milp(n_supported=n_best, work=seconds * 0.25)
+        if mi is not None:
+            t2 = sum(self.cost[i] * n for i, n in mi[1].items())
             if t2 <= travel_now:
-                fo, counts, travel_now = fo2, counts2, t2
-            bound = s.best_objective_bound
-            t_proven = st == cp_model.OPTIMAL
-        stages["stage2_status"] = s.status_name(st)
-        stages["stage2_seconds"] = round(s.wall_time, 2)
+                fo, counts, travel_now = mi[0], mi[1], t2
+            bound = mi[2] if np.isfinite(mi[2]) else 0.0
+            t_proven = mi[3] and travel_now <= t2
+        stages["stage2_milp"] = "OPTIMAL" if t_proven else "FEASIBLE" if mi is not None else "UNKNOWN"
+        self.model.add(self.travel <= travel_now)
+        if not t_proven:
+            self._hint(fo, counts)
+            self.model.minimize(self.travel)
+            s, st = self._run(seconds * (0.3 if "stage1_status" in stages else 0.5), workers)
+            if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                fo2, counts2 = self._read(s)
+                t2 = sum(self.cost[i] * n for i, n in counts2.items())
+                if t2 <= travel_now:
+                    fo, counts, travel_now = fo2, counts2, t2
+                bound = max(bound, s.best_objective_bound)
+                t_proven = st == cp_model.OPTIMAL or travel_now <= bound + 1e-9
+            stages["stage2_status"] = s.status_name(st)
+            stages["stage2_seconds"] = round(s.wall_time, 2)
+        else:
+            bound = float(travel_now)
         # stage 3: the most even workload (smallest largest share of available time) at that travel
         left = min(0.1 * seconds, STAGE3_SECONDS)  # a tie-break: a small share of the work
         if left >= 0.1 and len(self.fs) > 1:
