@@ -118,7 +118,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_matrix, csr_matrix, vstack
+from scipy.sparse import coo_matrix, csr_matrix, hstack, vstack
 from scipy.sparse.csgraph import connected_components
 
 log = logging.getLogger(__name__)
@@ -823,6 +823,7 @@ class _CpCalendar:
             self.work[f] = [(i, self.cost[i] + len(routes[i].clusters) * round(p.meeting_minutes * SCALE)) for i in idx]
         self.n_supported = sum(self.assign.values())
         self.travel = sum(c * d for c, d in zip(self.cost, self.days))
+        self._rows: tuple[csr_matrix, np.ndarray, np.ndarray] | None = None
 
     def _hint(self, facilitator_of: dict[int, int], counts: dict[int, int]) -> None:
         m = self.model
@@ -846,49 +847,76 @@ class _CpCalendar:
         st = s.solve(self.model)
         return s, st
 
-    def _milp(self, *, n_supported: int | None, work: float) -> tuple[dict[int, int], dict[int, int], float, bool] | None:
-        """The same model as a mixed-integer program, solved by HiGHS (``scipy.optimize.milp``).
+    def _milp(self, stage: str, *, work: float, n_supported: int = 0, travel: int = 0) -> tuple[dict[int, int], dict[int, int], float, bool] | None:
+        """A stage as a mixed-integer program over the same variables, solved by HiGHS (``scipy.optimize.milp``).
 
-        ``n_supported`` None: the most clusters supported; else the least
-        travel (whole hundredths of a minute, as in CP-SAT) with exactly that
-        many. Limited by a number of branch-and-bound nodes scaled from
-        ``work`` (deterministic: the same result on a quiet or busy machine),
-        a wall clock of :data:`WALL_FACTOR` times ``work`` only as a guard.
-        The linear relaxation of set partitioning over day routes is tight:
-        on real networks HiGHS proves in seconds what CP-SAT with one worker
-        does not reach in minutes (``benchmarks/bench_support.py --real``).
-        Returns ``(facilitator_of, route days, bound, proven)`` or None when
-        no integral plan was found or the rounded plan breaks a constraint.
+        ``stage`` ``"count"``: the most clusters supported; ``"travel"``: the
+        least travel (whole hundredths of a minute, as in CP-SAT) with
+        exactly ``n_supported``; ``"workload"``: the smallest largest share
+        of a facilitator's available time in use (a continuous ``top``), with
+        exactly ``n_supported`` and exactly ``travel``. Limited by a number
+        of branch-and-bound nodes scaled from ``work`` (deterministic: the
+        same result on a quiet or busy machine), a wall clock of
+        :data:`WALL_FACTOR` times ``work`` only as a guard. The linear
+        relaxation of set partitioning over day routes is tight: on a real
+        network HiGHS proves in seconds what CP-SAT with one worker does not
+        reach in minutes (``benchmarks/bench_support.py --only real``).
+        Returns ``(facilitator_of, route days, bound, proven)`` (the bound on
+        the stage's objective: clusters, travel or ``top``), or None when no
+        integral plan was found or the rounded plan breaks a constraint.
         """
-        k = self.p.meetings_per_month
+        p, k = self.p, self.p.meetings_per_month
         A, lo, hi = self._milp_rows()
         nR, pairs = len(self.routes), list(self.assign)
-        if n_supported is None:
-            cost = np.r_[np.zeros(nR), -np.ones(len(pairs))]
+        n = nR + len(pairs) + (stage == "workload")
+        counted = np.r_[np.zeros(nR), np.ones(len(pairs)), np.zeros(n - nR - len(pairs))]
+        costs = np.r_[np.array(self.cost, dtype=float), np.zeros(n - nR)]
+        extra: list[tuple[np.ndarray, float, float]] = []
+        if stage == "count":
+            objective = -counted
         else:
-            cost = np.r_[np.array(self.cost, dtype=float), np.zeros(len(pairs))]
-            A = vstack([A, csr_matrix(np.r_[np.zeros(nR), np.ones(len(pairs))])]).tocsr()
-            lo, hi = np.r_[lo, n_supported], np.r_[hi, n_supported]
+            extra.append((counted, n_supported, n_supported))
+            objective = costs
+        if stage == "workload":
+            extra.append((costs, travel, travel))
+            for f, w in self.work.items():
+                if w:
+                    row = np.zeros(n)
+                    row[[i for i, _ in w]] = [c for _, c in w]
+                    row[-1] = -float(p.days[f])
+                    extra.append((row, -np.inf, 0.0))
+            objective = np.r_[np.zeros(n - 1), 1.0]
+        if n > A.shape[1]:
+            A = hstack([A, csr_matrix((A.shape[0], n - A.shape[1]))])
+        if extra:
+            A = vstack([A, csr_matrix(np.array([r for r, _, _ in extra]))]).tocsr()
+            lo, hi = np.r_[lo, [x for _, x, _ in extra]], np.r_[hi, [x for _, _, x in extra]]
         res = milp(
-            cost,
+            objective,
             constraints=LinearConstraint(A, lo, hi),
-            bounds=Bounds(0, np.r_[np.full(nR, k), np.ones(len(pairs))]),
-            integrality=np.ones(len(cost)),
+            bounds=Bounds(0, np.r_[np.full(nR, k), np.ones(len(pairs)), np.full(n - nR - len(pairs), p.working_day_minutes * SCALE)]),
+            integrality=np.r_[np.ones(nR + len(pairs)), np.zeros(n - nR - len(pairs))],
             options={"node_limit": max(100, round(MILP_NODES_PER_SECOND * work)), "time_limit": WALL_FACTOR * max(1.0, work), "mip_rel_gap": 0.0},
         )
         if res.x is None:
             return None
-        x = np.rint(res.x).astype(np.int64)
-        if not (np.all(A @ x >= lo - 1e-6) and np.all(A @ x <= hi + 1e-6)):  # pragma: no cover - HiGHS's integrality tolerance
+        x = np.r_[np.rint(res.x[: nR + len(pairs)]), res.x[nR + len(pairs) :]]
+        ax = A @ x
+        if not (np.all(ax >= lo - 1e-3) and np.all(ax <= hi + 1e-3)):  # pragma: no cover - HiGHS's integrality tolerance
             log.warning("support: the MILP's rounded plan breaks a constraint; kept the CP-SAT plan")
             return None
-        fo = {c: f for (f, c), v in zip(pairs, x[nR:]) if v}
-        counts = {i: int(v) for i, v in enumerate(x[:nR]) if v}
+        fo = {c: f for (f, c), v in zip(pairs, x[nR:]) if v > 0.5}
+        counts = {i: int(v) for i, v in enumerate(x[:nR]) if v > 0.5}
         bound = float(getattr(res, "mip_dual_bound", np.nan))
-        return fo, counts, -bound if n_supported is None else bound, res.status == 0
+        return fo, counts, -bound if stage == "count" else bound, res.status == 0
 
     def _milp_rows(self) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
-        """The constraints of :class:`_CpCalendar` as a sparse matrix over ``[days[r]..., assign[f, c]...]`` with row bounds."""
+        """The constraints of :class:`_CpCalendar` as a sparse matrix over ``[days[r]..., assign[f, c]...]`` with row bounds (built once)."""
+        if self._rows is None:
+            self._rows = self._build_milp_rows()
+        return self._rows
+
+    def _build_milp_rows(self) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
         p, k = self.p, self.p.meetings_per_month
         nR = len(self.routes)
         col = {fc: nR + j for j, fc in enumerate(self.assign)}
@@ -928,6 +956,26 @@ class _CpCalendar:
         A = coo_matrix((vals, (rows, cols)), shape=(len(lo), nR + len(col))).tocsr()
         return A, np.array(lo), np.array(hi)
 
+    def _stage3_cp(
+        self, fo: dict[int, int], counts: dict[int, int], travel_now: int, work: float, workers: int, stages: dict
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """The workload tie-break in CP-SAT (when HiGHS finds no plan): the plan, the start plan if CP-SAT finds none."""
+        p = self.p
+        self.model.add(self.travel == travel_now)
+        day = round(p.working_day_minutes * SCALE)
+        top = self.model.new_int_var(0, day, "largest_workload_per_day")
+        for f, w in self.work.items():
+            if w:
+                self.model.add(sum(c * self.days[i] for i, c in w) <= top * int(p.days[f]))
+        self._hint(fo, counts)
+        self.model.add_hint(top, max([math.ceil(sum(c * counts.get(i, 0) for i, c in w) / int(p.days[f])) for f, w in self.work.items() if w] or [0]))
+        self.model.minimize(top)
+        s, st = self._run(work, workers)
+        if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            fo, counts = self._read(s)
+        stages["stage3_status"] = s.status_name(st)
+        return fo, counts
+
     def _read(self, s) -> tuple[dict[int, int], dict[int, int]]:
         fo = {c: f for (f, c), v in self.assign.items() if s.value(v)}
         counts = {i: int(s.value(d)) for i, d in enumerate(self.days) if s.value(d)}
@@ -943,7 +991,7 @@ class _CpCalendar:
         most :data:`STAGE3_SECONDS`.
         """
         t0 = time.perf_counter()
-        p, k = self.p, self.p.meetings_per_month
+        k = self.p.meetings_per_month
         single = {(r.facilitator, r.clusters[0]): i for i, r in enumerate(self.routes) if len(r.clusters) == 1}
         fo = {int(c): int(start.facilitator_of[c]) for c in self.cs if start.facilitator_of[c] >= 0}
         counts = dict(start_routes) if start_routes is not None else {single[f, c]: k for c, f in fo.items()}
@@ -953,7 +1001,7 @@ class _CpCalendar:
         n_proven = n_best >= upper
         n_bound = upper
         if not n_proven:
-            mi = self._milp(n_supported=None, work=seconds * 0.2)
+            mi = self._milp("count", work=seconds * 0.2)
             if mi is not None:
                 if len(mi[0]) > n_best:
                     fo, counts, n_best = mi[0], mi[1], len(mi[0])
@@ -978,7 +1026,7 @@ class _CpCalendar:
         travel_now = sum(self.cost[i] * n for i, n in counts.items())
         bound = 0.0
         t_proven = False
-        mi = self._milp(n_supported=n_best, work=seconds * 0.25)
+        mi = self._milp("travel", work=seconds * 0.25, n_supported=n_best)
         if mi is not None:
             t2 = sum(self.cost[i] * n for i, n in mi[1].items())
             if t2 <= travel_now:
@@ -1002,22 +1050,15 @@ class _CpCalendar:
             stages["stage2_seconds"] = round(s.wall_time, 2)
         else:
             bound = float(travel_now)
-        # stage 3: the most even workload (smallest largest share of available time) at that travel
+        # stage 3: the most even workload (smallest largest share of available time) at that travel: HiGHS, CP-SAT if it finds nothing
         left = min(0.1 * seconds, STAGE3_SECONDS)  # a tie-break: a small share of the work
         if left >= 0.1 and len(self.fs) > 1:
-            self.model.add(self.travel == travel_now)
-            day = round(p.working_day_minutes * SCALE)
-            top = self.model.new_int_var(0, day, "largest_workload_per_day")
-            for f, w in self.work.items():
-                if w:
-                    self.model.add(sum(c * self.days[i] for i, c in w) <= top * int(p.days[f]))
-            self._hint(fo, counts)
-            self.model.add_hint(top, max([math.ceil(sum(c * counts.get(i, 0) for i, c in w) / int(p.days[f])) for f, w in self.work.items() if w] or [0]))
-            self.model.minimize(top)
-            s, st = self._run(left, workers)
-            if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                fo, counts = self._read(s)
-            stages["stage3_status"] = s.status_name(st)
+            mi = self._milp("workload", work=left, n_supported=n_best, travel=int(travel_now))
+            if mi is not None:
+                fo, counts = mi[0], mi[1]
+                stages["stage3_status"] = "OPTIMAL" if mi[3] else "FEASIBLE"
+            else:
+                fo, counts = self._stage3_cp(fo, counts, int(travel_now), left, workers, stages)
         stages["seconds"] = round(time.perf_counter() - t0, 2)
         travel = sum(self.routes[i].travel_minutes * n for i, n in counts.items())
         return {
