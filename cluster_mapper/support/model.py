@@ -639,7 +639,7 @@ class SupportModel:
         return out
 
     def build(self, facilitators: np.ndarray, clusters: np.ndarray) -> _CpCalendar:
-        """The CP-SAT model of one group (variables and constraints; no objective yet)."""
+        """The model of one group (its data for HiGHS; the CP-SAT model is built when a stage needs it)."""
         return _CpCalendar(self.problem, [r for f in facilitators for r in self.routes[f]], facilitators, clusters)
 
     # -- solving --------------------------------------------------------
@@ -791,37 +791,66 @@ def _order_days(routes: list[DayRoute], n_days: int) -> list[DayRoute]:
 
 
 class _CpCalendar:
-    """CP-SAT set-partitioning model of one group: named variables, lexicographic stages."""
+    """Set-partitioning model of one group: the data for HiGHS, and a CP-SAT model (named variables) built only when a stage needs it."""
 
     def __init__(self, p: SupportProblem, routes: list[DayRoute], facilitators: np.ndarray, clusters: np.ndarray):
         self.p, self.routes, self.fs, self.cs = p, routes, facilitators, clusters
-        k = p.meetings_per_month
-        m = self.model = cp_model.CpModel()
         reach = p.reach
-        self.assign = {
-            (int(f), int(c)): m.new_bool_var(f"assign[{p.facilitator_ids[f]},{p.cluster_ids[c]}]") for f in facilitators for c in clusters if reach[f, c]
-        }
-        self.days = [m.new_int_var(0, k, f"days[{p.facilitator_ids[r.facilitator]}:{'+'.join(p.cluster_ids[c] for c in r.clusters)}]") for r in routes]
+        self.pairs = [(int(f), int(c)) for f in facilitators for c in clusters if reach[f, c]]
         self.cost = [round(r.travel_minutes * SCALE) for r in routes]
-        holds: dict[tuple[int, int], list] = {}
-        by_f: dict[int, list[int]] = {}
+        self.by_f: dict[int, list[int]] = {}
         for i, r in enumerate(routes):
-            by_f.setdefault(r.facilitator, []).append(i)
+            self.by_f.setdefault(r.facilitator, []).append(i)
+        meeting = round(p.meeting_minutes * SCALE)
+        self.work = {int(f): [(i, self.cost[i] + len(routes[i].clusters) * meeting) for i in self.by_f.get(int(f), [])] for f in facilitators}
+        self._rows: tuple[csr_matrix, np.ndarray, np.ndarray] | None = None
+        self._cp: cp_model.CpModel | None = None
+        self._fixes: list[tuple[str, int]] = []
+
+    @property
+    def model(self) -> cp_model.CpModel:
+        """The CP-SAT model, built on first use with every stage result fixed so far."""
+        if self._cp is None:
+            self._cp = self._build_cp()
+            for kind, value in self._fixes:
+                self._apply(kind, value)
+        return self._cp
+
+    def _fix(self, kind: str, value: int) -> None:
+        """Fix a stage's result for the later stages: ``count`` (clusters supported), ``travel_max`` or ``travel`` (hundredths of a minute)."""
+        self._fixes.append((kind, value))
+        if self._cp is not None:
+            self._apply(kind, value)
+
+    def _apply(self, kind: str, value: int) -> None:
+        m = self.model
+        if kind == "count":
+            m.add(self.n_supported == value)
+        elif kind == "travel_max":
+            m.add(self.travel <= value)
+        else:
+            m.add(self.travel == value)
+
+    def _build_cp(self) -> cp_model.CpModel:
+        p, routes, k = self.p, self.routes, self.p.meetings_per_month
+        m = cp_model.CpModel()
+        self.assign = {(f, c): m.new_bool_var(f"assign[{p.facilitator_ids[f]},{p.cluster_ids[c]}]") for f, c in self.pairs}
+        self.days = [m.new_int_var(0, k, f"days[{p.facilitator_ids[r.facilitator]}:{'+'.join(p.cluster_ids[c] for c in r.clusters)}]") for r in routes]
+        holds: dict[tuple[int, int], list] = {}
+        for i, r in enumerate(routes):
             for c in r.clusters:
                 holds.setdefault((r.facilitator, c), []).append(self.days[i])
         # every meeting of a supported cluster on a day of its facilitator
         for fc, v in self.assign.items():
             m.add(sum(holds.get(fc, [])) == k * v)
         # at most one facilitator per cluster
-        for c in clusters:
-            vs = [self.assign[int(f), int(c)] for f in facilitators if (int(f), int(c)) in self.assign]
+        for c in self.cs:
+            vs = [self.assign[int(f), int(c)] for f in self.fs if (int(f), int(c)) in self.assign]
             if len(vs) > 1:
                 m.add_at_most_one(vs)
         # capacities: working days, clusters, teachers
-        self.work = {}
-        for f in facilitators:
-            f = int(f)
-            idx = by_f.get(f, [])
+        for f in map(int, self.fs):
+            idx = self.by_f.get(f, [])
             xs = [(c, v) for (ff, c), v in self.assign.items() if ff == f]
             if idx:
                 m.add(sum(self.days[i] for i in idx) <= int(p.days[f]))
@@ -829,10 +858,9 @@ class _CpCalendar:
                 m.add(sum(v for _, v in xs) <= int(p.max_clusters[f]))
             if xs and p.max_teachers[f] < sum(int(p.n_teachers[c]) for c, _ in xs):
                 m.add(sum(int(p.n_teachers[c]) * v for c, v in xs) <= int(p.max_teachers[f]))
-            self.work[f] = [(i, self.cost[i] + len(routes[i].clusters) * round(p.meeting_minutes * SCALE)) for i in idx]
         self.n_supported = sum(self.assign.values())
         self.travel = sum(c * d for c, d in zip(self.cost, self.days))
-        self._rows: tuple[csr_matrix, np.ndarray, np.ndarray] | None = None
+        return m
 
     def _hint(self, facilitator_of: dict[int, int], counts: dict[int, int]) -> None:
         m = self.model
@@ -876,7 +904,7 @@ class _CpCalendar:
         """
         p, k = self.p, self.p.meetings_per_month
         A, lo, hi = self._milp_rows()
-        nR, pairs = len(self.routes), list(self.assign)
+        nR, pairs = len(self.routes), self.pairs
         n = nR + len(pairs) + (stage == "workload")
         counted = np.r_[np.zeros(nR), np.ones(len(pairs)), np.zeros(n - nR - len(pairs))]
         costs = np.r_[np.array(self.cost, dtype=float), np.zeros(n - nR)]
@@ -928,7 +956,7 @@ class _CpCalendar:
     def _build_milp_rows(self) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
         p, k = self.p, self.p.meetings_per_month
         nR = len(self.routes)
-        col = {fc: nR + j for j, fc in enumerate(self.assign)}
+        col = {fc: nR + j for j, fc in enumerate(self.pairs)}
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
@@ -970,7 +998,7 @@ class _CpCalendar:
     ) -> tuple[dict[int, int], dict[int, int]]:
         """The workload tie-break in CP-SAT (when HiGHS finds no plan): the plan, the start plan if CP-SAT finds none."""
         p = self.p
-        self.model.add(self.travel == travel_now)
+        self._fix("travel", travel_now)
         day = round(p.working_day_minutes * SCALE)
         top = self.model.new_int_var(0, day, "largest_workload_per_day")
         for f, w in self.work.items():
@@ -1032,7 +1060,7 @@ class _CpCalendar:
                 n_proven = st == cp_model.OPTIMAL or n_best >= n_bound
             stages["stage1_status"] = s.status_name(st)
         stages["supported_bound"] = n_best if n_proven else n_bound
-        self.model.add(self.n_supported == n_best)
+        self._fix("count", n_best)
         # stage 2: the least travel: HiGHS, then CP-SAT from the best plan if not proven
         travel_now = sum(self.cost[i] * n for i, n in counts.items())
         bound = 0.0
@@ -1045,7 +1073,7 @@ class _CpCalendar:
             bound = mi[2] if np.isfinite(mi[2]) else 0.0
             t_proven = mi[3] and travel_now <= t2
         stages["stage2_milp"] = "OPTIMAL" if t_proven else "FEASIBLE" if mi is not None else "UNKNOWN"
-        self.model.add(self.travel <= travel_now)
+        self._fix("travel_max", int(travel_now))
         if not t_proven:
             self._hint(fo, counts)
             self.model.minimize(self.travel)
