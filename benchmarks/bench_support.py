@@ -5,6 +5,8 @@ Run (from the repository root)::
     python -m benchmarks.bench_support [--teachers 10316] [--districts 4] [--seed 2026]
                                        [--per 10] [--binding-per 20] [--binding-days 8]
                                        [--compare-routing [--routing-seconds 60]] [--sample]
+                                       [--only {programme,real}] [--real-schools 300]
+                                       [--real-per 30] [--real-drive-per 200] [--real-days 8]
 
 Generates the programme as ``bench_programme.py`` does (10,316 teachers in
 four districts, generated road networks, walking with Tobler's function),
@@ -30,6 +32,21 @@ relaxation counting facilitator-days and meetings a day), whether the count
 is proven, whether the two runs gave the same support plan, and the
 validator's verdict (which includes the no-false-"full" check).
 
+Then a district on a REAL road network (issue 18's floor): the Abbottabad
+OpenStreetMap extract (``tests/data/abbottabad``, © OpenStreetMap
+contributors, ODbL 1.0) with ``--real-schools`` generated schools on its
+intersections (seeded) and 3 to 12 generated staff each
+(``tests.fixtures.real_network``), clustered with the field defaults, a
+real month (``[support] month = "2027-03"``), and a team whose days bind:
+walking facilitators (one per ``--real-per`` clusters of each gender) and
+driving ones (one per ``--real-drive-per``), ``--real-days`` days each,
+fewer facilitator-days than clusters. Support is planned twice with the
+default time (60 s) through ``plan_support``/``write_plan``; printed are
+clusters, facilitators, days, supported, the bound, the gap, the status,
+the seconds, whether the two plan folders' support files (``support.csv``,
+``itineraries.csv``, ``gpx/``) are byte for byte the same, and the
+validator's violations (its no-false-"full" check included).
+
 ``--compare-routing`` also solves each district's support problem with
 OR-Tools routing (one vehicle per facilitator-day, a time dimension for the
 working day, dropped meetings with a penalty, cross-day limits as
@@ -42,14 +59,17 @@ Floors (PASS/FAIL; exit status 1 on any FAIL): support planning of the
 programme under 5 minutes on 2 cores; the validator finds no violation;
 facilitator travel never above the floor when as many clusters are supported;
 with days binding, the count equals its bound (or the gap is shown, FAIL)
-and two runs give the same plan.
+and two runs give the same plan; on the real network the same, and each
+solve within the default time (``time_limit_seconds``, 60 s).
 
-The data is generated, not real.
+The programme's data is generated, not real; the real-network case has
+real roads and generated schools, staff and facilitators.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import math
 import sys
 import tempfile
@@ -58,12 +78,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.measure import pin_cores
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
+from cluster_mapper.policy.rules import SupportPolicy
 from cluster_mapper.support import SupportProblem, plan_support
 from cluster_mapper.support.model import SCALE, floor_plan
 from tests.fixtures.generate_facilitators import facilitators_for_plan
+from tests.fixtures.real_network import make_real_district
 from tests.fixtures.synthetic import make_programme, write_district
 
 SUPPORT_LIMIT_S = 300.0
@@ -286,68 +309,162 @@ def run_binding(name: str, cplan, work: Path, per: int, days: int, prefix: str) 
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--teachers", type=int, default=10316)
-    ap.add_argument("--districts", type=int, default=4)
-    ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--per", type=int, default=10, help="one facilitator per this many clusters of each gender")
-    ap.add_argument("--binding-per", type=int, default=20, help="days binding: one facilitator per this many clusters")
-    ap.add_argument("--binding-days", type=int, default=8, help="days binding: days_per_month of each facilitator")
-    ap.add_argument("--compare-routing", action="store_true")
-    ap.add_argument("--routing-seconds", type=float, nargs="+", default=[10.0, 60.0], help="routing time limits to measure")
-    ap.add_argument("--sample", action="store_true", help="also compare on the bundled Mansehra sample")
-    ap.add_argument("--keep", type=Path, default=None)
-    args = ap.parse_args(argv)
+# --------------------------------------------------------------------------- a real road network
 
+
+@dataclass
+class Real:
+    schools: int = 0
+    teachers: int = 0
+    clusters: int = 0
+    walkers: int = 0
+    drivers: int = 0
+    days: int = 0
+    supported: int = 0
+    bound: int = 0
+    proven: bool = False
+    status: str = ""
+    travel: float = 0.0
+    travel_bound: float | None = None
+    seconds: tuple[float, float] = (0.0, 0.0)
+    solve_seconds: tuple[float, float] = (0.0, 0.0)
+    cpu_seconds: tuple[float, float] = (0.0, 0.0)
+    same: bool = False
+    violations: int = 0
+    false_full: int = 0
+    plan_s: float = 0.0
+
+
+def same_support_files(a: Path, b: Path) -> bool:
+    """The two plan folders' support files are byte for byte the same: support.csv, itineraries.csv and every GPX file."""
+    names = ["support.csv", "itineraries.csv", *sorted(f"gpx/{g.name}" for g in (a / "gpx").glob("*.gpx"))]
+    if sorted(g.name for g in (a / "gpx").glob("*.gpx")) != sorted(g.name for g in (b / "gpx").glob("*.gpx")):
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    return not mismatch and not errors
+
+
+def run_real(work: Path, n_schools: int, per: int, drive_per: int, days: int, seed: int) -> Real:
+    """The Abbottabad network with generated schools; walking and driving facilitators whose days bind; support planned twice and validated."""
+    r = Real()
+    paths = make_real_district(work / "real_inputs", n_schools=n_schools, seed=seed)
+    policy = work / "real_policy.toml"
+    policy.write_text('time_limit_seconds = 30\n\n[support]\nmonth = "2027-03"\n', encoding="utf-8")
+    t0 = time.perf_counter()
+    cplan = plan(Scenario(paths["schools"], TravelSource(network_path=str(paths["network"])), paths["teachers"], policy=policy, cache_dir=work / "cache"))
+    r.plan_s = time.perf_counter() - t0
+    common = {"days_per_month": days, "max_clusters": "", "with_district": True}
+    walk = facilitators_for_plan(cplan, clusters_per_facilitator=per, id_prefix="ABT-W", travel_mode="walk", **common)
+    drive = facilitators_for_plan(cplan, clusters_per_facilitator=drive_per, id_prefix="ABT-D", travel_mode="drive", seed=seed + 1, **common)
+    fac_path = work / "real_facilitators.csv"
+    pd.concat([walk, drive], ignore_index=True).to_csv(fac_path, index=False)
+    r.schools, r.teachers, r.walkers, r.drivers = len(cplan.inputs.schools), len(cplan.teachers), len(walk), len(drive)
+    outs, secs, solve, cpu = [], [], [], []
+    for run in (1, 2):
+        t0, c0 = time.perf_counter(), time.process_time()
+        sp = plan_support(cplan, fac_path)
+        secs.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        solve.append(sp.figures["solve_seconds"])
+        cplan.support = sp
+        outs.append(write_plan(cplan, work / "plans" / f"real_run{run}", review=False))
+        if run == 1:
+            first = sp
+    rep = validate_plan(outs[0])
+    for v in rep.violations[:5]:
+        print(f"  violation: {v}")
+    f = first.figures
+    r.clusters, r.supported, r.bound, r.proven, r.status = (
+        f["clusters"],
+        f["clusters_supported"],
+        f["supported_bound"],
+        f["supported_proven_maximal"],
+        f["status"],
+    )
+    r.days = int(first.problem.days.sum()) if first.problem is not None else 0
+    r.travel, r.travel_bound = f["travel_minutes_month"], f["travel_lower_bound"]
+    r.seconds, r.solve_seconds, r.cpu_seconds = (secs[0], secs[1]), (solve[0], solve[1]), (cpu[0], cpu[1])
+    r.same = same_support_files(outs[0], outs[1])
+    r.violations = len(rep.violations)
+    r.false_full = sum("free day" in v for v in rep.violations)
+    return r
+
+
+def print_real(r: Real) -> None:
+    tb = "-" if r.travel_bound is None else f"{r.travel_bound:,.1f}"
+    print(
+        f"\nreal network: Abbottabad OSM extract, {r.schools} generated schools, {r.teachers:,} generated teachers "
+        f"(clustered in {r.plan_s:.1f} s), a real month (2027-03)\n"
+        f"{'clusters':>9}{'walk f.':>8}{'drive f.':>9}{'days':>6}{'supp.':>7}{'bound':>7}{'gap':>5}  {'proven':<7}{'status':<9}"
+        f"{'travel min':>11}{'bound min':>11}{'s run 1':>9}{'s run 2':>9}{'cpu s':>7}{'solve s':>9}  {'same files':<11}{'violations':>11}{'false full':>11}"
+    )
+    print(
+        f"{r.clusters:>9}{r.walkers:>8}{r.drivers:>9}{r.days:>6}{r.supported:>7}{r.bound:>7}{r.bound - r.supported:>5}  {'yes' if r.proven else 'NO':<7}"
+        f"{r.status:<9}{r.travel:>11,.1f}{tb:>11}{r.seconds[0]:>9.1f}{r.seconds[1]:>9.1f}{max(r.cpu_seconds):>7.1f}{max(r.solve_seconds):>9.1f}  "
+        f"{'yes' if r.same else 'NO':<11}{r.violations:>11}{r.false_full:>11}",
+        flush=True,
+    )
+
+
+def real_checks(r: Real, default_s: float) -> list[tuple[str, bool]]:
+    return [
+        (f"real network: {r.clusters} clusters (200 or more), {r.days} facilitator-days (fewer: days bind)", r.clusters >= 200 and r.days < r.clusters),
+        (f"real network: supported {r.supported} equals the bound {r.bound}, proven (gap {r.bound - r.supported})", r.proven and r.supported == r.bound),
+        (
+            f"real network: each solve within the default time_limit_seconds ({', '.join(f'{s:.1f}' for s in r.solve_seconds)} s < {default_s:g} s)",
+            max(r.solve_seconds) < default_s,
+        ),
+        ("real network: the same support files on two runs", r.same),
+        (f"real network: validator {r.violations} violation(s), {r.false_full} false 'full' reason(s)", r.violations == 0),
+    ]
+
+
+def programme_part(args, work: Path) -> list[tuple[str, bool]]:
+    """The generated four-district programme: support planned, days binding, routing compared; returns its floors."""
     print(f"bench_support: {args.teachers:,} teachers, {args.districts} districts, seed {args.seed}, one facilitator per {args.per} clusters (generated data)")
-    print(f"cores used: {pin_cores(CORES)}")
     prog = make_programme(n_teachers=args.teachers, n_districts=args.districts, seed=args.seed, with_network=True)
     runs: list[Run] = []
-    with tempfile.TemporaryDirectory(prefix="bench_support_") as tmp:
-        work = args.keep or Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
+    print(
+        f"\n{'district':<14}{'clusters':>9}{'facil.':>7}{'supp.':>7}{'reach.':>7}{'travel min':>12}{'mean/f':>8}{'max/f':>8}"
+        f"{'floor min':>11}{'bound':>11}  {'status':<9}{'support s':>10}{'solve s':>8}{'valid':>7}"
+    )
+    sps = {}
+    cplans: dict = {}
+    for k, (name, d) in enumerate(prog.districts.items()):
+        paths = write_district(d, work / "inputs")
+        r, sp, cplans[name] = run_district(name, paths, work, args.per, f"D{k + 1}")
+        runs.append(r)
+        sps[name] = sp
         print(
-            f"\n{'district':<14}{'clusters':>9}{'facil.':>7}{'supp.':>7}{'reach.':>7}{'travel min':>12}{'mean/f':>8}{'max/f':>8}"
-            f"{'floor min':>11}{'bound':>11}  {'status':<9}{'support s':>10}{'solve s':>8}{'valid':>7}"
+            f"{r.name:<14}{r.clusters:>9,}{r.facilitators:>7}{r.supported:>7,}{r.reachable:>7,}{r.travel:>12,.1f}{r.mean_f:>8,.0f}{r.max_f:>8,.0f}"
+            f"{r.floor_travel:>11,.1f}{(r.bound if r.bound is not None else float('nan')):>11,.1f}  {r.status:<9}{r.support_s:>10.1f}"
+            f"{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}",
+            flush=True,
         )
-        sps = {}
-        cplans: dict = {}
-        for k, (name, d) in enumerate(prog.districts.items()):
-            paths = write_district(d, work / "inputs")
-            r, sp, cplans[name] = run_district(name, paths, work, args.per, f"D{k + 1}")
-            runs.append(r)
-            sps[name] = sp
-            print(
-                f"{r.name:<14}{r.clusters:>9,}{r.facilitators:>7}{r.supported:>7,}{r.reachable:>7,}{r.travel:>12,.1f}{r.mean_f:>8,.0f}{r.max_f:>8,.0f}"
-                f"{r.floor_travel:>11,.1f}{(r.bound if r.bound is not None else float('nan')):>11,.1f}  {r.status:<9}{r.support_s:>10.1f}"
-                f"{r.solve_s:>8.1f}{'yes' if not r.violations else 'NO':>7}",
-                flush=True,
-            )
+    print(
+        f"\ndays binding: one facilitator per {args.binding_per} clusters, {args.binding_days} days each (two meetings a day needed)\n"
+        f"{'district':<14}{'clusters':>9}{'facil.':>7}{'floor':>7}{'supp.':>7}{'bound':>7}  {'proven':<7}{'same twice':<11}{'status':<10}{'s/run':>7}{'valid':>7}"
+    )
+    binding = []
+    for k, name in enumerate(cplans):
+        b = run_binding(name, cplans[name], work, args.binding_per, args.binding_days, f"D{k + 1}")
+        binding.append(b)
         print(
-            f"\ndays binding: one facilitator per {args.binding_per} clusters, {args.binding_days} days each (two meetings a day needed)\n"
-            f"{'district':<14}{'clusters':>9}{'facil.':>7}{'floor':>7}{'supp.':>7}{'bound':>7}  {'proven':<7}{'same twice':<11}{'status':<10}{'s/run':>7}{'valid':>7}"
+            f"{b.name:<14}{b.clusters:>9,}{b.facilitators:>7}{b.floor:>7,}{b.supported:>7,}{b.bound:>7,}  {'yes' if b.proven else 'NO':<7}"
+            f"{'yes' if b.same else 'NO':<11}{b.status:<10}{b.seconds:>7.1f}{'yes' if not b.violations else 'NO':>7}",
+            flush=True,
         )
-        binding = []
-        for k, name in enumerate(cplans):
-            b = run_binding(name, cplans[name], work, args.binding_per, args.binding_days, f"D{k + 1}")
-            binding.append(b)
-            print(
-                f"{b.name:<14}{b.clusters:>9,}{b.facilitators:>7}{b.floor:>7,}{b.supported:>7,}{b.bound:>7,}  {'yes' if b.proven else 'NO':<7}"
-                f"{'yes' if b.same else 'NO':<11}{b.status:<10}{b.seconds:>7.1f}{'yes' if not b.violations else 'NO':>7}",
-                flush=True,
-            )
-        if args.compare_routing:
-            if args.sample:
-                from cluster_mapper.sample import sample_paths
+    if args.compare_routing:
+        if args.sample:
+            from cluster_mapper.sample import sample_paths
 
-                sample = plan(Scenario.sample())
-                fac = sample_paths()["facilitators"]
-                sps["Mansehra sample"] = plan_support(sample, fac)
-            for secs in args.routing_seconds:
-                print(f"\nOR-Tools routing vs CP-SAT (routing: GUIDED_LOCAL_SEARCH from the floor plan, {secs:g} s)")
-                for name, sp in sps.items():
-                    compare_with_routing(name, sp, secs)
+            sample = plan(Scenario.sample())
+            fac = sample_paths()["facilitators"]
+            sps["Mansehra sample"] = plan_support(sample, fac)
+        for secs in args.routing_seconds:
+            print(f"\nOR-Tools routing vs CP-SAT (routing: GUIDED_LOCAL_SEARCH from the floor plan, {secs:g} s)")
+            for name, sp in sps.items():
+                compare_with_routing(name, sp, secs)
 
     clusters = sum(r.clusters for r in runs)
     facs = sum(r.facilitators for r in runs)
@@ -370,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  status                   {', '.join(sorted({r.status for r in runs}))}")
     print(f"  support planning         {support_s:.1f} s (solve {sum(r.solve_s for r in runs):.1f} s), validation {sum(r.validate_s for r in runs):.1f} s")
     floor_ok = all(r.travel <= r.floor_travel + 1e-6 for r in runs if r.supported == r.floor_supported)
-    checks = [
+    return [
         (f"support planning {support_s:.1f} s < {SUPPORT_LIMIT_S:.0f} s on {CORES} cores", support_s < SUPPORT_LIMIT_S),
         (f"validator: {violations} violation(s)", violations == 0),
         ("travel never above the one-round-trip floor for as many clusters", floor_ok),
@@ -381,6 +498,38 @@ def main(argv: list[str] | None = None) -> int:
         ("days binding: the same support plan on two runs", all(b.same for b in binding)),
         (f"days binding: validator (with no false 'full'): {sum(b.violations for b in binding)} violation(s)", all(b.violations == 0 for b in binding)),
     ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--teachers", type=int, default=10316)
+    ap.add_argument("--districts", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--per", type=int, default=10, help="one facilitator per this many clusters of each gender")
+    ap.add_argument("--binding-per", type=int, default=20, help="days binding: one facilitator per this many clusters")
+    ap.add_argument("--binding-days", type=int, default=8, help="days binding: days_per_month of each facilitator")
+    ap.add_argument("--compare-routing", action="store_true")
+    ap.add_argument("--routing-seconds", type=float, nargs="+", default=[10.0, 60.0], help="routing time limits to measure")
+    ap.add_argument("--sample", action="store_true", help="also compare on the bundled Mansehra sample")
+    ap.add_argument("--only", choices=("programme", "real"), default=None, help="run only the generated programme or only the real network")
+    ap.add_argument("--real-schools", type=int, default=300, help="real network: generated schools on the Abbottabad roads")
+    ap.add_argument("--real-per", type=int, default=30, help="real network: one walking facilitator per this many clusters of each gender")
+    ap.add_argument("--real-drive-per", type=int, default=200, help="real network: one driving facilitator per this many clusters of each gender")
+    ap.add_argument("--real-days", type=int, default=8, help="real network: days_per_month of each facilitator")
+    ap.add_argument("--keep", type=Path, default=None)
+    args = ap.parse_args(argv)
+
+    print(f"cores used: {pin_cores(CORES)}")
+    checks: list[tuple[str, bool]] = []
+    with tempfile.TemporaryDirectory(prefix="bench_support_") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        if args.only != "real":
+            checks += programme_part(args, work)
+        if args.only != "programme":
+            r = run_real(work, args.real_schools, args.real_per, args.real_drive_per, args.real_days, args.seed)
+            print_real(r)
+            checks += real_checks(r, SupportPolicy().time_limit_seconds)
     print("floors")
     for text, ok in checks:
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")

@@ -11,7 +11,7 @@ Modules, in the order they run:
   (:func:`load_facilitators`, the one entry for other readers);
 - :mod:`.travel`: facilitator travel minutes between bases and venues on the
   plan's own travel times, and the roads between them;
-- :mod:`.model`: the optimisation (min-cost-flow floor, day routes, CP-SAT);
+- :mod:`.model`: the optimisation (min-cost-flow floor, day routes, HiGHS and CP-SAT);
 - :mod:`.explain` and :mod:`.sizing`: reasons, smallest changes, sizing;
 - :mod:`.calendar`: a real month (working dates, each cluster's regular
   weekday, clock times and the meeting window);

@@ -44,13 +44,20 @@ How it is solved
        sum_c assign[f, c] <= max_clusters[f];  sum_c teachers[c] assign[f, c] <= max_teachers[f]
 
    solved lexicographically (supported clusters; then travel; then the
-   largest workload share, a tie-break given a fixed amount of CP-SAT work,
-   :data:`STAGE3_SECONDS`, and reported as proven only when it finishes),
-   each stage started from the previous stage's plan, the first from the
-   floor plan. So the plan never travels more than
-   the floor plan when it supports as many clusters. Independent groups of
-   facilitators and clusters (no eligible pair between them) are solved
-   apart.
+   largest workload share, a tie-break given a small fixed amount of work,
+   :data:`STAGE3_SECONDS`, and reported as proven only when it finishes).
+   Each stage is first solved as a mixed-integer program by HiGHS
+   (``scipy.optimize.milp``: the linear relaxation of set partitioning over
+   day routes is tight, so branch and bound proves the optimum in seconds
+   where CP-SAT with one worker did not in minutes: a real road network,
+   250 clusters, days binding, 45,000 day routes, in
+   ``benchmarks/bench_support.py --only real``); when HiGHS does not prove a
+   stage within its node limit, CP-SAT continues from the best plan so far.
+   Each stage starts from the previous stage's plan, the first from the
+   floor plan, and keeps a plan only if it is no worse. So the plan never
+   travels more than the floor plan when it supports as many clusters.
+   Independent groups of facilitators and clusters (no eligible pair
+   between them) are solved apart.
    *The count against its bound.* No plan supports more clusters than a
    max flow in which each facilitator takes at most ``min(max_clusters,
    days x meetings a day / meetings_per_month)`` clusters within a day's
@@ -61,16 +68,17 @@ How it is solved
    excess taken away until every month fits) is tried first; stage 1 runs
    only while the best plan is below the bound, and the solution says
    whether the count is proven. Every CP-SAT run is limited in its
-   deterministic work units (``max_deterministic_time``; a wall-clock guard
-   of :data:`WALL_FACTOR` times that only on a very slow machine), with one
-   worker and a fixed seed, and the time is shared among groups by size, not
-   by the clock: the same inputs give the same support plan on a quiet or a
-   busy machine. Last, an unsupported cluster that an eligible facilitator
+   deterministic work units (``max_deterministic_time``), every HiGHS run in
+   branch-and-bound nodes (:data:`MILP_NODES_PER_SECOND`), each with a
+   wall-clock guard of :data:`WALL_FACTOR` times its share only for a very
+   slow machine; one CP-SAT worker and a fixed seed, HiGHS single-threaded;
+   and the time is shared among groups by size, not by the clock: the same
+   inputs give the same support plan on a quiet or a busy machine. Last, an unsupported cluster that an eligible facilitator
    within reach with free days and room could take is given to them with
    round trips (only possible when the count is not proven), so the reason
    "everyone within reach is full" is always true.
-4. *Bound.* Because every feasible day route is in the model, CP-SAT's
-   bound is a proven lower bound on the month's travel for the number of
+4. *Bound.* Because every feasible day route is in the model, the
+   solvers' (HiGHS's dual bound, else CP-SAT's) bound is a proven lower bound on the month's travel for the number of
    clusters supported; the solution reports it and the gap. If a
    facilitator has more routes than :data:`MAX_ROUTES_PER_FACILITATOR`
    (short meetings, long days, dense venues), only the cheapest routes per
@@ -98,8 +106,9 @@ search.
   CP-SAT's plan is still the better one (16,141 against routing's 16,273
   minutes at 90-minute meetings) and it reports a bound, though a weak one.
 
-So CP-SAT on day routes: a proven optimum or a bound where routing has
-none, the cross-day rules as plain linear constraints, and faster. Routing
+So set partitioning on day routes (HiGHS first, CP-SAT to continue): a
+proven optimum or a bound where routing has none, the cross-day rules as
+plain linear constraints, and faster. Routing
 would be the better tool only for days of many short visits, where the set
 of day routes explodes; there this model keeps the cheapest routes and says
 its calendar is heuristic.
@@ -117,7 +126,8 @@ from typing import Any
 import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
-from scipy.sparse import coo_matrix
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix, csr_matrix, hstack, vstack
 from scipy.sparse.csgraph import connected_components
 
 log = logging.getLogger(__name__)
@@ -134,6 +144,8 @@ DAY_TOLERANCE = 1e-6
 STAGE3_SECONDS = 1.0
 #: Wall-clock guard on each CP-SAT run, as a multiple of its deterministic work limit.
 WALL_FACTOR = 6.0
+#: Branch-and-bound nodes HiGHS may explore per second of a stage's work share (deterministic, like CP-SAT's work units).
+MILP_NODES_PER_SECOND = 200
 
 
 def solver_workers() -> int:
@@ -627,7 +639,7 @@ class SupportModel:
         return out
 
     def build(self, facilitators: np.ndarray, clusters: np.ndarray) -> _CpCalendar:
-        """The CP-SAT model of one group (variables and constraints; no objective yet)."""
+        """The model of one group (its data for HiGHS; the CP-SAT model is built when a stage needs it)."""
         return _CpCalendar(self.problem, [r for f in facilitators for r in self.routes[f]], facilitators, clusters)
 
     # -- solving --------------------------------------------------------
@@ -779,37 +791,66 @@ def _order_days(routes: list[DayRoute], n_days: int) -> list[DayRoute]:
 
 
 class _CpCalendar:
-    """CP-SAT set-partitioning model of one group: named variables, lexicographic stages."""
+    """Set-partitioning model of one group: the data for HiGHS, and a CP-SAT model (named variables) built only when a stage needs it."""
 
     def __init__(self, p: SupportProblem, routes: list[DayRoute], facilitators: np.ndarray, clusters: np.ndarray):
         self.p, self.routes, self.fs, self.cs = p, routes, facilitators, clusters
-        k = p.meetings_per_month
-        m = self.model = cp_model.CpModel()
         reach = p.reach
-        self.assign = {
-            (int(f), int(c)): m.new_bool_var(f"assign[{p.facilitator_ids[f]},{p.cluster_ids[c]}]") for f in facilitators for c in clusters if reach[f, c]
-        }
-        self.days = [m.new_int_var(0, k, f"days[{p.facilitator_ids[r.facilitator]}:{'+'.join(p.cluster_ids[c] for c in r.clusters)}]") for r in routes]
+        self.pairs = [(int(f), int(c)) for f in facilitators for c in clusters if reach[f, c]]
         self.cost = [round(r.travel_minutes * SCALE) for r in routes]
-        holds: dict[tuple[int, int], list] = {}
-        by_f: dict[int, list[int]] = {}
+        self.by_f: dict[int, list[int]] = {}
         for i, r in enumerate(routes):
-            by_f.setdefault(r.facilitator, []).append(i)
+            self.by_f.setdefault(r.facilitator, []).append(i)
+        meeting = round(p.meeting_minutes * SCALE)
+        self.work = {int(f): [(i, self.cost[i] + len(routes[i].clusters) * meeting) for i in self.by_f.get(int(f), [])] for f in facilitators}
+        self._rows: tuple[csr_matrix, np.ndarray, np.ndarray] | None = None
+        self._cp: cp_model.CpModel | None = None
+        self._fixes: list[tuple[str, int]] = []
+
+    @property
+    def model(self) -> cp_model.CpModel:
+        """The CP-SAT model, built on first use with every stage result fixed so far."""
+        if self._cp is None:
+            self._cp = self._build_cp()
+            for kind, value in self._fixes:
+                self._apply(kind, value)
+        return self._cp
+
+    def _fix(self, kind: str, value: int) -> None:
+        """Fix a stage's result for the later stages: ``count`` (clusters supported), ``travel_max`` or ``travel`` (hundredths of a minute)."""
+        self._fixes.append((kind, value))
+        if self._cp is not None:
+            self._apply(kind, value)
+
+    def _apply(self, kind: str, value: int) -> None:
+        m = self.model
+        if kind == "count":
+            m.add(self.n_supported == value)
+        elif kind == "travel_max":
+            m.add(self.travel <= value)
+        else:
+            m.add(self.travel == value)
+
+    def _build_cp(self) -> cp_model.CpModel:
+        p, routes, k = self.p, self.routes, self.p.meetings_per_month
+        m = cp_model.CpModel()
+        self.assign = {(f, c): m.new_bool_var(f"assign[{p.facilitator_ids[f]},{p.cluster_ids[c]}]") for f, c in self.pairs}
+        self.days = [m.new_int_var(0, k, f"days[{p.facilitator_ids[r.facilitator]}:{'+'.join(p.cluster_ids[c] for c in r.clusters)}]") for r in routes]
+        holds: dict[tuple[int, int], list] = {}
+        for i, r in enumerate(routes):
             for c in r.clusters:
                 holds.setdefault((r.facilitator, c), []).append(self.days[i])
         # every meeting of a supported cluster on a day of its facilitator
         for fc, v in self.assign.items():
             m.add(sum(holds.get(fc, [])) == k * v)
         # at most one facilitator per cluster
-        for c in clusters:
-            vs = [self.assign[int(f), int(c)] for f in facilitators if (int(f), int(c)) in self.assign]
+        for c in self.cs:
+            vs = [self.assign[int(f), int(c)] for f in self.fs if (int(f), int(c)) in self.assign]
             if len(vs) > 1:
                 m.add_at_most_one(vs)
         # capacities: working days, clusters, teachers
-        self.work = {}
-        for f in facilitators:
-            f = int(f)
-            idx = by_f.get(f, [])
+        for f in map(int, self.fs):
+            idx = self.by_f.get(f, [])
             xs = [(c, v) for (ff, c), v in self.assign.items() if ff == f]
             if idx:
                 m.add(sum(self.days[i] for i in idx) <= int(p.days[f]))
@@ -817,9 +858,9 @@ class _CpCalendar:
                 m.add(sum(v for _, v in xs) <= int(p.max_clusters[f]))
             if xs and p.max_teachers[f] < sum(int(p.n_teachers[c]) for c, _ in xs):
                 m.add(sum(int(p.n_teachers[c]) * v for c, v in xs) <= int(p.max_teachers[f]))
-            self.work[f] = [(i, self.cost[i] + len(routes[i].clusters) * round(p.meeting_minutes * SCALE)) for i in idx]
         self.n_supported = sum(self.assign.values())
         self.travel = sum(c * d for c, d in zip(self.cost, self.days))
+        return m
 
     def _hint(self, facilitator_of: dict[int, int], counts: dict[int, int]) -> None:
         m = self.model
@@ -843,6 +884,135 @@ class _CpCalendar:
         st = s.solve(self.model)
         return s, st
 
+    def _milp(self, stage: str, *, work: float, n_supported: int = 0, travel: int = 0) -> tuple[dict[int, int], dict[int, int], float, bool] | None:
+        """A stage as a mixed-integer program over the same variables, solved by HiGHS (``scipy.optimize.milp``).
+
+        ``stage`` ``"count"``: the most clusters supported; ``"travel"``: the
+        least travel (whole hundredths of a minute, as in CP-SAT) with
+        exactly ``n_supported``; ``"workload"``: the smallest largest share
+        of a facilitator's available time in use (a continuous ``top``), with
+        exactly ``n_supported`` and exactly ``travel``. Limited by a number
+        of branch-and-bound nodes scaled from ``work`` (deterministic: the
+        same result on a quiet or busy machine), a wall clock of
+        :data:`WALL_FACTOR` times ``work`` only as a guard. The linear
+        relaxation of set partitioning over day routes is tight: on a real
+        network HiGHS proves in seconds what CP-SAT with one worker does not
+        reach in minutes (``benchmarks/bench_support.py --only real``).
+        Returns ``(facilitator_of, route days, bound, proven)`` (the bound on
+        the stage's objective: clusters, travel or ``top``), or None when no
+        integral plan was found or the rounded plan breaks a constraint.
+        """
+        p, k = self.p, self.p.meetings_per_month
+        A, lo, hi = self._milp_rows()
+        nR, pairs = len(self.routes), self.pairs
+        n = nR + len(pairs) + (stage == "workload")
+        counted = np.r_[np.zeros(nR), np.ones(len(pairs)), np.zeros(n - nR - len(pairs))]
+        costs = np.r_[np.array(self.cost, dtype=float), np.zeros(n - nR)]
+        extra: list[tuple[np.ndarray, float, float]] = []
+        if stage == "count":
+            objective = -counted
+        else:
+            extra.append((counted, n_supported, n_supported))
+            objective = costs
+        if stage == "workload":
+            extra.append((costs, travel, travel))
+            for f, w in self.work.items():
+                if w:
+                    row = np.zeros(n)
+                    row[[i for i, _ in w]] = [c for _, c in w]
+                    row[-1] = -float(p.days[f])
+                    extra.append((row, -np.inf, 0.0))
+            objective = np.r_[np.zeros(n - 1), 1.0]
+        if n > A.shape[1]:
+            A = hstack([A, csr_matrix((A.shape[0], n - A.shape[1]))])
+        if extra:
+            A = vstack([A, csr_matrix(np.array([r for r, _, _ in extra]))]).tocsr()
+            lo, hi = np.r_[lo, [x for _, x, _ in extra]], np.r_[hi, [x for _, _, x in extra]]
+        res = milp(
+            objective,
+            constraints=LinearConstraint(A, lo, hi),
+            bounds=Bounds(0, np.r_[np.full(nR, k), np.ones(len(pairs)), np.full(n - nR - len(pairs), p.working_day_minutes * SCALE)]),
+            integrality=np.r_[np.ones(nR + len(pairs)), np.zeros(n - nR - len(pairs))],
+            options={"node_limit": max(100, round(MILP_NODES_PER_SECOND * work)), "time_limit": WALL_FACTOR * max(1.0, work), "mip_rel_gap": 0.0},
+        )
+        if res.x is None:
+            return None
+        x = np.r_[np.rint(res.x[: nR + len(pairs)]), res.x[nR + len(pairs) :]]
+        ax = A @ x
+        if not (np.all(ax >= lo - 1e-3) and np.all(ax <= hi + 1e-3)):  # pragma: no cover - HiGHS's integrality tolerance
+            log.warning("support: the MILP's rounded plan breaks a constraint; kept the CP-SAT plan")
+            return None
+        fo = {c: f for (f, c), v in zip(pairs, x[nR:]) if v > 0.5}
+        counts = {i: int(v) for i, v in enumerate(x[:nR]) if v > 0.5}
+        bound = float(getattr(res, "mip_dual_bound", np.nan))
+        return fo, counts, -bound if stage == "count" else bound, res.status == 0
+
+    def _milp_rows(self) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
+        """The constraints of :class:`_CpCalendar` as a sparse matrix over ``[days[r]..., assign[f, c]...]`` with row bounds (built once)."""
+        if self._rows is None:
+            self._rows = self._build_milp_rows()
+        return self._rows
+
+    def _build_milp_rows(self) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
+        p, k = self.p, self.p.meetings_per_month
+        nR = len(self.routes)
+        col = {fc: nR + j for j, fc in enumerate(self.pairs)}
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        lo: list[float] = []
+        hi: list[float] = []
+
+        def row(entries, low, high) -> None:
+            for c, v in entries:
+                rows.append(len(lo))
+                cols.append(c)
+                vals.append(v)
+            lo.append(low)
+            hi.append(high)
+
+        holds: dict[tuple[int, int], list[int]] = {}
+        by_f: dict[int, list[int]] = {}
+        for i, r in enumerate(self.routes):
+            by_f.setdefault(r.facilitator, []).append(i)
+            for c in r.clusters:
+                holds.setdefault((r.facilitator, c), []).append(i)
+        for fc, j in col.items():
+            row([*((i, 1.0) for i in holds.get(fc, [])), (j, -float(k))], 0.0, 0.0)
+        for c in self.cs:
+            js = [col[int(f), int(c)] for f in self.fs if (int(f), int(c)) in col]
+            if len(js) > 1:
+                row(((j, 1.0) for j in js), 0.0, 1.0)
+        for f in map(int, self.fs):
+            row(((i, 1.0) for i in by_f.get(f, [])), 0.0, float(p.days[f]))
+            mine = [(c, j) for (ff, c), j in col.items() if ff == f]
+            if mine and p.max_clusters[f] < len(mine):
+                row(((j, 1.0) for _, j in mine), 0.0, float(p.max_clusters[f]))
+            if mine and p.max_teachers[f] < sum(int(p.n_teachers[c]) for c, _ in mine):
+                row(((j, float(p.n_teachers[c])) for c, j in mine), 0.0, float(p.max_teachers[f]))
+        A = coo_matrix((vals, (rows, cols)), shape=(len(lo), nR + len(col))).tocsr()
+        return A, np.array(lo), np.array(hi)
+
+    def _stage3_cp(
+        self, fo: dict[int, int], counts: dict[int, int], travel_now: int, work: float, workers: int, stages: dict
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """The workload tie-break in CP-SAT (when HiGHS finds no plan): the plan, the start plan if CP-SAT finds none."""
+        p = self.p
+        self._fix("travel", travel_now)
+        day = round(p.working_day_minutes * SCALE)
+        top = self.model.new_int_var(0, day, "largest_workload_per_day")
+        for f, w in self.work.items():
+            if w:
+                self.model.add(sum(c * self.days[i] for i, c in w) <= top * int(p.days[f]))
+        self._hint(fo, counts)
+        self.model.add_hint(top, max([math.ceil(sum(c * counts.get(i, 0) for i, c in w) / int(p.days[f])) for f, w in self.work.items() if w] or [0]))
+        self.model.minimize(top)
+        s, st = self._run(work, workers)
+        if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            fo, counts = self._read(s)
+        stages["stage3_status"] = s.status_name(st)
+        return fo, counts
+
     def _read(self, s) -> tuple[dict[int, int], dict[int, int]]:
         fo = {c: f for (f, c), v in self.assign.items() if s.value(v)}
         counts = {i: int(s.value(d)) for i, d in enumerate(self.days) if s.value(d)}
@@ -853,66 +1023,81 @@ class _CpCalendar:
 
         ``start_routes`` (route index -> days) is the start plan's calendar;
         without it, one round trip per meeting. Each stage gets a fixed share
-        of ``seconds`` as deterministic work: stage 1 (most clusters) 40 %,
-        stage 2 (least travel) 50 %, stage 3 (even workload) the rest, at
-        most :data:`STAGE3_SECONDS`.
+        of ``seconds`` as deterministic work: stage 1 (most clusters) 20 %
+        in HiGHS and 20 % in CP-SAT if HiGHS did not prove it, stage 2
+        (least travel) 25 % in HiGHS and 30 % (50 % when stage 1 was
+        skipped) in CP-SAT if HiGHS did not prove it, stage 3 (even
+        workload) 10 %, at most :data:`STAGE3_SECONDS`.
         """
         t0 = time.perf_counter()
-        p, k = self.p, self.p.meetings_per_month
+        k = self.p.meetings_per_month
         single = {(r.facilitator, r.clusters[0]): i for i, r in enumerate(self.routes) if len(r.clusters) == 1}
         fo = {int(c): int(start.facilitator_of[c]) for c in self.cs if start.facilitator_of[c] >= 0}
         counts = dict(start_routes) if start_routes is not None else {single[f, c]: k for c, f in fo.items()}
         n_best = len(fo)
         stages: dict[str, int | float | str] = {"start_supported": n_best, "upper_supported": upper}
-        # stage 1: the most clusters supported (skipped when the start reaches the bound)
+        # stage 1: the most clusters supported (skipped when the start reaches the bound): HiGHS, then CP-SAT if not proven
         n_proven = n_best >= upper
         n_bound = upper
         if not n_proven:
+            mi = self._milp("count", work=seconds * 0.2)
+            if mi is not None:
+                if len(mi[0]) > n_best:
+                    fo, counts, n_best = mi[0], mi[1], len(mi[0])
+                if np.isfinite(mi[2]):
+                    n_bound = min(n_bound, math.floor(mi[2] + 1e-6))
+                n_proven = mi[3] or n_best >= n_bound
+            stages["stage1_milp"] = "OPTIMAL" if n_proven else "FEASIBLE" if mi is not None else "UNKNOWN"
+        if not n_proven:
             self._hint(fo, counts)
             self.model.maximize(self.n_supported)
-            s, st = self._run(seconds * 0.4, workers)
+            s, st = self._run(seconds * 0.2, workers)
             if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 fo2, counts2 = self._read(s)
                 if len(fo2) > n_best:
                     fo, counts, n_best = fo2, counts2, len(fo2)
-                n_bound = min(upper, int(s.best_objective_bound + 1e-9))
+                n_bound = min(n_bound, int(s.best_objective_bound + 1e-9))
                 n_proven = st == cp_model.OPTIMAL or n_best >= n_bound
             stages["stage1_status"] = s.status_name(st)
         stages["supported_bound"] = n_best if n_proven else n_bound
-        self.model.add(self.n_supported == n_best)
-        # stage 2: the least travel
+        self._fix("count", n_best)
+        # stage 2: the least travel: HiGHS, then CP-SAT from the best plan if not proven
         travel_now = sum(self.cost[i] * n for i, n in counts.items())
-        self.model.add(self.travel <= travel_now)
-        self._hint(fo, counts)
-        self.model.minimize(self.travel)
-        s, st = self._run(seconds * (0.5 if "stage1_status" in stages else 0.85), workers)
         bound = 0.0
         t_proven = False
-        if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            fo2, counts2 = self._read(s)
-            t2 = sum(self.cost[i] * n for i, n in counts2.items())
+        mi = self._milp("travel", work=seconds * 0.25, n_supported=n_best)
+        if mi is not None:
+            t2 = sum(self.cost[i] * n for i, n in mi[1].items())
             if t2 <= travel_now:
-                fo, counts, travel_now = fo2, counts2, t2
-            bound = s.best_objective_bound
-            t_proven = st == cp_model.OPTIMAL
-        stages["stage2_status"] = s.status_name(st)
-        stages["stage2_seconds"] = round(s.wall_time, 2)
-        # stage 3: the most even workload (smallest largest share of available time) at that travel
+                fo, counts, travel_now = mi[0], mi[1], t2
+            bound = mi[2] if np.isfinite(mi[2]) else 0.0
+            t_proven = mi[3] and travel_now <= t2
+        stages["stage2_milp"] = "OPTIMAL" if t_proven else "FEASIBLE" if mi is not None else "UNKNOWN"
+        self._fix("travel_max", int(travel_now))
+        if not t_proven:
+            self._hint(fo, counts)
+            self.model.minimize(self.travel)
+            s, st = self._run(seconds * (0.3 if "stage1_status" in stages else 0.5), workers)
+            if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                fo2, counts2 = self._read(s)
+                t2 = sum(self.cost[i] * n for i, n in counts2.items())
+                if t2 <= travel_now:
+                    fo, counts, travel_now = fo2, counts2, t2
+                bound = max(bound, s.best_objective_bound)
+                t_proven = st == cp_model.OPTIMAL or travel_now <= bound + 1e-9
+            stages["stage2_status"] = s.status_name(st)
+            stages["stage2_seconds"] = round(s.wall_time, 2)
+        else:
+            bound = float(travel_now)
+        # stage 3: the most even workload (smallest largest share of available time) at that travel: HiGHS, CP-SAT if it finds nothing
         left = min(0.1 * seconds, STAGE3_SECONDS)  # a tie-break: a small share of the work
         if left >= 0.1 and len(self.fs) > 1:
-            self.model.add(self.travel == travel_now)
-            day = round(p.working_day_minutes * SCALE)
-            top = self.model.new_int_var(0, day, "largest_workload_per_day")
-            for f, w in self.work.items():
-                if w:
-                    self.model.add(sum(c * self.days[i] for i, c in w) <= top * int(p.days[f]))
-            self._hint(fo, counts)
-            self.model.add_hint(top, max([math.ceil(sum(c * counts.get(i, 0) for i, c in w) / int(p.days[f])) for f, w in self.work.items() if w] or [0]))
-            self.model.minimize(top)
-            s, st = self._run(left, workers)
-            if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                fo, counts = self._read(s)
-            stages["stage3_status"] = s.status_name(st)
+            mi = self._milp("workload", work=left, n_supported=n_best, travel=int(travel_now))
+            if mi is not None:
+                fo, counts = mi[0], mi[1]
+                stages["stage3_status"] = "OPTIMAL" if mi[3] else "FEASIBLE"
+            else:
+                fo, counts = self._stage3_cp(fo, counts, int(travel_now), left, workers, stages)
         stages["seconds"] = round(time.perf_counter() - t0, 2)
         travel = sum(self.routes[i].travel_minutes * n for i, n in counts.items())
         return {

@@ -514,7 +514,7 @@ def support_figures(
             "clusters_supported": int(sol.floor_supported),
             "travel_minutes_month": round(sol.floor_travel_minutes, 2),
         },
-        "solver": "CP-SAT set partitioning over every feasible day route, started from the min-cost-flow floor",
+        "solver": "set partitioning over every feasible day route (HiGHS mixed-integer programming, CP-SAT where HiGHS does not prove a stage), started from the min-cost-flow floor",
         "solve_seconds": round(sol.solve_seconds, 2),
         "travel_source": source,
         "policy": {k: getattr(sp, k) for k in sp.__dataclass_fields__},

@@ -223,20 +223,23 @@ def _sizing_model(g: pd.DataFrame, cand: pd.DataFrame, rt: np.ndarray, ok: np.nd
     """The sizing model: staff at each candidate base, each coverable cluster served from one base within a day, capacities."""
     m = cp_model.CpModel()
     ub = len(g)
+    sids, cids = cand["school_id"].tolist(), g["cluster_id"].tolist()  # names read once, not per variable
     staff: dict[int, cp_model.IntVar] = {}
     serve: dict[tuple[int, int], cp_model.IntVar] = {}
+    of_base: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
     for j in range(len(g)):
         bs = np.flatnonzero(ok[:, j])
         bs = bs[np.argsort(rt[bs, j], kind="stable")][:CANDIDATES_PER_CLUSTER]
         for b in map(int, bs):
             if b not in staff:
-                staff[b] = m.new_int_var(0, ub, f"staff[{cand['school_id'].iat[b]}]")
-            serve[b, j] = m.new_bool_var(f"serve[{cand['school_id'].iat[b]},{g['cluster_id'].iat[j]}]")
-    coverable = [j for j in range(len(g)) if any((b, j) in serve for b in staff)]
+                staff[b] = m.new_int_var(0, ub, f"staff[{sids[b]}]")
+            serve[b, j] = m.new_bool_var(f"serve[{sids[b]},{cids[j]}]")
+            of_base.setdefault(b, []).append((j, serve[b, j]))
+    coverable = sorted({j for _, j in serve})
     for j in coverable:
         m.add_exactly_one(serve[b, j] for b in staff if (b, j) in serve)
     for b, y in staff.items():
-        xs = [(j, v) for (bb, j), v in serve.items() if bb == b]
+        xs = of_base[b]
         m.add(sum(v for _, v in xs) <= cap * y)
         if math.isfinite(max_t):
             m.add(sum(int(n[j]) * v for j, v in xs) <= int(max_t) * y)
