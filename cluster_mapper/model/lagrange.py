@@ -44,11 +44,14 @@ PATIENCE = 15
 MAX_TRACE_CELLS = 50_000_000
 
 
-def _venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: int, lo_t: np.ndarray, lo_s: int, hi_t: np.ndarray):
+def venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: int, lo_t: np.ndarray, lo_s: int, hi_t: np.ndarray):
     """Per venue, ``max sum (lam[i] - c[i, j])`` over feasible member sets, and the items taken.
 
-    Returns ``(K, taken)``: ``K`` per venue row (``-inf`` when no member set
-    is feasible), ``taken`` a mask over ``items``.
+    ``items`` are the member columns that may be taken; a venue's set holds
+    at most ``S`` of them, ``lo_t[row]`` to ``hi_t[row]`` teachers, and at
+    least ``lo_s`` items. Returns ``(K, taken)``: ``K`` per venue row
+    (``-inf`` when no member set is feasible) and ``taken``, a mask over
+    ``items``: the set that reaches ``K`` (the subgradient of the bound).
     """
     venues = F.venues
     R = len(venues)
@@ -90,18 +93,17 @@ def _venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q:
     arg = np.argmax(best, axis=1)
     K = best[np.arange(R), arg]
     # trace the chosen items back
+    # (``it`` holds positions into ``items``, not columns)
     taken = np.zeros(len(profit), dtype=bool)
     s_at, q_at = arg // (Q + 1), arg % (Q + 1)
-    pos_of = np.full(F.P, -1, dtype=np.int64)
-    pos_of[items] = np.arange(len(items))
     for act, it, take in reversed(choice):
         sa, qa = s_at[act], q_at[act]
         ok = np.isfinite(K[act]) & (sa > 0)
         tk = np.zeros(len(act), dtype=bool)
         tk[ok] = take[np.flatnonzero(ok), sa[ok], qa[ok]]
-        taken[pos_of[it[tk]]] = True
+        taken[it[tk]] = True
         s_at[act[tk]] -= 1
-        q_at[act[tk]] -= F.teachers[F.member[it[tk]]]
+        q_at[act[tk]] -= weight[it[tk]]
     return K, taken
 
 
@@ -145,7 +147,7 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
     lam = np.where(need, lam, np.minimum(lam, 0.0))
     best, best_lam, mu, stall = -math.inf, lam.copy(), 1.0, 0
     for step in range(max_steps):
-        K, taken = _venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t)
+        K, taken = venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t)
         val = self_cost - lam[venues] - K
         order = np.argsort(val, kind="stable")
         chosen = order[: p.n_clusters] if p.n_clusters is not None else order[val[order] < 0]
@@ -179,4 +181,4 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
     return best, best_lam
 
 
-__all__ = ["size_lagrangian"]
+__all__ = ["size_lagrangian", "venue_values"]
