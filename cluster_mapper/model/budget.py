@@ -46,6 +46,9 @@ class SolveBudget:
     lns_share : float
         Most fraction of the time left the large-neighbourhood search may
         use, a ceiling on top of its work limit (0.5; 0 turns it off).
+    lagrange_share : float
+        Most fraction of the time left the size-aware Lagrangian bound may
+        use, a ceiling on its fixed number of steps (0.3).
     exact_min_seconds : float
         When fewer seconds than this are left before the exact solve, the
         best plan found is returned without it (0.2).
@@ -74,6 +77,7 @@ class SolveBudget:
     locate_allocate_share: float = 0.35
     locate_allocate_min_seconds: float = 0.5
     lns_share: float = 0.5
+    lagrange_share: float = 0.3
     exact_min_seconds: float = 0.2
     exact_slack_seconds: float = 0.5
     mip_min_seconds: float = 1.0
