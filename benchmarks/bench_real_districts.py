@@ -45,14 +45,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from benchmarks.measure import pin_cores
+from tests.fixtures.real_sites import write_sites_district
 
 ROOT = Path(__file__).resolve().parents[1]
 GAP_LIMIT = 0.01
-GENDER_P = [0.4, 0.4, 0.2]
 CORES = 2
 
 
@@ -64,54 +61,16 @@ class District:
     network: Path
     n_schools: int
     seed: int
+    gender_p: tuple[float, float, float] = (0.4, 0.4, 0.2)  # boys', girls' and mixed schools
 
 
 DISTRICTS = (
     District("Abbottabad-200", ROOT / "tests/data/abbottabad/abbottabad.osm.pbf", 200, 19),
     District("Abbottabad-400", ROOT / "tests/data/abbottabad/abbottabad.osm.pbf", 400, 20),
     District("West-Oakland-300", ROOT / "tests/data/osm/West-Oakland.osm.bz2", 300, 21),
+    # a stress case: 500 schools, 70 % of them co-educational, so most units are small and dense
+    District("Abbottabad-500-coed", ROOT / "tests/data/abbottabad/abbottabad.osm.pbf", 500, 25, (0.15, 0.15, 0.7)),
 )
-
-
-def school_sites(network: Path, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` seeded (longitude, latitude) points on the network's roads, a segment chosen by its length."""
-    from shapely.geometry import LineString
-
-    from cluster_mapper.policy.rules import Policy
-    from cluster_mapper.travel.network import load_network
-
-    G = load_network(str(network), Policy().travel)
-    lines, lengths = [], []
-    for u, v, data in sorted(G.edges(data=True), key=lambda e: (e[0], e[1])):
-        geom = data.get("geometry") or LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
-        lines.append(geom)
-        lengths.append(float(data.get("length", geom.length)))
-    weights = np.asarray(lengths) / np.sum(lengths)
-    picks = rng.choice(len(lines), size=n, p=weights)
-    return np.array([lines[k].interpolate(float(rng.random()), normalized=True).coords[0] for k in picks])
-
-
-def write_district(d: District, folder: Path) -> tuple[Path, Path]:
-    """The generated schools and staff of ``d`` as a schools CSV and a roster CSV in ``folder``."""
-    rng = np.random.default_rng(d.seed)
-    sites = school_sites(d.network, d.n_schools, rng)
-    genders = rng.choice(["boys", "girls", "mixed"], size=d.n_schools, p=GENDER_P)
-    levels = rng.choice(["primary", "middle", "high"], size=d.n_schools, p=[0.6, 0.2, 0.2])
-    taught = {"primary": ["primary"], "middle": ["primary", "middle"], "high": ["middle", "high"]}
-    schools, teachers = [], []
-    for i, ((lon, lat), g, lv) in enumerate(zip(sites, genders, levels, strict=True)):
-        sid = f"{d.name[:3].upper()}-{i + 1:04d}"
-        schools.append({"school_id": sid, "name": f"School {i + 1} ({lv}, {g})", "district": d.name, "latitude": round(lat, 6),
-                        "longitude": round(lon, 6), "gender": g, "can_host": True, "generated": True})  # fmt: skip
-        for _ in range(int(rng.integers(3, 13))):
-            sex = {"boys": "male", "girls": "female"}.get(str(g)) or str(rng.choice(["male", "female"]))
-            teachers.append({"teacher_id": f"{sid}-T{len(teachers) + 1:05d}", "school_id": sid, "gender": sex,
-                             "level": str(rng.choice(taught[str(lv)])), "subject": "", "role": "teacher"})  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = folder / f"{d.name}_schools.csv", folder / f"{d.name}_teachers.csv"
-    pd.DataFrame(schools).to_csv(paths[0], index=False)
-    pd.DataFrame(teachers).to_csv(paths[1], index=False)
-    return paths
 
 
 def plan_files(folder: Path) -> dict[str, bytes]:
@@ -128,7 +87,7 @@ def run_district(d: District, base: Path, time_limit: float | None) -> dict:
     from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
     from cluster_mapper.policy.load import policy_from_dict
 
-    schools, teachers = write_district(d, base / d.name)
+    schools, teachers = write_sites_district(d.network, d.n_schools, d.seed, d.name, base / d.name, gender_p=d.gender_p)
     policy = None if time_limit is None else policy_from_dict({"time_limit_seconds": time_limit})
     scenario = Scenario(schools=schools, teachers=teachers, travel=TravelSource(network_path=str(d.network)), policy=policy, cache_dir=False)
     runs = []
