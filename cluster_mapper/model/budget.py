@@ -69,6 +69,13 @@ class SolveBudget:
         Branch-and-bound nodes of the exact solve per work second (1,000).
     exact_min_nodes : int
         Nodes of the exact solve at least (20,000).
+    exact_columns_per_second : float
+        The exact solve is tried only on at most this many pairs per work
+        second (500): a larger model rarely finishes in its share and, cut
+        by the clock, returns nothing (the plan found is kept, and a note
+        says how much longer a limit would let it run).
+    exact_min_columns : int
+        The exact solve is always tried on this many pairs (5,000).
     """
 
     reserve: float = 0.05
@@ -86,11 +93,13 @@ class SolveBudget:
     lns_min_solves: int = 20
     exact_nodes_per_second: float = 1000.0
     exact_min_nodes: int = 20_000
+    exact_columns_per_second: float = 500.0
+    exact_min_columns: int = 5_000
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name.endswith(("_nodes", "_solves", "_per_second")):
+            if f.name.endswith(("_nodes", "_solves", "_columns", "_per_second")):
                 if not value >= 0:
                     raise ValueError(f"SolveBudget.{f.name} must be >= 0, not {value!r}")
             elif f.name.endswith("_seconds"):
@@ -126,6 +135,10 @@ class SolveBudget:
     def lns_solves(self, work_seconds: float) -> int:
         """Most sub-models of the large-neighbourhood search for a solve of ``work_seconds``."""
         return max(self.lns_min_solves, int(self.lns_solves_per_second * work_seconds))
+
+    def exact_columns(self, work_seconds: float) -> int:
+        """Most pairs the exact solve is tried on, for a solve of ``work_seconds``."""
+        return max(self.exact_min_columns, int(self.exact_columns_per_second * work_seconds))
 
     def exact_nodes(self, work_seconds: float) -> int:
         """Node limit of the exact solve for a solve of ``work_seconds``."""

@@ -146,8 +146,16 @@ class ClusterModel:
         placed = int(p.n_teachers[venue_of >= 0].sum()) if p.n_units else 0
         seconds = time.perf_counter() - self._t0
         cuts = list(dict.fromkeys(self._cuts + (["mixed-integer solves"] if self.mip.time_cuts else [])))
-        cut = bool(cuts) and status != "optimal"
-        if cut:
+        cut = bool(cuts)
+        if cut and status == "optimal":
+            # proven, but the path to the proof was cut: another run may find another plan of the same travel
+            notes = [
+                *notes,
+                f"the time limit ({self._limit:.1f} s) stopped {', '.join(cuts)} before the planned work was done; the plan is proven "
+                "optimal, but another run may pick another plan of exactly the same travel (a busy machine does less in the same time); "
+                "a longer time_limit_seconds lets the work finish and gives the same plan every time",
+            ]
+        elif cut:
             notes = [
                 *notes,
                 f"the time limit ({self._limit:.1f} s) stopped {', '.join(cuts)} before the planned work was done, so this plan may differ "
@@ -300,6 +308,14 @@ class ClusterModel:
                 return result("optimal", incumbent[1], ub)
         else:
             cols = np.arange(F.P)
+        most = b.exact_columns(self._work)
+        if incumbent is not None and len(cols) > most:
+            # too large to finish in this solve's work (HiGHS returns nothing when stopped): keep the time for the other parts
+            notes.append(
+                f"travel was not proven minimal: {len(cols):,} pairs remain after the bounds' reduction, more than the exact search "
+                f"takes in this time limit ({most:,}); a time_limit_seconds about {len(cols) / most:.1f} times as long lets it run"
+            )
+            return result("feasible", incumbent[1], bound)
         remaining = deadline - time.perf_counter()
         if remaining < b.exact_min_seconds and incumbent is not None:
             self._cuts.append("the exact search")
