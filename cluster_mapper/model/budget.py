@@ -70,10 +70,11 @@ class SolveBudget:
     exact_min_nodes : int
         Nodes of the exact solve at least (20,000).
     exact_columns_per_second : float
-        The exact solve is tried only on at most this many pairs per work
-        second (500): a larger model rarely finishes in its share and, cut
-        by the clock, returns nothing (the plan found is kept, and a note
-        says how much longer a limit would let it run).
+        Where the size-aware bound applies (the field's cluster rules), the
+        exact solve is tried only on at most this many pairs per work second
+        (500): a larger model rarely finishes in its share and, cut by the
+        clock, returns nothing (the plan found is kept, and a note says how
+        much longer a limit would let it run).
     exact_min_columns : int
         The exact solve is always tried on this many pairs (5,000).
     """

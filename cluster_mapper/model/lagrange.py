@@ -20,6 +20,15 @@ and the other venues' choices are relaxed, which only lowers it); from the
 LP's prices it is at least the LP bound, and subgradient steps (Polyak's
 rule towards the best plan's cost) raise it. The number of steps is fixed
 (deterministic); the clock only stops it early.
+
+The programme goes by weight classes: items of one weight differ only by
+their profit, so a venue takes the ``k`` most profitable of each weight, and
+one pass per weight (``k = 0..S``) gives the best total for every number of
+members and of teachers (:func:`venue_values`). :func:`pair_bounds` turns the
+table into an exact reduction: a plan that uses pair ``(i, j)`` pays venue
+``j``'s term with ``i`` forced in, at least ``c[j, j] - lam[j] - (lam[i] -
+c[i, j])`` less the best total of at most ``S - 1`` others in the teachers
+left, while every other venue keeps its best term.
 """
 
 from __future__ import annotations
