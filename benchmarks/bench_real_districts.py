@@ -115,6 +115,7 @@ def run_district(d: District, base: Path, time_limit: float | None) -> dict:
         "objective_2": runs[1][0].objective,
         "violations": len(valid.violations),
         "notes": [n for n in result.notes if "time limit" in n or "proven" in n][:4],
+        "notes_2": [n for n in runs[1][0].notes if n not in result.notes and ("time limit" in n or "proven" in n)][:4],
     }
 
 
@@ -142,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for note in f["notes"]:
             print(f"    note: {note}")
+        for note in f["notes_2"]:
+            print(f"    second run only: {note}")
         if not f["same"]:
             print(f"    second run's objective: {f['objective_2']:,.1f}")
         ok &= f["gap"] <= GAP_LIMIT and f["same"] and f["violations"] == 0
