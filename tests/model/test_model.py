@@ -491,3 +491,20 @@ def test_lagrangian_pair_bounds_never_cut_off_a_plan():
     _, lam = size_lagrangian(F, prices, best[1], time.perf_counter() + 20)
     _, values = pair_bounds(F, lam)
     assert np.any(values > best[1] + 1e-6)
+
+
+def test_lagrangian_pair_bounds_with_a_fixed_number_of_clusters():
+    """With ``n_clusters`` fixed, the other venues' terms are the n - 1 smallest: still no plan cut off (brute force)."""
+    p = _grid_problem(n=6, seed=0, n_teachers=np.array([1, 3, 2, 4, 2, 3]), min_teachers=4, max_teachers=10, max_schools=4, n_clusters=2)
+    F = Formulation(p)
+    plans = list(_plans_placing_everyone(p, F))
+    assert len(plans) >= 10
+    best = min(float(F.cost[c].sum()) for c in plans)
+    _, good = size_lagrangian(F, None, best, time.perf_counter() + 20)
+    for lam in (good, np.random.default_rng(1).uniform(-10, 80, F.n)):
+        L, values = pair_bounds(F, lam)
+        for cols in plans:
+            cost = float(F.cost[cols].sum())
+            assert L <= cost + 1e-6
+            assert np.all(values[cols] <= cost + 1e-6), cols
+    assert np.any(pair_bounds(F, good)[1] > best + 1e-6)  # and some pair is dropped
