@@ -292,7 +292,8 @@ class ClusterModel:
             incumbent = greedy  # never worse than the constructive plan
         # 2b. The LP is weak under the cluster rules: the size-aware Lagrangian raises the bound and drops more pairs.
         lag = -math.inf
-        if all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
+        sized = F.problem.min_teachers > 1 or F.problem.min_schools > 1  # a minimum size that binds: the LP is weak
+        if sized and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
             lag, pairs = self._size_bound(F, lp, pairs, incumbent[0], deadline)
             bound = max(bound, lag)
         # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
@@ -343,8 +344,12 @@ class ClusterModel:
         sub_bound = bound
         if mip_bound is not None:
             sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
+        if not sized and all_placed and have_lp and lp.duals is not None:
+            # without a binding minimum size the LP is strong: the size-aware bound only after the exact step stops
+            lag, _ = self._size_bound(F, lp, pairs, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds))
         if lag >= best[0] - delta + 1e-9:
             return result("optimal", best[1], best[0])
+        sub_bound = max(sub_bound, lag)
         notes.append(
             f"travel was not proven minimal: the exact search stopped at its work limit ({nodes:,} nodes) or the time limit; "
             "a longer time_limit_seconds gives it more"
