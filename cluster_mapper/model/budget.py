@@ -74,7 +74,7 @@ class SolveBudget:
         exact solve is tried only on at most this many pairs per work second
         (500): a larger model rarely finishes in its share and, cut by the
         clock, returns nothing (the plan found is kept, and a note says how
-        much longer a limit would let it run).
+        much longer a limit would let it start).
     exact_min_columns : int
         The exact solve is always tried on this many pairs (5,000).
     """

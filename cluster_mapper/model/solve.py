@@ -315,7 +315,8 @@ class ClusterModel:
             # work, and HiGHS returns nothing when stopped: keep the time for the other parts
             notes.append(
                 f"travel was not proven minimal: {len(cols):,} pairs remain after the bounds' reduction, more than the exact search "
-                f"takes in this time limit ({most:,}); a time_limit_seconds about {len(cols) / most:.1f} times as long lets it run"
+                f"takes in this time limit ({most:,}); a time_limit_seconds at least {len(cols) / most:.1f} times as long lets it start "
+                "(it may still need longer to finish)"
             )
             return result("feasible", incumbent[1], bound)
         remaining = deadline - time.perf_counter()
