@@ -227,17 +227,17 @@ class ClusterModel:
         bound = objective if status == "optimal" else result["bound"]
         return self._done(F.venue_of(chosen), objective, bound, proven, status, notes + result["notes"])
 
-    def _size_bound(self, F: Formulation, lp: RelaxationLP, pairs: PairBounds, ub: float, deadline: float) -> tuple[float, PairBounds]:
+    def _size_bound(self, F: Formulation, lp: RelaxationLP, pairs: PairBounds, ub: float, deadline: float, share: float) -> tuple[float, PairBounds]:
         """The size-aware Lagrangian from the LP's prices, and the pair bounds with its exact reduction added.
 
-        Its steps are a fixed number (the work); ``budget.lagrange_share`` of
-        the time left is its ceiling, and a cut is named like the others.
+        Its steps are a fixed number (the work); ``share`` of the time left
+        before ``deadline`` is its ceiling, and a cut is named like the others.
         """
         assert lp.duals is not None
         units = F.layout["unit_rows"]
         prices = np.zeros(F.n)
         prices[units] = lp.duals[0][: len(units)]
-        ceiling = self.budget.share(self.budget.lagrange_share, time.perf_counter(), deadline)
+        ceiling = self.budget.share(share, time.perf_counter(), deadline)
         lag, lam = size_lagrangian(F, prices, ub, ceiling)
         if time.perf_counter() > ceiling:
             self._cuts.append("the size-aware bound")
@@ -294,7 +294,7 @@ class ClusterModel:
         lag = -math.inf
         sized = F.problem.min_teachers > 1 or F.problem.min_schools > 1  # a minimum size that binds: the LP is weak
         if sized and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
-            lag, pairs = self._size_bound(F, lp, pairs, incumbent[0], deadline)
+            lag, pairs = self._size_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
             bound = max(bound, lag)
         # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
         if incumbent is not None and b.lns_share > 0 and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
@@ -345,9 +345,9 @@ class ClusterModel:
         sub_bound = bound
         if mip_bound is not None:
             sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
-        if not sized and all_placed and have_lp and lp.duals is not None:
-            # without a binding minimum size the LP is strong: the size-aware bound only after the exact step stops
-            lag, _ = self._size_bound(F, lp, pairs, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds))
+        if lag == -math.inf and all_placed and have_lp and lp.duals is not None:
+            # not computed before (no binding minimum size: the LP is strong there): the size-aware bound now the exact step stopped
+            lag, _ = self._size_bound(F, lp, pairs, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds), 1.0)
         if lag >= best[0] - delta + 1e-9:
             return result("optimal", best[1], best[0])
         sub_bound = max(sub_bound, lag)
