@@ -70,10 +70,17 @@ ceiling is kept in reserve, so a solve ends a little before it).
 
 Two more steps guard the result: a greedy construction (:mod:`.construct`)
 is the floor of every solve (a group whose search runs out of time keeps it,
-never "nobody placed"), and when the exact step stops, a Lagrangian bound
-that keeps the cluster rules per venue (:mod:`.lagrange`) raises the LP
-bound. :meth:`ClusterProblem.subproblem` and :meth:`ClusterProblem.with_pairs`
-are the one way to copy a problem, so no copy drops a rule. Nothing is
+never "nobody placed"), and, when a minimum cluster size binds, every unit
+is to be placed and the first plan is not proven by the LP, a Lagrangian bound that keeps the cluster rules
+per venue (:mod:`.lagrange`) raises the LP bound before step 4; its own exact
+reduction (a plan using pair ``(i, j)`` pays venue ``j``'s best cluster with
+``i`` forced in) is added to step 5's. Where that bound applies and more
+pairs are left than the exact step can finish in its work
+(``SolveBudget.exact_columns``), the exact step is not started and a note
+says how much longer a limit would let it start (without a binding minimum
+size, the Lagrangian runs only after the exact step stops, as the LP is
+strong there). :meth:`ClusterProblem.subproblem` and
+:meth:`ClusterProblem.with_pairs` are the one way to copy a problem, so no copy drops a rule. Nothing is
 printed: solvers are silenced by their options, and progress goes to
 ``logging`` at debug level under the ``cluster_mapper.model`` loggers.
 

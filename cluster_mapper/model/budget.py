@@ -46,6 +46,9 @@ class SolveBudget:
     lns_share : float
         Most fraction of the time left the large-neighbourhood search may
         use, a ceiling on top of its work limit (0.5; 0 turns it off).
+    lagrange_share : float
+        Most fraction of the time left the size-aware Lagrangian bound may
+        use, a ceiling on its fixed number of steps (0.3).
     exact_min_seconds : float
         When fewer seconds than this are left before the exact solve, the
         best plan found is returned without it (0.2).
@@ -66,6 +69,14 @@ class SolveBudget:
         Branch-and-bound nodes of the exact solve per work second (1,000).
     exact_min_nodes : int
         Nodes of the exact solve at least (20,000).
+    exact_columns_per_second : float
+        Where the size-aware bound applies (the field's cluster rules), the
+        exact solve is tried only on at most this many pairs per work second
+        (500): a larger model rarely finishes in its share and, cut by the
+        clock, returns nothing (the plan found is kept, and a note says how
+        much longer a limit would let it start).
+    exact_min_columns : int
+        The exact solve is always tried on this many pairs (5,000).
     """
 
     reserve: float = 0.05
@@ -74,6 +85,7 @@ class SolveBudget:
     locate_allocate_share: float = 0.35
     locate_allocate_min_seconds: float = 0.5
     lns_share: float = 0.5
+    lagrange_share: float = 0.3
     exact_min_seconds: float = 0.2
     exact_slack_seconds: float = 0.5
     mip_min_seconds: float = 1.0
@@ -82,11 +94,13 @@ class SolveBudget:
     lns_min_solves: int = 20
     exact_nodes_per_second: float = 1000.0
     exact_min_nodes: int = 20_000
+    exact_columns_per_second: float = 500.0
+    exact_min_columns: int = 5_000
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name.endswith(("_nodes", "_solves", "_per_second")):
+            if f.name.endswith(("_nodes", "_solves", "_columns", "_per_second")):
                 if not value >= 0:
                     raise ValueError(f"SolveBudget.{f.name} must be >= 0, not {value!r}")
             elif f.name.endswith("_seconds"):
@@ -122,6 +136,10 @@ class SolveBudget:
     def lns_solves(self, work_seconds: float) -> int:
         """Most sub-models of the large-neighbourhood search for a solve of ``work_seconds``."""
         return max(self.lns_min_solves, int(self.lns_solves_per_second * work_seconds))
+
+    def exact_columns(self, work_seconds: float) -> int:
+        """Most pairs the exact solve is tried on, for a solve of ``work_seconds``."""
+        return max(self.exact_min_columns, int(self.exact_columns_per_second * work_seconds))
 
     def exact_nodes(self, work_seconds: float) -> int:
         """Node limit of the exact solve for a solve of ``work_seconds``."""

@@ -20,6 +20,15 @@ and the other venues' choices are relaxed, which only lowers it); from the
 LP's prices it is at least the LP bound, and subgradient steps (Polyak's
 rule towards the best plan's cost) raise it. The number of steps is fixed
 (deterministic); the clock only stops it early.
+
+The programme goes by weight classes: items of one weight differ only by
+their profit, so a venue takes the ``k`` most profitable of each weight, and
+one pass per weight (``k = 0..S``) gives the best total for every number of
+members and of teachers (:func:`venue_values`). :func:`pair_bounds` turns the
+table into an exact reduction: a plan that uses pair ``(i, j)`` pays venue
+``j``'s term with ``i`` forced in, at least ``c[j, j] - lam[j] - (lam[i] -
+c[i, j])`` less the best total of at most ``S - 1`` others in the teachers
+left, while every other venue keeps its best term.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,11 +54,69 @@ PATIENCE = 15
 MAX_TRACE_CELLS = 50_000_000
 
 
-def _venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: int, lo_t: np.ndarray, lo_s: int, hi_t: np.ndarray):
+class VenueValues(NamedTuple):
+    """What :func:`venue_values` finds for each venue.
+
+    Attributes
+    ----------
+    K : numpy.ndarray
+        Per venue row, the best total ``lam[i] - c[i, j]`` of a member set within the rules (``-inf``: none).
+    taken : numpy.ndarray of bool
+        Mask over the items: the members of each venue's best set.
+    table : numpy.ndarray
+        ``table[row, s, q]``: the best total of ``s`` members holding ``q`` teachers (``-inf``: none).
+    """
+
+    K: np.ndarray
+    taken: np.ndarray
+    table: np.ndarray
+
+
+class _Rules(NamedTuple):
+    """The per-venue rules of the dynamic programme (see :func:`venue_values`)."""
+
+    items: np.ndarray
+    S: int
+    Q: int
+    lo_t: np.ndarray
+    lo_s: int
+    hi_t: np.ndarray
+    need: np.ndarray
+    self_cost: np.ndarray
+
+
+def _rules(F: Formulation) -> _Rules | None:
+    """The knapsack rules of each venue, or None when its trace would be too large (see ``MAX_TRACE_CELLS``)."""
+    p = F.problem
+    Q = int(p.max_teachers)
+    S = int(min(max(p.max_schools, 1) - 1, Q, max(0, F.n - 1)))
+    d = F.teachers.astype(np.int64)
+    venues = F.venues
+    items = np.flatnonzero(~F.is_self & (F.teachers[F.member] > 0))
+    per_venue = int(np.bincount(F.venue[items], minlength=F.n).max(initial=0))
+    if len(venues) * (S + 1) * (Q + 1) * min(per_venue, S * (Q + 1)) > MAX_TRACE_CELLS:
+        return None
+    return _Rules(
+        items=items,
+        S=S,
+        Q=Q,
+        lo_t=np.maximum(0, p.min_teachers - d[venues]),
+        lo_s=max(0, p.min_schools - 1),
+        hi_t=Q - d[venues],  # members' teachers at most
+        need=F.placeable & (d > 0),
+        self_cost=F.cost[F.self_col[venues]],
+    )
+
+
+def venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: int, lo_t: np.ndarray, lo_s: int, hi_t: np.ndarray):
     """Per venue, ``max sum (lam[i] - c[i, j])`` over feasible member sets, and the items taken.
 
-    Returns ``(K, taken)``: ``K`` per venue row (``-inf`` when no member set
-    is feasible), ``taken`` a mask over ``items``.
+    ``items`` are the member columns that may be taken; a venue's set holds
+    at most ``S`` of them, ``lo_t[row]`` to ``hi_t[row]`` teachers, and at
+    least ``lo_s`` items. Returns :class:`VenueValues`: ``K`` per venue row
+    (``-inf`` when no member set is feasible), ``taken``, a mask over
+    ``items`` (the set that reaches ``K``: the subgradient of the bound),
+    and the programme's ``table``.
     """
     venues = F.venues
     R = len(venues)
@@ -57,52 +125,50 @@ def _venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q:
     profit = lam[F.member[items]] - F.cost[items]
     weight = F.teachers[F.member[items]].astype(np.int64)
     r = row_of[F.venue[items]]
-    # for each (venue, weight) only the S most profitable items can matter
-    order = np.lexsort((items, -profit, weight, r))
-    key = r[order] * (Q + 1) + weight[order]
-    first = np.searchsorted(key, key, side="left")
-    keep = order[(np.arange(len(order)) - first) < S]
-    keep = keep[np.lexsort((keep, r[keep]))]
-    rk = r[keep]
-    start = np.searchsorted(rk, np.arange(R))
-    count = np.bincount(rk, minlength=R)
-    T = int(count.max(initial=0))
-    # dp[row, s, q]: best profit with s members and q teachers (members only)
+    # Items of one weight are interchangeable but for their profit: a venue takes the k most profitable of
+    # each weight. best[row, w, k-1] is the k-th best item of weight w (its position in ``items``), and
+    # gain[row, w, k] the total of the k best (-inf when there are fewer), for k <= S.
+    order = np.lexsort((np.arange(len(items)), -profit, weight, r))
+    key = r[order] * (Q + 1) + np.minimum(weight[order], Q)
+    rank = np.arange(len(order)) - np.searchsorted(key, key, side="left")
+    keep = order[(rank < S) & (weight[order] <= Q)]
+    kr = rank[(rank < S) & (weight[order] <= Q)]
+    best = np.full((R, Q + 1, max(S, 1)), -1, dtype=np.int64)
+    best[r[keep], weight[keep], kr] = keep
+    value = np.where(best >= 0, profit[np.maximum(best, 0)], -np.inf)
+    gain = np.concatenate([np.zeros((R, Q + 1, 1)), np.cumsum(value, axis=2)], axis=2)
+    # dp[row, s, q]: best profit with s members and q teachers (members only), weight by weight
     dp = np.full((R, S + 1, Q + 1), -np.inf)
     dp[:, 0, 0] = 0.0
-    choice = []
-    for t in range(T):
-        act = np.flatnonzero(count > t)
-        it = keep[start[act] + t]
-        w, pr = weight[it], profit[it]
-        cur = dp[act]
-        src = np.arange(Q + 1)[None, :] - w[:, None]  # teachers before taking the item
-        gathered = np.take_along_axis(cur[:, :-1, :], np.broadcast_to(np.maximum(src, 0)[:, None, :], (len(act), S, Q + 1)), axis=2)
-        shifted = np.full_like(cur, -np.inf)
-        shifted[:, 1:, :] = np.where((src >= 0)[:, None, :], gathered + pr[:, None, None], -np.inf)
-        take = shifted > cur
-        dp[act] = np.where(take, shifted, cur)
-        choice.append((act, it, take))
+    how_many = np.zeros((Q + 1, R, S + 1, Q + 1), dtype=np.int8)  # items of weight w taken at each state
+    for w in range(1, Q + 1):
+        new = dp.copy()
+        for k in range(1, S + 1):
+            if k * w > Q:
+                break
+            cand = np.full_like(dp, -np.inf)
+            cand[:, k:, k * w :] = dp[:, : S + 1 - k, : Q + 1 - k * w] + gain[:, w, k][:, None, None]
+            better = cand > new
+            new = np.where(better, cand, new)
+            how_many[w][better] = k
+        dp = new
     s_idx = np.arange(S + 1)[None, :, None]
     q_idx = np.arange(Q + 1)[None, None, :]
     feasible = (s_idx >= lo_s) & (q_idx >= lo_t[:, None, None]) & (q_idx <= hi_t[:, None, None])
-    best = np.where(feasible, dp, -np.inf).reshape(R, -1)
-    arg = np.argmax(best, axis=1)
-    K = best[np.arange(R), arg]
-    # trace the chosen items back
+    flat = np.where(feasible, dp, -np.inf).reshape(R, -1)
+    arg = np.argmax(flat, axis=1)
+    K = flat[np.arange(R), arg]
+    # trace the chosen items back, heaviest weight first
     taken = np.zeros(len(profit), dtype=bool)
-    s_at, q_at = arg // (Q + 1), arg % (Q + 1)
-    pos_of = np.full(F.P, -1, dtype=np.int64)
-    pos_of[items] = np.arange(len(items))
-    for act, it, take in reversed(choice):
-        sa, qa = s_at[act], q_at[act]
-        ok = np.isfinite(K[act]) & (sa > 0)
-        tk = np.zeros(len(act), dtype=bool)
-        tk[ok] = take[np.flatnonzero(ok), sa[ok], qa[ok]]
-        taken[pos_of[it[tk]]] = True
-        s_at[act[tk]] -= 1
-        q_at[act[tk]] -= F.teachers[F.member[it[tk]]]
-    return K, taken
+    rows = np.flatnonzero(np.isfinite(K))
+    s_at, q_at = arg[rows] // (Q + 1), arg[rows] % (Q + 1)
+    for w in range(Q, 0, -1):
+        k = how_many[w][rows, s_at, q_at].astype(np.int64)
+        for j in range(1, int(k.max(initial=0)) + 1):
+            taken[best[rows[k >= j], w, j - 1]] = True
+        s_at -= k
+        q_at -= k * w
+    return VenueValues(K, taken, dp)
 
 
 def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | None, deadline: float, max_steps: int = MAX_STEPS) -> tuple[float, np.ndarray]:
@@ -127,25 +193,18 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
         and the prices that gave it.
     """
     p = F.problem
-    n, Q = F.n, int(p.max_teachers)
-    S = int(min(max(p.max_schools, 1) - 1, Q, max(0, F.n - 1)))
-    d = F.teachers.astype(np.int64)
-    need = F.placeable & (d > 0)
-    venues = F.venues
-    lo_t = np.maximum(0, p.min_teachers - d[venues])
-    hi_t = Q - d[venues]  # members' teachers at most
-    lo_s = max(0, p.min_schools - 1)
-    self_cost = F.cost[F.self_col[venues]]
-    items = np.flatnonzero(~F.is_self & (F.teachers[F.member] > 0))
-    per_venue = int(np.bincount(F.venue[items], minlength=n).max(initial=0))
-    if len(venues) * (S + 1) * (Q + 1) * min(per_venue, S * (Q + 1)) > MAX_TRACE_CELLS:
+    n = F.n
+    rules = _rules(F)
+    if rules is None:
         log.debug("size-aware Lagrangian skipped: clusters too large for its dynamic programme")
         return -math.inf, np.zeros(n) if prices is None else np.asarray(prices, dtype=float)
+    items, S, Q, lo_t, lo_s, hi_t, need, self_cost = rules
+    venues = F.venues
     lam = np.zeros(n) if prices is None else np.asarray(prices, dtype=float).copy()
     lam = np.where(need, lam, np.minimum(lam, 0.0))
     best, best_lam, mu, stall = -math.inf, lam.copy(), 1.0, 0
     for step in range(max_steps):
-        K, taken = _venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t)
+        K, taken, _ = venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t)
         val = self_cost - lam[venues] - K
         order = np.argsort(val, kind="stable")
         chosen = order[: p.n_clusters] if p.n_clusters is not None else order[val[order] < 0]
@@ -179,4 +238,70 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
     return best, best_lam
 
 
-__all__ = ["size_lagrangian"]
+def pair_bounds(F: Formulation, prices: np.ndarray) -> tuple[float, np.ndarray]:
+    """The bound at ``prices`` and, per column, a lower bound on any plan (placing every unit) that uses it.
+
+    A plan that uses pair ``(i, j)`` opens venue ``j`` with ``i`` among its
+    members, so venue ``j``'s term is at least ``c[j, j] - lam[j] -
+    (lam[i] - c[i, j]) - G``, where ``G`` is the best total of the other
+    members (at most ``S - 1`` of them, with the teachers left for them) read
+    from the programme's table; every other venue keeps its best term. This
+    is the Lagrangian's exact reduction: a pair whose bound is above the best
+    plan cannot be in a better one. Self columns get the bound of plans that
+    open their venue.
+
+    Returns
+    -------
+    (bound, values)
+        ``-inf`` and ``-inf`` everywhere when the bound does not apply
+        (clusters too large for the programme).
+    """
+    p = F.problem
+    rules = _rules(F)
+    if rules is None:
+        return -math.inf, np.full(F.P, -math.inf)
+    items, S, Q, lo_t, lo_s, hi_t, need, self_cost = rules
+    lam = np.where(need, prices, np.minimum(prices, 0.0))
+    K, _, table = venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t)
+    venues = F.venues
+    val = self_cost - lam[venues] - K
+    R = len(venues)
+    # the other venues' best terms: every negative one, or the n_clusters - 1 smallest of the others
+    if p.n_clusters is None:
+        opened = float(np.minimum(val, 0.0).sum())
+        rest = opened - np.minimum(val, 0.0)
+    else:
+        if R < p.n_clusters or p.n_clusters < 1:
+            return -math.inf, np.full(F.P, -math.inf)
+        order = np.argsort(val, kind="stable")
+        opened = float(val[order[: p.n_clusters]].sum())
+        in_first = np.zeros(R, dtype=bool)
+        in_first[order[: p.n_clusters]] = True
+        rest = np.where(in_first, opened - val, opened - val[order[p.n_clusters - 1]])
+    base = float(lam.sum())
+    L = base + opened
+    row_of = np.full(F.n, -1, dtype=np.int64)
+    row_of[venues] = np.arange(R)
+    values = np.full(F.P, math.inf)
+    selfs = F.self_col[venues]
+    values[selfs] = base + rest + val
+    # the other members' best total, per venue and weight of the forced member: s <= S - 1, q within the rules less w
+    s_lo = max(0, lo_s - 1)
+    best_q = table[:, s_lo:S, :].max(axis=1) if S > s_lo else np.full((R, Q + 1), -np.inf)
+    G = np.full((R, Q + 1), -np.inf)
+    q = np.arange(Q + 1)[None, :]
+    for w in range(1, Q + 1):
+        window = (q >= (lo_t - w)[:, None]) & (q <= (hi_t - w)[:, None])
+        G[:, w] = np.where(window, best_q, -np.inf).max(axis=1)
+    members = np.flatnonzero(~F.is_self)
+    r = row_of[F.venue[members]]
+    w_of = F.teachers[F.member[members]]
+    g = np.where(w_of > 0, G[r, np.minimum(w_of, Q)], K[r])  # a member without teachers: the rest is at most K
+    g = np.where(w_of > Q, -np.inf, g)
+    term = self_cost[r] - lam[venues][r] - (lam[F.member[members]] - F.cost[members]) - g
+    values[members] = base + rest[r] + term
+    values[~np.isfinite(values)] = math.inf
+    return L, values
+
+
+__all__ = ["VenueValues", "pair_bounds", "size_lagrangian", "venue_values"]

@@ -21,7 +21,7 @@ from cluster_mapper.model.bound import PairBounds, RelaxationLP
 from cluster_mapper.model.budget import SolveBudget
 from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
-from cluster_mapper.model.lagrange import size_lagrangian
+from cluster_mapper.model.lagrange import pair_bounds, size_lagrangian
 from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
 from cluster_mapper.model.search import Incumbent, IncumbentSearch
 
@@ -146,8 +146,16 @@ class ClusterModel:
         placed = int(p.n_teachers[venue_of >= 0].sum()) if p.n_units else 0
         seconds = time.perf_counter() - self._t0
         cuts = list(dict.fromkeys(self._cuts + (["mixed-integer solves"] if self.mip.time_cuts else [])))
-        cut = bool(cuts) and status != "optimal"
-        if cut:
+        cut = bool(cuts)
+        if cut and status == "optimal":
+            # proven, but the path to the proof was cut: another run may find another plan of the same travel
+            notes = [
+                *notes,
+                f"the time limit ({self._limit:.1f} s) stopped {', '.join(cuts)} before the planned work was done; the plan is proven "
+                "optimal, but another run may pick another plan of exactly the same travel (a busy machine does less in the same time); "
+                "a longer time_limit_seconds lets the work finish and gives the same plan every time",
+            ]
+        elif cut:
             notes = [
                 *notes,
                 f"the time limit ({self._limit:.1f} s) stopped {', '.join(cuts)} before the planned work was done, so this plan may differ "
@@ -219,6 +227,26 @@ class ClusterModel:
         bound = objective if status == "optimal" else result["bound"]
         return self._done(F.venue_of(chosen), objective, bound, proven, status, notes + result["notes"])
 
+    def _size_bound(self, F: Formulation, lp: RelaxationLP, pairs: PairBounds, ub: float, deadline: float, share: float) -> tuple[float, PairBounds]:
+        """The size-aware Lagrangian from the LP's prices, and the pair bounds with its exact reduction added.
+
+        Its steps are a fixed number (the work); ``share`` of the time left
+        before ``deadline`` is its ceiling, and a cut is named like the others.
+        """
+        assert lp.duals is not None
+        units = F.layout["unit_rows"]
+        prices = np.zeros(F.n)
+        prices[units] = lp.duals[0][: len(units)]
+        ceiling = self.budget.share(share, time.perf_counter(), deadline)
+        lag, lam = size_lagrangian(F, prices, ub, ceiling)
+        if time.perf_counter() > ceiling:
+            self._cuts.append("the size-aware bound")
+        if not math.isfinite(lag):
+            return -math.inf, pairs
+        at, values = pair_bounds(F, lam)
+        log.debug("size-aware Lagrangian %.4f (%.4f at its best prices), plan %.4f", lag, at, ub)
+        return max(lag, at), PairBounds(F, np.maximum(pairs.values, values), pairs.delta)
+
     def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float, hint_cols=None, fallback=None, start=None) -> dict[str, Any]:
         """Least travel with the placement fixed.
 
@@ -255,26 +283,42 @@ class ClusterModel:
             self._cuts.append("the LP bound's pricing")
         have_lp = lp_status in ("optimal", "stopped")
         bound = L if have_lp else 0.0
-        pair_bounds = PairBounds.from_lp(F, L if have_lp else None, rc)
-        delta = pair_bounds.delta
+        pairs = PairBounds.from_lp(F, L if have_lp else None, rc)
+        delta = pairs.delta
         # 2. Incumbent: dive on the venues, assign, locate-allocate.
         if have_lp and incumbent is None:
             incumbent = search.first_plan(lp, rc, x_lp, deadline)
         if greedy is not None and (incumbent is None or greedy[0] < incumbent[0]):
             incumbent = greedy  # never worse than the constructive plan
+        # 2b. The LP is weak under the cluster rules: the size-aware Lagrangian raises the bound and drops more pairs.
+        lag = -math.inf
+        sized = F.problem.min_teachers > 1 or F.problem.min_schools > 1  # a minimum size that binds: the LP is weak
+        if sized and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
+            lag, pairs = self._size_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
+            bound = max(bound, lag)
         # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
         if incumbent is not None and b.lns_share > 0 and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
             now = time.perf_counter()
-            incumbent = search.lns(incumbent, pair_bounds.useful, b.share(b.lns_share, now, deadline), max_solves=b.lns_solves(self._work))
+            incumbent = search.lns(incumbent, pairs.useful, b.share(b.lns_share, now, deadline), max_solves=b.lns_solves(self._work))
         # 4. Exact reduction and the final mixed-integer solve.
         if incumbent is not None and have_lp:
             ub = incumbent[0]
-            cols = np.flatnonzero(pair_bounds.useful(ub))
+            cols = np.flatnonzero(pairs.useful(ub))
             log.debug("incumbent %.4f, L %.4f: kept %d of %d pairs", ub, bound, len(cols), F.P)
             if len(cols) == 0 or bound >= ub - delta + 1e-9:
                 return result("optimal", incumbent[1], ub)
         else:
             cols = np.arange(F.P)
+        most = b.exact_columns(self._work)
+        if incumbent is not None and math.isfinite(lag) and len(cols) > most:
+            # under the field's rules (the size-aware bound applied) a model this large rarely finishes in this solve's
+            # work, and HiGHS returns nothing when stopped: keep the time for the other parts
+            notes.append(
+                f"travel was not proven minimal: {len(cols):,} pairs remain after the bounds' reduction, more than the exact search "
+                f"takes in this time limit ({most:,}); a time_limit_seconds at least {len(cols) / most:.1f} times as long lets it start "
+                "(it may still need longer to finish)"
+            )
+            return result("feasible", incumbent[1], bound)
         remaining = deadline - time.perf_counter()
         if remaining < b.exact_min_seconds and incumbent is not None:
             self._cuts.append("the exact search")
@@ -301,16 +345,12 @@ class ClusterModel:
         sub_bound = bound
         if mip_bound is not None:
             sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
-        if all_placed and have_lp and lp.duals is not None:
-            # the LP is weak under the cluster rules: the size-aware Lagrangian, from the LP's prices
-            units = F.layout["unit_rows"]
-            prices = np.zeros(F.n)
-            prices[units] = lp.duals[0][: len(units)]
-            lag, _ = size_lagrangian(F, prices, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds))
-            log.debug("bound: LP %.4f, size-aware Lagrangian %.4f, plan %.4f", bound, lag, best[0])
-            if lag >= best[0] - delta + 1e-9:
-                return result("optimal", best[1], best[0])
-            sub_bound = max(sub_bound, lag)
+        if lag == -math.inf and all_placed and have_lp and lp.duals is not None:
+            # not computed before (no binding minimum size: the LP is strong there): the size-aware bound now the exact step stopped
+            lag, _ = self._size_bound(F, lp, pairs, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds), 1.0)
+        if lag >= best[0] - delta + 1e-9:
+            return result("optimal", best[1], best[0])
+        sub_bound = max(sub_bound, lag)
         notes.append(
             f"travel was not proven minimal: the exact search stopped at its work limit ({nodes:,} nodes) or the time limit; "
             "a longer time_limit_seconds gives it more"

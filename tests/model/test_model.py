@@ -21,7 +21,7 @@ from cluster_mapper.model import (
 )
 from cluster_mapper.model.bound import RelaxationLP
 from cluster_mapper.model.construct import greedy_plan
-from cluster_mapper.model.lagrange import size_lagrangian
+from cluster_mapper.model.lagrange import pair_bounds, size_lagrangian, venue_values
 from cluster_mapper.model.mip import MipResult, MipSolver
 from cluster_mapper.model.search import IncumbentSearch
 
@@ -421,3 +421,90 @@ def test_size_aware_lagrangian_is_a_valid_bound_at_least_the_lp():
         assert bound >= L - 1e-6 * max(1.0, abs(L)), seed
         checked += bound > L + 1e-6
     assert checked >= 4  # the rules kept make it stronger than the LP
+
+
+def test_each_venue_s_best_member_set_is_feasible_and_reaches_its_value():
+    """The sets behind the size-aware bound (its subgradient) obey the rules and add up to each venue's value.
+
+    Units of 1-11 teachers and random prices: the trace-back once read item
+    positions as pair columns and walked off the table (a 500-school district).
+    """
+    for seed in range(4):
+        p = _grid_problem(n=40, seed=seed, n_teachers=np.random.default_rng(seed).integers(1, 12, 40), max_schools=5)
+        F = Formulation(p)
+        lam = np.random.default_rng(100 + seed).uniform(-5, 60, F.n)
+        items = np.flatnonzero(~F.is_self)
+        S, Q = p.max_schools - 1, p.max_teachers
+        d = F.teachers[F.venues]
+        lo_t, hi_t = np.maximum(0, p.min_teachers - d), Q - d
+        K, taken, _ = venue_values(F, lam, items, S, Q, lo_t, 0, hi_t)
+        assert np.isfinite(K).sum() >= 10
+        for row, j in enumerate(F.venues):
+            mine = items[taken & (F.venue[items] == j)]
+            if not np.isfinite(K[row]):
+                assert len(mine) == 0
+                continue
+            teachers = int(F.teachers[F.member[mine]].sum())
+            assert len(mine) <= S and lo_t[row] <= teachers <= hi_t[row], (seed, j)
+            assert float((lam[F.member[mine]] - F.cost[mine]).sum()) == pytest.approx(K[row], abs=1e-6), (seed, j)
+
+
+def _plans_placing_everyone(p: ClusterProblem, F: Formulation):
+    """Every plan (as its columns) that places every unit with teachers, obeying the cluster rules."""
+    options = [[-1] + sorted(int(F.venue[k]) for k in np.flatnonzero(F.member == u)) for u in range(p.n_units)]
+    for venue_of in itertools.product(*options):
+        if any(venue_of[u] < 0 and p.n_teachers[u] > 0 and len(options[u]) > 1 for u in range(p.n_units)):
+            continue
+        venues = {v for v in venue_of if v >= 0}
+        if any(venue_of[v] != v for v in venues) or (p.n_clusters is not None and len(venues) != p.n_clusters):
+            continue
+        sizes = [[i for i in range(p.n_units) if venue_of[i] == v] for v in venues]
+        if all(p.min_teachers <= p.n_teachers[m].sum() <= p.max_teachers and len(m) <= p.max_schools for m in sizes):
+            yield F.columns_of(np.array(venue_of))
+
+
+def test_lagrangian_pair_bounds_never_cut_off_a_plan():
+    """The size-aware exact reduction: every plan costs at least the bound of each pair it uses (brute force)."""
+    checked = 0
+    for seed in (2, 8, 16, 19, 25):
+        p = random_problem(seed)
+        F = Formulation(p)
+        best = brute_force(p)
+        _, good = size_lagrangian(F, None, best[1] if best else None, time.perf_counter() + 20)
+        for lam in (good, np.random.default_rng(seed).uniform(-10, 80, F.n)):  # the subgradient's best prices, and any
+            L, values = pair_bounds(F, lam)
+            for cols in _plans_placing_everyone(p, F):
+                cost = float(F.cost[cols].sum())
+                assert L <= cost + 1e-6, seed
+                assert np.all(values[cols] <= cost + 1e-6), (seed, cols)
+                checked += 1
+    assert checked >= 30, checked
+    # and it drops pairs: from good prices, some pair's bound is above the optimum
+    p = random_problem(16)
+    F = Formulation(p)
+    best = brute_force(p)
+    main = F.main_rows(all_placed=True, min_placed=None)
+    lp = RelaxationLP(F, main)
+    lp.solve(time.perf_counter() + 20)
+    prices = np.zeros(F.n)
+    prices[F.layout["unit_rows"]] = lp.duals[0][: len(F.layout["unit_rows"])]
+    _, lam = size_lagrangian(F, prices, best[1], time.perf_counter() + 20)
+    _, values = pair_bounds(F, lam)
+    assert np.any(values > best[1] + 1e-6)
+
+
+def test_lagrangian_pair_bounds_with_a_fixed_number_of_clusters():
+    """With ``n_clusters`` fixed, the other venues' terms are the n - 1 smallest: still no plan cut off (brute force)."""
+    p = _grid_problem(n=6, seed=0, n_teachers=np.array([1, 3, 2, 4, 2, 3]), min_teachers=4, max_teachers=10, max_schools=4, n_clusters=2)
+    F = Formulation(p)
+    plans = list(_plans_placing_everyone(p, F))
+    assert len(plans) >= 10
+    best = min(float(F.cost[c].sum()) for c in plans)
+    _, good = size_lagrangian(F, None, best, time.perf_counter() + 20)
+    for lam in (good, np.random.default_rng(1).uniform(-10, 80, F.n)):
+        L, values = pair_bounds(F, lam)
+        for cols in plans:
+            cost = float(F.cost[cols].sum())
+            assert L <= cost + 1e-6
+            assert np.all(values[cols] <= cost + 1e-6), cols
+    assert np.any(pair_bounds(F, good)[1] > best + 1e-6)  # and some pair is dropped
