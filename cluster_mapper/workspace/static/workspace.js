@@ -47,6 +47,11 @@
 
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
+    if (form.hasAttribute("data-goto")) {  // a form that only opens a page, such as /plans/{a}/diff/{b}
+      ev.preventDefault();
+      location.href = form.getAttribute("data-goto").replace(/\{(\w+)\}/g, function (_, k) { return encodeURIComponent(form.elements[k].value); });
+      return;
+    }
     if (!form.hasAttribute("data-api")) return;
     ev.preventDefault();
     var button = form.querySelector("button[type=submit]");
