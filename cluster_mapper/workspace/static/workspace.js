@@ -79,7 +79,7 @@
         el.textContent = j.status;
         var pr = document.getElementById("progress");
         if (pr) pr.textContent = j.progress ? j.progress.message + " (" + Math.round(100 * j.progress.fraction) + " %)" : "";
-        if (j.status === "done" || j.status === "failed") { clearInterval(timer); location.reload(); }
+        if (["queued", "running"].indexOf(j.status) < 0) { clearInterval(timer); location.reload(); }  // done, failed, cancelled
       });
     }, 1000);
   };
