@@ -23,9 +23,9 @@ planned as a job (kept in ``--keep DIR`` to measure again without planning).
 The workspace is then served by uvicorn and Debian's chromium (Playwright,
 offline, a fresh browser context each time: nothing cached) opens the
 version's review page and the plan's own Folium map (``files/map.html``).
-Printed for each: bytes received (the page and everything it loads,
-uncompressed, as the server sends them), the time until the markers are
-drawn, and the *time to interactive*: from the start of navigation until a
+Printed for each: the bytes of the page and everything it loads (as
+the page reads them, and as sent: compressed where the server compresses),
+the time until the markers are drawn, and the *time to interactive*: from the start of navigation until a
 real mouse click on a school's marker shows that school (the side panel of
 the review page; the popup of the Folium map).
 """
@@ -119,8 +119,8 @@ def _measure(browser, url: str, *, ready: str, school: str, shown: str) -> dict:
     """Bytes received and times (ms from navigation start) until ``ready`` and until a click on a school shows ``shown``."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sizes: list[int] = []
-    page.on("response", lambda r: sizes.append(len(r.body())) if r.request.method == "GET" and r.status == 200 else None)
+    responses: list = []
+    page.on("response", responses.append)
     page.goto(url, wait_until="commit", timeout=600_000)
     page.wait_for_function(ready, timeout=600_000, polling=50)
     ready_ms = page.evaluate("performance.now()")
@@ -129,7 +129,14 @@ def _measure(browser, url: str, *, ready: str, school: str, shown: str) -> dict:
     page.wait_for_function(shown, arg=where.get("id"), timeout=600_000, polling=50)
     usable_ms = page.evaluate("performance.now()")
     page.wait_for_load_state("networkidle")
-    out = {"bytes": sum(sizes), "requests": len(sizes), "ready_ms": ready_ms, "interactive_ms": usable_ms}
+    ok = [r for r in responses if r.request.method == "GET" and r.status == 200]
+    out = {
+        "bytes": sum(len(r.body()) for r in ok),  # as the page reads them
+        "sent_bytes": sum(r.request.sizes()["responseBodySize"] for r in ok),  # on the wire (compressed, if the server compressed)
+        "requests": len(ok),
+        "ready_ms": ready_ms,
+        "interactive_ms": usable_ms,
+    }
     context.close()
     return out
 
@@ -166,7 +173,7 @@ def map_page(args) -> None:
             server.should_exit = True
         for name, m in pages.items():
             print(
-                f"{name}: {m['bytes'] / 1e6:.2f} MB in {m['requests']} responses; markers drawn {m['ready_ms'] / 1000:.2f} s, "
+                f"{name}: {m['bytes'] / 1e6:.2f} MB ({m['sent_bytes'] / 1e6:.2f} MB sent) in {m['requests']} responses; markers drawn {m['ready_ms'] / 1000:.2f} s, "
                 f"time to interactive (a click on a school shows it) {m['interactive_ms'] / 1000:.2f} s"
             )
 
