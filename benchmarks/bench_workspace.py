@@ -105,11 +105,11 @@ REVIEW_SCHOOL = """() => {
   CM.markers[id].bringToFront && CM.markers[id].bringToFront();
   return {id: id, x: r.left + p.x, y: r.top + p.y};
 }"""
-#: The Folium map's Leaflet map and a drawn school marker in view.
+#: The Folium map's Leaflet map and a drawn school marker in view (one that opens a popup; on canvas, markers have no class).
 FOLIUM_SCHOOL = """() => {
   const name = Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map), m = window[name];
   let mk = null;
-  m.eachLayer(l => { if (!mk && l instanceof L.CircleMarker && l.options.className && l.options.className.indexOf("cm-school") >= 0 && m.getBounds().contains(l.getLatLng())) mk = l; });
+  m.eachLayer(l => { if (!mk && l instanceof L.CircleMarker && (l.getPopup() || l.listens("click")) && m.getBounds().contains(l.getLatLng())) mk = l; });
   const p = m.latLngToContainerPoint(mk.getLatLng()), r = m.getContainer().getBoundingClientRect();
   return {x: r.left + p.x, y: r.top + p.y};
 }"""
@@ -120,7 +120,7 @@ def _measure(browser, url: str, *, ready: str, school: str, shown: str) -> dict:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     responses: list = []
-    page.on("response", responses.append)
+    page.on("response", lambda r: responses.append(r))
     page.goto(url, wait_until="commit", timeout=600_000)
     page.wait_for_function(ready, timeout=600_000, polling=50)
     ready_ms = page.evaluate("performance.now()")

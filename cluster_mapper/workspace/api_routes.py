@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from cluster_mapper.workspace.db import User
-from cluster_mapper.workspace.projects import INPUT_KEYS, MAX_PLAN_ZIP_BYTES, MAX_UPLOAD_BYTES, map_features
+from cluster_mapper.workspace.projects import INPUT_KEYS, MAX_PLAN_ZIP_BYTES, MAX_UPLOAD_BYTES
 from cluster_mapper.workspace.security import LOCAL_USER, SAFE_METHODS, Who, add_user, authenticate, csrf_ok, csrf_token
 from cluster_mapper.workspace.service import Workspace, WorkspaceError
 
@@ -252,9 +252,9 @@ def diff(a: int, b: int, request: Request, user: Who = Depends(need("viewer"))) 
 
 
 @router.get("/plans/{plan_id}/map")
-def map_points(plan_id: int, request: Request, user: Who = Depends(need("viewer"))) -> dict[str, Any]:
-    """The version's schools and venues as GeoJSON (for the review map)."""
-    return map_features(workspace(request).folder_of(plan_id))
+def map_points(plan_id: int, request: Request, user: Who = Depends(need("viewer"))) -> FileResponse:
+    """The version's schools and venues as GeoJSON (for the review map; made once per version)."""
+    return FileResponse(workspace(request).map_points(plan_id), media_type="application/geo+json")
 
 
 @router.get("/plans/{plan_id}/download")

@@ -20,6 +20,7 @@ import platformdirs
 import xstatic.pkg.leaflet as xleaflet
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -93,6 +94,7 @@ def create_app(config: WorkspaceConfig) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=secret_key(root), same_site="strict", session_cookie="cm_session")
     if config.allowed_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=config.allowed_hosts)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)  # a programme's map points: 5 MB of JSON, 0.6 MB sent
     app.add_middleware(SecurityHeaders)  # outermost: every response, refusals included, gets the headers
     app.add_exception_handler(WorkspaceError, api_routes.workspace_error)
     app.include_router(api_routes.router)

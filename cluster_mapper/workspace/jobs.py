@@ -32,6 +32,7 @@ from cluster_mapper.errors import InputError
 from cluster_mapper.folder import write_plan
 from cluster_mapper.validate.plan import validate_plan
 from cluster_mapper.workspace.db import UNFINISHED, PlanVersion, Store
+from cluster_mapper.workspace.projects import map_features_file
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def run_plan_job(spec: dict[str, Any]) -> dict[str, Any]:
     """Plan one version (in a worker process): read, plan, write the folder, validate it.
 
     ``spec`` holds the input paths (``schools``, ``teachers``, ``network``,
-    ``policy``), ``out``, ``progress_file``, ``stop_file`` (its existence
+    ``policy``), ``out``, ``progress_file``, ``map_file`` (the review map's
+    points, written after the validator), ``stop_file`` (its existence
     stops the job at the next progress step), ``cache_dir`` and, for a
     revision, ``revise`` (the parent's folder) and ``edits`` (an edits file).
     """
@@ -85,6 +87,8 @@ def run_plan_job(spec: dict[str, Any]) -> dict[str, Any]:
         folder = write_plan(result, spec["out"])
         step("checking the plan with the validator", 0.97)
         report = validate_plan(folder)
+        if spec.get("map_file"):  # the review map's points, once: a programme's map opens without reading the folder again
+            map_features_file(Path(folder), Path(spec["map_file"]))
         summary = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
         return {"ok": True, "summary": summary, "valid": report.ok, "violations": report.violations, "seconds": time.perf_counter() - started}
     except JobCancelled as stopped:

@@ -106,6 +106,7 @@ class Workspace:
             **{k: str(self.path(p.inputs[k])) if p.inputs.get(k) else None for k in projects.INPUT_KEYS},
             "out": str(folder / "plans" / str(plan_id)),
             "progress_file": str(folder / "jobs" / f"{plan_id}.json"),
+            "map_file": str(self._map_file(folder, plan_id)),
             "cache_dir": str(self.root / "cache"),
         }
 
@@ -323,6 +324,15 @@ class Workspace:
             xlsx.parent.mkdir(parents=True, exist_ok=True)
             write_workbook(folder, xlsx)
         return xlsx
+
+    @staticmethod
+    def _map_file(project_folder: Path, plan_id: int) -> Path:
+        return project_folder / "downloads" / f"plan-{plan_id}-map.json"
+
+    def map_points(self, plan_id: int) -> Path:
+        """A readable version's schools and venues as a GeoJSON file (written by its job, or made once here)."""
+        folder = self.folder_of(plan_id)
+        return projects.map_features_file(folder, self._map_file(folder.parent.parent, plan_id))
 
     def zip(self, plan_id: int) -> bytes:
         """A done version's plan folder as a zip."""
