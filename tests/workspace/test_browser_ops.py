@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from cluster_mapper.workspace.app import STATIC
 from tests.workspace.test_browser_workspace import CHROMIUM, _click_school, browser_page, live  # the uvicorn server and the page
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -93,4 +94,35 @@ def test_a_manager_cancels_a_plan_and_discards_a_version(live, browser_page, pla
     page.goto(f"{live}/projects/{planned.project_id}")
     assert "discarded" in page.inner_text(f"#versions tr[data-plan='{planned.revised}']")
     assert page.outside == []
+    assert page.errors == []
+
+
+def test_the_review_map_on_canvas_answers_a_click(live, browser_page, planned):
+    """Above ``CM.CANVAS_ABOVE`` points (a programme) the review map draws on a canvas: a click on a school still shows it.
+
+    The sample is small, so the page gets a workspace.js whose threshold is 0.
+    """
+    page = browser_page
+    source = (STATIC / "workspace.js").read_text(encoding="utf-8")
+    assert "CM.CANVAS_ABOVE = 3000;" in source
+    page.route(
+        "**/static/workspace.js",
+        lambda route: route.fulfill(body=source.replace("CM.CANVAS_ABOVE = 3000;", "CM.CANVAS_ABOVE = 0;"), content_type="text/javascript"),
+    )
+    try:
+        page.goto(f"{live}/plans/{planned.revised}/review")
+        page.wait_for_selector("#map[data-ready]")
+        assert page.get_attribute("#map", "data-renderer") == "canvas"
+        assert page.locator("#map path.cm-school").count() == 0, "no SVG markers"
+        where = page.evaluate(
+            """id => { const m = CM.map, ll = CM.markers[id].getLatLng();
+                       m.setView(ll, 17, {animate: false});  // close in: at the district's zoom a neighbour's marker may lie on top
+                       const p = m.latLngToContainerPoint(ll), r = m.getContainer().getBoundingClientRect();
+                       return {x: r.left + p.x, y: r.top + p.y}; }""",
+            planned.apart[0],
+        )
+        page.mouse.click(where["x"], where["y"])
+        page.wait_for_function("id => document.getElementById('school').textContent.indexOf(id) >= 0", arg=planned.apart[0])
+    finally:
+        page.unroute("**/static/workspace.js")
     assert page.errors == []
