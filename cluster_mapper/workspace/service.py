@@ -286,7 +286,7 @@ class Workspace:
             s.commit()
 
     def folder_of(self, plan_id: int) -> Path:
-        """The folder of a done version."""
+        """The folder of a done version (or a discarded one: its files stay readable)."""
         with self.store.session() as s:
             return self.path(self._done_plan(s, plan_id, readable=True).folder)
 
