@@ -850,12 +850,17 @@ def serve(
 
     from cluster_mapper.workspace.app import WorkspaceConfig, create_app, database_url, default_project_dir
     from cluster_mapper.workspace.db import Store
+    from cluster_mapper.workspace.migrations import DatabaseVersionError
     from cluster_mapper.workspace.security import add_user as add_account
     from cluster_mapper.workspace.security import check_listen, is_loopback
 
     folder = (project_dir or default_project_dir()).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    store = Store(database_url(folder, database))
+    try:
+        store = Store(database_url(folder, database))  # upgrades the database's schema to this version's (Alembic)
+    except DatabaseVersionError as err:
+        console.print(f"[bold red]Not started.[/] {err}")
+        raise typer.Exit(2) from err
     if add_user is not None:
         password = os.environ.get("CLUSTER_MAPPER_PASSWORD") or typer.prompt(f"password for {add_user}", hide_input=True, confirmation_prompt=True)
         problems = add_account(store, add_user, password, role)

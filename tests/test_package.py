@@ -95,6 +95,9 @@ def test_wheel_holds_the_sample_and_map_assets_not_the_generators(wheel):
         else:
             assert f"cluster_mapper/sample_data/{name}" in names, name
     assert {"cluster_mapper/assets/map.js", "cluster_mapper/assets/map.css", "cluster_mapper/__main__.py"} <= names
+    # the workspace's database migrations (Alembic loads them by path from the installed package)
+    migrations = "cluster_mapper/workspace/migrations/"
+    assert {migrations + f for f in ("env.py", "script.py.mako", "alembic.ini", "versions/v0001_initial.py", "versions/v0002_plan_closed.py")} <= names
     # the map's context: the district outlines with their README (attribution)
     assert {"cluster_mapper/context_data/kp_districts.geojson", "cluster_mapper/context_data/README.md"} <= names
     assert not [n for n in names if "synthetic" in n or n.startswith("tests/")]
@@ -123,6 +126,16 @@ def test_wheel_plans_the_sample_from_an_empty_folder(wheel, tmp_path):
     assert "no violations" in res.stdout + res.stderr
     assert sorted(p.name for p in cwd.iterdir()) == ["outputs"], "nothing but the plan is written in the working folder"
     assert "District boundary" in (cwd / "outputs" / "plan" / "map.html").read_text(encoding="utf-8"), "the installed map draws the district"
+    # the workspace's database is made by the installed migrations (Alembic finds them in the package)
+    ws = tmp_path / "workspace"
+    res = _run(
+        [sys.executable, "-m", "cluster_mapper", "serve", "--project-dir", str(ws), "--add-user", "amina"],
+        cwd,
+        run_env | {"CLUSTER_MAPPER_PASSWORD": "correct horse battery"},
+    )
+    assert "user amina (manager) added" in res.stdout
+    check = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('select version_num from alembic_version').fetchone()[0])"
+    assert _run([sys.executable, "-c", check, str(ws / "workspace.db")], cwd, run_env).stdout.strip() == "0002"
 
 
 def test_every_subpackage_is_listed_for_the_wheel():

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from cluster_mapper.workspace.db import User
-from cluster_mapper.workspace.projects import INPUT_KEYS, MAX_PLAN_ZIP_BYTES, MAX_UPLOAD_BYTES, map_features
+from cluster_mapper.workspace.projects import INPUT_KEYS, MAX_PLAN_ZIP_BYTES, MAX_UPLOAD_BYTES
 from cluster_mapper.workspace.security import LOCAL_USER, SAFE_METHODS, Who, add_user, authenticate, csrf_ok, csrf_token
 from cluster_mapper.workspace.service import Workspace, WorkspaceError
 
@@ -203,10 +203,22 @@ def get_plan(plan_id: int, request: Request, user: Who = Depends(need("viewer"))
     return workspace(request).plan(plan_id)
 
 
+class Closing(BaseModel):
+    """``POST /api/plans/{id}/cancel`` and ``/discard``: an optional note saying why."""
+
+    note: str = Field(default="", max_length=2000)
+
+
 @router.post("/plans/{plan_id}/cancel")
-def cancel_plan(plan_id: int, request: Request, user: Who = Depends(need("manager"))) -> dict[str, Any]:
-    """Cancel a plan still queued (a running one finishes)."""
-    return {"cancelled": workspace(request).cancel(plan_id)}
+def cancel_plan(plan_id: int, request: Request, body: Closing | None = None, user: Who = Depends(need("manager"))) -> dict[str, Any]:
+    """Stop a queued or running plan (its worker process is terminated): the version, with status ``cancelled``; 409 once it has finished."""
+    return workspace(request).cancel(plan_id, author=user.username, note=body.note if body else "")
+
+
+@router.post("/plans/{plan_id}/discard")
+def discard_plan(plan_id: int, request: Request, body: Closing | None = None, user: Who = Depends(need("manager"))) -> dict[str, Any]:
+    """Set a done version aside (not accepted): the version, with status ``discarded``; 409 for the accepted one or an unfinished one."""
+    return workspace(request).discard(plan_id, author=user.username, note=body.note if body else "")
 
 
 @router.post("/plans/{plan_id}/revise", status_code=202)
@@ -240,9 +252,9 @@ def diff(a: int, b: int, request: Request, user: Who = Depends(need("viewer"))) 
 
 
 @router.get("/plans/{plan_id}/map")
-def map_points(plan_id: int, request: Request, user: Who = Depends(need("viewer"))) -> dict[str, Any]:
-    """The version's schools and venues as GeoJSON (for the review map)."""
-    return map_features(workspace(request).folder_of(plan_id))
+def map_points(plan_id: int, request: Request, user: Who = Depends(need("viewer"))) -> FileResponse:
+    """The version's schools and venues as GeoJSON (for the review map; made once per version)."""
+    return FileResponse(workspace(request).map_points(plan_id), media_type="application/geo+json")
 
 
 @router.get("/plans/{plan_id}/download")

@@ -1,11 +1,13 @@
 """The workspace's metadata: users, projects, plan versions, their edits and proposals (SQLAlchemy 2).
 
 SQLite in the project folder by default; any SQLAlchemy URL (such as
-``postgresql+psycopg://...``) with ``serve --database``. The tables are made
-with ``create_all`` when the server starts (no migration tool yet: a new
-column needs a fresh database or a hand migration). Plan files live in the
-project folder (:mod:`cluster_mapper.workspace.projects`); the database
-holds what points at them.
+``postgresql+psycopg://...``) with ``serve --database``. The schema is under
+Alembic (:mod:`cluster_mapper.workspace.migrations`): a :class:`Store`
+upgrades its database to the newest revision when it opens it, so a change
+to a table here comes with a new revision in ``migrations/versions/``
+(``tests/workspace/test_migrations.py`` fails until they agree). Plan files
+live in the project folder (:mod:`cluster_mapper.workspace.projects`); the
+database holds what points at them.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from cluster_mapper.inputs.edits import EDIT_COLUMNS
+from cluster_mapper.workspace.migrations import upgrade
 
 #: Roles, from least to most allowed.
 ROLES = ("viewer", "reviewer", "manager")
-#: Plan statuses as the API reports them.
-STATUSES = ("queued", "running", "done", "failed")
+#: Plan statuses as the API reports them: waiting for a worker, planning, planned (and checked by the
+#: validator), stopped by an error or by input problems, stopped by a manager before it finished, a
+#: done version a manager set aside (kept, readable, never accepted or revised).
+STATUSES = ("queued", "running", "done", "failed", "cancelled", "discarded")
+#: Statuses of a version that is still to finish.
+UNFINISHED = ("queued", "running")
 
 
 def _now() -> dt.datetime:
@@ -59,7 +66,11 @@ class Project(Base):
 
 
 class PlanVersion(Base):
-    """One version of a project's plan: its parent, status, summary and validator result."""
+    """One version of a project's plan: its parent, status, summary and validator result.
+
+    ``closed_by``, ``closed_at`` and ``closed_note``: who cancelled or
+    discarded the version, when, and why (revision ``0002``).
+    """
 
     __tablename__ = "plans"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +87,9 @@ class PlanVersion(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     seconds: Mapped[float | None] = mapped_column(default=None)
+    closed_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    closed_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     project: Mapped[Project] = relationship(back_populates="plans")
     edits: Mapped[list[PlanEdit]] = relationship(back_populates="plan", order_by="PlanEdit.id")
 
@@ -139,12 +153,12 @@ def make_engine(url: str) -> Engine:
 
 
 class Store:
-    """The database of one workspace: an engine and its sessions."""
+    """The database of one workspace: an engine and its sessions; opening it upgrades its schema to the newest revision."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        self.revision = upgrade(self.engine)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
     def has_manager(self) -> bool:
@@ -168,4 +182,19 @@ class Store:
             return len(stale)
 
 
-__all__ = ["Base", "User", "Project", "PlanVersion", "PlanEdit", "Proposal", "Store", "ROLES", "STATUSES", "EDIT_FIELDS", "edit_row", "make_engine", "Session"]
+__all__ = [
+    "Base",
+    "User",
+    "Project",
+    "PlanVersion",
+    "PlanEdit",
+    "Proposal",
+    "Store",
+    "ROLES",
+    "STATUSES",
+    "UNFINISHED",
+    "EDIT_FIELDS",
+    "edit_row",
+    "make_engine",
+    "Session",
+]

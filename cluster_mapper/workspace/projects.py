@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from cluster_mapper._files import write_atomic
 from cluster_mapper.errors import InputError, InputProblem
 from cluster_mapper.folder import read_plan
 from cluster_mapper.inputs.edits import ACTIONS, EDIT_COLUMNS, REQUIRED, read_edits
@@ -242,20 +243,32 @@ def map_features(plan_dir: Path) -> dict[str, Any]:
         return {"type": "FeatureCollection", "features": []}
     pts = geo[geo["kind"].isin(["school", "venue"])].copy()
     pts = pts.to_crs(4326) if pts.crs is not None else pts
-    keep = ["kind", "school_id", "name", "cluster_id", "venue_school_id", "travel_minutes", "teachers", "not_placed", "can_host", "reason"]
-    props = pd.DataFrame(pts[[c for c in keep if c in pts.columns]]).astype(object).where(pts[[c for c in keep if c in pts.columns]].notna(), None)
-    features = []
-    for (_, r), geom in zip(props.iterrows(), pts.geometry):
-        if geom is None or geom.is_empty:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(geom.x, 6), round(geom.y, 6)]},
-                "properties": {k: _clean(v) for k, v in r.items()},
-            }
-        )
+    pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
+    keep = [
+        c
+        for c in ("kind", "school_id", "name", "cluster_id", "venue_school_id", "travel_minutes", "teachers", "not_placed", "can_host", "reason")
+        if c in pts.columns
+    ]
+    table = pd.DataFrame(pts[keep]).astype(object)
+    records = table.where(table.notna(), None).to_dict("records")
+    xs, ys = pts.geometry.x.round(6).tolist(), pts.geometry.y.round(6).tolist()
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": {k: _clean(v) for k, v in r.items()}}
+        for r, x, y in zip(records, xs, ys)
+    ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def map_features_file(plan_dir: Path, path: Path) -> Path:
+    """:func:`map_features` written once as compact JSON at ``path`` (a done plan folder never changes); ``path``.
+
+    The worker writes it when it plans a version, so the review map of a
+    programme (10,000 schools) opens without reading the plan folder again.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(map_features(plan_dir), separators=(",", ":"), ensure_ascii=False))
+    return path
 
 
 #: Largest plan folder accepted as a zip, bytes (packed and unpacked).
@@ -319,6 +332,7 @@ __all__ = [
     "check_edit_rows",
     "plan_diff",
     "map_features",
+    "map_features_file",
     "zip_folder",
     "unzip_plan",
 ]

@@ -6,6 +6,7 @@ does exactly what a script can do through ``/api/``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from cluster_mapper.review.workbook import write_workbook
 from cluster_mapper.validate.plan import validate_plan
 from cluster_mapper.workspace import projects
-from cluster_mapper.workspace.db import EDIT_FIELDS, PlanEdit, PlanVersion, Project, Proposal, Store, edit_row
+from cluster_mapper.workspace.db import EDIT_FIELDS, UNFINISHED, PlanEdit, PlanVersion, Project, Proposal, Store, edit_row
 from cluster_mapper.workspace.jobs import JobRunner, read_progress
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Workspace:
             **{k: str(self.path(p.inputs[k])) if p.inputs.get(k) else None for k in projects.INPUT_KEYS},
             "out": str(folder / "plans" / str(plan_id)),
             "progress_file": str(folder / "jobs" / f"{plan_id}.json"),
+            "map_file": str(self._map_file(folder, plan_id)),
             "cache_dir": str(self.root / "cache"),
         }
 
@@ -146,13 +148,18 @@ class Workspace:
             s.commit()
             return v.id
 
-    def _done_plan(self, s, plan_id: int) -> PlanVersion:
+    def _done_plan(self, s, plan_id: int, *, readable: bool = False) -> PlanVersion:
+        """A done version (``readable``: or a discarded one, whose files stay readable); 404 or 409 otherwise."""
         v = s.get(PlanVersion, plan_id)
         if v is None:
             raise WorkspaceError(404, f"there is no plan {plan_id}.")
-        if v.status != "done":
+        if v.status == "done" or (readable and v.status == "discarded"):
+            return v
+        if v.status == "discarded":
+            raise WorkspaceError(409, f"plan {plan_id} was discarded by {v.closed_by or 'a manager'}; use another version (its files can still be read).")
+        if v.status in UNFINISHED:
             raise WorkspaceError(409, f"plan {plan_id} is {v.status}, not done; wait for it to finish.")
-        return v
+        raise WorkspaceError(409, f"plan {plan_id} is {v.status}, not done: nothing was planned; start the plan again.")
 
     def revise(self, plan_id: int, rows: list[dict[str, Any]], *, author: str, use_proposals: bool = False) -> int:
         """Queue a least-change re-plan of ``plan_id`` with edit rows (and its open proposals); the new version's id.
@@ -206,6 +213,9 @@ class Workspace:
             "clusters": s.get("clusters"),
             "teachers_moved": (s.get("changes") or {}).get("teachers_moved"),
             "edits": len(v.edits),
+            "closed_by": v.closed_by,
+            "closed_at": v.closed_at.isoformat() if v.closed_at else None,
+            "closed_note": v.closed_note,
         }
 
     def plan(self, plan_id: int) -> dict[str, Any]:
@@ -218,13 +228,55 @@ class Workspace:
             out["problems"] = v.problems or []
             out["violations"] = v.violations or []
             out["edits"] = [edit_row(e) for e in v.edits]
-            if v.status == "done":
+            if v.status in ("done", "discarded"):
                 out["summary"] = v.summary
             return out
 
-    def cancel(self, plan_id: int) -> bool:
-        """Cancel a queued plan; whether it was."""
-        return self.runner.cancel(plan_id)
+    def cancel(self, plan_id: int, *, author: str, note: str = "") -> dict[str, Any]:
+        """Stop a queued or running plan (its worker process is terminated); the version, ``cancelled``.
+
+        The proposals it was to use are open again on its parent. Raises
+        :class:`WorkspaceError` 409 for a version that has finished.
+        """
+        with self.store.session() as s:
+            v = s.get(PlanVersion, plan_id)
+            if v is None:
+                raise WorkspaceError(404, f"there is no plan {plan_id}.")
+            if v.status not in UNFINISHED:
+                hint = f" To set a done version aside, discard it (POST /api/plans/{plan_id}/discard)." if v.status == "done" else ""
+                raise WorkspaceError(409, f"plan {plan_id} is {v.status}: only a queued or running plan can be cancelled.{hint}")
+            if not self.runner.cancel(plan_id):
+                raise WorkspaceError(409, f"plan {plan_id} finished before it could be cancelled; see its status (discard it if it is not wanted).")
+            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            v.status, v.finished_at = "cancelled", now
+            v.closed_by, v.closed_at, v.closed_note = author, now, note.strip()
+            v.error = f"cancelled by {author}" + (f": {v.closed_note}" if v.closed_note else ".")
+            for q in s.scalars(select(Proposal).where(Proposal.used_in_plan_id == plan_id)):
+                q.used_in_plan_id = None
+            s.commit()
+            log.info("plan %d cancelled by %s", plan_id, author)
+        return self.plan(plan_id)
+
+    def discard(self, plan_id: int, *, author: str, note: str = "") -> dict[str, Any]:
+        """Set a done version aside (a revision not accepted); the version, ``discarded``.
+
+        Its files stay readable (map, diff, downloads) but it can no longer be
+        accepted, revised or reviewed. The accepted version cannot be discarded.
+        """
+        with self.store.session() as s:
+            v = s.get(PlanVersion, plan_id)
+            if v is None:
+                raise WorkspaceError(404, f"there is no plan {plan_id}.")
+            if v.status != "done":
+                hint = f" Cancel it instead (POST /api/plans/{plan_id}/cancel)." if v.status in UNFINISHED else ""
+                raise WorkspaceError(409, f"plan {plan_id} is {v.status}: only a done version can be discarded.{hint}")
+            if v.project.accepted_plan_id == v.id:
+                raise WorkspaceError(409, f"plan {plan_id} is the accepted version of its project; accept another version first.")
+            v.status = "discarded"
+            v.closed_by, v.closed_at, v.closed_note = author, dt.datetime.now(dt.timezone.utc).replace(microsecond=0), note.strip()
+            s.commit()
+            log.info("plan %d discarded by %s", plan_id, author)
+        return self.plan(plan_id)
 
     def accept(self, plan_id: int) -> None:
         """Make a done version its project's accepted plan."""
@@ -234,9 +286,9 @@ class Workspace:
             s.commit()
 
     def folder_of(self, plan_id: int) -> Path:
-        """The folder of a done version."""
+        """The folder of a done version (or a discarded one: its files stay readable)."""
         with self.store.session() as s:
-            return self.path(self._done_plan(s, plan_id).folder)
+            return self.path(self._done_plan(s, plan_id, readable=True).folder)
 
     # ------------------------------------------------------------------ review
     def propose(self, plan_id: int, row: dict[str, Any], *, author: str) -> dict[str, Any]:
@@ -272,6 +324,15 @@ class Workspace:
             xlsx.parent.mkdir(parents=True, exist_ok=True)
             write_workbook(folder, xlsx)
         return xlsx
+
+    @staticmethod
+    def _map_file(project_folder: Path, plan_id: int) -> Path:
+        return project_folder / "downloads" / f"plan-{plan_id}-map.json"
+
+    def map_points(self, plan_id: int) -> Path:
+        """A readable version's schools and venues as a GeoJSON file (written by its job, or made once here)."""
+        folder = self.folder_of(plan_id)
+        return projects.map_features_file(folder, self._map_file(folder.parent.parent, plan_id))
 
     def zip(self, plan_id: int) -> bytes:
         """A done version's plan folder as a zip."""

@@ -14,17 +14,14 @@ with their GPX and iCalendar files.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import shutil
 import time
 import traceback
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from cluster_mapper._files import write_atomic
 from cluster_mapper.errors import InputError
 from cluster_mapper.folder import read_plan, write_support_to_plan
 from cluster_mapper.policy.load import load_policy
@@ -33,14 +30,10 @@ from cluster_mapper.support import plan_support
 from cluster_mapper.support.files import GPX_DIR, ICS_DIR, gpx_names
 from cluster_mapper.validate.plan import validate_plan
 from cluster_mapper.workspace.db import PlanVersion
+from cluster_mapper.workspace.jobs import write_progress
 from cluster_mapper.workspace.service import Workspace, WorkspaceError
 
 log = logging.getLogger(__name__)
-
-
-def _progress(path: Path, message: str, fraction: float) -> None:
-    """The job's progress, in the file and form the version's status reads (``message``, ``fraction``, ``time``)."""
-    write_atomic(path, json.dumps({"message": message, "fraction": round(float(fraction), 3), "time": time.time()}))
 
 
 def run_support_job(spec: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +45,11 @@ def run_support_job(spec: dict[str, Any]) -> dict[str, Any]:
     """
     started = time.perf_counter()
     progress_file, out = Path(spec["progress_file"]), Path(spec["out"])
+    stop_file = Path(spec["stop_file"]) if spec.get("stop_file") else None
+
+    def _progress(path: Path, message: str, fraction: float) -> None:
+        write_progress(path, message, fraction, stop_file)
+
     try:
         _progress(progress_file, "copying the plan", 0.02)
         shutil.copytree(spec["parent"], out)
@@ -71,28 +69,6 @@ def run_support_job(spec: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # a job's failure is reported on its version, never lost
         log.exception("support job failed")
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=8)}
-
-
-def _record(ws: Workspace, plan_id: int, fut: Future, progress_file: Path, started: float) -> None:
-    """Write a finished support job's end on its version (as plan jobs are recorded)."""
-    out: dict[str, Any]
-    try:
-        out = {"ok": False, "error": "cancelled before it started."} if fut.cancelled() else fut.result()
-    except Exception as exc:  # the worker process died
-        out = {"ok": False, "error": f"the support job's worker stopped: {type(exc).__name__}: {exc}"}
-    with ws.store.session() as s:
-        v = s.get(PlanVersion, plan_id)
-        if v is not None:
-            v.finished_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-            v.seconds = out.get("seconds", time.perf_counter() - started)
-            if out.get("ok"):
-                v.status, v.summary, v.valid, v.violations = "done", out["summary"], out["valid"], out["violations"]
-            else:
-                v.status, v.error, v.problems = "failed", out.get("error", ""), out.get("problems")
-            s.commit()
-    progress_file.unlink(missing_ok=True)
-    ws.runner.futures.pop(plan_id, None)
-    log.info("support version %d finished: %s", plan_id, "done" if out.get("ok") else out.get("error"))
 
 
 def start_support(ws: Workspace, plan_id: int, *, author: str, facilitators: Path | None = None) -> int:
@@ -135,10 +111,7 @@ def start_support(ws: Workspace, plan_id: int, *, author: str, facilitators: Pat
         v.folder = (folder / "plans" / str(v.id)).relative_to(ws.root).as_posix()
         s.commit()
         new_id = v.id
-    started = time.perf_counter()
-    fut = ws.runner.executor.submit(run_support_job, spec)
-    ws.runner.futures[new_id] = fut
-    fut.add_done_callback(lambda f: _record(ws, new_id, f, folder / "jobs" / f"{new_id}.json", started))
+    ws.runner.submit(new_id, spec, job=run_support_job)
     return new_id
 
 

@@ -120,7 +120,7 @@ def test_a_reviewer_proposes_and_a_manager_replans_and_accepts(live_with_account
     assert "rashid" in row.inner_text() and "apart" in row.inner_text()
     manager.click("#replan button")
     manager.wait_for_url("**/plans/*")
-    manager.wait_for_function("document.getElementById('status').textContent.trim() === 'done'", timeout=PLAN_TIMEOUT_SECONDS * 1000)
+    manager.wait_for_function("() => document.getElementById('status').textContent.trim() === 'done'", timeout=PLAN_TIMEOUT_SECONDS * 1000)
     assert "valid: no violations" in manager.inner_text("#summary")
     new_version = int(manager.url.rstrip("/").rsplit("/", 1)[-1])
     assert "rashid" in manager.inner_text("body"), "the version's edits keep their author"
@@ -150,7 +150,7 @@ def test_a_project_from_the_upload_form_is_read_and_its_policy_saved(live_with_a
     page.click("#nav-read")
     page.wait_for_selector("#read-ok")
     assert "school_id" in page.inner_text("#table-schools") and "teacher_id" in page.inner_text("#table-teachers")
-    page.wait_for_function("document.getElementById('preview').contentDocument && document.getElementById('preview').contentDocument.readyState === 'complete'")
+    page.frame_locator("#preview").locator(".leaflet-container").wait_for()  # the preview map drawn in its sandboxed frame
     page.screenshot(path=str(_shots(tmp_path) / "read-sample.png"), full_page=False)
 
     page.click("#nav-policy")

@@ -2,7 +2,7 @@
 
 ``.ci/run`` starts a private PostgreSQL from Debian's package and sets
 ``CLUSTER_MAPPER_TEST_POSTGRES`` to its URL; without it (or when it cannot
-be reached) these tests are skipped. Each test starts from empty tables.
+be reached) these tests are skipped. Each test starts from an empty database.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import os
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import MetaData
 
 from cluster_mapper.workspace import WorkspaceConfig, create_app
-from cluster_mapper.workspace.db import Base, Store
+from cluster_mapper.workspace.db import Store
 from cluster_mapper.workspace.security import add_user, check_listen
 from tests.workspace.conftest import csrf
 
@@ -30,7 +31,9 @@ def pg_url():
         store = Store(URL)
     except Exception as exc:  # the server is not there: skip, as the issue asks
         pytest.skip(f"PostgreSQL at {URL} cannot be reached: {exc}")
-    Base.metadata.drop_all(store.engine)
+    everything = MetaData()  # the workspace's tables and Alembic's alembic_version
+    everything.reflect(store.engine)
+    everything.drop_all(store.engine)
     store.engine.dispose()
     return URL
 

@@ -60,8 +60,17 @@
     return out;
   }
 
+  document.addEventListener("click", function (ev) {  // a button that prints the page (no inline handlers: the page policy forbids them)
+    if (ev.target.closest && ev.target.closest("[data-print]")) window.print();
+  });
+
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
+    if (form.hasAttribute("data-goto")) {  // a form that only opens a page, such as /plans/{a}/diff/{b}
+      ev.preventDefault();
+      location.href = form.getAttribute("data-goto").replace(/\{(\w+)\}/g, function (_, k) { return encodeURIComponent(form.elements[k].value); });
+      return;
+    }
     if (!form.hasAttribute("data-api")) return;
     ev.preventDefault();
     var button = form.querySelector("button[type=submit]");
@@ -89,7 +98,7 @@
         el.textContent = j.status;
         var pr = document.getElementById("progress");
         if (pr) pr.textContent = j.progress ? j.progress.message + " (" + Math.round(100 * j.progress.fraction) + " %)" : "";
-        if (j.status === "done" || j.status === "failed") { clearInterval(timer); location.reload(); }
+        if (["queued", "running"].indexOf(j.status) < 0) { clearInterval(timer); location.reload(); }  // done, failed, cancelled
       });
     }, 1000);
   };
@@ -128,6 +137,16 @@
     if (c && !other) c.value = p.cluster_id || "";
   };
 
+  // Above this many schools and venues the review map draws on one canvas (a programme of 10,000 schools:
+  // SVG would make one DOM element per marker); below it, SVG, whose markers are elements of the page.
+  CM.CANVAS_ABOVE = 3000;
+
+  function tipText(p) {  // text, never HTML: names come from the offices' files
+    var tip = document.createElement("span");
+    tip.textContent = p.school_id + (p.name ? " " + p.name : "");
+    return tip;
+  }
+
   CM.reviewMap = function () {
     var el = document.getElementById("map");
     var moved = (el.getAttribute("data-moved") || "").split(" ").filter(Boolean);
@@ -137,6 +156,7 @@
     fetch("/api/plans/" + el.getAttribute("data-plan") + "/map", { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (fc) {
+        var renderer = fc.features.length > CM.CANVAS_ABOVE ? L.canvas({ padding: 0.3 }) : undefined;
         var layer = L.geoJSON(fc, {
           pointToLayer: function (f, latlng) {
             var p = f.properties, isMoved = moved.indexOf(p.school_id) >= 0;
@@ -147,15 +167,14 @@
               weight: isMoved ? 3 : 1,
               fillColor: p.cluster_id ? colour(p.cluster_id) : "#999",
               fillOpacity: venue ? 0.9 : 0.7,
-              className: "cm-" + p.kind + (isMoved ? " cm-moved" : "")
+              className: "cm-" + p.kind + (isMoved ? " cm-moved" : ""),
+              renderer: renderer
             });
           },
           onEachFeature: function (f, lyr) {
             var p = f.properties;
             if (p.kind === "school") CM.markers[p.school_id] = lyr;
-            var tip = document.createElement("span");  // text, never HTML: names come from the offices' files
-            tip.textContent = p.school_id + (p.name ? " " + p.name : "");
-            lyr.bindTooltip(tip);
+            lyr.bindTooltip(function () { return tipText(p); });  // made when it opens, not 10,000 at once
             lyr.on("click", function (e) { CM.selectSchool(p, e.originalEvent && e.originalEvent.shiftKey); });
           }
         }).addTo(map);
@@ -163,6 +182,7 @@
         var bounds = focus.length ? L.featureGroup(focus).getBounds() : layer.getBounds();
         if (layer.getLayers().length) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 12 });
         focus.forEach(function (l) { l.bringToFront(); });
+        el.setAttribute("data-renderer", renderer ? "canvas" : "svg");
         el.setAttribute("data-ready", String(layer.getLayers().length));
       });
   };

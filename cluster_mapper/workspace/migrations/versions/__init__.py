@@ -1,0 +1,1 @@
+"""The revisions of the workspace's database, oldest first (Alembic loads them by path)."""
