@@ -8,6 +8,18 @@ import pytest
 
 from tests.fixtures.synthetic import make_district
 
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``-n``), a module's tests run in one worker: its module fixtures (a planned sample) are made once.
+
+    A test marked with its own ``xdist_group`` (the PostgreSQL tests, which share one database) keeps it.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 REPO = Path(__file__).resolve().parents[1]
 
 

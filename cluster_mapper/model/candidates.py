@@ -7,7 +7,7 @@ all to the mixed-integer model costs about 16 kB each (see
 model is built on few pairs, and the bound still holds for all of them:
 
 The planner takes this way only for a group without a travel limit whose
-complete model would not fit in memory (:func:`cluster_mapper.model.limits.model_fits`);
+complete model would be larger than a fixed size or would not fit in memory (:func:`cluster_mapper.model.limits.complete_model_suits`);
 a model that fits is built on all its pairs, as before.
 
 1. :class:`TableCandidates` answers, from the complete pair table (arrays,

@@ -84,6 +84,17 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
+#: The largest complete model (all pairs) a group without a travel limit gets, whatever the machine: above it the
+#: model is built on sparse candidates. A fixed size, not the free memory, so the same inputs take the same path
+#: (and give the same plan) on any machine that has the memory; a smaller one takes the sparse path and its plan says so.
+COMPLETE_MODEL_MAX_BYTES = 8_000_000_000
+
+
+def complete_model_suits(n_units: int, n_pairs: int, available_bytes: int | None = None) -> bool:
+    """Whether a group without a travel limit is planned on all its pairs: its model under :data:`COMPLETE_MODEL_MAX_BYTES`, and fitting in memory."""
+    return estimate_model_bytes(n_units, n_pairs) <= COMPLETE_MODEL_MAX_BYTES and model_fits(n_units, n_pairs, available_bytes)
+
+
 def model_fits(n_units: int, n_pairs: int, available_bytes: int | None = None) -> bool:
     """Whether a model of ``n_units`` units and ``n_pairs`` pairs fits in memory (see :func:`check_model_size`)."""
     avail = available_memory_bytes() if available_bytes is None else int(available_bytes)
@@ -137,4 +148,13 @@ def check_model_size(n_units: int, n_pairs: int, available_bytes: int | None = N
     )
 
 
-__all__ = ["check_model_size", "model_fits", "estimate_model_bytes", "available_memory_bytes", "BYTES_PER_PAIR", "MAX_FRACTION"]
+__all__ = [
+    "check_model_size",
+    "complete_model_suits",
+    "COMPLETE_MODEL_MAX_BYTES",
+    "model_fits",
+    "estimate_model_bytes",
+    "available_memory_bytes",
+    "BYTES_PER_PAIR",
+    "MAX_FRACTION",
+]

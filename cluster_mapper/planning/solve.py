@@ -25,7 +25,7 @@ from cluster_mapper.inputs.edits import Edits, check_edits
 from cluster_mapper.inputs.schools import Inputs
 from cluster_mapper.model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget
 from cluster_mapper.model.candidates import solve_sparse
-from cluster_mapper.model.limits import check_model_size, model_fits
+from cluster_mapper.model.limits import check_model_size, complete_model_suits
 from cluster_mapper.planning.explain import explain_not_placed
 from cluster_mapper.planning.naming import name_clusters, teacher_rows
 from cluster_mapper.planning.result import Plan
@@ -287,8 +287,14 @@ def _solve_part(
     problem.side_rows = _side_rows(sub, sub_pairs, edits)
     hint = _add_moves(problem, sub, stays, dp.max_moved_teachers if whole else None) if stays is not None else None
     sparse = None
-    if dp.max_travel_minutes is None and not model_fits(len(sub), len(sub_pairs)) and not problem.side_rows and hint is None and problem.min_schools <= 1:
-        # no travel limit and too many pairs for memory: the model is built on the pairs that matter (bound for all)
+    if (
+        dp.max_travel_minutes is None
+        and not complete_model_suits(len(sub), len(sub_pairs))
+        and not problem.side_rows
+        and hint is None
+        and problem.min_schools <= 1
+    ):
+        # no travel limit and too many pairs for a complete model: the model is built on the pairs that matter (bound for all)
         sparse = solve_sparse(problem, max(2.0, share), backend=backend, where=str(region), work_seconds=work)
     if sparse is not None:
         sol = sparse

@@ -10,6 +10,7 @@ from cluster_mapper.model.limits import (
     MAX_FRACTION,
     available_memory_bytes,
     check_model_size,
+    complete_model_suits,
     estimate_model_bytes,
 )
 
@@ -57,3 +58,13 @@ def test_cli_prints_the_refusal_without_traceback(monkeypatch):
     with pytest.raises(typer.Exit) as ex:
         cli._run(body)
     assert ex.value.exit_code == 2
+
+
+def test_the_path_without_a_travel_limit_does_not_depend_on_the_free_memory():
+    """The same group takes the same path (complete or sparse) on a 16 GB and a 1 TB machine: its plan is the same."""
+    for n_units, n_pairs in ((200, 40_000), (654, 428_000), (2_285, 5_200_000)):
+        paths = {complete_model_suits(n_units, n_pairs, available_bytes=gb * 10**9) for gb in (16, 64, 1_000)}
+        assert len(paths) == 1, (n_units, n_pairs)
+    assert complete_model_suits(654, 428_000, available_bytes=10**12)
+    assert not complete_model_suits(2_285, 5_200_000, available_bytes=10**12), "beyond the fixed size: sparse candidates"
+    assert not complete_model_suits(654, 428_000, available_bytes=4 * 10**9), "a machine short of memory takes the sparse path"

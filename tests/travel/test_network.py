@@ -121,7 +121,7 @@ def test_unknown_extension(tmp_path):
     "name,content",
     [
         ("bad.json", b"{not json"),
-        ("bad.json.gz", gzip.compress(b'{"elements": [')[:15]),  # truncated download
+        ("bad.json.gz", gzip.compress(b'{"elements": [', mtime=0)[:15]),  # truncated download
         ("bad.osm", b"<osm><node id='1' lat='1' lon='1'>"),
         ("bad.osm.bz2", b"BZh9 this is not bzip2"),
         ("bad.graphml", b"<graphml><graph"),

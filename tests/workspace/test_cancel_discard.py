@@ -97,7 +97,11 @@ def test_cancel_stops_queued_and_running_plans_and_reopens_proposals(ws, planned
     gone, alive = psutil.wait_procs([worker], timeout=30)
     assert alive == [], "the worker process that was planning is gone"
     print(f"worker {pid} gone {time.monotonic() - started:.2f} s after the cancel")
-    assert not _progress_file(folder, client, running).exists()
+    progress = _progress_file(folder, client, running)
+    deadline = time.monotonic() + 30  # the pool's thread that saw the worker end removes it
+    while progress.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not progress.exists(), "the cancelled job's progress file is removed"
 
     # the pool goes on with a fresh worker: the next queued plan starts
     assert _wait_running(client, after)["status"] == "running"

@@ -30,6 +30,10 @@ from cluster_mapper.workspace.migrations import INITIAL_TABLES, DatabaseVersionE
 from cluster_mapper.workspace.security import add_user
 from tests.workspace.conftest import csrf
 
+#: PostgreSQL tests share one database: with pytest-xdist they run in one worker, one after another.
+pytestmark = pytest.mark.xdist_group("postgresql")
+
+
 DUMP = Path(__file__).parent / "data" / "workspace_before_migrations.sql"
 PG_URL = os.environ.get("CLUSTER_MAPPER_TEST_POSTGRES", "")
 WHEN = dt.datetime(2026, 11, 30, 9, 0, 0)

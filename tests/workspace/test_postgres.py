@@ -18,6 +18,10 @@ from cluster_mapper.workspace.db import Store
 from cluster_mapper.workspace.security import add_user, check_listen
 from tests.workspace.conftest import csrf
 
+#: PostgreSQL tests share one database: with pytest-xdist they run in one worker, one after another.
+pytestmark = pytest.mark.xdist_group("postgresql")
+
+
 URL = os.environ.get("CLUSTER_MAPPER_TEST_POSTGRES", "")
 PASSWORD = "correct horse battery"
 
