@@ -46,7 +46,6 @@ def feasible_alternatives(plan) -> pd.DataFrame:
     cl["region"] = [r if isinstance(r, str) else "" for r in region.reindex(cl["cluster_id"])]
     rows = []
     lookup = plan.travel.lookup()
-    inf = float("inf")
     by_type: dict[tuple, list[tuple]] = {}
     at: dict[tuple, list[tuple]] = {}  # clusters of a type by venue school
     for c in cl.itertuples(index=False):
@@ -65,7 +64,10 @@ def feasible_alternatives(plan) -> pd.DataFrame:
             near = [(r.school_id, 0.0), *((v, m) for v, m in reach.get(r.school_id, ()) if m <= limit)]
             cands = [(e, m) for v, m in near for e in at.get((*kind, v), ())]
         else:
-            cands = [(e, 0.0 if e[1] == r.school_id else lookup.get((r.school_id, e[1]), inf)) for e in by_type.get(kind, [])]
+            entries = by_type.get(kind, [])
+            # every venue of the type; pairs beyond the travel table's nearest schools are computed on demand
+            to_venues = plan.travel.minutes_block([r.school_id], [e[1] for e in entries])[0] if entries else []
+            cands = [(e, 0.0 if e[1] == r.school_id else float(m)) for e, m in zip(entries, to_venues, strict=True)]
         found = []
         for (cid, venue, size, n_schools, inside), m in cands:
             if cid == r.cluster_id:

@@ -120,7 +120,7 @@ def test_improve_locally_keeps_the_plan_feasible_and_never_worse():
     prob, cands = _clustered(5, 90, 30, towns=4)
     sol = solve_large(prob, cands, 4.0, block_units=30, local_share=0.0)
     v0 = sol.venue_of
-    v1, cost, rounds = improve_locally(prob, cands, v0, time.perf_counter() + 3.0, group=4)
+    v1, cost, rounds, _ = improve_locally(prob, cands, v0, time.perf_counter() + 3.0, group=4)
     _check_plan(prob, v1)
     assert rounds >= 1
     assert cost == pytest.approx(plan_cost(prob, cands, v1))
