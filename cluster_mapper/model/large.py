@@ -28,7 +28,17 @@ school-venue pairs: quadratic memory and time. Here nothing is quadratic:
    other directions, so block borders move) are solved again with the same
    number of clusters, from the current plan; a better plan replaces the old
    one. Then small groups of a few neighbouring clusters are planned again
-   exactly (:func:`improve_locally`), until the time limit.
+   exactly (:func:`improve_locally`).
+5. *Counted work*. Every solve stops at a node limit and the rounds of
+   step 4 are numbers from the work asked for (seconds of a quiet machine
+   turned into rounds by the problem's size), so the same problem gives the
+   same plan on a quiet or a busy machine; the time limit is only a
+   ceiling, and when it stops work the solution says so (``time_cut``).
+
+The planner calls :func:`solve_large` for a group without a travel limit,
+with a fixed number of clusters and at least
+``planning.solve.BLOCK_SOLVER_UNITS`` units; the candidates then come from
+:class:`cluster_mapper.travel.nearest.GroupCandidates`.
 
 The result carries the plan's cost and the best proven bound (steps 1 and
 3), so its gap is honest; the plan is not proven optimal (the status is
@@ -686,7 +696,13 @@ def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | Non
 
 
 def _solve_small(
-    problem: ClusterProblem, cands: PlaneCandidates, units: np.ndarray, n_clusters: int, seconds: float, hint: np.ndarray | None = None, max_nodes: int | None = None
+    problem: ClusterProblem,
+    cands: PlaneCandidates,
+    units: np.ndarray,
+    n_clusters: int,
+    seconds: float,
+    hint: np.ndarray | None = None,
+    max_nodes: int | None = None,
 ) -> tuple[np.ndarray | None, float, bool]:
     """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
 
@@ -845,15 +861,15 @@ def _solve_part_star(job: tuple):
 
 
 #: Branch-and-bound nodes of a block's first plan (SCIP): the work of a block, the clock only a ceiling.
-BLOCK_NODES = 400
-#: Branch-and-bound nodes of one regrouped part.
-REGROUP_NODES = 100
+BLOCK_NODES = 150
+#: Branch-and-bound nodes of one regrouped part (from the current plan, so never worse).
+REGROUP_NODES = 30
 #: Branch-and-bound nodes of one small exact re-plan (HiGHS).
 LOCAL_NODES = 200
-#: Regroup rounds per second of work (about 20 rounds in 300 s of 3,000 points on 2 cores).
-REGROUP_ROUNDS_PER_SECOND = 0.07
-#: Rounds of small exact re-plans per second of work.
-LOCAL_ROUNDS_PER_SECOND = 0.01
+#: Seconds of work a regroup round costs per unit (2 processes on a quiet machine): rounds = share of the work / this / units.
+REGROUP_SECONDS_PER_UNIT = 0.006
+#: Seconds of work a round of small exact re-plans costs per unit.
+LOCAL_SECONDS_PER_UNIT = 0.003
 
 
 def solve_large(
@@ -866,8 +882,8 @@ def solve_large(
     block_units: int = BLOCK_UNITS,
     bound_share: float = 0.1,
     knapsack_share: float = 0.1,
-    first_share: float = 0.4,
-    local_share: float = 0.03,
+    first_share: float = 0.3,
+    local_share: float = 0.15,
     polish_share: float = 0.015,
     workers: int = 1,
 ) -> ClusterSolution:
@@ -883,8 +899,9 @@ def solve_large(
         Wall-clock ceiling, seconds.
     work_seconds : float, optional
         The work, in seconds of a quiet machine (default ``time_limit_seconds``):
-        the regroup and re-plan rounds it asks for (:data:`REGROUP_ROUNDS_PER_SECOND`,
-        :data:`LOCAL_ROUNDS_PER_SECOND`) and the node limits of every solve
+        the regroup and re-plan rounds it asks for (its shares of the work over
+        :data:`REGROUP_SECONDS_PER_UNIT` and :data:`LOCAL_SECONDS_PER_UNIT` per unit)
+        and the node limits of every solve
         (:data:`BLOCK_NODES`, :data:`REGROUP_NODES`, :data:`LOCAL_NODES`) are
         numbers, not times, so the same problem gives the same plan on a
         quiet or a busy machine unless the ceiling cuts the work
@@ -930,7 +947,8 @@ def solve_large(
     all_placed = bool(np.all(venue_of >= 0))
     kb = knapsack_bound(problem, cands, time.perf_counter() + knapsack_share * T, lp.prices, cost if all_placed else None)
     regroup_end = end - (local_share + polish_share) * T
-    want_rounds = max(1, round(REGROUP_ROUNDS_PER_SECOND * work)) if problem.n_clusters is not None else 0
+    regroup_work = work * (0.97 - first_share - knapsack_share - local_share - polish_share)
+    want_rounds = max(1, int(regroup_work / (REGROUP_SECONDS_PER_UNIT * n))) if problem.n_clusters is not None else 0
     venue_of, rnd, cut_regroup = _regroup(problem, cands, venue_of, want_rounds, block_units, part_seconds, regroup_end, backend, workers, t0)
     cut |= cut_regroup
     cost = plan_cost(problem, cands, venue_of)
@@ -938,7 +956,7 @@ def solve_large(
     # then small groups of neighbouring clusters planned again exactly
     local_rounds = 0
     if problem.n_clusters is not None and all_placed and local_share > 0:
-        want_local = max(1, round(LOCAL_ROUNDS_PER_SECOND * work))
+        want_local = max(1, int(work * local_share / (LOCAL_SECONDS_PER_UNIT * n)))
         venue_of, cost, local_rounds, cut_local = improve_locally(
             problem, cands, venue_of, end - polish_share * T, workers=workers, rounds=want_local, max_nodes=LOCAL_NODES
         )
@@ -958,7 +976,9 @@ def solve_large(
     return ClusterSolution(venue_of, cost, bound, placed, all_placed, status, time.perf_counter() - t0, backend, notes, time_cut=cut)
 
 
-def _first_plan(problem: ClusterProblem, cands: PlaneCandidates, x_open: np.ndarray, block_units: int, first_end: float, backend: str, workers: int, notes: list[str]):
+def _first_plan(
+    problem: ClusterProblem, cands: PlaneCandidates, x_open: np.ndarray, block_units: int, first_end: float, backend: str, workers: int, notes: list[str]
+):
     """The first plan, block by block (each with the clusters the LP opens there): (venue_of, seconds per block, cut)."""
     n = problem.n_units
     blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
@@ -979,7 +999,9 @@ def _first_plan(problem: ClusterProblem, cands: PlaneCandidates, x_open: np.ndar
     return venue_of, part_seconds, cut
 
 
-def _regroup(problem, cands: PlaneCandidates, venue_of: np.ndarray, rounds: int, block_units: int, part_seconds: float, regroup_end: float, backend, workers, t0):
+def _regroup(
+    problem, cands: PlaneCandidates, venue_of: np.ndarray, rounds: int, block_units: int, part_seconds: float, regroup_end: float, backend, workers, t0
+):
     """Regroup neighbouring clusters along other directions, ``rounds`` times: (venue_of, rounds done, cut)."""
     n = problem.n_units
     venue_of = venue_of.copy()
@@ -1011,4 +1033,15 @@ def _regroup(problem, cands: PlaneCandidates, venue_of: np.ndarray, rounds: int,
     return venue_of, rounds, cut
 
 
-__all__ = ["KnapsackBound", "PlaneCandidates", "PointCandidates", "SparseLP", "improve_locally", "knapsack_bound", "plan_cost", "solve_large", "sparse_bound", "sparse_lp"]
+__all__ = [
+    "KnapsackBound",
+    "PlaneCandidates",
+    "PointCandidates",
+    "SparseLP",
+    "improve_locally",
+    "knapsack_bound",
+    "plan_cost",
+    "solve_large",
+    "sparse_bound",
+    "sparse_lp",
+]

@@ -122,12 +122,18 @@ class GroupCandidates:
         Each unit's school position in ``reach``.
     can_host : numpy.ndarray of bool
         Units that can be venues.
+    kind : numpy.ndarray, optional
+        A label per unit (e.g. its gender and level group): a unit meets only
+        at venues of its own kind. Leaving other kinds out never lowers a
+        bound below what it holds for: every pair left out of the allowed
+        ones is still at least its unit's ``k``-th chord away.
     """
 
-    def __init__(self, reach: StraightLineReach, school_pos: np.ndarray, can_host: np.ndarray) -> None:
+    def __init__(self, reach: StraightLineReach, school_pos: np.ndarray, can_host: np.ndarray, kind: np.ndarray | None = None) -> None:
         self.reach = reach
         self.school = np.asarray(school_pos, dtype=np.int64)
         self.can_host = np.asarray(can_host, dtype=bool)
+        self.kind = None if kind is None or len(np.unique(kind)) <= 1 else np.unique(np.asarray(kind), return_inverse=True)[1]
         self.hosts = np.flatnonzero(self.can_host)
         self.xy = reach.xy[self.school]  # planar metres: where a unit lies, for blocks and neighbours
         self._xyz = reach.xyz[self.school]
@@ -155,6 +161,9 @@ class GroupCandidates:
         if len(fm):
             sel = np.ones(len(fm), dtype=bool) if units is None else np.isin(fm, units)
             member, venue = np.concatenate([member, fm[sel]]), np.concatenate([venue, fv[sel]])
+        if self.kind is not None:
+            same = self.kind[member] == self.kind[venue]
+            member, venue = member[same], venue[same]
         key = member.astype(np.int64) * max(1, len(self.school)) + venue
         _, first = np.unique(key, return_index=True)
         member, venue = member[first], venue[first]
@@ -199,6 +208,9 @@ class GroupCandidates:
         hosts = np.flatnonzero(self.can_host[units])
         mg, vg = np.meshgrid(np.arange(len(units)), hosts, indexing="ij")
         m, v = mg.ravel(), vg.ravel()
+        if self.kind is not None:
+            same = self.kind[units[m]] == self.kind[units[v]]
+            m, v = m[same], v[same]
         t = self.pair_minutes(units[m], units[v])
         ok = np.isfinite(t)
         return m[ok], v[ok], t[ok]
