@@ -611,14 +611,18 @@ def _solve_part(
     backend: str,
     hint: np.ndarray | None = None,
     max_nodes: int | None = None,
+    deadline: float | None = None,
 ) -> tuple[np.ndarray | None, float, bool]:
     """Plan ``units`` alone on their nearest pairs: (venue of each unit as global index or -1, cost, cut).
 
     ``hint`` is a plan of the units (global venue indices) to start from; it
     stays allowed, so the result is never worse. ``max_nodes`` is the work
-    (branch-and-bound nodes), ``seconds`` only a ceiling; ``cut`` says the
-    ceiling stopped the solve. The venues are None when no plan was found.
+    (branch-and-bound nodes); ``seconds`` and ``deadline`` (``time.monotonic()``,
+    the same clock in every process) are only ceilings; ``cut`` says one
+    stopped the solve. The venues are None when no plan was found.
     """
+    if deadline is not None:
+        seconds = max(0.2, min(seconds, deadline - time.monotonic()))
 
     m, v, t = cands.all_pairs(units)
     # every rule of the problem (min_schools, edits) is kept: a part is a subproblem, not a new problem
@@ -703,6 +707,7 @@ def _solve_small(
     seconds: float,
     hint: np.ndarray | None = None,
     max_nodes: int | None = None,
+    deadline: float | None = None,
 ) -> tuple[np.ndarray | None, float, bool]:
     """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
 
@@ -715,6 +720,8 @@ def _solve_small(
         None when HiGHS finds no plan placing every unit within its work
         (``max_nodes``) or the ceiling (``seconds``; ``cut`` says it stopped the solve).
     """
+    if deadline is not None:
+        seconds = max(0.05, min(seconds, deadline - time.monotonic()))
     m, v, t = cands.all_pairs(units)
     sub = problem.subproblem(units, pairs=(m, v, t), n_clusters=n_clusters)
     F = Formulation(sub)
@@ -816,8 +823,9 @@ def improve_locally(
                 groups.append(venues[near])
             members = [np.flatnonzero(np.isin(venue_of, gv)) for gv in groups]
             left = deadline - time.perf_counter()
-            seconds = max(0.2, min(max_seconds, left / 4)) if max_nodes is None else max(0.2, workers * left / max(1, len(groups)))
-            jobs = [(problem, cands, u, len(gv), seconds, venue_of[u], max_nodes) for gv, u in zip(groups, members, strict=True)]
+            seconds = max(0.2, min(max_seconds, left / 4)) if max_nodes is None else left
+            until = time.monotonic() + left  # the ceiling of every group of the round
+            jobs = [(problem, cands, u, len(gv), seconds, venue_of[u], max_nodes, until) for gv, u in zip(groups, members, strict=True)]
             gained = 0.0
             results = pool.map(_small_star, jobs, chunksize=8) if pool is not None else map(_small_star, jobs)
             for u, (got, got_cost, got_cut) in zip(members, results, strict=True):
@@ -939,7 +947,7 @@ def solve_large(
     bound, x_open = lp.bound, lp.x_open
     notes = [f"sparse candidates: {lp.n_pairs:,} pairs after {lp.rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
     log.info("bound %.4f in %.1f s", bound, time.perf_counter() - t0)
-    venue_of, part_seconds, cut_first = _first_plan(problem, cands, x_open, block_units, t0 + first_share * T, backend, workers, notes)
+    venue_of, part_seconds, cut_first = _first_plan(problem, cands, x_open, block_units, t0 + max(first_share, 0.6) * T, backend, workers, notes)
     cut |= cut_first
     cost = plan_cost(problem, cands, venue_of)
     log.info("first plan %.4f in %.1f s", cost, time.perf_counter() - t0)
@@ -984,13 +992,15 @@ def _first_plan(
     blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
     alloc = _allocate(blocks, x_open, problem, cands.can_host)
     venue_of = np.full(n, -1, dtype=np.int64)
-    part_seconds = max(2.0, workers * (first_end - time.perf_counter()) / max(1, len(blocks)))
-    results = _run_parts([(problem, cands, b, pb, part_seconds, backend, None, BLOCK_NODES) for b, pb in zip(blocks, alloc, strict=True)], workers)
+    part_seconds = max(2.0, first_end - time.perf_counter())  # a ceiling: the node limit is the work
+    until = time.monotonic() + part_seconds
+    jobs = [(problem, cands, b, pb, part_seconds, backend, None, BLOCK_NODES, until) for b, pb in zip(blocks, alloc, strict=True)]
+    results = _run_parts(jobs, workers)
     cut = False
     for b, pb, (got, _, got_cut) in zip(blocks, alloc, results, strict=True):
         cut |= got_cut
         if got is None:  # a block without a plan: try again with twice the work
-            got, _, got_cut = _solve_part(problem, cands, b, pb, 2 * part_seconds, backend, None, 2 * BLOCK_NODES)
+            got, _, got_cut = _solve_part(problem, cands, b, pb, max(2.0, 0.1 * part_seconds), backend, None, 2 * BLOCK_NODES)
             cut |= got_cut
         if got is None:
             notes.append(f"a block of {len(b)} units found no plan with {pb} clusters; its units are not placed")
@@ -1014,9 +1024,9 @@ def _regroup(
         venues = np.unique(venue_of[venue_of >= 0])
         per_cluster = max(1.0, (venue_of >= 0).sum() / max(1, len(venues)))
         groups = _blocks(cands.xy, venues, max(2, int(size / per_cluster)), angles[rnd % len(angles)] + 0.05 * (rnd // len(angles)))
-        seconds = min(part_seconds, max(0.2, workers * left / max(1, len(groups))))
+        until = time.monotonic() + left  # the ceiling of every group of the round: the node limit is the work
         members = [np.flatnonzero(np.isin(venue_of, g)) for g in groups]
-        jobs = [(problem, cands, u, len(g), seconds, backend, venue_of[u], REGROUP_NODES) for g, u in zip(groups, members, strict=True)]
+        jobs = [(problem, cands, u, len(g), left, backend, venue_of[u], REGROUP_NODES, until) for g, u in zip(groups, members, strict=True)]
         improved = 0.0
         for u, (got, got_cost, got_cut) in zip(members, _run_parts(jobs, workers), strict=True):
             cut |= got_cut
