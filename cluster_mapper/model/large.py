@@ -992,15 +992,17 @@ def _first_plan(
     blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
     alloc = _allocate(blocks, x_open, problem, cands.can_host)
     venue_of = np.full(n, -1, dtype=np.int64)
-    part_seconds = max(2.0, first_end - time.perf_counter())  # a ceiling: the node limit is the work
-    until = time.monotonic() + part_seconds
+    # ceilings (the node limit is the work): three times a block's fair share of the phase, and the phase's end
+    left = first_end - time.perf_counter()
+    part_seconds = max(2.0, 3.0 * workers * left / max(1, len(blocks)))
+    until = time.monotonic() + max(2.0, left)
     jobs = [(problem, cands, b, pb, part_seconds, backend, None, BLOCK_NODES, until) for b, pb in zip(blocks, alloc, strict=True)]
     results = _run_parts(jobs, workers)
     cut = False
     for b, pb, (got, _, got_cut) in zip(blocks, alloc, results, strict=True):
         cut |= got_cut
-        if got is None:  # a block without a plan: try again with twice the work
-            got, _, got_cut = _solve_part(problem, cands, b, pb, max(2.0, 0.1 * part_seconds), backend, None, 2 * BLOCK_NODES)
+        if got is None:  # a block without a plan: try again with twice the work, within the phase
+            got, _, got_cut = _solve_part(problem, cands, b, pb, max(1.0, first_end - time.perf_counter()), backend, None, 2 * BLOCK_NODES)
             cut |= got_cut
         if got is None:
             notes.append(f"a block of {len(b)} units found no plan with {pb} clusters; its units are not placed")
