@@ -74,7 +74,7 @@ def test_the_path_does_not_depend_on_free_memory(district, monkeypatch):
 
 def _cpmp_district(folder: Path, n: int, p: int, time_limit: float) -> Scenario:
     """A plain capacitated p-median as an office's files (one coordinate unit = one metre, minutes = metres)."""
-    inst = clustered_instance(4, n, p, towns=6, side=3000, spread=150, tau=0.8)
+    inst = clustered_instance(4, n, p, towns=n // 50 + 2, side=1500, spread=120, tau=0.8)
     xy = inst.xy - inst.xy.min(axis=0)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "schools.csv", "w", newline="") as fh:
@@ -104,17 +104,20 @@ def _cpmp_district(folder: Path, n: int, p: int, time_limit: float) -> Scenario:
 
 
 def test_large_group_is_planned_by_blocks_the_same_way_twice(tmp_path, monkeypatch):
-    monkeypatch.setattr(planner, "COMPLETE_UNITS", 40)
-    monkeypatch.setattr(planner, "BLOCK_SOLVER_UNITS", 100)
-    # one round of regrouping and one of small exact re-plans: the work of a test, not of a district
+    monkeypatch.setattr(planner, "COMPLETE_UNITS", 20)
+    monkeypatch.setattr(planner, "BLOCK_SOLVER_UNITS", 50)
+    # one round of regrouping and one of small exact re-plans, few nodes: the work of a test, not of a district
     monkeypatch.setattr(large, "REGROUP_SECONDS_PER_UNIT", 1.0)
     monkeypatch.setattr(large, "LOCAL_SECONDS_PER_UNIT", 1.0)
-    scenario = _cpmp_district(tmp_path / "in", 150, 40, 60)
+    monkeypatch.setattr(large, "BLOCK_NODES", 10)
+    monkeypatch.setattr(large, "REGROUP_NODES", 5)
+    monkeypatch.setattr(large, "LOCAL_NODES", 20)
+    scenario = _cpmp_district(tmp_path / "in", 60, 20, 120)  # 120 s: a ceiling the work never reaches
     first, second = plan(scenario), plan(scenario)
     assert any("1 regroup round(s), 1 round(s) of small exact re-plans" in n for n in first.notes)  # the block-and-regroup solver
     assert not any("cut the solver" in n for n in first.notes + second.notes)
     assert _placement(first) == _placement(second)
-    assert first.teachers_not_placed == 0 and len(first.clusters) == 40
+    assert first.teachers_not_placed == 0 and len(first.clusters) == 20
     assert first.lower_bound <= first.objective
     placed = first.teachers
     assert np.all(placed["status"] == "placed")
