@@ -622,6 +622,8 @@ def _solve_part(
     stopped the solve. The venues are None when no plan was found.
     """
     if deadline is not None:
+        if hint is not None and time.monotonic() >= deadline - 0.2:  # past the ceiling: the current plan stays
+            return None, math.inf, True
         seconds = max(0.2, min(seconds, deadline - time.monotonic()))
 
     m, v, t = cands.all_pairs(units)
@@ -721,6 +723,8 @@ def _solve_small(
         (``max_nodes``) or the ceiling (``seconds``; ``cut`` says it stopped the solve).
     """
     if deadline is not None:
+        if time.monotonic() >= deadline - 0.05:  # past the ceiling: the current plan stays
+            return None, math.inf, True
         seconds = max(0.05, min(seconds, deadline - time.monotonic()))
     m, v, t = cands.all_pairs(units)
     sub = problem.subproblem(units, pairs=(m, v, t), n_clusters=n_clusters)
