@@ -38,7 +38,7 @@ from cluster_mapper.policy.rules import Policy
 from cluster_mapper.sample import sample_paths
 from cluster_mapper.support import plan_support
 from cluster_mapper.travel.network import add_elevation_from_raster, check_network_reaches, load_network
-from cluster_mapper.travel.times import TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
+from cluster_mapper.travel.times import TABLE_NEIGHBOURS, TravelTimes, matrix_travel_times, network_travel_times, straight_line_travel_times
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ def travel_times(
     if source.matrix_path:
         times = matrix_travel_times(source.matrix_path, schools)
     else:
-        times = straight_line_travel_times(schools, policy.travel, cutoff_minutes=cutoff)
+        times = straight_line_travel_times(schools, policy.travel, cutoff_minutes=cutoff, nearest=TABLE_NEIGHBOURS if cutoff is None else None)
     return Travel(times, None, source.spec(times.cutoff_minutes))
 
 

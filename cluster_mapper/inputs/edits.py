@@ -169,6 +169,16 @@ class Edits:
         new = pd.concat([pairs[keep], pd.DataFrame(add, columns=["from_school_id", "to_school_id", "minutes"])], ignore_index=True)
         n = len(overrides)
         note = f"{n} travel time{'s' if n != 1 else ''} set by edits in {Path(self.path).name} (local knowledge overrides the computed times)"
+        reach = getattr(travel, "reach", None)  # pairs computed on demand: the overrides go there too
+        if reach is not None:
+            reach = reach.with_overrides(
+                {
+                    (a, b): (math.inf if e.minutes is None else float(e.minutes))
+                    for e in overrides
+                    for a, b in ((e.school_id, e.other_school_id), (e.other_school_id, e.school_id))
+                }
+            )
+            return replace(travel, pairs=new.reset_index(drop=True), notes=[*travel.notes, note], reach=reach)
         return replace(travel, pairs=new.reset_index(drop=True), notes=[*travel.notes, note])
 
 

@@ -6,13 +6,17 @@ all to the mixed-integer model costs about 16 kB each (see
 :mod:`cluster_mapper.model.limits`), so such a district was refused. Here the
 model is built on few pairs, and the bound still holds for all of them:
 
-The planner takes this way only for a group without a travel limit whose
-complete model would be larger than a fixed size or would not fit in memory (:func:`cluster_mapper.model.limits.complete_model_suits`);
-a model that fits is built on all its pairs, as before.
+The planner takes this way for a group without a travel limit of more than
+``planning.solve.COMPLETE_UNITS`` units (a rule on the problem's size, never
+on the machine's free memory, so the same inputs take the same path
+everywhere); a smaller group is built on all its pairs, as before.
 
-1. :class:`TableCandidates` answers, from the complete pair table (arrays,
-   about 24 bytes a pair), each unit's ``k`` cheapest venues and the venues
-   cheaper than a given number of minutes.
+1. A candidate source answers each unit's ``k`` cheapest venues (with a
+   lower bound on the minutes of every pair left out) and the venues
+   cheaper than a given number of minutes: :class:`TableCandidates` from a
+   complete pair table (arrays, about 24 bytes a pair), or, with
+   straight-line travel, :class:`cluster_mapper.travel.nearest.GroupCandidates`
+   from the schools' points (nothing quadratic).
 2. :func:`~cluster_mapper.model.large.sparse_lp` solves the LP relaxation on
    those candidates, prices every left-out pair by reduced cost, adds those
    that could improve it, and returns a lower bound valid for the complete
@@ -43,7 +47,7 @@ from dataclasses import replace
 import numpy as np
 
 from cluster_mapper.model.formulation import ClusterProblem
-from cluster_mapper.model.large import sparse_lp
+from cluster_mapper.model.large import CandidateSource, sparse_lp
 from cluster_mapper.model.limits import check_model_size
 from cluster_mapper.model.mip import DEFAULT_BACKEND
 from cluster_mapper.model.solve import ClusterModel, ClusterSolution
@@ -93,7 +97,13 @@ class TableCandidates:
 
 
 def solve_sparse(
-    problem: ClusterProblem, time_limit_seconds: float, *, backend: str = DEFAULT_BACKEND, where: str = "", work_seconds: float | None = None
+    problem: ClusterProblem,
+    time_limit_seconds: float,
+    *,
+    backend: str = DEFAULT_BACKEND,
+    where: str = "",
+    work_seconds: float | None = None,
+    cands: CandidateSource | None = None,
 ) -> ClusterSolution:
     """Plan a problem on sparse candidates with a bound valid for all its pairs.
 
@@ -112,6 +122,9 @@ def solve_sparse(
     work_seconds : float, optional
         The model's deterministic work (see :class:`~cluster_mapper.model.SolveBudget`);
         default ``time_limit_seconds``.
+    cands : CandidateSource, optional
+        Where candidate pairs come from (default: the problem's pairs,
+        :class:`TableCandidates`, which must then be every allowed pair).
 
     Returns
     -------
@@ -124,7 +137,7 @@ def solve_sparse(
     """
 
     t0 = time.perf_counter()
-    cands = TableCandidates(problem)
+    cands = TableCandidates(problem) if cands is None else cands
     lp = sparse_lp(problem, cands, t0 + 0.25 * time_limit_seconds)
     member, venue, minutes = lp.member, lp.venue, lp.minutes
     sparse = problem.with_pairs(member, venue, minutes)
@@ -132,7 +145,7 @@ def solve_sparse(
     left = max(2.0, time_limit_seconds - (time.perf_counter() - t0))
     work = time_limit_seconds if work_seconds is None else work_seconds
     sol = ClusterModel(sparse, backend=backend).solve(left, work_seconds=0.75 * work)
-    note = f"sparse candidates: the model was built on {len(member):,} of {len(problem.pair_member):,} school-venue pairs ({lp.rounds} round(s) of growth); "
+    note = f"sparse candidates: the model was built on {len(member):,} school-venue pairs (the complete problem has up to {problem.n_units * len(cands.hosts):,}; {lp.rounds} round(s) of growth); "
     if not math.isfinite(lp.bound) or not np.all(sol.venue_of >= 0):
         # the LP bound holds for plans that place everyone: without it, or without such a plan, only 0 is a proven bound
         note += "no bound valid for all pairs was found in the time (bound 0): give the district more time_limit_seconds"

@@ -28,7 +28,17 @@ school-venue pairs: quadratic memory and time. Here nothing is quadratic:
    other directions, so block borders move) are solved again with the same
    number of clusters, from the current plan; a better plan replaces the old
    one. Then small groups of a few neighbouring clusters are planned again
-   exactly (:func:`improve_locally`), until the time limit.
+   exactly (:func:`improve_locally`).
+5. *Counted work*. Every solve stops at a node limit and the rounds of
+   step 4 are numbers from the work asked for (seconds of a quiet machine
+   turned into rounds by the problem's size), so the same problem gives the
+   same plan on a quiet or a busy machine; the time limit is only a
+   ceiling, and when it stops work the solution says so (``time_cut``).
+
+The planner calls :func:`solve_large` for a group without a travel limit,
+with a fixed number of clusters and at least
+``planning.solve.BLOCK_SOLVER_UNITS`` units; the candidates then come from
+:class:`cluster_mapper.travel.nearest.GroupCandidates`.
 
 The result carries the plan's cost and the best proven bound (steps 1 and
 3), so its gap is honest; the plan is not proven optimal (the status is
@@ -76,6 +86,25 @@ class CandidateSource(Protocol):
 
     def cheaper_than(self, units: np.ndarray, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every pair of each of ``units`` at most its ``minutes`` away: ``(member, venue, minutes)``."""
+        ...
+
+
+class PlaneCandidates(CandidateSource, Protocol):
+    """What :func:`solve_large` needs besides: where units lie, which can host, any pair's minutes.
+
+    :class:`PointCandidates` has it; so has the planner's straight-line source
+    (:class:`cluster_mapper.travel.nearest.GroupCandidates`).
+    """
+
+    xy: np.ndarray
+    can_host: np.ndarray
+
+    def pair_minutes(self, member: np.ndarray, venue: np.ndarray) -> np.ndarray:
+        """Minutes of pairs (unit indices); 0 from a unit to itself."""
+        ...
+
+    def all_pairs(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every pair among ``units`` and the hosts among them, in positions of ``units``."""
         ...
 
 
@@ -148,6 +177,13 @@ class PointCandidates:
     def cheaper_than(self, units: np.ndarray, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The venues of each of ``units`` at most its ``minutes`` away (at least those): ``(member, venue, minutes)``."""
         return self.within(units, _radius_for_minutes(self, units, minutes))
+
+    def pair_minutes(self, member: np.ndarray, venue: np.ndarray) -> np.ndarray:
+        """Minutes of pairs (unit indices); 0 from a unit to itself."""
+        member, venue = np.asarray(member, dtype=np.int64), np.asarray(venue, dtype=np.int64)
+        m = np.asarray(self.minutes(np.hypot(*(self.xy[member] - self.xy[venue]).T)), dtype=float).reshape(len(member))
+        m[member == venue] = 0.0
+        return m
 
     def all_pairs(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every pair among ``units`` (members) and the hosts among them: ``(member, venue, minutes)`` in positions of ``units``."""
@@ -562,20 +598,33 @@ def _allocate(blocks: list[np.ndarray], x_open: np.ndarray, problem: ClusterProb
 #: Mixed-integer backend of the blocks: SCIP returns its best plan when the time limit stops it
 #: (OR-Tools' HiGHS wrapper returns none), which a time-limited block needs.
 BLOCK_BACKEND = "SCIP"
-#: Most seconds for one group of a regrouping round (short rounds improve faster than long ones).
-REGROUP_SECONDS = 1.5
 #: Nearest venues per unit inside a block.
 BLOCK_NEIGHBOURS = 10
 
 
 def _solve_part(
-    problem: ClusterProblem, cands: PointCandidates, units: np.ndarray, n_clusters: int | None, seconds: float, backend: str, hint: np.ndarray | None = None
-) -> tuple[np.ndarray, float] | None:
-    """Plan ``units`` alone on their nearest pairs; (venue of each unit as global index or -1, cost) or None.
+    problem: ClusterProblem,
+    cands: PlaneCandidates,
+    units: np.ndarray,
+    n_clusters: int | None,
+    seconds: float,
+    backend: str,
+    hint: np.ndarray | None = None,
+    max_nodes: int | None = None,
+    deadline: float | None = None,
+) -> tuple[np.ndarray | None, float, bool]:
+    """Plan ``units`` alone on their nearest pairs: (venue of each unit as global index or -1, cost, cut).
 
     ``hint`` is a plan of the units (global venue indices) to start from; it
-    stays allowed, so the result is never worse.
+    stays allowed, so the result is never worse. ``max_nodes`` is the work
+    (branch-and-bound nodes); ``seconds`` and ``deadline`` (``time.monotonic()``,
+    the same clock in every process) are only ceilings; ``cut`` says one
+    stopped the solve. The venues are None when no plan was found.
     """
+    if deadline is not None:
+        if hint is not None and time.monotonic() >= deadline - 0.2:  # past the ceiling: the current plan stays
+            return None, math.inf, True
+        seconds = max(0.2, min(seconds, deadline - time.monotonic()))
 
     m, v, t = cands.all_pairs(units)
     # every rule of the problem (min_schools, edits) is kept: a part is a subproblem, not a new problem
@@ -593,19 +642,22 @@ def _solve_part(
         hint_cols = F.columns_of(local)
         if hint_cols is not None:
             keep[hint_cols] = True
-    r = MipSolver(BLOCK_BACKEND if backend == DEFAULT_BACKEND else backend).solve(F, main, np.flatnonzero(keep), F.cost, seconds, hint_cols=hint_cols)
+    solver = MipSolver(BLOCK_BACKEND if backend == DEFAULT_BACKEND else backend)
+    r = solver.solve(F, main, np.flatnonzero(keep), F.cost, seconds, hint_cols=hint_cols, max_nodes=max_nodes)
+    cut = solver.time_cuts > 0
     if r.status not in ("optimal", "feasible"):
-        return None
+        return None, math.inf, cut
     venue_of = F.venue_of(r.chosen)
-    return np.where(venue_of >= 0, units[np.maximum(venue_of, 0)], -1), r.value
+    return np.where(venue_of >= 0, units[np.maximum(venue_of, 0)], -1), r.value, cut
 
 
-def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | None = None) -> np.ndarray | None:
-    """Solve the model on all columns of ``F`` with HiGHS through highspy: the chosen columns, or None.
+def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | None = None, max_nodes: int | None = None) -> tuple[np.ndarray | None, bool]:
+    """Solve the model on all columns of ``F`` with HiGHS through highspy: (the chosen columns or None, cut).
 
     ``hint_cols`` is a plan to start from; HiGHS keeps its best plan when
-    the time limit (``seconds``) stops it. The plan is checked against every
-    row.
+    its node limit (``max_nodes``, the work) or the time limit (``seconds``,
+    a ceiling: ``cut`` says it stopped the solve) stops it. The plan is
+    checked against every row.
     """
     import highspy
     import scipy.sparse as sp
@@ -615,6 +667,10 @@ def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | Non
     h = new_highs()
     h.setOptionValue("time_limit", max(0.05, float(seconds)))
     h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    if max_nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(max_nodes))
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = F.P, M.shape[0]
@@ -638,15 +694,23 @@ def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | Non
         h.setSolution(start)
     h.run()
     log.debug("highs mip: %d columns, %s", F.P, h.modelStatusToString(h.getModelStatus()))
+    cut = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
     if int(h.getInfo().primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
-        return None
+        return None, cut
     chosen = np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
-    return chosen if F.is_feasible(main, chosen) else None
+    return (chosen if F.is_feasible(main, chosen) else None), cut
 
 
 def _solve_small(
-    problem: ClusterProblem, cands: PointCandidates, units: np.ndarray, n_clusters: int, seconds: float, hint: np.ndarray | None = None
-) -> tuple[np.ndarray, float] | None:
+    problem: ClusterProblem,
+    cands: PlaneCandidates,
+    units: np.ndarray,
+    n_clusters: int,
+    seconds: float,
+    hint: np.ndarray | None = None,
+    max_nodes: int | None = None,
+    deadline: float | None = None,
+) -> tuple[np.ndarray | None, float, bool]:
     """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
 
     ``hint`` (global venue of each of ``units``) is a plan to start from.
@@ -654,9 +718,14 @@ def _solve_small(
 
     Returns
     -------
-    (venue of each unit as a global index, cost) or None
-        None when HiGHS finds no plan placing every unit within ``seconds``.
+    (venue of each unit as a global index or None, cost, cut)
+        None when HiGHS finds no plan placing every unit within its work
+        (``max_nodes``) or the ceiling (``seconds``; ``cut`` says it stopped the solve).
     """
+    if deadline is not None:
+        if time.monotonic() >= deadline - 0.05:  # past the ceiling: the current plan stays
+            return None, math.inf, True
+        seconds = max(0.05, min(seconds, deadline - time.monotonic()))
     m, v, t = cands.all_pairs(units)
     sub = problem.subproblem(units, pairs=(m, v, t), n_clusters=n_clusters)
     F = Formulation(sub)
@@ -664,13 +733,13 @@ def _solve_small(
     pos = np.full(len(cands.xy), -1, dtype=np.int64)
     pos[units] = np.arange(len(units))
     hint_cols = None if hint is None else F.columns_of(pos[hint])
-    chosen = _highs_mip(F, main, seconds, hint_cols)
+    chosen, cut = _highs_mip(F, main, seconds, hint_cols, max_nodes)
     if chosen is None:
-        return None
+        return None, math.inf, cut
     venue_of = F.venue_of(chosen)
     if np.any(venue_of < 0):
-        return None
-    return units[venue_of], float(F.cost[chosen].sum())
+        return None, math.inf, cut
+    return units[venue_of], float(F.cost[chosen].sum()), cut
 
 
 def _small_star(job: tuple):
@@ -679,14 +748,16 @@ def _small_star(job: tuple):
 
 def improve_locally(
     problem: ClusterProblem,
-    cands: PointCandidates,
+    cands: PlaneCandidates,
     venue_of: np.ndarray,
     deadline: float,
     group: int = 8,
     workers: int = 1,
     seed: int = 0,
     max_seconds: float = 1.0,
-) -> tuple[np.ndarray, float, int]:
+    rounds: int | None = None,
+    max_nodes: int | None = None,
+) -> tuple[np.ndarray, float, int, bool]:
     """Re-plan small groups of neighbouring clusters exactly, keeping each better plan (IRM-style).
 
     Each round covers the clusters with disjoint groups of ``group``
@@ -699,40 +770,47 @@ def improve_locally(
     ----------
     problem : ClusterProblem
         Must have ``n_clusters`` set.
-    cands : PointCandidates
+    cands : PlaneCandidates
         Positions (for neighbours) and ``all_pairs``.
     venue_of : numpy.ndarray
         A plan placing every unit (global venue per unit); not changed.
     deadline : float
-        ``time.perf_counter()`` at which to stop.
+        ``time.perf_counter()`` at which to stop (a ceiling when ``rounds`` is set).
     group : int
         Venues per group at first.
     workers : int
         Processes solving groups at the same time.
     seed : int
-        Seed of the random covers (the result depends on it and on the time).
+        Seed of the random covers.
     max_seconds : float
-        Time limit of one group's solve, seconds (its best plan is kept
-        when it stops there).
+        Most seconds of one group's solve (its best plan is kept when it stops there).
+    rounds : int, optional
+        The work: this many rounds (default: rounds until the deadline).
+    max_nodes : int, optional
+        Branch-and-bound nodes of one group's solve (the work; ``max_seconds`` is then a ceiling).
 
     Returns
     -------
-    (venue_of, cost, rounds)
-        The improved plan, its cost (objective's unit) and the rounds done.
+    (venue_of, cost, rounds, cut)
+        The improved plan, its cost (objective's unit), the rounds done and
+        whether the clock stopped work that ``rounds`` and ``max_nodes`` asked for.
     """
     rng = np.random.default_rng(seed)
     venue_of = np.asarray(venue_of, dtype=np.int64).copy()
     cost = plan_cost(problem, cands, venue_of)
     size = float(group)
-    rounds = 0
+    done, cut = 0, False
     pool = None
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(max_workers=workers)
     try:
-        while time.perf_counter() < deadline - 1.0:
-            rounds += 1
+        while rounds is None or done < rounds:
+            if time.perf_counter() >= deadline - (0.1 if rounds is not None else 1.0):
+                cut = rounds is not None
+                break
+            done += 1
             venues = np.unique(venue_of)
             g = max(2, min(int(size), len(venues)))
             tree = cKDTree(cands.xy[venues])
@@ -749,35 +827,33 @@ def improve_locally(
                 groups.append(venues[near])
             members = [np.flatnonzero(np.isin(venue_of, gv)) for gv in groups]
             left = deadline - time.perf_counter()
-            seconds = max(0.2, min(max_seconds, left / 4))
-            jobs = [(problem, cands, u, len(gv), seconds, venue_of[u]) for gv, u in zip(groups, members, strict=True)]
+            seconds = max(0.2, min(max_seconds, left / 4)) if max_nodes is None else left
+            until = time.monotonic() + left  # the ceiling of every group of the round
+            jobs = [(problem, cands, u, len(gv), seconds, venue_of[u], max_nodes, until) for gv, u in zip(groups, members, strict=True)]
             gained = 0.0
             results = pool.map(_small_star, jobs, chunksize=8) if pool is not None else map(_small_star, jobs)
-            for u, got in zip(members, results, strict=True):
+            for u, (got, got_cost, got_cut) in zip(members, results, strict=True):
+                cut |= got_cut and max_nodes is not None
                 if got is None:
                     continue
                 old = plan_cost(problem, cands, np.where(np.isin(np.arange(len(venue_of)), u), venue_of, -1))
-                if got[1] < old - 1e-9 * max(1.0, old):
-                    venue_of[u] = got[0]
-                    gained += old - got[1]
-                if time.perf_counter() > deadline:
-                    break
+                if got_cost < old - 1e-9 * max(1.0, old):
+                    venue_of[u] = got
+                    gained += old - got_cost
             cost = plan_cost(problem, cands, venue_of)
-            log.info("local round %d (groups of %d venues): %.4f (-%.4f)", rounds, g, cost, gained)
+            log.info("local round %d (groups of %d venues): %.4f (-%.4f)", done, g, cost, gained)
             if gained <= 1e-9 * max(1.0, cost):
                 size = min(4.0 * group, size * 1.25)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-    return venue_of, cost, rounds
+    return venue_of, cost, done, cut
 
 
-def plan_cost(problem: ClusterProblem, cands: PointCandidates, venue_of: np.ndarray) -> float:
+def plan_cost(problem: ClusterProblem, cands: PlaneCandidates, venue_of: np.ndarray) -> float:
     """Cost of a plan (``venue_of`` over all units) in the objective's unit."""
     placed = np.flatnonzero(venue_of >= 0)
-    d = np.hypot(*(cands.xy[placed] - cands.xy[venue_of[placed]]).T)
-    minutes = np.asarray(cands.minutes(d), dtype=float)
-    minutes[placed == venue_of[placed]] = 0.0
+    minutes = cands.pair_minutes(placed, venue_of[placed])
     return float(_cost(problem, placed, minutes).sum())
 
 
@@ -796,17 +872,30 @@ def _solve_part_star(job: tuple):
     return _solve_part(*job)
 
 
+#: Branch-and-bound nodes of a block's first plan (SCIP): the work of a block, the clock only a ceiling.
+BLOCK_NODES = 150
+#: Branch-and-bound nodes of one regrouped part (from the current plan, so never worse).
+REGROUP_NODES = 30
+#: Branch-and-bound nodes of one small exact re-plan (HiGHS).
+LOCAL_NODES = 200
+#: Seconds of work a regroup round costs per unit (2 processes on a quiet machine): rounds = share of the work / this / units.
+REGROUP_SECONDS_PER_UNIT = 0.006
+#: Seconds of work a round of small exact re-plans costs per unit.
+LOCAL_SECONDS_PER_UNIT = 0.003
+
+
 def solve_large(
     problem: ClusterProblem,
-    cands: PointCandidates,
+    cands: PlaneCandidates,
     time_limit_seconds: float = 300.0,
     *,
+    work_seconds: float | None = None,
     backend: str = DEFAULT_BACKEND,
     block_units: int = BLOCK_UNITS,
     bound_share: float = 0.1,
     knapsack_share: float = 0.1,
-    first_share: float = 0.4,
-    local_share: float = 0.03,
+    first_share: float = 0.3,
+    local_share: float = 0.15,
     polish_share: float = 0.015,
     workers: int = 1,
 ) -> ClusterSolution:
@@ -816,89 +905,74 @@ def solve_large(
     ----------
     problem : ClusterProblem
         Its pairs are ignored: ``cands`` generates them.
-    cands : PointCandidates
-        The units' positions and distance-to-minutes function.
+    cands : PlaneCandidates
+        The units' positions, candidate pairs and any pair's minutes.
     time_limit_seconds : float
-        Wall-clock budget, seconds.
+        Wall-clock ceiling, seconds.
+    work_seconds : float, optional
+        The work, in seconds of a quiet machine (default ``time_limit_seconds``):
+        the regroup and re-plan rounds it asks for (its shares of the work over
+        :data:`REGROUP_SECONDS_PER_UNIT` and :data:`LOCAL_SECONDS_PER_UNIT` per unit)
+        and the node limits of every solve
+        (:data:`BLOCK_NODES`, :data:`REGROUP_NODES`, :data:`LOCAL_NODES`) are
+        numbers, not times, so the same problem gives the same plan on a
+        quiet or a busy machine unless the ceiling cuts the work
+        (``time_cut``).
     block_units : int
         Units per block of the first plan (and about per regrouped part).
     bound_share : float
-        Share of the time for the LP bound (candidate growth).
+        Most share of the time for the LP bound (candidate growth).
     knapsack_share : float
         Most share of the time for the knapsack bound (:func:`knapsack_bound`).
     first_share : float
         Share of the time by which the first plan (by blocks) should be done.
     local_share : float
-        Share of the time for small exact re-plans (:func:`improve_locally`) after the regrouping.
+        Share of the time kept for small exact re-plans (:func:`improve_locally`) after the regrouping.
     polish_share : float
         Share of the time kept at the end for the knapsack bound again.
     workers : int
-        Processes solving blocks at the same time (blocks are independent).
+        Processes solving blocks at the same time (blocks are independent; the plan does not depend on it).
 
     Returns
     -------
     ClusterSolution
         ``lower_bound`` is valid for the complete problem; ``status`` is
-        ``optimal`` only when the plan meets the bound. Blocks are solved
-        with time limits, so the plan depends on the machine's speed.
+        ``optimal`` only when the plan meets the bound; ``time_cut`` when
+        the ceiling stopped work the budget asked for.
     """
     t0 = time.perf_counter()
-    end = t0 + 0.97 * time_limit_seconds
+    T = float(time_limit_seconds)
+    work = T if work_seconds is None else float(work_seconds)
+    end = t0 + 0.97 * T
     n = problem.n_units
-    lp = sparse_lp(problem, cands, t0 + bound_share * time_limit_seconds)
+    lp_end = t0 + bound_share * T
+    lp = sparse_lp(problem, cands, lp_end)
+    cut = time.perf_counter() > lp_end
     bound, x_open = lp.bound, lp.x_open
     notes = [f"sparse candidates: {lp.n_pairs:,} pairs after {lp.rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
     log.info("bound %.4f in %.1f s", bound, time.perf_counter() - t0)
-    # first plan: blocks
-    blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
-    alloc = _allocate(blocks, x_open, problem, cands.can_host)
-    venue_of = np.full(n, -1, dtype=np.int64)
-    first_end = t0 + first_share * time_limit_seconds
-    part_seconds = max(2.0, workers * (first_end - time.perf_counter()) / max(1, len(blocks)))
-    results = _run_parts([(problem, cands, b, pb, part_seconds, backend) for b, pb in zip(blocks, alloc, strict=True)], workers)
-    for b, pb, got in zip(blocks, alloc, results, strict=True):
-        if got is None:  # a block without a plan: try again with all its pairs' time doubled
-            got = _solve_part(problem, cands, b, pb, 2 * part_seconds, backend)
-        if got is None:
-            notes.append(f"a block of {len(b)} units found no plan with {pb} clusters; its units are not placed")
-            continue
-        venue_of[b] = got[0]
+    venue_of, part_seconds, cut_first = _first_plan(problem, cands, x_open, block_units, t0 + max(first_share, 0.6) * T, backend, workers, notes)
+    cut |= cut_first
     cost = plan_cost(problem, cands, venue_of)
-    log.info("first plan %.4f in %.1f s (%d blocks)", cost, time.perf_counter() - t0, len(blocks))
+    log.info("first plan %.4f in %.1f s", cost, time.perf_counter() - t0)
     # a stronger bound: the capacities kept as knapsacks, from the LP's prices towards the plan's cost
     all_placed = bool(np.all(venue_of >= 0))
-    kb = knapsack_bound(problem, cands, time.perf_counter() + knapsack_share * time_limit_seconds, lp.prices, cost if all_placed else None)
-    # improvement: regroup neighbouring clusters along other directions
-    angles = [math.pi / 4, math.pi / 8, 3 * math.pi / 8, math.pi / 6, math.pi / 3, 0.1, math.pi / 2 - 0.1]
-    rnd = 0
-    size, stalled = float(block_units), 0
-    regroup_end = end - (local_share + polish_share) * time_limit_seconds
-    while time.perf_counter() < regroup_end - 2.0 and problem.n_clusters is not None:
-        venues = np.unique(venue_of[venue_of >= 0])
-        per_cluster = max(1.0, (venue_of >= 0).sum() / max(1, len(venues)))
-        groups = _blocks(cands.xy, venues, max(2, int(size / per_cluster)), angles[rnd % len(angles)] + 0.05 * (rnd // len(angles)))
-        rnd += 1
-        left = regroup_end - time.perf_counter()
-        seconds = min(part_seconds, REGROUP_SECONDS * size / block_units, max(0.5, workers * (left - 1.0) / max(1, len(groups))))
-        members = [np.flatnonzero(np.isin(venue_of, g)) for g in groups]
-        jobs = [(problem, cands, u, len(g), seconds, backend, venue_of[u]) for g, u in zip(groups, members, strict=True)]
-        improved = 0.0
-        for u, got in zip(members, _run_parts(jobs, workers), strict=True):
-            old = plan_cost(problem, cands, np.where(np.isin(np.arange(n), u), venue_of, -1))
-            if got is not None and np.all(got[0] >= 0) and got[1] < old - 1e-9:
-                venue_of[u] = got[0]
-                improved += old - got[1]
-        cost = plan_cost(problem, cands, venue_of)
-        log.info("regroup round %d (%d units per group): %.4f (-%.4f) at %.1f s", rnd, size, cost, improved, time.perf_counter() - t0)
-        # two rounds without a gain (under 0.01 %): larger groups (moves the small ones cannot make)
-        stalled = stalled + 1 if improved <= 1e-4 * max(1.0, cost) else 0
-        if stalled >= 2:
-            size, stalled = min(4.0 * block_units, 1.5 * size), 0
+    kb = knapsack_bound(problem, cands, time.perf_counter() + knapsack_share * T, lp.prices, cost if all_placed else None)
+    regroup_end = end - (local_share + polish_share) * T
+    regroup_work = work * (0.97 - first_share - knapsack_share - local_share - polish_share)
+    want_rounds = max(1, int(regroup_work / (REGROUP_SECONDS_PER_UNIT * n))) if problem.n_clusters is not None else 0
+    venue_of, rnd, cut_regroup = _regroup(problem, cands, venue_of, want_rounds, block_units, part_seconds, regroup_end, backend, workers, t0)
+    cut |= cut_regroup
+    cost = plan_cost(problem, cands, venue_of)
     all_placed = bool(np.all(venue_of >= 0))
     # then small groups of neighbouring clusters planned again exactly
     local_rounds = 0
     if problem.n_clusters is not None and all_placed and local_share > 0:
-        venue_of, cost, local_rounds = improve_locally(problem, cands, venue_of, end - polish_share * time_limit_seconds, workers=workers)
+        want_local = max(1, int(work * local_share / (LOCAL_SECONDS_PER_UNIT * n)))
+        venue_of, cost, local_rounds, cut_local = improve_locally(
+            problem, cands, venue_of, end - polish_share * T, workers=workers, rounds=want_local, max_nodes=LOCAL_NODES
+        )
+        cut |= cut_local
     # the knapsack bound again, from its best prices towards the final plan's cost
     if math.isfinite(kb.bound) and all_placed and time.perf_counter() < end:
         kb2 = knapsack_bound(problem, cands, end, kb.prices, cost)
@@ -906,13 +980,84 @@ def solve_large(
     notes.append(f"LP bound {bound:,.2f}; knapsack Lagrangian bound {kb.bound:,.2f}; {rnd} regroup round(s), {local_rounds} round(s) of small exact re-plans")
     bound = max(bound, kb.bound)
     placed = int(problem.n_teachers[venue_of >= 0].sum())
-    all_placed = bool(np.all(venue_of >= 0))
     if all_placed or problem.n_clusters is None:
         bound = min(bound, cost)
     status = "optimal" if all_placed and cost - bound <= 1e-9 * max(1.0, cost) else "time_limit"
     if not all_placed and problem.n_clusters is not None:
         status = "no_solution"
-    return ClusterSolution(venue_of, cost, bound, placed, all_placed, status, time.perf_counter() - t0, backend, notes)
+    return ClusterSolution(venue_of, cost, bound, placed, all_placed, status, time.perf_counter() - t0, backend, notes, time_cut=cut)
 
 
-__all__ = ["KnapsackBound", "PointCandidates", "SparseLP", "improve_locally", "knapsack_bound", "plan_cost", "solve_large", "sparse_bound", "sparse_lp"]
+def _first_plan(
+    problem: ClusterProblem, cands: PlaneCandidates, x_open: np.ndarray, block_units: int, first_end: float, backend: str, workers: int, notes: list[str]
+):
+    """The first plan, block by block (each with the clusters the LP opens there): (venue_of, seconds per block, cut)."""
+    n = problem.n_units
+    blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
+    alloc = _allocate(blocks, x_open, problem, cands.can_host)
+    venue_of = np.full(n, -1, dtype=np.int64)
+    # ceilings (the node limit is the work): three times a block's fair share of the phase, and the phase's end
+    left = first_end - time.perf_counter()
+    part_seconds = max(2.0, 3.0 * workers * left / max(1, len(blocks)))
+    until = time.monotonic() + max(2.0, left)
+    jobs = [(problem, cands, b, pb, part_seconds, backend, None, BLOCK_NODES, until) for b, pb in zip(blocks, alloc, strict=True)]
+    results = _run_parts(jobs, workers)
+    cut = False
+    for b, pb, (got, _, got_cut) in zip(blocks, alloc, results, strict=True):
+        cut |= got_cut
+        if got is None:  # a block without a plan: try again with twice the work, within the phase
+            got, _, got_cut = _solve_part(problem, cands, b, pb, max(1.0, first_end - time.perf_counter()), backend, None, 2 * BLOCK_NODES)
+            cut |= got_cut
+        if got is None:
+            notes.append(f"a block of {len(b)} units found no plan with {pb} clusters; its units are not placed")
+            continue
+        venue_of[b] = got
+    return venue_of, part_seconds, cut
+
+
+def _regroup(
+    problem, cands: PlaneCandidates, venue_of: np.ndarray, rounds: int, block_units: int, part_seconds: float, regroup_end: float, backend, workers, t0
+):
+    """Regroup neighbouring clusters along other directions, ``rounds`` times: (venue_of, rounds done, cut)."""
+    n = problem.n_units
+    venue_of = venue_of.copy()
+    angles = [math.pi / 4, math.pi / 8, 3 * math.pi / 8, math.pi / 6, math.pi / 3, 0.1, math.pi / 2 - 0.1]
+    size, stalled, cut, rnd = float(block_units), 0, False, 0
+    for rnd in range(rounds):  # noqa: B007 - reported
+        left = regroup_end - time.perf_counter()
+        if left <= 0.1:  # the ceiling: the rounds asked for are not all done
+            return venue_of, rnd, True
+        venues = np.unique(venue_of[venue_of >= 0])
+        per_cluster = max(1.0, (venue_of >= 0).sum() / max(1, len(venues)))
+        groups = _blocks(cands.xy, venues, max(2, int(size / per_cluster)), angles[rnd % len(angles)] + 0.05 * (rnd // len(angles)))
+        until = time.monotonic() + left  # the ceiling of every group of the round: the node limit is the work
+        members = [np.flatnonzero(np.isin(venue_of, g)) for g in groups]
+        jobs = [(problem, cands, u, len(g), left, backend, venue_of[u], REGROUP_NODES, until) for g, u in zip(groups, members, strict=True)]
+        improved = 0.0
+        for u, (got, got_cost, got_cut) in zip(members, _run_parts(jobs, workers), strict=True):
+            cut |= got_cut
+            old = plan_cost(problem, cands, np.where(np.isin(np.arange(n), u), venue_of, -1))
+            if got is not None and np.all(got >= 0) and got_cost < old - 1e-9:
+                venue_of[u] = got
+                improved += old - got_cost
+        cost = plan_cost(problem, cands, venue_of)
+        log.info("regroup round %d (%d units per group): %.4f (-%.4f) at %.1f s", rnd + 1, size, cost, improved, time.perf_counter() - t0)
+        # two rounds without a gain (under 0.01 %): larger groups (moves the small ones cannot make)
+        stalled = stalled + 1 if improved <= 1e-4 * max(1.0, cost) else 0
+        if stalled >= 2:
+            size, stalled = min(4.0 * block_units, 1.5 * size), 0
+    return venue_of, rounds, cut
+
+
+__all__ = [
+    "KnapsackBound",
+    "PlaneCandidates",
+    "PointCandidates",
+    "SparseLP",
+    "improve_locally",
+    "knapsack_bound",
+    "plan_cost",
+    "solve_large",
+    "sparse_bound",
+    "sparse_lp",
+]

@@ -46,8 +46,8 @@ def feasible_alternatives(plan) -> pd.DataFrame:
     cl["region"] = [r if isinstance(r, str) else "" for r in region.reindex(cl["cluster_id"])]
     rows = []
     lookup = plan.travel.lookup()
-    inf = float("inf")
     by_type: dict[tuple, list[tuple]] = {}
+    blocks: dict[tuple, dict] = {}  # per type without a travel limit: each school's minutes to the type's venues
     at: dict[tuple, list[tuple]] = {}  # clusters of a type by venue school
     for c in cl.itertuples(index=False):
         entry = (c.cluster_id, c.venue_school_id, int(c.n_teachers), int(c.n_schools), members.get(c.cluster_id, set()))
@@ -65,7 +65,9 @@ def feasible_alternatives(plan) -> pd.DataFrame:
             near = [(r.school_id, 0.0), *((v, m) for v, m in reach.get(r.school_id, ()) if m <= limit)]
             cands = [(e, m) for v, m in near for e in at.get((*kind, v), ())]
         else:
-            cands = [(e, 0.0 if e[1] == r.school_id else lookup.get((r.school_id, e[1]), inf)) for e in by_type.get(kind, [])]
+            entries = by_type.get(kind, [])
+            to_venues = _type_minutes(plan, u, kind, entries, blocks).get(r.school_id, []) if entries else []
+            cands = [(e, 0.0 if e[1] == r.school_id else float(m)) for e, m in zip(entries, to_venues, strict=True)]
         found = []
         for (cid, venue, size, n_schools, inside), m in cands:
             if cid == r.cluster_id:
@@ -76,3 +78,17 @@ def feasible_alternatives(plan) -> pd.DataFrame:
         for m, cid, v in sorted(found)[:MAX_ALTERNATIVES]:
             rows.append({"school_id": r.school_id, "unit_id": r.unit_id, "cluster_id": cid, "venue_school_id": v, "travel_minutes": round(m, 1)})
     return pd.DataFrame(rows, columns=ALTERNATIVE_COLUMNS)
+
+
+def _type_minutes(plan, u: pd.DataFrame, kind: tuple, entries: list[tuple], blocks: dict[tuple, dict]) -> dict:
+    """Minutes from each school of a type to each of its clusters' venues, computed once per type.
+
+    One block per type (schools x venues, not schools x schools); pairs beyond
+    the travel table's nearest schools are computed on demand.
+    """
+    if kind not in blocks:
+        of_type = u[(u["region"] == kind[0]) & (u["gender_group"] == kind[1]) & (u["level_group"] == kind[2])]
+        ids = of_type["school_id"].astype(str).unique().tolist()
+        minutes = plan.travel.minutes_block(ids, [e[1] for e in entries])
+        blocks[kind] = dict(zip(ids, minutes, strict=True))
+    return blocks[kind]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -30,6 +32,20 @@ def stranded(units: pd.DataFrame, sid: str, travel: TravelTimes) -> bool:
         return False
     others = pd.unique(units.loc[units["school_id"] != sid, "school_id"].to_numpy())
     return len(others) > 0 and not np.isfinite(travel.minutes_block([sid], others)[0]).any()
+
+
+def _minutes(tt: TravelTimes, from_ids, to_ids, limit: float) -> np.ndarray:
+    """Minutes where they matter for a reason.
+
+    Without a travel limit only reachability is asked (``<= limit``): when
+    straight-line times beyond the table's nearest schools are computed on
+    demand, every pair is reachable, so none is computed (a district of
+    thousands of schools would compute millions of pairs for each school
+    left out).
+    """
+    if math.isinf(limit) and tt.reach is not None and not tt.reach.overrides:
+        return np.zeros((len(from_ids), len(to_ids)))
+    return tt.minutes_block(from_ids, to_ids)
 
 
 def _reachable(minutes: np.ndarray, teachers: np.ndarray, need: int) -> np.ndarray:
@@ -64,10 +80,10 @@ def _reachable(minutes: np.ndarray, teachers: np.ndarray, need: int) -> np.ndarr
 def _best_total(u: pd.Series, pool: pd.DataFrame, hosts: pd.DataFrame, tt: TravelTimes, limit: float) -> int:
     """Most teachers of ``pool`` that could meet with unit ``u`` at one host within the limit."""
     h = pd.unique(hosts["school_id"].to_numpy())
-    h = h[tt.minutes_block([u["school_id"]], h)[0] <= limit]
+    h = h[_minutes(tt, [u["school_id"]], h, limit)[0] <= limit]
     if len(h) == 0:
         return 0
-    within = tt.minutes_block(pool["school_id"].to_numpy(), h) <= limit
+    within = _minutes(tt, pool["school_id"].to_numpy(), h, limit) <= limit
     totals = pool["n_teachers"].to_numpy(dtype=np.int64) @ within
     if u["school_id"] not in set(pool["school_id"]):
         totals = totals + int(u["n_teachers"])
@@ -90,7 +106,7 @@ def _cluster_with_room(units: pd.DataFrame, u: pd.Series, same: pd.DataFrame, tt
     school_of = dict(zip(units["unit_id"], units["school_id"], strict=False))
     sizes["venue_school"] = [school_of[v] for v in sizes.index]
     sizes = sizes.sort_values("venue_school", kind="stable")
-    minutes = tt.minutes_block([u["school_id"]], sizes["venue_school"].to_numpy())[0]
+    minutes = _minutes(tt, [u["school_id"]], sizes["venue_school"].to_numpy(), limit)[0]
     room = (minutes <= limit) & (sizes["teachers"].to_numpy() + int(u["n_teachers"]) <= max_teachers) & (sizes["schools"].to_numpy() + 1 <= max_schools)
     if not room.any():
         return None
@@ -131,7 +147,7 @@ def explain_not_placed(
     all_hosts = same[same["can_be_venue"]]
     hosts = all_hosts[~all_hosts["school_id"].isin(ruled_out)]
     host_ids = hosts["school_id"].to_numpy()
-    to_host = tt.minutes_block([u["school_id"]], host_ids)[0]  # minutes from this unit to each host
+    to_host = _minutes(tt, [u["school_id"]], host_ids, limit)[0]  # minutes from this unit to each host
     in_reach = host_ids[to_host <= limit]
     cut = _cut_off(units, u, in_reach, all_hosts, ruled_out, tt, limit)
     if cut is not None:
@@ -147,7 +163,7 @@ def explain_not_placed(
     to_h = to_host[near]
     others = same[same["school_id"] != u["school_id"]]
     k = others["n_teachers"].to_numpy(dtype=np.int64)
-    times = np.maximum(tt.minutes_block(others["school_id"].to_numpy(), host_ids[near]), to_h[None, :])
+    times = np.maximum(_minutes(tt, others["school_id"].to_numpy(), host_ids[near], limit), to_h[None, :])
     within = n + k @ (np.isfinite(times) & (times <= limit))
     best_total = int(within[to_h <= limit].max(initial=0))
     per_venue = np.maximum(to_h, _reachable(times, k, dp.min_teachers - n)) if n < dp.min_teachers else to_h
@@ -156,7 +172,7 @@ def explain_not_placed(
     if dp.min_schools > 1:
         # schools of the group that could meet with this one at one host within the limit
         ids = pd.unique(same["school_id"].to_numpy())
-        meet = tt.minutes_block(ids, in_reach) <= limit
+        meet = _minutes(tt, ids, in_reach, limit) <= limit
         meet[ids == u["school_id"]] = True  # this school itself
         most = int(meet.sum(axis=0).max(initial=0))
         if most < dp.min_schools:
@@ -210,7 +226,7 @@ def _cut_off(units: pd.DataFrame, u: pd.Series, in_reach, all_hosts: pd.DataFram
         )
     if len(in_reach) == 0 and ruled_out:
         before = all_hosts["school_id"].to_numpy()
-        near = before[tt.minutes_block([u["school_id"]], before)[0] <= limit]
+        near = before[_minutes(tt, [u["school_id"]], before, limit)[0] <= limit]
         rows = [ruled_out[s] for s in dict.fromkeys(near) if s in ruled_out]
         if rows:
             words = "any distance" if limit == float("inf") else f"{limit:g} minutes"

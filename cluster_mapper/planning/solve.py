@@ -10,6 +10,7 @@ change of policy that would place it.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -25,13 +26,15 @@ from cluster_mapper.inputs.edits import Edits, check_edits
 from cluster_mapper.inputs.schools import Inputs
 from cluster_mapper.model import DEFAULT_BACKEND, ClusterModel, ClusterProblem, ClusterSolution, SideRow, SolveBudget
 from cluster_mapper.model.candidates import solve_sparse
+from cluster_mapper.model.large import solve_large
 from cluster_mapper.model.limits import check_model_size, complete_model_suits
 from cluster_mapper.planning.explain import explain_not_placed
 from cluster_mapper.planning.naming import name_clusters, teacher_rows
 from cluster_mapper.planning.result import Plan
 from cluster_mapper.planning.units import build_units
 from cluster_mapper.policy.rules import DistrictPolicy, Policy
-from cluster_mapper.travel.times import TravelTimes
+from cluster_mapper.travel.nearest import GroupCandidates
+from cluster_mapper.travel.times import TABLE_NEIGHBOURS, TravelTimes
 
 #: A group (district, gender and level group) of at least this many units is *large*: see :data:`LARGE_GROUP_BUDGET`.
 LARGE_GROUP_UNITS = 1000
@@ -46,8 +49,44 @@ SMALL_PART_UNITS = 300
 LARGE_GROUP_BUDGET = SolveBudget(lns_share=0.0)
 
 
+#: A group without a travel limit of at most this many units is planned on all its pairs; a larger one on
+#: sparse candidates with a bound valid for all pairs. A rule on the problem's size, never on the machine's
+#: free memory, so the same inputs take the same path (and give the same plan) on every machine.
+COMPLETE_UNITS = 1000
+#: A group without a travel limit, with a fixed number of clusters and at least this many units, is planned
+#: by blocks and regrouping (:func:`cluster_mapper.model.large.solve_large`); between the two, the exact
+#: model is built on the sparse candidates (:func:`cluster_mapper.model.candidates.solve_sparse`).
+BLOCK_SOLVER_UNITS = 1000
+
+
+def _reach_candidates(group: pd.DataFrame, travel: TravelTimes) -> GroupCandidates:
+    """Candidate pairs of one group's units from the travel's on-demand straight-line times."""
+    assert travel.reach is not None
+    kind = (group["gender_group"].astype(str) + "/" + group["level_group"].astype(str)).to_numpy()
+    return GroupCandidates(travel.reach, travel.reach.positions(group["school_id"]), group["can_be_venue"].to_numpy(dtype=bool), kind)
+
+
+def _reach_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.DataFrame:
+    """Allowed pairs when the travel table holds only each school's nearest: within the limit, all, or the nearest."""
+    cands = _reach_candidates(group, travel)
+    n = len(group)
+    if math.isfinite(limit):
+        m, v, t = cands.cheaper_than(np.arange(n), np.full(n, limit))
+        keep = t <= limit
+        m, v, t = m[keep], v[keep], t[keep]
+    elif n <= COMPLETE_UNITS:
+        m, v, t = cands.all_pairs(np.arange(n))
+    else:  # the sparse solvers ask for more pairs when they need them
+        m, v, t, _ = cands.nearest(TABLE_NEIGHBOURS)
+    t = np.where(m == v, 0.0, t)
+    pairs = pd.DataFrame({"member": m, "venue": v, "minutes": t.astype(float)})
+    return pairs.sort_values(["venue", "member"], kind="stable").reset_index(drop=True)
+
+
 def _allowed_pairs(group: pd.DataFrame, travel: TravelTimes, limit: float) -> pd.DataFrame:
     """Member/venue pairs of one group within the travel limit (positions into ``group``)."""
+    if travel.reach is not None:
+        return _reach_pairs(group, travel, limit)
     pos = pd.Series(np.arange(len(group)), index=group["school_id"].to_numpy())
     venues = group.loc[group["can_be_venue"], "school_id"]
     t = travel.pairs
@@ -151,14 +190,17 @@ def solve_plan(
         group = units.loc[idx].reset_index()
         # members may only meet at venues of their own gender and level group
         pairs = _edit_pairs(group, _typed_pairs(group, travel, dp.travel_limit), edits)
-        comps = [np.arange(len(group))] if whole else _split_components(group, pairs)
+        # without a travel limit every pair is allowed: one part (the table holds only the nearest pairs)
+        comps = [np.arange(len(group))] if whole or (travel.reach is not None and dp.max_travel_minutes is None) else _split_components(group, pairs)
         for comp in comps:
             sub = group.iloc[comp].reset_index(drop=True)
             sub_pairs = _restrict_pairs(pairs, comp, len(group)) if len(comps) > 1 else pairs
             if progress:
                 progress(f"{region}: {len(sub)} units", done_units / max(1, len(units)))
             moved_note |= previous is not None
-            _solve_part(units, region, dp, sub, sub_pairs, len(group), n_clusters, whole, edits, stays if previous is not None else None, backend, clock, acc)
+            _solve_part(
+                units, region, dp, sub, sub_pairs, len(group), n_clusters, whole, edits, stays if previous is not None else None, backend, clock, acc, travel
+            )
             done_units += len(sub)
     acc.notes.extend(_closing_notes(acc.cut_regions, moved_note))
     if progress:
@@ -279,7 +321,20 @@ def _jobs(units: pd.DataFrame, policy: Policy, previous: pd.DataFrame | None) ->
 
 
 def _solve_part(
-    units, region, dp: DistrictPolicy, sub, sub_pairs, group_size: int, n_clusters, whole: bool, edits: Edits, stays, backend: str, clock: _Clock, acc: _Totals
+    units,
+    region,
+    dp: DistrictPolicy,
+    sub,
+    sub_pairs,
+    group_size: int,
+    n_clusters,
+    whole: bool,
+    edits: Edits,
+    stays,
+    backend: str,
+    clock: _Clock,
+    acc: _Totals,
+    travel: TravelTimes,
 ) -> None:
     """Solve one independent part and write its venues and minutes into ``units``; add its figures to ``acc``."""
     share, work = clock.take(region, dp, len(sub))
@@ -289,13 +344,14 @@ def _solve_part(
     sparse = None
     if (
         dp.max_travel_minutes is None
-        and not complete_model_suits(len(sub), len(sub_pairs))
+        and (len(sub) > COMPLETE_UNITS or not complete_model_suits(len(sub), len(sub_pairs)))
         and not problem.side_rows
         and hint is None
         and problem.min_schools <= 1
     ):
-        # no travel limit and too many pairs for a complete model: the model is built on the pairs that matter (bound for all)
-        sparse = solve_sparse(problem, max(2.0, share), backend=backend, where=str(region), work_seconds=work)
+        # no travel limit and a large group (a rule on size, not on free memory): the model is built on the pairs
+        # that matter, with a bound for all
+        sparse, problem = _solve_no_limit(problem, sub, travel, share, work, backend, str(region))
     if sparse is not None:
         sol = sparse
     else:
@@ -326,6 +382,33 @@ def _solve_part(
     venue_rows = rows[sol.venue_of[placed]]
     units.loc[rows[placed], "venue_unit"] = units.loc[venue_rows, "unit_id"].to_numpy()
     units.loc[rows[placed], "travel_minutes"] = problem.pair_minutes[used]
+
+
+def _solve_no_limit(problem: ClusterProblem, sub: pd.DataFrame, travel: TravelTimes, share: float, work: float, backend: str, where: str):
+    """A large group without a travel limit on sparse candidates: (solution, the problem on the pairs it uses).
+
+    With on-demand travel (each school's nearest in the table) the candidates
+    come from :class:`~cluster_mapper.travel.nearest.GroupCandidates`; a fixed
+    number of clusters over :data:`BLOCK_SOLVER_UNITS` units goes to the
+    block-and-regroup solver. The returned problem carries the plan's pairs,
+    whose minutes may lie beyond the table's nearest.
+    """
+    if travel.reach is None:
+        return solve_sparse(problem, max(2.0, share), backend=backend, where=where, work_seconds=work), problem
+    cands = _reach_candidates(sub, travel)
+    if problem.n_clusters is not None and len(sub) >= BLOCK_SOLVER_UNITS:
+        sol = solve_large(problem, cands, max(2.0, share), work_seconds=work, backend=backend, workers=_workers())
+    else:
+        sol = solve_sparse(problem, max(2.0, share), backend=backend, where=where, work_seconds=work, cands=cands)
+    placed = np.flatnonzero(sol.venue_of >= 0)
+    venue = sol.venue_of[placed]
+    return sol, problem.with_pairs(placed, venue, cands.pair_minutes(placed, venue))
+
+
+def _workers() -> int:
+    """Processes for independent blocks: up to two of the cores this process may use (the plan does not depend on it)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(2, cores))
 
 
 def _closing_notes(cut_regions: dict[Any, DistrictPolicy], moved_note: bool) -> list[str]:

@@ -30,6 +30,7 @@ from cluster_mapper.errors import ProblemCollector, fail
 from cluster_mapper.inputs.schools import id_key, parse_float, read_csv_rows
 from cluster_mapper.policy.rules import TravelPolicy
 from cluster_mapper.travel.minutes import SNAP_COLUMNS, add_travel_minutes, school_lonlat, snap_schools
+from cluster_mapper.travel.nearest import TABLE_NEIGHBOURS, StraightLineReach
 from cluster_mapper.travel.reach import MIN_NODES, local_network_pairs
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,11 @@ class TravelTimes:
         What the user must know about these times.
     from_cache : bool
         True when the pairs were read from the disk cache.
+    reach : StraightLineReach or None
+        Set when ``pairs`` holds only each school's nearest schools (a
+        district without a travel limit): the minutes of any other pair are
+        computed on demand (:mod:`cluster_mapper.travel.nearest`), so
+        :meth:`minutes` and :meth:`minutes_block` still answer every pair.
     """
 
     pairs: pd.DataFrame
@@ -79,6 +85,7 @@ class TravelTimes:
     snaps: pd.DataFrame = field(default_factory=_empty_snaps)
     notes: list[str] = field(default_factory=list)
     from_cache: bool = False
+    reach: StraightLineReach | None = None
 
     def lookup(self) -> dict[tuple[str, str], float]:
         """``{(from_school_id, to_school_id): minutes}`` for reachable pairs."""
@@ -90,7 +97,14 @@ class TravelTimes:
         if cache is None or cache[0] != len(self.pairs):
             cache = (len(self.pairs), self.lookup())
             self._lookup_cache = cache
-        return cache[1].get((str(from_id), str(to_id)), math.inf)
+        got = cache[1].get((str(from_id), str(to_id)))
+        if got is not None:
+            return got
+        if self.reach is not None:
+            fi, ti = self.reach.positions([from_id]), self.reach.positions([to_id])
+            if fi[0] >= 0 and ti[0] >= 0:
+                return float(self.reach.pair_minutes(fi, ti)[0])
+        return math.inf
 
     def _pair_index(self) -> tuple[pd.Index, sp.csr_matrix, np.ndarray]:
         """School ids, a sparse matrix of pair positions + 1 (0: no pair) and the minutes, built once.
@@ -133,6 +147,11 @@ class TravelTimes:
         if len(rows) and len(cols):
             pos = matrix[fi[rows]][:, ti[cols]].toarray()
             out[np.ix_(rows, cols)] = np.where(pos > 0, minutes[np.maximum(pos - 1, 0)], math.inf)
+        if self.reach is not None:  # pairs beyond each school's nearest: computed on demand
+            fr, tr = self.reach.positions(from_ids), self.reach.positions(to_ids)
+            r, c = np.nonzero(~np.isfinite(out) & (fr[:, None] >= 0) & (tr[None, :] >= 0))
+            if len(r):
+                out[r, c] = self.reach.pair_minutes(fr[r], tr[c])
         return out
 
 
@@ -481,7 +500,9 @@ def matrix_travel_times(path: str | Path, schools: gpd.GeoDataFrame) -> TravelTi
 # --------------------------------------------------------------------------- straight line
 
 
-def straight_line_travel_times(schools: gpd.GeoDataFrame, travel: TravelPolicy, cutoff_minutes: float | None = None) -> TravelTimes:
+def straight_line_travel_times(
+    schools: gpd.GeoDataFrame, travel: TravelPolicy, cutoff_minutes: float | None = None, *, nearest: int | None = None
+) -> TravelTimes:
     """Straight-line travel times: geodesic distance x detour factor / speed.
 
     Not road travel: it ignores hills, rivers and missing bridges, and the
@@ -496,6 +517,10 @@ def straight_line_travel_times(schools: gpd.GeoDataFrame, travel: TravelPolicy, 
         ``travel_mode``, ``walking_speed_kmh`` and ``detour_factor``.
     cutoff_minutes : float or None
         Leave out pairs farther apart than this many minutes.
+    nearest : int, optional
+        Without a cutoff: keep only each school's ``nearest`` nearest
+        schools in the table (nothing quadratic) and compute any other pair
+        on demand (:attr:`TravelTimes.reach`).
 
     Returns
     -------
@@ -513,6 +538,10 @@ def straight_line_travel_times(schools: gpd.GeoDataFrame, travel: TravelPolicy, 
     if n == 0:
         return TravelTimes(_empty_pairs(), "straight_line", cutoff_minutes, _empty_snaps(), notes)
     lon, lat = school_lonlat(schools)
+    if nearest is not None and cutoff_minutes is None:
+        reach = StraightLineReach(ids, lon, lat, travel.detour_factor, speed)
+        notes.append(f"no travel limit: the travel table holds each school's {nearest} nearest schools; other pairs are computed when needed")
+        return TravelTimes(reach.nearest_table(nearest), "straight_line", None, _empty_snaps(), notes, reach=reach)
     f_parts, t_parts, m_parts = [], [], []
     block = max(1, 2_000_000 // n)
     for i0 in range(0, n, block):
@@ -554,4 +583,5 @@ __all__ = [
     "straight_line_travel_times",
     "write_travel_times",
     "default_cache_dir",
+    "TABLE_NEIGHBOURS",
 ]

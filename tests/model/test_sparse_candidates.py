@@ -43,7 +43,7 @@ def test_sparse_plan_is_valid_and_its_bound_holds_for_every_pair(no_limit, monke
         return real_guard(n_units, n_pairs, available_bytes, where=where)
 
     monkeypatch.setattr(candidates, "check_model_size", guard)
-    monkeypatch.setattr(planner, "complete_model_suits", lambda n_units, n_pairs: n_pairs <= 50)  # a small complete-model size
+    monkeypatch.setattr(planner, "COMPLETE_UNITS", 5)  # every group counts as large
     sparse = plan(scenario)
     assert any("sparse candidates" in n for n in sparse.notes)
     # the guard saw the pairs the model is built on, fewer than the complete problem's
