@@ -7,9 +7,11 @@ all to the mixed-integer model costs about 16 kB each (see
 model is built on few pairs, and the bound still holds for all of them:
 
 The planner takes this way for a group without a travel limit of more than
-``planning.solve.COMPLETE_UNITS`` units (a rule on the problem's size, never
-on the machine's free memory, so the same inputs take the same path
-everywhere); a smaller group is built on all its pairs, as before.
+``planning.solve.COMPLETE_UNITS`` units or whose complete model would pass a
+fixed size (:func:`cluster_mapper.model.limits.complete_model_suits`; rules on
+the problem's size, not on the machine's free memory, so the same inputs take
+the same path on every machine with the memory); a smaller group is built on
+all its pairs, as before.
 
 1. A candidate source answers each unit's ``k`` cheapest venues (with a
    lower bound on the minutes of every pair left out) and the venues

@@ -49,9 +49,10 @@ SMALL_PART_UNITS = 300
 LARGE_GROUP_BUDGET = SolveBudget(lns_share=0.0)
 
 
-#: A group without a travel limit of at most this many units is planned on all its pairs; a larger one on
-#: sparse candidates with a bound valid for all pairs. A rule on the problem's size, never on the machine's
-#: free memory, so the same inputs take the same path (and give the same plan) on every machine.
+#: A group without a travel limit of at most this many units, whose complete model stays under a fixed size
+#: (:func:`cluster_mapper.model.limits.complete_model_suits`), is planned on all its pairs; a larger one on
+#: sparse candidates with a bound valid for all pairs. A rule on the problem's size, not on the machine's free
+#: memory, so the same inputs take the same path (and give the same plan) on every machine with the memory.
 COMPLETE_UNITS = 1000
 #: A group without a travel limit, with a fixed number of clusters and at least this many units, is planned
 #: by blocks and regrouping (:func:`cluster_mapper.model.large.solve_large`); between the two, the exact
