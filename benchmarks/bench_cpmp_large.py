@@ -41,51 +41,17 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.measure import PeakMemory
-from tests.fixtures.cpmp import DATA, CpmpInstance, clustered_instance, find_file, read_cpmp
+from tests.fixtures.cpmp import DATA, CpmpInstance, clustered_instance, find_file, point_id, read_cpmp, write_cpmp_files
 
 # metres per degree at the equator (one coordinate unit = one metre)
-M_PER_DEG_LAT, M_PER_DEG_LON = 110_574.0, 111_320.0
 # the command line as installed, with the input check's 500-teachers-a-school limit lifted (public instances' demands)
 CLI_SCRIPT = "import cluster_mapper.inputs.schools as s; s.MAX_TEACHERS_PER_SCHOOL = 10**6; from cluster_mapper.cli import app; app()"
-
-
-def write_district(inst: CpmpInstance, folder: Path, time_limit: float) -> tuple[Path, Path]:
-    """The instance as a schools file and a plain-CPMP policy (straight-line minutes = metres)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    xy = inst.xy - inst.xy.min(axis=0)
-    schools = folder / "schools.csv"
-    with open(schools, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["school_id", "name", "gender", "latitude", "longitude", "teachers", "district"])
-        for i in range(inst.n):
-            w.writerow([f"P{i:05d}", f"Point {i}", "mixed", f"{xy[i, 1] / M_PER_DEG_LAT:.9f}", f"{xy[i, 0] / M_PER_DEG_LON:.9f}", int(inst.demand[i]), "Cpmp"])
-    policy = folder / "policy.toml"
-    policy.write_text(
-        textwrap.dedent(
-            f"""\
-            min_teachers = 1
-            max_teachers = {inst.capacity}
-            max_schools = 0
-            max_travel_minutes = 0
-            n_clusters = {inst.p}
-            objective = "school_trips"
-            gender = "mixed"
-            levels = "mixed"
-            time_limit_seconds = {time_limit}
-            walking_speed_kmh = 0.06
-            detour_factor = 1.0
-            """
-        ),
-        encoding="utf-8",
-    )
-    return schools, policy
 
 
 def run_plan(schools: Path, policy: Path, out: Path) -> tuple[float, int, np.ndarray, dict]:
@@ -103,7 +69,7 @@ def run_plan(schools: Path, policy: Path, out: Path) -> tuple[float, int, np.nda
         for row in csv.DictReader(fh):
             if row.get("status") == "placed":
                 venue_of[row["school_id"]] = row["venue_school_id"]
-    venue = np.array([int(venue_of[s][1:]) if s in venue_of else -1 for s in (f"P{i:05d}" for i in range(len(summary_points(schools))))])
+    venue = np.array([int(venue_of[s][1:]) if s in venue_of else -1 for s in (point_id(i) for i in range(len(summary_points(schools))))])
     return seconds, mem.peak, venue, summary
 
 
@@ -152,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     inst, label, best, round_down = instance(args)
     with tempfile.TemporaryDirectory(prefix="bench_cpmp_large_") as tmp:
-        schools, policy = write_district(inst, Path(tmp) / "inputs", args.time_limit)
+        schools, policy = write_cpmp_files(inst, Path(tmp) / "inputs", time_limit_seconds=args.time_limit, straight_line=True)
         load = os.getloadavg()[0]
         seconds, peak, venue, summary = run_plan(schools, policy, Path(tmp) / "plan")
         load_after = os.getloadavg()[0]

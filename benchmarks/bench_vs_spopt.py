@@ -35,30 +35,20 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 
-from tests.fixtures.cpmp import DATA, CpmpInstance, find_file, read_cpmp
+from tests.fixtures.cpmp import DATA, CpmpInstance, find_file, point_id, read_cpmp, write_cpmp_files
 
 ROOT = Path(__file__).resolve().parents[1]
-# metres per degree at the equator (the points only need a place on the map)
-M_PER_DEG_LAT, M_PER_DEG_LON = 110_574.0, 111_320.0
 
 
 def write_district(inst: CpmpInstance, folder: Path, time_limit: float) -> tuple[Path, Path, Path]:
     """The instance as a schools file, a travel matrix of exact distances and a plain-CPMP policy."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ids = [f"P{i:05d}" for i in range(inst.n)]
-    xy = inst.xy - inst.xy.min(axis=0)
-    schools = folder / "schools.csv"
-    with open(schools, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["school_id", "name", "gender", "latitude", "longitude", "teachers", "district"])
-        for i, sid in enumerate(ids):
-            w.writerow([sid, f"Point {i}", "mixed", f"{xy[i, 1] / M_PER_DEG_LAT:.9f}", f"{xy[i, 0] / M_PER_DEG_LON:.9f}", int(inst.demand[i]), "Cpmp"])
+    schools, policy = write_cpmp_files(inst, folder, time_limit_seconds=time_limit, straight_line=False)
+    ids = [point_id(i) for i in range(inst.n)]
     d = np.hypot(*(inst.xy[:, None, :] - inst.xy[None, :, :]).transpose(2, 0, 1))
     travel = folder / "travel.csv"
     with open(travel, "w", newline="") as fh:
@@ -68,23 +58,6 @@ def write_district(inst: CpmpInstance, folder: Path, time_limit: float) -> tuple
             for j in range(inst.n):
                 if i != j:
                     w.writerow([ids[i], ids[j], repr(float(d[i, j]))])
-    policy = folder / "policy.toml"
-    policy.write_text(
-        textwrap.dedent(
-            f"""\
-            min_teachers = 1
-            max_teachers = {inst.capacity}
-            max_schools = 0
-            max_travel_minutes = 0
-            n_clusters = {inst.p}
-            objective = "school_trips"
-            gender = "mixed"
-            levels = "mixed"
-            time_limit_seconds = {time_limit}
-            """
-        ),
-        encoding="utf-8",
-    )
     return schools, travel, policy
 
 
@@ -151,7 +124,7 @@ def run_cluster_mapper(schools: Path, travel: Path, policy: Path, out: Path) -> 
         for row in csv.DictReader(fh):
             if row.get("status") == "placed":
                 venue_of[row["school_id"]] = row["venue_school_id"]
-    venue = np.array([int(venue_of.get(f"P{i:05d}", "P-0001")[1:]) for i in range(len(venue_of))])
+    venue = np.array([int(venue_of.get(point_id(i), "P-0001")[1:]) for i in range(len(venue_of))])
     return seconds, venue, summary
 
 

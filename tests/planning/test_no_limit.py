@@ -30,7 +30,7 @@ from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_pl
 from cluster_mapper.api import Travel, read_inputs
 from cluster_mapper.travel.times import straight_line_travel_times
 from tests.conftest import write_district, write_policy
-from tests.fixtures.cpmp import clustered_instance
+from tests.fixtures.cpmp import clustered_instance, write_cpmp_files
 
 
 @pytest.fixture(scope="module")
@@ -75,31 +75,7 @@ def test_the_path_does_not_depend_on_free_memory(district, monkeypatch):
 def _cpmp_district(folder: Path, n: int, p: int, time_limit: float) -> Scenario:
     """A plain capacitated p-median as an office's files (one coordinate unit = one metre, minutes = metres)."""
     inst = clustered_instance(4, n, p, towns=n // 50 + 2, side=1500, spread=120, tau=0.8)
-    xy = inst.xy - inst.xy.min(axis=0)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "schools.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["school_id", "name", "gender", "latitude", "longitude", "teachers", "district"])
-        for i in range(n):
-            w.writerow([f"P{i:04d}", f"Point {i}", "mixed", f"{xy[i, 1] / 110_574.0:.9f}", f"{xy[i, 0] / 111_320.0:.9f}", int(inst.demand[i]), "Cpmp"])
-    (folder / "policy.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            min_teachers = 1
-            max_teachers = {inst.capacity}
-            max_schools = 0
-            max_travel_minutes = 0
-            n_clusters = {p}
-            objective = "school_trips"
-            gender = "mixed"
-            levels = "mixed"
-            time_limit_seconds = {time_limit}
-            walking_speed_kmh = 0.06
-            detour_factor = 1.0
-            """
-        ),
-        encoding="utf-8",
-    )
+    write_cpmp_files(inst, folder, time_limit_seconds=time_limit, straight_line=True)
     return Scenario(folder / "schools.csv", TravelSource(straight_line=True), policy=folder / "policy.toml", cache_dir=False)
 
 
