@@ -86,3 +86,16 @@ def test_preview_shows_hostile_names_as_text(browser, hostile_inspection, tmp_pa
         assert h in joined, h
     assert browser.evaluate("window.__pwned") is None
     assert browser.evaluate("document.querySelectorAll('.leaflet-popup-pane img').length") == 0
+
+
+def test_preview_in_a_frame_without_size_yet_draws_without_errors(browser, inspection, tmp_path):  # noqa: F811
+    """A page that shows the preview in a frame still hidden (no size yet), as the workspace's Read page may: no Leaflet error."""
+    write_preview_map(inspection, tmp_path / "preview.html")
+    host = tmp_path / "host.html"
+    host.write_text('<!DOCTYPE html><html><body><iframe id="f" src="preview.html" style="width:0;height:0;border:0"></iframe></body></html>', encoding="utf-8")
+    browser.open(host.as_uri())
+    browser.drain(0.5)
+    assert browser.errors() == []
+    browser.evaluate("(function(){ var f = document.getElementById('f'); f.style.width = '800px'; f.style.height = '500px'; return true; })()")
+    browser.drain(0.5)
+    assert browser.errors() == [], "the map fits once the frame has its size"

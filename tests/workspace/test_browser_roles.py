@@ -151,6 +151,7 @@ def test_a_project_from_the_upload_form_is_read_and_its_policy_saved(live_with_a
     page.wait_for_selector("#read-ok")
     assert "school_id" in page.inner_text("#table-schools") and "teacher_id" in page.inner_text("#table-teachers")
     page.frame_locator("#preview").locator(".leaflet-container").wait_for()  # the preview map drawn in its sandboxed frame
+    next(f for f in page.frames if "/files/read/" in f.url).wait_for_load_state("load")  # and done, before the page is left
     page.screenshot(path=str(_shots(tmp_path) / "read-sample.png"), full_page=False)
 
     page.click("#nav-policy")
