@@ -38,45 +38,22 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.measure import PeakMemory
-from tests.fixtures.cpmp import DATA, CpmpInstance, clustered_instance, find_file, point_id, read_cpmp, write_cpmp_files
+from benchmarks.measure import run_measured
+from tests.fixtures.cpmp import DATA, CpmpInstance, clustered_instance, find_file, plan_command, point_venues, read_cpmp, write_cpmp_files
+
 
 # metres per degree at the equator (one coordinate unit = one metre)
-# the command line as installed, with the input check's 500-teachers-a-school limit lifted (public instances' demands)
-CLI_SCRIPT = "import cluster_mapper.inputs.schools as s; s.MAX_TEACHERS_PER_SCHOOL = 10**6; from cluster_mapper.cli import app; app()"
-
-
-def run_plan(schools: Path, policy: Path, out: Path) -> tuple[float, int, np.ndarray, dict]:
+def run_plan(schools: Path, policy: Path, out: Path, n: int) -> tuple[float, int, np.ndarray, dict]:
     """``cluster-mapper plan`` in its own process: (seconds, peak bytes of the process tree, venue of each point, summary)."""
-    cmd = [sys.executable, "-c", CLI_SCRIPT, "plan", "--schools", str(schools), "--straight-line", "--policy", str(policy), "--out", str(out), "--no-review"]
-    t0 = time.perf_counter()
-    with PeakMemory() as mem:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=out.parent)
-    seconds = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise RuntimeError(f"cluster-mapper plan failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    summary = json.loads((out / "summary.json").read_text())
-    venue_of: dict[str, str] = {}
-    with open(out / "assignments.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row.get("status") == "placed":
-                venue_of[row["school_id"]] = row["venue_school_id"]
-    venue = np.array([int(venue_of[s][1:]) if s in venue_of else -1 for s in (point_id(i) for i in range(len(summary_points(schools))))])
-    return seconds, mem.peak, venue, summary
-
-
-def summary_points(schools: Path) -> list[str]:
-    """The school ids of the written instance, in order."""
-    with open(schools, newline="") as fh:
-        return [r["school_id"] for r in csv.DictReader(fh)]
+    cmd = plan_command("--schools", str(schools), "--straight-line", "--policy", str(policy), "--out", str(out))
+    seconds, peak = run_measured(cmd, cwd=out.parent, what="cluster-mapper plan")
+    return seconds, peak, point_venues(out, n), json.loads((out / "summary.json").read_text())
 
 
 def cost(inst: CpmpInstance, venue: np.ndarray, round_down: bool) -> tuple[float, bool]:
@@ -120,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_cpmp_large_") as tmp:
         schools, policy = write_cpmp_files(inst, Path(tmp) / "inputs", time_limit_seconds=args.time_limit, straight_line=True)
         load = os.getloadavg()[0]
-        seconds, peak, venue, summary = run_plan(schools, policy, Path(tmp) / "plan")
+        seconds, peak, venue, summary = run_plan(schools, policy, Path(tmp) / "plan", inst.n)
         load_after = os.getloadavg()[0]
     value, feasible = cost(inst, venue, round_down)
     solve = float(summary.get("solve_seconds") or 0.0)

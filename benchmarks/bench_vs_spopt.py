@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.fixtures.cpmp import DATA, CpmpInstance, find_file, point_id, read_cpmp, write_cpmp_files
+from benchmarks.measure import run_measured
+from tests.fixtures.cpmp import DATA, CpmpInstance, find_file, plan_command, point_id, point_venues, read_cpmp, write_cpmp_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,49 +88,17 @@ def run_spopt(path: Path) -> tuple[float, np.ndarray]:
     return seconds, np.array([int(v) for v in line.split()[1:]])
 
 
-# the command line as installed (cluster_mapper.cli:app), with the input checks' 500-teachers limits lifted:
-# SJC2's points have demands up to 654 and its capacity is 840, which the checks take for typing errors in a
-# real schools file or policy
-CLI_SCRIPT = (
-    "import cluster_mapper.inputs.schools as s, cluster_mapper.policy.rules as r; s.MAX_TEACHERS_PER_SCHOOL = 10**6; "
-    "r.LIMITS['max_teachers'] = (1, 10**6, 'teachers'); from cluster_mapper.cli import app; app()"
-)
-
-
-def run_cluster_mapper(schools: Path, travel: Path, policy: Path, out: Path) -> tuple[float, np.ndarray, dict]:
+def run_cluster_mapper(schools: Path, travel: Path, policy: Path, out: Path, n: int) -> tuple[float, np.ndarray, dict]:
     """The command line in its own process: (seconds, venue of each point, summary.json)."""
-    cmd = [
-        sys.executable,
-        "-c",
-        CLI_SCRIPT,
-        "plan",
-        "--schools",
-        str(schools),
-        "--travel-matrix",
-        str(travel),
-        "--policy",
-        str(policy),
-        "--out",
-        str(out),
-        "--no-review",
-    ]
-    t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=out.parent)
-    seconds = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise RuntimeError(f"cluster-mapper plan failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    summary = json.loads((out / "summary.json").read_text())
-    venue_of: dict[str, str] = {}
-    with open(out / "assignments.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row.get("status") == "placed":
-                venue_of[row["school_id"]] = row["venue_school_id"]
-    venue = np.array([int(venue_of.get(point_id(i), "P-0001")[1:]) for i in range(len(venue_of))])
-    return seconds, venue, summary
+    cmd = plan_command("--schools", str(schools), "--travel-matrix", str(travel), "--policy", str(policy), "--out", str(out))
+    seconds, _ = run_measured(cmd, cwd=out.parent, what="cluster-mapper plan")
+    return seconds, point_venues(out, n), json.loads((out / "summary.json").read_text())
 
 
 def cost(inst: CpmpInstance, venue: np.ndarray) -> tuple[float, bool]:
-    """Sum of exact distances of a plan, and whether it is a feasible CPMP plan (p venues, capacities kept)."""
+    """Sum of exact distances of a plan, and whether it is a feasible CPMP plan (everyone placed, p venues, capacities kept)."""
+    if np.any(venue < 0):
+        return float("inf"), False
     d = np.hypot(*(inst.xy - inst.xy[venue]).T)
     venues = np.unique(venue)
     ok = len(venue) == inst.n and len(venues) == inst.p and all(inst.demand[venue == j].sum() <= inst.capacity for j in venues)
@@ -148,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_vs_spopt_") as tmp:
         schools, travel, policy = write_district(inst, Path(tmp) / "inputs", args.time_limit)
         load = os.getloadavg()[0]
-        t_cm, v_cm, summary = run_cluster_mapper(schools, travel, policy, Path(tmp) / "plan")
+        t_cm, v_cm, summary = run_cluster_mapper(schools, travel, policy, Path(tmp) / "plan", inst.n)
         t_sp, v_sp = run_spopt(path)
     c_cm, ok_cm = cost(inst, v_cm)
     c_sp, ok_sp = cost(inst, v_sp)

@@ -34,16 +34,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from cluster_mapper.workspace import WorkspaceConfig, create_app
+from tests.fixtures.live_server import serving
 from tests.workspace.conftest import csrf, two_schools_sharing_a_cluster, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -82,19 +81,6 @@ def planned_programme(folder: Path, n_schools: int, n_districts: int) -> int:
         print(f"planned as a workspace job in {time.perf_counter() - t:.0f} s: {s['teachers_placed']:,} teachers placed in {s['clusters']:,} clusters")
     marker.write_text(json.dumps({"plan_id": plan_id}))
     return plan_id
-
-
-def _serve(folder: Path):
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(WorkspaceConfig(project_dir=folder, jobs="thread")), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.1)
-    return server, f"http://127.0.0.1:{port}"
 
 
 #: Click a school's marker with the mouse: the page position of a school (review page: CM.map and the GeoJSON layer).
@@ -148,29 +134,25 @@ def map_page(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         plan_id = planned_programme(folder, args.schools, args.districts)
-        server, base = _serve(folder / "ws")
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-                pages = {
-                    "review page": _measure(
-                        browser,
-                        f"{base}/plans/{plan_id}/review",
-                        ready="() => document.querySelector('#map[data-ready]') !== null",
-                        school=REVIEW_SCHOOL,
-                        shown="id => document.getElementById('school').textContent.indexOf(id) >= 0",
-                    ),
-                    "Folium map.html": _measure(
-                        browser,
-                        f"{base}/plans/{plan_id}/files/map.html",
-                        ready="() => window.clusterMapStats !== undefined",
-                        school=FOLIUM_SCHOOL,
-                        shown="() => document.querySelector('.leaflet-popup-content') !== null",
-                    ),
-                }
-                browser.close()
-        finally:
-            server.should_exit = True
+        with serving(create_app(WorkspaceConfig(project_dir=folder / "ws", jobs="thread"))) as base, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            pages = {
+                "review page": _measure(
+                    browser,
+                    f"{base}/plans/{plan_id}/review",
+                    ready="() => document.querySelector('#map[data-ready]') !== null",
+                    school=REVIEW_SCHOOL,
+                    shown="id => document.getElementById('school').textContent.indexOf(id) >= 0",
+                ),
+                "Folium map.html": _measure(
+                    browser,
+                    f"{base}/plans/{plan_id}/files/map.html",
+                    ready="() => window.clusterMapStats !== undefined",
+                    school=FOLIUM_SCHOOL,
+                    shown="() => document.querySelector('.leaflet-popup-content') !== null",
+                ),
+            }
+            browser.close()
         for name, m in pages.items():
             print(
                 f"{name}: {m['bytes'] / 1e6:.2f} MB ({m['sent_bytes'] / 1e6:.2f} MB sent) in {m['requests']} responses; markers drawn {m['ready_ms'] / 1000:.2f} s, "

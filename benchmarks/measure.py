@@ -1,9 +1,12 @@
-"""What the benchmarks measure with: peak memory of a process tree, and the cores a run may use."""
+"""What the benchmarks measure with: peak memory of a process tree, a command's time and memory, and the cores a run may use."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
+import time
+from pathlib import Path
 
 import psutil
 
@@ -34,6 +37,17 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def run_measured(cmd: list[str], *, cwd: Path, what: str) -> tuple[float, int]:
+    """Run a command in its own process: its wall seconds and the peak memory of the process tree (bytes); its output in the error if it fails."""
+    t0 = time.perf_counter()
+    with PeakMemory() as mem:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return seconds, mem.peak
 
 
 def pin_cores(n: int) -> str:

@@ -26,6 +26,7 @@ from cluster_mapper.sample import sample_paths
 from cluster_mapper.workspace import WorkspaceConfig, create_app
 from cluster_mapper.workspace.db import Store
 from cluster_mapper.workspace.security import add_user
+from tests.fixtures.live_server import serving
 from tests.workspace.conftest import PLAN_TIMEOUT_SECONDS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,26 +38,13 @@ PASSWORD = "a long enough password"
 @pytest.fixture(scope="module")
 def live_with_accounts(planned, tmp_path_factory):
     """A uvicorn server on a copy of the planned workspace with a manager and a reviewer; its base URL."""
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("roles") / "ws"
     shutil.copytree(planned.folder, folder)
     app = create_app(WorkspaceConfig(project_dir=folder, allowed_hosts=["127.0.0.1"]))
     store: Store = app.state.store
     assert add_user(store, "maryam", PASSWORD, "manager") == [] and add_user(store, "rashid", PASSWORD, "reviewer") == []
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

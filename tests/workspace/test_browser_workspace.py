@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from cluster_mapper.workspace import WorkspaceConfig, create_app
+from tests.fixtures.live_server import serving
 from tests.workspace.conftest import PLAN_TIMEOUT_SECONDS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,31 +30,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(planned, tmp_path_factory):
     """A uvicorn server on a copy of the planned workspace; its base URL."""
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("live") / "ws"
     shutil.copytree(planned.folder, folder)
-    port = _free_port()
-    app = create_app(WorkspaceConfig(project_dir=folder, allowed_hosts=["127.0.0.1"]))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(WorkspaceConfig(project_dir=folder, allowed_hosts=["127.0.0.1"]))) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from cluster_mapper.workspace import WorkspaceConfig, create_app
 from cluster_mapper.workspace.app import database_url
 from cluster_mapper.workspace.db import Store, User
 from cluster_mapper.workspace.security import add_user, check_listen
+from tests.fixtures.live_server import free_port
 from tests.workspace.conftest import csrf
 
 runner = CliRunner()
@@ -50,14 +51,8 @@ def test_an_administrator_added_on_the_command_line_lets_it_listen(tmp_path):
     assert "unknown role 'boss'" in res.output and "at least 10" in res.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_answers_on_loopback_only_to_its_own_host_names(tmp_path):
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "cluster_mapper", "serve", "--no-browser", "--port", str(port), "--project-dir", str(tmp_path / "ws")]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
