@@ -951,7 +951,7 @@ def solve_large(
     bound, x_open = lp.bound, lp.x_open
     notes = [f"sparse candidates: {lp.n_pairs:,} pairs after {lp.rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
     log.info("bound %.4f in %.1f s", bound, time.perf_counter() - t0)
-    venue_of, part_seconds, cut_first = _first_plan(problem, cands, x_open, block_units, t0 + max(first_share, 0.6) * T, backend, workers, notes)
+    venue_of, cut_first = _first_plan(problem, cands, x_open, block_units, t0 + max(first_share, 0.6) * T, backend, workers, notes)
     cut |= cut_first
     cost = plan_cost(problem, cands, venue_of)
     log.info("first plan %.4f in %.1f s", cost, time.perf_counter() - t0)
@@ -961,7 +961,7 @@ def solve_large(
     regroup_end = end - (local_share + polish_share) * T
     regroup_work = work * (0.97 - first_share - knapsack_share - local_share - polish_share)
     want_rounds = max(1, int(regroup_work / (REGROUP_SECONDS_PER_UNIT * n))) if problem.n_clusters is not None else 0
-    venue_of, rnd, cut_regroup = _regroup(problem, cands, venue_of, want_rounds, block_units, part_seconds, regroup_end, backend, workers, t0)
+    venue_of, rnd, cut_regroup = _regroup(problem, cands, venue_of, want_rounds, block_units, regroup_end, backend, workers, t0)
     cut |= cut_regroup
     cost = plan_cost(problem, cands, venue_of)
     all_placed = bool(np.all(venue_of >= 0))
@@ -991,7 +991,7 @@ def solve_large(
 def _first_plan(
     problem: ClusterProblem, cands: PlaneCandidates, x_open: np.ndarray, block_units: int, first_end: float, backend: str, workers: int, notes: list[str]
 ):
-    """The first plan, block by block (each with the clusters the LP opens there): (venue_of, seconds per block, cut)."""
+    """The first plan, block by block (each with the clusters the LP opens there): (venue_of, cut)."""
     n = problem.n_units
     blocks = _blocks(cands.xy, np.arange(n), block_units, 0.0)
     alloc = _allocate(blocks, x_open, problem, cands.can_host)
@@ -1012,12 +1012,10 @@ def _first_plan(
             notes.append(f"a block of {len(b)} units found no plan with {pb} clusters; its units are not placed")
             continue
         venue_of[b] = got
-    return venue_of, part_seconds, cut
+    return venue_of, cut
 
 
-def _regroup(
-    problem, cands: PlaneCandidates, venue_of: np.ndarray, rounds: int, block_units: int, part_seconds: float, regroup_end: float, backend, workers, t0
-):
+def _regroup(problem, cands: PlaneCandidates, venue_of: np.ndarray, rounds: int, block_units: int, regroup_end: float, backend, workers, t0):
     """Regroup neighbouring clusters along other directions, ``rounds`` times: (venue_of, rounds done, cut)."""
     n = problem.n_units
     venue_of = venue_of.copy()
