@@ -2,8 +2,9 @@
 
 ``cluster-mapper serve`` runs it on uvicorn; tests drive it with FastAPI's
 ``TestClient``. Static files are the package's own (``static/``) and
-Leaflet from the installed ``xstatic-leaflet``: nothing is fetched from the
-internet. Every response carries the security headers of
+Leaflet from the installed ``xstatic-leaflet``, and the API's Swagger page
+(``/api/docs``) from the installed ``swagger-ui-bundle-v2``: nothing is
+fetched from the internet. Every response carries the security headers of
 :mod:`cluster_mapper.workspace.headers` (Content-Security-Policy with a
 nonce per request).
 """
@@ -18,11 +19,14 @@ from pathlib import Path
 
 import platformdirs
 import xstatic.pkg.leaflet as xleaflet
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from swagger_ui_bundle import swagger_ui_path
 
 from cluster_mapper.workspace import api_routes, pages, project_routes
 from cluster_mapper.workspace.db import Store
@@ -71,6 +75,19 @@ class WorkspaceConfig:
     allowed_hosts: list[str] | None = None
 
 
+def api_docs(request: Request) -> HTMLResponse:
+    """The API's Swagger page from the installed bundle, its one inline script carrying the request's nonce."""
+    page = get_swagger_ui_html(
+        openapi_url="/api/openapi.json",
+        title="cluster_mapper workspace: API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/swagger/favicon-32x32.png",
+    )
+    nonce = request.state.csp_nonce
+    return HTMLResponse(bytes(page.body).decode().replace("<script", f'<script nonce="{nonce}"'))
+
+
 def create_app(config: WorkspaceConfig) -> FastAPI:
     """The workspace app over ``config.project_dir``; its jobs start and stop with the app."""
     root = config.project_dir.resolve()
@@ -89,7 +106,7 @@ def create_app(config: WorkspaceConfig) -> FastAPI:
         finally:
             runner.shutdown()
 
-    app = FastAPI(title="cluster_mapper workspace", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(title="cluster_mapper workspace", lifespan=lifespan, docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.store = store
     app.add_middleware(SessionMiddleware, secret_key=secret_key(root), same_site="strict", session_cookie="cm_session")
     if config.allowed_hosts:
@@ -101,7 +118,9 @@ def create_app(config: WorkspaceConfig) -> FastAPI:
     app.include_router(project_routes.api)
     app.include_router(pages.router)
     app.include_router(project_routes.pages)
+    app.add_api_route("/api/docs", api_docs, include_in_schema=False)
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

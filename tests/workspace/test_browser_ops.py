@@ -58,6 +58,12 @@ def test_pages_and_maps_work_under_the_security_policy(live, browser_page, plann
 
     page.goto(f"{live}/plans/{planned.revised}/files/report.html")
     assert _violations(page) == []
+
+    page.goto(f"{live}/api/docs")  # the API's Swagger page, offline, under the same policy
+    page.wait_for_selector(".opblock-summary-path")
+    assert "cluster_mapper workspace" in page.inner_text(".swagger-ui .info")
+    assert page.locator(".opblock-summary-path").count() >= 10, "the API's operations are listed"
+    assert _violations(page) == []
     assert page.outside == []
     assert page.errors == []
 

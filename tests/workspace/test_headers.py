@@ -54,6 +54,7 @@ def _pages(planned) -> list[str]:
         f"/projects/{planned.project_id}/read",
         f"/projects/{planned.project_id}/policy",
         f"/projects/{planned.project_id}/scenarios?plans={planned.first},{planned.revised}",
+        "/api/docs",  # the API's Swagger page: its script and styles from the installed bundle, not a CDN
     ]
 
 
