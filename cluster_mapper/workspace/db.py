@@ -129,6 +129,14 @@ class Proposal(_EditColumns, Base):
 EDIT_FIELDS = tuple(EDIT_COLUMNS)
 
 
+def reopen_proposals(s: Session, plan_id: int) -> int:
+    """The proposals a plan version took, open again on its parent (the version failed, was cancelled or discarded); their number."""
+    taken = list(s.scalars(select(Proposal).where(Proposal.used_in_plan_id == plan_id)))
+    for q in taken:
+        q.used_in_plan_id = None
+    return len(taken)
+
+
 def edit_row(e: PlanEdit | Proposal) -> dict[str, Any]:
     """An edit or proposal as a JSON row (the edits file's columns, author and time)."""
     row: dict[str, Any] = {f: getattr(e, f) for f in EDIT_FIELDS}
@@ -172,12 +180,13 @@ class Store:
             return s.scalar(select(User.id).limit(1)) is not None
 
     def recover(self) -> int:
-        """Mark plans left queued or running by a stopped server as failed; their number."""
+        """Mark plans left queued or running by a stopped server as failed (their proposals open again); their number."""
         with self.session() as s:
             stale = s.scalars(select(PlanVersion).where(PlanVersion.status.in_(("queued", "running")))).all()
             for p in stale:
                 p.status = "failed"
                 p.error = "the server stopped before this plan finished; start the plan again."
+                reopen_proposals(s, p.id)
             s.commit()
             return len(stale)
 
@@ -195,6 +204,7 @@ __all__ = [
     "UNFINISHED",
     "EDIT_FIELDS",
     "edit_row",
+    "reopen_proposals",
     "make_engine",
     "Session",
 ]

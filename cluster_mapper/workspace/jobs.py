@@ -32,7 +32,7 @@ from cluster_mapper.api import Scenario, TravelSource, plan
 from cluster_mapper.errors import InputError
 from cluster_mapper.folder import write_plan
 from cluster_mapper.validate.plan import validate_plan
-from cluster_mapper.workspace.db import UNFINISHED, PlanVersion, Store
+from cluster_mapper.workspace.db import UNFINISHED, PlanVersion, Store, reopen_proposals
 from cluster_mapper.workspace.projects import map_features_file
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,8 @@ class JobRunner:
                 p.status, p.summary, p.valid, p.violations = "done", out["summary"], out["valid"], out["violations"]
             else:
                 p.status, p.error, p.problems = "failed", out.get("error", ""), out.get("problems")
+                if reopen_proposals(s, plan_id):  # nothing a reviewer proposed is lost with a failed plan
+                    p.error += " The proposals it was to use are open again on its parent."
             s.commit()
         progress_file.unlink(missing_ok=True)  # after the commit: a poll never sees "queued" again
         log.info("plan %d finished: %s", plan_id, "done" if out.get("ok") else out.get("error"))

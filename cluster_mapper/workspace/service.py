@@ -18,7 +18,7 @@ from sqlalchemy import select
 from cluster_mapper.review.workbook import write_workbook
 from cluster_mapper.validate.plan import validate_plan
 from cluster_mapper.workspace import projects
-from cluster_mapper.workspace.db import EDIT_FIELDS, UNFINISHED, PlanEdit, PlanVersion, Project, Proposal, Store, edit_row
+from cluster_mapper.workspace.db import EDIT_FIELDS, UNFINISHED, PlanEdit, PlanVersion, Project, Proposal, Store, edit_row, reopen_proposals
 from cluster_mapper.workspace.jobs import JobRunner, read_progress
 
 log = logging.getLogger(__name__)
@@ -251,8 +251,7 @@ class Workspace:
             v.status, v.finished_at = "cancelled", now
             v.closed_by, v.closed_at, v.closed_note = author, now, note.strip()
             v.error = f"cancelled by {author}" + (f": {v.closed_note}" if v.closed_note else ".")
-            for q in s.scalars(select(Proposal).where(Proposal.used_in_plan_id == plan_id)):
-                q.used_in_plan_id = None
+            reopen_proposals(s, plan_id)
             s.commit()
             log.info("plan %d cancelled by %s", plan_id, author)
         return self.plan(plan_id)
@@ -261,7 +260,8 @@ class Workspace:
         """Set a done version aside (a revision not accepted); the version, ``discarded``.
 
         Its files stay readable (map, diff, downloads) but it can no longer be
-        accepted, revised or reviewed. The accepted version cannot be discarded.
+        accepted, revised or reviewed; the proposals it used are open again on
+        its parent. The accepted version cannot be discarded.
         """
         with self.store.session() as s:
             v = s.get(PlanVersion, plan_id)
@@ -274,6 +274,7 @@ class Workspace:
                 raise WorkspaceError(409, f"plan {plan_id} is the accepted version of its project; accept another version first.")
             v.status = "discarded"
             v.closed_by, v.closed_at, v.closed_note = author, dt.datetime.now(dt.timezone.utc).replace(microsecond=0), note.strip()
+            reopen_proposals(s, plan_id)
             s.commit()
             log.info("plan %d discarded by %s", plan_id, author)
         return self.plan(plan_id)

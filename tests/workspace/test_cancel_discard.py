@@ -15,12 +15,14 @@ import time
 import psutil
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from cluster_mapper.workspace import WorkspaceConfig, create_app
+from cluster_mapper.workspace.db import Proposal
 from cluster_mapper.workspace.jobs import read_progress
 from cluster_mapper.workspace.security import add_user
 from tests.fixtures.synthetic import make_district, write_district
-from tests.workspace.conftest import PLAN_TIMEOUT_SECONDS, csrf
+from tests.workspace.conftest import PLAN_TIMEOUT_SECONDS, csrf, wait_for
 
 #: Longest wait for a worker to start a job (a fresh process imports the planner), seconds.
 START_TIMEOUT_SECONDS = 120
@@ -185,3 +187,34 @@ def test_a_plan_in_a_thread_stops_at_its_next_step(planned, tmp_path):
         assert runner.futures == {}, "the job ended"
         assert c.get(f"/api/plans/{plan_id}").json()["status"] == "cancelled"
         assert not (tmp_path / "projects" / str(project) / "plans" / str(plan_id) / "summary.json").exists(), "it stopped before writing the plan"
+
+
+def test_a_failed_or_discarded_revision_gives_its_proposals_back(planned, tmp_path, monkeypatch):
+    """Nothing a reviewer proposed is lost: a revision that fails, or that a manager discards, leaves its proposals open on its parent."""
+    app = create_app(WorkspaceConfig(project_dir=tmp_path, jobs="thread"))
+    with TestClient(app) as c:
+        h = csrf(c)
+        project = c.post("/api/projects", json={"name": "proposals kept", "sample": True}, headers=h).json()["id"]
+        base = _import(c, project, planned.client.get(f"/api/plans/{planned.first}/download").content)
+        s1, s2 = planned.apart
+        r = c.post(f"/api/plans/{base}/proposals", json={"action": "apart", "school_id": s1, "other_school_id": s2, "note": "river"}, headers=h)
+        assert r.status_code == 201, r.text
+
+        def broken_planner(*args, **kwargs):
+            raise RuntimeError("the solver crashed")
+
+        monkeypatch.setattr("cluster_mapper.workspace.jobs.plan", broken_planner)
+        failed = c.post(f"/api/plans/{base}/revise", json={"proposals": True}, headers=h).json()["plan_id"]
+        j = wait_for(c, failed)
+        assert j["status"] == "failed" and "the solver crashed" in j["error"] and "open again on its parent" in j["error"]
+        assert [p["note"] for p in c.get(f"/api/plans/{base}/proposals").json()] == ["river"], "the failed revision gave the proposal back"
+
+        # a done revision that used it (imported, its proposal marked as a revision marks it: no second plan to wait for)
+        revised = _import(c, project, planned.client.get(f"/api/plans/{planned.revised}/download").content)
+        with app.state.store.session() as s:
+            for q in s.scalars(select(Proposal).where(Proposal.plan_id == base)):
+                q.used_in_plan_id = revised
+            s.commit()
+        assert c.get(f"/api/plans/{base}/proposals").json() == []
+        assert c.post(f"/api/plans/{revised}/discard", json={"note": "not this way"}, headers=h).status_code == 200
+        assert [p["note"] for p in c.get(f"/api/plans/{base}/proposals").json()] == ["river"], "the discarded revision gave it back"
