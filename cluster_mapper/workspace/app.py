@@ -28,6 +28,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from swagger_ui_bundle import swagger_ui_path
 
+from cluster_mapper.folder import recover_interrupted
 from cluster_mapper.workspace import api_routes, pages, project_routes
 from cluster_mapper.workspace.db import Store
 from cluster_mapper.workspace.headers import SecurityHeaders
@@ -99,6 +100,9 @@ def create_app(config: WorkspaceConfig) -> FastAPI:
         stale = store.recover()
         if stale:
             log.warning("%d plan(s) left unfinished by a stopped server were marked failed", stale)
+        for folder in store.stopped_folders():  # half-written copies of stopped workers (their processes are gone now)
+            for done in recover_interrupted(root / folder):
+                log.info("%s", done)
         runner = JobRunner(store, kind=config.jobs, workers=config.workers)
         app.state.workspace = Workspace(root, store, runner)
         try:

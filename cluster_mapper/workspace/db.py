@@ -179,6 +179,12 @@ class Store:
         with self.session() as s:
             return s.scalar(select(User.id).limit(1)) is not None
 
+    def stopped_folders(self) -> list[str]:
+        """Plan folders (relative to the workspace) of versions that failed or were cancelled: a worker may have left a half-written copy."""
+        with self.session() as s:
+            rows = s.scalars(select(PlanVersion.folder).where(PlanVersion.status.in_(("failed", "cancelled")), PlanVersion.folder != ""))
+            return list(rows)
+
     def recover(self) -> int:
         """Mark plans left queued or running by a stopped server as failed (their proposals open again); their number."""
         with self.session() as s:

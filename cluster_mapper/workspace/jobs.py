@@ -30,7 +30,7 @@ from pebble import ProcessPool
 from cluster_mapper._files import write_atomic
 from cluster_mapper.api import Scenario, TravelSource, plan
 from cluster_mapper.errors import InputError
-from cluster_mapper.folder import write_plan
+from cluster_mapper.folder import recover_interrupted, write_plan
 from cluster_mapper.validate.plan import validate_plan
 from cluster_mapper.workspace.db import UNFINISHED, PlanVersion, Store, reopen_proposals
 from cluster_mapper.workspace.projects import map_features_file
@@ -141,7 +141,8 @@ class JobRunner:
         self.futures[plan_id] = fut
         self.stop_files[plan_id] = stop_file
         progress_file = Path(spec["progress_file"])
-        fut.add_done_callback(lambda f: self._finished(plan_id, f, progress_file))
+        out = Path(spec["out"])
+        fut.add_done_callback(lambda f: self._finished(plan_id, f, progress_file, out))
 
     def cancel(self, plan_id: int) -> bool:
         """Stop a job: a queued one never starts, a running worker process is terminated; whether it was stopped.
@@ -160,13 +161,15 @@ class JobRunner:
         log.info("plan %d asked to stop at its next step (a thread cannot be killed)", plan_id)
         return True
 
-    def _finished(self, plan_id: int, fut: Future, progress_file: Path) -> None:
+    def _finished(self, plan_id: int, fut: Future, progress_file: Path, folder: Path) -> None:
         self.futures.pop(plan_id, None)
         stop_file = self.stop_files.pop(plan_id, None)
         if stop_file is not None:
             stop_file.unlink(missing_ok=True)
         if fut.cancelled():  # the service that cancelled it records it (or, at shutdown, the next start marks it failed)
             progress_file.unlink(missing_ok=True)
+            for done in recover_interrupted(folder):  # a worker stopped while writing leaves a half-written copy
+                log.info("%s", done)
             return
         try:
             out = fut.result()

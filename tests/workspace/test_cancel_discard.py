@@ -10,6 +10,8 @@ planned sample (its zips), so no test waits for a plan.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import psutil
@@ -18,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cluster_mapper.workspace import WorkspaceConfig, create_app
-from cluster_mapper.workspace.db import Proposal
+from cluster_mapper.workspace.db import PlanVersion, Proposal
 from cluster_mapper.workspace.jobs import read_progress
 from cluster_mapper.workspace.security import add_user
 from tests.fixtures.synthetic import make_district, write_district
@@ -218,3 +220,24 @@ def test_a_failed_or_discarded_revision_gives_its_proposals_back(planned, tmp_pa
         assert c.get(f"/api/plans/{base}/proposals").json() == []
         assert c.post(f"/api/plans/{revised}/discard", json={"note": "not this way"}, headers=h).status_code == 200
         assert [p["note"] for p in c.get(f"/api/plans/{base}/proposals").json()] == ["river"], "the discarded revision gave it back"
+
+
+def test_a_stopped_workers_half_written_plan_is_removed(planned, tmp_path):
+    """A worker terminated while writing (a cancel, a server stop) leaves a hidden half-written copy; the next start removes it."""
+    app = create_app(WorkspaceConfig(project_dir=tmp_path, jobs="thread"))
+    with TestClient(app) as c:
+        h = csrf(c)
+        project = c.post("/api/projects", json={"name": "stopped", "sample": True}, headers=h).json()["id"]
+        base = _import(c, project, planned.client.get(f"/api/plans/{planned.first}/download").content)
+        with app.state.store.session() as s:  # a version whose worker was stopped while writing its folder
+            stopped = PlanVersion(project_id=project, parent_id=base, created_by="local", status="cancelled", folder=f"projects/{project}/plans/999")
+            s.add(stopped)
+            s.commit()
+            folder = tmp_path / stopped.folder
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    half = folder.parent / f".{folder.name}.writing-{int(dead.stdout)}-x1"
+    half.mkdir(parents=True)
+    (half / "assignments.csv").write_text("teacher_id,cluster_id\n")
+    with TestClient(create_app(WorkspaceConfig(project_dir=tmp_path, jobs="thread"))):
+        assert not half.exists(), "the half-written copy of a stopped worker is removed at start"
+    assert (tmp_path / f"projects/{project}/plans").is_dir()
