@@ -21,6 +21,7 @@ from cluster_mapper.model.bound import PairBounds, RelaxationLP
 from cluster_mapper.model.budget import SolveBudget
 from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
+from cluster_mapper.model.knapsack import dense_knapsack_bound, knapsack_pair_bounds
 from cluster_mapper.model.lagrange import pair_bounds, size_lagrangian
 from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
 from cluster_mapper.model.search import Incumbent, IncumbentSearch
@@ -227,16 +228,22 @@ class ClusterModel:
         bound = objective if status == "optimal" else result["bound"]
         return self._done(F.venue_of(chosen), objective, bound, proven, status, notes + result["notes"])
 
+    @staticmethod
+    def _prices(F: Formulation, lp: RelaxationLP) -> np.ndarray:
+        """The LP's assignment duals per unit: the Lagrangian bounds' starting prices."""
+        assert lp.duals is not None
+        units = F.layout["unit_rows"]
+        prices = np.zeros(F.n)
+        prices[units] = lp.duals[0][: len(units)]
+        return prices
+
     def _size_bound(self, F: Formulation, lp: RelaxationLP, pairs: PairBounds, ub: float, deadline: float, share: float) -> tuple[float, PairBounds]:
         """The size-aware Lagrangian from the LP's prices, and the pair bounds with its exact reduction added.
 
         Its steps are a fixed number (the work); ``share`` of the time left
         before ``deadline`` is its ceiling, and a cut is named like the others.
         """
-        assert lp.duals is not None
-        units = F.layout["unit_rows"]
-        prices = np.zeros(F.n)
-        prices[units] = lp.duals[0][: len(units)]
+        prices = self._prices(F, lp)
         ceiling = self.budget.share(share, time.perf_counter(), deadline)
         lag, lam = size_lagrangian(F, prices, ub, ceiling)
         if time.perf_counter() > ceiling:
@@ -246,6 +253,23 @@ class ClusterModel:
         at, values = pair_bounds(F, lam)
         log.debug("size-aware Lagrangian %.4f (%.4f at its best prices), plan %.4f", lag, at, ub)
         return max(lag, at), PairBounds(F, np.maximum(pairs.values, values), pairs.delta)
+
+    def _knapsack_bound(self, F: Formulation, lp: RelaxationLP, pairs: PairBounds, ub: float, deadline: float, share: float) -> tuple[float, PairBounds]:
+        """The capacity-knapsack Lagrangian (:mod:`.knapsack`) from the LP's prices, and the pair bounds with its reduction.
+
+        For the problems the size-aware bound does not cover (no binding
+        minimum size, or clusters too large for its programme). A fixed
+        number of steps (the work); ``share`` of the time left is its ceiling.
+        """
+        ceiling = self.budget.share(share, time.perf_counter(), deadline)
+        kb = dense_knapsack_bound(F, self._prices(F, lp), ub, ceiling)
+        if time.perf_counter() > ceiling:
+            self._cuts.append("the knapsack bound")
+        if not math.isfinite(kb.bound):
+            return -math.inf, pairs
+        at, values = knapsack_pair_bounds(F, kb.prices)
+        log.debug("knapsack Lagrangian %.4f (%.4f at its best prices), plan %.4f", kb.bound, at, ub)
+        return max(kb.bound, at), PairBounds(F, np.maximum(pairs.values, values), pairs.delta)
 
     def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float, hint_cols=None, fallback=None, start=None) -> dict[str, Any]:
         """Least travel with the placement fixed.
@@ -296,6 +320,11 @@ class ClusterModel:
         if sized and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
             lag, pairs = self._size_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
             bound = max(bound, lag)
+        # 2c. Otherwise (no binding minimum size, or clusters too large for it) the capacities kept as knapsacks.
+        knap = -math.inf
+        if not math.isfinite(lag) and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
+            knap, pairs = self._knapsack_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
+            bound = max(bound, knap)
         # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
         if incumbent is not None and b.lns_share > 0 and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
             now = time.perf_counter()
@@ -348,6 +377,7 @@ class ClusterModel:
         if lag == -math.inf and all_placed and have_lp and lp.duals is not None:
             # not computed before (no binding minimum size: the LP is strong there): the size-aware bound now the exact step stopped
             lag, _ = self._size_bound(F, lp, pairs, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds), 1.0)
+        lag = max(lag, knap)
         if lag >= best[0] - delta + 1e-9:
             return result("optimal", best[1], best[0])
         sub_bound = max(sub_bound, lag)
