@@ -139,17 +139,23 @@ def knapsacks(
     have = slot[None, :] < count[:, None]
     item[have] = order[(start[:, None] + slot[None, :])[have]]
     active = (count[None, :] > slot[:, None]).sum(axis=1)  # per slot t, the rows with more than t items (a prefix)
-    C = np.arange(Q + 1)
-    dp = np.zeros((R, Q + 1))
+    # dp[row, q] (best total within q) sits in a row of width W + Q + 1 whose first W cells are -inf, so the value
+    # w cells back is one flat gather, -inf when q < w (W: the heaviest weight, at least 1 and at most Q + 1: a weight
+    # past Q reads the padding for every q)
+    W = int(min(max(int(weight.max(initial=0)), 1), Q + 1))
+    padded = np.full((R, W + Q + 1), -np.inf)
+    padded[:, W:] = 0.0
+    flat = padded.reshape(-1)
+    dp = padded[:, W:]
+    at = (np.arange(R) * (W + Q + 1) + W)[:, None] + np.arange(Q + 1)[None, :]  # flat position of dp[row, q]
     keep = []
     for t in range(T):
         r = int(active[t])
         it = item[:r, t]
-        w = weight[it]
-        src = C[None, :] - w[:, None]
-        cand = np.where(src >= 0, np.take_along_axis(dp[:r], np.maximum(src, 0), axis=1) + profit[it][:, None], -np.inf)
+        back = np.minimum(weight[it], W)  # a weight past W (> Q) reads -inf either way
+        cand = flat[at[:r] - back[:, None]] + profit[it][:, None]
         take = cand > dp[:r]
-        dp[:r] = np.where(take, cand, dp[:r])
+        np.maximum(dp[:r], cand, out=dp[:r])
         keep.append(take)
     cap = np.minimum(capacity[rows_v], Q)
     value[rows_v] = dp[np.arange(R), cap]

@@ -325,8 +325,10 @@ class ClusterModel:
         if not math.isfinite(lag) and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
             knap, pairs = self._knapsack_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
             bound = max(bound, knap)
-        # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
-        if incumbent is not None and b.lns_share > 0 and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
+        # 3. Improve the incumbent by re-solving neighbourhoods of clusters -- or, where the knapsack bound left a small model,
+        # only if the exact solve stops without a proof (the search would repeat part of the exact solve's work).
+        lns_later = math.isfinite(knap) and incumbent is not None and int(pairs.useful(incumbent[0]).sum()) <= b.exact_first_columns
+        if incumbent is not None and b.lns_share > 0 and not lns_later and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
             now = time.perf_counter()
             incumbent = search.lns(incumbent, pairs.useful, b.share(b.lns_share, now, deadline), max_solves=b.lns_solves(self._work))
         # 4. Exact reduction and the final mixed-integer solve.
@@ -354,8 +356,11 @@ class ClusterModel:
             notes.append("the time limit ended before the exact search; the plan is the best found")
             return result("feasible", incumbent[1], bound)
         nodes = b.exact_nodes(self._work)
+        seconds = remaining - b.exact_slack_seconds
+        if lns_later and b.lns_share > 0:
+            seconds *= 1.0 - b.lns_share  # the search's share stays for it, should the exact solve stop
         st, chosen, value, mip_bound = self.mip.solve(
-            F, main, cols, F.cost, max(b.mip_min_seconds, remaining - b.exact_slack_seconds), hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes
+            F, main, cols, F.cost, max(b.mip_min_seconds, seconds), hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes
         )
         if st == "optimal":
             if incumbent is not None and incumbent[0] <= value:
@@ -374,6 +379,9 @@ class ClusterModel:
         sub_bound = bound
         if mip_bound is not None:
             sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
+        if lns_later and b.lns_share > 0:  # the search put off in step 3
+            now = time.perf_counter()
+            best = search.lns(best, pairs.useful, b.share(b.lns_share, now, max(deadline, now)), max_solves=b.lns_solves(self._work))
         if lag == -math.inf and all_placed and have_lp and lp.duals is not None:
             # not computed before (no binding minimum size: the LP is strong there): the size-aware bound now the exact step stopped
             lag, _ = self._size_bound(F, lp, pairs, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds), 1.0)
