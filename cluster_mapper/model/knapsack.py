@@ -56,8 +56,9 @@ START_STEP = 1.0
 DENSE_START_STEP = 2.0
 #: Subgradient steps of the bound on the complete model (the work: deterministic).
 DENSE_MAX_STEPS = 200
-#: Most cells (venues x capacity x items of the busiest venue) of one step's programme on the complete model.
-MAX_DP_CELLS = 60_000_000
+#: Most cells (capacity x items of the venues whose items do not all fit) of one step's programme on the complete
+#: model, at the LP's prices (SJC2: about 600,000, a few milliseconds a step).
+MAX_DP_CELLS = 4_000_000
 
 #: Given the prices, the pairs ``(member, venue, cost)`` a knapsack may take (every pair with ``cost < lam[member]``
 #: at least; other pairs may be included, they are filtered).
@@ -305,8 +306,11 @@ class _Dense:
     def fits(self, lam: np.ndarray) -> bool:
         """The programme at ``lam`` is within ``MAX_DP_CELLS``."""
         pos = lam[self.member] - self.cost > 0
-        busiest = int(np.bincount(self.venue[pos], minlength=self.F.n).max(initial=0))
-        return len(self.hosts) * (self.capacity + 1) * busiest <= MAX_DP_CELLS
+        v = self.venue[pos]
+        count = np.bincount(v, minlength=self.F.n)
+        weight = np.bincount(v, weights=self.F.teachers[self.member[pos]], minlength=self.F.n)
+        full = weight > self.capacity - self.F.teachers  # venues whose items do not all fit: the programme's rows
+        return int(count[full].sum()) * (self.capacity + 1) <= MAX_DP_CELLS
 
 
 def dense_knapsack_bound(F: Formulation, prices: np.ndarray, target: float | None, deadline: float, max_steps: int = DENSE_MAX_STEPS) -> KnapsackBound:
