@@ -85,9 +85,10 @@ a Lagrangian that keeps each venue's capacity as a 0-1 knapsack
 (:mod:`.knapsack`) takes its place before step 4, with its own exact
 reduction (venue ``j``'s best knapsack with ``i`` forced in); when that
 leaves a small model (``SolveBudget.exact_first_columns``), the exact step
-comes first and step 4 runs only if it stops without a proof (SJC2, 200
-points: 33,207.7 from the LP's 33,089.3, 1,641 of 39,992 pairs left instead
-of 5,246, proven in about 3 s instead of 14). :meth:`ClusterProblem.subproblem` and
+comes first (HiGHS through highspy, from the plan, its primal heuristics
+off: :func:`.mip.highs_mip`) and step 4 runs only if it stops without a
+proof (SJC2, 200 points: 33,207.7 from the LP's 33,089.3, 1,641 of 39,992
+pairs left instead of 5,246, proven in about 2 s instead of 14). :meth:`ClusterProblem.subproblem` and
 :meth:`ClusterProblem.with_pairs` are the one way to copy a problem, so no copy drops a rule. Nothing is
 printed: solvers are silenced by their options, and progress goes to
 ``logging`` at debug level under the ``cluster_mapper.model`` loggers.

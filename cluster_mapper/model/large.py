@@ -57,10 +57,10 @@ from typing import Protocol
 import numpy as np
 from scipy.spatial import cKDTree
 
-from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound, new_highs
+from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
 from cluster_mapper.model.knapsack import KnapsackBound, knapsack_lagrangian
-from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
+from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver, highs_mip
 from cluster_mapper.model.solve import ClusterSolution
 
 log = logging.getLogger(__name__)
@@ -554,48 +554,10 @@ def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | Non
     ``hint_cols`` is a plan to start from; HiGHS keeps its best plan when
     its node limit (``max_nodes``, the work) or the time limit (``seconds``,
     a ceiling: ``cut`` says it stopped the solve) stops it. The plan is
-    checked against every row.
+    checked against every row (:func:`~.mip.highs_mip`).
     """
-    import highspy
-    import scipy.sparse as sp
-
-    M, lo, hi = F.sub_rows(main, np.arange(F.P))
-    Mc = sp.csc_matrix(M)
-    h = new_highs()
-    h.setOptionValue("time_limit", max(0.05, float(seconds)))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("threads", 1)
-    if max_nodes is not None:
-        h.setOptionValue("mip_max_nodes", int(max_nodes))
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = F.P, M.shape[0]
-    lp.col_cost_ = F.cost
-    lp.col_lower_ = np.zeros(F.P)
-    lp.col_upper_ = np.ones(F.P)
-    lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
-    lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = Mc.indptr
-    lp.a_matrix_.index_ = Mc.indices
-    lp.a_matrix_.value_ = Mc.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * F.P
-    h.passModel(lp)
-    if hint_cols is not None:
-        start = highspy.HighsSolution()
-        x0 = np.zeros(F.P)
-        x0[hint_cols] = 1.0
-        start.col_value = list(x0)
-        start.value_valid = True
-        h.setSolution(start)
-    h.run()
-    log.debug("highs mip: %d columns, %s", F.P, h.modelStatusToString(h.getModelStatus()))
-    cut = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
-    if int(h.getInfo().primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
-        return None, cut
-    chosen = np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
-    return (chosen if F.is_feasible(main, chosen) else None), cut
+    r, cut = highs_mip(F, main, np.arange(F.P), F.cost, seconds, start_cols=hint_cols, max_nodes=max_nodes)
+    return (r.chosen if r.status in ("optimal", "feasible") else None), cut
 
 
 def _solve_small(

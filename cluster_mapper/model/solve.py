@@ -23,7 +23,7 @@ from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
 from cluster_mapper.model.knapsack import dense_knapsack_bound, knapsack_pair_bounds
 from cluster_mapper.model.lagrange import pair_bounds, size_lagrangian
-from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
+from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver, highs_mip
 from cluster_mapper.model.search import Incumbent, IncumbentSearch
 
 log = logging.getLogger(__name__)
@@ -359,9 +359,17 @@ class ClusterModel:
         seconds = remaining - b.exact_slack_seconds
         if lns_later and b.lns_share > 0:
             seconds *= 1.0 - b.lns_share  # the search's share stays for it, should the exact solve stop
-        st, chosen, value, mip_bound = self.mip.solve(
-            F, main, cols, F.cost, max(b.mip_min_seconds, seconds), hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes
-        )
+        if math.isfinite(knap) and incumbent is not None and self.backend == "HIGHS":
+            # after the knapsack bound the plan is close to the bound: HiGHS (through highspy, which takes it as a start)
+            # spends its work on the proof, not on heuristics that would only find the plan again
+            (st, chosen, value, mip_bound), cut = highs_mip(
+                F, main, cols, F.cost, max(b.mip_min_seconds, seconds), start_cols=incumbent[1], max_nodes=nodes, heuristics=False
+            )
+            self.mip.time_cuts += int(cut)
+        else:
+            st, chosen, value, mip_bound = self.mip.solve(
+                F, main, cols, F.cost, max(b.mip_min_seconds, seconds), hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes
+            )
         if st == "optimal":
             if incumbent is not None and incumbent[0] <= value:
                 return result("optimal", incumbent[1], incumbent[0])
