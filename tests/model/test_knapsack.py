@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from cluster_mapper.model import ClusterModel, Formulation
+from cluster_mapper.model import ClusterModel, Formulation, SolveBudget
 from cluster_mapper.model.bound import PairBounds, RelaxationLP
 from cluster_mapper.model.knapsack import dense_knapsack_bound, knapsack_pair_bounds, knapsacks
 from cluster_mapper.model.mip import MipSolver
@@ -85,3 +85,14 @@ def test_knapsacks_match_enumeration_at_every_capacity():
             assert profit[taken & (venue == j)].sum() == pytest.approx(value[j])
             if table is not None:
                 assert table.at(np.full(capacity[j] + 1, j), np.arange(capacity[j] + 1)) == pytest.approx([best[q] for q in range(capacity[j] + 1)])
+
+
+def test_an_exact_step_stopped_by_its_work_keeps_the_plan_and_an_honest_bound():
+    """The small model after the knapsack reduction goes to the exact step first; stopped at once (0 nodes), the search
+    runs after it and the plan says it is not proven, with the knapsack bound (below the proven optimum) as its bound."""
+    F, optimum = _pmedcap("cpmp11")  # 100 points: neither the LP nor the knapsack bound proves its first plan
+    sol = ClusterModel(F.problem, budget=SolveBudget(exact_min_nodes=0, exact_nodes_per_second=0.0)).solve(60.0, work_seconds=10.0)
+    assert sol.status == "time_limit" and not sol.time_cut  # stopped by its work, not by the clock: the same plan every run
+    assert optimum - 1e-6 <= sol.objective <= 1.01 * optimum
+    assert 0.98 * optimum <= sol.lower_bound <= optimum + 1e-6
+    assert any("not proven minimal" in note for note in sol.notes)
