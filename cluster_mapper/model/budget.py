@@ -47,8 +47,9 @@ class SolveBudget:
         Most fraction of the time left the large-neighbourhood search may
         use, a ceiling on top of its work limit (0.5; 0 turns it off).
     lagrange_share : float
-        Most fraction of the time left the size-aware Lagrangian bound may
-        use, a ceiling on its fixed number of steps (0.3).
+        Most fraction of the time left the Lagrangian bound (size-aware, or
+        the capacity-knapsack one where that does not apply) may use, a
+        ceiling on its fixed number of steps (0.3).
     exact_min_seconds : float
         When fewer seconds than this are left before the exact solve, the
         best plan found is returned without it (0.2).
