@@ -360,10 +360,11 @@ class ClusterModel:
         if lns_later and b.lns_share > 0:
             seconds *= 1.0 - b.lns_share  # the search's share stays for it, should the exact solve stop
         if math.isfinite(knap) and incumbent is not None and self.backend == "HIGHS":
-            # after the knapsack bound the plan is close to the bound: HiGHS (through highspy, which takes it as a start)
-            # spends its work on the proof, not on heuristics that would only find the plan again
+            # HiGHS through highspy starts from the plan and keeps its best plan and bound if stopped; on a model the
+            # reduction left small (the search put off) the plan is close to the bound, so its work goes to the proof,
+            # not to heuristics that would mostly find the plan again
             (st, chosen, value, mip_bound), cut = highs_mip(
-                F, main, cols, F.cost, max(b.mip_min_seconds, seconds), start_cols=incumbent[1], max_nodes=nodes, heuristics=False
+                F, main, cols, F.cost, max(b.mip_min_seconds, seconds), start_cols=incumbent[1], max_nodes=nodes, heuristics=not lns_later
             )
             self.mip.time_cuts += int(cut)
         else:
