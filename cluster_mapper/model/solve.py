@@ -23,7 +23,7 @@ from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
 from cluster_mapper.model.knapsack import dense_knapsack_bound, knapsack_pair_bounds
 from cluster_mapper.model.lagrange import pair_bounds, size_lagrangian
-from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver, highs_mip
+from cluster_mapper.model.mip import DEFAULT_BACKEND, MipResult, MipSolver, highs_mip
 from cluster_mapper.model.search import Incumbent, IncumbentSearch
 
 log = logging.getLogger(__name__)
@@ -271,6 +271,21 @@ class ClusterModel:
         log.debug("knapsack Lagrangian %.4f (%.4f at its best prices), plan %.4f", kb.bound, at, ub)
         return max(kb.bound, at), PairBounds(F, np.maximum(pairs.values, values), pairs.delta)
 
+    def _exact(self, F: Formulation, main, cols: np.ndarray, seconds: float, incumbent: Incumbent | None, nodes: int, knapsack: bool, small: bool) -> MipResult:
+        """The exact step on ``cols``: a :class:`~.mip.MipResult`.
+
+        After the knapsack bound (``knapsack``), HiGHS goes through highspy:
+        it starts from the incumbent and keeps its best plan and bound if
+        stopped. On a model the reduction left small (``small``: the search
+        was put off) the plan is close to the bound, so HiGHS's primal
+        heuristics are off and its work goes to the proof.
+        """
+        if knapsack and incumbent is not None and self.backend == "HIGHS":
+            r, cut = highs_mip(F, main, cols, F.cost, seconds, start_cols=incumbent[1], max_nodes=nodes, heuristics=not small)
+            self.mip.time_cuts += int(cut)
+            return r
+        return self.mip.solve(F, main, cols, F.cost, seconds, hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes)
+
     def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float, hint_cols=None, fallback=None, start=None) -> dict[str, Any]:
         """Least travel with the placement fixed.
 
@@ -359,18 +374,7 @@ class ClusterModel:
         seconds = remaining - b.exact_slack_seconds
         if lns_later and b.lns_share > 0:
             seconds *= 1.0 - b.lns_share  # the search's share stays for it, should the exact solve stop
-        if math.isfinite(knap) and incumbent is not None and self.backend == "HIGHS":
-            # HiGHS through highspy starts from the plan and keeps its best plan and bound if stopped; on a model the
-            # reduction left small (the search put off) the plan is close to the bound, so its work goes to the proof,
-            # not to heuristics that would mostly find the plan again
-            (st, chosen, value, mip_bound), cut = highs_mip(
-                F, main, cols, F.cost, max(b.mip_min_seconds, seconds), start_cols=incumbent[1], max_nodes=nodes, heuristics=not lns_later
-            )
-            self.mip.time_cuts += int(cut)
-        else:
-            st, chosen, value, mip_bound = self.mip.solve(
-                F, main, cols, F.cost, max(b.mip_min_seconds, seconds), hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes
-            )
+        st, chosen, value, mip_bound = self._exact(F, main, cols, max(b.mip_min_seconds, seconds), incumbent, nodes, math.isfinite(knap), lns_later)
         if st == "optimal":
             if incumbent is not None and incumbent[0] <= value:
                 return result("optimal", incumbent[1], incumbent[0])
