@@ -16,7 +16,8 @@ school-venue pairs: quadratic memory and time. Here nothing is quadratic:
    clusters as its venues hold in the LP (rounded, at least what its
    teachers need with room to spare) and is solved by a mixed-integer
    solver on all its own pairs.
-3. *Knapsack bound* (:func:`knapsack_bound`). The LP bound is weak when
+3. *Knapsack bound* (:func:`knapsack_bound`, the bound of :mod:`.knapsack`
+   on pairs fetched on demand). The LP bound is weak when
    clusters hold a few units each (about 8 % below the plans of the
    3,000-point benchmark): it fills capacities with fractions of units. The
    Lagrangian relaxation of the assignment rows keeps each venue's capacity
@@ -56,9 +57,10 @@ from typing import Protocol
 import numpy as np
 from scipy.spatial import cKDTree
 
-from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound, new_highs
+from cluster_mapper.model.bound import RelaxationLP, kept_assignment_bound
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
-from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
+from cluster_mapper.model.knapsack import KnapsackBound, knapsack_lagrangian
+from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver, highs_mip
 from cluster_mapper.model.solve import ClusterSolution
 
 log = logging.getLogger(__name__)
@@ -313,8 +315,6 @@ def sparse_lp(problem: ClusterProblem, cands: CandidateSource, deadline: float, 
 
 #: Most subgradient steps of the knapsack bound.
 KNAPSACK_MAX_STEPS = 3000
-#: Steps without a better bound before the subgradient step size is halved.
-KNAPSACK_PATIENCE = 30
 
 
 class _Items:
@@ -349,84 +349,6 @@ class _Items:
         self.venue = np.concatenate([self.venue[keep], v[ok]])
         self.cost = np.concatenate([self.cost[keep], c[ok]])
         self.reach[short] = want
-
-
-def _knapsacks(venue: np.ndarray, weight: np.ndarray, profit: np.ndarray, capacity: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """0-1 knapsacks, one per venue, solved together by dynamic programming over integer weights.
-
-    Parameters
-    ----------
-    venue, weight, profit : numpy.ndarray
-        The items (positive profit, integer weight >= 0) and the venue whose knapsack each is in.
-    capacity : numpy.ndarray of int
-        Per venue (length ``n``), the knapsack's capacity.
-
-    Returns
-    -------
-    (value, taken)
-        Per venue the best total profit, and per item whether it is taken.
-    """
-    value = np.zeros(n)
-    taken = np.zeros(len(venue), dtype=bool)
-    if len(venue) == 0:
-        return value, taken
-    order = np.lexsort((np.arange(len(venue)), venue))
-    vs = venue[order]
-    rows_v, start, count = np.unique(vs, return_index=True, return_counts=True)
-    by_count = np.argsort(-count, kind="stable")  # rows with most items first: rows still active form a prefix
-    rows_v, start, count = rows_v[by_count], start[by_count], count[by_count]
-    R, T = len(rows_v), int(count.max())
-    Q = int(capacity[rows_v].max())
-    item = np.full((R, T), -1, dtype=np.int64)
-    slot = np.arange(T)
-    have = slot[None, :] < count[:, None]
-    item[have] = order[(start[:, None] + slot[None, :])[have]]
-    active = (count[None, :] > slot[:, None]).sum(axis=1)  # per slot t, the rows with more than t items (a prefix)
-    C = np.arange(Q + 1)
-    dp = np.zeros((R, Q + 1))
-    keep = []
-    for t in range(T):
-        r = int(active[t])
-        it = item[:r, t]
-        w = weight[it]
-        src = C[None, :] - w[:, None]
-        cand = np.where(src >= 0, np.take_along_axis(dp[:r], np.maximum(src, 0), axis=1) + profit[it][:, None], -np.inf)
-        take = cand > dp[:r]
-        dp[:r] = np.where(take, cand, dp[:r])
-        keep.append(take)
-    cap = np.minimum(capacity[rows_v], Q)
-    value[rows_v] = dp[np.arange(R), cap]
-    c = cap.copy()
-    for t in range(T - 1, -1, -1):
-        r = int(active[t])
-        tk = keep[t][np.arange(r), c[:r]]
-        it = item[:r, t]
-        taken[it[tk]] = True
-        c[:r] -= np.where(tk, weight[it], 0)
-    return value, taken
-
-
-@dataclass
-class KnapsackBound:
-    """Result of :func:`knapsack_bound`.
-
-    Attributes
-    ----------
-    bound : float
-        The best Lagrangian bound found, objective's unit (``-inf``: none).
-    prices : numpy.ndarray
-        The multipliers (per unit, objective's unit) that gave it.
-    open_order : numpy.ndarray
-        Venues ordered by their Lagrangian value at those prices, best first:
-        the first ``n_clusters`` are the relaxation's venues.
-    steps : int
-        Subgradient steps done.
-    """
-
-    bound: float
-    prices: np.ndarray
-    open_order: np.ndarray
-    steps: int
 
 
 def knapsack_bound(
@@ -484,50 +406,25 @@ def knapsack_bound(
     venue_ok = np.zeros(n, dtype=bool)
     venue_ok[hosts] = True
     items = _Items(p, cands, venue_ok)
-    lam = np.zeros(n) if prices is None else np.asarray(prices, dtype=float).copy()
-    lam = np.where(need, lam, np.minimum(lam, 0.0))
-    capacity = np.zeros(n, dtype=np.int64)
-    capacity[hosts] = Q - d[hosts]
-    best, best_lam, best_order = -math.inf, lam.copy(), hosts
-    mu, stall, step = 1.0, 0, 0
-    for step in range(1, KNAPSACK_MAX_STEPS + 1):  # noqa: B007 - reported
+
+    def fetch(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         items.cover(np.maximum(lam, 0.0))
-        profit = lam[items.member] - items.cost
-        pos = profit > 0
-        iv, im = items.venue[pos], items.member[pos]
-        value, taken = _knapsacks(iv, d[im], profit[pos], capacity, n)
-        val = -lam[hosts] - value[hosts]
-        order = np.argsort(val, kind="stable")
-        if p.n_clusters is not None:
-            chosen = order[: p.n_clusters]
-        else:
-            chosen = order[val[order] < 0]
-        L = float(lam.sum() + val[chosen].sum())
-        if best == -math.inf or L > best + 1e-9 * max(1.0, abs(best)):
-            best, best_lam, best_order, stall = L, lam.copy(), hosts[order], 0
-        else:
-            stall += 1
-            if stall >= KNAPSACK_PATIENCE:
-                mu, stall = mu / 2, 0
-        goal = target if target is not None and target > best else best * 1.05 + 1.0
-        # subgradient: 1 - times each unit is served (its own venue, or an item taken by an open venue)
-        is_open = np.zeros(n, dtype=bool)
-        is_open[hosts[chosen]] = True
-        served = np.zeros(n)
-        served[hosts[chosen]] += 1
-        t_open = taken & is_open[iv]
-        np.add.at(served, im[t_open], 1)
-        g = 1.0 - served
-        g = np.where(need | (g < 0) | (lam < 0), g, 0.0)  # prices of units that need not be placed stay <= 0
-        gg = float(g @ g)
-        if gg == 0:  # the relaxation's plan is feasible: the bound is its cost
-            break
-        lam = lam + mu * (goal - L) / gg * g
-        lam = np.where(need, lam, np.minimum(lam, 0.0))
-        if mu < 1e-4 or time.perf_counter() > deadline or (target is not None and best >= target - 1e-9 * max(1.0, target)):
-            break
-    log.info("knapsack bound %.4f after %d steps (step size %.2g)", best, step, mu)
-    return KnapsackBound(best, best_lam, best_order, step)
+        return items.member, items.venue, items.cost
+
+    return knapsack_lagrangian(
+        n=n,
+        hosts=hosts,
+        teachers=d,
+        max_teachers=Q,
+        self_cost=np.zeros(n),
+        need=need,
+        n_clusters=p.n_clusters,
+        items=fetch,
+        prices=prices,
+        target=target,
+        deadline=deadline,
+        max_steps=KNAPSACK_MAX_STEPS,
+    )
 
 
 def _radius_for_minutes(cands: PointCandidates, units: np.ndarray, minutes: np.ndarray) -> np.ndarray:
@@ -657,48 +554,10 @@ def _highs_mip(F: Formulation, main, seconds: float, hint_cols: np.ndarray | Non
     ``hint_cols`` is a plan to start from; HiGHS keeps its best plan when
     its node limit (``max_nodes``, the work) or the time limit (``seconds``,
     a ceiling: ``cut`` says it stopped the solve) stops it. The plan is
-    checked against every row.
+    checked against every row (:func:`~.mip.highs_mip`).
     """
-    import highspy
-    import scipy.sparse as sp
-
-    M, lo, hi = F.sub_rows(main, np.arange(F.P))
-    Mc = sp.csc_matrix(M)
-    h = new_highs()
-    h.setOptionValue("time_limit", max(0.05, float(seconds)))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("threads", 1)
-    if max_nodes is not None:
-        h.setOptionValue("mip_max_nodes", int(max_nodes))
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = F.P, M.shape[0]
-    lp.col_cost_ = F.cost
-    lp.col_lower_ = np.zeros(F.P)
-    lp.col_upper_ = np.ones(F.P)
-    lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
-    lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = Mc.indptr
-    lp.a_matrix_.index_ = Mc.indices
-    lp.a_matrix_.value_ = Mc.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * F.P
-    h.passModel(lp)
-    if hint_cols is not None:
-        start = highspy.HighsSolution()
-        x0 = np.zeros(F.P)
-        x0[hint_cols] = 1.0
-        start.col_value = list(x0)
-        start.value_valid = True
-        h.setSolution(start)
-    h.run()
-    log.debug("highs mip: %d columns, %s", F.P, h.modelStatusToString(h.getModelStatus()))
-    cut = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
-    if int(h.getInfo().primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
-        return None, cut
-    chosen = np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
-    return (chosen if F.is_feasible(main, chosen) else None), cut
+    r, cut = highs_mip(F, main, np.arange(F.P), F.cost, seconds, start_cols=hint_cols, max_nodes=max_nodes)
+    return (r.chosen if r.status in ("optimal", "feasible") else None), cut
 
 
 def _solve_small(

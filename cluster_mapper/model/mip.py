@@ -21,6 +21,12 @@ Notes on OR-Tools' HiGHS wrapper (9.15):
   however good the one it had.
 * Its banner is turned off with the ``output_flag`` and ``log_to_console``
   options, set before the solve.
+
+:func:`highs_mip` goes to HiGHS through ``highspy`` instead, which has none
+of these limits: it takes a start plan, keeps its best plan and reports a
+valid bound when its node or time limit stops it. The block solver of
+:mod:`.large` and the exact step after the knapsack bound (:mod:`.solve`)
+use it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]
 
+from cluster_mapper.model.bound import new_highs
 from cluster_mapper.model.formulation import Formulation, Rows
 
 log = logging.getLogger(__name__)
@@ -197,3 +204,95 @@ class MipSolver:
         if st == pywraplp.Solver.INFEASIBLE:
             return MipResult("infeasible", cols[:0], 0.0, None)
         return MipResult("unknown", cols[:0], 0.0, None)
+
+
+#: HiGHS's primal heuristics that :func:`highs_mip` turns off with ``heuristics=False``.
+HIGHS_HEURISTICS = (
+    "mip_heuristic_run_rins",
+    "mip_heuristic_run_rens",
+    "mip_heuristic_run_root_reduced_cost",
+    "mip_heuristic_run_zi_round",
+    "mip_heuristic_run_shifting",
+)
+
+
+def highs_mip(
+    form: Formulation,
+    main: Rows,
+    cols: np.ndarray,
+    objective: np.ndarray,
+    seconds: float,
+    *,
+    start_cols: np.ndarray | None = None,
+    max_nodes: int | None = None,
+    heuristics: bool = True,
+) -> tuple[MipResult, bool]:
+    """The model restricted to columns ``cols`` (sorted), minimised with HiGHS through highspy.
+
+    Single-threaded and seeded like :class:`MipSolver`. ``start_cols`` is a
+    plan to start from; ``max_nodes`` the work limit and ``seconds`` a
+    ceiling; ``heuristics=False`` turns HiGHS's sub-MIP and rounding
+    heuristics off (:data:`HIGHS_HEURISTICS`), for a solve that starts from a
+    plan the bounds say is close to optimal: its work then goes to the proof.
+    A stopped solve keeps its best plan (checked against every row) and
+    HiGHS's bound.
+
+    Returns
+    -------
+    (MipResult, cut)
+        ``cut``: the time limit stopped the solve.
+    """
+    import highspy
+
+    cols = np.asarray(cols, dtype=np.int64)
+    if len(cols) == 0:
+        return MipResult("infeasible", cols, 0.0, None), False
+    M, lo, hi = form.sub_rows(main, cols)
+    Mc = M.tocsc()
+    h = new_highs()
+    h.setOptionValue("time_limit", max(0.05, float(seconds)))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    if max_nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(max_nodes))
+    if not heuristics:
+        for name in HIGHS_HEURISTICS:
+            h.setOptionValue(name, False)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(cols), M.shape[0]
+    lp.col_cost_ = objective[cols]
+    lp.col_lower_ = np.zeros(len(cols))
+    lp.col_upper_ = np.ones(len(cols))
+    lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = Mc.indptr
+    lp.a_matrix_.index_ = Mc.indices
+    lp.a_matrix_.value_ = Mc.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * len(cols)
+    h.passModel(lp)
+    if start_cols is not None:
+        start = highspy.HighsSolution()
+        start.col_value = list(np.isin(cols, start_cols).astype(float))
+        start.value_valid = True
+        h.setSolution(start)
+    t0 = time.perf_counter()
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    log.debug("highs mip %d cols: %s, %d nodes, %.0f ms", len(cols), h.modelStatusToString(status), info.mip_node_count, 1000 * (time.perf_counter() - t0))
+    cut = status == highspy.HighsModelStatus.kTimeLimit
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return MipResult("infeasible", cols[:0], 0.0, None), cut
+    if int(info.primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
+        return MipResult("unknown", cols[:0], 0.0, None), cut
+    chosen = cols[np.asarray(h.getSolution().col_value) > 0.5]
+    if not form.is_feasible(main, chosen):  # pragma: no cover - HiGHS' tolerances
+        return MipResult("unknown", cols[:0], 0.0, None), cut
+    value = float(objective[chosen].sum())
+    if status == highspy.HighsModelStatus.kOptimal:
+        return MipResult("optimal", chosen, value, value), cut
+    bound = float(info.mip_dual_bound)
+    return MipResult("feasible", chosen, value, bound if math.isfinite(bound) else None), cut

@@ -21,8 +21,9 @@ from cluster_mapper.model.bound import PairBounds, RelaxationLP
 from cluster_mapper.model.budget import SolveBudget
 from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
+from cluster_mapper.model.knapsack import dense_knapsack_bound, knapsack_pair_bounds
 from cluster_mapper.model.lagrange import pair_bounds, size_lagrangian
-from cluster_mapper.model.mip import DEFAULT_BACKEND, MipSolver
+from cluster_mapper.model.mip import DEFAULT_BACKEND, MipResult, MipSolver, highs_mip
 from cluster_mapper.model.search import Incumbent, IncumbentSearch
 
 log = logging.getLogger(__name__)
@@ -227,16 +228,22 @@ class ClusterModel:
         bound = objective if status == "optimal" else result["bound"]
         return self._done(F.venue_of(chosen), objective, bound, proven, status, notes + result["notes"])
 
+    @staticmethod
+    def _prices(F: Formulation, lp: RelaxationLP) -> np.ndarray:
+        """The LP's assignment duals per unit: the Lagrangian bounds' starting prices."""
+        assert lp.duals is not None
+        units = F.layout["unit_rows"]
+        prices = np.zeros(F.n)
+        prices[units] = lp.duals[0][: len(units)]
+        return prices
+
     def _size_bound(self, F: Formulation, lp: RelaxationLP, pairs: PairBounds, ub: float, deadline: float, share: float) -> tuple[float, PairBounds]:
         """The size-aware Lagrangian from the LP's prices, and the pair bounds with its exact reduction added.
 
         Its steps are a fixed number (the work); ``share`` of the time left
         before ``deadline`` is its ceiling, and a cut is named like the others.
         """
-        assert lp.duals is not None
-        units = F.layout["unit_rows"]
-        prices = np.zeros(F.n)
-        prices[units] = lp.duals[0][: len(units)]
+        prices = self._prices(F, lp)
         ceiling = self.budget.share(share, time.perf_counter(), deadline)
         lag, lam = size_lagrangian(F, prices, ub, ceiling)
         if time.perf_counter() > ceiling:
@@ -246,6 +253,38 @@ class ClusterModel:
         at, values = pair_bounds(F, lam)
         log.debug("size-aware Lagrangian %.4f (%.4f at its best prices), plan %.4f", lag, at, ub)
         return max(lag, at), PairBounds(F, np.maximum(pairs.values, values), pairs.delta)
+
+    def _knapsack_bound(self, F: Formulation, lp: RelaxationLP, pairs: PairBounds, ub: float, deadline: float, share: float) -> tuple[float, PairBounds]:
+        """The capacity-knapsack Lagrangian (:mod:`.knapsack`) from the LP's prices, and the pair bounds with its reduction.
+
+        For the problems the size-aware bound does not cover (no binding
+        minimum size, or clusters too large for its programme). A fixed
+        number of steps (the work); ``share`` of the time left is its ceiling.
+        """
+        ceiling = self.budget.share(share, time.perf_counter(), deadline)
+        kb = dense_knapsack_bound(F, self._prices(F, lp), ub, ceiling)
+        if time.perf_counter() > ceiling:
+            self._cuts.append("the knapsack bound")
+        if not math.isfinite(kb.bound):
+            return -math.inf, pairs
+        at, values = knapsack_pair_bounds(F, kb.prices)
+        log.debug("knapsack Lagrangian %.4f (%.4f at its best prices), plan %.4f", kb.bound, at, ub)
+        return max(kb.bound, at), PairBounds(F, np.maximum(pairs.values, values), pairs.delta)
+
+    def _exact(self, F: Formulation, main, cols: np.ndarray, seconds: float, incumbent: Incumbent | None, nodes: int, knapsack: bool, small: bool) -> MipResult:
+        """The exact step on ``cols``: a :class:`~.mip.MipResult`.
+
+        After the knapsack bound (``knapsack``), HiGHS goes through highspy:
+        it starts from the incumbent and keeps its best plan and bound if
+        stopped. On a model the reduction left small (``small``: the search
+        was put off) the plan is close to the bound, so HiGHS's primal
+        heuristics are off and its work goes to the proof.
+        """
+        if knapsack and incumbent is not None and self.backend == "HIGHS":
+            r, cut = highs_mip(F, main, cols, F.cost, seconds, start_cols=incumbent[1], max_nodes=nodes, heuristics=not small)
+            self.mip.time_cuts += int(cut)
+            return r
+        return self.mip.solve(F, main, cols, F.cost, seconds, hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes)
 
     def _travel(self, F: Formulation, all_placed: bool, min_placed: int | None, deadline: float, hint_cols=None, fallback=None, start=None) -> dict[str, Any]:
         """Least travel with the placement fixed.
@@ -296,8 +335,15 @@ class ClusterModel:
         if sized and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
             lag, pairs = self._size_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
             bound = max(bound, lag)
-        # 3. Improve the incumbent by re-solving neighbourhoods of clusters.
-        if incumbent is not None and b.lns_share > 0 and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
+        # 2c. Otherwise (no binding minimum size, or clusters too large for it) the capacities kept as knapsacks.
+        knap = -math.inf
+        if not math.isfinite(lag) and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
+            knap, pairs = self._knapsack_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
+            bound = max(bound, knap)
+        # 3. Improve the incumbent by re-solving neighbourhoods of clusters -- or, where the knapsack bound left a small model,
+        # only if the exact solve stops without a proof (the search would repeat part of the exact solve's work).
+        lns_later = math.isfinite(knap) and incumbent is not None and int(pairs.useful(incumbent[0]).sum()) <= b.exact_first_columns
+        if incumbent is not None and b.lns_share > 0 and not lns_later and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
             now = time.perf_counter()
             incumbent = search.lns(incumbent, pairs.useful, b.share(b.lns_share, now, deadline), max_solves=b.lns_solves(self._work))
         # 4. Exact reduction and the final mixed-integer solve.
@@ -325,9 +371,10 @@ class ClusterModel:
             notes.append("the time limit ended before the exact search; the plan is the best found")
             return result("feasible", incumbent[1], bound)
         nodes = b.exact_nodes(self._work)
-        st, chosen, value, mip_bound = self.mip.solve(
-            F, main, cols, F.cost, max(b.mip_min_seconds, remaining - b.exact_slack_seconds), hint_cols=incumbent[1] if incumbent else None, max_nodes=nodes
-        )
+        seconds = remaining - b.exact_slack_seconds
+        if lns_later and b.lns_share > 0:
+            seconds *= 1.0 - b.lns_share  # the search's share stays for it, should the exact solve stop
+        st, chosen, value, mip_bound = self._exact(F, main, cols, max(b.mip_min_seconds, seconds), incumbent, nodes, math.isfinite(knap), lns_later)
         if st == "optimal":
             if incumbent is not None and incumbent[0] <= value:
                 return result("optimal", incumbent[1], incumbent[0])
@@ -345,9 +392,13 @@ class ClusterModel:
         sub_bound = bound
         if mip_bound is not None:
             sub_bound = max(bound, mip_bound if incumbent is None else min(mip_bound, incumbent[0]))
+        if lns_later and b.lns_share > 0:  # the search put off in step 3
+            now = time.perf_counter()
+            best = search.lns(best, pairs.useful, b.share(b.lns_share, now, max(deadline, now)), max_solves=b.lns_solves(self._work))
         if lag == -math.inf and all_placed and have_lp and lp.duals is not None:
             # not computed before (no binding minimum size: the LP is strong there): the size-aware bound now the exact step stopped
             lag, _ = self._size_bound(F, lp, pairs, best[0], max(deadline, time.perf_counter() + b.mip_min_seconds), 1.0)
+        lag = max(lag, knap)
         if lag >= best[0] - delta + 1e-9:
             return result("optimal", best[1], best[0])
         sub_bound = max(sub_bound, lag)

@@ -21,6 +21,7 @@ from cluster_mapper.model import (
 )
 from cluster_mapper.model.bound import RelaxationLP
 from cluster_mapper.model.construct import greedy_plan
+from cluster_mapper.model.knapsack import dense_knapsack_bound, knapsack_pair_bounds
 from cluster_mapper.model.lagrange import pair_bounds, size_lagrangian, venue_values
 from cluster_mapper.model.mip import MipResult, MipSolver
 from cluster_mapper.model.search import IncumbentSearch
@@ -491,6 +492,32 @@ def test_lagrangian_pair_bounds_never_cut_off_a_plan():
     _, lam = size_lagrangian(F, prices, best[1], time.perf_counter() + 20)
     _, values = pair_bounds(F, lam)
     assert np.any(values > best[1] + 1e-6)
+
+
+def test_knapsack_pair_bounds_never_cut_off_a_plan():
+    """The capacity-knapsack reduction: every plan costs at least the bound of each pair it uses (brute force).
+
+    The minimum size and the most schools are relaxed by this bound, so it
+    holds with them too; any prices give a valid bound.
+    """
+    checked = dropped = 0
+    fixed = _grid_problem(n=6, seed=0, n_teachers=np.array([1, 3, 2, 4, 2, 3]), min_teachers=4, max_teachers=10, max_schools=4, n_clusters=2)
+    for seed, p in [(s, random_problem(s)) for s in (2, 4, 10, 16, 25)] + [(0, fixed)]:
+        F = Formulation(p)
+        best = brute_force(p)
+        good = dense_knapsack_bound(F, np.zeros(F.n), best[1] if best else None, time.perf_counter() + 20)
+        for lam in (good.prices, np.random.default_rng(seed).uniform(-10, 80, F.n)):
+            L, values = knapsack_pair_bounds(F, lam)
+            plans = list(_plans_placing_everyone(p, F))
+            for cols in plans:
+                cost = float(F.cost[cols].sum())
+                assert L <= cost + 1e-6, seed
+                assert np.all(values[cols] <= cost + 1e-6), (seed, cols)
+                checked += 1
+            if plans:
+                dropped += int(np.sum(values > min(float(F.cost[c].sum()) for c in plans) + 1e-6))
+    assert checked >= 30, checked
+    assert dropped > 0  # and it drops pairs
 
 
 def test_lagrangian_pair_bounds_with_a_fixed_number_of_clusters():
