@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cluster_mapper.model.formulation import Formulation
+from cluster_mapper.model.lagrange import open_terms
 
 log = logging.getLogger(__name__)
 
@@ -372,15 +373,7 @@ def knapsack_pair_bounds(F: Formulation, prices: np.ndarray) -> tuple[float, np.
     value, _, tables = knapsacks(D.venue[pos], d[D.member[pos]], profit[pos], capacity, F.n, tables=True)
     assert tables is not None
     val = D.self_cost[D.hosts] - lam[D.hosts] - value[D.hosts]
-    if p.n_clusters is None:
-        opened = float(np.minimum(val, 0.0).sum())
-        rest = opened - np.minimum(val, 0.0)
-    else:
-        order = np.argsort(val, kind="stable")
-        opened = float(val[order[: p.n_clusters]].sum())
-        in_first = np.zeros(R, dtype=bool)
-        in_first[order[: p.n_clusters]] = True
-        rest = np.where(in_first, opened - val, opened - val[order[p.n_clusters - 1]])
+    opened, rest = open_terms(val, p.n_clusters)
     base = float(lam.sum())
     row = np.full(F.n, -1, dtype=np.int64)
     row[D.hosts] = np.arange(R)

@@ -238,6 +238,24 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
     return best, best_lam
 
 
+def open_terms(val: np.ndarray, n_clusters: int | None) -> tuple[float, np.ndarray]:
+    """The relaxation's open venues from their terms ``val``: the sum of the open ones' terms, and per venue the others' sum.
+
+    Open are every venue with a negative term, or the ``n_clusters``
+    smallest (at least that many venues). ``rest[r]`` is the best the other
+    venues add when venue ``r`` is open: the reductions' "every other venue
+    keeps its best term".
+    """
+    if n_clusters is None:
+        opened = float(np.minimum(val, 0.0).sum())
+        return opened, opened - np.minimum(val, 0.0)
+    order = np.argsort(val, kind="stable")
+    opened = float(val[order[:n_clusters]].sum())
+    in_first = np.zeros(len(val), dtype=bool)
+    in_first[order[:n_clusters]] = True
+    return opened, np.where(in_first, opened - val, opened - val[order[n_clusters - 1]])
+
+
 def pair_bounds(F: Formulation, prices: np.ndarray) -> tuple[float, np.ndarray]:
     """The bound at ``prices`` and, per column, a lower bound on any plan (placing every unit) that uses it.
 
@@ -267,17 +285,9 @@ def pair_bounds(F: Formulation, prices: np.ndarray) -> tuple[float, np.ndarray]:
     val = self_cost - lam[venues] - K
     R = len(venues)
     # the other venues' best terms: every negative one, or the n_clusters - 1 smallest of the others
-    if p.n_clusters is None:
-        opened = float(np.minimum(val, 0.0).sum())
-        rest = opened - np.minimum(val, 0.0)
-    else:
-        if R < p.n_clusters or p.n_clusters < 1:
-            return -math.inf, np.full(F.P, -math.inf)
-        order = np.argsort(val, kind="stable")
-        opened = float(val[order[: p.n_clusters]].sum())
-        in_first = np.zeros(R, dtype=bool)
-        in_first[order[: p.n_clusters]] = True
-        rest = np.where(in_first, opened - val, opened - val[order[p.n_clusters - 1]])
+    if p.n_clusters is not None and (R < p.n_clusters or p.n_clusters < 1):
+        return -math.inf, np.full(F.P, -math.inf)
+    opened, rest = open_terms(val, p.n_clusters)
     base = float(lam.sum())
     L = base + opened
     row_of = np.full(F.n, -1, dtype=np.int64)
@@ -304,4 +314,4 @@ def pair_bounds(F: Formulation, prices: np.ndarray) -> tuple[float, np.ndarray]:
     return L, values
 
 
-__all__ = ["VenueValues", "pair_bounds", "size_lagrangian", "venue_values"]
+__all__ = ["VenueValues", "open_terms", "pair_bounds", "size_lagrangian", "venue_values"]
