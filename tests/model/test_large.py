@@ -141,7 +141,7 @@ def test_improve_locally_on_the_nearest_venues_never_leaves_the_plan_and_keeps_i
 
 def test_scip_with_few_root_cut_rounds_still_proves_the_optimum():
     # the regrouped parts' SCIP setting changes how fast a part is solved, never what a finished solve proves
-    prob, cands = _clustered(7, 36, 12, towns=3)
+    prob, cands = _clustered(7, 24, 8, towns=3)
     m, v, t = cands.all_pairs(np.arange(prob.n_units))
     F = Formulation(prob.with_pairs(m, v, t))
     main = F.main_rows(all_placed=True, min_placed=None)
