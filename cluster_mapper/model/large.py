@@ -910,7 +910,7 @@ REGROUP_NODES = 30
 #: Branch-and-bound nodes of one small exact re-plan (HiGHS).
 LOCAL_NODES = 200
 #: Seconds of work a regroup round costs per unit (2 processes on a quiet machine): rounds = share of the work / this / units.
-REGROUP_SECONDS_PER_UNIT = 0.004
+REGROUP_SECONDS_PER_UNIT = 0.0035
 #: Seconds of work a round of small exact re-plans costs per unit.
 LOCAL_SECONDS_PER_UNIT = 0.003
 #: Venues per group of a small exact re-plan, at first.
@@ -1003,11 +1003,11 @@ def solve_large(
     fixed = problem.n_clusters is not None
     first_local, last_local = LOCAL_FIRST * local_share, (1.0 - LOCAL_FIRST) * local_share
     regroup_share = 0.97 - first_share - knapsack_share - local_share - polish_share
-    now = time.perf_counter()
-    local_end = now + (end - polish_share * T - now) * first_local / max(1e-9, first_local + regroup_share + last_local)
-    venue_of, cost, local_rounds, cut_local = _local(problem, cands, venue_of, work * first_local, local_end, workers)
-    cut |= cut_local
+    # the ceilings: the end less the later phases' shares (the work, not the clock, decides where a phase stops:
+    # a phase slowed by a busy machine takes time from the later ones rather than being cut)
     regroup_end = end - (last_local + polish_share) * T
+    venue_of, cost, local_rounds, cut_local = _local(problem, cands, venue_of, work * first_local, regroup_end, workers)
+    cut |= cut_local
     want_rounds = max(1, int(work * regroup_share / (REGROUP_SECONDS_PER_UNIT * n))) if fixed else 0
     venue_of, rnd, cut_regroup = _regroup(problem, cands, venue_of, want_rounds, block_units, regroup_end, backend, workers, t0)
     cut |= cut_regroup
