@@ -1037,7 +1037,7 @@ MEDIAN_NODES = 100
 
 
 #: Share of the small exact re-plans' work done before the regrouping (the rest after it).
-LOCAL_FIRST = 0.8
+LOCAL_FIRST = 0.6
 
 
 def _local(problem: ClusterProblem, cands: PlaneCandidates, venue_of: np.ndarray, work: float, deadline: float, workers: int):
