@@ -36,7 +36,10 @@ generated districts of 60 and 400 schools without a travel limit the bound
 was 24 % and 22 % below the proven optimum, and the plan 0.1 % and 4.3 %
 above it (the candidates grow by the LP's reduced costs, which the weak
 relaxation under-reports). The gap reported is against that bound, so it
-says so.
+says so. :func:`solve_sparse` logs (INFO) its model's own bound beside the
+LP's: on the 5,000-school benchmark the plans were 1.5 % and 6.5 % above
+the model's size-aware bound on its pairs, and 17 % and 14 % above the LP
+bound for all pairs (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
