@@ -910,7 +910,7 @@ REGROUP_NODES = 30
 #: Branch-and-bound nodes of one small exact re-plan (HiGHS).
 LOCAL_NODES = 200
 #: Seconds of work a regroup round costs per unit (2 processes on a quiet machine): rounds = share of the work / this / units.
-REGROUP_SECONDS_PER_UNIT = 0.003
+REGROUP_SECONDS_PER_UNIT = 0.0029
 #: Seconds of work a round of small exact re-plans costs per unit.
 LOCAL_SECONDS_PER_UNIT = 0.003
 #: Venues per group of a small exact re-plan, at first.
