@@ -11,11 +11,14 @@ school-venue pairs: quadratic memory and time. Here nothing is quadratic:
    cost, the unit's pairs cheaper than the break-even cost are added (a ball
    query) and the LP solved again. The bound is valid for the complete
    problem at every round, whether or not the candidates stopped growing.
-2. *Plans by blocks*. The units are split into compact blocks of about
-   ``block_units`` (recursive coordinate bisection); each block gets as many
-   clusters as its venues hold in the LP (rounded, at least what its
-   teachers need with room to spare) and is solved by a mixed-integer
-   solver on all its own pairs.
+2. *A first plan on the LP's venues* (:func:`_median_plan`): the
+   ``n_clusters`` venues the LP opens most, each unit assigned to one of
+   its few nearest of them by one mixed-integer model (capacities kept).
+   When that finds no plan, *plans by blocks*: the units are split into
+   compact blocks of about ``block_units`` (recursive coordinate
+   bisection); each block gets as many clusters as its venues hold in the
+   LP (rounded, at least what its teachers need with room to spare) and is
+   solved by a mixed-integer solver on all its own pairs.
 3. *Knapsack bound* (:func:`knapsack_bound`, the bound of :mod:`.knapsack`
    on pairs fetched on demand). The LP bound is weak when
    clusters hold a few units each (about 8 % below the plans of the
@@ -25,11 +28,12 @@ school-venue pairs: quadratic memory and time. Here nothing is quadratic:
    LP bound there) and raises them by subgradient steps. Its pairs are
    fetched with ``cheaper_than`` as in step 1, so it too is valid for the
    complete problem (about 2 % below the plans of the benchmark).
-4. *Improvement*. Groups of neighbouring clusters of the plan (split along
-   other directions, so block borders move) are solved again with the same
-   number of clusters, from the current plan; a better plan replaces the old
-   one. Then small groups of a few neighbouring clusters are planned again
-   exactly (:func:`improve_locally`).
+4. *Improvement*. Small groups of a few neighbouring clusters are planned
+   again exactly, each unit on its nearest venues of the group
+   (:func:`improve_locally`); then groups of neighbouring clusters of the
+   plan (split along other directions, so borders move) are solved again
+   with the same number of clusters, from the current plan (a better plan
+   replaces the old one); then small exact re-plans again.
 5. *Counted work*. Every solve stops at a node limit and the rounds of
    step 4 are numbers from the work asked for (seconds of a quiet machine
    turned into rounds by the problem's size), so the same problem gives the
@@ -497,6 +501,11 @@ def _allocate(blocks: list[np.ndarray], x_open: np.ndarray, problem: ClusterProb
 BLOCK_BACKEND = "SCIP"
 #: Nearest venues per unit inside a block.
 BLOCK_NEIGHBOURS = 10
+#: Rounds of cutting planes at the root of a regrouped part's SCIP solve (none below it). SCIP's own setting
+#: spent 1-18 s on some parts of 50 units whatever their node limit; with 3 a regroup round of the 3,000-point
+#: benchmark took 22 s instead of 50 s (one process) and gained exactly as much. The first plan's blocks (no
+#: plan to start from) keep SCIP's setting: with 3 they were 35 % faster but 1 % dearer.
+PART_ROOT_CUT_ROUNDS = 3
 
 
 def _solve_part(
@@ -539,7 +548,7 @@ def _solve_part(
         hint_cols = F.columns_of(local)
         if hint_cols is not None:
             keep[hint_cols] = True
-    solver = MipSolver(BLOCK_BACKEND if backend == DEFAULT_BACKEND else backend)
+    solver = MipSolver(BLOCK_BACKEND if backend == DEFAULT_BACKEND else backend, root_cut_rounds=None if hint is None else PART_ROOT_CUT_ROUNDS)
     r = solver.solve(F, main, np.flatnonzero(keep), F.cost, seconds, hint_cols=hint_cols, max_nodes=max_nodes)
     cut = solver.time_cuts > 0
     if r.status not in ("optimal", "feasible"):
@@ -569,11 +578,16 @@ def _solve_small(
     hint: np.ndarray | None = None,
     max_nodes: int | None = None,
     deadline: float | None = None,
+    neighbours: int | None = None,
 ) -> tuple[np.ndarray | None, float, bool]:
-    """Plan ``units`` alone with ``n_clusters`` clusters on all their pairs, exactly (HiGHS through highspy).
+    """Plan ``units`` alone with ``n_clusters`` clusters on their pairs, exactly (HiGHS through highspy).
 
     ``hint`` (global venue of each of ``units``) is a plan to start from.
     Every rule of ``problem`` is kept (:meth:`ClusterProblem.subproblem`).
+    ``neighbours`` keeps only each unit's that many nearest venues of the
+    group (and its venue in ``hint``, so the result is never worse): a
+    model a few times smaller, solved several times faster, that loses few
+    of the moves worth making (default: all pairs).
 
     Returns
     -------
@@ -586,11 +600,13 @@ def _solve_small(
             return None, math.inf, True
         seconds = max(0.05, min(seconds, deadline - time.monotonic()))
     m, v, t = cands.all_pairs(units)
+    pos = np.full(len(cands.xy), -1, dtype=np.int64)
+    pos[units] = np.arange(len(units))
+    if neighbours is not None:
+        m, v, t = _nearest_pairs(m, v, t, neighbours, None if hint is None else pos[hint])
     sub = problem.subproblem(units, pairs=(m, v, t), n_clusters=n_clusters)
     F = Formulation(sub)
     main = F.main_rows(all_placed=True, min_placed=None)
-    pos = np.full(len(cands.xy), -1, dtype=np.int64)
-    pos[units] = np.arange(len(units))
     hint_cols = None if hint is None else F.columns_of(pos[hint])
     chosen, cut = _highs_mip(F, main, seconds, hint_cols, max_nodes)
     if chosen is None:
@@ -599,6 +615,17 @@ def _solve_small(
     if np.any(venue_of < 0):
         return None, math.inf, cut
     return units[venue_of], float(F.cost[chosen].sum()), cut
+
+
+def _nearest_pairs(member: np.ndarray, venue: np.ndarray, minutes: np.ndarray, k: int, keep_venue: np.ndarray | None):
+    """The pairs among each member's ``k`` cheapest, its own school's and its venue in ``keep_venue`` (local positions)."""
+    order = np.lexsort((venue, minutes, member))
+    member, venue, minutes = member[order], venue[order], minutes[order]
+    rank = np.arange(len(member)) - np.searchsorted(member, member, side="left")
+    keep = (rank < k) | (member == venue)
+    if keep_venue is not None:
+        keep |= venue == keep_venue[member]
+    return member[keep], venue[keep], minutes[keep]
 
 
 def _small_star(job: tuple):
@@ -616,6 +643,7 @@ def improve_locally(
     max_seconds: float = 1.0,
     rounds: int | None = None,
     max_nodes: int | None = None,
+    neighbours: int | None = None,
 ) -> tuple[np.ndarray, float, int, bool]:
     """Re-plan small groups of neighbouring clusters exactly, keeping each better plan (IRM-style).
 
@@ -647,6 +675,9 @@ def improve_locally(
         The work: this many rounds (default: rounds until the deadline).
     max_nodes : int, optional
         Branch-and-bound nodes of one group's solve (the work; ``max_seconds`` is then a ceiling).
+    neighbours : int, optional
+        Each unit's nearest venues in its group that its solve may use (with
+        its current venue); default all.
 
     Returns
     -------
@@ -688,7 +719,7 @@ def improve_locally(
             left = deadline - time.perf_counter()
             seconds = max(0.2, min(max_seconds, left / 4)) if max_nodes is None else left
             until = time.monotonic() + left  # the ceiling of every group of the round
-            jobs = [(problem, cands, u, len(gv), seconds, venue_of[u], max_nodes, until) for gv, u in zip(groups, members, strict=True)]
+            jobs = [(problem, cands, u, len(gv), seconds, venue_of[u], max_nodes, until, neighbours) for gv, u in zip(groups, members, strict=True)]
             gained = 0.0
             results = pool.map(_small_star, jobs, chunksize=8) if pool is not None else map(_small_star, jobs)
             for u, (got, got_cost, got_cut) in zip(members, results, strict=True):
@@ -738,9 +769,14 @@ REGROUP_NODES = 30
 #: Branch-and-bound nodes of one small exact re-plan (HiGHS).
 LOCAL_NODES = 200
 #: Seconds of work a regroup round costs per unit (2 processes on a quiet machine): rounds = share of the work / this / units.
-REGROUP_SECONDS_PER_UNIT = 0.006
+REGROUP_SECONDS_PER_UNIT = 0.0029
 #: Seconds of work a round of small exact re-plans costs per unit.
 LOCAL_SECONDS_PER_UNIT = 0.003
+#: Venues per group of a small exact re-plan, at first.
+LOCAL_GROUP = 10
+#: Nearest venues of the group each unit of a small exact re-plan may use (and its current one): on the
+#: 3,000-point benchmark a round from the same plan took 16 s instead of 47 s and gained 80 % as much.
+LOCAL_NEIGHBOURS = 6
 
 
 def solve_large(
@@ -753,8 +789,8 @@ def solve_large(
     block_units: int = BLOCK_UNITS,
     bound_share: float = 0.1,
     knapsack_share: float = 0.1,
-    first_share: float = 0.3,
-    local_share: float = 0.15,
+    first_share: float = 0.1,
+    local_share: float = 0.25,
     polish_share: float = 0.015,
     workers: int = 1,
 ) -> ClusterSolution:
@@ -784,9 +820,11 @@ def solve_large(
     knapsack_share : float
         Most share of the time for the knapsack bound (:func:`knapsack_bound`).
     first_share : float
-        Share of the time by which the first plan (by blocks) should be done.
+        Share of the work the first plan is expected to take (on the LP's
+        venues, or by blocks); the rest goes to the rounds of improvement.
     local_share : float
-        Share of the time kept for small exact re-plans (:func:`improve_locally`) after the regrouping.
+        Share of the work for small exact re-plans (:func:`improve_locally`): :data:`LOCAL_FIRST` of it
+        before the regrouping, the rest after it.
     polish_share : float
         Share of the time kept at the end for the knapsack bound again.
     workers : int
@@ -810,28 +848,32 @@ def solve_large(
     bound, x_open = lp.bound, lp.x_open
     notes = [f"sparse candidates: {lp.n_pairs:,} pairs after {lp.rounds} round(s) (complete problem: {n * len(cands.hosts):,})"]
     log.info("bound %.4f in %.1f s", bound, time.perf_counter() - t0)
-    venue_of, cut_first = _first_plan(problem, cands, x_open, block_units, t0 + max(first_share, 0.6) * T, backend, workers, notes)
+    venue_of, cut_first = _median_plan(problem, cands, x_open, t0 + max(first_share, 0.6) * T)
+    if venue_of is None:  # no plan on the LP's venues within the work: plans by blocks
+        venue_of, cut_first = _first_plan(problem, cands, x_open, block_units, t0 + max(first_share, 0.6) * T, backend, workers, notes)
     cut |= cut_first
     cost = plan_cost(problem, cands, venue_of)
     log.info("first plan %.4f in %.1f s", cost, time.perf_counter() - t0)
     # a stronger bound: the capacities kept as knapsacks, from the LP's prices towards the plan's cost
     all_placed = bool(np.all(venue_of >= 0))
     kb = knapsack_bound(problem, cands, time.perf_counter() + knapsack_share * T, lp.prices, cost if all_placed else None)
-    regroup_end = end - (local_share + polish_share) * T
-    regroup_work = work * (0.97 - first_share - knapsack_share - local_share - polish_share)
-    want_rounds = max(1, int(regroup_work / (REGROUP_SECONDS_PER_UNIT * n))) if problem.n_clusters is not None else 0
+    # small groups of neighbouring clusters planned again exactly (cheap, large gains from the first plan), then
+    # regrouping along other directions (larger moves), then a last share of small exact re-plans
+    fixed = problem.n_clusters is not None
+    first_local, last_local = LOCAL_FIRST * local_share, (1.0 - LOCAL_FIRST) * local_share
+    regroup_share = 0.97 - first_share - knapsack_share - local_share - polish_share
+    # the ceilings: the end less the later phases' shares (the work, not the clock, decides where a phase stops:
+    # a phase slowed by a busy machine takes time from the later ones rather than being cut)
+    regroup_end = end - (last_local + polish_share) * T
+    venue_of, cost, local_rounds, cut_local = _local(problem, cands, venue_of, work * first_local, regroup_end, workers)
+    cut |= cut_local
+    want_rounds = max(1, int(work * regroup_share / (REGROUP_SECONDS_PER_UNIT * n))) if fixed else 0
     venue_of, rnd, cut_regroup = _regroup(problem, cands, venue_of, want_rounds, block_units, regroup_end, backend, workers, t0)
     cut |= cut_regroup
-    cost = plan_cost(problem, cands, venue_of)
+    venue_of, cost, more_rounds, cut_local = _local(problem, cands, venue_of, work * last_local, end - polish_share * T, workers)
+    cut |= cut_local
+    local_rounds += more_rounds
     all_placed = bool(np.all(venue_of >= 0))
-    # then small groups of neighbouring clusters planned again exactly
-    local_rounds = 0
-    if problem.n_clusters is not None and all_placed and local_share > 0:
-        want_local = max(1, int(work * local_share / (LOCAL_SECONDS_PER_UNIT * n)))
-        venue_of, cost, local_rounds, cut_local = improve_locally(
-            problem, cands, venue_of, end - polish_share * T, workers=workers, rounds=want_local, max_nodes=LOCAL_NODES
-        )
-        cut |= cut_local
     # the knapsack bound again, from its best prices towards the final plan's cost
     if math.isfinite(kb.bound) and all_placed and time.perf_counter() < end:
         kb2 = knapsack_bound(problem, cands, end, kb.prices, cost)
@@ -845,6 +887,68 @@ def solve_large(
     if not all_placed and problem.n_clusters is not None:
         status = "no_solution"
     return ClusterSolution(venue_of, cost, bound, placed, all_placed, status, time.perf_counter() - t0, backend, notes, time_cut=cut)
+
+
+#: Nearest of the LP's venues each unit may join in the first plan (:func:`_median_plan`).
+MEDIAN_NEIGHBOURS = 5
+#: Branch-and-bound nodes of the first plan's assignment to the LP's venues (HiGHS).
+MEDIAN_NODES = 100
+
+
+#: Share of the small exact re-plans' work done before the regrouping (the rest after it).
+LOCAL_FIRST = 0.6
+
+
+def _local(problem: ClusterProblem, cands: PlaneCandidates, venue_of: np.ndarray, work: float, deadline: float, workers: int):
+    """Rounds of small exact re-plans worth ``work`` seconds (:func:`improve_locally`): (venue_of, cost, rounds, cut)."""
+    if problem.n_clusters is None or work <= 0 or not np.all(venue_of >= 0):
+        return venue_of, plan_cost(problem, cands, venue_of), 0, False
+    rounds = max(1, int(work / (LOCAL_SECONDS_PER_UNIT * problem.n_units)))
+    return improve_locally(
+        problem, cands, venue_of, deadline, group=LOCAL_GROUP, workers=workers, rounds=rounds, max_nodes=LOCAL_NODES, neighbours=LOCAL_NEIGHBOURS
+    )
+
+
+def _median_plan(problem: ClusterProblem, cands: PlaneCandidates, x_open: np.ndarray, first_end: float) -> tuple[np.ndarray | None, bool]:
+    """The first plan on the LP's venues: the ``n_clusters`` most open, each unit assigned to one of its nearest.
+
+    The venues are fixed (the units whose self pair the LP opens most), so
+    what is left is an assignment with capacities: one mixed-integer model of
+    each unit's :data:`MEDIAN_NEIGHBOURS` nearest of those venues, solved by
+    HiGHS to :data:`MEDIAN_NODES` nodes (the work; the clock at ``first_end``
+    only a ceiling). On the 3,000-point benchmark: 73,437 in 21 s of one
+    process, where the plans by blocks gave 74,097 in 180 s of two.
+
+    Returns
+    -------
+    (venue_of or None, cut)
+        None (and the caller plans by blocks) without a fixed number of
+        clusters, or when no plan placing everyone was found.
+    """
+    p = problem.n_clusters
+    if p is None:
+        return None, False
+    fits = cands.can_host & (problem.n_teachers <= problem.max_teachers)
+    ranked = np.flatnonzero(fits)[np.argsort(-x_open[fits], kind="stable")]
+    if len(ranked) < p:
+        return None, False
+    medians = np.sort(ranked[:p])
+    k = min(MEDIAN_NEIGHBOURS, p)
+    _, near = cKDTree(cands.xy[medians]).query(cands.xy, k=k)
+    near = np.asarray(near).reshape(len(cands.xy), k)
+    member = np.concatenate([np.repeat(np.arange(problem.n_units), k), medians])
+    venue = np.concatenate([medians[near.ravel()], medians])
+    key = member * problem.n_units + venue
+    _, first = np.unique(key, return_index=True)
+    member, venue = member[first], venue[first]
+    F = Formulation(problem.with_pairs(member, venue, cands.pair_minutes(member, venue)))
+    main = F.main_rows(all_placed=True, min_placed=None)
+    chosen, cut = _highs_mip(F, main, max(1.0, first_end - time.perf_counter()), None, MEDIAN_NODES)
+    if chosen is None:
+        log.info("no first plan on the LP's venues (%s): plans by blocks", "cut by the clock" if cut else "none within the work")
+        return None, cut
+    venue_of = F.venue_of(chosen)
+    return (venue_of if np.all(venue_of >= 0) else None), cut
 
 
 def _first_plan(

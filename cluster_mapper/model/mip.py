@@ -81,12 +81,19 @@ class MipSolver:
     ----------
     backend : str
         One of :data:`BACKENDS`.
+    root_cut_rounds : int, optional
+        SCIP only: most rounds of cutting planes at the root, none below it
+        (default: SCIP's own). Small models started from a good plan (the
+        block-and-regroup solver's parts) spend most of their time there, and
+        a few models many seconds whatever the node limit; the limit is a
+        count, so the result still does not depend on the machine.
     """
 
-    def __init__(self, backend: str = DEFAULT_BACKEND):
+    def __init__(self, backend: str = DEFAULT_BACKEND, *, root_cut_rounds: int | None = None):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; use one of {BACKENDS}")
         self.backend = backend
+        self.root_cut_rounds = root_cut_rounds
         #: Solves stopped by their time limit (not by their node limit or a proof): their result depends on the machine.
         self.time_cuts = 0
 
@@ -101,6 +108,8 @@ class MipSolver:
             solver.SetSolverSpecificParametersAsString("num_workers: 2, random_seed: 1" + work)
         elif backend == "SCIP":
             nodes = f"limits/nodes = {int(max_nodes)}\n" if max_nodes else ""
+            if self.root_cut_rounds is not None:
+                nodes += f"separating/maxroundsroot = {int(self.root_cut_rounds)}\nseparating/maxrounds = 0\n"
             solver.SetSolverSpecificParametersAsString("randomization/randomseedshift = 0\n" + nodes)
         elif backend == "HIGHS":
             # output_flag/log_to_console: no "Running HiGHS" banner on stdout

@@ -125,3 +125,29 @@ def test_improve_locally_keeps_the_plan_feasible_and_never_worse():
     assert rounds >= 1
     assert cost == pytest.approx(plan_cost(prob, cands, v1))
     assert cost <= plan_cost(prob, cands, v0) + 1e-9
+
+
+def test_improve_locally_on_the_nearest_venues_never_leaves_the_plan_and_keeps_it_feasible():
+    # each unit's 3 nearest venues of its group and its current venue: the current plan stays allowed
+    prob, cands = _clustered(5, 90, 30, towns=4)
+    sol = solve_large(prob, cands, 4.0, block_units=30, local_share=0.0)
+    v0 = sol.venue_of
+    v1, cost, rounds, _ = improve_locally(prob, cands, v0, time.perf_counter() + 30.0, group=6, rounds=2, max_nodes=200, neighbours=3)
+    _check_plan(prob, v1)
+    assert rounds == 2
+    assert cost == pytest.approx(plan_cost(prob, cands, v1))
+    assert cost <= plan_cost(prob, cands, v0) + 1e-9
+
+
+def test_scip_with_few_root_cut_rounds_still_proves_the_optimum():
+    # the regrouped parts' SCIP setting changes how fast a part is solved, never what a finished solve proves
+    prob, cands = _clustered(7, 24, 8, towns=3)
+    m, v, t = cands.all_pairs(np.arange(prob.n_units))
+    F = Formulation(prob.with_pairs(m, v, t))
+    main = F.main_rows(all_placed=True, min_placed=None)
+    cols = np.arange(F.P)
+    exact = MipSolver("HIGHS").solve(F, main, cols, F.cost, 60.0)
+    fast = MipSolver("SCIP", root_cut_rounds=0).solve(F, main, cols, F.cost, 60.0)
+    assert exact.status == fast.status == "optimal"
+    assert fast.value == pytest.approx(exact.value, rel=1e-9)
+    _check_plan(prob, F.venue_of(fast.chosen))
