@@ -51,8 +51,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from cluster_mapper.model.formulation import ClusterProblem
-from cluster_mapper.model.large import CandidateSource, sparse_lp
+from cluster_mapper.model.formulation import ClusterProblem, Formulation
+from cluster_mapper.model.lagrange import size_lagrangian
+from cluster_mapper.model.large import CandidateSource, SparseLP, sparse_lp
 from cluster_mapper.model.limits import check_model_size
 from cluster_mapper.model.mip import DEFAULT_BACKEND
 from cluster_mapper.model.solve import ClusterModel, ClusterSolution
@@ -101,6 +102,29 @@ class TableCandidates:
         return self.member[keep], self.venue[keep], self.pair_minutes[keep]
 
 
+#: Share of a sparse group's time kept for the size-aware bound valid for all pairs (its steps are counted; this is a ceiling).
+SIZE_BOUND_SHARE = 0.1
+
+
+def size_bound_all_pairs(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource, target: float, deadline: float) -> float:
+    """The size-aware Lagrangian on the candidate pairs, each pair left out stood in for at its least cost: valid for all pairs.
+
+    A pair of unit ``i`` missing from the candidates costs at least
+    ``lp.outside[i]`` (the sparse LP keeps that bound), so every venue may
+    take any unit at that cost (:func:`~.lagrange.venue_values` with
+    ``outside``). Every venue of the complete problem must be one of the
+    candidates' (each host's own pair is in): otherwise ``-inf``.
+    """
+    F = Formulation(sparse)
+    d = np.asarray(sparse.n_teachers)
+    hosts = np.asarray(cands.hosts, dtype=np.int64)
+    hosts = hosts[d[hosts] <= sparse.max_teachers]
+    if not np.all(np.isin(hosts, F.venues)) or lp.prices is None:
+        return -math.inf
+    bound, _ = size_lagrangian(F, lp.prices, target, deadline, outside=lp.outside)
+    return bound
+
+
 def solve_sparse(
     problem: ClusterProblem,
     time_limit_seconds: float,
@@ -147,7 +171,9 @@ def solve_sparse(
     member, venue, minutes = lp.member, lp.venue, lp.minutes
     sparse = problem.with_pairs(member, venue, minutes)
     check_model_size(problem.n_units, len(member), where=where)  # what is really built
-    left = max(2.0, time_limit_seconds - (time.perf_counter() - t0))
+    sized = problem.min_teachers > 1 or problem.min_schools > 1  # the LP bound is weak: the size-aware one after the model
+    reserve = SIZE_BOUND_SHARE * time_limit_seconds if sized else 0.0
+    left = max(2.0, time_limit_seconds - (time.perf_counter() - t0) - reserve)
     work = time_limit_seconds if work_seconds is None else work_seconds
     sol = ClusterModel(sparse, backend=backend).solve(left, work_seconds=0.75 * work)
     note = f"sparse candidates: the model was built on {len(member):,} school-venue pairs (the complete problem has up to {problem.n_units * len(cands.hosts):,}; {lp.rounds} round(s) of growth); "
@@ -158,7 +184,11 @@ def solve_sparse(
     # what the gap is made of: the model's own bound holds for the candidate pairs only (with the size-aware
     # Lagrangian of the cluster rules), the LP's for every pair but without the minimum cluster size
     log.info("sparse model: plan %.1f, its bound on its %d pairs %.1f, LP bound for all pairs %.1f", sol.objective, len(member), sol.lower_bound, lp.bound)
-    bound = min(lp.bound, sol.objective)
+    lag = -math.inf
+    if sized and lp.prices is not None:
+        lag = size_bound_all_pairs(sparse, lp, cands, sol.objective, max(t0 + time_limit_seconds, time.perf_counter() + 1.0))
+        log.info("size-aware bound for all pairs (stand-ins for the pairs left out) %.1f", lag)
+    bound = min(max(lp.bound, lag), sol.objective)
     optimal = sol.objective - bound <= 1e-6 * max(1.0, abs(sol.objective))
     note += "the lower bound holds for all pairs"
     return replace(sol, lower_bound=float(bound), status="optimal" if optimal else "time_limit", notes=[*sol.notes, note], placement_proven=True)

@@ -65,11 +65,15 @@ class VenueValues(NamedTuple):
         Mask over the items: the members of each venue's best set.
     table : numpy.ndarray
         ``table[row, s, q]``: the best total of ``s`` members holding ``q`` teachers (``-inf``: none).
+    standins : tuple of numpy.ndarray, optional
+        With ``outside`` (:func:`venue_values`): the stand-ins taken, as
+        (unit, venue row) arrays.
     """
 
     K: np.ndarray
     taken: np.ndarray
     table: np.ndarray
+    standins: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class _Rules(NamedTuple):
@@ -108,7 +112,26 @@ def _rules(F: Formulation) -> _Rules | None:
     )
 
 
-def venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: int, lo_t: np.ndarray, lo_s: int, hi_t: np.ndarray):
+def _standins(F: Formulation, lam: np.ndarray, outside: np.ndarray, S: int, Q: int) -> np.ndarray:
+    """The units that may stand in for the pairs left out of ``F``: per teacher count the ``S`` most profitable.
+
+    A pair (i, j) missing from ``F`` costs at least ``outside[i]``, so as a
+    member of any venue unit ``i`` gains at most ``lam[i] - outside[i]``, the
+    same for every venue: a venue's best set with pairs left out is at most
+    its best set with these stand-ins among its items.
+    """
+    d = F.teachers.astype(np.int64)
+    ok = np.flatnonzero((d > 0) & (d <= Q) & np.isfinite(outside))
+    gain = lam[ok] - outside[ok]
+    order = np.lexsort((ok, -gain, d[ok]))
+    w = d[ok][order]
+    rank = np.arange(len(order)) - np.searchsorted(w, w, side="left")
+    return ok[order][rank < S]
+
+
+def venue_values(
+    F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: int, lo_t: np.ndarray, lo_s: int, hi_t: np.ndarray, outside: np.ndarray | None = None
+):
     """Per venue, ``max sum (lam[i] - c[i, j])`` over feasible member sets, and the items taken.
 
     ``items`` are the member columns that may be taken; a venue's set holds
@@ -116,7 +139,10 @@ def venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: 
     least ``lo_s`` items. Returns :class:`VenueValues`: ``K`` per venue row
     (``-inf`` when no member set is feasible), ``taken``, a mask over
     ``items`` (the set that reaches ``K``: the subgradient of the bound),
-    and the programme's ``table``.
+    and the programme's ``table``. With ``outside`` (per unit, a lower bound
+    on the cost of its pairs left out of ``F``), every venue may also take
+    the stand-ins of :func:`_standins`, so ``K`` bounds the venue's best set
+    over all pairs, not only ``F``'s; ``standins`` says which were taken.
     """
     venues = F.venues
     R = len(venues)
@@ -125,10 +151,18 @@ def venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: 
     profit = lam[F.member[items]] - F.cost[items]
     weight = F.teachers[F.member[items]].astype(np.int64)
     r = row_of[F.venue[items]]
+    n_items = len(items)
+    extra = np.zeros(0, dtype=np.int64)
+    if outside is not None:  # the same stand-ins for every venue row
+        units = _standins(F, lam, outside, S, Q)
+        extra = np.tile(units, R)
+        profit = np.concatenate([profit, lam[extra] - outside[extra]])
+        weight = np.concatenate([weight, F.teachers[extra].astype(np.int64)])
+        r = np.concatenate([r, np.repeat(np.arange(R), len(units))])
+    order = np.lexsort((np.arange(len(profit)), -profit, weight, r))
     # Items of one weight are interchangeable but for their profit: a venue takes the k most profitable of
     # each weight. best[row, w, k-1] is the k-th best item of weight w (its position in ``items``), and
     # gain[row, w, k] the total of the k best (-inf when there are fewer), for k <= S.
-    order = np.lexsort((np.arange(len(items)), -profit, weight, r))
     key = r[order] * (Q + 1) + np.minimum(weight[order], Q)
     rank = np.arange(len(order)) - np.searchsorted(key, key, side="left")
     keep = order[(rank < S) & (weight[order] <= Q)]
@@ -168,10 +202,15 @@ def venue_values(F: Formulation, lam: np.ndarray, items: np.ndarray, S: int, Q: 
             taken[best[rows[k >= j], w, j - 1]] = True
         s_at -= k
         q_at -= k * w
-    return VenueValues(K, taken, dp)
+    if outside is None:
+        return VenueValues(K, taken, dp)
+    stood = np.flatnonzero(taken[n_items:])
+    return VenueValues(K, taken[:n_items], dp, (extra[stood], r[n_items:][stood]))
 
 
-def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | None, deadline: float, max_steps: int = MAX_STEPS) -> tuple[float, np.ndarray]:
+def size_lagrangian(
+    F: Formulation, prices: np.ndarray | None, target: float | None, deadline: float, max_steps: int = MAX_STEPS, outside: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
     """The Lagrangian bound with the cluster rules kept per venue (module docstring), for plans placing every unit.
 
     Parameters
@@ -185,6 +224,10 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
         ``time.perf_counter()`` ceiling.
     max_steps : int
         Subgradient steps (the work limit).
+    outside : numpy.ndarray, optional
+        Per unit, a lower bound on the cost of every pair of it left out of
+        ``F`` (sparse candidates): the bound then holds for the complete
+        problem, provided ``F`` has every venue it has (see :func:`venue_values`).
 
     Returns
     -------
@@ -204,7 +247,8 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
     lam = np.where(need, lam, np.minimum(lam, 0.0))
     best, best_lam, mu, stall = -math.inf, lam.copy(), 1.0, 0
     for step in range(max_steps):
-        K, taken, _ = venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t)
+        vv = venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t, outside)
+        K, taken = vv.K, vv.taken
         val = self_cost - lam[venues] - K
         order = np.argsort(val, kind="stable")
         chosen = order[: p.n_clusters] if p.n_clusters is not None else order[val[order] < 0]
@@ -226,6 +270,9 @@ def size_lagrangian(F: Formulation, prices: np.ndarray | None, target: float | N
         served[venues[chosen]] += 1
         t_open = taken & is_open[F.venue[items]]
         np.add.at(served, F.member[items[t_open]], 1)
+        if vv.standins is not None:
+            units, rows = vv.standins
+            np.add.at(served, units[is_open[venues[rows]]], 1)
         g = 1.0 - served
         g = np.where(need | (g < 0) | (lam < 0), g, 0.0)
         gg = float(g @ g)
@@ -280,7 +327,8 @@ def pair_bounds(F: Formulation, prices: np.ndarray) -> tuple[float, np.ndarray]:
         return -math.inf, np.full(F.P, -math.inf)
     items, S, Q, lo_t, lo_s, hi_t, need, self_cost = rules
     lam = np.where(need, prices, np.minimum(prices, 0.0))
-    K, _, table = venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t)
+    vv = venue_values(F, lam, items, S, Q, lo_t, lo_s, hi_t)
+    K, table = vv.K, vv.table
     venues = F.venues
     val = self_cost - lam[venues] - K
     R = len(venues)

@@ -227,6 +227,9 @@ class SparseLP:
         The final candidate pairs.
     x : numpy.ndarray or None
         The last LP's value of each candidate pair.
+    outside : numpy.ndarray
+        Per unit, a lower bound on the cost (objective's unit) of each of its
+        pairs left out of the candidates.
     """
 
     bound: float
@@ -238,6 +241,7 @@ class SparseLP:
     venue: np.ndarray
     minutes: np.ndarray
     x: np.ndarray | None
+    outside: np.ndarray
 
 
 def sparse_bound(problem: ClusterProblem, cands: CandidateSource, deadline: float, k: int = START_NEIGHBOURS):
@@ -314,7 +318,7 @@ def sparse_lp(problem: ClusterProblem, cands: CandidateSource, deadline: float, 
         pos = np.searchsorted(key[order], x_pairs[0] * problem.n_units + x_pairs[1])
         x_full = np.zeros(len(member))
         x_full[order[pos]] = x_pairs[2]
-    return SparseLP(best, x_open, len(member), rounds, prices, member, venue, minutes, x_full)
+    return SparseLP(best, x_open, len(member), rounds, prices, member, venue, minutes, x_full, outside)
 
 
 #: Most subgradient steps of the knapsack bound.

@@ -438,7 +438,8 @@ def test_each_venue_s_best_member_set_is_feasible_and_reaches_its_value():
         S, Q = p.max_schools - 1, p.max_teachers
         d = F.teachers[F.venues]
         lo_t, hi_t = np.maximum(0, p.min_teachers - d), Q - d
-        K, taken, _ = venue_values(F, lam, items, S, Q, lo_t, 0, hi_t)
+        vv = venue_values(F, lam, items, S, Q, lo_t, 0, hi_t)
+        K, taken = vv.K, vv.taken
         assert np.isfinite(K).sum() >= 10
         for row, j in enumerate(F.venues):
             mine = items[taken & (F.venue[items] == j)]

@@ -11,6 +11,8 @@ counts the pairs the model is really built on.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,8 @@ import cluster_mapper.planning.solve as planner
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
 from cluster_mapper.model import ClusterProblem
 from cluster_mapper.model.candidates import TableCandidates
+from cluster_mapper.model.large import sparse_lp
+from cluster_mapper.model.solve import ClusterModel
 from tests.conftest import write_district, write_policy
 
 
@@ -72,3 +76,26 @@ def test_table_candidates_cheapest_first_and_own_school_always_in():
     m, v, t = c.cheaper_than(np.array([2]), np.array([4.0]))
     assert sorted(v.tolist()) == [1, 2] and set(m.tolist()) == {2}
     assert np.isinf(c.nearest(3)[3]).all()
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_size_aware_bound_on_sparse_candidates_holds_for_every_pair(seed):
+    """The size-aware bound built on a few candidate pairs per school, each pair left out stood in for at its least cost,
+    is never above the complete problem's proven optimum, and it is well above the LP bound (which ignores the minimum size)."""
+    rng = np.random.default_rng(seed)
+    n = 36
+    xy = rng.uniform(0, 40, size=(n, 2))
+    teachers = rng.integers(2, 6, size=n)
+    member, venue = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    member, venue = member.ravel(), venue.ravel()
+    minutes = np.hypot(*(xy[member] - xy[venue]).T)
+    complete = ClusterProblem(teachers, member, venue, minutes, 6, 12, 5)
+    exact = ClusterModel(complete).solve(60.0)
+    assert exact.status == "optimal"
+    cands = TableCandidates(complete)
+    lp = sparse_lp(complete, cands, time.perf_counter() + 30, k=4)
+    assert lp.n_pairs < len(member), "pairs were left out"
+    sparse = complete.with_pairs(lp.member, lp.venue, lp.minutes)
+    bound = candidates.size_bound_all_pairs(sparse, lp, cands, exact.objective, time.perf_counter() + 30)
+    assert bound <= exact.objective + 1e-6 * exact.objective
+    assert bound > lp.bound + 0.05 * (exact.objective - lp.bound), (bound, lp.bound, exact.objective)
