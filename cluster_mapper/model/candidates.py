@@ -104,6 +104,8 @@ class TableCandidates:
 
 #: Share of a sparse group's time kept for the size-aware bound valid for all pairs (its steps are counted; this is a ceiling).
 SIZE_BOUND_SHARE = 0.1
+#: Seconds of a sparse group's limit left after that bound for the steps that follow the solve.
+SIZE_BOUND_MARGIN_SECONDS = 2.0
 
 
 def size_bound_all_pairs(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource, target: float, deadline: float) -> float:
@@ -185,8 +187,9 @@ def solve_sparse(
     # Lagrangian of the cluster rules), the LP's for every pair but without the minimum cluster size
     log.info("sparse model: plan %.1f, its bound on its %d pairs %.1f, LP bound for all pairs %.1f", sol.objective, len(member), sol.lower_bound, lp.bound)
     lag = -math.inf
-    if sized and lp.prices is not None:
-        lag = size_bound_all_pairs(sparse, lp, cands, sol.objective, max(t0 + time_limit_seconds, time.perf_counter() + 1.0))
+    ceiling = t0 + time_limit_seconds - SIZE_BOUND_MARGIN_SECONDS  # what follows (explaining, naming) stays within the limit
+    if sized and lp.prices is not None and time.perf_counter() < ceiling:
+        lag = size_bound_all_pairs(sparse, lp, cands, sol.objective, ceiling)
         log.info("size-aware bound for all pairs (stand-ins for the pairs left out) %.1f", lag)
     bound = min(max(lp.bound, lag), sol.objective)
     optimal = sol.objective - bound <= 1e-6 * max(1.0, abs(sol.objective))
