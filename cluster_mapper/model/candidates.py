@@ -28,18 +28,16 @@ all its pairs, as before.
    is a plan of the complete problem (its pairs are a subset); its gap is
    measured against the bound of step 2, so it is honest: the status is
    ``optimal`` only when the plan meets that bound.
-
-How good the bound is depends on the rules. For a plain capacitated
-p-median it is the strong LP bound (see ``benchmarks/bench_cpmp_large.py``).
-With the field's minimum cluster size the LP relaxation is weak: on
-generated districts of 60 and 400 schools without a travel limit the bound
-was 24 % and 22 % below the proven optimum, and the plan 0.1 % and 4.3 %
-above it (the candidates grow by the LP's reduced costs, which the weak
-relaxation under-reports). The gap reported is against that bound, so it
-says so. :func:`solve_sparse` logs (INFO) its model's own bound beside the
-LP's: on the 5,000-school benchmark the plans were 1.5 % and 6.5 % above
-the model's size-aware bound on its pairs, and 17 % and 14 % above the LP
-bound for all pairs (``benchmarks/README.md``).
+4. With a minimum cluster size the LP relaxation is weak (22-24 % below the
+   optimum on generated districts), so :func:`size_bound_all_pairs` adds
+   the size-aware Lagrangian of :mod:`~cluster_mapper.model.lagrange` on
+   the candidates, where any school may also join any venue at the least
+   cost a pair left out can have (step 2 keeps that per school): valid for
+   all pairs. On the 5,000-school benchmark it takes the gap from 11.7 % to
+   3.0 % (the plans of its two large groups 3-4 % above it, against 17 % and
+   14 % above the LP bound; ``benchmarks/README.md``). For a plain
+   capacitated p-median the LP bound is strong already
+   (``benchmarks/bench_cpmp_large.py``).
 """
 
 from __future__ import annotations
