@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from cluster_mapper.sample import sample_paths
 from cluster_mapper.workspace import WorkspaceConfig, create_app
 from cluster_mapper.workspace.db import Store
 from cluster_mapper.workspace.security import add_user
-from tests.fixtures.live_server import serving
+from tests.fixtures.live_server import offline_page, serving
 from tests.workspace.conftest import PLAN_TIMEOUT_SECONDS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,13 +55,7 @@ def browser(live_with_accounts):
 
 def _signed_in(browser, base: str, username: str):
     """A new browser context (its own cookies) signed in as ``username`` through the sign-in page; its page."""
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 800})
-    outside: list[str] = []
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else (outside.append(route.request.url), route.abort()))
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page = offline_page(browser, base)
     page.goto(base + "/")
     page.wait_for_url("**/login")
     page.fill("input[name=username]", username)
@@ -71,7 +63,6 @@ def _signed_in(browser, base: str, username: str):
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
     assert f"{username} (" in page.inner_text("header")
-    page.outside, page.errors = outside, errors
     return page
 
 

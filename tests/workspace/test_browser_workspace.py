@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from cluster_mapper.workspace import WorkspaceConfig, create_app
-from tests.fixtures.live_server import serving
+from tests.fixtures.live_server import offline_page, serving
 from tests.workspace.conftest import PLAN_TIMEOUT_SECONDS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,15 +41,7 @@ def live(planned, tmp_path_factory):
 def browser_page(live):
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 760})
-        outside: list[str] = []
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live) else (outside.append(route.request.url), route.abort()))
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.outside, pg.errors = outside, errors
-        yield pg
+        yield offline_page(browser, live, height=760)
         browser.close()
 
 
