@@ -119,7 +119,7 @@ def size_bound_all_pairs(sparse: ClusterProblem, lp: SparseLP, cands: CandidateS
     d = np.asarray(sparse.n_teachers)
     hosts = np.asarray(cands.hosts, dtype=np.int64)
     hosts = hosts[d[hosts] <= sparse.max_teachers]
-    if not np.all(np.isin(hosts, F.venues)) or lp.prices is None:
+    if not np.all(np.isin(hosts, F.venues)):
         return -math.inf
     bound, _ = size_lagrangian(F, lp.prices, target, deadline, outside=lp.outside)
     return bound
@@ -171,7 +171,7 @@ def solve_sparse(
     member, venue, minutes = lp.member, lp.venue, lp.minutes
     sparse = problem.with_pairs(member, venue, minutes)
     check_model_size(problem.n_units, len(member), where=where)  # what is really built
-    sized = problem.min_teachers > 1 or problem.min_schools > 1  # the LP bound is weak: the size-aware one after the model
+    sized = problem.min_size_binds  # the LP bound is weak: the size-aware one after the model
     reserve = SIZE_BOUND_SHARE * time_limit_seconds if sized else 0.0
     left = max(2.0, time_limit_seconds - (time.perf_counter() - t0) - reserve)
     work = time_limit_seconds if work_seconds is None else work_seconds
@@ -186,7 +186,7 @@ def solve_sparse(
     log.info("sparse model: plan %.1f, its bound on its %d pairs %.1f, LP bound for all pairs %.1f", sol.objective, len(member), sol.lower_bound, lp.bound)
     lag = -math.inf
     ceiling = t0 + time_limit_seconds - SIZE_BOUND_MARGIN_SECONDS  # what follows (explaining, naming) stays within the limit
-    if sized and lp.prices is not None and time.perf_counter() < ceiling:
+    if sized and time.perf_counter() < ceiling:
         lag = size_bound_all_pairs(sparse, lp, cands, sol.objective, ceiling)
         log.info("size-aware bound for all pairs (stand-ins for the pairs left out) %.1f", lag)
     bound = min(max(lp.bound, lag), sol.objective)

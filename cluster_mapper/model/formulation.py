@@ -135,6 +135,11 @@ class ClusterProblem:
         """Number of units."""
         return len(self.n_teachers)
 
+    @property
+    def min_size_binds(self) -> bool:
+        """Whether a minimum cluster size binds (more than one teacher or school): the LP bound is weak then."""
+        return self.min_teachers > 1 or self.min_schools > 1
+
     def travel_cost(self) -> np.ndarray:
         """Travel of each pair: teacher-minutes, or minutes for ``school_trips``."""
         if self.objective == "school_trips":

@@ -331,7 +331,7 @@ class ClusterModel:
             incumbent = greedy  # never worse than the constructive plan
         # 2b. The LP is weak under the cluster rules: the size-aware Lagrangian raises the bound and drops more pairs.
         lag = -math.inf
-        sized = F.problem.min_teachers > 1 or F.problem.min_schools > 1  # a minimum size that binds: the LP is weak
+        sized = F.problem.min_size_binds
         if sized and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
             lag, pairs = self._size_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
             bound = max(bound, lag)
