@@ -73,9 +73,11 @@ class SolveBudget:
     exact_columns_per_second : float
         Where the size-aware bound applies (the field's cluster rules), the
         exact solve is tried only on at most this many pairs per work second
-        (500): a larger model rarely finishes in its share and, cut by the
-        clock, returns nothing (the plan found is kept, and a note says how
-        much longer a limit would let it start).
+        (1,500): a larger model rarely finishes in its share, and cut by the
+        clock its plan would depend on the machine's speed (the plan found is
+        kept, and a note says how much longer a limit would let it start).
+        On 2 cores HiGHS proves a 654-school group of 13,990 pairs in about
+        2 s and a 2,119-school one of 36,038 pairs in about 22 s.
     exact_min_columns : int
         The exact solve is always tried on this many pairs (5,000).
     exact_first_columns : int
@@ -101,7 +103,7 @@ class SolveBudget:
     lns_min_solves: int = 20
     exact_nodes_per_second: float = 1000.0
     exact_min_nodes: int = 20_000
-    exact_columns_per_second: float = 500.0
+    exact_columns_per_second: float = 1500.0
     exact_min_columns: int = 5_000
     exact_first_columns: int = 2_500
 

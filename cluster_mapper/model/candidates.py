@@ -49,11 +49,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from cluster_mapper.model.budget import SolveBudget
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
 from cluster_mapper.model.lagrange import size_lagrangian
 from cluster_mapper.model.large import CandidateSource, SparseLP, sparse_lp
 from cluster_mapper.model.limits import check_model_size
-from cluster_mapper.model.mip import DEFAULT_BACKEND
+from cluster_mapper.model.mip import DEFAULT_BACKEND, StandIns, highs_mip, highspy_available
 from cluster_mapper.model.solve import ClusterModel, ClusterSolution
 
 log = logging.getLogger(__name__)
@@ -171,12 +172,16 @@ def solve_sparse(
     member, venue, minutes = lp.member, lp.venue, lp.minutes
     sparse = problem.with_pairs(member, venue, minutes)
     check_model_size(problem.n_units, len(member), where=where)  # what is really built
+    work = time_limit_seconds if work_seconds is None else work_seconds
+    note = f"sparse candidates: the model was built on {len(member):,} school-venue pairs (the complete problem has up to {problem.n_units * len(cands.hosts):,}; {lp.rounds} round(s) of growth); "
+    if problem.min_size_binds and backend == "HIGHS" and highspy_available():
+        sol = _solve_standins(sparse, lp, cands, t0, time_limit_seconds, work)
+        if sol is not None:
+            return replace(sol, notes=[*sol.notes, note + "the lower bound holds for all pairs"], solve_seconds=time.perf_counter() - t0)
     sized = problem.min_size_binds  # the LP bound is weak: the size-aware one after the model
     reserve = SIZE_BOUND_SHARE * time_limit_seconds if sized else 0.0
     left = max(2.0, time_limit_seconds - (time.perf_counter() - t0) - reserve)
-    work = time_limit_seconds if work_seconds is None else work_seconds
     sol = ClusterModel(sparse, backend=backend).solve(left, work_seconds=0.75 * work)
-    note = f"sparse candidates: the model was built on {len(member):,} school-venue pairs (the complete problem has up to {problem.n_units * len(cands.hosts):,}; {lp.rounds} round(s) of growth); "
     if not math.isfinite(lp.bound) or not np.all(sol.venue_of >= 0):
         # the LP bound holds for plans that place everyone: without it, or without such a plan, only 0 is a proven bound
         note += "no bound valid for all pairs was found in the time (bound 0): give the district more time_limit_seconds"
@@ -193,6 +198,65 @@ def solve_sparse(
     optimal = sol.objective - bound <= 1e-6 * max(1.0, abs(sol.objective))
     note += "the lower bound holds for all pairs"
     return replace(sol, lower_bound=float(bound), status="optimal" if optimal else "time_limit", notes=[*sol.notes, note], placement_proven=True)
+
+
+#: Share of a sparse group's time (after the candidates) the search may use before the exact step with stand-ins.
+STANDIN_SEARCH_SHARE = 0.4
+
+
+def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource, t0: float, time_limit_seconds: float, work: float) -> ClusterSolution | None:
+    """The plan by the search on the candidates, then the exact step with every pair left out stood in for.
+
+    HiGHS (:func:`~.mip.highs_mip` with :class:`~.mip.StandIns`) proves
+    the plan, or bounds it, for the complete problem: every pair left out of
+    unit ``i`` costs at least ``lp.outside[i]``. Its cuts make that bound
+    far stronger than the size-aware Lagrangian under the field's rules.
+    None when it does not apply (a venue of the complete problem is not
+    among the candidates', no LP bound, or the search placed not everyone):
+    the caller's way then.
+    """
+    F = Formulation(sparse)
+    hosts = np.asarray(cands.hosts, dtype=np.int64)
+    hosts = hosts[np.asarray(sparse.n_teachers)[hosts] <= sparse.max_teachers]
+    if not math.isfinite(lp.bound) or not np.all(np.isin(hosts, F.venues)):
+        return None
+    end = t0 + time_limit_seconds - SIZE_BOUND_MARGIN_SECONDS  # what follows (explaining, naming) stays within the limit
+    budget = SolveBudget()
+    search_seconds = max(2.0, STANDIN_SEARCH_SHARE * (end - time.perf_counter()))
+    sol = ClusterModel(sparse, backend="HIGHS", budget=budget).solve(search_seconds, work_seconds=0.75 * work, exact=False)
+    if not np.all(sol.venue_of[F.placeable & (F.teachers > 0)] >= 0):
+        return None
+    main = F.main_rows(all_placed=True, min_placed=None)
+    units = np.flatnonzero(F.placeable & np.isfinite(lp.outside))
+    standins = StandIns(units, np.asarray(lp.outside, dtype=float)[units])
+    nodes = budget.exact_nodes(work)
+    start = F.columns_of(sol.venue_of)
+    seconds = max(budget.mip_min_seconds, end - time.perf_counter())
+    r, cut = highs_mip(F, main, np.arange(F.P), F.cost, seconds, start_cols=start, max_nodes=nodes, standins=standins)
+    venue_of, objective = sol.venue_of, sol.objective
+    if r.status in ("optimal", "feasible") and r.value < objective - 1e-9 * max(1.0, abs(objective)):
+        venue_of, objective = F.venue_of(r.chosen), r.value
+    bound = min(max(lp.bound, r.bound if r.bound is not None else -math.inf), objective)
+    optimal = r.status == "optimal" or objective - bound <= 1e-6 * max(1.0, abs(objective))
+    log.info("stand-in exact step: %s, plan %.1f (search %.1f), bound for all pairs %.1f (LP %.1f)", r.status, objective, sol.objective, bound, lp.bound)
+    notes = list(sol.notes)
+    if not optimal:
+        notes.append(
+            f"travel was not proven minimal: the exact search, with every pair left out of the model stood in for at its least cost, "
+            f"stopped at its work limit ({nodes:,} nodes) or the time limit; a longer time_limit_seconds gives it more"
+        )
+    placed = int(np.asarray(sparse.n_teachers)[venue_of >= 0].sum())
+    return replace(
+        sol,
+        venue_of=venue_of,
+        objective=float(objective),
+        lower_bound=float(bound),
+        placed_teachers=placed,
+        status="optimal" if optimal else "time_limit",
+        notes=notes,
+        placement_proven=True,
+        time_cut=sol.time_cut or cut,
+    )
 
 
 __all__ = ["TableCandidates", "solve_sparse"]

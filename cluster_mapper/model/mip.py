@@ -25,8 +25,8 @@ Notes on OR-Tools' HiGHS wrapper (9.15):
 :func:`highs_mip` goes to HiGHS through ``highspy`` instead, which has none
 of these limits: it takes a start plan, keeps its best plan and reports a
 valid bound when its node or time limit stops it. The block solver of
-:mod:`.large` and the exact step after the knapsack bound (:mod:`.solve`)
-use it.
+:mod:`.large` and the exact step of :mod:`.solve` use it when highspy is
+installed.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ import time
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]
 
+from cluster_mapper.model import bound as _lp
 from cluster_mapper.model.bound import new_highs
 from cluster_mapper.model.formulation import Formulation, Rows
 
@@ -215,6 +217,11 @@ class MipSolver:
         return MipResult("unknown", cols[:0], 0.0, None)
 
 
+def highspy_available() -> bool:
+    """Whether :func:`highs_mip` can run (highspy installed; the LP falls back to GLOP without it)."""
+    return _lp.highspy is not None
+
+
 #: HiGHS's primal heuristics that :func:`highs_mip` turns off with ``heuristics=False``.
 HIGHS_HEURISTICS = (
     "mip_heuristic_run_rins",
@@ -223,6 +230,70 @@ HIGHS_HEURISTICS = (
     "mip_heuristic_run_zi_round",
     "mip_heuristic_run_shifting",
 )
+
+
+class StandIns(NamedTuple):
+    """The pairs left out of a sparse model, stood in for in :func:`highs_mip`.
+
+    Unit ``units[k]`` may join a venue through a pair not in the model, at a
+    cost of at least ``cost[k]`` (objective's unit; e.g. its nearest pair
+    left out). In the model it may instead take a *stand-in*: its teachers
+    and its one school then count towards the venues' size rows as teachers
+    and schools arriving from outside (``s[j]``, ``t[j]``), and what the
+    stand-ins bring is what the venues receive (one row each). Every plan of
+    the complete problem is a solution of that model costing no more (its
+    pairs left out become stand-ins), so the model's optimum, or HiGHS's
+    bound, is a lower bound for the complete problem; a solution without
+    stand-ins is a plan of it.
+
+    Attributes
+    ----------
+    units : numpy.ndarray of int
+    cost : numpy.ndarray of float
+    """
+
+    units: np.ndarray
+    cost: np.ndarray
+
+
+def _with_standins(form: Formulation, rows: Rows, cost: np.ndarray, standins: StandIns) -> tuple[Rows, np.ndarray, np.ndarray]:
+    """The model on every column of ``form`` with the stand-in columns and rows of :class:`StandIns` added.
+
+    ``rows`` are :meth:`Formulation.sub_rows` on every column (so every main
+    row keeps its place, links after them). Returns the rows, the costs and
+    the upper bounds of all columns: the pairs, one stand-in per unit, then
+    per kind of venue row (teachers, schools) one variable per venue.
+    """
+    M, lo, hi = rows
+    lay = form.layout
+    units = np.asarray(standins.units, dtype=np.int64)
+    unit_row = np.full(form.n, -1, dtype=np.int64)
+    unit_row[lay["unit_rows"]] = np.arange(len(lay["unit_rows"]))
+    ok = unit_row[units] >= 0
+    units, scost = units[ok], np.asarray(standins.cost, dtype=float)[ok]
+    S, V, R = len(units), len(form.venues), M.shape[0]
+    d = form.teachers[units].astype(float)
+    kinds = sorted({kind for _, kind in lay["venue_blocks"]})
+    base = {kind: S + i * V for i, kind in enumerate(kinds)}
+    r_, c_, v_ = [unit_row[units]], [np.arange(S)], [np.ones(S)]
+    for r0, kind in lay["venue_blocks"]:  # what arrives from outside counts in each venue's size rows
+        r_.append(r0 + np.arange(V))
+        c_.append(base[kind] + np.arange(V))
+        v_.append(np.ones(V))
+    if lay["min_placed_row"] is not None:
+        r_.append(np.full(S, lay["min_placed_row"]))
+        c_.append(np.arange(S))
+        v_.append(d)
+    for i, kind in enumerate(kinds):  # what the stand-ins bring is what the venues receive
+        r_ += [np.full(S, R + i), np.full(V, R + i)]
+        c_ += [np.arange(S), base[kind] + np.arange(V)]
+        v_ += [d if kind == "teachers" else np.ones(S), -np.ones(V)]
+    E = sp.csr_matrix((np.concatenate(v_), (np.concatenate(r_), np.concatenate(c_))), shape=(R + len(kinds), S + len(kinds) * V))
+    A = sp.hstack([sp.vstack([M, sp.csr_matrix((len(kinds), M.shape[1]))]), E], format="csr")
+    zeros = np.zeros(len(kinds))
+    full_cost = np.concatenate([cost, scost, np.zeros(len(kinds) * V)])
+    upper = np.concatenate([np.ones(M.shape[1] + S), np.full(len(kinds) * V, math.inf)])
+    return Rows(A, np.concatenate([lo, zeros]), np.concatenate([hi, zeros])), full_cost, upper
 
 
 def highs_mip(
@@ -235,6 +306,7 @@ def highs_mip(
     start_cols: np.ndarray | None = None,
     max_nodes: int | None = None,
     heuristics: bool = True,
+    standins: StandIns | None = None,
 ) -> tuple[MipResult, bool]:
     """The model restricted to columns ``cols`` (sorted), minimised with HiGHS through highspy.
 
@@ -246,6 +318,12 @@ def highs_mip(
     A stopped solve keeps its best plan (checked against every row) and
     HiGHS's bound.
 
+    With ``standins`` (``cols`` every column of a sparse model) the pairs
+    left out are stood in for (:class:`StandIns`): the bound returned holds
+    for the complete problem, ``chosen`` is the best solution found without
+    a stand-in (a plan of the complete problem), and the status is
+    ``optimal`` only when the optimum takes no stand-in.
+
     Returns
     -------
     (MipResult, cut)
@@ -256,8 +334,13 @@ def highs_mip(
     cols = np.asarray(cols, dtype=np.int64)
     if len(cols) == 0:
         return MipResult("infeasible", cols, 0.0, None), False
-    M, lo, hi = form.sub_rows(main, cols)
+    rows = form.sub_rows(main, cols)
+    cost, upper = objective[cols], np.ones(len(cols))
+    if standins is not None:
+        rows, cost, upper = _with_standins(form, rows, cost, standins)
+    M, lo, hi = rows
     Mc = M.tocsc()
+    n_cols = M.shape[1]
     h = new_highs()
     h.setOptionValue("time_limit", max(0.05, float(seconds)))
     h.setOptionValue("mip_rel_gap", 0.0)
@@ -270,38 +353,58 @@ def highs_mip(
             h.setOptionValue(name, False)
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(cols), M.shape[0]
-    lp.col_cost_ = objective[cols]
-    lp.col_lower_ = np.zeros(len(cols))
-    lp.col_upper_ = np.ones(len(cols))
+    lp.num_col_, lp.num_row_ = n_cols, M.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(n_cols)
+    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf)
     lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
     lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = Mc.indptr
     lp.a_matrix_.index_ = Mc.indices
     lp.a_matrix_.value_ = Mc.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * len(cols)
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
     h.passModel(lp)
     if start_cols is not None:
         start = highspy.HighsSolution()
-        start.col_value = list(np.isin(cols, start_cols).astype(float))
+        start.col_value = list(np.concatenate([np.isin(cols, start_cols), np.zeros(n_cols - len(cols))]).astype(float))
         start.value_valid = True
         h.setSolution(start)
+    plans: list[np.ndarray] = []  # with stand-ins: the improving solutions that take none, in order
+    if standins is not None:
+
+        def keep_plan(_type, _message, out, _in, _user) -> None:
+            x = np.asarray(out.mip_solution)
+            if len(x) == n_cols and not np.any(x[len(cols) :] > 0.5):
+                plans.append(x[: len(cols)] > 0.5)
+
+        h.setCallback(keep_plan, None)
+        h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
     t0 = time.perf_counter()
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
-    log.debug("highs mip %d cols: %s, %d nodes, %.0f ms", len(cols), h.modelStatusToString(status), info.mip_node_count, 1000 * (time.perf_counter() - t0))
+    log.debug("highs mip %d cols: %s, %d nodes, %.0f ms", n_cols, h.modelStatusToString(status), info.mip_node_count, 1000 * (time.perf_counter() - t0))
     cut = status == highspy.HighsModelStatus.kTimeLimit
     if status == highspy.HighsModelStatus.kInfeasible:
         return MipResult("infeasible", cols[:0], 0.0, None), cut
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    bound = float(info.objective_function_value if optimal else info.mip_dual_bound)
+    bound_or_none = bound if math.isfinite(bound) else None
     if int(info.primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
-        return MipResult("unknown", cols[:0], 0.0, None), cut
-    chosen = cols[np.asarray(h.getSolution().col_value) > 0.5]
+        return MipResult("unknown", cols[:0], 0.0, bound_or_none if standins is not None else None), cut
+    x = np.asarray(h.getSolution().col_value) > 0.5
+    if standins is not None:
+        if np.any(x[len(cols) :]):  # the best solution takes a stand-in: the best one without
+            optimal = False
+            if not plans:
+                return MipResult("unknown", cols[:0], 0.0, bound_or_none), cut
+            x = plans[-1]
+        x = x[: len(cols)]
+    chosen = cols[x]
     if not form.is_feasible(main, chosen):  # pragma: no cover - HiGHS' tolerances
-        return MipResult("unknown", cols[:0], 0.0, None), cut
+        return MipResult("unknown", cols[:0], 0.0, bound_or_none if standins is not None else None), cut
     value = float(objective[chosen].sum())
-    if status == highspy.HighsModelStatus.kOptimal:
+    if optimal:
         return MipResult("optimal", chosen, value, value), cut
-    bound = float(info.mip_dual_bound)
-    return MipResult("feasible", chosen, value, bound if math.isfinite(bound) else None), cut
+    return MipResult("feasible", chosen, value, bound_or_none), cut

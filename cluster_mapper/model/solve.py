@@ -23,7 +23,7 @@ from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.formulation import ClusterProblem, Formulation
 from cluster_mapper.model.knapsack import dense_knapsack_bound, knapsack_pair_bounds
 from cluster_mapper.model.lagrange import pair_bounds, size_lagrangian
-from cluster_mapper.model.mip import DEFAULT_BACKEND, MipResult, MipSolver, highs_mip
+from cluster_mapper.model.mip import DEFAULT_BACKEND, MipResult, MipSolver, highs_mip, highspy_available
 from cluster_mapper.model.search import Incumbent, IncumbentSearch
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,11 @@ class ClusterModel:
         self._limit = 0.0
         self._work = 0.0
         self._cuts: list[str] = []  # steps the wall clock stopped
+        self._exact_step = True  # the Lagrangian bounds and the exact step run (see solve)
 
-    def solve(self, time_limit_seconds: float = 60.0, hint: np.ndarray | None = None, *, work_seconds: float | None = None) -> ClusterSolution:
+    def solve(
+        self, time_limit_seconds: float = 60.0, hint: np.ndarray | None = None, *, work_seconds: float | None = None, exact: bool = True
+    ) -> ClusterSolution:
         """Place the most teachers, then minimise travel; return the plan and its bound.
 
         Parameters
@@ -132,11 +135,16 @@ class ClusterModel:
             (see :class:`SolveBudget`); default ``time_limit_seconds``. Give
             a number that does not depend on the clock (e.g. the policy's
             limit) to get the same plan on any machine.
+        exact : bool
+            False: stop after the search (the plan found, with the LP
+            bound); the caller runs its own exact step (sparse candidates:
+            :func:`~.candidates.solve_sparse`).
         """
         self._t0 = time.perf_counter()
         self._limit = float(time_limit_seconds)
         self._work = float(time_limit_seconds if work_seconds is None else work_seconds)
         self._cuts = []
+        self._exact_step = exact
         self.mip.time_cuts = 0
         self.solution = self._solve(time_limit_seconds, hint)
         return self.solution
@@ -271,16 +279,17 @@ class ClusterModel:
         log.debug("knapsack Lagrangian %.4f (%.4f at its best prices), plan %.4f", kb.bound, at, ub)
         return max(kb.bound, at), PairBounds(F, np.maximum(pairs.values, values), pairs.delta)
 
-    def _exact(self, F: Formulation, main, cols: np.ndarray, seconds: float, incumbent: Incumbent | None, nodes: int, knapsack: bool, small: bool) -> MipResult:
+    def _exact(self, F: Formulation, main, cols: np.ndarray, seconds: float, incumbent: Incumbent | None, nodes: int, small: bool) -> MipResult:
         """The exact step on ``cols``: a :class:`~.mip.MipResult`.
 
-        After the knapsack bound (``knapsack``), HiGHS goes through highspy:
-        it starts from the incumbent and keeps its best plan and bound if
-        stopped. On a model the reduction left small (``small``: the search
-        was put off) the plan is close to the bound, so HiGHS's primal
-        heuristics are off and its work goes to the proof.
+        HiGHS goes through highspy (:func:`~.mip.highs_mip`): it starts from
+        the incumbent, and keeps its best plan and its bound (with its cuts,
+        far above the Lagrangian bounds under the field's rules) if stopped.
+        On a model the reduction left small (``small``: the search was put
+        off) the plan is close to the bound, so HiGHS's primal heuristics
+        are off and its work goes to the proof.
         """
-        if knapsack and incumbent is not None and self.backend == "HIGHS":
+        if incumbent is not None and self.backend == "HIGHS" and highspy_available():
             r, cut = highs_mip(F, main, cols, F.cost, seconds, start_cols=incumbent[1], max_nodes=nodes, heuristics=not small)
             self.mip.time_cuts += int(cut)
             return r
@@ -332,12 +341,13 @@ class ClusterModel:
         # 2b. The LP is weak under the cluster rules: the size-aware Lagrangian raises the bound and drops more pairs.
         lag = -math.inf
         sized = F.problem.min_size_binds
-        if sized and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
+        bounds = self._exact_step and all_placed and have_lp and lp.duals is not None
+        if sized and bounds and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
             lag, pairs = self._size_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
             bound = max(bound, lag)
         # 2c. Otherwise (no binding minimum size, or clusters too large for it) the capacities kept as knapsacks.
         knap = -math.inf
-        if not math.isfinite(lag) and all_placed and have_lp and lp.duals is not None and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
+        if not math.isfinite(lag) and bounds and incumbent is not None and bound < incumbent[0] - delta - 1e-9:
             knap, pairs = self._knapsack_bound(F, lp, pairs, incumbent[0], deadline, b.lagrange_share)
             bound = max(bound, knap)
         # 3. Improve the incumbent by re-solving neighbourhoods of clusters -- or, where the knapsack bound left a small model,
@@ -346,6 +356,8 @@ class ClusterModel:
         if incumbent is not None and b.lns_share > 0 and not lns_later and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
             now = time.perf_counter()
             incumbent = search.lns(incumbent, pairs.useful, b.share(b.lns_share, now, deadline), max_solves=b.lns_solves(self._work))
+        if not self._exact_step and incumbent is not None:
+            return result("feasible", incumbent[1], bound)
         # 4. Exact reduction and the final mixed-integer solve.
         if incumbent is not None and have_lp:
             ub = incumbent[0]
@@ -358,7 +370,7 @@ class ClusterModel:
         most = b.exact_columns(self._work)
         if incumbent is not None and math.isfinite(lag) and len(cols) > most:
             # under the field's rules (the size-aware bound applied) a model this large rarely finishes in this solve's
-            # work, and HiGHS returns nothing when stopped: keep the time for the other parts
+            # work: stopped by the clock its plan would depend on the machine's speed; keep the time for the other parts
             notes.append(
                 f"travel was not proven minimal: {len(cols):,} pairs remain after the bounds' reduction, more than the exact search "
                 f"takes in this time limit ({most:,}); a time_limit_seconds at least {len(cols) / most:.1f} times as long lets it start "
@@ -374,7 +386,7 @@ class ClusterModel:
         seconds = remaining - b.exact_slack_seconds
         if lns_later and b.lns_share > 0:
             seconds *= 1.0 - b.lns_share  # the search's share stays for it, should the exact solve stop
-        st, chosen, value, mip_bound = self._exact(F, main, cols, max(b.mip_min_seconds, seconds), incumbent, nodes, math.isfinite(knap), lns_later)
+        st, chosen, value, mip_bound = self._exact(F, main, cols, max(b.mip_min_seconds, seconds), incumbent, nodes, lns_later)
         if st == "optimal":
             if incumbent is not None and incumbent[0] <= value:
                 return result("optimal", incumbent[1], incumbent[0])

@@ -19,6 +19,7 @@ from cluster_mapper.model import (
     SolveBudget,
     relative_gap,
 )
+from cluster_mapper.model import solve as solve_module
 from cluster_mapper.model.bound import RelaxationLP
 from cluster_mapper.model.construct import greedy_plan
 from cluster_mapper.model.knapsack import dense_knapsack_bound, knapsack_pair_bounds
@@ -356,7 +357,11 @@ def test_search_out_of_time_keeps_the_greedy_plan(monkeypatch):
         self.time_cuts += 1  # what a solve stopped by the clock records
         return MipResult("unknown", np.zeros(0, dtype=np.int64), 0.0, None)
 
+    def highs_out_of_time(*args, **kwargs):
+        return MipResult("unknown", np.zeros(0, dtype=np.int64), 0.0, None), True  # the exact step through highspy, cut
+
     monkeypatch.setattr(MipSolver, "solve", out_of_time)
+    monkeypatch.setattr(solve_module, "highs_mip", highs_out_of_time)
     sol = ClusterModel(p).solve(5)
     F = Formulation(p)
     cols = F.columns_of(sol.venue_of)

@@ -19,7 +19,7 @@ import pytest
 import cluster_mapper.model.candidates as candidates
 import cluster_mapper.planning.solve as planner
 from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_plan
-from cluster_mapper.model import ClusterProblem
+from cluster_mapper.model import ClusterProblem, Formulation
 from cluster_mapper.model.candidates import TableCandidates
 from cluster_mapper.model.large import sparse_lp
 from cluster_mapper.model.solve import ClusterModel
@@ -99,3 +99,44 @@ def test_size_aware_bound_on_sparse_candidates_holds_for_every_pair(seed):
     bound = candidates.size_bound_all_pairs(sparse, lp, cands, exact.objective, time.perf_counter() + 30)
     assert bound <= exact.objective + 1e-6 * exact.objective
     assert bound > lp.bound + 0.05 * (exact.objective - lp.bound), (bound, lp.bound, exact.objective)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_exact_step_with_stand_ins_proves_for_every_pair(seed, monkeypatch):
+    """The sparse model's exact step with every pair left out stood in for at its least cost (HiGHS): its bound is never
+    above the complete problem's proven optimum and well above the LP bound; its plan is a plan of the complete problem,
+    never better than that optimum, and "optimal" only when it is that optimum."""
+    rng = np.random.default_rng(seed)
+    n = 36
+    xy = rng.uniform(0, 40, size=(n, 2))
+    teachers = rng.integers(2, 6, size=n)
+    member, venue = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    member, venue = member.ravel(), venue.ravel()
+    minutes = np.hypot(*(xy[member] - xy[venue]).T)
+    complete = ClusterProblem(teachers, member, venue, minutes, 6, 12, 5)
+    exact = ClusterModel(complete).solve(60.0)
+    assert exact.status == "optimal"
+    few = candidates.sparse_lp
+    monkeypatch.setattr(candidates, "sparse_lp", lambda problem, cands, deadline: few(problem, cands, deadline, k=4))
+    seen: list[tuple[int, bool]] = []
+    real = candidates.highs_mip
+
+    def spy(*args, **kwargs):
+        r, cut = real(*args, **kwargs)
+        seen.append((len(args[2]), kwargs.get("standins") is not None))
+        return r, cut
+
+    monkeypatch.setattr(candidates, "highs_mip", spy)
+    sol = candidates.solve_sparse(complete, 60.0)
+    assert seen and all(with_standins for _, with_standins in seen) and seen[0][0] < len(member), "the exact step ran on sparse pairs"
+    lp = few(complete, TableCandidates(complete), time.perf_counter() + 30, k=4)
+    assert sol.lower_bound <= exact.objective + 1e-6 * exact.objective
+    assert sol.lower_bound > lp.bound + 0.5 * (exact.objective - lp.bound), (sol.lower_bound, lp.bound, exact.objective)
+    F = Formulation(complete)
+    cols = F.columns_of(sol.venue_of)
+    assert F.is_feasible(F.main_rows(all_placed=True, min_placed=None), cols)
+    assert sol.objective == pytest.approx(float(F.cost[cols].sum()))
+    assert sol.objective >= exact.objective - 1e-6 * exact.objective
+    assert (sol.status == "optimal") == (sol.objective - sol.lower_bound <= 1e-6 * sol.objective)
+    if sol.status == "optimal":
+        assert sol.objective == pytest.approx(exact.objective)
