@@ -29,13 +29,19 @@ all its pairs, as before.
    measured against the bound of step 2, so it is honest: the status is
    ``optimal`` only when the plan meets that bound.
 4. With a minimum cluster size the LP relaxation is weak (22-24 % below the
-   optimum on generated districts), so :func:`size_bound_all_pairs` adds
-   the size-aware Lagrangian of :mod:`~cluster_mapper.model.lagrange` on
-   the candidates, where any school may also join any venue at the least
-   cost a pair left out can have (step 2 keeps that per school): valid for
-   all pairs. On the 5,000-school benchmark it takes the gap from 11.7 % to
-   3.0 % (the plans of its two large groups 3-4 % above it, against 17 % and
-   14 % above the LP bound; ``benchmarks/README.md``). For a plain
+   optimum on generated districts). With HiGHS (highspy installed), step 3
+   is the search only, and the exact step is HiGHS on every candidate pair
+   with every pair left out *stood in for* (:class:`~.mip.StandIns`): a
+   school may join a venue through a pair left out at the least cost such a
+   pair can have (step 2 keeps that per school), its teachers counted in the
+   venue's size rows. Every plan of the complete problem is a solution of
+   that model costing no more, so its bound holds for all pairs, and HiGHS's
+   cuts make it strong: on the 5,000-school benchmark the gap goes from
+   11.7 % (LP bound) to 1.3 % (``benchmarks/README.md``). Its best solution
+   without a stand-in is a plan; it is proven optimal when the optimum
+   takes none. Otherwise (another backend) :func:`size_bound_all_pairs`
+   adds the size-aware Lagrangian of :mod:`~cluster_mapper.model.lagrange`
+   on the candidates with the same stand-ins (3.0 % there). For a plain
    capacitated p-median the LP bound is strong already
    (``benchmarks/bench_cpmp_large.py``).
 """
