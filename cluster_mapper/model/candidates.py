@@ -206,8 +206,9 @@ def solve_sparse(
     return replace(sol, lower_bound=float(bound), status="optimal" if optimal else "time_limit", notes=[*sol.notes, note], placement_proven=True)
 
 
-#: Share of a sparse group's time (after the candidates) the search may use before the exact step with stand-ins.
-STANDIN_SEARCH_SHARE = 0.4
+#: Share of a sparse group's time (after the candidates) the search may use before the exact step with stand-ins
+#: (a ceiling: the search stops at its work limits; its large-neighbourhood search may use all of this share).
+STANDIN_SEARCH_SHARE = 0.5
 
 
 def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource, t0: float, time_limit_seconds: float, work: float) -> ClusterSolution | None:
@@ -227,7 +228,7 @@ def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource
     if not math.isfinite(lp.bound) or not np.all(np.isin(hosts, F.venues)):
         return None
     end = t0 + time_limit_seconds - SIZE_BOUND_MARGIN_SECONDS  # what follows (explaining, naming) stays within the limit
-    budget = SolveBudget()
+    budget = SolveBudget(lns_share=1.0)  # no exact step follows inside the search: its time is the search's
     search_seconds = max(2.0, STANDIN_SEARCH_SHARE * (end - time.perf_counter()))
     sol = ClusterModel(sparse, backend="HIGHS", budget=budget).solve(search_seconds, work_seconds=0.75 * work, exact=False)
     if not np.all(sol.venue_of[F.placeable & (F.teachers > 0)] >= 0):
@@ -244,7 +245,17 @@ def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource
         venue_of, objective = F.venue_of(r.chosen), r.value
     bound = min(max(lp.bound, r.bound if r.bound is not None else -math.inf), objective)
     optimal = r.status == "optimal" or objective - bound <= 1e-6 * max(1.0, abs(objective))
-    log.info("stand-in exact step: %s, plan %.1f (search %.1f), bound for all pairs %.1f (LP %.1f)", r.status, objective, sol.objective, bound, lp.bound)
+    log.info(
+        "stand-in exact step: %s%s after %.1f s, plan %.1f (search %.1f%s), bound for all pairs %.1f (LP %.1f)",
+        r.status,
+        " (cut by the clock)" if cut else "",
+        time.perf_counter() - t0,
+        objective,
+        sol.objective,
+        ", cut" if sol.time_cut else "",
+        bound,
+        lp.bound,
+    )
     notes = list(sol.notes)
     if not optimal:
         notes.append(
