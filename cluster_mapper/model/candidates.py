@@ -61,7 +61,7 @@ from cluster_mapper.model.lagrange import size_lagrangian
 from cluster_mapper.model.large import CandidateSource, SparseLP, sparse_lp
 from cluster_mapper.model.limits import check_model_size
 from cluster_mapper.model.mip import DEFAULT_BACKEND, StandIns, highs_mip, highspy_available
-from cluster_mapper.model.solve import ClusterModel, ClusterSolution
+from cluster_mapper.model.solve import GREEDY_NOTE, ClusterModel, ClusterSolution
 
 log = logging.getLogger(__name__)
 
@@ -183,14 +183,15 @@ def solve_sparse(
     if problem.min_size_binds and backend == "HIGHS" and highspy_available():
         sol = _solve_standins(sparse, lp, cands, t0, time_limit_seconds, work)
         if sol is not None:
-            return replace(sol, notes=[*sol.notes, note + "the lower bound holds for all pairs"], solve_seconds=time.perf_counter() - t0)
+            note += "the lower bound holds for all pairs" if sol.placement_proven else _NOT_EVERYONE
+            return replace(sol, notes=[*sol.notes, note], solve_seconds=time.perf_counter() - t0)
     sized = problem.min_size_binds  # the LP bound is weak: the size-aware one after the model
     reserve = SIZE_BOUND_SHARE * time_limit_seconds if sized else 0.0
     left = max(2.0, time_limit_seconds - (time.perf_counter() - t0) - reserve)
     sol = ClusterModel(sparse, backend=backend).solve(left, work_seconds=0.75 * work)
     if not math.isfinite(lp.bound) or not np.all(sol.venue_of >= 0):
         # the LP bound holds for plans that place everyone: without it, or without such a plan, only 0 is a proven bound
-        note += "no bound valid for all pairs was found in the time (bound 0): give the district more time_limit_seconds"
+        note += _NO_BOUND if not math.isfinite(lp.bound) else _NOT_EVERYONE
         return replace(sol, lower_bound=0.0, status="time_limit", notes=[*sol.notes, note], placement_proven=False)
     # what the gap is made of: the model's own bound holds for the candidate pairs only (with the size-aware
     # Lagrangian of the cluster rules), the LP's for every pair but without the minimum cluster size
@@ -206,6 +207,52 @@ def solve_sparse(
     return replace(sol, lower_bound=float(bound), status="optimal" if optimal else "time_limit", notes=[*sol.notes, note], placement_proven=True)
 
 
+#: Minutes farther than any pair (a radius that takes every venue: "within any distance").
+_ANY_MINUTES = 1e12
+#: Units whose pairs to every venue are taken at a time when filling clusters (keeps memory small).
+_FILL_CHUNK = 256
+
+
+def fill_open_clusters(problem: ClusterProblem, cands: CandidateSource, venue_of: np.ndarray) -> tuple[np.ndarray, float]:
+    """Every unit left out joins an open cluster with room for it, over every pair, cheapest pair first.
+
+    A plan cut short may leave teachers out whose candidate venues are full
+    while a cluster farther away has room; without a travel limit every
+    venue is within reach, so leaving them out would break the rule "no one
+    is left out while a cluster they may join has room". Returns the new
+    ``venue_of`` and the travel added (objective's unit).
+    """
+    d = np.asarray(problem.n_teachers, dtype=np.int64)
+    venue_of = np.asarray(venue_of, dtype=np.int64).copy()
+    placed = venue_of >= 0
+    out = np.flatnonzero(~placed & (d > 0))
+    if len(out) == 0 or not placed.any():
+        return venue_of, 0.0
+    teachers = np.bincount(venue_of[placed], weights=d[placed], minlength=len(d))
+    schools = np.bincount(venue_of[placed], minlength=len(d))
+    is_open = np.zeros(len(d), dtype=bool)
+    is_open[venue_of[placed]] = True
+    most_schools = max(1, problem.max_schools)
+    added = 0.0
+    for a in range(0, len(out), _FILL_CHUNK):
+        units = out[a : a + _FILL_CHUNK]
+        m, v, t = cands.cheaper_than(units, np.full(len(units), _ANY_MINUTES))
+        ok = is_open[v] & (m != v) & np.isfinite(t)
+        m, v, t = m[ok], v[ok], t[ok]
+        cost = t if problem.objective == "school_trips" else t * d[m]
+        for k in np.lexsort((v, m, cost)).tolist():
+            i, j = int(m[k]), int(v[k])
+            if venue_of[i] < 0 and teachers[j] + d[i] <= problem.max_teachers and schools[j] < most_schools:
+                venue_of[i] = j
+                teachers[j] += d[i]
+                schools[j] += 1
+                added += float(cost[k])
+    return venue_of, added
+
+
+_NOT_EVERYONE = "no plan placing everyone was found in the time, and the bounds hold only for such plans (bound 0): give the district more time_limit_seconds"
+_NO_BOUND = "no bound valid for all pairs was found in the time (bound 0): give the district more time_limit_seconds"
+
 #: Share of a sparse group's time (after the candidates) the search may use before the exact step with stand-ins
 #: (a ceiling: the search stops at its work limits; its large-neighbourhood search may use all of this share).
 STANDIN_SEARCH_SHARE = 0.5
@@ -219,8 +266,9 @@ def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource
     unit ``i`` costs at least ``lp.outside[i]``. Its cuts make that bound
     far stronger than the size-aware Lagrangian under the field's rules.
     None when it does not apply (a venue of the complete problem is not
-    among the candidates', no LP bound, or the search placed not everyone):
-    the caller's way then.
+    among the candidates', or no LP bound): the caller's way then. When the
+    search did not place everyone (too little time), HiGHS starts without a
+    plan; when it finds none either, the search's plan is kept with bound 0.
     """
     F = Formulation(sparse)
     hosts = np.asarray(cands.hosts, dtype=np.int64)
@@ -231,18 +279,39 @@ def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource
     budget = SolveBudget(lns_share=1.0)  # no exact step follows inside the search: its time is the search's
     search_seconds = max(2.0, STANDIN_SEARCH_SHARE * (end - time.perf_counter()))
     sol = ClusterModel(sparse, backend="HIGHS", budget=budget).solve(search_seconds, work_seconds=0.75 * work, exact=False)
-    if not np.all(sol.venue_of[F.placeable & (F.teachers > 0)] >= 0):
-        return None
+    everyone = bool(np.all(sol.venue_of[F.placeable & (F.teachers > 0)] >= 0))
     main = F.main_rows(all_placed=True, min_placed=None)
     units = np.flatnonzero(F.placeable & np.isfinite(lp.outside))
     standins = StandIns(units, np.asarray(lp.outside, dtype=float)[units])
     nodes = budget.exact_nodes(work)
-    start = F.columns_of(sol.venue_of)
+    start = F.columns_of(sol.venue_of) if everyone else None
     seconds = max(budget.mip_min_seconds, end - time.perf_counter())
     r, cut = highs_mip(F, main, np.arange(F.P), F.cost, seconds, start_cols=start, max_nodes=nodes, standins=standins)
     venue_of, objective = sol.venue_of, sol.objective
-    if r.status in ("optimal", "feasible") and r.value < objective - 1e-9 * max(1.0, abs(objective)):
-        venue_of, objective = F.venue_of(r.chosen), r.value
+    if r.status in ("optimal", "feasible") and (not everyone or r.value < objective - 1e-9 * max(1.0, abs(objective))):
+        venue_of, objective, everyone = F.venue_of(r.chosen), r.value, True
+    notes = list(sol.notes)
+    if not everyone:  # a plan cut short: those left out join clusters with room, over every pair
+        venue_of, added = fill_open_clusters(sparse, cands, venue_of)
+        objective += added
+        everyone = bool(np.all(venue_of[F.placeable & (F.teachers > 0)] >= 0))
+        notes = [n for n in notes if n != GREEDY_NOTE] + [
+            "the search found no plan placing everyone in its time: this plan is the greedy construction, with the schools it left "
+            "out added to clusters with room (the cheapest pair over every pair); give the district more time_limit_seconds for a better plan"
+        ]
+    if not everyone:  # the LP bound and the stand-ins' hold for plans placing everyone: without one, 0 is the bound
+        placed = int(np.asarray(sparse.n_teachers)[venue_of >= 0].sum())
+        return replace(
+            sol,
+            venue_of=venue_of,
+            objective=float(objective),
+            placed_teachers=placed,
+            lower_bound=0.0,
+            status="time_limit",
+            placement_proven=False,
+            notes=notes,
+            time_cut=sol.time_cut or cut,
+        )
     bound = min(max(lp.bound, r.bound if r.bound is not None else -math.inf), objective)
     optimal = r.status == "optimal" or objective - bound <= 1e-6 * max(1.0, abs(objective))
     log.info(
@@ -256,7 +325,6 @@ def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource
         bound,
         lp.bound,
     )
-    notes = list(sol.notes)
     if not optimal:
         notes.append(
             f"travel was not proven minimal: the exact search, with every pair left out of the model stood in for at its least cost, "

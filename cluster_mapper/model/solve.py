@@ -29,7 +29,8 @@ from cluster_mapper.model.search import Incumbent, IncumbentSearch
 log = logging.getLogger(__name__)
 
 _NO_PLAN_IN_TIME = "the solver found no plan within the time limit"
-_GREEDY = (
+#: The note of a plan that is the greedy floor (callers that complete such a plan replace it).
+GREEDY_NOTE = (
     "the search found no plan in its time: this plan is the greedy construction (improved by locate-allocate); "
     "its lower bound is 0, so give the district more time_limit_seconds for a proven plan"
 )
@@ -184,7 +185,7 @@ class ClusterModel:
         end = max(deadline, time.perf_counter() + self.budget.mip_min_seconds)
         value, chosen = search.locate_allocate((float(F.cost[greedy].sum()), greedy), F.cost, end)
         log.debug("greedy floor: %.4f", value)
-        return self._done(F.venue_of(chosen), value, 0.0, False, "time_limit", [_GREEDY])
+        return self._done(F.venue_of(chosen), value, 0.0, False, "time_limit", [GREEDY_NOTE])
 
     def _no_plan(self, proven: bool, status: str, note: str) -> ClusterSolution:
         return self._done(np.full(self.problem.n_units, -1), 0.0, 0.0, proven, status, [note])
@@ -356,8 +357,8 @@ class ClusterModel:
         if incumbent is not None and b.lns_share > 0 and not lns_later and not (have_lp and bound >= incumbent[0] - delta + 1e-9):
             now = time.perf_counter()
             incumbent = search.lns(incumbent, pairs.useful, b.share(b.lns_share, now, deadline), max_solves=b.lns_solves(self._work))
-        if not self._exact_step and incumbent is not None:
-            return result("feasible", incumbent[1], bound)
+        if not self._exact_step:  # the caller's exact step follows
+            return result("feasible", incumbent[1], bound) if incumbent is not None else result("unknown", None, 0.0)
         # 4. Exact reduction and the final mixed-integer solve.
         if incumbent is not None and have_lp:
             ub = incumbent[0]

@@ -12,6 +12,7 @@ counts the pairs the model is really built on.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from cluster_mapper import Scenario, TravelSource, plan, validate_plan, write_pl
 from cluster_mapper.model import ClusterProblem, Formulation
 from cluster_mapper.model.candidates import TableCandidates
 from cluster_mapper.model.large import sparse_lp
+from cluster_mapper.model.mip import MipResult
 from cluster_mapper.model.solve import ClusterModel
 from tests.conftest import write_district, write_policy
 
@@ -140,3 +142,52 @@ def test_exact_step_with_stand_ins_proves_for_every_pair(seed, monkeypatch):
     assert (sol.status == "optimal") == (sol.objective - sol.lower_bound <= 1e-6 * sol.objective)
     if sol.status == "optimal":
         assert sol.objective == pytest.approx(exact.objective)
+
+
+def test_a_school_left_out_joins_a_cluster_with_room_over_every_pair():
+    """A plan cut short left two schools out; without a travel limit every venue is within reach, so the one that fits
+    joins the open cluster with room (its pair need not be a candidate), and the one that fits nowhere stays out."""
+    x = np.array([0.0, 1.0, 10.0, 20.0])
+    teachers = np.array([4, 4, 3, 5])
+    member, venue = np.meshgrid(np.arange(4), np.arange(4), indexing="ij")
+    member, venue = member.ravel(), venue.ravel()
+    complete = ClusterProblem(teachers, member, venue, np.abs(x[member] - x[venue]), 6, 12, 5)
+    venue_of, added = candidates.fill_open_clusters(complete, TableCandidates(complete), np.array([0, 0, -1, -1]))
+    assert venue_of.tolist() == [0, 0, 0, -1]  # 4 + 4 + 3 = 11 teachers; the last school's 5 would make 16
+    assert added == pytest.approx(3 * 10.0)  # teacher-minutes of the pair added
+
+
+def test_a_sparse_group_cut_short_still_places_everyone(monkeypatch):
+    """A busy machine: the search stops with a plan leaving schools out and the exact step finds nothing in its time.
+    Those left out join clusters with room over every pair, so everyone is placed and the LP bound applies again."""
+    rng = np.random.default_rng(5)
+    n = 36
+    xy = rng.uniform(0, 40, size=(n, 2))
+    teachers = rng.integers(2, 6, size=n)
+    member, venue = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    member, venue = member.ravel(), venue.ravel()
+    complete = ClusterProblem(teachers, member, venue, np.hypot(*(xy[member] - xy[venue]).T), 6, 12, 5)
+    real_solve = ClusterModel.solve
+
+    def cut_short(self, *args, **kwargs):
+        sol = real_solve(self, *args, **kwargs)
+        venue_of = sol.venue_of.copy()
+        size = np.bincount(venue_of[venue_of >= 0], weights=teachers[venue_of >= 0], minlength=n)
+        for i in np.flatnonzero((venue_of >= 0) & (venue_of != np.arange(n))):  # members lose their place
+            if size[venue_of[i]] - teachers[i] >= 6:  # where their clusters keep the minimum size
+                size[venue_of[i]] -= teachers[i]
+                venue_of[i] = -1
+        assert (venue_of < 0).any()
+        Fs = Formulation(self.problem)
+        return replace(sol, venue_of=venue_of, objective=float(Fs.cost[Fs.columns_of(venue_of)].sum()), time_cut=True)
+
+    monkeypatch.setattr(ClusterModel, "solve", cut_short)
+    monkeypatch.setattr(candidates, "highs_mip", lambda *a, **k: (MipResult("unknown", np.zeros(0, dtype=np.int64), 0.0, None), True))
+    sol = candidates.solve_sparse(complete, 30.0)
+    assert np.all(sol.venue_of >= 0)
+    F = Formulation(complete)
+    cols = F.columns_of(sol.venue_of)
+    assert F.is_feasible(F.main_rows(all_placed=True, min_placed=None), cols)
+    assert sol.objective == pytest.approx(float(F.cost[cols].sum()))
+    assert sol.placement_proven and sol.time_cut and 0 < sol.lower_bound <= sol.objective
+    assert any("added to clusters with room" in note for note in sol.notes)
