@@ -80,18 +80,22 @@ def test_table_candidates_cheapest_first_and_own_school_always_in():
     assert np.isinf(c.nearest(3)[3]).all()
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_size_aware_bound_on_sparse_candidates_holds_for_every_pair(seed):
-    """The size-aware bound built on a few candidate pairs per school, each pair left out stood in for at its least cost,
-    is never above the complete problem's proven optimum, and it is well above the LP bound (which ignores the minimum size)."""
+def _complete_problem(seed: int, n: int = 36) -> ClusterProblem:
+    """A complete problem of ``n`` schools of 2-5 teachers at random points, every pair allowed (6-12 teachers, 5 schools)."""
     rng = np.random.default_rng(seed)
-    n = 36
     xy = rng.uniform(0, 40, size=(n, 2))
     teachers = rng.integers(2, 6, size=n)
     member, venue = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     member, venue = member.ravel(), venue.ravel()
-    minutes = np.hypot(*(xy[member] - xy[venue]).T)
-    complete = ClusterProblem(teachers, member, venue, minutes, 6, 12, 5)
+    return ClusterProblem(teachers, member, venue, np.hypot(*(xy[member] - xy[venue]).T), 6, 12, 5)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_size_aware_bound_on_sparse_candidates_holds_for_every_pair(seed):
+    """The size-aware bound built on a few candidate pairs per school, each pair left out stood in for at its least cost,
+    is never above the complete problem's proven optimum, and it is well above the LP bound (which ignores the minimum size)."""
+    complete = _complete_problem(seed)
+    member = complete.pair_member
     exact = ClusterModel(complete).solve(60.0)
     assert exact.status == "optimal"
     cands = TableCandidates(complete)
@@ -108,14 +112,8 @@ def test_exact_step_with_stand_ins_proves_for_every_pair(seed, monkeypatch):
     """The sparse model's exact step with every pair left out stood in for at its least cost (HiGHS): its bound is never
     above the complete problem's proven optimum and well above the LP bound; its plan is a plan of the complete problem,
     never better than that optimum, and "optimal" only when it is that optimum."""
-    rng = np.random.default_rng(seed)
-    n = 36
-    xy = rng.uniform(0, 40, size=(n, 2))
-    teachers = rng.integers(2, 6, size=n)
-    member, venue = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    member, venue = member.ravel(), venue.ravel()
-    minutes = np.hypot(*(xy[member] - xy[venue]).T)
-    complete = ClusterProblem(teachers, member, venue, minutes, 6, 12, 5)
+    complete = _complete_problem(seed)
+    member = complete.pair_member
     exact = ClusterModel(complete).solve(60.0)
     assert exact.status == "optimal"
     few = candidates.sparse_lp
@@ -160,13 +158,8 @@ def test_a_school_left_out_joins_a_cluster_with_room_over_every_pair():
 def test_a_sparse_group_cut_short_still_places_everyone(monkeypatch):
     """A busy machine: the search stops with a plan leaving schools out and the exact step finds nothing in its time.
     Those left out join clusters with room over every pair, so everyone is placed and the LP bound applies again."""
-    rng = np.random.default_rng(5)
-    n = 36
-    xy = rng.uniform(0, 40, size=(n, 2))
-    teachers = rng.integers(2, 6, size=n)
-    member, venue = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    member, venue = member.ravel(), venue.ravel()
-    complete = ClusterProblem(teachers, member, venue, np.hypot(*(xy[member] - xy[venue]).T), 6, 12, 5)
+    complete = _complete_problem(5)
+    n, teachers = complete.n_units, complete.n_teachers
     real_solve = ClusterModel.solve
 
     def cut_short(self, *args, **kwargs):
