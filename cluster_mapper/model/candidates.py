@@ -113,6 +113,13 @@ SIZE_BOUND_SHARE = 0.1
 SIZE_BOUND_MARGIN_SECONDS = 2.0
 
 
+def _venues_covered(F: Formulation, cands: CandidateSource) -> bool:
+    """Whether every venue of the complete problem (a host that fits in a cluster) is a venue of ``F``: stand-ins open none."""
+    d = np.asarray(F.problem.n_teachers)
+    hosts = np.asarray(cands.hosts, dtype=np.int64)
+    return bool(np.all(np.isin(hosts[d[hosts] <= F.problem.max_teachers], F.venues)))
+
+
 def size_bound_all_pairs(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource, target: float, deadline: float) -> float:
     """The size-aware Lagrangian on the candidate pairs, each pair left out stood in for at its least cost: valid for all pairs.
 
@@ -123,10 +130,7 @@ def size_bound_all_pairs(sparse: ClusterProblem, lp: SparseLP, cands: CandidateS
     candidates' (each host's own pair is in): otherwise ``-inf``.
     """
     F = Formulation(sparse)
-    d = np.asarray(sparse.n_teachers)
-    hosts = np.asarray(cands.hosts, dtype=np.int64)
-    hosts = hosts[d[hosts] <= sparse.max_teachers]
-    if not np.all(np.isin(hosts, F.venues)):
+    if not _venues_covered(F, cands):
         return -math.inf
     bound, _ = size_lagrangian(F, lp.prices, target, deadline, outside=lp.outside)
     return bound
@@ -271,15 +275,14 @@ def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource
     plan; when it finds none either, the search's plan is kept with bound 0.
     """
     F = Formulation(sparse)
-    hosts = np.asarray(cands.hosts, dtype=np.int64)
-    hosts = hosts[np.asarray(sparse.n_teachers)[hosts] <= sparse.max_teachers]
-    if not math.isfinite(lp.bound) or not np.all(np.isin(hosts, F.venues)):
+    if not math.isfinite(lp.bound) or not _venues_covered(F, cands):
         return None
+    need = F.placeable & (F.teachers > 0)
     end = t0 + time_limit_seconds - SIZE_BOUND_MARGIN_SECONDS  # what follows (explaining, naming) stays within the limit
     budget = SolveBudget(lns_share=1.0)  # no exact step follows inside the search: its time is the search's
     search_seconds = max(2.0, STANDIN_SEARCH_SHARE * (end - time.perf_counter()))
     sol = ClusterModel(sparse, backend="HIGHS", budget=budget).solve(search_seconds, work_seconds=0.75 * work, exact=False)
-    everyone = bool(np.all(sol.venue_of[F.placeable & (F.teachers > 0)] >= 0))
+    everyone = bool(np.all(sol.venue_of[need] >= 0))
     main = F.main_rows(all_placed=True, min_placed=None)
     units = np.flatnonzero(F.placeable & np.isfinite(lp.outside))
     standins = StandIns(units, np.asarray(lp.outside, dtype=float)[units])
@@ -294,26 +297,14 @@ def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource
     if not everyone:  # a plan cut short: those left out join clusters with room, over every pair
         venue_of, added = fill_open_clusters(sparse, cands, venue_of)
         objective += added
-        everyone = bool(np.all(venue_of[F.placeable & (F.teachers > 0)] >= 0))
+        everyone = bool(np.all(venue_of[need] >= 0))
         notes = [n for n in notes if n != GREEDY_NOTE] + [
             "the search found no plan placing everyone in its time: this plan is the greedy construction, with the schools it left "
             "out added to clusters with room (the cheapest pair over every pair); give the district more time_limit_seconds for a better plan"
         ]
-    if not everyone:  # the LP bound and the stand-ins' hold for plans placing everyone: without one, 0 is the bound
-        placed = int(np.asarray(sparse.n_teachers)[venue_of >= 0].sum())
-        return replace(
-            sol,
-            venue_of=venue_of,
-            objective=float(objective),
-            placed_teachers=placed,
-            lower_bound=0.0,
-            status="time_limit",
-            placement_proven=False,
-            notes=notes,
-            time_cut=sol.time_cut or cut,
-        )
-    bound = min(max(lp.bound, r.bound if r.bound is not None else -math.inf), objective)
-    optimal = r.status == "optimal" or objective - bound <= 1e-6 * max(1.0, abs(objective))
+    # the LP bound and the stand-ins' hold for plans placing everyone: without one, 0 is the bound
+    bound = min(max(lp.bound, r.bound if r.bound is not None else -math.inf), objective) if everyone else 0.0
+    optimal = everyone and (r.status == "optimal" or objective - bound <= 1e-6 * max(1.0, abs(objective)))
     log.info(
         "stand-in exact step: %s%s after %.1f s, plan %.1f (search %.1f%s), bound for all pairs %.1f (LP %.1f)",
         r.status,
@@ -325,21 +316,20 @@ def _solve_standins(sparse: ClusterProblem, lp: SparseLP, cands: CandidateSource
         bound,
         lp.bound,
     )
-    if not optimal:
+    if everyone and not optimal:
         notes.append(
             f"travel was not proven minimal: the exact search, with every pair left out of the model stood in for at its least cost, "
             f"stopped at its work limit ({nodes:,} nodes) or the time limit; a longer time_limit_seconds gives it more"
         )
-    placed = int(np.asarray(sparse.n_teachers)[venue_of >= 0].sum())
     return replace(
         sol,
         venue_of=venue_of,
         objective=float(objective),
         lower_bound=float(bound),
-        placed_teachers=placed,
+        placed_teachers=int(np.asarray(sparse.n_teachers)[venue_of >= 0].sum()),
         status="optimal" if optimal else "time_limit",
         notes=notes,
-        placement_proven=True,
+        placement_proven=everyone,
         time_cut=sol.time_cut or cut,
     )
 

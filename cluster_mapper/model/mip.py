@@ -391,19 +391,20 @@ def highs_mip(
     optimal = status == highspy.HighsModelStatus.kOptimal
     bound = float(info.objective_function_value if optimal else info.mip_dual_bound)
     bound_or_none = bound if math.isfinite(bound) else None
+    no_plan = MipResult("unknown", cols[:0], 0.0, bound_or_none if standins is not None else None)  # the stand-ins' bound holds without a plan
     if int(info.primal_solution_status) != int(highspy.kSolutionStatusFeasible):  # no plan
-        return MipResult("unknown", cols[:0], 0.0, bound_or_none if standins is not None else None), cut
+        return no_plan, cut
     x = np.asarray(h.getSolution().col_value) > 0.5
     if standins is not None:
         if np.any(x[len(cols) :]):  # the best solution takes a stand-in: the best one without
             optimal = False
             if not plans:
-                return MipResult("unknown", cols[:0], 0.0, bound_or_none), cut
+                return no_plan, cut
             x = plans[-1]
         x = x[: len(cols)]
     chosen = cols[x]
     if not form.is_feasible(main, chosen):  # pragma: no cover - HiGHS' tolerances
-        return MipResult("unknown", cols[:0], 0.0, bound_or_none if standins is not None else None), cut
+        return no_plan, cut
     value = float(objective[chosen].sum())
     if optimal:
         return MipResult("optimal", chosen, value, value), cut
